@@ -1,0 +1,83 @@
+//! The `berth` command line: argument parsing and dispatch. One file per command family;
+//! `anyhow` lives only here, at the edge.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+mod config;
+mod plan;
+
+/// A declarative multi-container orchestrator with its own container runtime.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command (as in `docker compose`).
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Stack file(s); later files merge over earlier ones. Default: compose.yaml, compose.yml,
+    /// docker-compose.yaml or docker-compose.yml in the working directory.
+    #[arg(short = 'f', long = "file", global = true, env = "COMPOSE_FILE", value_delimiter = ':')]
+    pub files: Vec<PathBuf>,
+    /// Project name (default: top-level `name:`, else the stack file's directory name).
+    #[arg(short = 'p', long = "project-name", global = true, env = "BERTH_PROJECT_NAME")]
+    pub project_name: Option<String>,
+    /// Working directory for the project (default: the first stack file's directory).
+    #[arg(long, global = true)]
+    pub project_directory: Option<PathBuf>,
+    /// Alternate environment file(s) (default: `.env` in the project directory).
+    #[arg(long = "env-file", global = true)]
+    pub env_files: Vec<PathBuf>,
+    /// Enable services of these profiles (repeatable).
+    #[arg(long = "profile", global = true, env = "COMPOSE_PROFILES", value_delimiter = ',')]
+    pub profiles: Vec<String>,
+    /// State root (default /var/lib/berth; runtime files under /run/berth).
+    #[arg(long, global = true, env = "BERTH_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, global = true, env = "BERTH_LOG", default_value = "warn")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, resolve and validate the stack file(s), and print the normalized model.
+    Config(config::ConfigArgs),
+    /// Show what `up` would do: a diff of the desired stack against the actual state.
+    Plan(plan::PlanArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global.log_level);
+    let result = match &cli.command {
+        Command::Config(args) => config::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,1 @@
+//! Local image store: content-addressed OCI layout, imports, unpacked layer cache.

@@ -1,0 +1,1 @@
+//! network: not built yet (see the open issues).

@@ -1,0 +1,1 @@
+//! reconciler: not built yet (see the open issues).

@@ -1,0 +1,1 @@
+//! The built-in container runtime: one container with namespaces, cgroups and hardening.

@@ -1,0 +1,488 @@
+//! A YAML document as a tree of nodes that remember where they came from (file:line:col).
+//!
+//! serde_yaml forgets positions, and precise errors need them, so the loader parses with
+//! yaml-rust2's event API and builds this tree itself. Anchors and aliases are expanded, merge
+//! keys (`<<: *base`, `<<: [*a, *b]`) are applied (explicit keys win, earlier sources win over
+//! later ones, as in YAML 1.1's merge spec that Compose follows), and duplicate keys are errors.
+//! Scalars are resolved by the YAML 1.2 core schema; quoted scalars are always strings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::diag::{Diagnostic, Diagnostics, Pos};
+
+/// A YAML node with its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A float keeps its source text, so `1.10` stays `1.10` when used as a string.
+    Float(String),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Map),
+}
+
+/// A mapping in source order. Keys are strings (non-string scalar keys are stringified).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map {
+    pub entries: Vec<(Key, Node)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub pos: Pos,
+}
+
+impl Map {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v)
+    }
+
+    pub fn get_entry(&self, key: &str) -> Option<(&Key, &Node)> {
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Insert or replace, keeping the original position of the entry when it exists.
+    pub fn insert(&mut self, key: Key, value: Node) {
+        match self.entries.iter_mut().find(|(k, _)| k.name == key.name) {
+            Some((_, v)) => *v = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
+        let idx = self.entries.iter().position(|(k, _)| k.name == key)?;
+        Some(self.entries.remove(idx).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Node)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.name.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Node {
+    pub fn new(value: Value, pos: Pos) -> Self {
+        Node { value, pos }
+    }
+
+    pub fn as_map(&self) -> Option<&Map> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+        match &mut self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// The scalar as text, as Compose would use it in a string context (`1` -> "1",
+    /// `true` -> "true", null -> ""). None for sequences and maps.
+    pub fn scalar_string(&self) -> Option<String> {
+        match &self.value {
+            Value::Null => Some(String::new()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.clone()),
+            Value::Str(s) => Some(s.clone()),
+            Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// An integer, also from a string (after interpolation `${N}` is a string).
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Int(i) => Some(*i),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A float, also from an integer or a string.
+    pub fn as_f64(&self) -> Option<f64> {
+        match &self.value {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => f.parse().ok(),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A boolean, also from the strings Compose accepts after interpolation.
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            Value::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "on" | "1" => Some(true),
+                "false" | "no" | "n" | "off" | "0" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A short word for the node's type, for "expected X, found Y" messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Convert to a serde_json value (for JSON output and hashing); positions are dropped.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => f.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
+        }
+    }
+}
+
+/// Parse one YAML document into a node tree. `file` names the source in positions.
+/// An empty document gives a Null node. More than one document is an error.
+pub fn parse(source: &str, file: &str) -> Result<Node, Diagnostics> {
+    let file: Arc<str> = Arc::from(file);
+    let mut builder = Builder::new(file.clone());
+    let mut parser = Parser::new_from_str(source);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        let pos = Pos::new(file, m.line(), m.col() + 1);
+        let mut d = Diagnostics::new();
+        d.push(Diagnostic::error(Some(&pos), "", format!("invalid YAML: {}", e.info())));
+        return Err(d);
+    }
+    if !builder.diags.is_empty() {
+        return Err(builder.diags);
+    }
+    match builder.docs.len() {
+        0 => Ok(Node::new(Value::Null, Pos::new(file, 1, 1))),
+        1 => Ok(builder.docs.remove(0)),
+        _ => {
+            let pos = builder.docs[1].pos.clone();
+            let mut d = Diagnostics::new();
+            d.error(Some(&pos), "", "a stack file holds one YAML document; found a second `---` document");
+            Err(d)
+        }
+    }
+}
+
+/// A collection being built: a sequence, or a mapping waiting for its next key or value.
+enum Frame {
+    Seq { anchor: usize, pos: Pos, items: Vec<Node> },
+    Map { anchor: usize, pos: Pos, map: Map, pending_key: Option<Node>, merges: Vec<Node> },
+}
+
+struct Builder {
+    file: Arc<str>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    diags: Diagnostics,
+}
+
+impl Builder {
+    fn new(file: Arc<str>) -> Self {
+        Builder { file, stack: Vec::new(), docs: Vec::new(), anchors: HashMap::new(), diags: Diagnostics::new() }
+    }
+
+    fn pos(&self, m: Marker) -> Pos {
+        Pos::new(self.file.clone(), m.line(), m.col() + 1)
+    }
+
+    /// A finished node goes into its parent (or becomes the document).
+    fn emit(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { map, pending_key, merges, .. }) => match pending_key.take() {
+                None => *pending_key = Some(node),
+                Some(key) => {
+                    let name = key.scalar_string().unwrap_or_default();
+                    let kpos = key.pos.clone();
+                    if name == "<<" && matches!(key.value, Value::Str(_)) {
+                        merges.push(node);
+                    } else if key.scalar_string().is_none() {
+                        self.diags.error(Some(&kpos), "", "mapping keys must be scalars, not lists or mappings");
+                    } else if map.contains_key(&name) {
+                        self.diags.push(
+                            Diagnostic::error(Some(&kpos), "", format!("duplicate key `{name}` in this mapping"))
+                                .with_hint("each key may appear once; remove one of them"),
+                        );
+                    } else {
+                        map.entries.push((Key { name, pos: kpos }, node));
+                    }
+                }
+            },
+        }
+    }
+
+    /// Apply `<<` merge sources: keys already present win; earlier sources win over later.
+    fn apply_merges(&mut self, map: &mut Map, merges: Vec<Node>) {
+        for source in merges {
+            let sources: Vec<Node> = match source.value {
+                Value::Seq(items) => items,
+                _ => vec![source],
+            };
+            for src in sources {
+                match src.value {
+                    Value::Map(m) => {
+                        for (k, v) in m.entries {
+                            if !map.contains_key(&k.name) {
+                                map.entries.push((k, v));
+                            }
+                        }
+                    }
+                    _ => self.diags.error(Some(&src.pos), "", "a merge key `<<` takes a mapping or a list of mappings"),
+                }
+            }
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let pos = self.pos(mark);
+                let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
+                self.emit(Node::new(value, pos), anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let pos = self.pos(mark);
+                self.stack.push(Frame::Seq { anchor, pos, items: Vec::new() });
+            }
+            Event::MappingStart(anchor, _) => {
+                let pos = self.pos(mark);
+                self.stack.push(Frame::Map { anchor, pos, map: Map::default(), pending_key: None, merges: Vec::new() });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { anchor, pos, items }) = self.stack.pop() {
+                    self.emit(Node::new(Value::Seq(items), pos), anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map { anchor, pos, mut map, merges, .. }) = self.stack.pop() {
+                    self.apply_merges(&mut map, merges);
+                    self.emit(Node::new(Value::Map(map), pos), anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let pos = self.pos(mark);
+                match self.anchors.get(&id).cloned() {
+                    Some(node) => self.emit(node, 0),
+                    None => {
+                        self.diags.error(Some(&pos), "", "alias refers to an unknown anchor");
+                        self.emit(Node::new(Value::Null, pos), 0);
+                    }
+                }
+            }
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar; quoted scalars are strings.
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::Str(text),
+        Some("int") => return text.parse().map(Value::Int).unwrap_or(Value::Str(text)),
+        Some("float") => return Value::Float(text),
+        Some("bool") => return text.parse().map(Value::Bool).unwrap_or(Value::Str(text)),
+        Some("null") => return Value::Null,
+        _ => {}
+    }
+    if style != TScalarStyle::Plain {
+        return Value::Str(text);
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "-.inf" | ".nan" | ".NaN" | ".NAN" => return Value::Float(text),
+        _ => {}
+    }
+    if let Some(i) = parse_int(&text) {
+        return Value::Int(i);
+    }
+    if is_float(&text) {
+        return Value::Float(text);
+    }
+    Value::Str(text)
+}
+
+fn parse_int(t: &str) -> Option<i64> {
+    if let Some(hex) = t.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok();
+    }
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+fn is_float(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let mut seen_digit = false;
+    let mut seen_dot = false;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '0'..='9' => seen_digit = true,
+            '.' if !seen_dot => seen_dot = true,
+            'e' | 'E' if seen_digit => {
+                let rest: String = chars.collect();
+                let exp = rest.strip_prefix(['-', '+']).unwrap_or(&rest);
+                return !exp.is_empty() && exp.bytes().all(|b| b.is_ascii_digit());
+            }
+            _ => return false,
+        }
+    }
+    seen_digit && seen_dot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Node {
+        parse(s, "t.yaml").expect("parses")
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let n = p("services:\n  web:\n    image: nginx\n");
+        let web = n.as_map().unwrap().get("services").unwrap().as_map().unwrap().get_entry("web").unwrap();
+        assert_eq!((web.0.pos.line, web.0.pos.col), (2, 3));
+        let image = web.1.as_map().unwrap().get("image").unwrap();
+        assert_eq!((image.pos.line, image.pos.col), (3, 12));
+    }
+
+    #[test]
+    fn scalars_resolve_by_core_schema() {
+        let n = p("a: 1\nb: '1'\nc: 1.10\nd: true\ne: ~\nf: yes\ng: 0x1F\nh: 8080:80\n");
+        let m = n.as_map().unwrap();
+        assert_eq!(m.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(m.get("b").unwrap().value, Value::Str("1".into()));
+        assert_eq!(m.get("c").unwrap().scalar_string().unwrap(), "1.10");
+        assert_eq!(m.get("d").unwrap().value, Value::Bool(true));
+        assert!(m.get("e").unwrap().is_null());
+        assert_eq!(m.get("f").unwrap().value, Value::Str("yes".into()));
+        assert_eq!(m.get("g").unwrap().value, Value::Int(31));
+        assert_eq!(m.get("h").unwrap().value, Value::Str("8080:80".into()));
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let n = p("x-base: &base\n  image: busybox\n  restart: always\nservices:\n  a:\n    <<: *base\n    restart: 'no'\n  b: *base\n");
+        let services = n.as_map().unwrap().get("services").unwrap().as_map().unwrap();
+        let a = services.get("a").unwrap().as_map().unwrap();
+        assert_eq!(a.get("restart").unwrap().as_str(), Some("no"));
+        assert_eq!(a.get("image").unwrap().as_str(), Some("busybox"));
+        assert_eq!(a.keys().collect::<Vec<_>>(), vec!["restart", "image"]);
+        let b = services.get("b").unwrap().as_map().unwrap();
+        assert_eq!(b.get("restart").unwrap().as_str(), Some("always"));
+    }
+
+    #[test]
+    fn merge_list_earlier_source_wins() {
+        let n = p("a: &a {x: 1}\nb: &b {x: 2, y: 2}\nc:\n  <<: [*a, *b]\n");
+        let c = n.as_map().unwrap().get("c").unwrap().as_map().unwrap();
+        assert_eq!(c.get("x").unwrap().value, Value::Int(1));
+        assert_eq!(c.get("y").unwrap().value, Value::Int(2));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_with_position() {
+        let err = parse("services:\n  a: {}\n  a: {}\n", "f.yaml").unwrap_err();
+        assert_eq!(err.to_string(), "f.yaml:3:3: duplicate key `a` in this mapping (each key may appear once; remove one of them)");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse("services:\n  web:\n    image: [unclosed\n", "f.yaml").unwrap_err();
+        let s = err.to_string();
+        assert!(s.starts_with("f.yaml:"), "{s}");
+        assert!(s.contains("invalid YAML"), "{s}");
+    }
+
+    #[test]
+    fn empty_document_is_null() {
+        assert!(p("").is_null());
+        assert!(p("# only a comment\n").is_null());
+    }
+}

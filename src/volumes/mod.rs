@@ -1,0 +1,1 @@
+//! volumes: not built yet (see the open issues).
