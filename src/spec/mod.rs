@@ -1,8 +1,28 @@
 //! The stack file: discovery, parsing with positions, interpolation, validation against the
 //! Compose schema, merging of several files, and normalization into a typed [`Stack`].
 //! Knows nothing of the kernel.
+//!
+//! Pipeline, per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate`] →
+//! [`canonical::canonicalize`] (short syntax → long syntax, on the node tree, positions kept);
+//! then across files: [`include`], [`extends`], [`merge`]; then [`convert`] (nodes → typed
+//! [`Stack`]) and [`semantic`] checks. [`load::load`] runs it all; [`project`] finds the files
+//! and the project name.
 
+pub mod canonical;
+pub mod convert;
 pub mod diag;
+pub mod envfile;
+pub mod extends;
+pub mod include;
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod model;
+pub mod project;
+pub mod schema;
+pub mod semantic;
+pub mod units;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
+pub use model::{Service, Stack};
