@@ -184,8 +184,9 @@ mod tests {
 
     #[test]
     fn renders_position_path_message_and_hint() {
-        let d = Diagnostic::error(Some(&Pos::new("compose.yaml".into(), 3, 5)), "services.web", "unknown key `heathcheck`")
-            .with_hint("did you mean `healthcheck`?");
+        let d =
+            Diagnostic::error(Some(&Pos::new("compose.yaml".into(), 3, 5)), "services.web", "unknown key `heathcheck`")
+                .with_hint("did you mean `healthcheck`?");
         assert_eq!(
             d.to_string(),
             "compose.yaml:3:5: services.web: unknown key `heathcheck` (did you mean `healthcheck`?)"

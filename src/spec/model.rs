@@ -466,9 +466,9 @@ impl TryFrom<String> for RestartPolicy {
             "on-failure" => Ok(RestartPolicy::OnFailure(None)),
             _ => match s.strip_prefix("on-failure:").map(str::parse::<u32>) {
                 Some(Ok(n)) => Ok(RestartPolicy::OnFailure(Some(n))),
-                _ => Err(format!(
-                    "invalid restart policy `{s}`; expected no, always, on-failure[:N] or unless-stopped"
-                )),
+                _ => {
+                    Err(format!("invalid restart policy `{s}`; expected no, always, on-failure[:N] or unless-stopped"))
+                }
             },
         }
     }

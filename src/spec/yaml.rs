@@ -343,11 +343,7 @@ impl MarkedEventReceiver for Builder {
                     }
                 }
             }
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
 }
@@ -469,7 +465,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors_with_position() {
         let err = parse("services:\n  a: {}\n  a: {}\n", "f.yaml").unwrap_err();
-        assert_eq!(err.to_string(), "f.yaml:3:3: duplicate key `a` in this mapping (each key may appear once; remove one of them)");
+        assert_eq!(
+            err.to_string(),
+            "f.yaml:3:3: duplicate key `a` in this mapping (each key may appear once; remove one of them)"
+        );
     }
 
     #[test]
