@@ -1,12 +1,100 @@
+//! `berth config`: load, resolve and validate the stack file(s) and print what berth understood.
+
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
+use crate::spec::Stack;
+
+use super::load::{load_options, load_with};
 use super::GlobalOpts;
 
-#[derive(Debug, Args)]
-pub struct ConfigArgs {}
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Yaml,
+    Json,
+}
 
-pub fn run(_g: &GlobalOpts, _a: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Output format of the resolved model.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Print the service names, one per line.
+    #[arg(long)]
+    pub services: bool,
+    /// Print the volume names, one per line.
+    #[arg(long)]
+    pub volumes: bool,
+    /// Print the network names, one per line.
+    #[arg(long)]
+    pub networks: bool,
+    /// Print every profile named in the files, one per line.
+    // A distinct id: the global `--profile` option already owns the id `profiles`.
+    #[arg(long = "profiles", id = "list_profiles")]
+    pub list_profiles: bool,
+    /// Print the image of each service, one per line.
+    #[arg(long)]
+    pub images: bool,
+    /// Only validate: print nothing, exit 0 when valid, 1 otherwise.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not interpolate variables (print `${VAR}` as written).
+    #[arg(long)]
+    pub no_interpolate: bool,
+    /// Only these services (their profiles are enabled, as in Compose).
+    #[arg(value_name = "SERVICE")]
+    pub only: Vec<String>,
+}
+
+pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = load_options(g, &a.only)?;
+    opts.no_interpolate = a.no_interpolate;
+    let mut loaded = load_with(opts)?;
+    if a.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.only.is_empty() {
+        loaded.stack.services.retain(|name, _| a.only.contains(name));
+    }
+    let text = if a.services {
+        lines(loaded.stack.services.keys())
+    } else if a.volumes {
+        lines(loaded.stack.volumes.keys())
+    } else if a.networks {
+        lines(loaded.stack.networks.keys())
+    } else if a.list_profiles {
+        lines(loaded.profiles.iter())
+    } else if a.images {
+        lines(images(&loaded.stack).iter())
+    } else {
+        render(&loaded.stack, a.format)?
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lines<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    items.map(|s| format!("{s}\n")).collect()
+}
+
+/// The image each service runs: `image:`, else the name a build gets (`<project>-<service>`,
+/// as Compose names it).
+fn images(stack: &Stack) -> Vec<String> {
+    stack
+        .services
+        .iter()
+        .map(|(name, s)| s.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name)))
+        .collect()
+}
+
+fn render(stack: &Stack, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Yaml => serde_yaml::to_string(stack)?,
+        Format::Json => serde_json::to_string_pretty(stack)? + "\n",
+    })
 }

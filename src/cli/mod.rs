@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod config;
+mod images;
+pub(crate) mod load;
 mod plan;
 
 /// A declarative multi-container orchestrator with its own container runtime.
@@ -52,6 +54,10 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Show what `up` would do: a diff of the desired stack against the actual state.
     Plan(plan::PlanArgs),
+    /// List images in the local store.
+    Images(images::ImagesArgs),
+    /// Manage images: import, rm, inspect, ls.
+    Image(images::ImageArgs),
 }
 
 /// Entry point of the binary.
@@ -61,6 +67,8 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Images(args) => images::run_images(&cli.global, args),
+        Command::Image(args) => images::run_image(&cli.global, args),
     };
     match result {
         Ok(code) => code,
@@ -72,8 +80,8 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

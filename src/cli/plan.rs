@@ -1,12 +1,88 @@
+//! `berth plan`: what `up` would do, as a diff of the desired stack against the actual state.
+//! Until the runtime can observe the host, the actual state is empty, so every object of the
+//! stack shows up as a create.
+
 use std::process::ExitCode;
 
-use clap::Args;
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
 
+use super::load::{load_options, load_with};
 use super::GlobalOpts;
+use crate::planner::render::{render_json, render_text};
+use crate::planner::{plan, Actual, PlanOptions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable diff: `+ create`, `~ recreate (fields)`, `- remove`.
+    Text,
+    /// Every action with its kind, target, dependencies and level.
+    Json,
+}
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Plan only these services (and their dependencies, unless --no-deps).
+    pub services: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Recreate containers even if their configuration has not changed.
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// Never recreate existing containers, even if their configuration changed.
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Do not include the dependencies of the named services.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Remove containers of services that are no longer in the stack.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Run N containers of SERVICE, overriding the file (repeatable).
+    #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
+    pub scale: Vec<(String, u32)>,
+}
 
-pub fn run(_g: &GlobalOpts, _a: &PlanArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+/// `web=3` → ("web", 3).
+fn parse_scale(s: &str) -> Result<(String, u32), String> {
+    let (service, n) = s.split_once('=').ok_or_else(|| format!("invalid --scale `{s}`; expected SERVICE=N"))?;
+    let n = n.trim().parse::<u32>().map_err(|_| format!("invalid --scale `{s}`: `{n}` is not a number of replicas"))?;
+    if service.trim().is_empty() {
+        return Err(format!("invalid --scale `{s}`: the service name is empty"));
+    }
+    Ok((service.trim().to_string(), n))
+}
+
+pub fn run(g: &GlobalOpts, a: &PlanArgs) -> anyhow::Result<ExitCode> {
+    let loaded = load_with(load_options(g, &a.services)?)?;
+    let opts = PlanOptions {
+        services: a.services.clone(),
+        force_recreate: a.force_recreate,
+        no_recreate: a.no_recreate,
+        no_deps: a.no_deps,
+        remove_orphans: a.remove_orphans,
+        scale: a.scale.iter().cloned().collect(),
+    };
+    // The runtime does not observe the host yet: plan against nothing existing.
+    let actual = Actual::default();
+    let plan = plan(&loaded.stack, &actual, &opts)?;
+    match a.format {
+        Format::Text => print!("{}", render_text(&plan)),
+        Format::Json => println!("{}", render_json(&plan).context("cannot render the plan as JSON")?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_parses() {
+        assert_eq!(parse_scale("web=3"), Ok(("web".into(), 3)));
+        assert!(parse_scale("web").unwrap_err().contains("expected SERVICE=N"));
+        assert!(parse_scale("web=x").unwrap_err().contains("not a number"));
+        assert!(parse_scale("=2").unwrap_err().contains("empty"));
+    }
 }

@@ -1,1 +1,24 @@
-//! Local image store: content-addressed OCI layout, imports, unpacked layer cache.
+//! The local image store: a content-addressed OCI image layout under `Roots::images()`, with
+//! tags in index.json, imports (plain rootfs tar, `docker save` archive, OCI layout), and a cache
+//! of unpacked layers shared by every container (see layout.rs for the files on disk).
+//!
+//! The runtime and reconciler call [`ImageStore::resolve`] to get an image's unpacked layers
+//! (overlay lower dirs) and its [`ImageConfig`] defaults.
+
+mod at;
+mod config;
+mod error;
+pub mod extract;
+mod import;
+mod index;
+mod layers;
+mod layout;
+pub mod reference;
+mod remove;
+mod source;
+mod store;
+
+pub use config::{Healthcheck, ImageConfig};
+pub use error::{ImageError, Result};
+pub use reference::Reference;
+pub use store::{ImageId, ImageStore, ImageSummary, RemoveReport, ResolvedImage};

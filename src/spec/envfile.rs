@@ -1,1 +1,335 @@
-//! (being written)
+//! `.env` files in the format Compose reads (compose-go's dotenv): `KEY=VAL` lines, optional
+//! `export ` prefix, `#` comments and blank lines, single quotes (literal, may span lines),
+//! double quotes (escapes `\n \t \r \" \\ \$`, may span lines), unquoted values with inline
+//! ` #` comments, and `${VAR}` interpolation in unquoted and double-quoted values from the keys
+//! above in the same file, then from the caller's lookup. A bare `KEY` takes the caller's value
+//! when it is set and is skipped otherwise.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use super::diag::{Diagnostic, Diagnostics, Pos};
+use super::interpolate::interpolate_str;
+
+/// Parse an env file. `file` names it in positions. All errors of the file are returned
+/// together; an unset variable in a value becomes empty without a warning, as in Compose.
+pub fn parse(
+    text: &str,
+    file: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<IndexMap<String, String>, Diagnostics> {
+    let mut p =
+        EnvParser { text, file: Arc::from(file), at: 0, line: 1, vars: IndexMap::new(), diags: Diagnostics::new() };
+    while p.at < text.len() {
+        p.entry(lookup);
+    }
+    if p.diags.has_errors() {
+        return Err(p.diags);
+    }
+    Ok(p.vars)
+}
+
+struct EnvParser<'t> {
+    text: &'t str,
+    file: Arc<str>,
+    /// Byte offset of the start of the current line.
+    at: usize,
+    /// 1-based number of the current line.
+    line: usize,
+    vars: IndexMap<String, String>,
+    diags: Diagnostics,
+}
+
+impl EnvParser<'_> {
+    /// Parse one entry starting at the beginning of a line, and move to the next line.
+    fn entry(&mut self, lookup: &dyn Fn(&str) -> Option<String>) {
+        let line_end = self.line_end(self.at);
+        let raw = &self.text[self.at..line_end];
+        let body = raw.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            return self.next_line(line_end);
+        }
+        let body = strip_export(body);
+        let offset = raw.len() - body.len();
+        let Some(eq) = body.find('=') else {
+            let key = body.trim_end();
+            if self.check_key(key, offset) {
+                if let Some(v) = lookup(key) {
+                    self.vars.insert(key.to_string(), v);
+                }
+            }
+            return self.next_line(line_end);
+        };
+        let key = body[..eq].trim_end();
+        if !self.check_key(key, offset) {
+            return self.next_line(line_end);
+        }
+        let after_eq = &body[eq + 1..];
+        let value_rel = offset + eq + 1 + (after_eq.len() - after_eq.trim_start_matches([' ', '\t']).len());
+        let value_start = self.at + value_rel;
+        match self.text.as_bytes().get(value_start) {
+            Some(&q @ (b'\'' | b'"')) => self.quoted(key, value_start, q, lookup),
+            _ => {
+                let value = strip_inline_comment(&self.text[value_start..line_end]);
+                let pos = self.pos(value_rel);
+                let value = self.expand(key, value, &pos, lookup);
+                self.vars.insert(key.to_string(), value);
+                self.next_line(line_end);
+            }
+        }
+    }
+
+    /// A quoted value starting at `start` (the quote); may span lines.
+    fn quoted(&mut self, key: &str, start: usize, quote: u8, lookup: &dyn Fn(&str) -> Option<String>) {
+        let pos = self.pos(start - self.at);
+        let Some(close) = find_closing(self.text, start + 1, quote) else {
+            self.diags.push(Diagnostic::error(
+                Some(&pos),
+                key,
+                format!("unterminated {} value", if quote == b'"' { "double-quoted" } else { "single-quoted" }),
+            ));
+            self.at = self.text.len();
+            return;
+        };
+        let inner = &self.text[start + 1..close];
+        let value = if quote == b'\'' { inner.to_string() } else { self.expand(key, &unescape(inner), &pos, lookup) };
+        self.vars.insert(key.to_string(), value);
+        // Lines spanned by the value, then what follows the closing quote on its line.
+        self.line += self.text[self.at..close].matches('\n').count();
+        self.at = self.text[..close].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.line_end(close);
+        let trailing = self.text[close + 1..line_end].trim_start();
+        if !trailing.is_empty() && !trailing.starts_with('#') {
+            let pos = self.pos(close + 1 - self.at);
+            self.diags.push(
+                Diagnostic::error(Some(&pos), key, format!("unexpected text `{trailing}` after the closing quote"))
+                    .with_hint("quote the whole value, or start a comment with ` #`"),
+            );
+        }
+        self.next_line(line_end);
+    }
+
+    fn expand(&mut self, key: &str, value: &str, pos: &Pos, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+        let vars = &self.vars;
+        let scoped = |name: &str| vars.get(name).cloned().or_else(|| lookup(name));
+        let mut d = Diagnostics::new();
+        let out = interpolate_str(value, &scoped, Some(pos), key, &mut d);
+        // Unset variables in an env file are quietly empty (compose-go does the same).
+        self.diags.items.extend(d.items.into_iter().filter(Diagnostic::is_error));
+        out
+    }
+
+    /// Keys are what a shell or Compose accepts: letters, digits, `_`, `.` and `-`.
+    fn check_key(&mut self, key: &str, offset: usize) -> bool {
+        let valid = !key.is_empty()
+            && !key.starts_with(|c: char| c.is_ascii_digit())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid {
+            let pos = self.pos(offset);
+            let msg = if key.is_empty() {
+                "missing variable name before `=`".to_string()
+            } else {
+                format!("invalid variable name `{key}`")
+            };
+            self.diags.push(
+                Diagnostic::error(Some(&pos), "", msg)
+                    .with_hint("names hold letters, digits, `_`, `.` and `-`, and do not start with a digit"),
+            );
+        }
+        valid
+    }
+
+    fn pos(&self, offset_in_line: usize) -> Pos {
+        let col = self.text[self.at..].get(..offset_in_line).map_or(offset_in_line, |s| s.chars().count()) + 1;
+        Pos::new(self.file.clone(), self.line, col)
+    }
+
+    fn line_end(&self, from: usize) -> usize {
+        let end = self.text[from..].find('\n').map_or(self.text.len(), |i| from + i);
+        // Windows line endings: the `\r` is not part of the value.
+        if end > from && self.text.as_bytes()[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        }
+    }
+
+    fn next_line(&mut self, line_end: usize) {
+        self.at = match self.text[line_end..].find('\n') {
+            Some(i) => line_end + i + 1,
+            None => self.text.len(),
+        };
+        self.line += 1;
+    }
+}
+
+fn strip_export(body: &str) -> &str {
+    match body.strip_prefix("export") {
+        Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => body,
+    }
+}
+
+/// An unquoted value ends at a `#` that follows whitespace; surrounding blanks are dropped.
+fn strip_inline_comment(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    let cut = (0..bytes.len()).find(|&i| bytes[i] == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')));
+    value[..cut.unwrap_or(value.len())].trim()
+}
+
+/// The index of the quote closing a value opened before `from`; in double quotes a backslash
+/// escapes the next character.
+fn find_closing(text: &str, from: usize, quote: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b if b == quote => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Double-quote escapes. `\$` becomes `$$` so the interpolation that follows keeps a literal `$`;
+/// an unknown escape is kept as written.
+fn unescape(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('$') => out.push_str("$$"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str) -> Option<String> {
+        match name {
+            "HOME" => Some("/home/me".into()),
+            "FROM_HOST" => Some("host-value".into()),
+            _ => None,
+        }
+    }
+
+    fn ok(text: &str) -> IndexMap<String, String> {
+        match parse(text, ".env", &host) {
+            Ok(v) => v,
+            Err(d) => panic!("unexpected errors: {d}"),
+        }
+    }
+
+    fn err(text: &str) -> String {
+        parse(text, ".env", &host).expect_err("should fail").to_string()
+    }
+
+    fn pairs(m: &IndexMap<String, String>) -> Vec<(&str, &str)> {
+        m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    #[test]
+    fn plain_pairs_comments_blank_lines_and_export() {
+        let m = ok("# comment\n\nA=1\n  B = two words  \nexport C=3\nexport\tD=4\nexported=5\nE=\n");
+        assert_eq!(pairs(&m), [("A", "1"), ("B", "two words"), ("C", "3"), ("D", "4"), ("exported", "5"), ("E", "")]);
+    }
+
+    #[test]
+    fn inline_comments_only_after_whitespace() {
+        let m = ok("A=value # a comment\nB=no#comment\nC=#not-a-value-start\nD='x' # c\nE=\"y\"   # c\n");
+        assert_eq!(pairs(&m), [("A", "value"), ("B", "no#comment"), ("C", ""), ("D", "x"), ("E", "y")]);
+    }
+
+    #[test]
+    fn single_quotes_are_literal() {
+        let m = ok("A='$HOME ${X} \\n # not a comment'\nB='multi\nline'\n");
+        assert_eq!(pairs(&m), [("A", "$HOME ${X} \\n # not a comment"), ("B", "multi\nline")]);
+    }
+
+    #[test]
+    fn double_quotes_escape_and_interpolate() {
+        let m = ok("A=\"tab\\there\\nnew \\\"q\\\" back\\\\ \\$HOME $HOME \\x\"\n");
+        assert_eq!(m["A"], "tab\there\nnew \"q\" back\\ $HOME /home/me \\x");
+    }
+
+    #[test]
+    fn multi_line_values_keep_line_numbers() {
+        let text = "A=\"first\nsecond\"\nB='x\ny'\nC=3\nD=${NOPE:?needed}\n";
+        let e = parse(text, "app.env", &host).unwrap_err().to_string();
+        assert_eq!(e, "app.env:6:3: D: required variable `NOPE` is missing a value: needed");
+        let m = ok("A=\"first\nsecond\"\nB=2\n");
+        assert_eq!(pairs(&m), [("A", "first\nsecond"), ("B", "2")]);
+    }
+
+    #[test]
+    fn references_to_earlier_keys_then_lookup() {
+        let m = ok("HOST=db\nURL=postgres://${HOST}:5432/$HOME\nQ=\"${HOST:-x}-${FROM_HOST}\"\nR=${LATER:-none}\nLATER=1\nLIT='${HOST}'\nD=$$HOST\n");
+        assert_eq!(m["URL"], "postgres://db:5432//home/me");
+        assert_eq!(m["Q"], "db-host-value");
+        assert_eq!(m["R"], "none");
+        assert_eq!(m["LIT"], "${HOST}");
+        assert_eq!(m["D"], "$HOST");
+    }
+
+    #[test]
+    fn earlier_keys_shadow_the_lookup_and_later_keys_override() {
+        let m = ok("HOME=/override\nA=$HOME\nA=again\n");
+        assert_eq!(pairs(&m), [("HOME", "/override"), ("A", "again")]);
+    }
+
+    #[test]
+    fn bare_keys_come_from_the_lookup() {
+        let m = ok("FROM_HOST\nNOT_SET\nexport HOME\n");
+        assert_eq!(pairs(&m), [("FROM_HOST", "host-value"), ("HOME", "/home/me")]);
+    }
+
+    #[test]
+    fn unset_variables_are_quietly_empty() {
+        assert_eq!(ok("A=x${NOPE}y\n")["A"], "xy");
+    }
+
+    #[test]
+    fn windows_line_endings() {
+        let m = ok("A=1\r\nB='2'\r\nC=\"3\"\r\n");
+        assert_eq!(pairs(&m), [("A", "1"), ("B", "2"), ("C", "3")]);
+    }
+
+    #[test]
+    fn errors_carry_file_line_and_column_and_are_all_reported() {
+        let e = err("GOOD=1\nBAD KEY=2\n=3\nQ=\"open\nA=${\n");
+        // The unterminated quote swallows the rest of the file, as a shell would.
+        assert_eq!(
+            e,
+            ".env:2:1: invalid variable name `BAD KEY` (names hold letters, digits, `_`, `.` and `-`, and do not start with a digit)\n\
+             .env:3:1: missing variable name before `=` (names hold letters, digits, `_`, `.` and `-`, and do not start with a digit)\n\
+             .env:4:3: Q: unterminated double-quoted value"
+        );
+        assert_eq!(
+            err("  A=${B:x}\n"),
+            ".env:1:5: A: invalid interpolation `${B:x}`: expected `}`, `:-`, `-`, `:?`, `?`, `:+` or `+` after `B`"
+        );
+        assert_eq!(
+            err("A='x' y\n"),
+            ".env:1:6: A: unexpected text `y` after the closing quote (quote the whole value, or start a comment with ` #`)"
+        );
+    }
+}

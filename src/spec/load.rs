@@ -1,1 +1,396 @@
-//! (being written)
+//! The whole loading pipeline, from stack files on disk to a validated [`Stack`]:
+//!
+//! 1. [`project`]: which files, which project directory, which variables (`.env`, process env).
+//! 2. Per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate`] →
+//!    [`canonical::canonicalize`] → [`include`] → [`extends`].
+//! 3. [`merge`] the files in order; the project name (needs the merged top-level `name:`).
+//! 4. [`convert::stack`] → [`semantic::check`] → profiles.
+//!
+//! Every error of every file is collected into one [`Diagnostics`]: a broken file does not
+//! hide the problems of the next one. Only a file that cannot be read or parsed at all stops
+//! the later, cross-file stages (they would only report noise). Loading is pure apart from
+//! reading files (and stdin for `-f -`): no kernel, no network.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
+use super::model::Stack;
+use super::project::{self, ProjectError, STDIN};
+use super::yaml::{self, Node};
+use super::{canonical, convert, extends, include, interpolate, merge, schema, semantic};
+
+/// What to load and with which settings (the CLI builds it from its global options).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f` files in merge order (relative to `working_dir`; `-` is stdin). Empty: discover.
+    pub files: Vec<PathBuf>,
+    /// `-p`: must be a valid name when given.
+    pub project_name: Option<String>,
+    /// `--project-directory` (default: the first file's directory).
+    pub project_dir: Option<PathBuf>,
+    /// `--env-file` (repeatable; default `.env` in the project directory).
+    pub env_files: Vec<PathBuf>,
+    /// `--profile` (repeatable; `*` enables every profile).
+    pub profiles: Vec<String>,
+    /// Services named on the command line: their profiles are enabled too, as in Compose.
+    pub enabled_services: Vec<String>,
+    /// The directory relative paths on the command line resolve against.
+    pub working_dir: PathBuf,
+    /// The process environment (it wins over `.env`).
+    pub environ: IndexMap<String, String>,
+    /// Skip interpolation (`berth config --no-interpolate`).
+    pub no_interpolate: bool,
+}
+
+/// A loaded stack and the warnings met on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub stack: Stack,
+    pub warnings: Vec<Diagnostic>,
+    /// Every profile named by any service of the files (enabled or not), sorted.
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// All problems of all files (errors and warnings), sorted by position.
+    #[error("{0}")]
+    Invalid(Diagnostics),
+    #[error(
+        "no stack file found in {} (or its parents): looked for compose.yaml, compose.yml, \
+         docker-compose.yaml, docker-compose.yml; use -f FILE",
+        dir.display()
+    )]
+    NoStackFile { dir: PathBuf },
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<ProjectError> for LoadError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::NoStackFile { dir } => LoadError::NoStackFile { dir },
+            ProjectError::Io { path, source } => LoadError::Io { path, source },
+            ProjectError::Invalid(d) => LoadError::Invalid(d),
+        }
+    }
+}
+
+pub type Result<T, E = LoadError> = std::result::Result<T, E>;
+
+type Vars = IndexMap<String, String>;
+
+/// Include nesting deeper than this is certainly a mistake (or a cycle through symlinks).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Load, validate and normalize the stack described by `opts`.
+pub fn load(opts: &LoadOptions) -> Result<Loaded> {
+    let set = project::resolve_files(&opts.files, &opts.working_dir)?;
+    let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
+    let vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ)?;
+    let mut diags = Diagnostics { items: set.warnings };
+    let mut loader = Loader { opts, include_stack: Vec::new(), extended: HashMap::new() };
+    let mut trees = Vec::new();
+    for file in &set.files {
+        let text = read_top(file)?;
+        let path = loader.key_path(file);
+        trees.push(loader.file(&text, &path, &vars, &mut diags));
+    }
+    let trees: Vec<Node> = trees.into_iter().flatten().collect();
+    if trees.len() < set.files.len() {
+        return Err(invalid(diags));
+    }
+    let mut root = trees.into_iter().reduce(|mut a, b| {
+        merge::merge(&mut a, b);
+        a
+    });
+    let Some(root) = root.take() else { return Err(invalid(diags)) };
+    let name = name(opts, &vars, &root, &project_dir, &mut diags);
+    let before = diags.items.len();
+    let lookup = |k: &str| vars.get(k).cloned();
+    let ctx = convert::ConvertContext { project_name: name.clone(), project_dir: project_dir.clone(), lookup: &lookup };
+    let mut stack = convert::stack(&root, &ctx, &mut diags);
+    stack.name = name;
+    stack.project_dir = project_dir;
+    stack.files = set.files.clone();
+    semantic::check(&stack, &root, &mut diags);
+    drop_echoes(&mut diags, before);
+    let profiles = all_profiles(&stack);
+    apply_profiles(&mut stack, &root, opts, &mut diags);
+    if diags.has_errors() {
+        return Err(invalid(diags));
+    }
+    Ok(Loaded { stack, warnings: diags.items, profiles })
+}
+
+fn invalid(mut diags: Diagnostics) -> LoadError {
+    diags.sort();
+    diags.items.dedup();
+    LoadError::Invalid(diags)
+}
+
+/// Read a file named with `-f` (or discovered); `-` is stdin.
+fn read_top(file: &Path) -> Result<String> {
+    if file.as_os_str() == STDIN {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| LoadError::Io { path: PathBuf::from("stdin"), source })?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(file).map_err(|source| LoadError::Io { path: file.to_path_buf(), source })
+}
+
+/// The project name; an invalid explicit one is an error (at the `name:` key when from a file).
+fn name(opts: &LoadOptions, vars: &Vars, root: &Node, dir: &Path, diags: &mut Diagnostics) -> String {
+    let top = root.as_map().and_then(|m| m.get_entry("name"));
+    let top_name = top.and_then(|(_, v)| v.scalar_string());
+    match project::project_name(opts.project_name.as_deref(), vars, top_name.as_deref(), dir) {
+        Ok(n) => n,
+        Err(msg) => {
+            let pos = top.filter(|_| msg.contains("`name:`")).map(|(k, _)| k.pos.clone());
+            diags.error(pos.as_ref(), "", msg);
+            String::from("invalid")
+        }
+    }
+}
+
+/// When a file already has errors, convert and semantic checks may report the same broken
+/// node again in other words (an unknown key is also "not honoured"); keep only the first
+/// report of each position that already has an error.
+fn drop_echoes(diags: &mut Diagnostics, before: usize) {
+    let seen: HashSet<Pos> = diags.items[..before].iter().filter(|d| d.is_error()).filter_map(|d| d.pos.clone()).collect();
+    if seen.is_empty() {
+        return;
+    }
+    let mut i = before;
+    while i < diags.items.len() {
+        let d = &diags.items[i];
+        if d.pos.as_ref().is_some_and(|p| seen.contains(p)) {
+            diags.items.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Reads and prepares files; remembers what it is including (cycle detection) and the files
+/// read for `extends` (each read and reported once).
+struct Loader<'o> {
+    opts: &'o LoadOptions,
+    include_stack: Vec<PathBuf>,
+    extended: HashMap<PathBuf, Option<Node>>,
+}
+
+impl Loader<'_> {
+    /// The path used as the file's identity: stdin gets a name in the working directory.
+    fn key_path(&self, file: &Path) -> PathBuf {
+        if file.as_os_str() == STDIN {
+            self.opts.working_dir.join("stdin")
+        } else {
+            file.to_path_buf()
+        }
+    }
+
+    /// How a file is named in diagnostics: relative to the working directory when under it.
+    fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.opts.working_dir).unwrap_or(path).display().to_string()
+    }
+
+    /// One file through every per-file stage, its includes and extends resolved.
+    fn file(&mut self, text: &str, path: &Path, vars: &Vars, diags: &mut Diagnostics) -> Option<Node> {
+        let mut tree = self.stage(text, path, vars, diags)?;
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        include::apply(&mut tree, &dir, &mut IncludeSource { loader: self, vars }, diags);
+        extends::resolve(&mut tree, path, &mut ExtendsSource { loader: self, vars }, diags);
+        Some(tree)
+    }
+
+    /// parse → interpolate → validate → canonicalize. None when the YAML is unreadable.
+    fn stage(&mut self, text: &str, path: &Path, vars: &Vars, diags: &mut Diagnostics) -> Option<Node> {
+        let mut tree = match yaml::parse(text, &self.display(path)) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.extend(d);
+                return None;
+            }
+        };
+        if !self.opts.no_interpolate {
+            let lookup = |k: &str| vars.get(k).cloned();
+            interpolate::interpolate(&mut tree, &lookup, diags);
+        }
+        schema::validate(&tree, diags);
+        canonical::canonicalize(&mut tree, diags);
+        Some(tree)
+    }
+
+    fn read(&self, path: &Path, at: &Pos, diags: &mut Diagnostics) -> Option<String> {
+        match std::fs::read_to_string(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diags.error(Some(at), "", format!("cannot read {}: {e}", path.display()));
+                None
+            }
+        }
+    }
+
+    /// The variables of an included project: its env files over the includer's variables,
+    /// the process environment over both.
+    fn include_vars(&self, req: &include::Request, parent: &Vars, diags: &mut Diagnostics) -> Vars {
+        let mut vars = parent.clone();
+        let files = if req.env_files.is_empty() {
+            vec![req.project_dir.join(".env")].into_iter().filter(|p| p.is_file()).collect()
+        } else {
+            req.env_files.clone()
+        };
+        for f in files {
+            match project::read_env_file(&f, &self.opts.environ, &vars) {
+                Ok(v) => vars.extend(v),
+                Err(ProjectError::Invalid(d)) => diags.extend(d),
+                Err(e) => diags.error(Some(&req.pos), "", e.to_string()),
+            }
+        }
+        vars.extend(self.opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars
+    }
+}
+
+struct ExtendsSource<'l, 'o> {
+    loader: &'l mut Loader<'o>,
+    vars: &'l Vars,
+}
+
+impl extends::Source for ExtendsSource<'_, '_> {
+    fn tree(&mut self, path: &Path, at: &Pos, diags: &mut Diagnostics) -> Option<Node> {
+        if let Some(done) = self.loader.extended.get(path) {
+            return done.clone();
+        }
+        let tree = self.loader.read(path, at, diags).and_then(|t| self.loader.stage(&t, path, self.vars, diags));
+        self.loader.extended.insert(path.to_path_buf(), tree.clone());
+        tree
+    }
+}
+
+struct IncludeSource<'l, 'o> {
+    loader: &'l mut Loader<'o>,
+    vars: &'l Vars,
+}
+
+impl include::Source for IncludeSource<'_, '_> {
+    fn include(&mut self, req: &include::Request, diags: &mut Diagnostics) -> Option<Node> {
+        let stack = &self.loader.include_stack;
+        if let Some(again) = req.paths.iter().find(|p| stack.contains(p)) {
+            let chain: Vec<String> = stack.iter().chain([again]).map(|p| p.display().to_string()).collect();
+            diags.error(Some(&req.pos), "include", format!("include cycle: {}", chain.join(" -> ")));
+            return None;
+        }
+        if stack.len() >= MAX_INCLUDE_DEPTH {
+            diags.error(Some(&req.pos), "include", format!("includes nested deeper than {MAX_INCLUDE_DEPTH} levels"));
+            return None;
+        }
+        let vars = self.loader.include_vars(req, self.vars, diags);
+        let mut merged: Option<Node> = None;
+        for path in &req.paths {
+            let text = self.loader.read(path, &req.pos, diags)?;
+            self.loader.include_stack.push(path.clone());
+            let tree = self.loader.file(&text, path, &vars, diags);
+            self.loader.include_stack.pop();
+            let mut tree = tree?;
+            absolutize_tree(&mut tree, &req.project_dir);
+            match merged.as_mut() {
+                Some(m) => merge::merge(m, tree),
+                None => merged = Some(tree),
+            }
+        }
+        merged
+    }
+}
+
+/// Make an included project's relative paths absolute against its own project directory.
+fn absolutize_tree(tree: &mut Node, dir: &Path) {
+    let Some(top) = tree.as_map_mut() else { return };
+    if let Some(services) = top.get_mut("services").and_then(Node::as_map_mut) {
+        for (_, svc) in services.entries.iter_mut() {
+            extends::absolutize_service_paths(svc, dir);
+        }
+    }
+    for section in ["configs", "secrets"] {
+        let Some(entries) = top.get_mut(section).and_then(Node::as_map_mut) else { continue };
+        for (_, obj) in entries.entries.iter_mut() {
+            if let Some(file) = obj.as_map_mut().and_then(|o| o.get_mut("file")) {
+                if let Some(s) = file.as_str().filter(|s| !s.starts_with('/') && !s.starts_with('~')) {
+                    file.value = yaml::Value::Str(extends::clean_join(dir, Path::new(s)).display().to_string());
+                }
+            }
+        }
+    }
+}
+
+fn all_profiles(stack: &Stack) -> Vec<String> {
+    let mut all: Vec<String> = stack.services.values().flat_map(|s| s.profiles.iter().cloned()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// Drop services whose profiles are all disabled. A service with no profile is always active;
+/// `*` enables every profile; a service named on the command line enables its own profiles.
+/// An active service that requires (`required: true`) a dropped one is an error naming both.
+fn apply_profiles(stack: &mut Stack, root: &Node, opts: &LoadOptions, diags: &mut Diagnostics) {
+    let mut enabled: HashSet<&str> = opts.profiles.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+    for wanted in &opts.enabled_services {
+        match stack.services.get(wanted) {
+            Some(svc) => enabled.extend(svc.profiles.iter().map(String::as_str)),
+            None => {
+                let mut d = Diagnostic::error(None, "", format!("no such service: `{wanted}`"));
+                if let Some(s) = did_you_mean(wanted, stack.services.keys().map(String::as_str)) {
+                    d = d.with_hint(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    let all = enabled.contains("*");
+    let inactive: HashSet<String> = stack
+        .services
+        .iter()
+        .filter(|(_, s)| !(s.profiles.is_empty() || all || s.profiles.iter().any(|p| enabled.contains(p.as_str()))))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut problems = Vec::new();
+    for (name, svc) in stack.services.iter_mut().filter(|(n, _)| !inactive.contains(*n)) {
+        svc.depends_on.retain(|dep, d| {
+            if inactive.contains(dep) && d.required {
+                problems.push((name.clone(), dep.clone()));
+            }
+            !inactive.contains(dep)
+        });
+    }
+    for (name, dep) in problems {
+        let profiles = stack.services.get(&dep).map(|s| s.profiles.join(", ")).unwrap_or_default();
+        let pos = node_at(root, &["services", &name, "depends_on", &dep]).map(|n| n.pos.clone());
+        let first = stack.services.get(&dep).and_then(|s| s.profiles.first()).cloned().unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                pos.as_ref(),
+                format!("services.{name}.depends_on"),
+                format!("service `{name}` depends on `{dep}`, which is not enabled (its profiles: {profiles})"),
+            )
+            .with_hint(format!("enable it with --profile {first}, or set `required: false`")),
+        );
+    }
+    stack.services.retain(|n, _| !inactive.contains(n));
+}
+
+/// The node at a key path, for positions of diagnostics found on the typed model.
+fn node_at<'a>(root: &'a Node, path: &[&str]) -> Option<&'a Node> {
+    path.iter().try_fold(root, |node, key| node.as_map()?.get(key))
+}

@@ -1,1 +1,271 @@
-//! (being written)
+//! Merging canonical trees: several `-f` files (later over earlier), and a service over the
+//! service it `extends`. The rules are Compose's (compose-spec "Merge"): mappings merge key by
+//! key, scalars are replaced, sequences are appended (without duplicates); `command`,
+//! `entrypoint` and `healthcheck.test` are replaced; `ports`, `volumes`, `secrets`, `configs`,
+//! `devices` and `env_file` hold unique resources, and an overlay entry with the same unique
+//! key replaces the base entry instead of being appended.
+//!
+//! The trees must be canonical (long syntax), so that a port or a volume has one shape.
+//! Positions of replaced values come from the overlay, so a diagnostic points at the file
+//! that set the value.
+
+use super::yaml::{Map, Node, Value};
+
+/// How sequences under a key merge.
+#[derive(Debug, Clone, Copy)]
+enum SeqMode {
+    /// Append overlay items not already present (Compose's rule for plain sequences).
+    AppendUnique,
+    /// The overlay sequence replaces the base (command, entrypoint, healthcheck.test).
+    Replace,
+    /// Entries are identified by a key computed from each item; same key → overlay replaces.
+    Keyed(fn(&Node) -> String),
+}
+
+/// Merge a whole stack file tree `overlay` over `base`.
+pub fn merge(base: &mut Node, overlay: Node) {
+    merge_entries(base, overlay, |existing, value, key| {
+        if key == "services" {
+            merge_entries(existing, value, |svc, over, _| merge_service(svc, over));
+        } else {
+            merge_node(existing, value, SeqMode::AppendUnique);
+        }
+    });
+}
+
+/// Merge one service's tree over another (used by multi-file merge and by `extends`).
+pub fn merge_service(base: &mut Node, overlay: Node) {
+    merge_entries(base, overlay, |existing, value, key| merge_node(existing, value, service_key_mode(key)));
+}
+
+/// Two mappings: new keys are appended, common keys go through `each`. Anything else: the
+/// overlay replaces the base (unless it is null).
+fn merge_entries(base: &mut Node, overlay: Node, each: impl Fn(&mut Node, Node, &str)) {
+    if base.as_map().is_none() || overlay.as_map().is_none() {
+        replace_unless_null(base, overlay);
+        return;
+    }
+    let (Some(base_map), Value::Map(over_map)) = (base.as_map_mut(), overlay.value) else { return };
+    for (key, value) in over_map.entries {
+        match base_map.get_mut(&key.name) {
+            Some(existing) => each(existing, value, &key.name),
+            None => base_map.entries.push((key, value)),
+        }
+    }
+}
+
+/// The sequence rule for a service key (nested maps use [`nested_mode`]).
+fn service_key_mode(key: &str) -> SeqMode {
+    match key {
+        "command" | "entrypoint" | "healthcheck" => SeqMode::Replace,
+        "ports" => SeqMode::Keyed(port_key),
+        "volumes" | "devices" => SeqMode::Keyed(|n| field(n, "target")),
+        "secrets" | "configs" => SeqMode::Keyed(file_ref_key),
+        "env_file" => SeqMode::Keyed(|n| field(n, "path")),
+        _ => SeqMode::AppendUnique,
+    }
+}
+
+/// Inside a mapping, sequence rules do not carry over, except Replace (healthcheck.test).
+fn nested_mode(mode: SeqMode) -> SeqMode {
+    match mode {
+        SeqMode::Replace => SeqMode::Replace,
+        _ => SeqMode::AppendUnique,
+    }
+}
+
+fn merge_node(base: &mut Node, overlay: Node, mode: SeqMode) {
+    match (&mut base.value, overlay.value) {
+        (Value::Map(b), Value::Map(o)) => merge_maps(b, o, nested_mode(mode)),
+        (Value::Seq(b), Value::Seq(o)) => match mode {
+            SeqMode::Replace => *b = o,
+            SeqMode::AppendUnique => {
+                for item in o {
+                    if !b.iter().any(|x| same(x, &item)) {
+                        b.push(item);
+                    }
+                }
+            }
+            SeqMode::Keyed(key_of) => merge_keyed(b, o, key_of),
+        },
+        (_, value) => replace_unless_null(base, Node::new(value, overlay.pos)),
+    }
+}
+
+fn merge_maps(base: &mut Map, overlay: Map, mode: SeqMode) {
+    for (key, value) in overlay.entries {
+        match base.get_mut(&key.name) {
+            Some(existing) => merge_node(existing, value, mode),
+            None => base.entries.push((key, value)),
+        }
+    }
+}
+
+fn merge_keyed(base: &mut Vec<Node>, overlay: Vec<Node>, key_of: fn(&Node) -> String) {
+    for item in overlay {
+        let k = key_of(&item);
+        match base.iter_mut().find(|x| key_of(x) == k) {
+            Some(slot) => *slot = item,
+            None => base.push(item),
+        }
+    }
+}
+
+/// An overlay `null` (an empty `web:` in an override file) keeps a base mapping or sequence;
+/// any other overlay value replaces the base.
+fn replace_unless_null(base: &mut Node, overlay: Node) {
+    if overlay.is_null() && matches!(base.value, Value::Map(_) | Value::Seq(_)) {
+        return;
+    }
+    *base = overlay;
+}
+
+fn same(a: &Node, b: &Node) -> bool {
+    a.to_json() == b.to_json()
+}
+
+/// A field of a mapping entry as text (missing → ""); a non-map item is keyed by its JSON form.
+fn field(n: &Node, name: &str) -> String {
+    match n.as_map() {
+        Some(m) => m.get(name).and_then(Node::scalar_string).unwrap_or_default(),
+        None => n.to_json().to_string(),
+    }
+}
+
+/// Ports are unique by (host_ip, published, target, protocol); protocol defaults to tcp.
+fn port_key(n: &Node) -> String {
+    let proto = field(n, "protocol");
+    let proto = if proto.is_empty() { "tcp".to_string() } else { proto };
+    format!("{}|{}|{}|{}", field(n, "host_ip"), field(n, "published"), field(n, "target"), proto)
+}
+
+/// Secrets and configs are unique by target, which defaults to the source name.
+fn file_ref_key(n: &Node) -> String {
+    let target = field(n, "target");
+    if target.is_empty() {
+        field(n, "source")
+    } else {
+        target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::yaml::parse;
+
+    fn merged(base: &str, overlay: &str) -> serde_json::Value {
+        let mut b = parse(base, "base.yaml").unwrap();
+        merge(&mut b, parse(overlay, "over.yaml").unwrap());
+        b.to_json()
+    }
+
+    fn web(base: &str, overlay: &str) -> serde_json::Value {
+        merged(base, overlay)["services"]["web"].clone()
+    }
+
+    #[test]
+    fn maps_merge_and_scalars_replace() {
+        let w = web("services: {web: {image: a, user: u}}", "services: {web: {image: b, tty: true}}");
+        assert_eq!(w, serde_json::json!({"image": "b", "user": "u", "tty": true}));
+    }
+
+    #[test]
+    fn new_services_and_top_level_keys_are_added() {
+        let m = merged("services: {a: {image: x}}", "services: {b: {image: y}}\nvolumes: {data: {}}\n");
+        assert_eq!(m["services"]["b"]["image"], "y");
+        assert_eq!(m["services"]["a"]["image"], "x");
+        assert!(m["volumes"]["data"].is_object());
+    }
+
+    #[test]
+    fn plain_sequences_append_without_duplicates() {
+        let w = web("services: {web: {dns: [1.1.1.1], cap_add: [NET_ADMIN]}}", "services: {web: {dns: [8.8.8.8, 1.1.1.1], cap_add: [NET_ADMIN]}}");
+        assert_eq!(w["dns"], serde_json::json!(["1.1.1.1", "8.8.8.8"]));
+        assert_eq!(w["cap_add"], serde_json::json!(["NET_ADMIN"]));
+    }
+
+    #[test]
+    fn command_entrypoint_and_healthcheck_test_are_replaced() {
+        let w = web(
+            "services: {web: {command: [echo, foo], entrypoint: [sh, -c], healthcheck: {test: [CMD, a], retries: 3}}}",
+            "services: {web: {command: [echo, bar], entrypoint: [ash], healthcheck: {test: [CMD-SHELL, b]}}}",
+        );
+        assert_eq!(w["command"], serde_json::json!(["echo", "bar"]));
+        assert_eq!(w["entrypoint"], serde_json::json!(["ash"]));
+        assert_eq!(w["healthcheck"], serde_json::json!({"test": ["CMD-SHELL", "b"], "retries": 3}));
+    }
+
+    #[test]
+    fn ports_are_unique_by_ip_published_target_protocol() {
+        let w = web(
+            "services: {web: {ports: [{target: 80, published: '8080', protocol: tcp, mode: ingress}, {target: 53, published: '53', protocol: udp}]}}",
+            "services: {web: {ports: [{target: 80, published: '8080', protocol: tcp, mode: host}, {target: 53, published: '53', protocol: tcp}]}}",
+        );
+        let ports = w["ports"].as_array().unwrap();
+        assert_eq!(ports.len(), 3);
+        assert_eq!(ports[0]["mode"], "host");
+        assert_eq!(ports[2]["protocol"], "tcp");
+    }
+
+    #[test]
+    fn volumes_are_unique_by_target() {
+        let w = web(
+            "services: {web: {volumes: [{type: bind, source: ./a, target: /data}, {type: volume, source: logs, target: /logs}]}}",
+            "services: {web: {volumes: [{type: bind, source: ./b, target: /data}]}}",
+        );
+        let vols = w["volumes"].as_array().unwrap();
+        assert_eq!(vols.len(), 2);
+        assert_eq!(vols[0]["source"], "./b");
+    }
+
+    #[test]
+    fn secrets_and_configs_are_unique_by_target_or_source() {
+        let w = web(
+            "services: {web: {secrets: [{source: a}, {source: b, target: /x}], configs: [{source: c}]}}",
+            "services: {web: {secrets: [{source: a, mode: 256}, {source: z, target: /x}], configs: [{source: d}]}}",
+        );
+        assert_eq!(w["secrets"], serde_json::json!([{"source": "a", "mode": 256}, {"source": "z", "target": "/x"}]));
+        assert_eq!(w["configs"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn environment_labels_networks_depends_on_merge_by_key() {
+        let w = web(
+            "services: {web: {environment: {A: '1', B: '2'}, labels: {x: a}, networks: {front: null}, depends_on: {db: {condition: service_started}}}}",
+            "services: {web: {environment: {B: '3', C: '4'}, labels: {y: b}, networks: {back: {aliases: [w]}}, depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}}}",
+        );
+        assert_eq!(w["environment"], serde_json::json!({"A": "1", "B": "3", "C": "4"}));
+        assert_eq!(w["labels"], serde_json::json!({"x": "a", "y": "b"}));
+        assert_eq!(w["networks"], serde_json::json!({"front": null, "back": {"aliases": ["w"]}}));
+        assert_eq!(w["depends_on"]["db"]["condition"], "service_healthy");
+        assert_eq!(w["depends_on"]["cache"]["condition"], "service_started");
+    }
+
+    #[test]
+    fn env_file_unique_by_path_and_null_overlay_keeps_base() {
+        let w = web(
+            "services: {web: {env_file: [{path: a.env, required: true}], build: {context: ., args: {A: '1'}}}}",
+            "services: {web: {env_file: [{path: a.env, required: false}, {path: b.env}], build: {args: {B: '2'}}}}",
+        );
+        assert_eq!(w["env_file"], serde_json::json!([{"path": "a.env", "required": false}, {"path": "b.env"}]));
+        assert_eq!(w["build"], serde_json::json!({"context": ".", "args": {"A": "1", "B": "2"}}));
+        let kept = web("services: {web: {image: a}}", "services: {web: }");
+        assert_eq!(kept, serde_json::json!({"image": "a"}));
+    }
+
+    #[test]
+    fn replaced_values_keep_the_overlay_position() {
+        let mut b = parse("services:\n  web:\n    image: a\n", "base.yaml").unwrap();
+        merge(&mut b, parse("services:\n  web:\n\n    image: b\n", "over.yaml").unwrap());
+        let image = b.as_map().unwrap().get("services").unwrap().as_map().unwrap().get("web").unwrap();
+        let image = image.as_map().unwrap().get("image").unwrap();
+        assert_eq!((&*image.pos.file, image.pos.line), ("over.yaml", 4));
+    }
+
+    #[test]
+    fn type_change_replaces() {
+        let w = web("services: {web: {command: echo hi}}", "services: {web: {command: [a]}}");
+        assert_eq!(w["command"], serde_json::json!(["a"]));
+    }
+}

@@ -222,6 +222,9 @@ pub struct EnvFile {
     pub path: String,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub required: bool,
+    /// `raw`: values taken literally (no quotes, escapes or interpolation); None = Compose's format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

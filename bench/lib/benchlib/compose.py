@@ -1,0 +1,102 @@
+"""Stack files for the compose suites, and the command lines of each compose tool."""
+
+import os
+
+from .context import DOCKER, PODMAN_IMAGE
+from .tools import IMAGE, CommandFailed, sh, timed
+
+SHORT = {"berth": "b", "podman-compose": "p", "docker-compose": "d"}
+ENGINE = {"berth": "berth", "podman-compose": "podman", "docker-compose": "docker"}
+TRAP_TERM = ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait']
+
+
+def independent(n, trap_term=False):
+    """n services with no dependencies (busybox `sleep 1000` as PID 1 unless trap_term)."""
+    cmd = TRAP_TERM if trap_term else ["sleep", "1000"]
+    return {f"s{i:03d}": {"command": cmd} for i in range(n)}
+
+
+def chain(n):
+    """s000 <- s001 <- … : each service depends_on the one before it."""
+    stack = {}
+    for i in range(n):
+        svc = {"command": ["sleep", "1000"]}
+        if i:
+            svc["depends_on"] = [f"s{i - 1:03d}"]
+        stack[f"s{i:03d}"] = svc
+    return stack
+
+
+def restarting(marker):
+    return {"crash": {"command": ["sleep", str(marker)], "restart": "always"}}
+
+
+def render(stack, image):
+    """YAML by hand (stdlib only); every value here is a plain word or a JSON-quoted string."""
+    lines = ["services:"]
+    for name, svc in stack.items():
+        lines.append(f"  {name}:")
+        lines.append(f'    image: "{image}"')
+        lines.append("    command: [" + ", ".join(quote(a) for a in svc["command"]) + "]")
+        if "restart" in svc:
+            lines.append(f"    restart: {svc['restart']}")
+        if "depends_on" in svc:
+            lines.append("    depends_on: [" + ", ".join(svc["depends_on"]) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def quote(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Compose:
+    """One compose tool driving one stack file, in its own directory under the workdir."""
+
+    def __init__(self, ctx, tool, suite, stack):
+        self.ctx, self.tool, self.suite, self.engine = ctx, tool, suite, ENGINE[tool]
+        self.dir = os.path.join(ctx.workdir, f"{suite}-{tool}")
+        os.makedirs(self.dir, exist_ok=True)
+        self.file = os.path.join(self.dir, "compose.yaml")
+        image = PODMAN_IMAGE if tool == "podman-compose" else IMAGE
+        with open(self.file, "w") as f:
+            f.write(render(stack, image))
+        self.env = dict(os.environ)
+        if tool == "docker-compose":
+            self.env["DOCKER_HOST"] = "unix:///var/run/docker.sock"
+            self.env["PATH"] = os.path.dirname(DOCKER) + ":" + self.env.get("PATH", "")
+
+    def project(self, i):
+        return f"bench{self.suite}{SHORT[self.tool]}{os.getpid()}x{i}"
+
+    def cmd(self, project, *verb):
+        if self.tool == "berth":
+            base = self.ctx.berth_base()
+        else:
+            base = [self.tool]
+        return base + ["-f", self.file, "-p", project] + list(verb)
+
+    def timed(self, project, *verb):
+        return timed(self.cmd(project, *verb), env=self.env, cwd=self.dir)
+
+    def run(self, project, *verb):
+        sh(self.cmd(project, *verb), env=self.env, cwd=self.dir)
+
+    def down_fast(self, project):
+        """Untimed teardown: no grace period for the peers (-t 0). Raises when it fails."""
+        verb = ["down"] if self.tool == "berth" else ["down", "-t", "0"]
+        try:
+            sh(self.cmd(project, *verb), env=self.env, cwd=self.dir)
+        except CommandFailed as exc:
+            raise CommandFailed(f"teardown of {project}: {exc}") from exc
+        finally:
+            self.remove_networks(project)
+
+    def remove_networks(self, project):
+        """podman-compose 1.0 `down` leaves `<project>_default` behind: remove what the project made."""
+        if self.tool == "berth":
+            return
+        cli = "podman" if self.tool == "podman-compose" else DOCKER
+        listing = sh([cli, "network", "ls", "--format", "{{.Name}}"], check=False, env=self.env)
+        for name in listing.stdout.split():
+            if name.startswith(project + "_") or name == project:
+                sh([cli, "network", "rm", name], check=False, env=self.env)

@@ -1,0 +1,7 @@
+//! berth's per-container helper: the monitor, the built-in init and the exec helper
+//! (see `berth::runtime::helper`). Started only by berth itself, from a sealed memfd copy.
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    std::process::exit(berth::runtime::helper::main(&args));
+}

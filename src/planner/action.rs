@@ -1,0 +1,107 @@
+//! The actions of a plan: what the reconciler does, one step each.
+
+use serde::Serialize;
+
+/// One container of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ContainerRef {
+    pub service: String,
+    /// Replica index, 1-based.
+    pub number: u32,
+    /// `<project>-<service>-<n>` or the service's `container_name`.
+    pub name: String,
+}
+
+/// Why a container is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoveReason {
+    /// Its service is no longer in the stack (`--remove-orphans`).
+    Orphan,
+    /// The service has fewer replicas now.
+    ScaleDown,
+    /// `down`.
+    Down,
+}
+
+/// One step. Container actions carry everything the reconciler needs to find the service in
+/// the desired stack; creates carry the config hash to record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Pull `image` if it is missing (or always, for `pull_policy: always`).
+    EnsureImage { image: String, services: Vec<String> },
+    /// Build the image of `service` and tag it `image`.
+    BuildImage { service: String, image: String },
+    CreateNetwork { key: String, name: String },
+    CreateVolume { key: String, name: String },
+    /// Create (not start) a container.
+    CreateContainer { container: ContainerRef, image: String, config_hash: String },
+    /// Stop and remove the existing container, create a new one (not started).
+    RecreateContainer { container: ContainerRef, image: String, config_hash: String, changed: Vec<String> },
+    StartContainer { container: ContainerRef },
+    /// Stop, then start again (a dependency with `restart: true` was recreated or restarted).
+    RestartContainer { container: ContainerRef, cause: String },
+    /// Wait until every container of `service` reports healthy.
+    AwaitHealthy { service: String },
+    /// Wait until every container of `service` has exited with status 0.
+    AwaitCompleted { service: String },
+    StopContainer { container: ContainerRef },
+    /// Remove a container (stopping it first if it runs).
+    RemoveContainer { container: ContainerRef, reason: RemoveReason },
+    RemoveNetwork { name: String },
+    RemoveVolume { name: String },
+}
+
+impl Action {
+    /// The snake_case kind, as in the JSON rendering.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::EnsureImage { .. } => "ensure_image",
+            Action::BuildImage { .. } => "build_image",
+            Action::CreateNetwork { .. } => "create_network",
+            Action::CreateVolume { .. } => "create_volume",
+            Action::CreateContainer { .. } => "create_container",
+            Action::RecreateContainer { .. } => "recreate_container",
+            Action::StartContainer { .. } => "start_container",
+            Action::RestartContainer { .. } => "restart_container",
+            Action::AwaitHealthy { .. } => "await_healthy",
+            Action::AwaitCompleted { .. } => "await_completed",
+            Action::StopContainer { .. } => "stop_container",
+            Action::RemoveContainer { .. } => "remove_container",
+            Action::RemoveNetwork { .. } => "remove_network",
+            Action::RemoveVolume { .. } => "remove_volume",
+        }
+    }
+
+    /// What the action acts on: an image, a network, a volume, a container or a service name.
+    pub fn target(&self) -> &str {
+        match self {
+            Action::EnsureImage { image, .. } | Action::BuildImage { image, .. } => image,
+            Action::CreateNetwork { name, .. }
+            | Action::CreateVolume { name, .. }
+            | Action::RemoveNetwork { name }
+            | Action::RemoveVolume { name } => name,
+            Action::AwaitHealthy { service } | Action::AwaitCompleted { service } => service,
+            Action::CreateContainer { container, .. }
+            | Action::RecreateContainer { container, .. }
+            | Action::StartContainer { container }
+            | Action::RestartContainer { container, .. }
+            | Action::StopContainer { container }
+            | Action::RemoveContainer { container, .. } => &container.name,
+        }
+    }
+
+    /// The container acted on, if any.
+    pub fn container(&self) -> Option<&ContainerRef> {
+        match self {
+            Action::CreateContainer { container, .. }
+            | Action::RecreateContainer { container, .. }
+            | Action::StartContainer { container }
+            | Action::RestartContainer { container, .. }
+            | Action::StopContainer { container }
+            | Action::RemoveContainer { container, .. } => Some(container),
+            _ => None,
+        }
+    }
+}

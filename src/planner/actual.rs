@@ -1,0 +1,167 @@
+//! The observed state of the host, as far as one project is concerned. The planner only reads
+//! it; the reconciler fills it from the state dir and the live kernel (`observe`), and until
+//! the runtime exists `berth plan` plans against [`Actual::default`] (nothing exists).
+//!
+//! Everything is plain data (serde both ways), so the reconciler can persist what it observed
+//! and tests can write an `Actual` as YAML.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+/// Everything that exists, observed at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Actual {
+    /// Containers (of any project; the planner filters by [`ContainerState::project`]).
+    #[serde(default)]
+    pub containers: Vec<ContainerState>,
+    /// Networks that exist, keyed by their real name (`demo_default`).
+    #[serde(default)]
+    pub networks: IndexMap<String, NetworkState>,
+    /// Volumes that exist, keyed by their real name (`demo_data`).
+    #[serde(default)]
+    pub volumes: IndexMap<String, VolumeState>,
+    /// Images present in the local store.
+    #[serde(default)]
+    pub images: Vec<ImageState>,
+}
+
+/// One container, as recorded when it was created plus its live status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerState {
+    /// `<project>-<service>-<n>`, or the service's `container_name`.
+    pub name: String,
+    /// The project label.
+    pub project: String,
+    /// The service label.
+    pub service: String,
+    /// Replica index, 1-based.
+    pub number: u32,
+    /// [`super::config_hash`] of the service config the container was created from.
+    pub config_hash: String,
+    /// [`super::normalized_config`] at creation time, kept so a recreate can name the fields
+    /// that changed. None (an old record) makes the plan say "config changed".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    pub status: ContainerStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// Id of the image the container was created from (to notice a re-pulled tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// The services this one depended on when created: `down` orders stops without the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+}
+
+/// Lifecycle status, as `ps` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerStatus {
+    /// Created, never started.
+    Created,
+    Running,
+    Paused,
+    /// Between an exit and the restart policy's next start.
+    Restarting,
+    /// Exited with this code.
+    Exited(i32),
+    /// Half-removed or failed to start; only a recreate helps.
+    Dead,
+}
+
+impl ContainerStatus {
+    pub fn is_running(self) -> bool {
+        matches!(self, ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Restarting)
+    }
+}
+
+/// Result of the container's health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// A network that exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkState {
+    pub name: String,
+    /// The project label; None for networks berth did not create for a project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub external: bool,
+}
+
+/// A volume that exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VolumeState {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub external: bool,
+}
+
+/// An image in the local store: its id and the references (tags) pointing at it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageState {
+    pub id: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+impl Actual {
+    /// The containers of one project, in (service, number) order of appearance.
+    pub fn project_containers<'a>(&'a self, project: &'a str) -> impl Iterator<Item = &'a ContainerState> + 'a {
+        self.containers.iter().filter(move |c| c.project == project)
+    }
+
+    /// The id of the image a reference points at, if present. A reference without a tag
+    /// matches `:latest`, as registries do.
+    pub fn image_id(&self, reference: &str) -> Option<&str> {
+        let full = with_default_tag(reference);
+        self.images
+            .iter()
+            .find(|i| i.references.iter().any(|r| with_default_tag(r) == full))
+            .map(|i| i.id.as_str())
+    }
+}
+
+/// `busybox` → `busybox:latest`; refs with a tag or digest are kept.
+fn with_default_tag(reference: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    if last.contains(':') || last.contains('@') {
+        reference.to_string()
+    } else {
+        format!("{reference}:latest")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_lookup_defaults_to_latest() {
+        let a = Actual {
+            images: vec![ImageState { id: "sha256:1".into(), references: vec!["busybox:latest".into()] }],
+            ..Actual::default()
+        };
+        assert_eq!(a.image_id("busybox"), Some("sha256:1"));
+        assert_eq!(a.image_id("busybox:1.36"), None);
+        assert_eq!(with_default_tag("localhost:5000/x"), "localhost:5000/x:latest");
+    }
+
+    #[test]
+    fn status_round_trips_as_yaml() {
+        let s: ContainerStatus = serde_json::from_str(r#"{"exited": 3}"#).unwrap();
+        assert_eq!(s, ContainerStatus::Exited(3));
+        assert!(!s.is_running());
+        assert!(ContainerStatus::Running.is_running());
+    }
+}

@@ -1,0 +1,108 @@
+//! berth's helper binary (`berth-monitor`: monitor, init and exec modes) and its sealed copy.
+//!
+//! CVE-2019-5736: a container that can reach the host binary of its runtime through
+//! /proc/<pid>/exe (e.g. by making the runtime exec `#!/proc/self/exe`) can overwrite it. berth
+//! never runs its helper through a writable path: every monitor, init and exec helper is
+//! executed through a fd that is either
+//! - the binary inside a detached, read-only bind mount (open_tree(2) OPEN_TREE_CLONE +
+//!   mount_setattr(2) MOUNT_ATTR_RDONLY; runc 1.2's choice): no copy, and any open of
+//!   /proc/<pid>/exe for writing fails with EROFS; or, on kernels without those calls,
+//! - a memfd copy sealed against writes, growth, shrinking and further sealing
+//!   (memfd_create(2), fcntl(2) F_ADD_SEALS).
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use super::error::{Result, RuntimeError};
+
+pub const HELPER_NAME: &str = "berth-monitor";
+
+/// Where the helper is: $BERTH_MONITOR, else next to the running executable (or one level up,
+/// which covers cargo's target/debug/deps test binaries).
+pub fn locate() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("BERTH_MONITOR") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| RuntimeError::NoHelper { looked: format!("current_exe: {e}") })?;
+    let mut looked = Vec::new();
+    for dir in exe.ancestors().skip(1).take(2) {
+        let cand = dir.join(HELPER_NAME);
+        if cand.is_file() {
+            return Ok(cand);
+        }
+        looked.push(cand.display().to_string());
+    }
+    Err(RuntimeError::NoHelper { looked: looked.join(", ") })
+}
+
+/// A fd to execute `path` through that can never be opened for writing.
+pub fn sealed_copy(path: &Path) -> Result<OwnedFd> {
+    match read_only_bind(path) {
+        Ok(fd) => Ok(fd),
+        Err(_) => memfd_copy(path),
+    }
+}
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `path` inside a detached read-only bind mount of itself (kernel 5.12+).
+pub fn read_only_bind(path: &Path) -> std::io::Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const MOUNT_ATTR_RDONLY: u64 = 1;
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())?;
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let rc = unsafe {
+        libc::syscall(libc::SYS_mount_setattr, owned.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, &attr as *const MountAttr, std::mem::size_of::<MountAttr>())
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(owned)
+}
+
+/// A sealed, executable memfd holding a copy of `path`.
+pub fn memfd_copy(path: &Path) -> Result<OwnedFd> {
+    let name = c"berth-monitor";
+    // MFD_EXEC (6.3+) states the intent under vm.memfd_noexec; older kernels reject the flag.
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), base | MFD_EXEC) };
+    if fd < 0 {
+        fd = unsafe { libc::memfd_create(name.as_ptr(), base) };
+    }
+    if fd < 0 {
+        return Err(io("memfd_create", path, std::io::Error::last_os_error()));
+    }
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut src = File::open(path).map_err(|e| io("open", path, e))?;
+    let mut dst = File::from(owned);
+    std::io::copy(&mut src, &mut dst).map_err(|e| io("copy", path, e))?;
+    dst.flush().map_err(|e| io("copy", path, e))?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    if unsafe { libc::fcntl(dst.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(io("seal memfd copy of", path, std::io::Error::last_os_error()));
+    }
+    Ok(OwnedFd::from(dst))
+}
+
+fn io(op: &'static str, path: &Path, source: std::io::Error) -> RuntimeError {
+    RuntimeError::Io { op, path: path.to_path_buf(), source }
+}
+
+/// The path through which a child process execs the sealed copy.
+pub fn exec_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}

@@ -1,0 +1,141 @@
+//! The container's first process: from the clone in the monitor to the exec of the workload.
+//! Every step runs inside the new namespaces; a failing step sends its message up the error
+//! pipe (close-on-exec, so EOF on it means the exec succeeded) and exits.
+
+use std::os::fd::RawFd;
+
+use nix::sched::CloneFlags;
+
+use super::config::{ContainerConfig, NetNs};
+use super::process::{become_workload, Workload};
+use super::state::StateDir;
+use super::{caps, limits, rootfs, seccomp};
+
+pub struct ChildCtx<'a> {
+    pub cfg: &'a ContainerConfig,
+    pub dir: &'a StateDir,
+    /// The monitor writes one byte here once we are in the cgroup (and id-mapped).
+    pub sync_r: RawFd,
+    pub err_w: RawFd,
+    /// What becomes fds 0, 1, 2.
+    pub stdio: [RawFd; 3],
+    /// berth's sealed helper, exec'd as the init when `cfg.init`.
+    pub init_fd: Option<RawFd>,
+}
+
+/// Entry point inside the clone: returns the exit status of a failed setup.
+pub fn run(ctx: &ChildCtx<'_>) -> isize {
+    let msg = match setup(ctx) {
+        Ok(()) => {
+            let cfg = ctx.cfg;
+            let caps = match caps::effective_set(&cfg.caps) {
+                Ok(c) => c,
+                Err(e) => return report(ctx.err_w, &e),
+            };
+            let progs = match cfg.seccomp {
+                super::config::SeccompMode::Default => match seccomp::programs(&caps) {
+                    Ok(p) => Some(p),
+                    Err(e) => return report(ctx.err_w, &e),
+                },
+                super::config::SeccompMode::Unconfined => None,
+            };
+            let w = Workload {
+                args: &cfg.process.args,
+                env: cfg.process.env.clone(),
+                cwd: cfg.process.cwd.as_deref().filter(|c| !c.is_empty()).unwrap_or("/"),
+                user: cfg.process.user.as_deref(),
+                group_add: &cfg.process.group_add,
+                caps: &caps,
+                no_new_privs: cfg.no_new_privs(),
+                seccomp: progs.as_deref(),
+                init_fd: if cfg.init { ctx.init_fd } else { None },
+            };
+            become_workload(w, cfg.process.tty)
+        }
+        Err(e) => e,
+    };
+    report(ctx.err_w, &msg)
+}
+
+fn report(err_w: RawFd, msg: &str) -> isize {
+    unsafe { libc::write(err_w, msg.as_ptr().cast(), msg.len()) };
+    127
+}
+
+/// The init sequence, in order.
+fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
+    let cfg = ctx.cfg;
+    // 1. stdio: the log pipes (or the tty) become 0, 1, 2.
+    for (target, fd) in ctx.stdio.iter().enumerate() {
+        if *fd != target as RawFd && unsafe { libc::dup2(*fd, target as RawFd) } < 0 {
+            return Err(format!("dup2 stdio: {}", std::io::Error::last_os_error()));
+        }
+    }
+    // 2. wait until the monitor has put us in the cgroup and written the id maps.
+    let mut b = [0u8; 1];
+    if unsafe { libc::read(ctx.sync_r, b.as_mut_ptr().cast(), 1) } != 1 {
+        return Err("the monitor went away during setup".into());
+    }
+    // 3. own session; the tty (if any) becomes the controlling terminal.
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
+    if cfg.process.tty && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
+        return Err(format!("set controlling tty: {}", std::io::Error::last_os_error()));
+    }
+    // 4. a cgroup namespace rooted at our own cgroup (cgroup_namespaces(7)); after the move.
+    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+    // 5. the caller's network namespace, if one was handed in.
+    if let NetNs::Path(p) = &cfg.namespaces.net {
+        let f = std::fs::File::open(p).map_err(|e| format!("open netns {}: {e}", p.display()))?;
+        nix::sched::setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("join netns {}: {e}", p.display()))?;
+    }
+    // 6. private propagation, then the overlay root.
+    rootfs::make_private()?;
+    let root = ctx.dir.rootfs();
+    rootfs::mount_overlay(&cfg.layers, &ctx.dir.upper(), &ctx.dir.work(), &root)?;
+    // 7. /proc, /sys (ro), /dev with its nodes, pts, shm, mqueue; then the handed-in mounts.
+    rootfs::mount_proc(&root)?;
+    rootfs::mount_sys(&root)?;
+    rootfs::mount_dev(&root, cfg.shm_size(), !cfg.namespaces.ipc_host)?;
+    for m in &cfg.mounts {
+        rootfs::handed_in(&root, m)?;
+    }
+    // 8. pivot_root into the overlay; the host's tree is detached.
+    rootfs::pivot(&root)?;
+    // 9. namespaced sysctls (validated at create), before /proc/sys turns read-only.
+    for (k, v) in &cfg.sysctls {
+        let p = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&p, v).map_err(|e| format!("sysctl {k}={v}: {e}"))?;
+    }
+    // 10. OCI masked and read-only paths; optional read-only root.
+    rootfs::mask_and_protect()?;
+    if cfg.rootfs.read_only {
+        rootfs::root_read_only()?;
+    }
+    // 11. hostname and domainname (own uts namespace only).
+    if !cfg.namespaces.uts_host {
+        let host = cfg.hostname.clone().unwrap_or_else(|| cfg.id.chars().take(12).collect());
+        nix::unistd::sethostname(&host).map_err(|e| format!("sethostname {host}: {e}"))?;
+        if let Some(d) = &cfg.domainname {
+            let c = std::ffi::CString::new(d.as_str()).map_err(|e| e.to_string())?;
+            if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
+                return Err(format!("setdomainname {d}: {}", std::io::Error::last_os_error()));
+            }
+        }
+    }
+    // 12. ulimits and oom_score_adj.
+    set_limits(cfg)
+}
+
+fn set_limits(cfg: &ContainerConfig) -> Result<(), String> {
+    for u in &cfg.process.ulimits {
+        let res = limits::check_ulimit(u, true)?;
+        nix::sys::resource::setrlimit(res, u.soft, u.hard).map_err(|e| {
+            format!("ulimit {}={}:{}: {e} (the hard limit cannot be raised above the host's without CAP_SYS_RESOURCE)", u.name, u.soft, u.hard)
+        })?;
+    }
+    if let Some(adj) = cfg.process.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("oom_score_adj {adj}: {e} (lowering it needs CAP_SYS_RESOURCE)"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Entry point of the `berth-monitor` helper binary (src/bin/berth-monitor.rs). It is kept
+//! separate from the `berth` CLI so the resident monitor maps and touches as little as
+//! possible (no clap, no tracing, no tokio): see the RSS note in mod.rs.
+//!
+//! Modes: `monitor <state-dir>`, `init <exe> <argv0> [args…]`, `exec <state-dir> <exec-json>`.
+
+use std::path::Path;
+
+/// Dispatch on argv; returns the process exit status.
+pub fn main(args: &[String]) -> i32 {
+    match args.get(1).map(String::as_str) {
+        Some("monitor") if args.len() == 3 => super::monitor::main(Path::new(&args[2])),
+        Some("init") if args.len() >= 4 => super::pid1::main(&args[2..]),
+        Some("exec") if args.len() == 4 => super::exec::main(Path::new(&args[2]), &args[3]),
+        _ => {
+            eprintln!("berth-monitor is berth's internal container helper; it is not meant to be run by hand");
+            2
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! [`Runtime`]: the synchronous API the reconciler and `berth run` use for one container's
+//! life: create, start, state, stop, kill, wait, exec, remove, list.
+
+use std::fs;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::binary;
+use super::config::{ContainerConfig, ExecConfig, Mount};
+use super::error::{io_err, sys_err, Result, RuntimeError};
+use super::logs::rfc3339_now;
+use super::state::{read_json, write_json, ContainerState, StateDir, Status};
+use super::{caps, cgroup, limits, stop};
+use crate::paths::Roots;
+
+pub struct Runtime {
+    roots: Roots,
+    helper: Option<PathBuf>,
+    sealed: Mutex<Option<Arc<OwnedFd>>>,
+}
+
+impl Runtime {
+    pub fn new(roots: &Roots) -> Self {
+        Runtime { roots: roots.clone(), helper: None, sealed: Mutex::new(None) }
+    }
+
+    /// Use this `berth-monitor` binary instead of looking for it next to the executable.
+    pub fn with_helper(mut self, path: impl Into<PathBuf>) -> Self {
+        self.helper = Some(path.into());
+        self
+    }
+
+    pub fn state_dir(&self, id: &str) -> PathBuf {
+        self.roots.container_state(id)
+    }
+
+    fn dir(&self, id: &str) -> StateDir {
+        StateDir(self.state_dir(id))
+    }
+
+    /// The container's JSON-lines log (see [`super::logs`]).
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.dir(id).log()
+    }
+
+    /// The sealed memfd copy of the helper, made once per `Runtime` and shared by every start.
+    fn sealed_helper(&self) -> Result<Arc<OwnedFd>> {
+        let mut guard = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(fd) = guard.as_ref() {
+            return Ok(fd.clone());
+        }
+        let path = match &self.helper {
+            Some(p) => p.clone(),
+            None => binary::locate()?,
+        };
+        let fd = Arc::new(binary::sealed_copy(&path)?);
+        *guard = Some(fd.clone());
+        Ok(fd)
+    }
+
+    /// Record a new container (nothing runs yet). Every check that can fail without touching
+    /// the kernel happens here, before anything is created.
+    pub fn create(&self, cfg: &ContainerConfig) -> Result<()> {
+        validate(cfg)?;
+        let dir = self.dir(&cfg.id);
+        if dir.0.exists() {
+            return Err(RuntimeError::Exists(cfg.id.clone()));
+        }
+        for d in [dir.upper(), dir.work(), dir.rootfs()] {
+            fs::create_dir_all(&d).map_err(io_err("create", &d))?;
+        }
+        write_json(&dir.config(), cfg)?;
+        write_json(&dir.state(), &ContainerState::new(&cfg.id, rfc3339_now()))
+    }
+
+    pub fn config(&self, id: &str) -> Result<ContainerConfig> {
+        let dir = self.dir(id);
+        if !dir.config().exists() {
+            return Err(RuntimeError::NotFound(id.to_string()));
+        }
+        read_json(&dir.config())
+    }
+
+    pub fn state(&self, id: &str) -> Result<ContainerState> {
+        let dir = self.dir(id);
+        if !dir.state().exists() {
+            return Err(RuntimeError::NotFound(id.to_string()));
+        }
+        read_json(&dir.state())
+    }
+
+    /// Every container under this root.
+    pub fn list(&self) -> Result<Vec<ContainerState>> {
+        let base = self.roots.state.join("containers");
+        let Ok(entries) = fs::read_dir(&base) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            if let Some(id) = e.file_name().to_str() {
+                if let Ok(st) = self.state(id) {
+                    out.push(st);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(out)
+    }
+
+    /// Start a created (or exited) container; returns the host pid of its PID 1.
+    pub fn start(&self, id: &str) -> Result<i32> {
+        self.start_with(id, None)
+    }
+
+    /// Start with `stdin` (a pipe, the caller's terminal, or a pty slave when tty) as the
+    /// container's stdin.
+    pub fn start_with(&self, id: &str, stdin: Option<OwnedFd>) -> Result<i32> {
+        let st = self.state(id)?;
+        if st.is_running() {
+            return Err(bad_state(id, &st, "stop it first"));
+        }
+        let dir = self.dir(id);
+        let helper = self.sealed_helper()?;
+        let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys_err("pipe"))?;
+        let log = fs::OpenOptions::new().create(true).append(true).open(dir.monitor_log()).map_err(io_err("open", dir.monitor_log()))?;
+        let mut cmd = Command::new(binary::exec_path(&helper));
+        cmd.arg0(binary::HELPER_NAME)
+            .arg("monitor")
+            .arg(&dir.0)
+            .env_clear()
+            .stdin(stdin.map(Stdio::from).unwrap_or_else(Stdio::null))
+            .stdout(Stdio::from(ready_w))
+            .stderr(Stdio::from(log));
+        let spawned = cmd.spawn();
+        drop(cmd); // closes our copy of the pipe's write end
+        let mut child = spawned.map_err(|e| start_err(id, format!("spawn the monitor: {e}")))?;
+        // The first monitor process only forks the real one and exits: reap it now.
+        let _ = child.wait();
+        let mut report = String::new();
+        let _ = fs::File::from(ready_r).read_to_string(&mut report);
+        let report = report.trim();
+        if let Some(pid) = report.strip_prefix("ok ") {
+            return pid.trim().parse().map_err(|_| start_err(id, format!("bad monitor report {report:?}")));
+        }
+        let reason = report.strip_prefix("err ").map(str::to_string).unwrap_or_else(|| {
+            format!("the monitor exited without reporting; see {}", dir.monitor_log().display())
+        });
+        Err(start_err(id, reason))
+    }
+
+    /// Send `sig` to the container's PID 1.
+    pub fn kill(&self, id: &str, sig: Signal) -> Result<()> {
+        let st = self.state(id)?;
+        match (st.is_running(), st.pid) {
+            (true, Some(pid)) => kill(Pid::from_raw(pid), sig).map_err(|e| RuntimeError::Sys { op: format!("kill {pid} with {sig}"), source: e }),
+            _ => Err(bad_state(id, &st, "it is not running")),
+        }
+    }
+
+    /// Block until the container has exited and its status is recorded.
+    pub fn wait(&self, id: &str) -> Result<ContainerState> {
+        loop {
+            if let Some(st) = self.wait_timeout(id, Duration::from_secs(3600))? {
+                return Ok(st);
+            }
+        }
+    }
+
+    /// Like [`Runtime::wait`], giving up after `timeout` (None).
+    pub fn wait_timeout(&self, id: &str, timeout: Duration) -> Result<Option<ContainerState>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let st = self.state(id)?;
+            match st.status {
+                Status::Exited { .. } => return Ok(Some(st)),
+                Status::Created => return Err(bad_state(id, &st, "it was never started")),
+                Status::Running => {
+                    if let Some(m) = st.monitor_pid {
+                        if kill(Pid::from_raw(m), None).is_err() && !self.state(id)?.is_running() {
+                            continue;
+                        } else if kill(Pid::from_raw(m), None).is_err() {
+                            return Err(start_err(id, format!("its monitor (pid {m}) died; exit status unknown")));
+                        }
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stop: stop_signal, SIGKILL after `grace` (default: the config's) — or at once when PID 1
+    /// does not catch the signal (see [`super::stop`]). Returns the final state.
+    pub fn stop(&self, id: &str, grace: Option<Duration>) -> Result<ContainerState> {
+        let st = self.state(id)?;
+        let (true, Some(pid1)) = (st.is_running(), st.pid) else { return Ok(st) };
+        let cfg = self.config(id)?;
+        let sig = stop::parse_signal(cfg.stop_signal.as_deref().unwrap_or("SIGTERM"))
+            .map_err(|reason| RuntimeError::InvalidConfig { id: id.into(), reason })?;
+        let grace = grace.unwrap_or_else(|| cfg.stop_grace());
+        let at_once = stop::kill_at_once(pid1, sig, cfg.init, !cfg.namespaces.pid_host);
+        let target = Pid::from_raw(pid1);
+        if at_once {
+            let _ = kill(target, Signal::SIGKILL);
+        } else {
+            let _ = kill(target, sig);
+            if self.wait_timeout(id, grace)?.is_none() {
+                let _ = kill(target, Signal::SIGKILL);
+            }
+        }
+        self.wait_timeout(id, Duration::from_secs(10))?.ok_or_else(|| start_err(id, "did not exit after SIGKILL".into()))
+    }
+
+    /// A `Command` running `ec` inside the running container; the caller picks stdio. The
+    /// command execs this `Runtime`'s sealed helper, so spawn it while the `Runtime` lives.
+    pub fn exec_command(&self, id: &str, ec: &ExecConfig) -> Result<Command> {
+        let st = self.state(id)?;
+        if !st.is_running() {
+            return Err(bad_state(id, &st, "exec needs a running container"));
+        }
+        if ec.args.is_empty() {
+            return Err(RuntimeError::InvalidConfig { id: id.into(), reason: "exec needs a command".into() });
+        }
+        let helper = self.sealed_helper()?;
+        let json = serde_json::to_string(ec).map_err(|e| start_err(id, e.to_string()))?;
+        let mut cmd = Command::new(binary::exec_path(&helper));
+        cmd.arg0("berth-exec").arg("exec").arg(self.state_dir(id)).arg(json);
+        Ok(cmd)
+    }
+
+    /// Run `ec` inside the container with inherited stdio; returns its exit code.
+    pub fn exec(&self, id: &str, ec: &ExecConfig) -> Result<i32> {
+        let status = self.exec_command(id, ec)?.status().map_err(|e| start_err(id, format!("spawn the exec helper: {e}")))?;
+        Ok(status.code().unwrap_or(-1))
+    }
+
+    /// Remove: kill stragglers (with `force`, a running container too), remove the cgroup,
+    /// any mount left under the state dir, the upper dir and every state file. Keeps going
+    /// past errors and reports them all.
+    pub fn remove(&self, id: &str, force: bool) -> Result<()> {
+        let st = self.state(id)?;
+        if st.is_running() {
+            if !force {
+                return Err(bad_state(id, &st, "stop it first or remove with force"));
+            }
+            let _ = self.kill(id, Signal::SIGKILL);
+            let _ = self.wait_timeout(id, Duration::from_secs(10));
+        }
+        let mut errors = Vec::new();
+        if let Err(e) = cgroup::destroy(id) {
+            errors.push(e.to_string());
+        }
+        let dir = self.state_dir(id);
+        unmount_under(&dir, &mut errors);
+        for d in [dir, self.roots.container_run(id)] {
+            if d.exists() {
+                if let Err(e) = fs::remove_dir_all(&d) {
+                    errors.push(format!("remove {}: {e}", d.display()));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(RuntimeError::Teardown { id: id.into(), errors: errors.join("; ") })
+        }
+    }
+}
+
+/// Detach any mount at or below `dir` in our mount namespace (normally none: the container's
+/// mounts live and die in its own namespace).
+fn unmount_under(dir: &Path, errors: &mut Vec<String>) {
+    let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut points: Vec<&str> = info.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| Path::new(p).starts_with(dir)).collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        if let Err(e) = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH) {
+            errors.push(format!("unmount {p}: {e}"));
+        }
+    }
+}
+
+fn bad_state(id: &str, st: &ContainerState, hint: &str) -> RuntimeError {
+    let status = match st.status {
+        Status::Created => "created".to_string(),
+        Status::Running => "running".to_string(),
+        Status::Exited { code, .. } => format!("exited ({code})"),
+    };
+    RuntimeError::BadState { id: id.into(), status, hint: hint.into() }
+}
+
+fn start_err(id: &str, reason: String) -> RuntimeError {
+    RuntimeError::Start { id: id.into(), reason }
+}
+
+/// Everything that can be checked without creating anything.
+pub fn validate(cfg: &ContainerConfig) -> Result<()> {
+    let bad = |reason: String| RuntimeError::InvalidConfig { id: cfg.id.clone(), reason };
+    let id_ok = !cfg.id.is_empty() && cfg.id.len() <= 128 && cfg.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !cfg.id.starts_with('.');
+    if !id_ok {
+        return Err(bad(format!("id {:?} must be 1-128 characters of [A-Za-z0-9_.-]", cfg.id)));
+    }
+    if cfg.layers.is_empty() {
+        return Err(bad("no image layers given".into()));
+    }
+    if cfg.process.args.is_empty() {
+        return Err(bad("no command: give one, or use an image with an entrypoint or cmd".into()));
+    }
+    let ns = &cfg.namespaces;
+    for key in cfg.sysctls.keys() {
+        let own_net = ns.net != super::config::NetNs::Host;
+        if !limits::is_namespaced_sysctl(key, !ns.ipc_host, own_net, !ns.uts_host) {
+            return Err(bad(format!("sysctl {key} is not namespaced (it would change the host); only net.*, kernel.shm*/msg*/sem and fs.mqueue.* are allowed")));
+        }
+    }
+    let can_raise = ::caps::has_cap(None, ::caps::CapSet::Effective, ::caps::Capability::CAP_SYS_RESOURCE).unwrap_or(false);
+    for u in &cfg.process.ulimits {
+        limits::check_ulimit(u, can_raise).map_err(bad)?;
+    }
+    caps::effective_set(&cfg.caps).map_err(bad)?;
+    if let Some(s) = &cfg.stop_signal {
+        stop::parse_signal(s).map_err(bad)?;
+    }
+    for m in &cfg.mounts {
+        let target = match m {
+            Mount::Bind { source, target, .. } => {
+                if !source.exists() {
+                    return Err(bad(format!("bind source {} does not exist", source.display())));
+                }
+                target
+            }
+            Mount::Tmpfs { target, .. } => target,
+        };
+        if !target.starts_with('/') {
+            return Err(bad(format!("mount target {target:?} must be an absolute path")));
+        }
+    }
+    Ok(())
+}
+
+/// VmRSS of a process in KiB (for the monitor's footprint).
+pub fn monitor_rss_kib(pid: i32) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -1,0 +1,233 @@
+//! The per-container monitor: a small single-threaded process, started from berth's sealed
+//! helper binary by `Runtime::start`. It detaches (setsid + fork, so it outlives the CLI and
+//! survives a SIGKILL of every berth process), creates the cgroup, clones the container child
+//! into its namespaces, reports readiness (or the setup error) on its stdout pipe, copies the
+//! container's stdout/stderr into the log, waits for it, and records the exit code and OOM
+//! status atomically in the state dir before exiting.
+//!
+//! fds on entry: 0 = the container's stdin (or /dev/null, or a tty slave), 1 = readiness pipe to
+//! the starter, 2 = monitor.log.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{ForkResult, Pid};
+
+use super::child::{self, ChildCtx};
+use super::config::{ContainerConfig, IdMap, NetNs};
+use super::logs::{rfc3339_now, LogWriter};
+use super::state::{read_json, write_json, ContainerState, StateDir, Status};
+use super::cgroup;
+
+/// Entry point (`berth-monitor monitor <state-dir>`).
+pub fn main(state_dir: &Path) -> i32 {
+    // Step: a session of our own, then fork: the starter reaps the parent at once and the real
+    // monitor is re-parented to init, detached from the starter's terminal and process group.
+    if nix::unistd::setsid().is_err() {
+        eprintln!("monitor: setsid failed");
+    }
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { .. }) => unsafe { libc::_exit(0) },
+        Ok(ForkResult::Child) => {}
+        Err(e) => {
+            say(&format!("err fork the monitor: {e}\n"));
+            return 1;
+        }
+    }
+    let dir = StateDir(state_dir.to_path_buf());
+    match run(&dir) {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprintln!("monitor: {msg}");
+            say(&format!("err {}\n", msg.replace('\n', " ")));
+            1
+        }
+    }
+}
+
+/// Write to the readiness pipe (fd 1), ignoring a starter that is gone.
+fn say(msg: &str) {
+    unsafe { libc::write(1, msg.as_ptr().cast(), msg.len()) };
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))
+}
+
+fn clone_flags(cfg: &ContainerConfig) -> CloneFlags {
+    let ns = &cfg.namespaces;
+    let mut f = CloneFlags::CLONE_NEWNS;
+    if !ns.pid_host {
+        f |= CloneFlags::CLONE_NEWPID;
+    }
+    if !ns.uts_host {
+        f |= CloneFlags::CLONE_NEWUTS;
+    }
+    if !ns.ipc_host {
+        f |= CloneFlags::CLONE_NEWIPC;
+    }
+    if ns.net == NetNs::New {
+        f |= CloneFlags::CLONE_NEWNET;
+    }
+    if ns.user.is_some() {
+        f |= CloneFlags::CLONE_NEWUSER;
+    }
+    f
+}
+
+fn write_id_map(pid: Pid, file: &str, maps: &[IdMap]) -> Result<(), String> {
+    let text: String = maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect();
+    std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("write {file}: {e}"))
+}
+
+fn run(dir: &StateDir) -> Result<(), String> {
+    let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
+    let mut state: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
+    // Our own executable is the sealed memfd copy (CVE-2019-5736): the init is exec'd from it.
+    let exe = std::fs::File::open("/proc/self/exe").map_err(|e| format!("open /proc/self/exe: {e}"))?;
+    let cg = cgroup::create(&cfg.id, &cfg.resources).map_err(|e| e.to_string())?;
+    let (sync_r, sync_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let tty = cfg.process.tty;
+    let (out, errp) = if tty { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
+    let stdio = match (&out, &errp) {
+        (Some((_, ow)), Some((_, ew))) => [0, ow.as_raw_fd(), ew.as_raw_fd()],
+        _ => [0, 0, 0],
+    };
+    let ctx = ChildCtx {
+        cfg: &cfg,
+        dir,
+        sync_r: sync_r.as_raw_fd(),
+        err_w: err_w.as_raw_fd(),
+        stdio,
+        init_fd: Some(exe.as_raw_fd()),
+    };
+    let mut stack = vec![0u8; 2 << 20];
+    let pid = unsafe { nix::sched::clone(Box::new(|| child::run(&ctx)), &mut stack, clone_flags(&cfg), Some(libc::SIGCHLD)) }
+        .map_err(|e| format!("clone the container process: {e}"))?;
+    drop((sync_r, err_w, stack));
+    let out_r = out.map(|(r, _)| r);
+    let errp_r = errp.map(|(r, _)| r);
+    // Step: into the cgroup and (with a user namespace) id maps, then let the child go on.
+    let placed = cgroup::add_pid(&cfg.id, &cg, pid.as_raw()).map_err(|e| e.to_string()).and_then(|()| match &cfg.namespaces.user {
+        Some(u) => write_id_map(pid, "uid_map", &u.uid_map).and_then(|()| write_id_map(pid, "gid_map", &u.gid_map)),
+        None => Ok(()),
+    });
+    if let Err(e) = placed {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        return Err(e);
+    }
+    nix::unistd::write(&sync_w, b"g").map_err(|e| format!("release the container process: {e}"))?;
+    drop(sync_w);
+    let setup_error = read_to_end(err_r.as_raw_fd());
+    if !setup_error.is_empty() {
+        let _ = waitpid(pid, None);
+        state.error = Some(setup_error.clone());
+        let _ = write_json(&dir.state(), &state);
+        return Err(setup_error);
+    }
+    let pidfd = pidfd_open(pid)?;
+    state.status = Status::Running;
+    state.pid = Some(pid.as_raw());
+    state.monitor_pid = Some(std::process::id() as i32);
+    state.started_at = Some(rfc3339_now());
+    state.finished_at = None;
+    state.error = None;
+    write_json(&dir.state(), &state).map_err(|e| e.to_string())?;
+    say(&format!("ok {pid}\n"));
+    detach_stdio();
+    pump_logs(dir, &cfg, [out_r, errp_r], &pidfd);
+    let code = match waitpid(pid, None) {
+        Ok(WaitStatus::Exited(_, c)) => c,
+        Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+        _ => -1,
+    };
+    state.status = Status::Exited { code, oom: cgroup::oom_killed(&cg) };
+    state.finished_at = Some(rfc3339_now());
+    write_json(&dir.state(), &state).map_err(|e| e.to_string())
+}
+
+/// Point our stdin/stdout at /dev/null: the starter may be gone, and the container's stdin
+/// must not be held open by us.
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 0);
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
+}
+
+fn read_to_end(fd: RawFd) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n as usize]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn pidfd_open(pid: Pid) -> Result<OwnedFd, String> {
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return Err(format!("pidfd_open {pid}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Copy stdout/stderr into the log until the container's PID 1 exits, then drain what is left.
+fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2], pidfd: &OwnedFd) {
+    let mut log = LogWriter::open(&dir.log(), cfg.log_max_size()).ok();
+    let raw = |s: &Option<OwnedFd>| s.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
+    let mut fds = [
+        libc::pollfd { fd: raw(&streams[0]), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: raw(&streams[1]), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break;
+        }
+        for i in 0..2 {
+            if fds[i].revents != 0 && !copy_once(fds[i].fd, i, &mut buf, &mut log) {
+                fds[i].fd = -1;
+            }
+        }
+        if fds[2].revents != 0 {
+            break;
+        }
+    }
+    // PID 1 is gone (and with it its pid namespace); take whatever is still buffered.
+    for (i, f) in fds.iter().take(2).enumerate() {
+        if f.fd >= 0 {
+            unsafe { libc::fcntl(f.fd, libc::F_SETFL, libc::O_NONBLOCK) };
+            while copy_once(f.fd, i, &mut buf, &mut log) {}
+        }
+    }
+    if let Some(l) = log.as_mut() {
+        let _ = l.flush_pending();
+    }
+}
+
+/// One read from a stream into the log; false at EOF, error or nothing left.
+fn copy_once(fd: RawFd, stream: usize, buf: &mut [u8], log: &mut Option<LogWriter>) -> bool {
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return false;
+    }
+    if let Some(l) = log.as_mut() {
+        let _ = l.feed(stream, &buf[..n as usize]);
+    }
+    true
+}

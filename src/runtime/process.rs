@@ -1,0 +1,164 @@
+//! The last steps before the workload runs, shared by the container's first process and by
+//! `exec`: resolve the user, find the executable, drop capabilities, set no_new_privs, install
+//! seccomp, switch user, chdir, mark every inherited fd close-on-exec, exec.
+
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::Path;
+
+use caps::CapsHashSet;
+use nix::unistd::{Gid, Uid};
+use seccompiler::BpfProgram;
+
+use super::user;
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the process becomes.
+pub struct Workload<'a> {
+    pub args: &'a [String],
+    pub env: Vec<String>,
+    pub cwd: &'a str,
+    pub user: Option<&'a str>,
+    pub group_add: &'a [String],
+    pub caps: &'a CapsHashSet,
+    pub no_new_privs: bool,
+    pub seccomp: Option<&'a [BpfProgram]>,
+    /// When set, exec this fd (berth's sealed helper copy) as an init in front of the workload.
+    pub init_fd: Option<RawFd>,
+}
+
+/// Look `cmd` up as execvp(3) would, in the container's PATH.
+pub fn find_executable(cmd: &str, env: &[String]) -> Result<String, String> {
+    if cmd.is_empty() {
+        return Err("no command given: the image has no entrypoint or cmd".into());
+    }
+    if cmd.contains('/') {
+        return match std::fs::metadata(cmd) {
+            Ok(m) if m.is_file() => Ok(cmd.to_string()),
+            _ => Err(format!("exec: `{cmd}` not found in the image")),
+        };
+    }
+    let path = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+    path.split(':')
+        .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(cmd))
+        .find(|p| std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false))
+        .map(|p| p.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("exec: `{cmd}` not found in $PATH of the image ({path})"))
+}
+
+/// Fill in PATH, HOME and TERM defaults as Docker does.
+pub fn complete_env(mut env: Vec<String>, home: &str, tty: bool) -> Vec<String> {
+    let has = |env: &[String], k: &str| env.iter().any(|e| e.split('=').next() == Some(k));
+    if !has(&env, "PATH") {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
+    }
+    if !has(&env, "HOME") {
+        env.push(format!("HOME={home}"));
+    }
+    if tty && !has(&env, "TERM") {
+        env.push("TERM=xterm".into());
+    }
+    env
+}
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>, String> {
+    v.iter().map(|s| CString::new(s.as_str()).map_err(|_| format!("NUL byte in {s:?}"))).collect()
+}
+
+/// Run the final steps and exec; returns only on failure.
+pub fn become_workload(w: Workload<'_>, tty: bool) -> String {
+    match try_become(w, tty) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, String> {
+    // Step: identity from the image's own /etc/passwd and /etc/group (we are in its root now).
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let id = user::resolve(w.user, w.group_add, &passwd, &group)?;
+    let env = complete_env(w.env, &id.home, tty);
+    let exe = find_executable(w.args.first().map(String::as_str).unwrap_or(""), &env)?;
+    // Step: the working dir exists (Docker creates a missing WORKDIR), owned by root.
+    if std::fs::metadata(w.cwd).is_err() {
+        std::fs::create_dir_all(w.cwd).map_err(|e| format!("create working dir {}: {e}", w.cwd))?;
+    }
+    // Step: capabilities (capabilities(7)); needs CAP_SETPCAP, so before the user switch.
+    super::caps::restrict(w.caps)?;
+    // Step: no_new_privs (prctl(2) PR_SET_NO_NEW_PRIVS): setuid binaries gain nothing.
+    if w.no_new_privs {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| format!("set no_new_privs: {e}"))?;
+    }
+    // Step: seccomp, while still root (CAP_SYS_ADMIN allows it even without no_new_privs).
+    if let Some(progs) = w.seccomp {
+        super::seccomp::install(progs)?;
+    }
+    // Step: user and groups (setgroups(2) first: it needs CAP_SETGID).
+    let groups: Vec<Gid> = id.groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    nix::unistd::setgroups(&groups).map_err(|e| format!("setgroups {:?}: {e}", id.groups))?;
+    let (gid, uid) = (Gid::from_raw(id.gid), Uid::from_raw(id.uid));
+    nix::unistd::setresgid(gid, gid, gid).map_err(|e| format!("setgid {}: {e}", id.gid))?;
+    nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setuid {}: {e}", id.uid))?;
+    nix::unistd::chdir(w.cwd).map_err(|e| format!("chdir to working dir {}: {e}", w.cwd))?;
+    // Step: no fd of the runtime survives exec (CVE-2024-21626 leaked a host cgroup fd):
+    // mark every fd >= 3 close-on-exec; the error pipe closes exactly when exec succeeds.
+    let rc = unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
+    if rc != 0 {
+        return Err(format!("close_range: {}", std::io::Error::last_os_error()));
+    }
+    reset_signals();
+    let envp = cstrings(&env)?;
+    match w.init_fd {
+        Some(fd) => {
+            let mut argv = vec!["berth-init".to_string(), "init".to_string(), exe.clone()];
+            argv.extend(w.args.iter().cloned());
+            exec_fd(fd, &cstrings(&argv)?, &envp)
+        }
+        None => {
+            let argv = cstrings(w.args)?;
+            let path = CString::new(exe.as_str()).map_err(|e| e.to_string())?;
+            let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+            Err(format!("exec `{exe}`: {err}"))
+        }
+    }
+}
+
+/// Signal dispositions set to "ignore" and the blocked mask survive execve(2): give the workload
+/// the defaults (Rust's runtime ignores SIGPIPE; the init blocks everything).
+pub fn reset_signals() {
+    use nix::sys::signal::{signal, SigHandler, SigSet, Signal};
+    for sig in Signal::iterator() {
+        if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+        }
+    }
+    let _ = SigSet::empty().thread_set_mask();
+}
+
+/// execveat(fd, "", AT_EMPTY_PATH): run the sealed memfd copy of berth's helper.
+fn exec_fd(fd: RawFd, argv: &[CString], envp: &[CString]) -> Result<std::convert::Infallible, String> {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    let empty = c"";
+    unsafe { libc::syscall(libc::SYS_execveat, fd, empty.as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH) };
+    Err(format!("exec the init: {}", std::io::Error::last_os_error()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_defaults_and_lookup() {
+        let env = complete_env(vec!["A=1".into()], "/root", true);
+        assert_eq!(env, ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1", "HOME=/root", "TERM=xterm"]);
+        assert!(find_executable("sh", &["PATH=/bin".into()]).is_ok());
+        let err = find_executable("/bin/nope", &[]).unwrap_err();
+        assert_eq!(err, "exec: `/bin/nope` not found in the image");
+    }
+}

@@ -1,0 +1,251 @@
+//! The container's root filesystem and standard mounts, done by the container child inside its
+//! own mount namespace (mount_namespaces(7)), so the host never sees any of them and they all
+//! vanish with the namespace. Errors are plain strings: they travel back to the CLI over the
+//! child's error pipe.
+
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::symlink;
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+
+use super::config::{Mount, Propagation};
+
+pub type R<T = ()> = Result<T, String>;
+
+/// OCI runtime-spec default masked paths: hidden behind /dev/null or an empty read-only tmpfs
+/// (kernel memory, keyrings and timers that leak host information: CVE-2016-? class of leaks).
+pub const MASKED: &[&str] = &[
+    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+];
+
+/// OCI runtime-spec default read-only paths (host-wide knobs reachable through procfs).
+pub const READ_ONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+fn mnt(src: Option<&str>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> R {
+    mount(src, target, fstype, flags, data).map_err(|e| {
+        format!("mount {} on {} ({}): {e}", src.unwrap_or("none"), target.display(), fstype.unwrap_or("bind"))
+    })
+}
+
+/// Step: make every mount private, so nothing we mount propagates back to the host.
+pub fn make_private() -> R {
+    mnt(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
+}
+
+/// Step: the overlay of the image layers (lowest first) with the per-container upper dir.
+pub fn mount_overlay(layers: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> R {
+    if layers.is_empty() {
+        return Err("no image layers given".into());
+    }
+    for l in layers {
+        let s = l.to_string_lossy();
+        if s.contains(':') || s.contains(',') {
+            return Err(format!("layer path {s} contains ':' or ',' which overlayfs cannot take"));
+        }
+    }
+    // overlayfs lists lower dirs top-most first.
+    let lower: Vec<String> = layers.iter().rev().map(|p| p.to_string_lossy().into_owned()).collect();
+    let opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
+    mnt(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(&opts))
+}
+
+/// Open `rel` inside `root` as an O_PATH fd, resolving every symlink as if `root` were `/`
+/// (openat2(2) RESOLVE_IN_ROOT), so an image cannot point a mount target outside its rootfs
+/// (the symlink-exchange class of escapes, CVE-2021-30465). Missing parts are created
+/// (directories, and the last component as a file when `file` is set).
+pub fn secure_target(root: &Path, rel: &str, file: bool) -> R<OwnedFd> {
+    let rootfd = open_dir(root)?;
+    let comps: Vec<&str> = Path::new(rel)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    let mut cur = String::new();
+    for (i, c) in comps.iter().enumerate() {
+        let parent = open_in_root(&rootfd, if cur.is_empty() { "." } else { &cur })?;
+        cur = if cur.is_empty() { c.to_string() } else { format!("{cur}/{c}") };
+        if open_in_root(&rootfd, &cur).is_ok() {
+            continue;
+        }
+        let last = i + 1 == comps.len();
+        let name = std::ffi::CString::new(*c).map_err(|e| e.to_string())?;
+        let rc = unsafe {
+            if last && file {
+                let fd = libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644);
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+                fd
+            } else {
+                libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755)
+            }
+        };
+        if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+            return Err(format!("create mount target {rel} in the rootfs: {}", std::io::Error::last_os_error()));
+        }
+    }
+    open_in_root(&rootfd, if cur.is_empty() { "." } else { &cur })
+}
+
+fn open_dir(p: &Path) -> R<OwnedFd> {
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!("open {}: {}", p.display(), std::io::Error::last_os_error()));
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn open_in_root(root: &OwnedFd, rel: &str) -> R<OwnedFd> {
+    let c = std::ffi::CString::new(rel).map_err(|e| e.to_string())?;
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    let fd = unsafe {
+        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+    };
+    if fd < 0 {
+        return Err(format!("resolve {rel} in the rootfs: {}", std::io::Error::last_os_error()));
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The path through which the kernel mounts onto an O_PATH fd.
+fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn propagation_flags(p: Propagation) -> MsFlags {
+    match p {
+        Propagation::Rprivate => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        Propagation::Private => MsFlags::MS_PRIVATE,
+        Propagation::Rslave => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        Propagation::Slave => MsFlags::MS_SLAVE,
+        Propagation::Rshared => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        Propagation::Shared => MsFlags::MS_SHARED,
+    }
+}
+
+/// Step: a mount handed in by the caller (volume, bind, tmpfs), target resolved in the rootfs.
+pub fn handed_in(root: &Path, m: &Mount) -> R {
+    match m {
+        Mount::Bind { source, target, read_only, propagation } => {
+            let meta = fs::metadata(source).map_err(|e| format!("bind source {}: {e}", source.display()))?;
+            let fd = secure_target(root, target, !meta.is_dir())?;
+            let t = fd_path(&fd);
+            let src = source.to_string_lossy();
+            mnt(Some(&src), &t, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+            // Re-resolve: the fd still names the covered directory, not the new mount.
+            let fd = secure_target(root, target, !meta.is_dir())?;
+            let t = fd_path(&fd);
+            if *read_only {
+                let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC;
+                mnt(None, &t, None, flags, None)?;
+            }
+            mnt(None, &t, None, propagation_flags(*propagation), None)
+        }
+        Mount::Tmpfs { target, size, mode } => {
+            let fd = secure_target(root, target, false)?;
+            let mut opts = format!("mode={:o}", mode.unwrap_or(0o1777));
+            if let Some(s) = size {
+                opts.push_str(&format!(",size={s}"));
+            }
+            mnt(Some("tmpfs"), &fd_path(&fd), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(&opts))
+        }
+    }
+}
+
+/// Step: /proc (of the container's pid namespace).
+pub fn mount_proc(root: &Path) -> R {
+    let fd = secure_target(root, "proc", false)?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mnt(Some("proc"), &fd_path(&fd), Some("proc"), flags, None)
+}
+
+/// Step: /sys read-only (a fresh sysfs needs our own netns; otherwise a read-only rbind).
+pub fn mount_sys(root: &Path) -> R {
+    let fd = secure_target(root, "sys", false)?;
+    let t = fd_path(&fd);
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    if mount(Some("sysfs"), &t, Some("sysfs"), flags, None::<&str>).is_ok() {
+        return Ok(());
+    }
+    mnt(Some("/sys"), &t, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+    let fd = secure_target(root, "sys", false)?;
+    mnt(None, &fd_path(&fd), None, flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT, None)
+}
+
+/// Step: /dev as a tmpfs with the standard nodes, /dev/pts (own instance), /dev/shm, /dev/mqueue.
+pub fn mount_dev(root: &Path, shm_size: u64, own_ipc: bool) -> R {
+    let fd = secure_target(root, "dev", false)?;
+    mnt(Some("tmpfs"), &fd_path(&fd), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))?;
+    // Work through the resolved fd from here on, never through root/dev (it may be a symlink).
+    let devfd = secure_target(root, "dev", false)?;
+    let dev = fd_path(&devfd);
+    for (name, major, minor) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
+        let p = dev.join(name);
+        if mknod(&p, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor)).is_err() {
+            // In a user namespace mknod is refused: bind the host's node instead.
+            fs::write(&p, b"").map_err(|e| format!("create {}: {e}", p.display()))?;
+            mnt(Some(&format!("/dev/{name}")), &p, None, MsFlags::MS_BIND, None)?;
+        }
+        nix::sys::stat::fchmodat(None, &p, Mode::from_bits_truncate(0o666), nix::sys::stat::FchmodatFlags::FollowSymlink)
+            .map_err(|e| format!("chmod {}: {e}", p.display()))?;
+    }
+    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")] {
+        symlink(target, dev.join(link)).map_err(|e| format!("symlink /dev/{link}: {e}"))?;
+    }
+    let mkdir = |d: &str| fs::create_dir(dev.join(d)).map_err(|e| format!("mkdir /dev/{d}: {e}"));
+    mkdir("pts")?;
+    mnt(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620,gid=5"))?;
+    mkdir("shm")?;
+    let shm_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mnt(Some("shm"), &dev.join("shm"), Some("tmpfs"), shm_flags, Some(&format!("mode=1777,size={shm_size}")))?;
+    mkdir("mqueue")?;
+    if own_ipc {
+        mnt(Some("mqueue"), &dev.join("mqueue"), Some("mqueue"), shm_flags, None)?;
+    }
+    Ok(())
+}
+
+/// Step: pivot_root(".", ".") then detach the old root stacked on top (pivot_root(2) NOTES),
+/// which needs no temporary directory inside the container's rootfs.
+pub fn pivot(root: &Path) -> R {
+    nix::unistd::chdir(root).map_err(|e| format!("chdir {}: {e}", root.display()))?;
+    nix::unistd::pivot_root(".", ".").map_err(|e| format!("pivot_root {}: {e}", root.display()))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| format!("detach the old root: {e}"))?;
+    nix::unistd::chdir("/").map_err(|e| format!("chdir /: {e}"))
+}
+
+/// Step (after pivot): mask and make read-only the OCI default paths.
+pub fn mask_and_protect() -> R {
+    for p in MASKED {
+        let path = Path::new(p);
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => mnt(Some("tmpfs"), path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))?,
+            Ok(_) => mnt(Some("/dev/null"), path, None, MsFlags::MS_BIND, None)?,
+            Err(_) => {}
+        }
+    }
+    for p in READ_ONLY {
+        let path = Path::new(p);
+        if fs::symlink_metadata(path).is_err() {
+            continue;
+        }
+        mnt(Some(p), path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        mnt(None, path, None, flags, None)?;
+    }
+    Ok(())
+}
+
+/// Step (after pivot): the read-only root, when asked.
+pub fn root_read_only() -> R {
+    mnt(None, Path::new("/"), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)
+}

@@ -1,0 +1,140 @@
+//! The container's record on disk: `config.json` (what was asked) and `state.json` (what
+//! happened), both written atomically (temp file, fsync, rename) so a crash or a SIGKILL at any
+//! point leaves either the old or the new record, never a torn one.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{io_err, Result, RuntimeError};
+
+/// Where one container keeps its files (all under `Roots::container_state(id)`).
+#[derive(Debug, Clone)]
+pub struct StateDir(pub PathBuf);
+
+impl StateDir {
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.json")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.0.join("state.json")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.0.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.0.join("work")
+    }
+    /// Mount point of the overlay (only ever mounted inside the container's mount namespace).
+    pub fn rootfs(&self) -> PathBuf {
+        self.0.join("rootfs")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.0.join("container.log")
+    }
+    /// The monitor's own diagnostics (its stderr).
+    pub fn monitor_log(&self) -> PathBuf {
+        self.0.join("monitor.log")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    Created,
+    Running,
+    Exited { code: i32, oom: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub id: String,
+    #[serde(flatten)]
+    pub status: Status,
+    /// Host pid of the container's PID 1 (while running).
+    pub pid: Option<i32>,
+    /// Host pid of the per-container monitor.
+    pub monitor_pid: Option<i32>,
+    /// RFC 3339 times.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Why the container could not start, when it could not.
+    pub error: Option<String>,
+}
+
+impl ContainerState {
+    pub fn new(id: &str, now: String) -> Self {
+        ContainerState {
+            id: id.to_string(),
+            status: Status::Created,
+            pid: None,
+            monitor_pid: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            error: None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == Status::Running
+    }
+}
+
+/// Write `bytes` to `path` atomically: temp file in the same dir, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
+    let mut f = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+    f.write_all(bytes).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("fsync", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_err("rename", path))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value)
+        .map_err(|source| RuntimeError::Corrupt { path: path.to_path_buf(), source })?;
+    write_atomic(path, &bytes)
+}
+
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).map_err(io_err("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|source| RuntimeError::Corrupt { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_with_flat_status() {
+        let mut s = ContainerState::new("c1", "2026-01-01T00:00:00Z".into());
+        s.status = Status::Exited { code: 137, oom: true };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"status\":\"exited\""), "{text}");
+        assert!(text.contains("\"oom\":true"), "{text}");
+        let back: ContainerState = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn atomic_write_replaces_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+}

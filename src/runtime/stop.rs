@@ -1,0 +1,97 @@
+//! Stopping: stop_signal, then SIGKILL after the grace period — unless waiting cannot help.
+//! The kernel discards a signal sent to a pid namespace's init for which that init has no
+//! handler (pid_namespaces(7)), so when PID 1 does not catch the stop signal (SigCgt in
+//! /proc/PID/status) it is killed at once. With berth's init in front, the init forwards the
+//! signal to the workload, which is not a namespace init: there the signal is lost only if the
+//! workload ignores it (SigIgn) or its default action is to ignore.
+
+use nix::sys::signal::Signal;
+
+/// Parse `SIGTERM`, `TERM`, `term` or `15`.
+pub fn parse_signal(s: &str) -> Result<Signal, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| format!("unknown signal {s:?}"));
+    }
+    let up = t.to_ascii_uppercase();
+    let full = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    full.parse().map_err(|_| format!("unknown signal {s:?}"))
+}
+
+fn mask(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| u64::from_str_radix(v.trim_start_matches(':').trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// Would `sig` be lost on the process whose /proc/PID/status is `status`?
+pub fn signal_is_dropped(status: &str, sig: Signal, namespace_init: bool) -> bool {
+    let bit = 1u64 << (sig as i32 - 1);
+    if mask(status, "SigCgt") & bit != 0 {
+        return false;
+    }
+    if namespace_init {
+        return true;
+    }
+    mask(status, "SigIgn") & bit != 0
+        || matches!(sig, Signal::SIGCHLD | Signal::SIGURG | Signal::SIGWINCH | Signal::SIGCONT)
+}
+
+/// The first child of `pid` (the workload behind berth's init).
+pub fn first_child(pid: i32) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Decide, for a running container, whether to SIGKILL at once. `None` status (process gone,
+/// or the init has not forked yet) means: send the signal and wait.
+pub fn kill_at_once(pid1: i32, sig: Signal, with_init: bool, own_pid_ns: bool) -> bool {
+    if sig == Signal::SIGKILL {
+        return true;
+    }
+    let (target, ns_init) = if with_init {
+        match first_child(pid1) {
+            Some(c) => (c, false),
+            None => return false,
+        }
+    } else {
+        (pid1, own_pid_ns)
+    };
+    match std::fs::read_to_string(format!("/proc/{target}/status")) {
+        Ok(status) => signal_is_dropped(&status, sig, ns_init),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SLEEP: &str = "Name:\tsleep\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n";
+    const TRAP: &str = "Name:\tsh\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000004002\n";
+    const IGNORES_TERM: &str = "Name:\tsh\nSigIgn:\t0000000000004000\nSigCgt:\t0000000000000002\n";
+
+    #[test]
+    fn uncaught_signals_to_a_namespace_init_are_dropped() {
+        assert!(signal_is_dropped(SLEEP, Signal::SIGTERM, true));
+        assert!(!signal_is_dropped(TRAP, Signal::SIGTERM, true));
+        assert!(signal_is_dropped(IGNORES_TERM, Signal::SIGTERM, true));
+    }
+
+    #[test]
+    fn behind_an_init_only_ignored_signals_are_dropped() {
+        assert!(!signal_is_dropped(SLEEP, Signal::SIGTERM, false));
+        assert!(signal_is_dropped(IGNORES_TERM, Signal::SIGTERM, false));
+        assert!(signal_is_dropped(SLEEP, Signal::SIGWINCH, false));
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse_signal("term"), Ok(Signal::SIGTERM));
+        assert_eq!(parse_signal("SIGQUIT"), Ok(Signal::SIGQUIT));
+        assert_eq!(parse_signal("9"), Ok(Signal::SIGKILL));
+        assert!(parse_signal("nope").is_err());
+    }
+}

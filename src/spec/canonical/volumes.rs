@@ -1,0 +1,200 @@
+//! `volumes:` short syntax (`[SOURCE:]TARGET[:MODE]`) → long form, as compose-go's
+//! `ParseVolume` reads it: a source starting with `.`, `/` or `~` is a bind mount (whose
+//! missing host path is created, as Compose does for the short syntax); any other source is a
+//! named volume; no source is an anonymous volume. MODE is a comma list of ro/rw, z/Z,
+//! nocopy, a propagation mode or a consistency.
+
+use super::super::diag::Diagnostics;
+use super::super::yaml::{Node, Value};
+use super::{map_node, str_node};
+
+/// A parsed short-syntax volume.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VolumeSpec {
+    /// "bind" or "volume".
+    pub kind: &'static str,
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+    pub propagation: Option<String>,
+    pub selinux: Option<String>,
+    pub nocopy: bool,
+    pub consistency: Option<String>,
+}
+
+const PROPAGATION: [&str; 6] = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
+
+/// Parse one short-syntax volume spec.
+pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Err("empty volume spec".into());
+    }
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => (None, *t, None),
+        [s, t] => (Some(*s), *t, None),
+        [s, t, m] => (Some(*s), *t, Some(*m)),
+        _ => return Err("too many colons; expected SOURCE:TARGET[:MODE]".into()),
+    };
+    if !target.starts_with('/') {
+        return Err(format!("container path `{target}` must be absolute"));
+    }
+    let source = source.filter(|s| !s.is_empty());
+    let is_path = source.is_some_and(|s| s.starts_with(['.', '/', '~']));
+    let mut v = VolumeSpec {
+        kind: if is_path { "bind" } else { "volume" },
+        source: source.map(str::to_string),
+        target: target.to_string(),
+        ..VolumeSpec::default()
+    };
+    for opt in mode.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
+        match opt {
+            "ro" => v.read_only = true,
+            "rw" => v.read_only = false,
+            "z" | "Z" => v.selinux = Some(opt.to_string()),
+            "nocopy" => v.nocopy = true,
+            "cached" | "delegated" | "consistent" => v.consistency = Some(opt.to_string()),
+            p if PROPAGATION.contains(&p) => v.propagation = Some(p.to_string()),
+            other => {
+                return Err(format!(
+                    "unknown volume option `{other}`; expected ro, rw, z, Z, nocopy, a propagation \
+                     (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent"
+                ))
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Rewrite the `volumes:` list of one service.
+pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics) {
+    let Value::Seq(items) = &mut node.value else { return };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in std::mem::take(items).into_iter().enumerate() {
+        let Value::Str(text) = &item.value else {
+            if let Some(target) = item.as_map().and_then(|m| m.get("target")) {
+                if let Some(t) = target.as_str().filter(|t| !t.starts_with('/')) {
+                    let msg = format!("container path `{t}` must be absolute");
+                    diags.error(Some(&target.pos), format!("{path}[{i}].target"), msg);
+                    continue;
+                }
+            }
+            out.push(item);
+            continue;
+        };
+        match parse_volume(text) {
+            Ok(spec) => out.push(spec_node(spec, &item)),
+            Err(e) => diags.error(Some(&item.pos), format!("{path}[{i}]"), format!("invalid volume `{text}`: {e}")),
+        }
+    }
+    *items = out;
+}
+
+fn spec_node(v: VolumeSpec, at: &Node) -> Node {
+    let pos = &at.pos;
+    let mut entries = vec![("type", str_node(v.kind, pos))];
+    if let Some(s) = v.source {
+        entries.push(("source", str_node(s, pos)));
+    }
+    entries.push(("target", str_node(v.target, pos)));
+    if v.read_only {
+        entries.push(("read_only", Node::new(Value::Bool(true), pos.clone())));
+    }
+    if v.kind == "bind" || v.propagation.is_some() || v.selinux.is_some() {
+        let mut bind = Vec::new();
+        if v.kind == "bind" {
+            bind.push(("create_host_path", Node::new(Value::Bool(true), pos.clone())));
+        }
+        if let Some(p) = v.propagation {
+            bind.push(("propagation", str_node(p, pos)));
+        }
+        if let Some(z) = v.selinux {
+            bind.push(("selinux", str_node(z, pos)));
+        }
+        entries.push(("bind", map_node(bind, pos)));
+    }
+    if v.nocopy {
+        entries.push(("volume", map_node(vec![("nocopy", Node::new(Value::Bool(true), pos.clone()))], pos)));
+    }
+    if let Some(c) = v.consistency {
+        entries.push(("consistency", str_node(c, pos)));
+    }
+    map_node(entries, pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{canon, svc_key};
+    use serde_json::json;
+
+    fn vols(items: &str) -> serde_json::Value {
+        svc_key(&format!("services:\n  a:\n    volumes: {items}\n"), "a", "volumes")
+    }
+
+    #[test]
+    fn bind_mounts() {
+        assert_eq!(
+            vols("['/host:/ctr:ro', './rel:/ctr', '~/x:/y']"),
+            json!([
+                {"type": "bind", "source": "/host", "target": "/ctr", "read_only": true, "bind": {"create_host_path": true}},
+                {"type": "bind", "source": "./rel", "target": "/ctr", "bind": {"create_host_path": true}},
+                {"type": "bind", "source": "~/x", "target": "/y", "bind": {"create_host_path": true}}
+            ])
+        );
+    }
+
+    #[test]
+    fn named_and_anonymous_volumes() {
+        assert_eq!(
+            vols("['named:/data', '/anon', 'cache:/c:nocopy']"),
+            json!([
+                {"type": "volume", "source": "named", "target": "/data"},
+                {"type": "volume", "target": "/anon"},
+                {"type": "volume", "source": "cache", "target": "/c", "volume": {"nocopy": true}}
+            ])
+        );
+    }
+
+    #[test]
+    fn selinux_and_propagation_modes() {
+        assert_eq!(
+            vols("['./a:/a:rw,z', './b:/b:Z', '/c:/c:ro,rshared', './d:/d:cached']"),
+            json!([
+                {"type": "bind", "source": "./a", "target": "/a", "bind": {"create_host_path": true, "selinux": "z"}},
+                {"type": "bind", "source": "./b", "target": "/b", "bind": {"create_host_path": true, "selinux": "Z"}},
+                {"type": "bind", "source": "/c", "target": "/c", "read_only": true,
+                 "bind": {"create_host_path": true, "propagation": "rshared"}},
+                {"type": "bind", "source": "./d", "target": "/d", "bind": {"create_host_path": true}, "consistency": "cached"}
+            ])
+        );
+    }
+
+    #[test]
+    fn long_form_kept() {
+        let long = "[{type: tmpfs, target: /t, tmpfs: {size: 64m}}, {type: image, source: alpine, target: /img}]";
+        assert_eq!(
+            vols(long),
+            json!([
+                {"type": "tmpfs", "target": "/t", "tmpfs": {"size": "64m"}},
+                {"type": "image", "source": "alpine", "target": "/img"}
+            ])
+        );
+    }
+
+    #[test]
+    fn invalid_volumes_have_path_and_position() {
+        let src = "services:\n  a:\n    volumes:\n      - ./x:rel\n      - /a:/b:bogus\n      - a:b:c:d\n      - {type: bind, source: /x, target: y}\n";
+        let (_, d) = canon(src);
+        let msgs: Vec<String> = d.items.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                "c.yaml:4:9: services.a.volumes[0]: invalid volume `./x:rel`: container path `rel` must be absolute",
+                "c.yaml:5:9: services.a.volumes[1]: invalid volume `/a:/b:bogus`: unknown volume option `bogus`; expected ro, rw, z, Z, nocopy, a propagation (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent",
+                "c.yaml:6:9: services.a.volumes[2]: invalid volume `a:b:c:d`: too many colons; expected SOURCE:TARGET[:MODE]",
+                "c.yaml:7:42: services.a.volumes[3].target: container path `y` must be absolute",
+            ]
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! A service's final environment: the entries of its env files in order, then `environment:`
+//! over them; `KEY` without a value takes the loader's environment (and stays unset when that
+//! has none), as Compose does.
+
+use indexmap::IndexMap;
+
+use super::super::diag::Diagnostics;
+use super::super::envfile;
+use super::super::model::EnvFile;
+use super::super::yaml::{Map, Node};
+use super::scalar::{boolean, opt_string_map, string};
+use super::ConvertContext;
+
+/// `env_file:` entries (canonical: a list of `{path, required, format}`), paths made absolute.
+pub(super) fn env_files(node: &Node, path: &str, ctx: &ConvertContext, diags: &mut Diagnostics) -> Vec<EnvFile> {
+    let items = node.as_seq().unwrap_or_default();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let ipath = format!("{path}[{i}]");
+        let Some(m) = item.as_map() else { continue };
+        let Some(p) = m.get("path").and_then(|n| string(n, &format!("{ipath}.path"), diags)) else {
+            diags.error(Some(&item.pos), &ipath, "an env_file entry needs a `path`");
+            continue;
+        };
+        let required = m.get("required").and_then(|n| boolean(n, &format!("{ipath}.required"), diags));
+        let format = m.get("format").and_then(|n| string(n, &format!("{ipath}.format"), diags));
+        out.push(EnvFile { path: ctx.resolve_path(&p), required: required.unwrap_or(true), format });
+    }
+    out
+}
+
+/// Read the env files and merge `environment:` over them.
+pub(super) fn environment(
+    svc: &Map,
+    path: &str,
+    ctx: &ConvertContext,
+    diags: &mut Diagnostics,
+) -> IndexMap<String, Option<String>> {
+    let mut env: IndexMap<String, Option<String>> = IndexMap::new();
+    if let Some(node) = svc.get("env_file") {
+        let mut scratch = Diagnostics::new();
+        let files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
+        for (i, file) in files.iter().enumerate() {
+            let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
+            read_env_file(file, at, &format!("{path}.env_file[{i}]"), ctx, &mut env, diags);
+        }
+    }
+    if let Some(node) = svc.get("environment") {
+        for (k, v) in opt_string_map(node, &format!("{path}.environment"), diags) {
+            let v = v.or_else(|| (ctx.lookup)(&k));
+            env.insert(k, v);
+        }
+    }
+    env
+}
+
+fn read_env_file(
+    file: &EnvFile,
+    at: &Node,
+    path: &str,
+    ctx: &ConvertContext,
+    env: &mut IndexMap<String, Option<String>>,
+    diags: &mut Diagnostics,
+) {
+    let text = match std::fs::read_to_string(&file.path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !file.required => return,
+        Err(e) => {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "; create it or mark the entry `required: false`"
+            } else {
+                ""
+            };
+            diags.error(Some(&at.pos), path, format!("cannot read env file {}: {e}{hint}", file.path));
+            return;
+        }
+    };
+    if file.format.as_deref() == Some("raw") {
+        for line in text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            env.insert(k.trim().to_string(), Some(v.to_string()));
+        }
+        return;
+    }
+    match envfile::parse(&text, &file.path, ctx.lookup) {
+        Ok(vars) => env.extend(vars.into_iter().map(|(k, v)| (k, Some(v)))),
+        Err(e) => diags.extend(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{load, load_in};
+    use std::fs;
+
+    #[test]
+    fn environment_map_list_and_lookup() {
+        let (st, d) =
+            load("services:\n  a:\n    environment: [A=1, FOO, UNSET]\n  b:\n    environment: {X: 2, FOO: null}\n");
+        assert!(d.is_empty(), "{d}");
+        let a = &st.services["a"].environment;
+        assert_eq!(a["A"].as_deref(), Some("1"));
+        assert_eq!(a["FOO"].as_deref(), Some("bar"));
+        assert_eq!(a["UNSET"], None);
+        assert_eq!(st.services["b"].environment["X"].as_deref(), Some("2"));
+        assert_eq!(st.services["b"].environment["FOO"].as_deref(), Some("bar"));
+    }
+
+    #[test]
+    fn env_files_are_read_and_environment_wins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("a.env"), "A=from_file\nB=\"two words\"\n").expect("write");
+        fs::write(dir.path().join("raw.env"), "R='kept quotes'\n").expect("write");
+        let src = "services:\n  s:\n    env_file: [a.env, {path: raw.env, format: raw}, {path: none.env, required: false}]\n    environment: {A: override}\n";
+        let (st, d) = load_in(src, dir.path());
+        assert!(d.is_empty(), "{d}");
+        let s = &st.services["s"];
+        assert_eq!(s.env_file[0].path, dir.path().join("a.env").to_string_lossy());
+        assert!(!s.env_file[2].required);
+        let env: Vec<(&str, Option<&str>)> = s.environment.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+        assert_eq!(env, [("A", Some("override")), ("B", Some("two words")), ("R", Some("'kept quotes'"))]);
+    }
+
+    #[test]
+    fn missing_required_env_file_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_, d) = load_in("services:\n  s:\n    env_file: missing.env\n", dir.path());
+        let msg = d.to_string();
+        assert!(msg.starts_with("c.yaml:3:15: services.s.env_file[0]: cannot read env file "), "{msg}");
+        assert!(msg.ends_with("; create it or mark the entry `required: false`"), "{msg}");
+    }
+}

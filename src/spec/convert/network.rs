@@ -1,0 +1,199 @@
+//! Top-level `networks`, `volumes`, `configs` and `secrets`. A project's own networks and
+//! volumes are named `<project>_<key>` unless `name:` says otherwise; an external one is
+//! looked up by its key (or `name:`), as Compose does.
+
+use indexmap::IndexMap;
+
+use super::super::diag::Diagnostics;
+use super::super::model::{FileObject, Ipam, IpamPool, Network, Volume};
+use super::super::yaml::{Key, Map, Node};
+use super::fields::{field, map_items, unhonoured};
+use super::scalar::{boolean, string, string_map};
+use super::ConvertContext;
+
+/// The entries of a top-level section with their (possibly empty) maps.
+fn entries(node: &Node) -> impl Iterator<Item = (&Key, Option<&Map>)> {
+    node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default().iter().map(|(k, v)| (k, v.as_map()))
+}
+
+/// `external: true`, or the legacy `external: {name: x}` (→ external, named x).
+fn external(m: &Map, path: &str, d: &mut Diagnostics) -> (bool, Option<String>) {
+    match m.get("external") {
+        Some(n) if n.as_map().is_some() => {
+            let name = n.as_map().and_then(|e| field(e, "name", &format!("{path}.external"), d, string));
+            (true, name)
+        }
+        Some(n) => (boolean(n, &format!("{path}.external"), d).unwrap_or(false), None),
+        None => (false, None),
+    }
+}
+
+fn real_name(ctx: &ConvertContext, key: &str, explicit: Option<String>, external: bool) -> String {
+    match explicit {
+        Some(n) => n,
+        None if external => key.to_string(),
+        None => format!("{}_{key}", ctx.project_name),
+    }
+}
+
+const NETWORK_KEYS: [&str; 9] =
+    ["name", "driver", "driver_opts", "internal", "external", "attachable", "enable_ipv6", "ipam", "labels"];
+
+pub(super) fn networks(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) -> IndexMap<String, Network> {
+    let mut out = IndexMap::new();
+    let empty = Map::default();
+    for (k, m) in entries(node) {
+        let p = format!("networks.{}", k.name);
+        let m = m.unwrap_or(&empty);
+        let (ext, legacy_name) = external(m, &p, d);
+        let mut net = Network {
+            name: real_name(ctx, &k.name, field(m, "name", &p, d, string).or(legacy_name), ext),
+            driver: field(m, "driver", &p, d, string),
+            driver_opts: m
+                .get("driver_opts")
+                .map(|n| string_map(n, &format!("{p}.driver_opts"), d))
+                .unwrap_or_default(),
+            internal: field(m, "internal", &p, d, boolean).unwrap_or(false),
+            external: ext,
+            attachable: field(m, "attachable", &p, d, boolean).unwrap_or(false),
+            enable_ipv6: field(m, "enable_ipv6", &p, d, boolean).unwrap_or(false),
+            ipam: m.get("ipam").and_then(|n| ipam(n, &format!("{p}.ipam"), d)),
+            labels: m.get("labels").map(|n| string_map(n, &format!("{p}.labels"), d)).unwrap_or_default(),
+            other: IndexMap::new(),
+        };
+        for (ok, v) in m.iter().filter(|(ok, _)| !NETWORK_KEYS.contains(&ok.name.as_str())) {
+            unhonoured(m, &ok.name, &p, d);
+            net.other.insert(ok.name.clone(), v.to_json());
+        }
+        out.insert(k.name.clone(), net);
+    }
+    out
+}
+
+fn ipam(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Ipam> {
+    let m = node.as_map()?;
+    let mut out = Ipam { driver: field(m, "driver", path, d, string), config: Vec::new() };
+    if let Some(list) = m.get("config") {
+        for (p, _, c) in map_items(list, &format!("{path}.config")) {
+            out.config.push(IpamPool {
+                subnet: field(c, "subnet", &p, d, string),
+                gateway: field(c, "gateway", &p, d, string),
+                ip_range: field(c, "ip_range", &p, d, string),
+                aux_addresses: c
+                    .get("aux_addresses")
+                    .map(|n| string_map(n, &format!("{p}.aux_addresses"), d))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Some(out)
+}
+
+pub(super) fn volumes(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) -> IndexMap<String, Volume> {
+    let mut out = IndexMap::new();
+    let empty = Map::default();
+    for (k, m) in entries(node) {
+        let p = format!("volumes.{}", k.name);
+        let m = m.unwrap_or(&empty);
+        let (ext, legacy_name) = external(m, &p, d);
+        let vol = Volume {
+            name: real_name(ctx, &k.name, field(m, "name", &p, d, string).or(legacy_name), ext),
+            driver: field(m, "driver", &p, d, string),
+            driver_opts: m
+                .get("driver_opts")
+                .map(|n| string_map(n, &format!("{p}.driver_opts"), d))
+                .unwrap_or_default(),
+            external: ext,
+            labels: m.get("labels").map(|n| string_map(n, &format!("{p}.labels"), d)).unwrap_or_default(),
+        };
+        out.insert(k.name.clone(), vol);
+    }
+    out
+}
+
+const FILE_KEYS: [&str; 5] = ["name", "file", "environment", "content", "external"];
+
+/// Top-level `configs` or `secrets` (`kind` names the section in paths).
+pub(super) fn file_objects(
+    kind: &str,
+    node: &Node,
+    ctx: &ConvertContext,
+    d: &mut Diagnostics,
+) -> IndexMap<String, FileObject> {
+    let mut out = IndexMap::new();
+    let empty = Map::default();
+    for (k, m) in entries(node) {
+        let p = format!("{kind}.{}", k.name);
+        let m = m.unwrap_or(&empty);
+        let (ext, legacy_name) = external(m, &p, d);
+        let obj = FileObject {
+            name: field(m, "name", &p, d, string).or(legacy_name),
+            file: field(m, "file", &p, d, string).map(|f| ctx.resolve_path(&f)),
+            environment: field(m, "environment", &p, d, string),
+            content: field(m, "content", &p, d, string),
+            external: ext,
+        };
+        if obj.file.is_none() && obj.environment.is_none() && obj.content.is_none() && !ext {
+            let pos = node.as_map().and_then(|top| top.get_entry(&k.name)).map(|(key, _)| &key.pos);
+            d.error(pos, &p, "needs one of `file`, `environment` or `content` (or `external: true`)");
+        }
+        for other in m.keys().filter(|ok| !FILE_KEYS.contains(ok)) {
+            unhonoured(m, other, &p, d);
+        }
+        out.insert(k.name.clone(), obj);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{load, load_ok};
+
+    #[test]
+    fn network_names_and_options() {
+        let st = load_ok(
+            "services: {}\nnetworks:\n  front:\n  back:\n    internal: true\n    ipam: {config: [{subnet: 172.28.0.0/16, gateway: 172.28.0.1}]}\n  \
+             shared: {external: true}\n  named: {name: custom, driver: bridge}\n  legacy: {external: {name: old}}\n",
+        );
+        let n = &st.networks;
+        assert_eq!(n["front"].name, "proj_front");
+        assert!(n["back"].internal);
+        assert_eq!(n["back"].ipam.as_ref().map(|i| i.config[0].subnet.as_deref()), Some(Some("172.28.0.0/16")));
+        assert_eq!((n["shared"].name.as_str(), n["shared"].external), ("shared", true));
+        assert_eq!((n["named"].name.as_str(), n["named"].driver.as_deref()), ("custom", Some("bridge")));
+        assert_eq!((n["legacy"].name.as_str(), n["legacy"].external), ("old", true));
+    }
+
+    #[test]
+    fn volume_names_and_driver_opts() {
+        let st = load_ok(
+            "services: {}\nvolumes:\n  data:\n  ext: {external: true}\n  bindish: {driver_opts: {type: none, o: bind, device: /srv/x}}\n",
+        );
+        assert_eq!(st.volumes["data"].name, "proj_data");
+        assert_eq!(st.volumes["ext"].name, "ext");
+        assert_eq!(st.volumes["bindish"].driver_opts["device"], "/srv/x");
+    }
+
+    #[test]
+    fn secrets_and_configs() {
+        let st = load_ok("services: {}\nsecrets:\n  s: {file: ./secret.txt}\n  e: {environment: TOKEN}\nconfigs:\n  c: {content: hello}\n");
+        assert_eq!(st.secrets["s"].file.as_deref(), Some("/proj/secret.txt"));
+        assert_eq!(st.secrets["e"].environment.as_deref(), Some("TOKEN"));
+        assert_eq!(st.configs["c"].content.as_deref(), Some("hello"));
+        let (_, d) = load("services: {}\nsecrets:\n  s: {}\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:3:3: secrets.s: needs one of `file`, `environment` or `content` (or `external: true`)"
+        );
+    }
+
+    #[test]
+    fn unmodelled_network_keys_warn() {
+        let (st, d) = load("services: {}\nnetworks:\n  n: {enable_ipv4: false}\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:3:7: warning: networks.n: `enable_ipv4` is accepted but not honoured by berth yet"
+        );
+        assert!(st.networks["n"].other.contains_key("enable_ipv4"));
+    }
+}

@@ -1,0 +1,195 @@
+//! Resource settings: deploy (replicas, resources.limits/reservations), ulimits, blkio_config,
+//! memswap_limit, and the scale/replicas agreement check.
+
+use indexmap::IndexMap;
+
+use super::super::diag::Diagnostics;
+use super::super::model::{
+    BlkioConfig, BlkioRate, BlkioWeightDevice, Deploy, ResourceSpec, Resources, Service, Ulimit,
+};
+use super::super::yaml::{Map, Node};
+use super::fields::{field, map_items, unhonoured};
+use super::scalar::{bytes, float, int, string};
+
+/// `memswap_limit`: a size, or -1 for unlimited swap.
+pub(super) fn memswap(node: &Node, path: &str, d: &mut Diagnostics) -> Option<i64> {
+    if node.as_i64() == Some(-1) {
+        return Some(-1);
+    }
+    bytes(node, path, d).map(|b| i64::try_from(b.0).unwrap_or(i64::MAX))
+}
+
+pub(super) fn ulimits(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap<String, Ulimit> {
+    let mut out = IndexMap::new();
+    for (k, v) in node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+        let p = format!("{path}.{}", k.name);
+        let Some(m) = v.as_map() else { continue };
+        let (Some(soft), Some(hard)) = (field(m, "soft", &p, d, int), field(m, "hard", &p, d, int)) else { continue };
+        if soft > hard {
+            d.error(
+                Some(&v.pos),
+                &p,
+                format!("soft limit {soft} is above hard limit {hard}; raise `hard` or lower `soft`"),
+            );
+            continue;
+        }
+        out.insert(k.name.clone(), Ulimit { soft, hard });
+    }
+    out
+}
+
+type Reader<T> = fn(&Node, &str, &mut Diagnostics) -> Option<T>;
+
+/// A rate in bytes per second ("12mb" or an integer).
+fn bps(node: &Node, path: &str, d: &mut Diagnostics) -> Option<u64> {
+    bytes(node, path, d).map(|b| b.0)
+}
+
+pub(super) fn blkio(node: &Node, path: &str, d: &mut Diagnostics) -> Option<BlkioConfig> {
+    let m = node.as_map()?;
+    let rates = |key: &str, d: &mut Diagnostics| -> Vec<BlkioRate> {
+        let Some(list) = m.get(key) else { return Vec::new() };
+        let kp = format!("{path}.{key}");
+        let mut out = Vec::new();
+        for (p, _, r) in map_items(list, &kp) {
+            let reader: Reader<u64> = if key.ends_with("bps") { bps } else { int };
+            if let (Some(path), Some(rate)) = (field(r, "path", &p, d, string), field(r, "rate", &p, d, reader)) {
+                out.push(BlkioRate { path, rate });
+            }
+        }
+        out
+    };
+    let mut weight_device = Vec::new();
+    if let Some(list) = m.get("weight_device") {
+        for (p, _, r) in map_items(list, &format!("{path}.weight_device")) {
+            if let (Some(path), Some(weight)) = (field(r, "path", &p, d, string), field(r, "weight", &p, d, int)) {
+                weight_device.push(BlkioWeightDevice { path, weight });
+            }
+        }
+    }
+    Some(BlkioConfig {
+        weight: field(m, "weight", path, d, int),
+        weight_device,
+        device_read_bps: rates("device_read_bps", d),
+        device_write_bps: rates("device_write_bps", d),
+        device_read_iops: rates("device_read_iops", d),
+        device_write_iops: rates("device_write_iops", d),
+    })
+}
+
+pub(super) fn deploy(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Deploy> {
+    let m = node.as_map()?;
+    let mut dep = Deploy { replicas: field(m, "replicas", path, d, int), ..Deploy::default() };
+    for (k, v) in m.iter() {
+        match k.name.as_str() {
+            "replicas" => {}
+            "resources" => dep.resources = v.as_map().map(|r| resources(r, &format!("{path}.resources"), d)),
+            other => {
+                unhonoured(m, other, path, d);
+                dep.other.insert(other.to_string(), v.to_json());
+            }
+        }
+    }
+    Some(dep)
+}
+
+fn resources(m: &Map, path: &str, d: &mut Diagnostics) -> Resources {
+    let spec = |key: &str, d: &mut Diagnostics| -> Option<ResourceSpec> {
+        let r = m.get(key)?.as_map()?;
+        let p = format!("{path}.{key}");
+        let mut s = ResourceSpec {
+            cpus: field(r, "cpus", &p, d, float),
+            memory: field(r, "memory", &p, d, bytes),
+            pids: field(r, "pids", &p, d, int),
+            other: IndexMap::new(),
+        };
+        for (k, v) in r.iter().filter(|(k, _)| !matches!(k.name.as_str(), "cpus" | "memory" | "pids")) {
+            unhonoured(r, &k.name, &p, d);
+            s.other.insert(k.name.clone(), v.to_json());
+        }
+        Some(s)
+    };
+    Resources { limits: spec("limits", d), reservations: spec("reservations", d) }
+}
+
+/// `scale` and `deploy.replicas` may both be set only when they agree.
+pub(super) fn check_scale(s: &Service, svc: &Map, path: &str, d: &mut Diagnostics) {
+    let replicas = s.deploy.as_ref().and_then(|dep| dep.replicas);
+    if let (Some(scale), Some(replicas)) = (s.scale, replicas) {
+        if scale != replicas {
+            let pos = svc.get("scale").map(|n| &n.pos);
+            let msg = format!("`scale: {scale}` conflicts with `deploy.replicas: {replicas}`; set only one of them");
+            d.error(pos, path, msg);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{load, load_ok};
+
+    #[test]
+    fn deploy_resources() {
+        let st = load_ok(
+            "services:\n  a:\n    deploy:\n      replicas: 3\n      resources:\n        limits: {cpus: '0.5', memory: 512M, pids: 100}\n        \
+             reservations: {cpus: 0.25, memory: 134217728}\n",
+        );
+        let dep = st.services["a"].deploy.clone().expect("deploy");
+        assert_eq!(dep.replicas, Some(3));
+        let r = dep.resources.expect("resources");
+        let l = r.limits.expect("limits");
+        assert_eq!((l.cpus, l.memory.map(|m| m.0), l.pids), (Some(0.5), Some(512 << 20), Some(100)));
+        let res = r.reservations.expect("reservations");
+        assert_eq!((res.cpus, res.memory.map(|m| m.0)), (Some(0.25), Some(128 << 20)));
+        assert_eq!(st.services["a"].replicas(), 3);
+    }
+
+    #[test]
+    fn deploy_other_keys_warn() {
+        let (st, d) = load("services:\n  a:\n    deploy:\n      restart_policy: {condition: on-failure}\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:4:7: warning: services.a.deploy: `restart_policy` is accepted but not honoured by berth yet"
+        );
+        assert!(st.services["a"].deploy.as_ref().is_some_and(|d| d.other.contains_key("restart_policy")));
+    }
+
+    #[test]
+    fn scale_and_replicas_conflict() {
+        assert_eq!(load_ok("services:\n  a: {scale: 2, deploy: {replicas: 2}}\n").services["a"].replicas(), 2);
+        assert_eq!(load_ok("services:\n  a: {scale: 4}\n").services["a"].replicas(), 4);
+        let (_, d) = load("services:\n  a:\n    scale: 2\n    deploy: {replicas: 3}\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:3:12: services.a: `scale: 2` conflicts with `deploy.replicas: 3`; set only one of them"
+        );
+    }
+
+    #[test]
+    fn ulimits_both_forms() {
+        let st = load_ok("services:\n  a:\n    ulimits: {nproc: 65535, nofile: {soft: 1024, hard: 4096}}\n");
+        let u = &st.services["a"].ulimits;
+        assert_eq!((u["nproc"].soft, u["nproc"].hard), (65535, 65535));
+        assert_eq!((u["nofile"].soft, u["nofile"].hard), (1024, 4096));
+        let (_, d) = load("services:\n  a:\n    ulimits: {nofile: {soft: 10, hard: 5}}\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:3:23: services.a.ulimits.nofile: soft limit 10 is above hard limit 5; raise `hard` or lower `soft`"
+        );
+    }
+
+    #[test]
+    fn memory_units_and_blkio() {
+        let st = load_ok(
+            "services:\n  a:\n    mem_limit: 1g\n    mem_reservation: 1024\n    memswap_limit: 2g\n    shm_size: 64m\n    \
+             blkio_config: {weight: 300, device_read_bps: [{path: /dev/sda, rate: 12mb}], device_write_iops: [{path: /dev/sda, rate: 30}], \
+             weight_device: [{path: /dev/sda, weight: 400}]}\n",
+        );
+        let a = &st.services["a"];
+        assert_eq!((a.mem_limit.map(|b| b.0), a.mem_reservation.map(|b| b.0)), (Some(1 << 30), Some(1024)));
+        assert_eq!(a.memswap_limit, Some(2 << 30));
+        let b = a.blkio_config.clone().expect("blkio");
+        assert_eq!((b.weight, b.device_read_bps[0].rate, b.device_write_iops[0].rate), (Some(300), 12 << 20, 30));
+        assert_eq!(b.weight_device[0].weight, 400);
+    }
+}

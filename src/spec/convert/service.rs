@@ -1,0 +1,224 @@
+//! One service: every key of the Compose schema either lands in a typed field of [`Service`]
+//! or, when berth does not model it yet, in `other` with a warning naming the service and key.
+
+use super::super::diag::Diagnostics;
+use super::super::model::{NetworkMode, PullPolicy, RestartPolicy, Service};
+use super::super::yaml::Node;
+use super::scalar::{boolean, bytes, duration, float, int, string, string_map, strings};
+use super::{env, fields, refs, resources, ConvertContext};
+
+/// Convert `services.<name>`.
+pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut Diagnostics) -> Service {
+    let path = format!("services.{name}");
+    let mut s = Service::default();
+    let Some(map) = node.as_map() else {
+        if !node.is_null() {
+            diags.error(Some(&node.pos), &path, format!("expected a mapping, found {}", node.type_name()));
+        }
+        s.networks.insert("default".into(), Default::default());
+        return s;
+    };
+    for (k, v) in map.iter() {
+        let p = format!("{path}.{}", k.name);
+        if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
+            if !k.name.starts_with("x-") && k.name != "extends" {
+                let msg = format!("`{}` is accepted but not honoured by berth yet", k.name);
+                diags.warning(Some(&k.pos), &path, msg);
+            }
+            if k.name != "extends" {
+                s.other.insert(k.name.clone(), v.to_json());
+            }
+        }
+    }
+    s.environment = env::environment(map, &path, ctx, diags);
+    if s.network_mode.is_none() && s.networks.is_empty() {
+        s.networks.insert("default".into(), Default::default());
+    }
+    resources::check_scale(&s, map, &path, diags);
+    s
+}
+
+/// Scalar and list keys. Returns false when `key` is not one of them.
+fn simple(s: &mut Service, key: &str, v: &Node, p: &str, d: &mut Diagnostics) -> bool {
+    match key {
+        "image" => s.image = string(v, p, d),
+        "container_name" => s.container_name = string(v, p, d),
+        "user" => s.user = string(v, p, d),
+        "working_dir" => s.working_dir = string(v, p, d),
+        "hostname" => s.hostname = string(v, p, d),
+        "domainname" => s.domainname = string(v, p, d),
+        "stop_signal" => s.stop_signal = string(v, p, d),
+        "stop_grace_period" => s.stop_grace_period = duration(v, p, d),
+        "init" => s.init = boolean(v, p, d),
+        "privileged" => s.privileged = boolean(v, p, d).unwrap_or(false),
+        "read_only" => s.read_only = boolean(v, p, d).unwrap_or(false),
+        "tty" => s.tty = boolean(v, p, d).unwrap_or(false),
+        "stdin_open" => s.stdin_open = boolean(v, p, d).unwrap_or(false),
+        "scale" => s.scale = int(v, p, d),
+        "mem_limit" => s.mem_limit = bytes(v, p, d),
+        "mem_reservation" => s.mem_reservation = bytes(v, p, d),
+        "memswap_limit" => s.memswap_limit = resources::memswap(v, p, d),
+        "shm_size" => s.shm_size = bytes(v, p, d),
+        "cpus" => s.cpus = float(v, p, d),
+        "cpu_shares" => s.cpu_shares = int(v, p, d),
+        "cpu_quota" => s.cpu_quota = int(v, p, d),
+        "cpu_period" => s.cpu_period = int(v, p, d),
+        "cpuset" => s.cpuset = string(v, p, d),
+        "pids_limit" => s.pids_limit = int(v, p, d),
+        "oom_score_adj" => s.oom_score_adj = int(v, p, d),
+        "ipc" => s.ipc = string(v, p, d),
+        "pid" => s.pid = string(v, p, d),
+        "uts" => s.uts = string(v, p, d),
+        "platform" => s.platform = string(v, p, d),
+        "mac_address" => s.mac_address = string(v, p, d),
+        "command" => s.command = (!v.is_null()).then(|| strings(v, p, d)),
+        "entrypoint" => s.entrypoint = (!v.is_null()).then(|| strings(v, p, d)),
+        "expose" => s.expose = strings(v, p, d),
+        "tmpfs" => s.tmpfs = strings(v, p, d),
+        "profiles" => s.profiles = strings(v, p, d),
+        "cap_add" => s.cap_add = strings(v, p, d),
+        "cap_drop" => s.cap_drop = strings(v, p, d),
+        "security_opt" => s.security_opt = strings(v, p, d),
+        "dns" => s.dns = strings(v, p, d),
+        "dns_search" => s.dns_search = strings(v, p, d),
+        "dns_opt" => s.dns_opt = strings(v, p, d),
+        "links" => s.links = strings(v, p, d),
+        "external_links" => s.external_links = strings(v, p, d),
+        "volumes_from" => s.volumes_from = strings(v, p, d),
+        "group_add" => s.group_add = strings(v, p, d),
+        "labels" => s.labels = string_map(v, p, d),
+        "sysctls" => s.sysctls = string_map(v, p, d),
+        "restart" => s.restart = parse_with(v, p, d, RestartPolicy::try_from).unwrap_or_default(),
+        "network_mode" => s.network_mode = parse_with(v, p, d, NetworkMode::try_from),
+        "pull_policy" => s.pull_policy = parse_with(v, p, d, pull_policy),
+        _ => return false,
+    }
+    true
+}
+
+/// Keys with structure of their own. `environment`/`env_file` are combined afterwards.
+fn structured(s: &mut Service, key: &str, v: &Node, p: &str, ctx: &ConvertContext, d: &mut Diagnostics) -> bool {
+    match key {
+        "environment" => {}
+        "env_file" => s.env_file = env::env_files(v, p, ctx, d),
+        "build" => s.build = fields::build(v, p, ctx, d),
+        "ports" => s.ports = fields::ports(v, p, d),
+        "volumes" => s.volumes = fields::volumes(v, p, ctx, d),
+        "networks" => s.networks = refs::networks(v, p, d),
+        "depends_on" => s.depends_on = refs::depends_on(v, p, d),
+        "healthcheck" => s.healthcheck = refs::healthcheck(v, p, d),
+        "extra_hosts" => s.extra_hosts = refs::extra_hosts(v, p, d),
+        "devices" => s.devices = refs::devices(v, p, d),
+        "secrets" => s.secrets = refs::file_refs(v, p, d),
+        "configs" => s.configs = refs::file_refs(v, p, d),
+        "logging" => s.logging = refs::logging(v, p, d),
+        "develop" => s.develop = fields::develop(v, p, ctx, d),
+        "ulimits" => s.ulimits = resources::ulimits(v, p, d),
+        "blkio_config" => s.blkio_config = resources::blkio(v, p, d),
+        "deploy" => s.deploy = resources::deploy(v, p, d),
+        _ => return false,
+    }
+    true
+}
+
+/// Parse a string-valued enum, reporting its error at the node.
+fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> Result<T, String>) -> Option<T> {
+    let text = string(v, p, d)?;
+    match f(text) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            d.error(Some(&v.pos), p, e);
+            None
+        }
+    }
+}
+
+fn pull_policy(text: String) -> Result<PullPolicy, String> {
+    Ok(match text.as_str() {
+        "always" => PullPolicy::Always,
+        "never" => PullPolicy::Never,
+        "missing" | "if_not_present" => PullPolicy::Missing,
+        "build" => PullPolicy::Build,
+        "daily" | "weekly" => PullPolicy::Refresh,
+        t if t.starts_with("every_") => PullPolicy::Refresh,
+        _ => return Err(format!(
+            "unknown pull_policy `{text}`; expected always, never, missing, build, daily, weekly or every_<duration>"
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{load, load_ok};
+    use super::*;
+
+    #[test]
+    fn scalars_and_lists() {
+        let st = load_ok(
+            "services:\n  a:\n    image: nginx\n    init: true\n    stop_grace_period: 1m30s\n    mem_limit: 512m\n    cpus: '0.5'\n    \
+             oom_score_adj: -500\n    memswap_limit: -1\n    cap_add: [NET_ADMIN]\n    restart: on-failure:3\n    pull_policy: if_not_present\n",
+        );
+        let a = &st.services["a"];
+        assert_eq!(a.image.as_deref(), Some("nginx"));
+        assert_eq!(a.init, Some(true));
+        assert_eq!(a.stop_grace_period.map(|d| d.0.as_secs()), Some(90));
+        assert_eq!(a.mem_limit.map(|b| b.0), Some(512 << 20));
+        assert_eq!(a.cpus, Some(0.5));
+        assert_eq!(a.oom_score_adj, Some(-500));
+        assert_eq!(a.memswap_limit, Some(-1));
+        assert_eq!(a.cap_add, ["NET_ADMIN"]);
+        assert_eq!(a.restart, RestartPolicy::OnFailure(Some(3)));
+        assert_eq!(a.pull_policy, Some(PullPolicy::Missing));
+    }
+
+    #[test]
+    fn restart_policies() {
+        for (text, want) in [
+            ("'no'", RestartPolicy::No),
+            ("always", RestartPolicy::Always),
+            ("on-failure", RestartPolicy::OnFailure(None)),
+            ("unless-stopped", RestartPolicy::UnlessStopped),
+        ] {
+            let st = load_ok(&format!("services:\n  a:\n    restart: {text}\n"));
+            assert_eq!(st.services["a"].restart, want, "{text}");
+        }
+        let (_, d) = load("services:\n  a:\n    restart: sometimes\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:3:14: services.a.restart: invalid restart policy `sometimes`; expected no, always, on-failure[:N] or unless-stopped"
+        );
+    }
+
+    #[test]
+    fn network_modes() {
+        let st = load_ok("services:\n  a: {network_mode: 'service:b'}\n  b: {network_mode: none}\n");
+        assert_eq!(st.services["a"].network_mode, Some(NetworkMode::Service("b".into())));
+        assert_eq!(st.services["b"].network_mode, Some(NetworkMode::None));
+        let (_, d) = load("services:\n  a: {network_mode: 'weird'}\n");
+        assert!(d.to_string().starts_with("c.yaml:2:21: services.a.network_mode: unknown network_mode `weird`"), "{d}");
+    }
+
+    #[test]
+    fn unmodelled_keys_warn_once_and_are_kept() {
+        let (st, d) =
+            load("services:\n  web:\n    image: x\n    isolation: hyperv\n    x-meta: 1\n    runtime: runc\n");
+        assert_eq!(
+            d.to_string(),
+            "c.yaml:4:5: warning: services.web: `isolation` is accepted but not honoured by berth yet\n\
+             c.yaml:6:5: warning: services.web: `runtime` is accepted but not honoured by berth yet"
+        );
+        let web = &st.services["web"];
+        assert_eq!(web.other["isolation"], "hyperv");
+        assert_eq!(web.other["x-meta"], 1);
+    }
+
+    #[test]
+    fn modelled_keys_do_not_warn() {
+        let src = "services:\n  a:\n    image: x\n    command: echo hi\n    environment: [A=1]\n    env_file: {path: nope.env, required: false}\n    \
+                   ports: ['80']\n    volumes: [/x]\n    healthcheck: {test: 'true'}\n    deploy: {replicas: 2}\n    logging: {driver: json-file}\n    \
+                   extra_hosts: ['h:1.2.3.4']\n    ulimits: {nofile: 10}\n    working_dir: /w\n    tty: true\n    profiles: [dev]\n";
+        let st = load_ok(src);
+        assert_eq!(st.services["a"].command.as_deref(), Some(&["echo".to_string(), "hi".to_string()][..]));
+        assert_eq!(st.services["a"].replicas(), 2);
+    }
+}
