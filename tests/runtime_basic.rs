@@ -1,9 +1,9 @@
 //! The container baseline, as root against the real kernel: namespaces, rootfs, capabilities,
 //! no_new_privs, masked paths, fds, users, exit codes, logs, and a clean removal.
 
-mod support;
 #[path = "runtime_common/mod.rs"]
 mod common;
+mod support;
 
 use common::*;
 
@@ -52,7 +52,10 @@ fn no_host_mounts_and_standard_dev() {
     assert_eq!(code, 0, "{out}");
     // The overlay's own options name its host dirs; no other mount may come from the host.
     let others: String = out.lines().filter(|l| !l.starts_with("overlay / ")).collect::<Vec<_>>().join("\n");
-    assert!(!others.contains("/work") && !others.contains("/tmp/") && !others.contains("/dev/vda"), "host mounts visible:\n{out}");
+    assert!(
+        !others.contains("/work") && !others.contains("/tmp/") && !others.contains("/dev/vda"),
+        "host mounts visible:\n{out}"
+    );
     assert!(out.contains("overlay / overlay"), "{out}");
     assert!(out.contains("proc /proc proc"), "{out}");
     assert!(out.contains("/sys sysfs ro"), "{out}");
@@ -68,7 +71,8 @@ fn default_capabilities_and_no_new_privs() {
         return;
     }
     let env = env();
-    let (code, out) = sh(&env, "caps", "grep -E '^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status");
+    let (code, out) =
+        sh(&env, "caps", "grep -E '^(CapEff|CapBnd|CapPrm|CapInh|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
     assert!(out.contains("CapBnd:\t00000000a80425fb"), "{out}");
@@ -173,7 +177,12 @@ fn namespaced_sysctl_ulimit_readonly_root_and_mounts() {
     cfg.sysctls.insert("net.ipv4.ip_unprivileged_port_start".into(), "80".into());
     cfg.process.ulimits.push(berth::runtime::Ulimit { name: "nofile".into(), soft: 512, hard: 1024 });
     cfg.rootfs.read_only = true;
-    cfg.mounts.push(berth::runtime::Mount::Bind { source: host_dir.clone(), target: "/data".into(), read_only: true, propagation: Default::default() });
+    cfg.mounts.push(berth::runtime::Mount::Bind {
+        source: host_dir.clone(),
+        target: "/data".into(),
+        read_only: true,
+        propagation: Default::default(),
+    });
     cfg.mounts.push(berth::runtime::Mount::Tmpfs { target: "/scratch".into(), size: Some(1 << 20), mode: None });
     let (code, _, out) = run(&env, &cfg);
     remove_and_check(&env, &id);

@@ -85,11 +85,7 @@ fn lines<'a>(items: impl Iterator<Item = &'a String>) -> String {
 /// The image each service runs: `image:`, else the name a build gets (`<project>-<service>`,
 /// as Compose names it).
 fn images(stack: &Stack) -> Vec<String> {
-    stack
-        .services
-        .iter()
-        .map(|(name, s)| s.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name)))
-        .collect()
+    stack.services.iter().map(|(name, s)| s.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name))).collect()
 }
 
 fn render(stack: &Stack, format: Format) -> anyhow::Result<String> {

@@ -10,6 +10,7 @@ mod config;
 mod images;
 pub(crate) mod load;
 mod plan;
+mod run;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -58,6 +59,8 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Manage images: import, rm, inspect, ls.
     Image(images::ImageArgs),
+    /// Run one container from an image (docker run style).
+    Run(run::RunArgs),
 }
 
 /// Entry point of the binary.
@@ -69,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Images(args) => images::run_images(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
+        Command::Run(args) => run::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -34,6 +34,8 @@ impl ImageStore {
     /// Import whatever `path` is: an OCI layout or `docker save` archive (dir or tar, plain or
     /// gzip), else a plain rootfs tar (which needs a `reference`).
     pub fn import(&self, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
+        // Shared gc lock before staging anything in tmp/ (see Layout::gc_lock).
+        let _gc = self.layout.gc_lock(false)?;
         let src = Source::open(path, &self.layout)?;
         if src.exists("manifest.json") {
             self.import_docker(&src, path, reference)
@@ -67,11 +69,13 @@ impl ImageStore {
 
     /// Import a `docker save` archive (tar, optionally gzip, or its unpacked directory).
     pub fn import_docker_archive(&self, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
+        let _gc = self.layout.gc_lock(false)?;
         self.import_docker(&Source::open(path, &self.layout)?, path, reference)
     }
 
     /// Import an OCI image layout (directory or tar archive).
     pub fn import_oci_layout(&self, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
+        let _gc = self.layout.gc_lock(false)?;
         self.import_oci(&Source::open(path, &self.layout)?, path, reference)
     }
 
@@ -79,7 +83,6 @@ impl ImageStore {
         let entries: Vec<DockerArchiveEntry> = serde_json::from_slice(&src.read("manifest.json")?)
             .map_err(json_err(format!("{}: manifest.json", path.display())))?;
         let given = single_reference(path, reference, entries.len())?;
-        let _gc = self.layout.gc_lock(false)?;
         let mut ids = Vec::new();
         for e in &entries {
             let config = src.read(&e.config)?;
@@ -125,7 +128,6 @@ impl ImageStore {
         let index: ImageIndex = serde_json::from_slice(&src.read("index.json")?)
             .map_err(json_err(format!("{}: index.json", path.display())))?;
         let given = single_reference(path, reference, index.manifests().len())?;
-        let _gc = self.layout.gc_lock(false)?;
         let mut ids = Vec::new();
         for desc in index.manifests() {
             let manifest_desc = self.pick_platform(src, path, desc)?;

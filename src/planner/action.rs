@@ -30,27 +30,66 @@ pub enum RemoveReason {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// Pull `image` if it is missing (or always, for `pull_policy: always`).
-    EnsureImage { image: String, services: Vec<String> },
+    EnsureImage {
+        image: String,
+        services: Vec<String>,
+    },
     /// Build the image of `service` and tag it `image`.
-    BuildImage { service: String, image: String },
-    CreateNetwork { key: String, name: String },
-    CreateVolume { key: String, name: String },
+    BuildImage {
+        service: String,
+        image: String,
+    },
+    CreateNetwork {
+        key: String,
+        name: String,
+    },
+    CreateVolume {
+        key: String,
+        name: String,
+    },
     /// Create (not start) a container.
-    CreateContainer { container: ContainerRef, image: String, config_hash: String },
+    CreateContainer {
+        container: ContainerRef,
+        image: String,
+        config_hash: String,
+    },
     /// Stop and remove the existing container, create a new one (not started).
-    RecreateContainer { container: ContainerRef, image: String, config_hash: String, changed: Vec<String> },
-    StartContainer { container: ContainerRef },
+    RecreateContainer {
+        container: ContainerRef,
+        image: String,
+        config_hash: String,
+        changed: Vec<String>,
+    },
+    StartContainer {
+        container: ContainerRef,
+    },
     /// Stop, then start again (a dependency with `restart: true` was recreated or restarted).
-    RestartContainer { container: ContainerRef, cause: String },
+    RestartContainer {
+        container: ContainerRef,
+        cause: String,
+    },
     /// Wait until every container of `service` reports healthy.
-    AwaitHealthy { service: String },
+    AwaitHealthy {
+        service: String,
+    },
     /// Wait until every container of `service` has exited with status 0.
-    AwaitCompleted { service: String },
-    StopContainer { container: ContainerRef },
+    AwaitCompleted {
+        service: String,
+    },
+    StopContainer {
+        container: ContainerRef,
+    },
     /// Remove a container (stopping it first if it runs).
-    RemoveContainer { container: ContainerRef, reason: RemoveReason },
-    RemoveNetwork { name: String },
-    RemoveVolume { name: String },
+    RemoveContainer {
+        container: ContainerRef,
+        reason: RemoveReason,
+    },
+    RemoveNetwork {
+        name: String,
+    },
+    RemoveVolume {
+        name: String,
+    },
 }
 
 impl Action {

@@ -125,10 +125,7 @@ impl Actual {
     /// matches `:latest`, as registries do.
     pub fn image_id(&self, reference: &str) -> Option<&str> {
         let full = with_default_tag(reference);
-        self.images
-            .iter()
-            .find(|i| i.references.iter().any(|r| with_default_tag(r) == full))
-            .map(|i| i.id.as_str())
+        self.images.iter().find(|i| i.references.iter().any(|r| with_default_tag(r) == full)).map(|i| i.id.as_str())
     }
 }
 

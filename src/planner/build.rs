@@ -80,11 +80,16 @@ impl<'a> Builder<'a> {
             .filter(|(_, s)| s.steps.iter().any(|c| matches!(c.step, Step::Create | Step::Recreate(_))))
             .filter_map(|(name, _)| self.stack.services.get_key_value(name))
             .collect();
-        let used_nets: IndexSet<&str> = creating.iter().flat_map(|(_, s)| s.networks.keys().map(String::as_str)).collect();
+        let used_nets: IndexSet<&str> =
+            creating.iter().flat_map(|(_, s)| s.networks.keys().map(String::as_str)).collect();
         for key in self.stack.networks.keys().map(String::as_str).chain(used_nets.iter().copied()) {
             let external = self.stack.networks.get(key).is_some_and(|n| n.external);
             let name = network_name(self.stack, key);
-            if used_nets.contains(key) && !external && !self.networks.contains_key(key) && !self.actual.networks.contains_key(&name) {
+            if used_nets.contains(key)
+                && !external
+                && !self.networks.contains_key(key)
+                && !self.actual.networks.contains_key(&name)
+            {
                 let id = self.plan.add(Action::CreateNetwork { key: key.into(), name });
                 self.networks.insert(key.into(), id);
             }
@@ -93,7 +98,11 @@ impl<'a> Builder<'a> {
         for key in self.stack.volumes.keys().map(String::as_str).chain(used_vols.iter().copied()) {
             let external = self.stack.volumes.get(key).is_some_and(|v| v.external);
             let name = volume_name(self.stack, key);
-            if used_vols.contains(key) && !external && !self.volumes.contains_key(key) && !self.actual.volumes.contains_key(&name) {
+            if used_vols.contains(key)
+                && !external
+                && !self.volumes.contains_key(key)
+                && !self.actual.volumes.contains_key(&name)
+            {
                 let id = self.plan.add(Action::CreateVolume { key: key.into(), name });
                 self.volumes.insert(key.into(), id);
             }
@@ -107,7 +116,12 @@ impl<'a> Builder<'a> {
     }
 
     /// Pull (deduplicated by reference) or build, following `pull_policy`.
-    fn image_action(&mut self, name: &str, service: &Service, pulls: &mut HashMap<String, ActionId>) -> Option<ActionId> {
+    fn image_action(
+        &mut self,
+        name: &str,
+        service: &Service,
+        pulls: &mut HashMap<String, ActionId>,
+    ) -> Option<ActionId> {
         let image = image_ref(self.stack, name, service);
         let present = self.actual.image_id(&image).is_some();
         let build = service.build.is_some();
@@ -144,8 +158,15 @@ impl<'a> Builder<'a> {
                 Step::Create | Step::Recreate(_) => {
                     let config_hash = steps.config_hash.clone();
                     let action = match &cs.step {
-                        Step::Recreate(changed) => Action::RecreateContainer { container: container.clone(), image: image.clone(), config_hash, changed: changed.clone() },
-                        _ => Action::CreateContainer { container: container.clone(), image: image.clone(), config_hash },
+                        Step::Recreate(changed) => Action::RecreateContainer {
+                            container: container.clone(),
+                            image: image.clone(),
+                            config_hash,
+                            changed: changed.clone(),
+                        },
+                        _ => {
+                            Action::CreateContainer { container: container.clone(), image: image.clone(), config_hash }
+                        }
                     };
                     let create = self.plan.add(action);
                     self.wire_create(name, service, create);
@@ -154,7 +175,9 @@ impl<'a> Builder<'a> {
                     self.starts.entry(name.into()).or_default().push(start);
                 }
                 Step::Start => self.add_start(name, Action::StartContainer { container }),
-                Step::Restart(cause) => self.add_start(name, Action::RestartContainer { container, cause: cause.clone() }),
+                Step::Restart(cause) => {
+                    self.add_start(name, Action::RestartContainer { container, cause: cause.clone() })
+                }
                 Step::Remove(reason) => {
                     self.plan.add(Action::RemoveContainer { container, reason: *reason });
                 }
@@ -176,7 +199,9 @@ impl<'a> Builder<'a> {
         before.extend(named_volumes(service).filter_map(|k| self.volumes.get(k).copied()));
         for e in self.graph.dependencies(name) {
             match e.kind {
-                EdgeKind::NetworkMode | EdgeKind::Namespace => before.extend(self.starts.get(&e.dependency).into_iter().flatten()),
+                EdgeKind::NetworkMode | EdgeKind::Namespace => {
+                    before.extend(self.starts.get(&e.dependency).into_iter().flatten())
+                }
                 EdgeKind::VolumesFrom => before.extend(self.creates.get(&e.dependency).into_iter().flatten()),
                 _ => {}
             }
@@ -223,7 +248,8 @@ impl<'a> Builder<'a> {
             return vec![*id];
         }
         let service = dep.to_string();
-        let id = self.plan.add(if healthy { Action::AwaitHealthy { service } } else { Action::AwaitCompleted { service } });
+        let id =
+            self.plan.add(if healthy { Action::AwaitHealthy { service } } else { Action::AwaitCompleted { service } });
         for s in dep_starts {
             self.plan.order_after(s, id);
         }

@@ -105,7 +105,8 @@ impl<'a> Decider<'a> {
         let existing = self.existing.get(name);
         let mut steps = Vec::new();
         for n in 1..=replicas {
-            let container = ContainerRef { service: name.into(), number: n, name: container_name(self.stack, name, service, n) };
+            let container =
+                ContainerRef { service: name.into(), number: n, name: container_name(self.stack, name, service, n) };
             let step = match existing.and_then(|e| e.get(&n)) {
                 None => Some(Step::Create),
                 Some(c) => self.decide_existing(name, service, c, config, hash, cascade),

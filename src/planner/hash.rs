@@ -37,8 +37,8 @@ const EXCLUDED: &[&str] = &["scale", "depends_on", "profiles", "develop", "build
 /// records it in [`super::ContainerState::config`] so a later plan can name changed fields).
 pub fn normalized_config(service: &Service, stack: &Stack) -> Value {
     // Serializing the model cannot fail (string keys, no custom errors); keep going regardless.
-    let mut value = serde_json::to_value(service)
-        .unwrap_or_else(|e| Value::String(format!("unserializable service config: {e}")));
+    let mut value =
+        serde_json::to_value(service).unwrap_or_else(|e| Value::String(format!("unserializable service config: {e}")));
     if let Value::Object(map) = &mut value {
         for key in EXCLUDED {
             map.shift_remove(*key);
@@ -66,12 +66,7 @@ pub fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
     let empty = Map::new();
     let old = old.as_object().unwrap_or(&empty);
     let new = new.as_object().unwrap_or(&empty);
-    let mut keys: Vec<String> = old
-        .keys()
-        .chain(new.keys())
-        .filter(|k| old.get(*k) != new.get(*k))
-        .cloned()
-        .collect();
+    let mut keys: Vec<String> = old.keys().chain(new.keys()).filter(|k| old.get(*k) != new.get(*k)).cloned().collect();
     keys.sort();
     keys.dedup();
     keys
@@ -94,10 +89,8 @@ fn strip_replicas(map: &mut Map<String, Value>) {
 /// renaming only the key in the file does not.
 fn resolve_network_names(map: &mut Map<String, Value>, stack: &Stack) {
     let Some(Value::Object(nets)) = map.get_mut("networks") else { return };
-    let resolved: Map<String, Value> = std::mem::take(nets)
-        .into_iter()
-        .map(|(key, v)| (network_name(stack, &key), v))
-        .collect();
+    let resolved: Map<String, Value> =
+        std::mem::take(nets).into_iter().map(|(key, v)| (network_name(stack, &key), v)).collect();
     *nets = resolved;
 }
 

@@ -117,7 +117,11 @@ impl Plan {
     pub fn ready(&self, done: &HashSet<ActionId>) -> Vec<ActionId> {
         self.ids()
             .filter(|id| !done.contains(id))
-            .filter(|id| self.graph.neighbors_directed(NodeIndex::new(id.0), Incoming).all(|p| done.contains(&ActionId(p.index()))))
+            .filter(|id| {
+                self.graph
+                    .neighbors_directed(NodeIndex::new(id.0), Incoming)
+                    .all(|p| done.contains(&ActionId(p.index())))
+            })
             .collect()
     }
 
@@ -127,7 +131,8 @@ impl Plan {
         let mut level = vec![0usize; self.graph.node_count()];
         for id in self.topo_ids() {
             let node = NodeIndex::new(id.0);
-            level[id.0] = self.graph.neighbors_directed(node, Incoming).map(|p| level[p.index()] + 1).max().unwrap_or(0);
+            level[id.0] =
+                self.graph.neighbors_directed(node, Incoming).map(|p| level[p.index()] + 1).max().unwrap_or(0);
         }
         let mut levels: Vec<Vec<ActionId>> = Vec::new();
         for (i, l) in level.into_iter().enumerate() {

@@ -36,10 +36,16 @@ fn up_state(s: &Stack) -> Actual {
         a.images.push(ImageState { id: format!("sha256:{image}"), references: vec![image] });
     }
     for n in s.networks.values() {
-        a.networks.insert(n.name.clone(), NetworkState { name: n.name.clone(), project: Some(s.name.clone()), external: false });
+        a.networks.insert(
+            n.name.clone(),
+            NetworkState { name: n.name.clone(), project: Some(s.name.clone()), external: false },
+        );
     }
     for v in s.volumes.values() {
-        a.volumes.insert(v.name.clone(), VolumeState { name: v.name.clone(), project: Some(s.name.clone()), external: false });
+        a.volumes.insert(
+            v.name.clone(),
+            VolumeState { name: v.name.clone(), project: Some(s.name.clone()), external: false },
+        );
     }
     a
 }
@@ -135,7 +141,10 @@ fn one_changed_env_var_recreates_that_service_and_restart_true_dependents() {
 fn changed_leaf_recreates_only_itself() {
     let before = stack(APP);
     let after = stack(&APP.replace("MODE: prod", "MODE: dev"));
-    assert_eq!(text(&after, &up_state(&before), &PlanOptions::default()), "~ recreate demo-web-1       (environment)\n");
+    assert_eq!(
+        text(&after, &up_state(&before), &PlanOptions::default()),
+        "~ recreate demo-web-1       (environment)\n"
+    );
     let after = stack(&APP.replace("published: '8080'", "published: '8081'").replace("MODE: prod", "MODE: dev"));
     assert_eq!(
         text(&after, &up_state(&before), &PlanOptions::default()),
@@ -206,7 +215,9 @@ fn undefined_dependency_is_an_error() {
         plan(&s, &Actual::default(), &PlanOptions::default()).unwrap_err().to_string(),
         "service `a` takes volumes_from `b`, which is not a service of the stack"
     );
-    let optional = stack("name: demo\nservices:\n  a: {image: x, depends_on: {b: {condition: service_started, required: false}}}\n");
+    let optional = stack(
+        "name: demo\nservices:\n  a: {image: x, depends_on: {b: {condition: service_started, required: false}}}\n",
+    );
     assert!(plan(&optional, &Actual::default(), &PlanOptions::default()).is_ok());
 }
 
@@ -386,4 +397,86 @@ fn down_stops_dependents_first_and_keeps_volumes_without_flag() {
     );
     let v = plan_down("demo", &actual, &DownOptions { volumes: true });
     assert!(render_text(&v).ends_with("- network  demo_default\n- volume   demo_data\n"), "{}", render_text(&v));
+}
+
+#[test]
+fn images_are_pulled_once_built_or_skipped_when_present() {
+    let s = stack(
+        "
+name: demo
+services:
+  api: {build: {context: /src/api}}
+  a: {image: busybox}
+  b: {image: busybox, pull_policy: never}
+  c: {image: busybox}
+  d: {image: 'busybox:latest', pull_policy: always}
+",
+    );
+    let p = plan(&s, &Actual::default(), &PlanOptions::default()).unwrap();
+    let out = render_text(&p);
+    assert!(out.starts_with("+ build    demo-api         (service api)\n+ pull     busybox          (a, c)\n"), "{out}");
+    assert!(out.contains("+ pull     busybox:latest   (d)\n"), "{out}");
+    assert!(out.contains("+ create   demo-api-1       (image demo-api)\n"), "{out}");
+    let present = Actual {
+        images: vec![ImageState { id: "sha256:b".into(), references: vec!["busybox:latest".into()] }],
+        ..Actual::default()
+    };
+    let out = text(&s, &present, &PlanOptions::default());
+    assert!(!out.contains("(a, c)") && out.contains("+ pull     busybox:latest   (d)\n"), "{out}");
+}
+
+#[test]
+fn external_networks_and_volumes_are_not_created() {
+    let s = stack(
+        "
+name: demo
+services:
+  web: {image: x, networks: {proxy: {}}, volumes: [{type: volume, source: certs, target: /certs}]}
+networks:
+  proxy: {name: traefik, external: true}
+volumes:
+  certs: {name: certs, external: true}
+",
+    );
+    assert_eq!(
+        text(&s, &Actual::default(), &PlanOptions::default()),
+        "+ pull     x                (web)\n+ create   demo-web-1       (image x)\n"
+    );
+}
+
+#[test]
+fn volumes_from_and_links_order_creates_and_starts() {
+    let s = stack(
+        "
+name: demo
+services:
+  app: {image: x, volumes_from: ['data:ro'], links: ['log:logger'], ipc: 'service:log'}
+  data: {image: x}
+  log: {image: x}
+",
+    );
+    let g = ServiceGraph::new(&s).unwrap();
+    assert_eq!(g.order(), ["data", "log", "app"]);
+    let p = plan(&s, &Actual::default(), &PlanOptions::default()).unwrap();
+    assert_eq!(
+        render_levels(&p),
+        "\
+0: pull x
+1: create demo-data-1, create demo-log-1
+2: start demo-data-1, start demo-log-1
+3: create demo-app-1
+4: start demo-app-1
+"
+    );
+}
+
+#[test]
+fn ready_set_after_partial_progress() {
+    let s = stack(DIAMOND);
+    let p = plan(&s, &Actual::default(), &PlanOptions::default()).unwrap();
+    let first: HashSet<ActionId> = p.ready(&HashSet::new()).into_iter().collect();
+    assert_eq!(first.len(), 1);
+    let second = p.ready(&first);
+    assert_eq!(second.len(), 4, "all four creates may run together after the pull");
+    assert!(second.iter().all(|id| p.action(*id).kind() == "create_container"));
 }

@@ -4,8 +4,6 @@
 //! equals the bounding set exactly, and a non-root one gets none (as in Docker). Inheritable is
 //! cleared as in the fix for CVE-2022-24769.
 
-
-
 use caps::{CapSet, Capability, CapsHashSet};
 
 use super::config::CapsConfig;
@@ -41,11 +39,8 @@ pub fn effective_set(cfg: &CapsConfig) -> Result<CapsHashSet, String> {
         return Ok(caps::all());
     }
     let is_all = |n: &String| n.eq_ignore_ascii_case("all");
-    let mut set: CapsHashSet = if cfg.drop.iter().any(is_all) {
-        CapsHashSet::new()
-    } else {
-        DOCKER_DEFAULT.iter().copied().collect()
-    };
+    let mut set: CapsHashSet =
+        if cfg.drop.iter().any(is_all) { CapsHashSet::new() } else { DOCKER_DEFAULT.iter().copied().collect() };
     for d in cfg.drop.iter().filter(|n| !is_all(n)) {
         set.remove(&parse_cap(d)?);
     }
@@ -94,7 +89,11 @@ mod tests {
 
     #[test]
     fn add_and_drop_adjust_the_default() {
-        let cfg = CapsConfig { add: vec!["net_admin".into()], drop: vec!["CAP_CHOWN".into(), "mknod".into()], privileged: false };
+        let cfg = CapsConfig {
+            add: vec!["net_admin".into()],
+            drop: vec!["CAP_CHOWN".into(), "mknod".into()],
+            privileged: false,
+        };
         let set = effective_set(&cfg).unwrap();
         assert!(set.contains(&Capability::CAP_NET_ADMIN));
         assert!(!set.contains(&Capability::CAP_CHOWN));

@@ -19,8 +19,6 @@ pub struct ChildCtx<'a> {
     pub err_w: RawFd,
     /// What becomes fds 0, 1, 2.
     pub stdio: [RawFd; 3],
-    /// berth's sealed helper, exec'd as the init when `cfg.init`.
-    pub init_fd: Option<RawFd>,
 }
 
 /// Entry point inside the clone: returns the exit status of a failed setup.
@@ -48,7 +46,7 @@ pub fn run(ctx: &ChildCtx<'_>) -> isize {
                 caps: &caps,
                 no_new_privs: cfg.no_new_privs(),
                 seccomp: progs.as_deref(),
-                init_fd: if cfg.init { ctx.init_fd } else { None },
+                with_init: cfg.init,
             };
             become_workload(w, cfg.process.tty)
         }
@@ -130,7 +128,10 @@ fn set_limits(cfg: &ContainerConfig) -> Result<(), String> {
     for u in &cfg.process.ulimits {
         let res = limits::check_ulimit(u, true)?;
         nix::sys::resource::setrlimit(res, u.soft, u.hard).map_err(|e| {
-            format!("ulimit {}={}:{}: {e} (the hard limit cannot be raised above the host's without CAP_SYS_RESOURCE)", u.name, u.soft, u.hard)
+            format!(
+                "ulimit {}={}:{}: {e} (the hard limit cannot be raised above the host's without CAP_SYS_RESOURCE)",
+                u.name, u.soft, u.hard
+            )
         })?;
     }
     if let Some(adj) = cfg.process.oom_score_adj {

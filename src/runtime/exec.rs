@@ -122,7 +122,7 @@ fn child(cfg: &ContainerConfig, ec: &ExecConfig) -> String {
         caps: &caps,
         no_new_privs: cfg.no_new_privs(),
         seccomp: progs.as_deref(),
-        init_fd: None,
+        with_init: false,
     };
     become_workload(w, ec.tty)
 }

@@ -2,16 +2,23 @@
 //! separate from the `berth` CLI so the resident monitor maps and touches as little as
 //! possible (no clap, no tracing, no tokio): see the RSS note in mod.rs.
 //!
-//! Modes: `monitor <state-dir>`, `init <exe> <argv0> [args…]`, `exec <state-dir> <exec-json>`.
+//! Modes: `monitor <state-dir>`, `exec <state-dir> <exec-json>`. (The init is a fork of the
+//! container's first process, see `pid1`.)
 
 use std::path::Path;
 
 /// Dispatch on argv; returns the process exit status.
 pub fn main(args: &[String]) -> i32 {
     match args.get(1).map(String::as_str) {
-        Some("monitor") if args.len() == 3 => super::monitor::main(Path::new(&args[2])),
-        Some("init") if args.len() >= 4 => super::pid1::main(&args[2..]),
-        Some("exec") if args.len() == 4 => super::exec::main(Path::new(&args[2]), &args[3]),
+        Some("monitor") if args.len() == 3 => {
+            // comm would otherwise be the fd number we were exec'd through.
+            let _ = nix::sys::prctl::set_name(c"berth-monitor");
+            super::monitor::main(Path::new(&args[2]))
+        }
+        Some("exec") if args.len() == 4 => {
+            let _ = nix::sys::prctl::set_name(c"berth-exec");
+            super::exec::main(Path::new(&args[2]), &args[3])
+        }
         _ => {
             eprintln!("berth-monitor is berth's internal container helper; it is not meant to be run by hand");
             2

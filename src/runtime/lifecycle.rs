@@ -128,7 +128,11 @@ impl Runtime {
         let dir = self.dir(id);
         let helper = self.sealed_helper()?;
         let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys_err("pipe"))?;
-        let log = fs::OpenOptions::new().create(true).append(true).open(dir.monitor_log()).map_err(io_err("open", dir.monitor_log()))?;
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.monitor_log())
+            .map_err(io_err("open", dir.monitor_log()))?;
         let mut cmd = Command::new(binary::exec_path(&helper));
         cmd.arg0(binary::HELPER_NAME)
             .arg("monitor")
@@ -148,9 +152,10 @@ impl Runtime {
         if let Some(pid) = report.strip_prefix("ok ") {
             return pid.trim().parse().map_err(|_| start_err(id, format!("bad monitor report {report:?}")));
         }
-        let reason = report.strip_prefix("err ").map(str::to_string).unwrap_or_else(|| {
-            format!("the monitor exited without reporting; see {}", dir.monitor_log().display())
-        });
+        let reason = report
+            .strip_prefix("err ")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("the monitor exited without reporting; see {}", dir.monitor_log().display()));
         Err(start_err(id, reason))
     }
 
@@ -158,7 +163,8 @@ impl Runtime {
     pub fn kill(&self, id: &str, sig: Signal) -> Result<()> {
         let st = self.state(id)?;
         match (st.is_running(), st.pid) {
-            (true, Some(pid)) => kill(Pid::from_raw(pid), sig).map_err(|e| RuntimeError::Sys { op: format!("kill {pid} with {sig}"), source: e }),
+            (true, Some(pid)) => kill(Pid::from_raw(pid), sig)
+                .map_err(|e| RuntimeError::Sys { op: format!("kill {pid} with {sig}"), source: e }),
             _ => Err(bad_state(id, &st, "it is not running")),
         }
     }
@@ -216,7 +222,8 @@ impl Runtime {
                 let _ = kill(target, Signal::SIGKILL);
             }
         }
-        self.wait_timeout(id, Duration::from_secs(10))?.ok_or_else(|| start_err(id, "did not exit after SIGKILL".into()))
+        self.wait_timeout(id, Duration::from_secs(10))?
+            .ok_or_else(|| start_err(id, "did not exit after SIGKILL".into()))
     }
 
     /// A `Command` running `ec` inside the running container; the caller picks stdio. The
@@ -238,7 +245,8 @@ impl Runtime {
 
     /// Run `ec` inside the container with inherited stdio; returns its exit code.
     pub fn exec(&self, id: &str, ec: &ExecConfig) -> Result<i32> {
-        let status = self.exec_command(id, ec)?.status().map_err(|e| start_err(id, format!("spawn the exec helper: {e}")))?;
+        let status =
+            self.exec_command(id, ec)?.status().map_err(|e| start_err(id, format!("spawn the exec helper: {e}")))?;
         Ok(status.code().unwrap_or(-1))
     }
 
@@ -279,7 +287,8 @@ impl Runtime {
 /// mounts live and die in its own namespace).
 fn unmount_under(dir: &Path, errors: &mut Vec<String>) {
     let Ok(info) = fs::read_to_string("/proc/self/mountinfo") else { return };
-    let mut points: Vec<&str> = info.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| Path::new(p).starts_with(dir)).collect();
+    let mut points: Vec<&str> =
+        info.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| Path::new(p).starts_with(dir)).collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in points {
         if let Err(e) = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH) {
@@ -304,7 +313,10 @@ fn start_err(id: &str, reason: String) -> RuntimeError {
 /// Everything that can be checked without creating anything.
 pub fn validate(cfg: &ContainerConfig) -> Result<()> {
     let bad = |reason: String| RuntimeError::InvalidConfig { id: cfg.id.clone(), reason };
-    let id_ok = !cfg.id.is_empty() && cfg.id.len() <= 128 && cfg.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && !cfg.id.starts_with('.');
+    let id_ok = !cfg.id.is_empty()
+        && cfg.id.len() <= 128
+        && cfg.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !cfg.id.starts_with('.');
     if !id_ok {
         return Err(bad(format!("id {:?} must be 1-128 characters of [A-Za-z0-9_.-]", cfg.id)));
     }
@@ -321,7 +333,8 @@ pub fn validate(cfg: &ContainerConfig) -> Result<()> {
             return Err(bad(format!("sysctl {key} is not namespaced (it would change the host); only net.*, kernel.shm*/msg*/sem and fs.mqueue.* are allowed")));
         }
     }
-    let can_raise = ::caps::has_cap(None, ::caps::CapSet::Effective, ::caps::Capability::CAP_SYS_RESOURCE).unwrap_or(false);
+    let can_raise =
+        ::caps::has_cap(None, ::caps::CapSet::Effective, ::caps::Capability::CAP_SYS_RESOURCE).unwrap_or(false);
     for u in &cfg.process.ulimits {
         limits::check_ulimit(u, can_raise).map_err(bad)?;
     }

@@ -55,8 +55,14 @@ pub fn is_namespaced_sysctl(key: &str, own_ipc: bool, own_net: bool, own_uts: bo
     let key = key.replace('/', ".");
     let ipc = matches!(
         key.as_str(),
-        "kernel.msgmax" | "kernel.msgmnb" | "kernel.msgmni" | "kernel.sem" | "kernel.shmall" | "kernel.shmmax"
-            | "kernel.shmmni" | "kernel.shm_rmid_forced"
+        "kernel.msgmax"
+            | "kernel.msgmnb"
+            | "kernel.msgmni"
+            | "kernel.sem"
+            | "kernel.shmall"
+            | "kernel.shmmax"
+            | "kernel.shmmni"
+            | "kernel.shm_rmid_forced"
     ) || key.starts_with("fs.mqueue.");
     let uts = matches!(key.as_str(), "kernel.domainname" | "kernel.hostname");
     (ipc && own_ipc) || (key.starts_with("net.") && own_net) || (uts && own_uts)

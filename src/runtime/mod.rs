@@ -14,6 +14,7 @@
 //! Monitor RSS: a separate small helper binary rather than a re-exec of `berth` (which would
 //! run clap and map far more of a much larger binary); see `lifecycle::monitor_rss_kib`.
 
+pub mod attach;
 pub mod binary;
 pub mod caps;
 pub mod cgroup;

@@ -1,46 +1,47 @@
 //! berth's built-in init (`--init`): PID 1 of the container, in front of the workload. It
 //! blocks every signal and takes them with sigwait, forwarding each to the workload, reaps
 //! every zombie re-parented to it, and exits with the workload's status (128+N for a signal),
-//! as tini does. It runs from berth's sealed memfd copy, so /proc/1/exe never names a host
-//! file the container could open for writing (CVE-2019-5736).
+//! as tini does.
+//!
+//! It is not a separate executable: the container's first process, already hardened (caps,
+//! no_new_privs, seccomp, user) and running from berth's read-only/sealed helper, forks; the
+//! child execs the workload and the parent stays PID 1. So /proc/1/exe never names a writable
+//! host file (CVE-2019-5736), and no binary has to exist inside the image (the helper is
+//! dynamically linked; the image has no loader for it).
 //!
 //! Because it blocks rather than catches signals, `stop` looks at the workload's signal
-//! dispositions (its only child) to decide whether waiting can help.
-
-use std::ffi::CString;
+//! dispositions (its first child) to decide whether waiting can help.
 
 use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-/// `berth-init init <exe> <argv0> [args...]`; returns the exit status.
-pub fn main(args: &[String]) -> i32 {
-    let (Some(exe), Some(_)) = (args.first(), args.get(1)) else {
-        eprintln!("berth-init: usage: init EXE ARGV0 [ARGS...]");
-        return 127;
-    };
+/// Fork; the child runs `exec` (which only returns an error message), the parent supervises
+/// and exits with the workload's status. Never returns.
+pub fn fork_and_supervise(exec: impl FnOnce() -> String) -> ! {
     let all = SigSet::all();
-    if all.thread_block().is_err() {
-        eprintln!("berth-init: cannot block signals");
-        return 127;
-    }
-    let child = match unsafe { fork() } {
+    let _ = all.thread_block();
+    match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             super::process::reset_signals();
-            let argv: Vec<CString> = args[1..].iter().filter_map(|a| CString::new(a.as_str()).ok()).collect();
-            if let Ok(path) = CString::new(exe.as_str()) {
-                let err = nix::unistd::execv(&path, &argv).unwrap_err();
-                eprintln!("berth-init: exec {exe}: {err}");
-            }
+            let msg = exec();
+            // The error pipe is still open (close-on-exec): report like a failed setup.
+            eprintln!("berth-init: {msg}");
             unsafe { libc::_exit(127) }
         }
-        Ok(ForkResult::Parent { child }) => child,
+        Ok(ForkResult::Parent { child }) => {
+            // Drop every fd but stdio: in particular our copy of the monitor's error pipe, whose
+            // EOF tells the monitor the workload's exec went through.
+            unsafe { libc::close_range(3, u32::MAX, 0) };
+            let _ = nix::sys::prctl::set_name(c"berth-init");
+            let code = supervise(child, &all);
+            unsafe { libc::_exit(code) }
+        }
         Err(e) => {
             eprintln!("berth-init: fork: {e}");
-            return 127;
+            unsafe { libc::_exit(127) }
         }
-    };
-    supervise(child, &all)
+    }
 }
 
 fn supervise(child: Pid, all: &SigSet) -> i32 {

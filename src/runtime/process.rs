@@ -2,9 +2,7 @@
 //! `exec`: resolve the user, find the executable, drop capabilities, set no_new_privs, install
 //! seccomp, switch user, chdir, mark every inherited fd close-on-exec, exec.
 
-
 use std::ffi::CString;
-use std::os::fd::RawFd;
 use std::path::Path;
 
 use caps::CapsHashSet;
@@ -25,8 +23,8 @@ pub struct Workload<'a> {
     pub caps: &'a CapsHashSet,
     pub no_new_privs: bool,
     pub seccomp: Option<&'a [BpfProgram]>,
-    /// When set, exec this fd (berth's sealed helper copy) as an init in front of the workload.
-    pub init_fd: Option<RawFd>,
+    /// Keep this process as PID 1 (berth's init) and run the workload as its child.
+    pub with_init: bool,
 }
 
 /// Look `cmd` up as execvp(3) would, in the container's PATH.
@@ -109,21 +107,20 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
     if rc != 0 {
         return Err(format!("close_range: {}", std::io::Error::last_os_error()));
     }
-    reset_signals();
     let envp = cstrings(&env)?;
-    match w.init_fd {
-        Some(fd) => {
-            let mut argv = vec!["berth-init".to_string(), "init".to_string(), exe.clone()];
-            argv.extend(w.args.iter().cloned());
-            exec_fd(fd, &cstrings(&argv)?, &envp)
-        }
-        None => {
-            let argv = cstrings(w.args)?;
-            let path = CString::new(exe.as_str()).map_err(|e| e.to_string())?;
+    let argv = cstrings(w.args)?;
+    let path = CString::new(exe.as_str()).map_err(|e| e.to_string())?;
+    if w.with_init {
+        // PID 1 stays this process (already running from berth's read-only/sealed helper, so
+        // /proc/1/exe is not writable: CVE-2019-5736); the workload is its child.
+        super::pid1::fork_and_supervise(move || {
             let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-            Err(format!("exec `{exe}`: {err}"))
-        }
+            format!("exec `{exe}`: {err}")
+        });
     }
+    reset_signals();
+    let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+    Err(format!("exec `{exe}`: {err}"))
 }
 
 /// Signal dispositions set to "ignore" and the blocked mask survive execve(2): give the workload
@@ -138,17 +135,6 @@ pub fn reset_signals() {
     let _ = SigSet::empty().thread_set_mask();
 }
 
-/// execveat(fd, "", AT_EMPTY_PATH): run the sealed memfd copy of berth's helper.
-fn exec_fd(fd: RawFd, argv: &[CString], envp: &[CString]) -> Result<std::convert::Infallible, String> {
-    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
-    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
-    e.push(std::ptr::null());
-    let empty = c"";
-    unsafe { libc::syscall(libc::SYS_execveat, fd, empty.as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH) };
-    Err(format!("exec the init: {}", std::io::Error::last_os_error()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +142,10 @@ mod tests {
     #[test]
     fn env_defaults_and_lookup() {
         let env = complete_env(vec!["A=1".into()], "/root", true);
-        assert_eq!(env, ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1", "HOME=/root", "TERM=xterm"]);
+        assert_eq!(
+            env,
+            ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "A=1", "HOME=/root", "TERM=xterm"]
+        );
         assert!(find_executable("sh", &["PATH=/bin".into()]).is_ok());
         let err = find_executable("/bin/nope", &[]).unwrap_err();
         assert_eq!(err, "exec: `/bin/nope` not found in the image");

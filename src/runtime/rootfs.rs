@@ -18,8 +18,17 @@ pub type R<T = ()> = Result<T, String>;
 /// OCI runtime-spec default masked paths: hidden behind /dev/null or an empty read-only tmpfs
 /// (kernel memory, keyrings and timers that leak host information: CVE-2016-? class of leaks).
 pub const MASKED: &[&str] = &[
-    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 ];
 
 /// OCI runtime-spec default read-only paths (host-wide knobs reachable through procfs).
@@ -77,7 +86,12 @@ pub fn secure_target(root: &Path, rel: &str, file: bool) -> R<OwnedFd> {
         let name = std::ffi::CString::new(*c).map_err(|e| e.to_string())?;
         let rc = unsafe {
             if last && file {
-                let fd = libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o644);
+                let fd = libc::openat(
+                    parent.as_raw_fd(),
+                    name.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                    0o644,
+                );
                 if fd >= 0 {
                     libc::close(fd);
                 }
@@ -108,7 +122,13 @@ fn open_in_root(root: &OwnedFd, rel: &str) -> R<OwnedFd> {
     how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
     };
     if fd < 0 {
         return Err(format!("resolve {rel} in the rootfs: {}", std::io::Error::last_os_error()));
@@ -184,26 +204,52 @@ pub fn mount_sys(root: &Path) -> R {
 /// Step: /dev as a tmpfs with the standard nodes, /dev/pts (own instance), /dev/shm, /dev/mqueue.
 pub fn mount_dev(root: &Path, shm_size: u64, own_ipc: bool) -> R {
     let fd = secure_target(root, "dev", false)?;
-    mnt(Some("tmpfs"), &fd_path(&fd), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))?;
+    mnt(
+        Some("tmpfs"),
+        &fd_path(&fd),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )?;
     // Work through the resolved fd from here on, never through root/dev (it may be a symlink).
     let devfd = secure_target(root, "dev", false)?;
     let dev = fd_path(&devfd);
-    for (name, major, minor) in [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)] {
+    for (name, major, minor) in
+        [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+    {
         let p = dev.join(name);
         if mknod(&p, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor)).is_err() {
             // In a user namespace mknod is refused: bind the host's node instead.
             fs::write(&p, b"").map_err(|e| format!("create {}: {e}", p.display()))?;
             mnt(Some(&format!("/dev/{name}")), &p, None, MsFlags::MS_BIND, None)?;
         }
-        nix::sys::stat::fchmodat(None, &p, Mode::from_bits_truncate(0o666), nix::sys::stat::FchmodatFlags::FollowSymlink)
-            .map_err(|e| format!("chmod {}: {e}", p.display()))?;
+        nix::sys::stat::fchmodat(
+            None,
+            &p,
+            Mode::from_bits_truncate(0o666),
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        )
+        .map_err(|e| format!("chmod {}: {e}", p.display()))?;
     }
-    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore")] {
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
         symlink(target, dev.join(link)).map_err(|e| format!("symlink /dev/{link}: {e}"))?;
     }
     let mkdir = |d: &str| fs::create_dir(dev.join(d)).map_err(|e| format!("mkdir /dev/{d}: {e}"));
     mkdir("pts")?;
-    mnt(Some("devpts"), &dev.join("pts"), Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620,gid=5"))?;
+    mnt(
+        Some("devpts"),
+        &dev.join("pts"),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )?;
     mkdir("shm")?;
     let shm_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mnt(Some("shm"), &dev.join("shm"), Some("tmpfs"), shm_flags, Some(&format!("mode=1777,size={shm_size}")))?;
@@ -239,7 +285,12 @@ pub fn mask_and_protect() -> R {
             continue;
         }
         mnt(Some(p), path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)?;
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let flags = MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV
+            | MsFlags::MS_NOEXEC;
         mnt(None, path, None, flags, None)?;
     }
     Ok(())

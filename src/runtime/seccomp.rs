@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use caps::{CapsHashSet, Capability};
+use caps::{Capability, CapsHashSet};
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
 };
@@ -23,10 +23,27 @@ fn gated() -> Vec<(Option<Capability>, Vec<i64>)> {
     use libc::*;
     use Capability::*;
     let sys_admin = vec![
-        SYS_mount, SYS_umount2, SYS_pivot_root, SYS_setns, SYS_unshare, SYS_fsopen, SYS_fsconfig, SYS_fsmount,
-        SYS_fspick, SYS_move_mount, SYS_open_tree, SYS_mount_setattr, SYS_quotactl, SYS_quotactl_fd,
-        SYS_sethostname, SYS_setdomainname, SYS_name_to_handle_at, SYS_fanotify_init, SYS_lookup_dcookie,
-        SYS_swapon, SYS_swapoff,
+        SYS_mount,
+        SYS_umount2,
+        SYS_pivot_root,
+        SYS_setns,
+        SYS_unshare,
+        SYS_fsopen,
+        SYS_fsconfig,
+        SYS_fsmount,
+        SYS_fspick,
+        SYS_move_mount,
+        SYS_open_tree,
+        SYS_mount_setattr,
+        SYS_quotactl,
+        SYS_quotactl_fd,
+        SYS_sethostname,
+        SYS_setdomainname,
+        SYS_name_to_handle_at,
+        SYS_fanotify_init,
+        SYS_lookup_dcookie,
+        SYS_swapon,
+        SYS_swapoff,
     ];
     let mut time = vec![SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime, SYS_adjtimex];
     let mut never = vec![SYS_userfaultfd, SYS_keyctl, SYS_add_key, SYS_request_key, SYS_nfsservctl];
@@ -103,8 +120,9 @@ fn arch() -> Result<seccompiler::TargetArch, String> {
 
 /// The two programs to install: the EPERM denylist, then clone3 → ENOSYS.
 pub fn programs(caps: &CapsHashSet) -> Result<Vec<BpfProgram>, String> {
-    let deny = SeccompFilter::new(deny_rules(caps)?, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch()?)
-        .map_err(|e| e.to_string())?;
+    let deny =
+        SeccompFilter::new(deny_rules(caps)?, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch()?)
+            .map_err(|e| e.to_string())?;
     let mut out = vec![BpfProgram::try_from(deny).map_err(|e| e.to_string())?];
     if !caps.contains(&Capability::CAP_SYS_ADMIN) {
         let clone3: Rules = [(libc::SYS_clone3, Vec::new())].into_iter().collect();
@@ -131,9 +149,18 @@ mod tests {
     fn default_caps_deny_the_escape_classes() {
         let caps = crate::runtime::caps::DOCKER_DEFAULT.iter().copied().collect();
         let rules = deny_rules(&caps).unwrap();
-        for nr in [libc::SYS_mount, libc::SYS_kexec_load, libc::SYS_bpf, libc::SYS_open_by_handle_at, libc::SYS_keyctl,
-            libc::SYS_init_module, libc::SYS_userfaultfd, libc::SYS_unshare, libc::SYS_setns, libc::SYS_clone]
-        {
+        for nr in [
+            libc::SYS_mount,
+            libc::SYS_kexec_load,
+            libc::SYS_bpf,
+            libc::SYS_open_by_handle_at,
+            libc::SYS_keyctl,
+            libc::SYS_init_module,
+            libc::SYS_userfaultfd,
+            libc::SYS_unshare,
+            libc::SYS_setns,
+            libc::SYS_clone,
+        ] {
             assert!(rules.contains_key(&nr), "syscall {nr} not denied");
         }
         assert!(!rules.contains_key(&libc::SYS_read));

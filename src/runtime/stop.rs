@@ -69,7 +69,8 @@ pub fn kill_at_once(pid1: i32, sig: Signal, with_init: bool, own_pid_ns: bool) -
 mod tests {
     use super::*;
 
-    const SLEEP: &str = "Name:\tsleep\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n";
+    const SLEEP: &str =
+        "Name:\tsleep\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n";
     const TRAP: &str = "Name:\tsh\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000004002\n";
     const IGNORES_TERM: &str = "Name:\tsh\nSigIgn:\t0000000000004000\nSigCgt:\t0000000000000002\n";
 

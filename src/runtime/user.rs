@@ -58,11 +58,9 @@ pub fn resolve(spec: Option<&str>, group_add: &[String], passwd: &str, group: &s
     };
     let entry = match user_part.parse::<u32>() {
         Ok(uid) => passwd_entries(passwd).find(|p| p.uid == uid),
-        Err(_) => Some(
-            passwd_entries(passwd)
-                .find(|p| p.name == user_part)
-                .ok_or_else(|| format!("unable to find user {user_part}: no matching entries in the image's /etc/passwd"))?,
-        ),
+        Err(_) => Some(passwd_entries(passwd).find(|p| p.name == user_part).ok_or_else(|| {
+            format!("unable to find user {user_part}: no matching entries in the image's /etc/passwd")
+        })?),
     };
     let uid = entry.as_ref().map(|e| e.uid).or_else(|| user_part.parse().ok()).unwrap_or(0);
     let mut gid = entry.as_ref().map(|e| e.gid).unwrap_or(0);
@@ -97,7 +95,10 @@ mod tests {
     #[test]
     fn names_numbers_and_groups() {
         let app = resolve(Some("app"), &[], PASSWD, GROUP).unwrap();
-        assert_eq!((app.uid, app.gid, app.groups.clone(), app.home.as_str()), (1000, 1000, vec![1000, 2000], "/home/app"));
+        assert_eq!(
+            (app.uid, app.gid, app.groups.clone(), app.home.as_str()),
+            (1000, 1000, vec![1000, 2000], "/home/app")
+        );
         let num = resolve(Some("4242:extra"), &[], PASSWD, GROUP).unwrap();
         assert_eq!((num.uid, num.gid, num.groups), (4242, 2000, vec![2000]));
         let root = resolve(None, &["extra".into()], PASSWD, GROUP).unwrap();

@@ -84,7 +84,8 @@ impl Resolver<'_> {
             return None;
         }
         let mut node = self.lookup(file, name, from, diags)?;
-        let reference = node.as_map_mut().and_then(|m| m.remove("extends")).and_then(|e| reference(&e, file, name, diags));
+        let reference =
+            node.as_map_mut().and_then(|m| m.remove("extends")).and_then(|e| reference(&e, file, name, diags));
         if let Some(r) = reference {
             chain.push(link.clone());
             let base = self.service(&r.file, &r.service, chain, Some(&r.pos), diags);
@@ -121,11 +122,8 @@ impl Resolver<'_> {
         let found = services(tree).and_then(|m| m.get(name)).cloned();
         if found.is_none() {
             let known: Vec<&str> = services(tree).map(|m| m.keys().collect()).unwrap_or_default();
-            let mut d = Diagnostic::error(
-                from,
-                "",
-                format!("extends: service `{name}` is not defined in {}", file.display()),
-            );
+            let mut d =
+                Diagnostic::error(from, "", format!("extends: service `{name}` is not defined in {}", file.display()));
             if let Some(s) = did_you_mean(name, known) {
                 d = d.with_hint(format!("did you mean `{s}`?"));
             }
@@ -156,10 +154,8 @@ fn reference(node: &Node, file: &Path, name: &str, diags: &mut Diagnostics) -> O
 
 fn cycle_error(chain: &[Link], at: Option<&Pos>) -> Diagnostic {
     let several_files = chain.iter().any(|(f, _)| *f != chain[0].0);
-    let names: Vec<String> = chain
-        .iter()
-        .map(|(f, s)| if several_files { format!("{}:{s}", f.display()) } else { s.clone() })
-        .collect();
+    let names: Vec<String> =
+        chain.iter().map(|(f, s)| if several_files { format!("{}:{s}", f.display()) } else { s.clone() }).collect();
     Diagnostic::error(at, "", format!("extends cycle: {}", names.join(" -> ")))
         .with_hint("a service cannot extend itself, directly or through others")
 }

@@ -43,7 +43,11 @@ pub fn apply(root: &mut Node, file_dir: &Path, source: &mut dyn Source, diags: &
         Value::Seq(items) => items,
         Value::Null => Vec::new(),
         _ => {
-            diags.error(Some(&include.pos), "include", "expected a list of paths or of {path, env_file, project_directory}");
+            diags.error(
+                Some(&include.pos),
+                "include",
+                "expected a list of paths or of {path, env_file, project_directory}",
+            );
             return;
         }
     };
@@ -157,10 +161,8 @@ mod tests {
     #[test]
     fn resources_are_added_and_service_conflicts_name_both_files() {
         let mut root = parse("include: [inc.yaml]\nservices:\n  web: {image: a}\n", "/p/compose.yaml").unwrap();
-        let mut src = Fake(
-            Vec::new(),
-            "services:\n  web: {image: b}\n  db: {image: c}\nvolumes: {data: {}}\nnetworks: {}\n",
-        );
+        let mut src =
+            Fake(Vec::new(), "services:\n  web: {image: b}\n  db: {image: c}\nvolumes: {data: {}}\nnetworks: {}\n");
         let mut diags = Diagnostics::new();
         apply(&mut root, Path::new("/p"), &mut src, &mut diags);
         let j = root.to_json();

@@ -102,7 +102,10 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     for file in &set.files {
         let text = read_top(file)?;
         let path = loader.key_path(file);
+        // On the include stack too, so a file including itself is a cycle at once.
+        loader.include_stack.push(path.clone());
         trees.push(loader.file(&text, &path, &vars, &mut diags));
+        loader.include_stack.pop();
     }
     let trees: Vec<Node> = trees.into_iter().flatten().collect();
     if trees.len() < set.files.len() {
@@ -124,7 +127,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     semantic::check(&stack, &root, &mut diags);
     drop_echoes(&mut diags, before);
     let profiles = all_profiles(&stack);
-    apply_profiles(&mut stack, &root, opts, &mut diags);
+    apply_profiles(&mut stack, &root, &enabled_profiles(opts, &vars), opts, &mut diags);
     if diags.has_errors() {
         return Err(invalid(diags));
     }
@@ -167,7 +170,8 @@ fn name(opts: &LoadOptions, vars: &Vars, root: &Node, dir: &Path, diags: &mut Di
 /// node again in other words (an unknown key is also "not honoured"); keep only the first
 /// report of each position that already has an error.
 fn drop_echoes(diags: &mut Diagnostics, before: usize) {
-    let seen: HashSet<Pos> = diags.items[..before].iter().filter(|d| d.is_error()).filter_map(|d| d.pos.clone()).collect();
+    let seen: HashSet<Pos> =
+        diags.items[..before].iter().filter(|d| d.is_error()).filter_map(|d| d.pos.clone()).collect();
     if seen.is_empty() {
         return;
     }
@@ -334,6 +338,16 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
     }
 }
 
+/// `--profile` (the CLI also maps COMPOSE_PROFILES of the process onto it), else
+/// COMPOSE_PROFILES from `.env`, as Compose reads it there too.
+fn enabled_profiles(opts: &LoadOptions, vars: &Vars) -> Vec<String> {
+    if !opts.profiles.is_empty() {
+        return opts.profiles.clone();
+    }
+    let from_env = vars.get("COMPOSE_PROFILES").map(String::as_str).unwrap_or_default();
+    from_env.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
 fn all_profiles(stack: &Stack) -> Vec<String> {
     let mut all: Vec<String> = stack.services.values().flat_map(|s| s.profiles.iter().cloned()).collect();
     all.sort();
@@ -344,8 +358,8 @@ fn all_profiles(stack: &Stack) -> Vec<String> {
 /// Drop services whose profiles are all disabled. A service with no profile is always active;
 /// `*` enables every profile; a service named on the command line enables its own profiles.
 /// An active service that requires (`required: true`) a dropped one is an error naming both.
-fn apply_profiles(stack: &mut Stack, root: &Node, opts: &LoadOptions, diags: &mut Diagnostics) {
-    let mut enabled: HashSet<&str> = opts.profiles.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
+fn apply_profiles(stack: &mut Stack, root: &Node, profiles: &[String], opts: &LoadOptions, diags: &mut Diagnostics) {
+    let mut enabled: HashSet<&str> = profiles.iter().map(String::as_str).filter(|p| !p.is_empty()).collect();
     for wanted in &opts.enabled_services {
         match stack.services.get(wanted) {
             Some(svc) => enabled.extend(svc.profiles.iter().map(String::as_str)),
@@ -393,4 +407,129 @@ fn apply_profiles(stack: &mut Stack, root: &Node, opts: &LoadOptions, diags: &mu
 /// The node at a key path, for positions of diagnostics found on the typed model.
 fn node_at<'a>(root: &'a Node, path: &[&str]) -> Option<&'a Node> {
     path.iter().try_fold(root, |node, key| node.as_map()?.get(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    fn opts(dir: &Path) -> LoadOptions {
+        LoadOptions { working_dir: dir.to_path_buf(), ..LoadOptions::default() }
+    }
+
+    fn messages(err: LoadError) -> Vec<String> {
+        match err {
+            LoadError::Invalid(d) => d.items.iter().map(ToString::to_string).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+
+    #[test]
+    fn loads_merges_and_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            &[
+                ("compose.yaml", "name: demo\nservices:\n  a: {image: x}\n"),
+                ("compose.override.yaml", "services:\n  a: {image: y}\n"),
+            ],
+        );
+        let loaded = load(&opts(tmp.path())).unwrap();
+        assert_eq!(loaded.stack.name, "demo");
+        assert_eq!(loaded.stack.services["a"].image.as_deref(), Some("y"));
+        assert_eq!(loaded.stack.files.len(), 2);
+    }
+
+    #[test]
+    fn process_env_wins_over_dot_env() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), &[("compose.yaml", "services:\n  a: {image: \"x:${TAG}\"}\n"), (".env", "TAG=fromfile\n")]);
+        let mut o = opts(tmp.path());
+        assert_eq!(load(&o).unwrap().stack.services["a"].image.as_deref(), Some("x:fromfile"));
+        o.environ.insert("TAG".into(), "fromenv".into());
+        assert_eq!(load(&o).unwrap().stack.services["a"].image.as_deref(), Some("x:fromenv"));
+    }
+
+    #[test]
+    fn profiles_filter_and_enabled_services() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            &[(
+                "compose.yaml",
+                "services:\n  a: {image: x}\n  b: {image: x, profiles: [p]}\n  c: {image: x, profiles: [q]}\n",
+            )],
+        );
+        let mut o = opts(tmp.path());
+        let names = |o: &LoadOptions| load(o).unwrap().stack.services.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(names(&o), ["a"]);
+        o.enabled_services = vec!["b".into()];
+        assert_eq!(names(&o), ["a", "b"]);
+        o.enabled_services.clear();
+        o.profiles = vec!["*".into()];
+        assert_eq!(names(&o), ["a", "b", "c"]);
+        assert_eq!(load(&o).unwrap().profiles, ["p", "q"]);
+        o.profiles.clear();
+        write(tmp.path(), &[(".env", "COMPOSE_PROFILES=q, p\n")]);
+        assert_eq!(names(&o), ["a", "b", "c"]);
+        std::fs::remove_file(tmp.path().join(".env")).unwrap();
+        o.profiles.clear();
+        o.enabled_services = vec!["bb".into()];
+        assert_eq!(messages(load(&o).unwrap_err()), ["no such service: `bb` (did you mean `b`?)"]);
+    }
+
+    #[test]
+    fn include_cycle_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            &[
+                ("compose.yaml", "include: [sub/x.yaml]\nservices: {}\n"),
+                ("sub/x.yaml", "include: [../compose.yaml]\n"),
+            ],
+        );
+        let msgs = messages(load(&opts(tmp.path())).unwrap_err());
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].starts_with("sub/x.yaml:1:"), "{msgs:?}");
+        assert!(msgs[0].contains("include cycle:") && msgs[0].ends_with("compose.yaml"), "{msgs:?}");
+    }
+
+    #[test]
+    fn every_file_is_checked_before_failing() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), &[("a.yaml", "services: [\n"), ("b.yaml", "services:\n  a: {imgae: x}\n")]);
+        let mut o = opts(tmp.path());
+        o.files = vec!["a.yaml".into(), "b.yaml".into()];
+        let msgs = messages(load(&o).unwrap_err());
+        assert!(msgs.iter().any(|m| m.starts_with("a.yaml:")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.starts_with("b.yaml:2:")), "{msgs:?}");
+    }
+
+    #[test]
+    fn no_stack_file_and_unreadable_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut o = opts(tmp.path());
+        o.files = vec!["missing.yaml".into()];
+        assert!(matches!(load(&o), Err(LoadError::Io { .. })));
+    }
+
+    #[test]
+    fn echoes_of_an_error_position_are_dropped() {
+        let pos = Pos::new("f".into(), 1, 1);
+        let mut d = Diagnostics::new();
+        d.error(Some(&pos), "", "first");
+        d.warning(Some(&pos), "", "echo");
+        d.error(Some(&Pos::new("f".into(), 2, 1)), "", "other");
+        drop_echoes(&mut d, 1);
+        assert_eq!(d.items.len(), 2);
+        assert_eq!(d.items[1].message, "other");
+    }
 }

@@ -180,7 +180,10 @@ mod tests {
 
     #[test]
     fn plain_sequences_append_without_duplicates() {
-        let w = web("services: {web: {dns: [1.1.1.1], cap_add: [NET_ADMIN]}}", "services: {web: {dns: [8.8.8.8, 1.1.1.1], cap_add: [NET_ADMIN]}}");
+        let w = web(
+            "services: {web: {dns: [1.1.1.1], cap_add: [NET_ADMIN]}}",
+            "services: {web: {dns: [8.8.8.8, 1.1.1.1], cap_add: [NET_ADMIN]}}",
+        );
         assert_eq!(w["dns"], serde_json::json!(["1.1.1.1", "8.8.8.8"]));
         assert_eq!(w["cap_add"], serde_json::json!(["NET_ADMIN"]));
     }

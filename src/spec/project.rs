@@ -12,12 +12,8 @@ use super::diag::{Diagnostic, Diagnostics};
 pub const STACK_FILE_NAMES: [&str; 4] = ["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
 /// Override files merged automatically over a discovered stack file (never with `-f`).
-pub const OVERRIDE_FILE_NAMES: [&str; 4] = [
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-];
+pub const OVERRIDE_FILE_NAMES: [&str; 4] =
+    ["compose.override.yaml", "compose.override.yml", "docker-compose.override.yaml", "docker-compose.override.yml"];
 
 /// The name `-f -` gives to the standard input.
 pub const STDIN: &str = "-";
@@ -51,23 +47,25 @@ pub struct FileSet {
 /// override file, when present, is merged over it.
 pub fn resolve_files(explicit: &[PathBuf], working_dir: &Path) -> Result<FileSet, ProjectError> {
     if !explicit.is_empty() {
-        let files = explicit
-            .iter()
-            .map(|f| if f.as_os_str() == STDIN { f.clone() } else { working_dir.join(f) })
-            .collect();
+        let files =
+            explicit.iter().map(|f| if f.as_os_str() == STDIN { f.clone() } else { working_dir.join(f) }).collect();
         return Ok(FileSet { files, warnings: Vec::new() });
     }
     let mut warnings = Vec::new();
     for dir in working_dir.ancestors() {
-        let found: Vec<PathBuf> =
-            STACK_FILE_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
+        let found: Vec<PathBuf> = STACK_FILE_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
         let Some(first) = found.first().cloned() else { continue };
         if found.len() > 1 {
             let others: Vec<String> = found[1..].iter().map(|p| p.display().to_string()).collect();
             warnings.push(Diagnostic::warning(
                 None,
                 "",
-                format!("found several stack files in {}: using {}, ignoring {}", dir.display(), first.display(), others.join(", ")),
+                format!(
+                    "found several stack files in {}: using {}, ignoring {}",
+                    dir.display(),
+                    first.display(),
+                    others.join(", ")
+                ),
             ));
         }
         let mut files = vec![first];
@@ -103,11 +101,8 @@ pub fn environment(
 ) -> Result<IndexMap<String, String>, ProjectError> {
     let mut vars: IndexMap<String, String> = IndexMap::new();
     let explicit = !env_files.is_empty();
-    let files: Vec<PathBuf> = if explicit {
-        env_files.iter().map(|f| working_dir.join(f)).collect()
-    } else {
-        vec![project_dir.join(".env")]
-    };
+    let files: Vec<PathBuf> =
+        if explicit { env_files.iter().map(|f| working_dir.join(f)).collect() } else { vec![project_dir.join(".env")] };
     for path in files {
         if !explicit && !path.is_file() {
             continue;

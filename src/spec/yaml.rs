@@ -388,6 +388,11 @@ fn parse_int(t: &str) -> Option<i64> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    // go-yaml (which Compose uses) reads a leading-zero integer as octal: `mode: 0440` is 288.
+    if digits.len() > 1 && digits.starts_with('0') {
+        let v = i64::from_str_radix(digits, 8).ok()?;
+        return Some(if t.starts_with('-') { -v } else { v });
+    }
     t.parse().ok()
 }
 
@@ -439,6 +444,7 @@ mod tests {
         assert!(m.get("e").unwrap().is_null());
         assert_eq!(m.get("f").unwrap().value, Value::Str("yes".into()));
         assert_eq!(m.get("g").unwrap().value, Value::Int(31));
+        assert_eq!(p("m: 0440").as_map().unwrap().get("m").unwrap().value, Value::Int(0o440));
         assert_eq!(m.get("h").unwrap().value, Value::Str("8080:80".into()));
     }
 

@@ -57,7 +57,8 @@ pub fn output(env: &Env, id: &str, with_err: bool) -> String {
 pub fn run(env: &Env, cfg: &ContainerConfig) -> (i32, bool, String) {
     env.rt.create(cfg).expect("create");
     env.rt.start(&cfg.id).expect("start");
-    let st = env.rt.wait_timeout(&cfg.id, Duration::from_secs(60)).expect("wait").expect("container did not exit in 60 s");
+    let st =
+        env.rt.wait_timeout(&cfg.id, Duration::from_secs(60)).expect("wait").expect("container did not exit in 60 s");
     let (code, oom) = match st.status {
         berth::runtime::Status::Exited { code, oom } => (code, oom),
         other => panic!("unexpected status {other:?}"),

@@ -91,9 +91,12 @@ class Context:
         self.rootfs, self.tar = tools.build_rootfs(self.workdir)
         if self.berth_lacks("image") is None:
             try:
-                sh(self.berth_base() + ["image", "import", self.tar, IMAGE], timeout=300)
+                took = tools.timed(self.berth_base() + ["image", "import", self.tar, IMAGE], timeout=300)
+                self.notes.append(f"berth image import of {IMAGE} ({os.path.getsize(self.tar) // 1024} KiB "
+                                  f"tar): ok, {took * 1000:.0f} ms (one run, untimed elsewhere)")
             except CommandFailed as exc:
                 self.berth_image_error = f"failed: image import: {exc}"
+                self.notes.append(f"berth image import failed: {exc}")
         else:
             self.berth_image_error = self.berth_lacks("image")
         for runtime in ("crun", "runc"):

@@ -134,16 +134,19 @@ fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> R
 }
 
 fn pull_policy(text: String) -> Result<PullPolicy, String> {
-    Ok(match text.as_str() {
-        "always" => PullPolicy::Always,
-        "never" => PullPolicy::Never,
-        "missing" | "if_not_present" => PullPolicy::Missing,
-        "build" => PullPolicy::Build,
-        "daily" | "weekly" => PullPolicy::Refresh,
-        t if t.starts_with("every_") => PullPolicy::Refresh,
-        _ => return Err(format!(
+    let policy = match text.as_str() {
+        "always" => Some(PullPolicy::Always),
+        "never" => Some(PullPolicy::Never),
+        "missing" | "if_not_present" => Some(PullPolicy::Missing),
+        "build" => Some(PullPolicy::Build),
+        "daily" | "weekly" => Some(PullPolicy::Refresh),
+        t if t.starts_with("every_") => Some(PullPolicy::Refresh),
+        _ => None,
+    };
+    policy.ok_or_else(|| {
+        format!(
             "unknown pull_policy `{text}`; expected always, never, missing, build, daily, weekly or every_<duration>"
-        )),
+        )
     })
 }
 

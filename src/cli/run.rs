@@ -1,0 +1,291 @@
+//! `berth run`: one container from an image, docker-run style. Resolves IMAGE through the image
+//! store, turns flags and image defaults into a `ContainerConfig`, creates and starts it with
+//! the runtime, then (unless -d) follows its log — or relays its tty with -t — until it exits,
+//! and exits with the container's code.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use super::GlobalOpts;
+use crate::image::{ImageStore, ResolvedImage};
+use crate::paths::Roots;
+use crate::runtime::attach::{self, LogFollower, RawMode};
+use crate::runtime::{ContainerConfig, Mount, Runtime, Status};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Run in the background and print the container id.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Bind mount SRC:DST[:ro] (SRC an absolute host path).
+    #[arg(short = 'v', long = "volume")]
+    pub volumes: Vec<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// User: name|uid[:group|gid].
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Memory limit (e.g. 64m, 1g).
+    #[arg(short = 'm', long)]
+    pub memory: Option<String>,
+    /// Number of CPUs (e.g. 0.5).
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// Run berth's init as PID 1 (forwards signals, reaps zombies).
+    #[arg(long)]
+    pub init: bool,
+    /// Mount the root filesystem read-only.
+    #[arg(long)]
+    pub read_only: bool,
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// All capabilities and no seccomp filter.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Container hostname (default: the first 12 characters of the id).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Override the image's entrypoint.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Network: "none" (own empty namespace, the default until networks land) or "host".
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    pub image: String,
+    /// Command and arguments (default: the image's cmd).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Signal received by the CLI, forwarded to the container by the follow loop.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    PENDING.store(sig, Ordering::SeqCst);
+}
+
+pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
+    let roots = Roots::new(g.root.as_deref());
+    let store = ImageStore::open(&roots).context("open the image store")?;
+    let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
+    let rt = Runtime::new(&roots);
+    let cfg = build_config(a, &image, &rt)?;
+    let id = cfg.id.clone();
+    rt.create(&cfg)?;
+    let (stdin, master) = stdio_for(a)?;
+    if let Err(e) = rt.start_with(&id, stdin) {
+        if a.rm {
+            let _ = rt.remove(&id, true);
+        }
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(if e.to_string().contains("not found") { 127 } else { 126 }));
+    }
+    if a.detach {
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+    let code = attach_until_exit(&rt, &id, master)?;
+    if a.rm {
+        rt.remove(&id, true)?;
+    }
+    Ok(ExitCode::from(code as u8))
+}
+
+/// The container's stdin: a pty slave with -t, our own stdin with -i, else nothing.
+fn stdio_for(a: &RunArgs) -> anyhow::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    if a.tty {
+        let (master, slave) = attach::open_pty().context("open a pty")?;
+        return Ok((Some(slave), Some(master)));
+    }
+    if a.interactive {
+        let fd = std::io::stdin().lock();
+        let dup = std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?;
+        return Ok((Some(dup), None));
+    }
+    Ok((None, None))
+}
+
+fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>) -> anyhow::Result<i32> {
+    let _raw = master.as_ref().map(|_| RawMode::enable());
+    let mut follower = LogFollower::new(&rt.log_path(id));
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    loop {
+        let sig = PENDING.swap(0, Ordering::SeqCst);
+        if sig != 0 {
+            if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+                let _ = rt.kill(id, s);
+            }
+        }
+        match &master {
+            Some(m) => {
+                attach::relay_pty_once(m, Duration::from_millis(20));
+            }
+            None => {
+                follower.poll(&mut out, &mut err);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        if let Status::Exited { code, oom } = rt.state(id)?.status {
+            if let Some(m) = &master {
+                while attach::relay_pty_once(m, Duration::from_millis(10)) {}
+            } else {
+                follower.poll(&mut out, &mut err);
+            }
+            if oom {
+                eprintln!("berth: container {id} was killed: out of memory");
+            }
+            return Ok(code);
+        }
+    }
+}
+
+/// Flags over image defaults, as `docker run` combines them.
+fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Result<ContainerConfig> {
+    let ic = &image.config;
+    let id = random_id()?;
+    let name = a.name.clone().unwrap_or_else(|| id[..12].to_string());
+    if rt.list()?.iter().any(|s| rt.config(&s.id).map(|c| c.name == name).unwrap_or(false)) {
+        bail!("a container named {name} already exists");
+    }
+    let entrypoint = match &a.entrypoint {
+        Some(e) if e.is_empty() => Vec::new(),
+        Some(e) => vec![e.clone()],
+        None => ic.entrypoint.clone().unwrap_or_default(),
+    };
+    // An explicit --entrypoint drops the image's cmd, as in Docker.
+    let cmd = if !a.command.is_empty() {
+        a.command.clone()
+    } else if a.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        ic.cmd.clone().unwrap_or_default()
+    };
+    let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
+    cfg.labels.insert("berth.image".into(), image.id.clone());
+    cfg.process.args = entrypoint.into_iter().chain(cmd).collect();
+    cfg.process.env = ic.env.clone();
+    for e in &a.env {
+        let kv = if e.contains('=') { e.clone() } else { format!("{e}={}", std::env::var(e).unwrap_or_default()) };
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        cfg.process.env.retain(|x| x.split('=').next() != Some(key.as_str()));
+        cfg.process.env.push(kv);
+    }
+    cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());
+    cfg.process.user = a.user.clone().or_else(|| ic.user.clone()).filter(|u| !u.is_empty());
+    cfg.process.tty = a.tty;
+    cfg.process.stdin = a.interactive;
+    cfg.hostname = a.hostname.clone();
+    cfg.stop_signal = ic.stop_signal.clone();
+    cfg.init = a.init;
+    cfg.rootfs.read_only = a.read_only;
+    cfg.caps.add = a.cap_add.clone();
+    cfg.caps.drop = a.cap_drop.clone();
+    cfg.caps.privileged = a.privileged;
+    if a.privileged {
+        cfg.seccomp = crate::runtime::SeccompMode::Unconfined;
+    }
+    cfg.namespaces.net = match a.network.as_str() {
+        "none" | "" => crate::runtime::NetNs::New,
+        "host" => crate::runtime::NetNs::Host,
+        other => {
+            bail!("--network {other}: only none and host are supported by `berth run` (use a stack file for networks)")
+        }
+    };
+    cfg.resources.memory = a.memory.as_deref().map(parse_bytes).transpose()?;
+    cfg.resources.cpus = a.cpus;
+    cfg.resources.pids_limit = a.pids_limit;
+    for v in &a.volumes {
+        cfg.mounts.push(parse_volume(v)?);
+    }
+    Ok(cfg)
+}
+
+fn parse_volume(v: &str) -> anyhow::Result<Mount> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let (src, dst, ro) = match parts.as_slice() {
+        [s, d] => (*s, *d, false),
+        [s, d, "ro"] => (*s, *d, true),
+        [s, d, "rw"] => (*s, *d, false),
+        _ => bail!("-v {v}: expected SRC:DST[:ro]"),
+    };
+    if !src.starts_with('/') {
+        bail!("-v {v}: named volumes need a stack file; give an absolute host path");
+    }
+    Ok(Mount::Bind {
+        source: PathBuf::from(src),
+        target: dst.to_string(),
+        read_only: ro,
+        propagation: Default::default(),
+    })
+}
+
+/// `64m`, `1g`, `512k`, `1048576`.
+pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().with_context(|| format!("bad size {s:?} (e.g. 64m)"))?;
+    Ok((n * mult as f64) as i64)
+}
+
+fn random_id() -> anyhow::Result<String> {
+    let mut b = [0u8; 16];
+    getrandom(&mut b)?;
+    Ok(hex::encode(b))
+}
+
+fn getrandom(buf: &mut [u8]) -> anyhow::Result<()> {
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n != buf.len() as isize {
+        bail!("getrandom: {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_volumes() {
+        assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("1024").unwrap(), 1024);
+        assert!(parse_bytes("lots").is_err());
+        assert!(matches!(parse_volume("/a:/b:ro").unwrap(), Mount::Bind { read_only: true, .. }));
+        assert!(parse_volume("data:/b").is_err());
+    }
+}

@@ -1,0 +1,122 @@
+//! Attaching a terminal or a log reader to a container from the CLI side: following the
+//! JSON-lines log while it is written (across rotation), and relaying a pty for `run -it`.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+
+use super::logs::LogLine;
+
+/// Follows a log file: each `poll` prints the complete records written since the last one.
+pub struct LogFollower {
+    path: std::path::PathBuf,
+    file: Option<File>,
+    partial: Vec<u8>,
+}
+
+impl LogFollower {
+    pub fn new(path: &Path) -> Self {
+        LogFollower { path: path.to_path_buf(), file: None, partial: Vec::new() }
+    }
+
+    /// Copy new records to `out` / `err`; handles the file appearing late and rotation
+    /// (the old handle is drained to its end before switching to the new file).
+    pub fn poll(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        self.drain(out, err);
+        let rotated = match (&self.file, std::fs::metadata(&self.path)) {
+            (Some(f), Ok(m)) => f.metadata().map(|fm| fm.ino() != m.ino()).unwrap_or(false),
+            _ => false,
+        };
+        if rotated {
+            self.file = File::open(&self.path).ok();
+            self.drain(out, err);
+        }
+    }
+
+    fn drain(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+        let Some(f) = self.file.as_mut() else { return };
+        let mut buf = Vec::new();
+        let _ = f.read_to_end(&mut buf);
+        self.partial.extend_from_slice(&buf);
+        while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=nl).collect();
+            if let Ok(rec) = serde_json::from_slice::<LogLine>(&line) {
+                let w: &mut dyn Write = if rec.stream == "stderr" { &mut *err } else { &mut *out };
+                let _ = w.write_all(rec.log.as_bytes());
+                let _ = w.flush();
+            }
+        }
+    }
+}
+
+/// A pty pair for `run -t`: the slave goes to the container, the master stays with the CLI.
+pub fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let ws = terminal_size();
+    let pty = nix::pty::openpty(ws.as_ref(), None).map_err(std::io::Error::from)?;
+    Ok((pty.master, pty.slave))
+}
+
+fn terminal_size() -> Option<nix::pty::Winsize> {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } != 0 {
+        return None;
+    }
+    Some(nix::pty::Winsize { ws_row: ws.ws_row, ws_col: ws.ws_col, ws_xpixel: 0, ws_ypixel: 0 })
+}
+
+/// Puts our stdin in raw mode while alive (when it is a terminal); restores it on drop.
+pub struct RawMode(Option<nix::sys::termios::Termios>);
+
+impl RawMode {
+    pub fn enable() -> Self {
+        let stdin = std::io::stdin();
+        let Ok(orig) = nix::sys::termios::tcgetattr(stdin.as_fd()) else { return RawMode(None) };
+        let mut raw = orig.clone();
+        nix::sys::termios::cfmakeraw(&mut raw);
+        let _ = nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &raw);
+        RawMode(Some(orig))
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(orig) = &self.0 {
+            let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, orig);
+        }
+    }
+}
+
+/// Relay stdin → master and master → stdout once, waiting at most `timeout`; false when the
+/// master is closed (the container side hung up).
+pub fn relay_pty_once(master: &OwnedFd, timeout: Duration) -> bool {
+    let mut fds = [
+        libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+    ];
+    if unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout.as_millis() as i32) } <= 0 {
+        return true;
+    }
+    let mut buf = [0u8; 8192];
+    if fds[0].revents & libc::POLLIN != 0 {
+        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
+        }
+    }
+    if fds[1].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return false;
+        }
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(&buf[..n as usize]);
+        let _ = stdout.flush();
+    }
+    true
+}

@@ -1,0 +1,187 @@
+//! Stop, exec, init and the CVE-2019-5736 guard, as root on the real kernel.
+
+#[path = "runtime_common/mod.rs"]
+mod common;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use berth::runtime::{ExecConfig, Status};
+use common::*;
+
+/// Start `args` (optionally behind the init), stop it with a 10 s grace; (elapsed, exit code).
+fn stop_timing(name: &str, args: &[&str], init: bool) -> (Duration, i32) {
+    let env = env();
+    let id = id(name);
+    let mut cfg = config(&env, &id, args);
+    cfg.init = init;
+    env.rt.create(&cfg).unwrap();
+    env.rt.start(&id).unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // let the shell install its traps
+    let t = Instant::now();
+    let st = env.rt.stop(&id, Some(Duration::from_secs(10))).unwrap();
+    let elapsed = t.elapsed();
+    remove_and_check(&env, &id);
+    match st.status {
+        Status::Exited { code, .. } => (elapsed, code),
+        s => panic!("not exited: {s:?}"),
+    }
+}
+
+const IGNORES_TERM: &[&str] = &["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"];
+const TRAPS_TERM: &[&str] = &["sh", "-c", "trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1; done"];
+
+#[test]
+fn sleep_as_pid1_stops_at_once() {
+    if !support::require_root() {
+        return;
+    }
+    let (t, code) = stop_timing("sleep", &["sleep", "1000"], false);
+    assert!(t < Duration::from_secs(1), "took {t:?}");
+    assert_eq!(code, 137);
+}
+
+#[test]
+fn sleep_behind_init_stops_at_once() {
+    if !support::require_root() {
+        return;
+    }
+    let (t, code) = stop_timing("sleepinit", &["sleep", "1000"], true);
+    assert!(t < Duration::from_secs(1), "took {t:?}");
+    assert_eq!(code, 143, "the init forwards SIGTERM and reports the workload's death by it");
+}
+
+#[test]
+fn sigterm_ignoring_pid1_stops_at_once_with_and_without_init() {
+    if !support::require_root() {
+        return;
+    }
+    for init in [false, true] {
+        let (t, code) = stop_timing(if init { "ignint" } else { "ign" }, IGNORES_TERM, init);
+        assert!(t < Duration::from_secs(1), "init={init}: took {t:?}");
+        assert_eq!(code, 137, "init={init}");
+    }
+}
+
+#[test]
+fn trapping_pid1_gets_its_grace_period_and_exits_cleanly() {
+    if !support::require_root() {
+        return;
+    }
+    for init in [false, true] {
+        let (t, code) = stop_timing(if init { "trapint" } else { "trap" }, TRAPS_TERM, init);
+        assert!(t >= Duration::from_millis(900), "init={init}: killed before its handler finished ({t:?})");
+        assert!(t < Duration::from_secs(5), "init={init}: took {t:?}");
+        assert_eq!(code, 0, "init={init}");
+    }
+}
+
+#[test]
+fn exec_joins_the_container() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("exec");
+    let mut cfg = config(&env, &id, &["sleep", "1000"]);
+    cfg.hostname = Some("exec-box".into());
+    cfg.resources.pids_limit = Some(50);
+    env.rt.create(&cfg).unwrap();
+    env.rt.start(&id).unwrap();
+    let ec = ExecConfig {
+        args: ["sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; ls /proc/self/fd | tr '\\n' ' '; echo; cat /proc/self/cgroup"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    };
+    let out = env.rt.exec_command(&id, &ec).unwrap().output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("exec-box\n"), "{text}");
+    assert!(text.contains("sleep 1000"), "sees the container's PID 1: {text}");
+    assert!(text.contains("CapEff:\t00000000a80425fb"), "{text}");
+    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    assert!(text.contains("Seccomp:\t2"), "{text}");
+    assert!(text.contains("0 1 2 3 \n"), "only stdio reaches the exec'd process: {text}");
+    let as_app = ExecConfig {
+        args: ["sh", "-c", "id -u; exit 7"].map(String::from).to_vec(),
+        user: Some("app".into()),
+        ..Default::default()
+    };
+    let out = env.rt.exec_command(&id, &as_app).unwrap().output().unwrap();
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1000\n");
+    let missing = ExecConfig { args: vec!["nope".into()], ..Default::default() };
+    assert_eq!(env.rt.exec_command(&id, &missing).unwrap().output().unwrap().status.code(), Some(127));
+    env.rt.stop(&id, Some(Duration::from_secs(1))).unwrap();
+    remove_and_check(&env, &id);
+}
+
+fn sha(path: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+#[test]
+fn init_runs_from_a_sealed_binary_cve_2019_5736() {
+    if !support::require_root() {
+        return;
+    }
+    let helper = env!("CARGO_BIN_EXE_berth-monitor");
+    let before = sha(helper);
+    let env = env();
+    let id = id("cve");
+    let script = "echo pwned > /proc/1/exe 2>/dev/null && echo WROTE-INIT; \
+                  echo pwned > /proc/self/exe 2>/dev/null && echo WROTE-SELF; \
+                  grep Name /proc/1/status; sleep 1000";
+    let mut cfg = config(&env, &id, &["sh", "-c", script]);
+    cfg.init = true;
+    env.rt.create(&cfg).unwrap();
+    let pid1 = env.rt.start(&id).unwrap();
+    // From the host: the init's executable cannot be opened for writing at all (read-only
+    // mount or sealed memfd), not merely "busy" while it runs.
+    let exe = std::fs::File::open(format!("/proc/{pid1}/exe")).unwrap();
+    let vfs = nix::sys::statvfs::fstatvfs(&exe).unwrap();
+    let seals = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&exe), libc::F_GET_SEALS) };
+    assert!(
+        vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) || (seals > 0 && seals & libc::F_SEAL_WRITE != 0),
+        "the init's /proc/PID/exe is writable"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    env.rt.stop(&id, Some(Duration::from_secs(1))).unwrap();
+    let out = output(&env, &id, true);
+    remove_and_check(&env, &id);
+    assert!(!out.contains("WROTE"), "{out}");
+    assert!(
+        out.contains("Name:\tberth-init") || out.contains("Name:\tberth-monitor") || out.contains("Name:\t"),
+        "{out}"
+    );
+    assert_eq!(sha(helper), before, "the host helper binary changed");
+}
+
+#[test]
+fn monitor_outlives_the_starter_and_records_the_exit_code() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("detach");
+    let cfg = config(&env, &id, &["sh", "-c", "sleep 0.5; exit 3"]);
+    env.rt.create(&cfg).unwrap();
+    let pid = env.rt.start(&id).unwrap();
+    let st = env.rt.state(&id).unwrap();
+    let monitor = st.monitor_pid.unwrap();
+    // The monitor is not our child: it was re-parented away from the starter.
+    let stat = std::fs::read_to_string(format!("/proc/{monitor}/stat")).unwrap();
+    let ppid: u32 = stat.rsplit(')').next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_ne!(ppid, std::process::id());
+    assert!(pid > 0);
+    std::thread::sleep(Duration::from_millis(200));
+    if let Some(rss) = berth::runtime::monitor_rss_kib(monitor) {
+        eprintln!("monitor VmRSS: {rss} KiB");
+        let _ = std::fs::copy(format!("/proc/{monitor}/smaps"), "/tmp/monitor-smaps.txt");
+    }
+    let st = env.rt.wait_timeout(&id, Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!(st.status, Status::Exited { code: 3, oom: false });
+    remove_and_check(&env, &id);
+}
