@@ -60,7 +60,7 @@ pub enum Command {
     /// Manage images: import, rm, inspect, ls.
     Image(images::ImageArgs),
     /// Run one container from an image (docker run style).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
 }
 
 /// Entry point of the binary.

@@ -401,8 +401,9 @@ pub struct Dependency {
     pub required: bool,
 }
 
+/// Printed as Compose prints it: `["NONE"]`, `["CMD", argv…]`, `["CMD-SHELL", script]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+#[serde(into = "Vec<String>", try_from = "Vec<String>")]
 pub enum HealthTest {
     /// `NONE`: disables a health check inherited from the image.
     None,
@@ -410,6 +411,28 @@ pub enum HealthTest {
     Cmd(Vec<String>),
     /// `CMD-SHELL` or a plain string: run with `/bin/sh -c`.
     Shell(String),
+}
+
+impl From<HealthTest> for Vec<String> {
+    fn from(t: HealthTest) -> Vec<String> {
+        match t {
+            HealthTest::None => vec!["NONE".into()],
+            HealthTest::Cmd(argv) => std::iter::once("CMD".to_string()).chain(argv).collect(),
+            HealthTest::Shell(script) => vec!["CMD-SHELL".into(), script],
+        }
+    }
+}
+
+impl TryFrom<Vec<String>> for HealthTest {
+    type Error = String;
+    fn try_from(v: Vec<String>) -> Result<Self, String> {
+        match v.split_first() {
+            Some((k, [])) if k == "NONE" => Ok(HealthTest::None),
+            Some((k, rest)) if k == "CMD" && !rest.is_empty() => Ok(HealthTest::Cmd(rest.to_vec())),
+            Some((k, rest)) if k == "CMD-SHELL" && !rest.is_empty() => Ok(HealthTest::Shell(rest.join(" "))),
+            _ => Err("a health check test is [\"NONE\"], [\"CMD\", …] or [\"CMD-SHELL\", script]".into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
