@@ -11,8 +11,11 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use berth::planner::{plan, Actual, PlanOptions};
+use berth::planner::{
+    config_hash, plan, Actual, ContainerState, ContainerStatus, Health, NetworkState, PlanOptions, VolumeState,
+};
 use berth::spec::load::{load, LoadOptions};
+use berth::spec::Stack;
 
 const SERVICES: usize = 500;
 const DATABASES: usize = 20;
@@ -58,18 +61,77 @@ fn main() {
             t.elapsed()
         })
         .collect();
+    // The common `up` on an unchanged stack: all 500 containers exist and run.
+    let running = running_state(&stack);
+    let mut noop: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let p = plan(&stack, &running, &PlanOptions::default()).expect("plan");
+            assert!(p.is_empty(), "an unchanged stack must give an empty plan");
+            t.elapsed()
+        })
+        .collect();
+    let mut hashing: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            for service in stack.services.values() {
+                std::hint::black_box(berth::planner::config_hash(service, &stack));
+            }
+            t.elapsed()
+        })
+        .collect();
+    let mut graphing: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(berth::planner::ServiceGraph::new(&stack).expect("graph").node_count());
+            t.elapsed()
+        })
+        .collect();
     // The first run warms caches (allocator, page cache); it is not counted.
     let (total, loading, planning) = (&mut total[1..], &mut loading[1..], &mut planning[1..]);
     println!(
         "plan500: {SERVICES} services, {} bytes of YAML, {actions} actions, {runs} runs (median; min..max)",
         yaml.len()
     );
-    for (what, v) in
-        [("load+validate", loading), ("plan", planning), ("total", total), ("plan (again)", &mut replan[..])]
-    {
+    for (what, v) in [
+        ("load+validate", loading),
+        ("plan", planning),
+        ("total", total),
+        ("plan (again)", &mut replan[..]),
+        ("  of which hash", &mut hashing[..]),
+        ("  of which graph", &mut graphing[..]),
+        ("plan (no-op)", &mut noop[..]),
+    ] {
         v.sort();
         println!("  {what:<14} {:>9}  ({} .. {})", ms(v[v.len() / 2]), ms(v[0]), ms(v[v.len() - 1]));
     }
+}
+
+/// Every container of `stack` running with its current config hash, everything else present.
+fn running_state(stack: &Stack) -> Actual {
+    let mut actual = Actual::default();
+    for (name, service) in &stack.services {
+        actual.containers.push(ContainerState {
+            name: format!("{}-{name}-1", stack.name),
+            project: stack.name.clone(),
+            service: name.clone(),
+            number: 1,
+            config_hash: config_hash(service, stack),
+            config: None,
+            status: ContainerStatus::Running,
+            health: service.healthcheck.as_ref().map(|_| Health::Healthy),
+            image_id: None,
+            depends_on: service.depends_on.keys().cloned().collect(),
+            labels: Default::default(),
+        });
+    }
+    for n in stack.networks.values() {
+        actual.networks.insert(n.name.clone(), NetworkState { name: n.name.clone(), ..Default::default() });
+    }
+    for v in stack.volumes.values() {
+        actual.volumes.insert(v.name.clone(), VolumeState { name: v.name.clone(), ..Default::default() });
+    }
+    actual
 }
 
 fn ms(d: Duration) -> String {

@@ -179,9 +179,51 @@ fn monitor_outlives_the_starter_and_records_the_exit_code() {
     std::thread::sleep(Duration::from_millis(200));
     if let Some(rss) = berth::runtime::monitor_rss_kib(monitor) {
         eprintln!("monitor VmRSS: {rss} KiB");
-        let _ = std::fs::copy(format!("/proc/{monitor}/smaps"), "/tmp/monitor-smaps.txt");
+        // DESIGN.md asks for well under 1 MiB; debug builds run ~1.4 MiB, see the report.
     }
     let st = env.rt.wait_timeout(&id, Duration::from_secs(10)).unwrap().unwrap();
     assert_eq!(st.status, Status::Exited { code: 3, oom: false });
     remove_and_check(&env, &id);
+}
+
+#[test]
+fn tty_is_made_on_the_containers_own_devpts() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("tty");
+    let mut cfg = config(&env, &id, &["sh", "-c", "tty; echo $TERM; exit 6"]);
+    cfg.process.tty = true;
+    env.rt.create(&cfg).unwrap();
+    let (_, master) = env.rt.start_tty(&id).unwrap();
+    let mut out = Vec::new();
+    let mut f = std::fs::File::from(master);
+    let _ = std::io::Read::read_to_end(&mut f, &mut out); // EIO once the slave side is gone
+    let st = env.rt.wait_timeout(&id, Duration::from_secs(10)).unwrap().unwrap();
+    remove_and_check(&env, &id);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("xterm"), "{text}");
+    assert_eq!(st.status, Status::Exited { code: 6, oom: false });
+}
+
+#[test]
+fn user_namespace_maps_root_to_an_unprivileged_host_uid() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    // The mapped root (an unprivileged host uid) must be able to reach the state dir and layers.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = id("userns");
+    let mut cfg = config(&env, &id, &["sh", "-c", "id -u; cat /proc/self/uid_map"]);
+    let map = vec![berth::runtime::IdMap { container_id: 0, host_id: 200_000, size: 65536 }];
+    cfg.namespaces.user = Some(berth::runtime::UserNs { uid_map: map.clone(), gid_map: map });
+    let (code, _, out) = run(&env, &cfg);
+    remove_and_check(&env, &id);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("0\n"), "{out}");
+    assert!(out.contains("200000"), "{out}");
 }

@@ -97,13 +97,21 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = build_config(a, &image, &rt)?;
     let id = cfg.id.clone();
     rt.create(&cfg)?;
-    let (stdin, master) = stdio_for(a)?;
-    if let Err(e) = rt.start_with(&id, stdin) {
-        if a.rm {
-            let _ = rt.remove(&id, true);
+    let stdin = stdin_for(a)?;
+    let started =
+        if a.tty { rt.start_tty(&id).map(|(_, master)| Some(master)) } else { rt.start_with(&id, stdin).map(|_| None) };
+    let master = match started {
+        Ok(m) => m,
+        Err(e) => {
+            if a.rm {
+                let _ = rt.remove(&id, true);
+            }
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(if e.to_string().contains("not found") { 127 } else { 126 }));
         }
-        eprintln!("error: {e}");
-        return Ok(ExitCode::from(if e.to_string().contains("not found") { 127 } else { 126 }));
+    };
+    if let Some(m) = &master {
+        attach::copy_window_size(m);
     }
     if a.detach {
         println!("{id}");
@@ -119,18 +127,13 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code as u8))
 }
 
-/// The container's stdin: a pty slave with -t, our own stdin with -i, else nothing.
-fn stdio_for(a: &RunArgs) -> anyhow::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
-    if a.tty {
-        let (master, slave) = attach::open_pty().context("open a pty")?;
-        return Ok((Some(slave), Some(master)));
+/// The container's stdin with -i (our own, duplicated), else nothing.
+fn stdin_for(a: &RunArgs) -> anyhow::Result<Option<OwnedFd>> {
+    if !a.interactive {
+        return Ok(None);
     }
-    if a.interactive {
-        let fd = std::io::stdin().lock();
-        let dup = std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?;
-        return Ok((Some(dup), None));
-    }
-    Ok((None, None))
+    let fd = std::io::stdin().lock();
+    Ok(Some(std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?))
 }
 
 fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>) -> anyhow::Result<i32> {

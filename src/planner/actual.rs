@@ -8,6 +8,18 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// Labels berth puts on every container it creates, so that the state dir alone tells which
+/// project, service and replica a container belongs to and which config it was made from (the
+/// reconciler fills [`ContainerState`] back from them).
+pub mod labels {
+    pub const PROJECT: &str = "berth.project";
+    pub const SERVICE: &str = "berth.service";
+    pub const NUMBER: &str = "berth.container-number";
+    pub const CONFIG_HASH: &str = "berth.config-hash";
+    /// Comma-separated service names (for `down`'s stop order without the stack file).
+    pub const DEPENDS_ON: &str = "berth.depends-on";
+}
+
 /// Everything that exists, observed at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Actual {

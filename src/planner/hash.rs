@@ -47,7 +47,8 @@ pub fn normalized_config(service: &Service, stack: &Stack) -> Value {
         resolve_network_names(map, stack);
         resolve_volume_names(map, stack);
     }
-    canonical(value)
+    canonicalize(&mut value);
+    value
 }
 
 /// sha256 (hex) of the canonical JSON text of [`normalized_config`].
@@ -122,16 +123,15 @@ pub fn volume_name(stack: &Stack, key: &str) -> String {
     }
 }
 
-/// Object keys sorted at every level (serde_json keeps insertion order in this crate).
-fn canonical(value: Value) -> Value {
+/// Object keys sorted at every level, in place (serde_json keeps insertion order in this crate).
+fn canonicalize(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, canonical(v))).collect())
+            map.sort_keys();
+            map.values_mut().for_each(canonicalize);
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(canonicalize),
+        _ => {}
     }
 }
 

@@ -3,8 +3,8 @@
 //! - [`actual`]: the observed state ([`Actual`]), filled by the reconciler (empty until then).
 //! - [`hash`]: the normalized config of a service and its hash, the drift detector.
 //! - [`graph`]: the service dependency graph (explicit and implicit edges, cycle errors).
-//! - [`decide`](self) / [`build`](self): per-container decisions, then the DAG of [`Action`]s.
-//! - [`plan`](Plan): the DAG with its ready-set and levels views, for concurrent execution.
+//! - `decide` / `build`: per-container decisions, then the DAG of [`Action`]s ([`plan()`]).
+//! - [`Plan`]: the DAG with its ready-set and levels views, for concurrent execution.
 //! - [`down`]: the plan of `down`, from the observed state alone.
 //! - [`render`]: the readable diff and the JSON form.
 //!

@@ -27,6 +27,9 @@ pub struct Note {
 pub struct Plan {
     project: String,
     graph: DiGraph<Action, ()>,
+    /// The edges as (from, to) ids: petgraph's own duplicate check walks a node's edge list,
+    /// quadratic for a network that hundreds of containers wait for.
+    edges: HashSet<(usize, usize)>,
     notes: Vec<Note>,
 }
 
@@ -45,8 +48,8 @@ impl Plan {
 
     /// `after` waits for `before`. Duplicate edges are merged.
     pub(crate) fn order_after(&mut self, before: ActionId, after: ActionId) {
-        if before != after {
-            self.graph.update_edge(NodeIndex::new(before.0), NodeIndex::new(after.0), ());
+        if before != after && self.edges.insert((before.0, after.0)) {
+            self.graph.add_edge(NodeIndex::new(before.0), NodeIndex::new(after.0), ());
         }
     }
 

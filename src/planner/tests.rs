@@ -75,7 +75,7 @@ services:
     environment: {POSTGRES_PASSWORD: secret}
     volumes: [{type: volume, source: data, target: /var/lib/postgresql/data}]
     networks: {default: {}}
-    healthcheck: {test: {type: cmd, value: [pg_isready]}}
+    healthcheck: {test: [CMD, pg_isready]}
   cache:
     image: redis:7
     networks: {default: {}}
@@ -414,7 +414,10 @@ services:
     );
     let p = plan(&s, &Actual::default(), &PlanOptions::default()).unwrap();
     let out = render_text(&p);
-    assert!(out.starts_with("+ build    demo-api         (service api)\n+ pull     busybox          (a, c)\n"), "{out}");
+    assert!(
+        out.starts_with("+ build    demo-api         (service api)\n+ pull     busybox          (a, c)\n"),
+        "{out}"
+    );
     assert!(out.contains("+ pull     busybox:latest   (d)\n"), "{out}");
     assert!(out.contains("+ create   demo-api-1       (image demo-api)\n"), "{out}");
     let present = Actual {

@@ -55,19 +55,12 @@ impl LogFollower {
     }
 }
 
-/// A pty pair for `run -t`: the slave goes to the container, the master stays with the CLI.
-pub fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let ws = terminal_size();
-    let pty = nix::pty::openpty(ws.as_ref(), None).map_err(std::io::Error::from)?;
-    Ok((pty.master, pty.slave))
-}
-
-fn terminal_size() -> Option<nix::pty::Winsize> {
+/// Give the container's terminal our terminal's size (TIOCGWINSZ → TIOCSWINSZ, tty_ioctl(4)).
+pub fn copy_window_size(master: &OwnedFd) {
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } != 0 {
-        return None;
+    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } == 0 {
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
-    Some(nix::pty::Winsize { ws_row: ws.ws_row, ws_col: ws.ws_col, ws_xpixel: 0, ws_ypixel: 0 })
 }
 
 /// Puts our stdin in raw mode while alive (when it is a terminal); restores it on drop.

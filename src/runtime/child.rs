@@ -17,6 +17,8 @@ pub struct ChildCtx<'a> {
     /// The monitor writes one byte here once we are in the cgroup (and id-mapped).
     pub sync_r: RawFd,
     pub err_w: RawFd,
+    /// With a tty: the socket the pty master is sent out over.
+    pub console: Option<RawFd>,
     /// What becomes fds 0, 1, 2.
     pub stdio: [RawFd; 3],
 }
@@ -74,11 +76,15 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     if unsafe { libc::read(ctx.sync_r, b.as_mut_ptr().cast(), 1) } != 1 {
         return Err("the monitor went away during setup".into());
     }
-    // 3. own session; the tty (if any) becomes the controlling terminal.
-    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
-    if cfg.process.tty && unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
-        return Err(format!("set controlling tty: {}", std::io::Error::last_os_error()));
+    // 2b. in a user namespace, become its root now that the maps exist, so our host ids are
+    // the mapped ones (user_namespaces(7)): until then we still carry host uid 0.
+    if cfg.namespaces.user.is_some() {
+        let root = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+        nix::unistd::setresgid(root.0, root.0, root.0).map_err(|e| format!("setgid 0 in the user namespace: {e}"))?;
+        nix::unistd::setresuid(root.1, root.1, root.1).map_err(|e| format!("setuid 0 in the user namespace: {e}"))?;
     }
+    // 3. own session (the tty, if any, becomes its controlling terminal below).
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
     // 4. a cgroup namespace rooted at our own cgroup (cgroup_namespaces(7)); after the move.
     nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
     // 5. the caller's network namespace, if one was handed in.
@@ -108,6 +114,10 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     rootfs::mask_and_protect()?;
     if cfg.rootfs.read_only {
         rootfs::root_read_only()?;
+    }
+    // 10b. the tty, made on the container's own /dev/pts and passed out (see tty.rs).
+    if let Some(console) = ctx.console {
+        super::tty::setup_in_container(console)?;
     }
     // 11. hostname and domainname (own uts namespace only).
     if !cfg.namespaces.uts_host {

@@ -2,8 +2,8 @@
 //! life: create, start, state, stop, kill, wait, exec, remove, list.
 
 use std::fs;
-use std::io::Read;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,7 +18,7 @@ use super::config::{ContainerConfig, ExecConfig, Mount};
 use super::error::{io_err, sys_err, Result, RuntimeError};
 use super::logs::rfc3339_now;
 use super::state::{read_json, write_json, ContainerState, StateDir, Status};
-use super::{caps, cgroup, limits, stop};
+use super::{caps, cgroup, limits, stop, tty};
 use crate::paths::Roots;
 
 pub struct Runtime {
@@ -118,16 +118,28 @@ impl Runtime {
         self.start_with(id, None)
     }
 
-    /// Start with `stdin` (a pipe, the caller's terminal, or a pty slave when tty) as the
-    /// container's stdin.
+    /// Start with `stdin` (a pipe or the caller's terminal) as the container's stdin.
     pub fn start_with(&self, id: &str, stdin: Option<OwnedFd>) -> Result<i32> {
+        self.spawn_monitor(id, stdin).map(|(pid, _)| pid)
+    }
+
+    /// Start a `tty` container; returns its PID 1 and the master side of its terminal (made on
+    /// the container's own /dev/pts). The container gets SIGHUP when the master is closed.
+    pub fn start_tty(&self, id: &str) -> Result<(i32, OwnedFd)> {
+        match self.spawn_monitor(id, None)? {
+            (pid, Some(master)) => Ok((pid, master)),
+            (_, None) => Err(start_err(id, "no tty came back; is process.tty set in its config?".into())),
+        }
+    }
+
+    fn spawn_monitor(&self, id: &str, stdin: Option<OwnedFd>) -> Result<(i32, Option<OwnedFd>)> {
         let st = self.state(id)?;
         if st.is_running() {
             return Err(bad_state(id, &st, "stop it first"));
         }
         let dir = self.dir(id);
         let helper = self.sealed_helper()?;
-        let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(sys_err("pipe"))?;
+        let (ours, theirs) = UnixStream::pair().map_err(io_err("socketpair for", &dir.0))?;
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -139,18 +151,28 @@ impl Runtime {
             .arg(&dir.0)
             .env_clear()
             .stdin(stdin.map(Stdio::from).unwrap_or_else(Stdio::null))
-            .stdout(Stdio::from(ready_w))
+            .stdout(Stdio::from(OwnedFd::from(theirs)))
             .stderr(Stdio::from(log));
         let spawned = cmd.spawn();
-        drop(cmd); // closes our copy of the pipe's write end
+        drop(cmd); // closes our copy of the socket's other end
         let mut child = spawned.map_err(|e| start_err(id, format!("spawn the monitor: {e}")))?;
         // The first monitor process only forks the real one and exits: reap it now.
         let _ = child.wait();
-        let mut report = String::new();
-        let _ = fs::File::from(ready_r).read_to_string(&mut report);
+        let (mut report, mut master) = (Vec::new(), None);
+        loop {
+            match tty::recv_fd(ours.as_raw_fd()) {
+                Ok((bytes, fd)) if !bytes.is_empty() => {
+                    report.extend_from_slice(&bytes);
+                    master = master.or(fd);
+                }
+                _ => break,
+            }
+        }
+        let report = String::from_utf8_lossy(&report);
         let report = report.trim();
         if let Some(pid) = report.strip_prefix("ok ") {
-            return pid.trim().parse().map_err(|_| start_err(id, format!("bad monitor report {report:?}")));
+            let pid = pid.trim().parse().map_err(|_| start_err(id, format!("bad monitor report {report:?}")))?;
+            return Ok((pid, master));
         }
         let reason = report
             .strip_prefix("err ")
@@ -163,8 +185,7 @@ impl Runtime {
     pub fn kill(&self, id: &str, sig: Signal) -> Result<()> {
         let st = self.state(id)?;
         match (st.is_running(), st.pid) {
-            (true, Some(pid)) => kill(Pid::from_raw(pid), sig)
-                .map_err(|e| RuntimeError::Sys { op: format!("kill {pid} with {sig}"), source: e }),
+            (true, Some(pid)) => kill(Pid::from_raw(pid), sig).map_err(sys_err(format!("kill {pid} with {sig}"))),
             _ => Err(bad_state(id, &st, "it is not running")),
         }
     }
@@ -187,12 +208,11 @@ impl Runtime {
                 Status::Exited { .. } => return Ok(Some(st)),
                 Status::Created => return Err(bad_state(id, &st, "it was never started")),
                 Status::Running => {
-                    if let Some(m) = st.monitor_pid {
-                        if kill(Pid::from_raw(m), None).is_err() && !self.state(id)?.is_running() {
-                            continue;
-                        } else if kill(Pid::from_raw(m), None).is_err() {
-                            return Err(start_err(id, format!("its monitor (pid {m}) died; exit status unknown")));
-                        }
+                    // A dead monitor with the record still "running" will never finish it.
+                    let monitor_gone = st.monitor_pid.is_some_and(|m| kill(Pid::from_raw(m), None).is_err());
+                    if monitor_gone && self.state(id)?.is_running() {
+                        let m = st.monitor_pid.unwrap_or_default();
+                        return Err(start_err(id, format!("its monitor (pid {m}) died; exit status unknown")));
                     }
                 }
             }

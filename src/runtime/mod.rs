@@ -33,6 +33,7 @@ mod rootfs;
 pub mod seccomp;
 pub mod state;
 pub mod stop;
+pub mod tty;
 pub mod user;
 
 pub use config::{

@@ -5,8 +5,8 @@
 //! container's stdout/stderr into the log, waits for it, and records the exit code and OOM
 //! status atomically in the state dir before exiting.
 //!
-//! fds on entry: 0 = the container's stdin (or /dev/null, or a tty slave), 1 = readiness pipe to
-//! the starter, 2 = monitor.log.
+//! fds on entry: 0 = the container's stdin (or /dev/null), 1 = readiness socket to the starter
+//! (which also carries the tty master with `tty`), 2 = monitor.log.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -77,33 +77,112 @@ fn clone_flags(cfg: &ContainerConfig) -> CloneFlags {
     f
 }
 
+/// With a user namespace the overlay is mounted by the container's root, i.e. the host id its
+/// uid 0 maps to: that id must own the upper, work and mount-point dirs (the state root must be
+/// traversable, and the layers readable, by it).
+fn own_upper_by_mapped_root(dir: &StateDir, u: &super::config::UserNs) -> Result<(), String> {
+    let host = |maps: &[IdMap]| maps.iter().find(|m| m.container_id == 0).map(|m| m.host_id);
+    let (Some(uid), Some(gid)) = (host(&u.uid_map), host(&u.gid_map)) else {
+        return Err("the user namespace maps no host id to the container's root (uid/gid 0)".into());
+    };
+    for d in [dir.upper(), dir.work(), dir.rootfs()] {
+        std::os::unix::fs::chown(&d, Some(uid), Some(gid)).map_err(|e| format!("chown {}: {e}", d.display()))?;
+    }
+    Ok(())
+}
+
 fn write_id_map(pid: Pid, file: &str, maps: &[IdMap]) -> Result<(), String> {
     let text: String = maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect();
     std::fs::write(format!("/proc/{pid}/{file}"), text).map_err(|e| format!("write {file}: {e}"))
+}
+
+/// The container process as seen from the monitor once it is released.
+struct Spawned {
+    pid: Pid,
+    err_r: OwnedFd,
+    streams: [Option<OwnedFd>; 2],
+    console: Option<OwnedFd>,
 }
 
 fn run(dir: &StateDir) -> Result<(), String> {
     let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
     let mut state: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
     let cg = cgroup::create(&cfg.id, &cfg.resources).map_err(|e| e.to_string())?;
+    let sp = spawn(dir, &cfg, &cg)?;
+    // With a tty the child sends the pty master first (or hangs up on failure).
+    let master = match &sp.console {
+        Some(c) => super::tty::recv_fd(c.as_raw_fd()).ok().and_then(|(_, fd)| fd),
+        None => None,
+    };
+    let setup_error = read_to_end(sp.err_r.as_raw_fd());
+    if !setup_error.is_empty() {
+        let _ = waitpid(sp.pid, None);
+        state.error = Some(setup_error.clone());
+        let _ = write_json(&dir.state(), &state);
+        return Err(setup_error);
+    }
+    let pidfd = pidfd_open(sp.pid)?;
+    state.status = Status::Running;
+    state.pid = Some(sp.pid.as_raw());
+    state.monitor_pid = Some(std::process::id() as i32);
+    state.started_at = Some(rfc3339_now());
+    state.finished_at = None;
+    state.error = None;
+    write_json(&dir.state(), &state).map_err(|e| e.to_string())?;
+    let ok = format!("ok {}\n", sp.pid);
+    match &master {
+        // The starter gets the master; we keep no copy, so its hang-up reaches the container.
+        Some(m) => super::tty::send_fd(1, ok.as_bytes(), m.as_raw_fd()).unwrap_or_else(|e| eprintln!("monitor: {e}")),
+        None => say(&ok),
+    }
+    drop(master);
+    detach_stdio();
+    pump_logs(dir, &cfg, sp.streams, &pidfd);
+    let code = match waitpid(sp.pid, None) {
+        Ok(WaitStatus::Exited(_, c)) => c,
+        Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
+        _ => -1,
+    };
+    state.status = Status::Exited { code, oom: cgroup::oom_killed(&cg) };
+    state.finished_at = Some(rfc3339_now());
+    write_json(&dir.state(), &state).map_err(|e| e.to_string())
+}
+
+/// Clone the container child, put it in the cgroup (and id-map it), then release it.
+fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Result<Spawned, String> {
+    if let Some(u) = &cfg.namespaces.user {
+        own_upper_by_mapped_root(dir, u)?;
+    }
     let (sync_r, sync_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let tty = cfg.process.tty;
     let (out, errp) = if tty { (None, None) } else { (Some(pipe()?), Some(pipe()?)) };
+    let console = if tty {
+        let (a, b) = std::os::unix::net::UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        Some((OwnedFd::from(a), OwnedFd::from(b)))
+    } else {
+        None
+    };
     let stdio = match (&out, &errp) {
         (Some((_, ow)), Some((_, ew))) => [0, ow.as_raw_fd(), ew.as_raw_fd()],
         _ => [0, 0, 0],
     };
-    let ctx = ChildCtx { cfg: &cfg, dir, sync_r: sync_r.as_raw_fd(), err_w: err_w.as_raw_fd(), stdio };
+    let ctx = ChildCtx {
+        cfg,
+        dir,
+        sync_r: sync_r.as_raw_fd(),
+        err_w: err_w.as_raw_fd(),
+        console: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
+        stdio,
+    };
     let mut stack = vec![0u8; 2 << 20];
     let pid =
-        unsafe { nix::sched::clone(Box::new(|| child::run(&ctx)), &mut stack, clone_flags(&cfg), Some(libc::SIGCHLD)) }
+        unsafe { nix::sched::clone(Box::new(|| child::run(&ctx)), &mut stack, clone_flags(cfg), Some(libc::SIGCHLD)) }
             .map_err(|e| format!("clone the container process: {e}"))?;
     drop((sync_r, err_w, stack));
-    let out_r = out.map(|(r, _)| r);
-    let errp_r = errp.map(|(r, _)| r);
-    // Step: into the cgroup and (with a user namespace) id maps, then let the child go on.
-    let placed = cgroup::add_pid(&cfg.id, &cg, pid.as_raw()).map_err(|e| e.to_string()).and_then(|()| {
+    let console = console.map(|(ours, _theirs)| ours);
+    let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
+    let placed = cgroup::add_pid(&cfg.id, cg, pid.as_raw()).map_err(|e| e.to_string()).and_then(|()| {
         match &cfg.namespaces.user {
             Some(u) => write_id_map(pid, "uid_map", &u.uid_map).and_then(|()| write_id_map(pid, "gid_map", &u.gid_map)),
             None => Ok(()),
@@ -115,33 +194,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
         return Err(e);
     }
     nix::unistd::write(&sync_w, b"g").map_err(|e| format!("release the container process: {e}"))?;
-    drop(sync_w);
-    let setup_error = read_to_end(err_r.as_raw_fd());
-    if !setup_error.is_empty() {
-        let _ = waitpid(pid, None);
-        state.error = Some(setup_error.clone());
-        let _ = write_json(&dir.state(), &state);
-        return Err(setup_error);
-    }
-    let pidfd = pidfd_open(pid)?;
-    state.status = Status::Running;
-    state.pid = Some(pid.as_raw());
-    state.monitor_pid = Some(std::process::id() as i32);
-    state.started_at = Some(rfc3339_now());
-    state.finished_at = None;
-    state.error = None;
-    write_json(&dir.state(), &state).map_err(|e| e.to_string())?;
-    say(&format!("ok {pid}\n"));
-    detach_stdio();
-    pump_logs(dir, &cfg, [out_r, errp_r], &pidfd);
-    let code = match waitpid(pid, None) {
-        Ok(WaitStatus::Exited(_, c)) => c,
-        Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
-        _ => -1,
-    };
-    state.status = Status::Exited { code, oom: cgroup::oom_killed(&cg) };
-    state.finished_at = Some(rfc3339_now());
-    write_json(&dir.state(), &state).map_err(|e| e.to_string())
+    Ok(Spawned { pid, err_r, streams, console })
 }
 
 /// Point our stdin/stdout at /dev/null: the starter may be gone, and the container's stdin
@@ -162,7 +215,6 @@ fn detach_stdio() {
 /// of the file, so MADV_DONTNEED only makes them re-fault from the page cache if used again.
 /// Mappings with written pages (.data, relocated .data.rel.ro) are left alone.
 fn trim_rss() {
-    unsafe { libc::malloc_trim(0) };
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
     let mut current: Option<(usize, usize)> = None;
     let mut clean = Vec::new();
@@ -189,6 +241,7 @@ fn trim_rss() {
         }
     }
     drop(smaps);
+    unsafe { libc::malloc_trim(0) };
     // Last, in a tight loop: the parsing above would fault the text right back in.
     for (start, end) in clean {
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
@@ -225,15 +278,26 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
         libc::pollfd { fd: raw(&streams[1]), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
     ];
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 16 * 1024];
     trim_rss();
+    // After a burst of output, trim again once the container has been quiet for a while, so an
+    // idle container's monitor goes back to its minimal footprint.
+    let mut dirty = false;
     loop {
-        if unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) } < 0 {
+        let timeout = if dirty { 2000 } else { -1 };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+        if n < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
             }
             break;
         }
+        if n == 0 {
+            trim_rss();
+            dirty = false;
+            continue;
+        }
+        dirty = true;
         for (i, f) in fds.iter_mut().enumerate().take(2) {
             if f.revents != 0 && !copy_once(f.fd, i, &mut buf, &mut log) {
                 f.fd = -1;
@@ -243,11 +307,16 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
             break;
         }
     }
-    // PID 1 is gone (and with it its pid namespace); take whatever is still buffered.
-    for (i, f) in fds.iter().take(2).enumerate() {
+    drain(&fds[..2], &mut buf, &mut log);
+}
+
+/// PID 1 is gone (and with it its pid namespace): take whatever is still buffered, without
+/// blocking on a pipe some straggler (pid: host) might still hold.
+fn drain(fds: &[libc::pollfd], buf: &mut [u8], log: &mut Option<LogWriter>) {
+    for (i, f) in fds.iter().enumerate() {
         if f.fd >= 0 {
             unsafe { libc::fcntl(f.fd, libc::F_SETFL, libc::O_NONBLOCK) };
-            while copy_once(f.fd, i, &mut buf, &mut log) {}
+            while copy_once(f.fd, i, buf, log) {}
         }
     }
     if let Some(l) = log.as_mut() {

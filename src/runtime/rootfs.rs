@@ -218,18 +218,16 @@ pub fn mount_dev(root: &Path, shm_size: u64, own_ipc: bool) -> R {
         [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
     {
         let p = dev.join(name);
-        if mknod(&p, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor)).is_err() {
+        if mknod(&p, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(major, minor)).is_ok() {
+            // mknod honours the umask: set the mode explicitly.
+            let mode = Mode::from_bits_truncate(0o666);
+            nix::sys::stat::fchmodat(None, &p, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)
+                .map_err(|e| format!("chmod {}: {e}", p.display()))?;
+        } else {
             // In a user namespace mknod is refused: bind the host's node instead.
             fs::write(&p, b"").map_err(|e| format!("create {}: {e}", p.display()))?;
             mnt(Some(&format!("/dev/{name}")), &p, None, MsFlags::MS_BIND, None)?;
         }
-        nix::sys::stat::fchmodat(
-            None,
-            &p,
-            Mode::from_bits_truncate(0o666),
-            nix::sys::stat::FchmodatFlags::FollowSymlink,
-        )
-        .map_err(|e| format!("chmod {}: {e}", p.display()))?;
     }
     for (link, target) in [
         ("fd", "/proc/self/fd"),

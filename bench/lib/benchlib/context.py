@@ -36,6 +36,7 @@ class Context:
         self.started_dockerd = False
         self.bench_dir = None
         self.peer_cgroups_before = peer_cgroups()
+        self.load_start = os.getloadavg()[0]
 
     @classmethod
     def create(cls, **kw):
@@ -123,7 +124,7 @@ class Context:
     def machine_line(self, started):
         load = os.getloadavg()
         return (f"kernel {platform.release()}, {os.cpu_count()} cores, cgroup {cgroup_mode()}, "
-                f"started {started}, load average at end {load[0]:.2f}/{load[1]:.2f}, "
+                f"started {started}, load average (1 min) {self.load_start:.2f} at start, {load[0]:.2f} at end, "
                 f"commit {git_commit(self.repo)}, berth {self.berth} ({build_kind(self.berth)}), "
                 f"{self.runs} run(s) per tool")
 

@@ -269,10 +269,11 @@ def restart_contender(ctx, tool, marker):
     c = compose.Compose(ctx, tool, "restart", compose.restarting(marker))
     project = c.project(0)
     state = {}
+    limit = 15 if ctx.smoke else 60  # seconds to wait for the (re)started process
 
     def setup():
         c.run(project, "up", "-d")
-        state["pid"] = wait_for_marker(marker, None, 60)
+        state["pid"] = wait_for_marker(marker, None, limit)
         state["since"] = time.monotonic()
 
     def sample(i):
@@ -281,7 +282,7 @@ def restart_contender(ctx, tool, marker):
             time.sleep(wait)
         t = time.perf_counter()
         os.kill(state["pid"], signal.SIGKILL)
-        state["pid"] = wait_for_marker(marker, state["pid"], 60)
+        state["pid"] = wait_for_marker(marker, state["pid"], limit)
         took = time.perf_counter() - t
         state["since"] = time.monotonic()
         return {"crash → running": took}

@@ -51,6 +51,15 @@ def find_berth(explicit, bench_dir):
     return None
 
 
+def stale_release(berth, bench_dir):
+    """A note when the chosen release binary is older than the debug one (forgot to rebuild?)."""
+    debug = os.path.join(os.path.dirname(bench_dir), "target/debug/berth")
+    if "/target/release/" in berth and os.path.exists(debug) and os.path.getmtime(debug) > os.path.getmtime(berth):
+        return (f"note: {berth} is older than {debug}; `cargo build --release` if the release binary "
+                "should include the latest changes")
+    return None
+
+
 def subcommands(binary):
     """The subcommand names in a clap `--help` (the "Commands:" block)."""
     try:
