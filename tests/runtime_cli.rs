@@ -16,6 +16,16 @@ struct Cli {
     root: std::path::PathBuf,
 }
 
+/// A failing test must not leak: force-remove whatever containers remain.
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let rt = Runtime::new(&Roots::new(Some(&self.root))).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
+        for st in rt.list().unwrap_or_default() {
+            let _ = rt.remove(&st.id, true);
+        }
+    }
+}
+
 fn cli() -> Cli {
     let dir = tempfile::Builder::new().prefix("berth-cli-").tempdir().unwrap();
     let root = dir.path().join("root");

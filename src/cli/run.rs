@@ -178,29 +178,10 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     if rt.list()?.iter().any(|s| rt.config(&s.id).map(|c| c.name == name).unwrap_or(false)) {
         bail!("a container named {name} already exists");
     }
-    let entrypoint = match &a.entrypoint {
-        Some(e) if e.is_empty() => Vec::new(),
-        Some(e) => vec![e.clone()],
-        None => ic.entrypoint.clone().unwrap_or_default(),
-    };
-    // An explicit --entrypoint drops the image's cmd, as in Docker.
-    let cmd = if !a.command.is_empty() {
-        a.command.clone()
-    } else if a.entrypoint.is_some() {
-        Vec::new()
-    } else {
-        ic.cmd.clone().unwrap_or_default()
-    };
     let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
     cfg.labels.insert("berth.image".into(), image.id.clone());
-    cfg.process.args = entrypoint.into_iter().chain(cmd).collect();
-    cfg.process.env = ic.env.clone();
-    for e in &a.env {
-        let kv = if e.contains('=') { e.clone() } else { format!("{e}={}", std::env::var(e).unwrap_or_default()) };
-        let key = kv.split('=').next().unwrap_or("").to_string();
-        cfg.process.env.retain(|x| x.split('=').next() != Some(key.as_str()));
-        cfg.process.env.push(kv);
-    }
+    cfg.process.args = command_line(a, ic);
+    cfg.process.env = merge_env(&ic.env, &a.env);
     cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());
     cfg.process.user = a.user.clone().or_else(|| ic.user.clone()).filter(|u| !u.is_empty());
     cfg.process.tty = a.tty;
@@ -229,6 +210,36 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
         cfg.mounts.push(parse_volume(v)?);
     }
     Ok(cfg)
+}
+
+/// Entrypoint + cmd, as Docker combines flags and image defaults.
+fn command_line(a: &RunArgs, ic: &crate::image::ImageConfig) -> Vec<String> {
+    let entrypoint = match &a.entrypoint {
+        Some(e) if e.is_empty() => Vec::new(),
+        Some(e) => vec![e.clone()],
+        None => ic.entrypoint.clone().unwrap_or_default(),
+    };
+    // An explicit --entrypoint drops the image's cmd, as in Docker.
+    let cmd = if !a.command.is_empty() {
+        a.command.clone()
+    } else if a.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        ic.cmd.clone().unwrap_or_default()
+    };
+    entrypoint.into_iter().chain(cmd).collect()
+}
+
+/// The image's env with `-e` entries over it (`-e KEY` copies KEY from our environment).
+fn merge_env(image: &[String], flags: &[String]) -> Vec<String> {
+    let mut env = image.to_vec();
+    for e in flags {
+        let kv = if e.contains('=') { e.clone() } else { format!("{e}={}", std::env::var(e).unwrap_or_default()) };
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        env.retain(|x| x.split('=').next() != Some(key.as_str()));
+        env.push(kv);
+    }
+    env
 }
 
 fn parse_volume(v: &str) -> anyhow::Result<Mount> {
@@ -290,5 +301,7 @@ mod tests {
         assert!(parse_bytes("lots").is_err());
         assert!(matches!(parse_volume("/a:/b:ro").unwrap(), Mount::Bind { read_only: true, .. }));
         assert!(parse_volume("data:/b").is_err());
+        let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
+        assert_eq!(env, ["PATH=/bin", "A=2"]);
     }
 }

@@ -16,6 +16,15 @@ pub struct Env {
     pub rootfs: PathBuf,
 }
 
+/// A failing test must not leak either: whatever containers remain are force-removed.
+impl Drop for Env {
+    fn drop(&mut self) {
+        for st in self.rt.list().unwrap_or_default() {
+            let _ = self.rt.remove(&st.id, true);
+        }
+    }
+}
+
 pub fn env() -> Env {
     let dir = tempfile::Builder::new().prefix("berth-rt-").tempdir().expect("tempdir");
     let roots = Roots::new(Some(&dir.path().join("root")));
