@@ -192,3 +192,71 @@ fn namespaced_sysctl_ulimit_readonly_root_and_mounts() {
     }
     assert!(!host_dir.join("g").exists());
 }
+
+#[test]
+fn mount_targets_cannot_escape_the_rootfs_through_symlinks() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let outside = env.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    // The image points two entries at the host directory, absolutely and with ../ hops.
+    std::os::unix::fs::symlink(&outside, env.rootfs.join("abs")).unwrap();
+    let hops = format!("../../../../../../../../..{}", outside.display());
+    std::os::unix::fs::symlink(hops, env.rootfs.join("rel")).unwrap();
+    let src = env.dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let id = id("escape");
+    let mut cfg = config(&env, &id, &["sh", "-c", "ls -d /abs/t1 /rel/t2 && echo mounted"]);
+    cfg.mounts.push(berth::runtime::Mount::Tmpfs { target: "/abs/t1".into(), size: None, mode: None });
+    cfg.mounts.push(berth::runtime::Mount::Bind {
+        source: src,
+        target: "/rel/t2".into(),
+        read_only: false,
+        propagation: Default::default(),
+    });
+    let (code, _, out) = run(&env, &cfg);
+    remove_and_check(&env, &id);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("mounted"), "{out}");
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "a mount target was created outside the rootfs");
+}
+
+#[test]
+fn log_is_rotated_at_its_size_limit() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("rotate");
+    let mut cfg = config(&env, &id, &["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done"]);
+    cfg.log_max_size = Some(4096);
+    let (code, _, out) = run(&env, &cfg);
+    let log = env.rt.log_path(&id);
+    let rotated = berth::runtime::logs::rotated(&log);
+    assert!(rotated.exists(), "no rotation");
+    assert!(std::fs::metadata(&log).unwrap().len() <= 4096);
+    remove_and_check(&env, &id);
+    assert_eq!(code, 0);
+    assert!(out.ends_with("line 299\n"), "{out}");
+}
+
+#[test]
+fn host_block_devices_cannot_be_opened_even_with_mknod() {
+    if !support::require_root() {
+        return;
+    }
+    // The host root fs's device numbers, from our own mountinfo ("maj:min" is field 3).
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let line = info.lines().find(|l| l.split(' ').nth(4) == Some("/")).unwrap();
+    let (maj, min) = line.split(' ').nth(2).unwrap().split_once(':').unwrap();
+    let env = env();
+    let script = format!(
+        "mknod /tmp/disk b {maj} {min} && echo made; head -c 1 /tmp/disk >/dev/null 2>&1 && echo READ-DISK; echo done"
+    );
+    let (code, out) = sh(&env, "mknod", &script);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("done"), "{out}");
+    assert!(!out.contains("READ-DISK"), "the container read the host's disk: {out}");
+}

@@ -227,3 +227,31 @@ fn user_namespace_maps_root_to_an_unprivileged_host_uid() {
     assert!(out.starts_with("0\n"), "{out}");
     assert!(out.contains("200000"), "{out}");
 }
+
+#[test]
+fn init_reaps_orphaned_zombies_and_forwards_signals() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("reap");
+    // The subshell's sleep is orphaned to PID 1 (the init) and exits after 0.2 s.
+    let script = "(sleep 0.2 &); sleep 1; ps -o stat,comm | grep -c '^Z' || true";
+    let mut cfg = config(&env, &id, &["sh", "-c", script]);
+    cfg.init = true;
+    let (code, _, out) = run(&env, &cfg);
+    remove_and_check(&env, &id);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.trim(), "0", "zombies left: {out}");
+    // A signal sent to the container reaches the workload through the init.
+    let id = common::id("fwd");
+    let mut cfg = config(&env, &id, &["sh", "-c", "trap 'exit 12' USR1; while :; do sleep 0.1; done"]);
+    cfg.init = true;
+    env.rt.create(&cfg).unwrap();
+    env.rt.start(&id).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    env.rt.kill(&id, nix::sys::signal::Signal::SIGUSR1).unwrap();
+    let st = env.rt.wait_timeout(&id, Duration::from_secs(5)).unwrap().expect("exited after SIGUSR1");
+    remove_and_check(&env, &id);
+    assert_eq!(st.status, Status::Exited { code: 12, oom: false });
+}

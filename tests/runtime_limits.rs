@@ -108,3 +108,30 @@ fn within_limits_nothing_is_oom() {
     remove_and_check(&env, &id);
     assert_eq!((code, oom), (0, false), "{out}");
 }
+
+#[test]
+fn limits_are_visible_from_inside_read_only() {
+    if !support::require_root() {
+        return;
+    }
+    let env = env();
+    let id = id("inside");
+    let script = if v2() {
+        "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max; echo 1 > /sys/fs/cgroup/pids.max 2>/dev/null || echo ro"
+    } else {
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us; \
+         echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo ro; grep -c . /proc/self/cgroup >/dev/null; cat /proc/self/cgroup | grep memory"
+    };
+    let mut cfg = config(&env, &id, &["sh", "-c", script]);
+    cfg.resources = Resources { memory: Some(48 << 20), pids_limit: Some(30), cpus: Some(0.25), ..Default::default() };
+    let (code, _, out) = run(&env, &cfg);
+    remove_and_check(&env, &id);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&(48u64 << 20).to_string()), "{out}");
+    assert!(out.contains("30\n"), "{out}");
+    assert!(out.contains("25000"), "{out}");
+    assert!(out.contains("ro\n"), "{out}");
+    if !v2() {
+        assert!(out.contains("memory:/\n"), "the container's cgroup is its root: {out}");
+    }
+}

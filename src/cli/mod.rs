@@ -8,9 +8,21 @@ use clap::{Args, Parser, Subcommand};
 
 mod config;
 mod images;
+mod network;
 pub(crate) mod load;
 mod plan;
 mod run;
+mod volume;
+// Operations on a project's containers (issue 6).
+mod exec;
+mod inspect;
+mod lifecycle;
+mod logs;
+mod ps;
+mod service_run;
+// up, down and the supervisor (issue 6, core).
+mod down;
+mod up;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -61,6 +73,49 @@ pub enum Command {
     Image(images::ImageArgs),
     /// Run one container from an image (docker run style).
     Run(Box<run::RunArgs>),
+    /// Manage volumes: ls, inspect, create, rm, prune.
+    Volume(volume::VolumeArgs),
+    /// Manage networks: ls, create, rm.
+    Network(network::NetworkArgs),
+    /// The per-project port proxy (started by berth itself).
+    #[command(name = "__proxy", hide = true)]
+    Proxy(network::ProxyArgs),
+    /// List the project's containers.
+    Ps(ps::PsArgs),
+    /// Show the containers' output.
+    Logs(logs::LogsArgs),
+    /// Run a command in a running container of a service.
+    Exec(exec::ExecArgs),
+    /// A one-off container of a service (what `berth run SERVICE` dispatches to).
+    #[command(name = "service-run", hide = true)]
+    ServiceRun(service_run::ServiceRunArgs),
+    /// Stop the project's containers (they stay, and are not restarted by their policy).
+    Stop(lifecycle::StopArgs),
+    /// Start stopped containers.
+    Start(lifecycle::StartArgs),
+    /// Restart containers.
+    Restart(lifecycle::StopArgs),
+    /// Send a signal to containers (default SIGKILL).
+    Kill(lifecycle::KillArgs),
+    /// Remove stopped containers.
+    Rm(lifecycle::RmArgs),
+    /// Block until containers exit; print their exit codes.
+    Wait(lifecycle::WaitArgs),
+    /// Show the processes of the containers.
+    Top(inspect::TopArgs),
+    /// Live resource use: CPU, memory, network, pids.
+    Stats(inspect::StatsArgs),
+    /// Print the host address a container port is published on.
+    Port(inspect::PortArgs),
+    /// List projects.
+    Ls(inspect::LsArgs),
+    /// Create and start the stack, and keep it converged.
+    Up(Box<up::UpArgs>),
+    /// Stop and remove the stack's containers and networks (volumes with -v).
+    Down(down::DownArgs),
+    /// The per-project supervisor (started by `up`, detached).
+    #[command(name = "__supervise", hide = true)]
+    Supervise(up::SuperviseArgs),
 }
 
 /// Entry point of the binary.
@@ -73,6 +128,26 @@ pub fn main() -> ExitCode {
         Command::Images(args) => images::run_images(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
+        Command::Volume(args) => volume::run(&cli.global, args),
+        Command::Network(args) => network::run(&cli.global, args),
+        Command::Proxy(args) => network::proxy(args),
+        Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Exec(args) => exec::run(&cli.global, args),
+        Command::ServiceRun(args) => service_run::run_service(&cli.global, args),
+        Command::Stop(args) => lifecycle::stop(&cli.global, args),
+        Command::Start(args) => lifecycle::start(&cli.global, args),
+        Command::Restart(args) => lifecycle::restart(&cli.global, args),
+        Command::Kill(args) => lifecycle::kill(&cli.global, args),
+        Command::Rm(args) => lifecycle::rm(&cli.global, args),
+        Command::Wait(args) => lifecycle::wait(&cli.global, args),
+        Command::Top(args) => inspect::top(&cli.global, args),
+        Command::Stats(args) => inspect::stats(&cli.global, args),
+        Command::Port(args) => inspect::port(&cli.global, args),
+        Command::Ls(args) => inspect::ls(&cli.global, args),
+        Command::Up(args) => up::run(&cli.global, args),
+        Command::Down(args) => down::run(&cli.global, args),
+        Command::Supervise(args) => up::supervise(args),
     };
     match result {
         Ok(code) => code,

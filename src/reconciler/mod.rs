@@ -1,1 +1,38 @@
-//! reconciler: not built yet (see the open issues).
+//! The reconciler: joins the layers. It observes what exists ([`observe`]), asks the planner
+//! what to do, executes the plan's DAG concurrently with the runtime, network, volume and image
+//! layers, and keeps the stack converged (restart policies, health checks) while it is up.
+//!
+//! Files: `state` (the project state dir), `lock` (per-project flock), `observe` (→
+//! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
+//! network and volumes).
+
+pub mod attach;
+pub mod container;
+pub mod down;
+pub mod error;
+pub mod execute;
+pub mod health;
+pub(crate) mod layers;
+pub mod lock;
+pub mod observe;
+pub mod ops;
+pub mod progress;
+pub mod restart;
+pub mod state;
+pub mod supervisor;
+pub mod translate;
+pub mod up;
+
+pub use error::{ReconcileError, Result};
+pub use lock::ProjectLock;
+pub use observe::{list_projects, observe, project_containers, ProjectContainer};
+pub use state::{ContainerRecord, HealthStatus, PortRecord, ProjectDir, ProjectMeta};
+
+/// Labels berth adds beside the planner's (`planner::actual::labels`).
+pub mod labels_ext {
+    /// Id of the image the container was created from.
+    pub const IMAGE: &str = "berth.image";
+    /// Set (to "true") on one-off containers of `berth run SERVICE`: not part of the stack's
+    /// desired state, never an orphan, removed by `down`.
+    pub const ONEOFF: &str = "berth.oneoff";
+}

@@ -120,3 +120,23 @@ fn io(op: &'static str, path: &Path, source: std::io::Error) -> RuntimeError {
 pub fn exec_path(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memfd_copy_is_sealed_and_executable() {
+        let fd = memfd_copy(Path::new("/bin/true")).unwrap();
+        let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+        assert!(seals & libc::F_SEAL_WRITE != 0 && seals & libc::F_SEAL_SEAL != 0, "seals {seals:#x}");
+        let status = std::process::Command::new(exec_path(&fd)).status().unwrap();
+        assert!(status.success());
+        // Writing through any path to it fails.
+        assert!(std::fs::OpenOptions::new()
+            .write(true)
+            .open(exec_path(&fd))
+            .and_then(|mut f| f.write_all(b"x"))
+            .is_err());
+    }
+}

@@ -96,9 +96,13 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     rootfs::make_private()?;
     let root = ctx.dir.rootfs();
     rootfs::mount_overlay(&cfg.layers, &ctx.dir.upper(), &ctx.dir.work(), &root)?;
-    // 7. /proc, /sys (ro), /dev with its nodes, pts, shm, mqueue; then the handed-in mounts.
+    // 7. /proc, /sys (ro) with the container's cgroup (ro), /dev with its nodes, pts, shm and
+    //    mqueue; then the mounts handed in by the caller.
     rootfs::mount_proc(&root)?;
     rootfs::mount_sys(&root)?;
+    if cfg.namespaces.user.is_none() {
+        super::cgroupfs::mount(&root)?;
+    }
     rootfs::mount_dev(&root, cfg.shm_size(), !cfg.namespaces.ipc_host)?;
     for m in &cfg.mounts {
         rootfs::handed_in(&root, m)?;
@@ -132,6 +136,8 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 12. ulimits and oom_score_adj.
     set_limits(cfg)
+    // 13.. user and groups, capabilities, no_new_privs, seccomp, close-on-exec of every fd,
+    // exec (or fork behind the init): process::become_workload, shared with `exec`.
 }
 
 fn set_limits(cfg: &ContainerConfig) -> Result<(), String> {

@@ -346,6 +346,9 @@ pub fn validate(cfg: &ContainerConfig) -> Result<()> {
     if cfg.process.args.is_empty() {
         return Err(bad("no command: give one, or use an image with an entrypoint or cmd".into()));
     }
+    if let Some(cwd) = cfg.process.cwd.as_deref().filter(|c| !c.is_empty() && !c.starts_with('/')) {
+        return Err(bad(format!("working dir {cwd:?} must be an absolute path")));
+    }
     let ns = &cfg.namespaces;
     for key in cfg.sysctls.keys() {
         let own_net = ns.net != super::config::NetNs::Host;

@@ -6,18 +6,25 @@
 //! creates the cgroup, clones the container child into its namespaces and supervises it; the
 //! caller never forks a container itself, so a multi-threaded caller is safe.
 //!
-//! Files: `config` (what is asked), `state` (what happened, atomic), `child` (the init sequence
-//! inside the container), `rootfs` (mounts), `process` (user, caps, seccomp, exec), `monitor`,
-//! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `caps`, `seccomp`, `user`,
-//! `limits`, `binary` (helper lookup, sealed copy), `lifecycle` (the [`Runtime`] API).
+//! Files: `config` (what is asked), `state` (what happened, atomic), `lifecycle` (the
+//! [`Runtime`] API), `monitor` (the per-container supervisor), `child` (the init sequence inside
+//! the container, as a numbered list of steps), `rootfs` and `cgroupfs` (mounts), `securepath`
+//! (openat2 RESOLVE_IN_ROOT lookups), `process` (user, caps, no_new_privs, seccomp, exec),
+//! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `attach` and `tty`
+//! (terminals, log following), `caps`, `seccomp`, `user`, `limits`, `binary` (the helper and
+//! its CVE-2019-5736 guard), `helper` (the helper binary's modes).
 //!
-//! Monitor RSS: a separate small helper binary rather than a re-exec of `berth` (which would
-//! run clap and map far more of a much larger binary); see `lifecycle::monitor_rss_kib`.
+//! Monitor footprint: the monitor is a separate small binary (`berth-monitor`), not a re-exec of
+//! `berth` (which would run clap and touch much more of a larger binary), and once set up it
+//! drops the clean file-backed pages setup touched (see `monitor::trim_rss`). Measured VmRSS of
+//! an idle monitor: about 0.7 MiB with a release build (about 1.4 MiB while copying a burst of
+//! output; back to ~0.75 MiB two seconds after), about 1.4 MiB with a debug build.
 
 pub mod attach;
 pub mod binary;
 pub mod caps;
 pub mod cgroup;
+mod cgroupfs;
 mod child;
 pub mod config;
 pub mod error;
@@ -31,6 +38,7 @@ mod pid1;
 pub mod process;
 mod rootfs;
 pub mod seccomp;
+mod securepath;
 pub mod state;
 pub mod stop;
 pub mod tty;

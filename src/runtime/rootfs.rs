@@ -4,14 +4,15 @@
 //! child's error pipe.
 
 use std::fs;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
 use std::os::unix::fs::symlink;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{makedev, mknod, Mode, SFlag};
 
 use super::config::{Mount, Propagation};
+pub(super) use super::securepath::{fd_path, open_dir, open_in_root, secure_target};
 
 pub type R<T = ()> = Result<T, String>;
 
@@ -34,7 +35,7 @@ pub const MASKED: &[&str] = &[
 /// OCI runtime-spec default read-only paths (host-wide knobs reachable through procfs).
 pub const READ_ONLY: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-fn mnt(src: Option<&str>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> R {
+pub(super) fn mnt(src: Option<&str>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> R {
     mount(src, target, fstype, flags, data).map_err(|e| {
         format!("mount {} on {} ({}): {e}", src.unwrap_or("none"), target.display(), fstype.unwrap_or("bind"))
     })
@@ -60,85 +61,6 @@ pub fn mount_overlay(layers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
     let lower: Vec<String> = layers.iter().rev().map(|p| p.to_string_lossy().into_owned()).collect();
     let opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
     mnt(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(&opts))
-}
-
-/// Open `rel` inside `root` as an O_PATH fd, resolving every symlink as if `root` were `/`
-/// (openat2(2) RESOLVE_IN_ROOT), so an image cannot point a mount target outside its rootfs
-/// (the symlink-exchange class of escapes, CVE-2021-30465). Missing parts are created
-/// (directories, and the last component as a file when `file` is set).
-pub fn secure_target(root: &Path, rel: &str, file: bool) -> R<OwnedFd> {
-    let rootfd = open_dir(root)?;
-    let comps: Vec<&str> = Path::new(rel)
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    let mut cur = String::new();
-    for (i, c) in comps.iter().enumerate() {
-        let parent = open_in_root(&rootfd, if cur.is_empty() { "." } else { &cur })?;
-        cur = if cur.is_empty() { c.to_string() } else { format!("{cur}/{c}") };
-        if open_in_root(&rootfd, &cur).is_ok() {
-            continue;
-        }
-        let last = i + 1 == comps.len();
-        let name = std::ffi::CString::new(*c).map_err(|e| e.to_string())?;
-        let rc = unsafe {
-            if last && file {
-                let fd = libc::openat(
-                    parent.as_raw_fd(),
-                    name.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                    0o644,
-                );
-                if fd >= 0 {
-                    libc::close(fd);
-                }
-                fd
-            } else {
-                libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755)
-            }
-        };
-        if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-            return Err(format!("create mount target {rel} in the rootfs: {}", std::io::Error::last_os_error()));
-        }
-    }
-    open_in_root(&rootfd, if cur.is_empty() { "." } else { &cur })
-}
-
-fn open_dir(p: &Path) -> R<OwnedFd> {
-    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("open {}: {}", p.display(), std::io::Error::last_os_error()));
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn open_in_root(root: &OwnedFd, rel: &str) -> R<OwnedFd> {
-    let c = std::ffi::CString::new(rel).map_err(|e| e.to_string())?;
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_raw_fd(),
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return Err(format!("resolve {rel} in the rootfs: {}", std::io::Error::last_os_error()));
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-/// The path through which the kernel mounts onto an O_PATH fd.
-fn fd_path(fd: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 fn propagation_flags(p: Propagation) -> MsFlags {

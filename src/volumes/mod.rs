@@ -1,1 +1,24 @@
-//! volumes: not built yet (see the open issues).
+//! Volumes: named volumes (directories under the state root with a small metadata file),
+//! bind mounts and tmpfs mounts, translated into the runtime's mount list per container.
+//!
+//! Files: `store` (volumes on disk, atomic metadata), `manager` ([`VolumeManager`]: ensure,
+//! create, list, remove, prune, in-use checks), `mounts` (service → runtime mounts), `binds`
+//! (bind and tmpfs entries), `copyup` (image content into a fresh volume, as overlayfs merges
+//! the layers), `fsat` (no-follow, fd-relative file operations).
+//!
+//! Mount targets are resolved by the runtime inside the container's rootfs with openat2(2)
+//! RESOLVE_IN_ROOT (src/runtime/rootfs.rs `secure_target`), so a symlink at a target in the
+//! image cannot redirect a volume onto the host (CVE-2021-30465 class).
+
+mod binds;
+pub mod copyup;
+pub mod error;
+mod fsat;
+mod manager;
+mod mounts;
+pub mod store;
+
+pub use binds::{parse_propagation, tmpfs_entry};
+pub use error::{Result, VolumeError};
+pub use manager::{labels, VolumeInfo, VolumeManager, VolumeSpec};
+pub use mounts::anonymous_name;

@@ -3,5 +3,6 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod fixture;
+pub mod stack;
 
 pub use fixture::{busybox_rootfs, busybox_rootfs_tar, import_busybox, require_root};

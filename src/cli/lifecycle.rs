@@ -1,0 +1,141 @@
+//! `berth stop|start|restart|kill|rm|wait [SERVICE...]`: act on the project's existing
+//! containers (no stack file needed), and say what happened to each on stderr.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::ps::{project_name, roots};
+use super::GlobalOpts;
+use crate::paths::Roots;
+use crate::reconciler::container::Ctx;
+use crate::reconciler::ops::control::{self, Outcome};
+use crate::reconciler::ops::select;
+use crate::reconciler::ProjectContainer;
+use crate::runtime::Runtime;
+use crate::spec::Stack;
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait for a container to exit before killing it (default: its
+    /// stop_grace_period, else 10).
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send (name or number).
+    #[arg(short = 's', long, default_value = "SIGKILL")]
+    pub signal: String,
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Do not ask for confirmation (berth never asks; accepted for compatibility; long form
+    /// only: `-f` is the global `--file` option).
+    #[arg(long)]
+    pub force: bool,
+    /// Stop the containers first, if running.
+    #[arg(short = 's', long)]
+    pub stop: bool,
+    /// Remove anonymous volumes attached to the containers.
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(required = true)]
+    pub service: Vec<String>,
+}
+
+/// The project's containers of `services` (all when empty; one-offs only with `oneoff`);
+/// none at all is an error.
+fn targets(
+    g: &GlobalOpts,
+    services: &[String],
+    oneoff: bool,
+) -> anyhow::Result<(Roots, String, Vec<ProjectContainer>)> {
+    let project = project_name(g)?;
+    let roots = roots(g);
+    let all = select::all(&roots, &project, oneoff)?;
+    if all.is_empty() {
+        return Err(crate::reconciler::ops::OpsError::NoContainers { project }.into());
+    }
+    let chosen = select::services(all, &project, services)?;
+    Ok((roots, project, chosen))
+}
+
+/// The stack file of this project when one is readable (quietly: its warnings were shown
+/// by `up`); `start` uses it to publish ports again. None is fine: the commands work
+/// from the state dir.
+fn stack_of(g: &GlobalOpts, project: &str) -> Option<Stack> {
+    let opts = super::load::load_options(g, &[]).ok()?;
+    crate::spec::load::load(&opts).ok().map(|l| l.stack).filter(|s| s.name == project)
+}
+
+/// Run `f` with the reconciler's per-container context for the project.
+fn with_ctx<T>(
+    g: &GlobalOpts,
+    services: &[String],
+    grace: Option<u64>,
+    oneoff: bool,
+    f: impl FnOnce(&Ctx<'_>, &[ProjectContainer]) -> crate::reconciler::ops::Result<T>,
+) -> anyhow::Result<T> {
+    let (roots, project, targets) = targets(g, services, oneoff)?;
+    let stack = stack_of(g, &project);
+    let rt = Runtime::new(&roots);
+    let grace = grace.map(Duration::from_secs);
+    let ctx = Ctx { roots: &roots, rt: &rt, project: &project, stack: stack.as_ref(), grace };
+    Ok(f(&ctx, &targets)?)
+}
+
+fn report(outcomes: &[Outcome]) -> ExitCode {
+    for o in outcomes {
+        eprintln!("Container {}  {}", o.name, o.what);
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn stop(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
+    Ok(report(&with_ctx(g, &a.service, a.timeout, false, control::stop_all)?))
+}
+
+pub fn start(g: &GlobalOpts, a: &StartArgs) -> anyhow::Result<ExitCode> {
+    Ok(report(&with_ctx(g, &a.service, None, false, control::start_all)?))
+}
+
+pub fn restart(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
+    Ok(report(&with_ctx(g, &a.service, a.timeout, false, control::restart_all)?))
+}
+
+pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
+    let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
+    Ok(report(&with_ctx(g, &a.service, None, false, |ctx, t| control::kill_all(ctx, t, sig))?))
+}
+
+pub fn rm(g: &GlobalOpts, a: &RmArgs) -> anyhow::Result<ExitCode> {
+    // As `docker compose rm`: one-off containers (`run SERVICE`) are removed too.
+    Ok(report(&with_ctx(g, &a.service, None, true, |ctx, t| control::remove_all(ctx, t, a.stop, a.volumes))?))
+}
+
+/// Print each container's exit code (one a line, in order); exit with the first non-zero.
+pub fn wait(g: &GlobalOpts, a: &WaitArgs) -> anyhow::Result<ExitCode> {
+    let (roots, _, t) = targets(g, &a.service, false)?;
+    let codes = control::wait_all(&roots, &t)?;
+    for (_, code) in &codes {
+        println!("{code}");
+    }
+    let first = codes.iter().map(|(_, c)| *c).find(|c| *c != 0).unwrap_or(0);
+    Ok(ExitCode::from(first.clamp(0, 255) as u8))
+}

@@ -1,0 +1,186 @@
+//! `berth run SERVICE [CMD...]`: a one-off container with the service's configuration (see
+//! `reconciler::ops::oneoff`), attached until it exits, its exit code passed on.
+//!
+//! Dispatch (wired by `berth run`): when the first positional names a service of the loaded
+//! stack this runs, otherwise `berth run IMAGE` (src/cli/run.rs) does; [`names_service`]
+//! answers that question without printing the loader's warnings twice.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+
+use super::exec::env_flags;
+use super::ps::roots;
+use super::GlobalOpts;
+use crate::image::ImageStore;
+use crate::reconciler::container::{self, Ctx};
+use crate::reconciler::ops::oneoff::{self, Overrides};
+use crate::runtime::attach::{self, LogFollower, RawMode};
+use crate::runtime::{Runtime, Status};
+
+#[derive(Debug, Args)]
+pub struct ServiceRunArgs {
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Override the service's entrypoint ("" clears it).
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Do not check that the services this one depends on are running.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// User: name|uid[:group|gid].
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<String>,
+    /// Keep stdin open.
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    pub service: String,
+    /// Command and arguments (default: the service's command).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+impl From<&super::run::RunArgs> for ServiceRunArgs {
+    /// `berth run`'s flags, for the dispatch of `berth run SERVICE` (--no-deps is not among
+    /// them yet: dependencies are then checked).
+    fn from(a: &super::run::RunArgs) -> Self {
+        ServiceRunArgs {
+            rm: a.rm,
+            env: a.env.clone(),
+            entrypoint: a.entrypoint.clone(),
+            no_deps: false,
+            user: a.user.clone(),
+            workdir: a.workdir.clone(),
+            interactive: a.interactive,
+            tty: a.tty,
+            service: a.image.clone(),
+            command: a.command.clone(),
+        }
+    }
+}
+
+/// Does `name` name a service of the stack the global options point at? (False when there
+/// is no readable stack file: then `berth run NAME` means an image.)
+// Called by `berth run`'s dispatch once the lead wires it.
+#[allow(dead_code)]
+pub fn names_service(g: &GlobalOpts, name: &str) -> bool {
+    let Ok(opts) = super::load::load_options(g, &[]) else { return false };
+    crate::spec::load::load(&opts).map(|l| l.stack.services.contains_key(name)).unwrap_or(false)
+}
+
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    PENDING.store(sig, Ordering::SeqCst);
+}
+
+pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCode> {
+    let stack = super::load::load_stack(g)?.stack;
+    let Some(svc) = stack.services.get(&a.service) else {
+        bail!("no service `{}` in project `{}`", a.service, stack.name);
+    };
+    let roots = roots(g);
+    if !a.no_deps {
+        let missing = oneoff::missing_dependencies(&roots, &stack, &a.service)?;
+        if !missing.is_empty() {
+            bail!(
+                "service `{}` depends on {} which {} not running; start {} with `berth up -d {}` (or pass --no-deps)",
+                a.service,
+                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+                if missing.len() == 1 { "it" } else { "them" },
+                missing.join(" ")
+            );
+        }
+    }
+    let reference = svc.image.clone().unwrap_or_else(|| format!("{}-{}", stack.name, a.service));
+    let store = ImageStore::open(&roots).context("open the image store")?;
+    let image = store.resolve(&reference).with_context(|| format!("service `{}`: image {reference}", a.service))?;
+    let name = oneoff::container_name(&stack.name, &a.service)?;
+    let o = Overrides {
+        command: a.command.clone(),
+        entrypoint: a.entrypoint.clone(),
+        env: env_flags(&a.env),
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        tty: a.tty,
+        stdin: a.interactive,
+    };
+    let mut cfg = oneoff::config(&stack, &a.service, &image, &name, &o)?;
+    let rt = Runtime::new(&roots);
+    let ctx = Ctx { roots: &roots, rt: &rt, project: &stack.name, stack: Some(&stack), grace: None };
+    // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
+    // the parts that do not exist).
+    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| rt.create(&cfg).map_err(anyhow::Error::from));
+    if let Err(e) = made {
+        let _ = container::remove(&ctx, &name);
+        return Err(e.context(format!("create one-off container `{name}`")));
+    }
+    let code = start_and_attach(&rt, &name, a);
+    if a.rm {
+        container::remove(&ctx, &name).with_context(|| format!("remove one-off container `{name}`"))?;
+    }
+    Ok(ExitCode::from(code?.clamp(0, 255) as u8))
+}
+
+fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Result<i32> {
+    let master = if a.tty {
+        Some(rt.start_tty(id)?.1)
+    } else {
+        let stdin = if a.interactive {
+            let fd = std::io::stdin().lock();
+            Some(std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?)
+        } else {
+            None
+        };
+        rt.start_with(id, stdin)?;
+        None
+    };
+    if let Some(m) = &master {
+        attach::copy_window_size(m);
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores into an atomic (async-signal-safe).
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+    let _raw = master.as_ref().map(|_| RawMode::enable());
+    let mut follower = LogFollower::new(&rt.log_path(id));
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    loop {
+        let sig = PENDING.swap(0, Ordering::SeqCst);
+        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+            let _ = rt.kill(id, s);
+        }
+        match &master {
+            Some(m) => {
+                attach::relay_pty_once(m, Duration::from_millis(20));
+            }
+            None => {
+                follower.poll(&mut out, &mut err);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        if let Status::Exited { code, .. } = rt.state(id)?.status {
+            match &master {
+                Some(m) => while attach::relay_pty_once(m, Duration::from_millis(10)) {},
+                None => follower.poll(&mut out, &mut err),
+            }
+            return Ok(code);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! `berth up`: create and start the stack, then stream its logs (attached) or return (-d),
+//! and the hidden `berth __supervise` that keeps a detached stack converged.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indexmap::IndexMap;
+
+use super::load::{load_options, load_with};
+use super::GlobalOpts;
+use crate::paths::Roots;
+use crate::planner::PlanOptions;
+use crate::reconciler::attach::{attach, AttachOpts};
+use crate::reconciler::progress::Progress;
+use crate::reconciler::{supervisor, up};
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Only these services (and their dependencies, unless --no-deps).
+    pub services: Vec<String>,
+    /// Detached mode: start the stack in the background and return.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Wait until every service is running and healthy (implies -d).
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds (with --wait).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
+    /// Recreate containers even if their configuration has not changed.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate existing containers.
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Do not start the services' dependencies.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Remove containers of services not in the stack file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Stop the whole stack when any container exits.
+    #[arg(long, conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Exit with this service's container exit code (implies --abort-on-container-exit).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
+    pub exit_code_from: Option<String>,
+    /// SERVICE=N: run N containers of SERVICE.
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// Stop timeout in seconds for containers being replaced or stopped.
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Build images before starting (not supported yet).
+    #[arg(long)]
+    pub build: bool,
+    /// Pull images: always, missing, never (pulling is not supported yet).
+    #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
+    pub pull: Option<String>,
+}
+
+/// Arguments of the hidden `berth __supervise`.
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub state_dir: PathBuf,
+    #[arg(long)]
+    pub run_dir: PathBuf,
+}
+
+pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
+    if a.build {
+        bail!("--build: building images is not supported yet; build the image elsewhere and import it with `berth image import`");
+    }
+    if a.pull.as_deref() == Some("always") {
+        bail!("--pull always: pulling images is not supported yet; import images with `berth image import`");
+    }
+    let roots = Roots::new(g.root.as_deref());
+    let loaded = load_with(load_options(g, &a.services)?)?;
+    let stack = loaded.stack;
+    let opts = PlanOptions {
+        services: a.services.clone(),
+        force_recreate: a.force_recreate,
+        no_recreate: a.no_recreate,
+        no_deps: a.no_deps,
+        remove_orphans: a.remove_orphans,
+        scale: parse_scale(&a.scale)?,
+    };
+    let grace = a.timeout.map(Duration::from_secs);
+    let progress = Progress::new();
+    let report = up::up(&roots, &stack, &opts, grace, &progress)?;
+    if a.wait {
+        up::wait_ready(&roots, &stack.name, &report.services, a.wait_timeout.map(Duration::from_secs))
+            .context("--wait")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.detach {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let attach_opts = AttachOpts {
+        services: report.services,
+        abort_on_container_exit: a.abort_on_container_exit || a.exit_code_from.is_some(),
+        exit_code_from: a.exit_code_from.clone(),
+        grace,
+    };
+    if let Some(s) = &attach_opts.exit_code_from {
+        if !stack.services.contains_key(s) {
+            bail!("--exit-code-from {s}: no such service");
+        }
+    }
+    let code = attach(&roots, &stack.name, &attach_opts)?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// `--scale web=3` → {web: 3}.
+fn parse_scale(items: &[String]) -> anyhow::Result<IndexMap<String, u32>> {
+    let mut out = IndexMap::new();
+    for item in items {
+        let Some((service, n)) = item.split_once('=') else { bail!("--scale {item}: expected SERVICE=N") };
+        let n: u32 = n.parse().with_context(|| format!("--scale {item}: N must be a number"))?;
+        out.insert(service.to_string(), n);
+    }
+    Ok(out)
+}
+
+/// `berth __supervise`: the per-project supervisor (started by `up`, detached).
+pub fn supervise(a: &SuperviseArgs) -> anyhow::Result<ExitCode> {
+    let roots = Roots { state: a.state_dir.clone(), run: a.run_dir.clone() };
+    supervisor::run(&roots, &a.project)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_flags() {
+        let s = parse_scale(&["web=3".into(), "db=0".into()]).unwrap();
+        assert_eq!(s.get("web"), Some(&3));
+        assert!(parse_scale(&["web".into()]).is_err());
+    }
+}

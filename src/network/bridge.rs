@@ -1,0 +1,152 @@
+//! Networks: a Linux bridge per network in the host namespace, with the gateway address on it,
+//! its subnet from IPAM, and its firewall rules. External networks are only looked up.
+
+use std::net::Ipv4Addr;
+
+use super::error::{NetworkError, Result};
+use super::ipam::{pick_subnet, Ipv4Net};
+use super::netlink::{outside_tokio, Netlink};
+use super::store::{LockGuard, NetworkRecord, HOST_LOCK};
+use super::{firewall, names, NetworkInfo, NetworkManager, NetworkSpec};
+
+impl NetworkManager {
+    /// Creates the network (bridge, gateway address, rules) or finds it. Idempotent; a
+    /// recorded network whose bridge vanished (reboot) gets it back with the same subnet.
+    pub fn ensure_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        check_name(&spec.name)?;
+        let _lock = self.store.lock()?;
+        if let Some(rec) = self.store.load_network(&spec.name)? {
+            outside_tokio(|| bring_up(&rec))?;
+            return Ok(info(&rec));
+        }
+        if spec.external {
+            return Err(NetworkError::ExternalNotFound(spec.name.clone()));
+        }
+        // Held until the bridge and its route exist, so a concurrent allocation (any project,
+        // any state root) sees this subnet as taken.
+        let _host = LockGuard::take(std::path::Path::new(HOST_LOCK))?;
+        let rec = outside_tokio(|| self.allocate(spec))?;
+        if let Err(e) = outside_tokio(|| bring_up(&rec)) {
+            let _ = outside_tokio(|| delete_bridge(&rec.bridge));
+            let _ = firewall::remove(&rec.bridge, rec.subnet, rec.internal);
+            return Err(e);
+        }
+        self.store.save_network(&rec)?;
+        tracing::info!(network = %rec.name, bridge = %rec.bridge, subnet = %rec.subnet, "network created");
+        Ok(info(&rec))
+    }
+
+    /// Chooses the subnet and gateway: the spec's, checked, or the pool's first free one.
+    fn allocate(&self, spec: &NetworkSpec) -> Result<NetworkRecord> {
+        let nl = Netlink::connect()?;
+        let mut taken = nl.host_networks()?;
+        taken.extend(self.store.networks()?.iter().map(|r| r.subnet));
+        let subnet = match &spec.subnet {
+            Some(s) => {
+                let subnet: Ipv4Net = s.parse()?;
+                if let Some(other) = taken.iter().find(|t| t.overlaps(&subnet)) {
+                    return Err(NetworkError::SubnetOverlap {
+                        network: spec.name.clone(),
+                        subnet: subnet.to_string(),
+                        other: format!("{other}, already in use on this host"),
+                    });
+                }
+                subnet
+            }
+            None => pick_subnet(self.pool, self.prefix, &taken).ok_or_else(|| NetworkError::PoolExhausted {
+                pool: self.pool.to_string(),
+                network: spec.name.clone(),
+            })?,
+        };
+        let gateway = match &spec.gateway {
+            Some(g) => {
+                let gw: Ipv4Addr = g.parse().map_err(|_| NetworkError::invalid("gateway", g, "not an IPv4 address"))?;
+                if !subnet.is_host(gw) {
+                    return Err(NetworkError::invalid("gateway", g, format!("not a host address of {subnet}")));
+                }
+                gw
+            }
+            None => subnet.first_host(),
+        };
+        Ok(NetworkRecord {
+            name: spec.name.clone(),
+            project: spec.project.clone(),
+            bridge: names::bridge_name(&spec.name),
+            subnet,
+            gateway,
+            internal: spec.internal,
+            labels: spec.labels.clone(),
+            endpoints: Default::default(),
+        })
+    }
+
+    /// Removes the bridge, its rules and its allocation. Idempotent; refuses while containers
+    /// are attached.
+    pub fn remove_network(&self, name: &str) -> Result<()> {
+        let _lock = self.store.lock()?;
+        let Some(rec) = self.store.load_network(name)? else { return Ok(()) };
+        if !rec.endpoints.is_empty() {
+            return Err(NetworkError::InUse { name: name.to_string(), count: rec.endpoints.len() });
+        }
+        let mut errors = firewall::remove(&rec.bridge, rec.subnet, rec.internal);
+        if let Err(e) = outside_tokio(|| delete_bridge(&rec.bridge)) {
+            errors.push(e.to_string());
+        }
+        if let Err(e) = self.store.delete_network(name) {
+            errors.push(e.to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(NetworkError::Teardown { what: format!("network {name}"), errors })
+        }
+    }
+
+    /// Networks of `project` (all when None), by name.
+    pub fn list_networks(&self, project: Option<&str>) -> Result<Vec<NetworkInfo>> {
+        let all = self.store.networks()?;
+        Ok(all.iter().filter(|r| project.is_none_or(|p| r.project == p)).map(info).collect())
+    }
+}
+
+/// Bridge up with its gateway address, and rules installed (each step idempotent).
+fn bring_up(rec: &NetworkRecord) -> Result<()> {
+    let nl = Netlink::connect()?;
+    let index = nl.ensure_bridge(&rec.bridge)?;
+    nl.add_address(index, rec.gateway, rec.subnet.prefix())?;
+    nl.set_up(index)?;
+    firewall::install(&rec.bridge, rec.subnet, rec.internal)
+}
+
+fn delete_bridge(bridge: &str) -> Result<()> {
+    let nl = Netlink::connect()?;
+    match nl.link_index(bridge)? {
+        Some(i) => nl.delete_link(i),
+        None => Ok(()),
+    }
+}
+
+fn info(rec: &NetworkRecord) -> NetworkInfo {
+    NetworkInfo {
+        name: rec.name.clone(),
+        bridge: rec.bridge.clone(),
+        subnet: rec.subnet.to_string(),
+        gateway: rec.gateway.to_string(),
+        project: rec.project.clone(),
+        internal: rec.internal,
+        labels: rec.labels.clone(),
+        containers: rec.endpoints.keys().cloned().collect(),
+    }
+}
+
+/// Network names become file names: letters, digits, `_`, `-`, `.`, not starting with `.`.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(NetworkError::invalid("network name", name, "use letters, digits, `_`, `-` and `.`"))
+    }
+}

@@ -1,0 +1,176 @@
+//! Service discovery by managed files: each container gets its own /etc/hosts, /etc/resolv.conf
+//! and /etc/hostname under `Roots.run/network/<id>/`, bind-mounted into it. On every
+//! register/unregister, the hosts file of every container sharing a network with the changed
+//! one is rewritten IN PLACE (truncate + write on the same inode): a rename would leave the
+//! container's bind mount pointing at the old inode. No resolver daemon is needed, and glibc's
+//! files NSS module (built into the static busybox of the test image since glibc 2.34) reads it.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use super::error::{NetworkError, Result};
+use super::store::SandboxRecord;
+use super::HostsSpec;
+
+/// One container's view of the names it can resolve.
+pub fn render_hosts(own: &SandboxRecord, all: &[SandboxRecord]) -> String {
+    let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    let spec = own.hosts.clone().unwrap_or_default();
+    if let (Some(ep), Some(host)) = (own.endpoints.first(), spec.hostname.as_deref()) {
+        match spec.domainname.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => out.push_str(&format!("{}\t{host}.{d} {host}\n", ep.ip)),
+            None => out.push_str(&format!("{}\t{host}\n", ep.ip)),
+        }
+    }
+    // Peers, in the order of this container's networks, so its first network's addresses
+    // come first; a name on a network this container is not on never appears.
+    for ep in &own.endpoints {
+        for peer in all {
+            let Some(reg) = &peer.registration else { continue };
+            for (net, ip, aliases) in &reg.networks {
+                if net != &ep.network {
+                    continue;
+                }
+                let mut names = vec![reg.service.clone(), reg.container_name.clone()];
+                names.extend(aliases.iter().cloned());
+                names.retain(|n| !n.is_empty());
+                names.dedup();
+                out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+            }
+        }
+    }
+    for (host, ips) in &spec.extra_hosts {
+        for ip in ips {
+            out.push_str(&format!("{ip}\t{host}\n"));
+        }
+    }
+    out
+}
+
+/// resolv.conf: `dns:` when given, else the host's nameservers minus loopback ones (127.0.0.0/8
+/// and ::1 would point into the container's own netns, where nothing listens).
+pub fn render_resolv(spec: &HostsSpec, host_resolv: &str) -> String {
+    let mut servers: Vec<String> = spec.dns.clone();
+    let mut search: Vec<String> = spec.dns_search.clone();
+    let mut options: Vec<String> = spec.dns_opt.clone();
+    for line in host_resolv.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), spec.dns.is_empty()) {
+            (Some("nameserver"), true) => {
+                if let Some(ns) = words.next().filter(|ns| !is_loopback(ns)) {
+                    servers.push(ns.to_string());
+                }
+            }
+            (Some("search" | "domain"), _) if spec.dns_search.is_empty() => search.extend(words.map(String::from)),
+            (Some("options"), _) if spec.dns_opt.is_empty() => options.extend(words.map(String::from)),
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+fn is_loopback(ns: &str) -> bool {
+    ns == "::1" || ns.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Rewrites `path` in place: same inode, truncated, then written (see the module doc).
+pub fn write_in_place(path: &Path, content: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
+    }
+    let mut f =
+        OpenOptions::new().create(true).write(true).truncate(true).open(path).map_err(|e| NetworkError::io(path, e))?;
+    f.write_all(content.as_bytes()).map_err(|e| NetworkError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{Endpoint, Registration};
+
+    fn sandbox(id: &str, nets: &[(&str, &str)], service: &str, aliases: &[&str]) -> SandboxRecord {
+        SandboxRecord {
+            id: id.into(),
+            endpoints: nets
+                .iter()
+                .enumerate()
+                .map(|(i, (n, ip))| Endpoint {
+                    network: n.to_string(),
+                    ifname: format!("eth{i}"),
+                    ip: ip.to_string(),
+                    mac: String::new(),
+                })
+                .collect(),
+            registration: Some(Registration {
+                container_id: id.into(),
+                project: "p".into(),
+                service: service.into(),
+                container_name: id.into(),
+                networks: nets
+                    .iter()
+                    .map(|(n, ip)| (n.to_string(), ip.to_string(), aliases.iter().map(|a| a.to_string()).collect()))
+                    .collect(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hosts_list_only_shared_networks() {
+        let web = sandbox("p-web-1", &[("p_front", "10.0.0.2")], "web", &["www"]);
+        let db = sandbox("p-db-1", &[("p_back", "10.0.1.2")], "db", &[]);
+        let api = sandbox("p-api-1", &[("p_front", "10.0.0.3"), ("p_back", "10.0.1.3")], "api", &[]);
+        let all = vec![web.clone(), db.clone(), api.clone()];
+        let h = render_hosts(&web, &all);
+        assert!(h.contains("10.0.0.2\tweb p-web-1 www\n"), "{h}");
+        assert!(h.contains("10.0.0.3\tapi p-api-1\n"), "{h}");
+        assert!(!h.contains("db"), "db is not on front: {h}");
+        let h = render_hosts(&api, &all);
+        assert!(h.contains("10.0.1.2\tdb p-db-1\n") && h.contains("10.0.1.3\tapi"), "{h}");
+    }
+
+    #[test]
+    fn hostname_and_extra_hosts() {
+        let mut web = sandbox("p-web-1", &[("p_front", "10.0.0.2")], "web", &[]);
+        let mut spec =
+            HostsSpec { hostname: Some("w".into()), domainname: Some("example.org".into()), ..Default::default() };
+        spec.extra_hosts.insert("gw".into(), vec!["10.0.0.1".into()]);
+        web.hosts = Some(spec);
+        let h = render_hosts(&web, &[]);
+        assert!(h.contains("10.0.0.2\tw.example.org w\n"), "{h}");
+        assert!(h.ends_with("10.0.0.1\tgw\n"), "{h}");
+    }
+
+    #[test]
+    fn resolv_drops_loopback_and_honours_dns() {
+        let host = "nameserver 127.0.0.53\nnameserver 10.9.9.9\nsearch corp\noptions edns0\n";
+        let r = render_resolv(&HostsSpec::default(), host);
+        assert_eq!(r, "nameserver 10.9.9.9\nsearch corp\noptions edns0\n");
+        let spec = HostsSpec { dns: vec!["1.1.1.1".into()], dns_search: vec!["x".into()], ..Default::default() };
+        assert_eq!(render_resolv(&spec, host), "nameserver 1.1.1.1\nsearch x\noptions edns0\n");
+    }
+
+    #[test]
+    fn in_place_keeps_the_inode() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hosts");
+        write_in_place(&p, "a long first version\n").unwrap();
+        let ino = fs::metadata(&p).unwrap().ino();
+        write_in_place(&p, "v2\n").unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().ino(), ino);
+        assert_eq!(fs::read_to_string(&p).unwrap(), "v2\n");
+    }
+}

@@ -1,0 +1,90 @@
+//! Kernel object names derived from berth's names. Linux interface names are at most 15 bytes
+//! (IFNAMSIZ-1, netdevice(7)), so bridges and veths are named from a short SHA-256 of the full
+//! name: two projects (or two networks of one project) never share a bridge, and the name is
+//! recomputable from the state alone.
+
+use std::net::Ipv4Addr;
+
+use sha2::{Digest, Sha256};
+
+/// Prefix of every berth bridge; firewall rules match `bth+` to isolate berth bridges from each
+/// other, so nothing else berth makes may start with it.
+pub const BRIDGE_PREFIX: &str = "bth-";
+/// Prefix of the host end of every veth pair.
+pub const VETH_PREFIX: &str = "bv";
+
+/// The first `n` hex digits of SHA-256(`s`).
+pub fn short_hash(s: &str, n: usize) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    hex::encode(digest)[..n].to_string()
+}
+
+/// `bth-<8 hex>` (12 bytes) for a network's real name (e.g. `demo_default`).
+pub fn bridge_name(network: &str) -> String {
+    format!("{BRIDGE_PREFIX}{}", short_hash(network, 8))
+}
+
+/// `bv<12 hex>` (14 bytes): the host end of the veth joining `container` to `network`.
+pub fn veth_name(container: &str, network: &str) -> String {
+    format!("{VETH_PREFIX}{}", short_hash(&format!("{container}\0{network}"), 12))
+}
+
+/// A locally administered unicast MAC derived from the IPv4 address (as Docker does:
+/// 02:42:a.b.c.d), so a container keeps its MAC as long as it keeps its address.
+pub fn mac_from_ip(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+pub fn format_mac(mac: &[u8; 6]) -> String {
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`; rejects multicast addresses (bit 0 of the first octet), which
+/// the kernel refuses on an ethernet device.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.len() != 2 {
+            return None;
+        }
+        mac[i] = u8::from_str_radix(p, 16).ok()?;
+    }
+    (mac[0] & 1 == 0).then_some(mac)
+}
+
+/// Interface name inside the container for its `n`-th network: eth0, eth1, …
+pub fn container_ifname(n: usize) -> String {
+    format!("eth{n}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_ifnamsiz_and_differ_per_project() {
+        let a = bridge_name("alpha_default");
+        let b = bridge_name("beta_default");
+        assert!(a.len() <= 15 && a.starts_with("bth-"));
+        assert_ne!(a, b);
+        assert_eq!(a, bridge_name("alpha_default"));
+        let v = veth_name("alpha-web-1", "alpha_default");
+        assert!(v.len() <= 15);
+        assert_ne!(v, veth_name("beta-web-1", "beta_default"));
+        assert_ne!(v, veth_name("alpha-web-1", "alpha_back"));
+    }
+
+    #[test]
+    fn mac_roundtrip_and_derivation() {
+        let m = mac_from_ip(Ipv4Addr::new(10, 213, 1, 2));
+        assert_eq!(format_mac(&m), "02:42:0a:d5:01:02");
+        assert_eq!(parse_mac("02:42:0a:d5:01:02"), Some(m));
+        assert_eq!(parse_mac("01:00:00:00:00:00"), None, "multicast refused");
+        assert_eq!(parse_mac("02:42"), None);
+    }
+}

@@ -1,0 +1,176 @@
+//! The netlink seam: a small synchronous facade over `rtnetlink` (which is async), driven by a
+//! current-thread tokio runtime owned by each [`Netlink`] session. A session talks to the
+//! network namespace its socket was opened in, so sessions for a container's netns are opened
+//! on a thread that has `setns`-ed into it (see `netns.rs`).
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::RawFd;
+
+use futures::TryStreamExt;
+use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlag, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+use rtnetlink::{Handle, IpVersion};
+
+use super::error::{NetworkError, Result};
+use super::ipam::Ipv4Net;
+
+const EEXIST: i32 = libc::EEXIST;
+const ENODEV: i32 = libc::ENODEV;
+
+pub struct Netlink {
+    rt: tokio::runtime::Runtime,
+    handle: Handle,
+}
+
+/// The errno carried by a netlink NACK, if that is what `e` is.
+fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => Some(m.raw_code().abs()),
+        _ => None,
+    }
+}
+
+fn nl(op: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetworkError {
+    let op = op.into();
+    move |source| NetworkError::Netlink { op, source: Box::new(source) }
+}
+
+impl Netlink {
+    /// Opens a session in the calling thread's network namespace. Must not be called from
+    /// inside a tokio runtime (see [`outside_tokio`]).
+    pub fn connect() -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| NetworkError::sys("tokio runtime for netlink", e))?;
+        let (conn, handle, _) = {
+            let _guard = rt.enter();
+            rtnetlink::new_connection().map_err(|e| NetworkError::sys("netlink socket", e))?
+        };
+        rt.spawn(conn);
+        Ok(Netlink { rt, handle })
+    }
+
+    fn block<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The index of link `name`, or None when there is no such link.
+    pub fn link_index(&self, name: &str) -> Result<Option<u32>> {
+        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
+        match self.block(links.try_next()) {
+            Ok(Some(msg)) => Ok(Some(msg.header.index)),
+            Ok(None) => Ok(None),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
+            Err(e) => Err(nl(format!("look up link {name}"))(e)),
+        }
+    }
+
+    /// Creates bridge `name` (or finds it) and returns its index.
+    pub fn ensure_bridge(&self, name: &str) -> Result<u32> {
+        if let Some(i) = self.link_index(name)? {
+            return Ok(i);
+        }
+        match self.block(self.handle.link().add().bridge(name.to_string()).execute()) {
+            Ok(()) => {}
+            Err(e) if errno(&e) == Some(EEXIST) => {}
+            Err(e) => return Err(nl(format!("create bridge {name}"))(e)),
+        }
+        self.link_index(name)?.ok_or_else(|| NetworkError::NotFound(name.to_string()))
+    }
+
+    pub fn set_up(&self, index: u32) -> Result<()> {
+        self.block(self.handle.link().set(index).up().execute()).map_err(nl(format!("set link {index} up")))
+    }
+
+    /// Adds `ip/prefix` to link `index`; an address already there is fine.
+    pub fn add_address(&self, index: u32, ip: Ipv4Addr, prefix: u8) -> Result<()> {
+        match self.block(self.handle.address().add(index, IpAddr::V4(ip), prefix).execute()) {
+            Ok(()) => Ok(()),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
+            Err(e) => Err(nl(format!("add address {ip}/{prefix} to link {index}"))(e)),
+        }
+    }
+
+    /// Deletes link `index`; a link already gone is fine.
+    pub fn delete_link(&self, index: u32) -> Result<()> {
+        let mut links = self.handle.link();
+        match self.block(links.del(index).execute()) {
+            Ok(()) => Ok(()),
+            Err(e) if errno(&e) == Some(ENODEV) => Ok(()),
+            Err(e) => Err(nl(format!("delete link {index}"))(e)),
+        }
+    }
+
+    /// Every IPv4 network the host already uses: its addresses' subnets and its routes
+    /// (except default routes, which overlap everything). IPAM never hands these out.
+    pub fn host_networks(&self) -> Result<Vec<Ipv4Net>> {
+        let addrs: Vec<_> =
+            self.block(self.handle.address().get().execute().try_collect()).map_err(nl("list addresses"))?;
+        let mut out = Vec::new();
+        for a in &addrs {
+            for attr in &a.attributes {
+                if let AddressAttribute::Address(IpAddr::V4(ip)) = attr {
+                    out.push(Ipv4Net::new(*ip, a.header.prefix_len)?);
+                }
+            }
+        }
+        let routes: Vec<_> =
+            self.block(self.handle.route().get(IpVersion::V4).execute().try_collect()).map_err(nl("list routes"))?;
+        for r in &routes {
+            let prefix = r.header.destination_prefix_length;
+            for attr in &r.attributes {
+                if let (RouteAttribute::Destination(RouteAddress::Inet(ip)), true) = (attr, prefix > 0) {
+                    out.push(Ipv4Net::new(*ip, prefix)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates a veth pair: `host` (up, enslaved to `master`) here, and its peer created
+    /// directly inside the namespace `peer_ns` as `peer_name` with MAC `mac`, so it never
+    /// appears in the host namespace and needs no move or rename.
+    pub fn create_veth(&self, host: &str, master: u32, peer_name: &str, peer_ns: RawFd, mac: [u8; 6]) -> Result<()> {
+        let mut peer = LinkMessage::default();
+        peer.attributes.push(LinkAttribute::IfName(peer_name.to_string()));
+        peer.attributes.push(LinkAttribute::NetNsFd(peer_ns));
+        peer.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        let mut req = self.handle.link().add();
+        let msg = req.message_mut();
+        msg.header.flags.push(LinkFlag::Up);
+        msg.header.change_mask.push(LinkFlag::Up);
+        msg.attributes.push(LinkAttribute::IfName(host.to_string()));
+        msg.attributes.push(LinkAttribute::Controller(master));
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
+        ]));
+        self.block(req.execute()).map_err(nl(format!("create veth {host}")))
+    }
+
+    /// Adds a default route via `gateway` out of link `index`.
+    pub fn add_default_route(&self, index: u32, gateway: Ipv4Addr) -> Result<()> {
+        let req = self.handle.route().add().v4().gateway(gateway).output_interface(index);
+        match self.block(req.execute()) {
+            Ok(()) => Ok(()),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
+            Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),
+        }
+    }
+}
+
+/// Runs `f` where a current-thread runtime may be built: on this thread normally, on a
+/// scoped helper thread when called from inside a tokio runtime (the reconciler is async and
+/// `block_on` panics inside a runtime).
+pub fn outside_tokio<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    })
+}

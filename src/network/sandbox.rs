@@ -1,0 +1,226 @@
+//! Per-container plumbing: the network namespace (bound at `Roots.run/netns/<id>`), one veth
+//! pair per network (host end on the bridge, peer created straight inside the namespace as
+//! eth0, eth1, …), addresses, the default route, and teardown.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use super::error::{NetworkError, Result};
+use super::ipam::{check_address, pick_address};
+use super::netlink::{outside_tokio, Netlink};
+use super::store::{NetworkRecord, SandboxRecord};
+use super::{names, netns, Attachment, Endpoint, NetworkManager};
+
+/// One endpoint being made: what the kernel needs.
+struct Plan {
+    endpoint: Endpoint,
+    veth: String,
+    bridge: String,
+    ip: Ipv4Addr,
+    prefix: u8,
+    mac: [u8; 6],
+    /// The gateway, when this endpoint carries the default route.
+    route_via: Option<Ipv4Addr>,
+}
+
+impl NetworkManager {
+    /// A new network namespace for container `id`, bound at `sandbox_path(id)`, loopback up.
+    /// Idempotent.
+    pub fn create_sandbox(&self, container_id: &str) -> Result<PathBuf> {
+        let path = self.store.netns_path(container_id);
+        netns::create(&path)?;
+        let _lock = self.store.lock()?;
+        if self.store.load_sandbox(container_id)?.is_none() {
+            let rec = SandboxRecord { id: container_id.to_string(), netns: path.clone(), ..Default::default() };
+            self.store.save_sandbox(&rec)?;
+        }
+        Ok(path)
+    }
+
+    /// Joins the sandbox to each network in order: eth0 for the first, eth1 for the next, …
+    /// The default route goes via the first non-internal network's gateway. Networks the
+    /// sandbox is already on are returned as they are.
+    pub fn attach(&self, container_id: &str, attachments: &[Attachment]) -> Result<Vec<Endpoint>> {
+        let _lock = self.store.lock()?;
+        let mut sandbox = self
+            .store
+            .load_sandbox(container_id)?
+            .ok_or_else(|| NetworkError::NoSandbox { container: container_id.to_string() })?;
+        let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
+        let mut plans = Vec::new();
+        for att in attachments {
+            if sandbox.endpoints.iter().any(|e| e.network == att.network)
+                || plans.iter().any(|p: &Plan| p.endpoint.network == att.network)
+            {
+                continue;
+            }
+            let index = sandbox.endpoints.len() + plans.len();
+            let plan = match self.reserve(container_id, att, index, !has_route) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.release(container_id, &plans);
+                    return Err(e);
+                }
+            };
+            has_route |= plan.route_via.is_some();
+            plans.push(plan);
+        }
+        if let Err(e) = outside_tokio(|| plumb(&sandbox.netns, &plans)) {
+            self.release(container_id, &plans);
+            let _ = outside_tokio(|| delete_veths(&plans));
+            return Err(e);
+        }
+        sandbox.endpoints.extend(plans.into_iter().map(|p| p.endpoint));
+        self.store.save_sandbox(&sandbox)?;
+        Ok(sandbox.endpoints)
+    }
+
+    fn is_routed(&self, network: &str) -> bool {
+        self.store.load_network(network).ok().flatten().is_some_and(|r| !r.internal)
+    }
+
+    /// Picks (or checks) the address and records it in the network's endpoints.
+    fn reserve(&self, id: &str, att: &Attachment, index: usize, wants_route: bool) -> Result<Plan> {
+        let mut net: NetworkRecord =
+            self.store.load_network(&att.network)?.ok_or_else(|| NetworkError::NotFound(att.network.clone()))?;
+        let used: BTreeSet<Ipv4Addr> =
+            net.endpoints.iter().filter(|(c, _)| c.as_str() != id).map(|(_, ip)| *ip).collect();
+        let ip = match &att.ipv4_address {
+            Some(s) => {
+                let unavailable = |reason: String| NetworkError::AddressUnavailable {
+                    container: id.to_string(),
+                    network: att.network.clone(),
+                    ip: s.clone(),
+                    reason,
+                };
+                let ip: Ipv4Addr = s.parse().map_err(|_| unavailable("not an IPv4 address".into()))?;
+                check_address(net.subnet, net.gateway, &used, ip).map_err(unavailable)?;
+                ip
+            }
+            None => pick_address(net.subnet, net.gateway, &used).ok_or_else(|| NetworkError::AddressesExhausted {
+                network: att.network.clone(),
+                container: id.to_string(),
+            })?,
+        };
+        let mac = match &att.mac_address {
+            Some(m) => names::parse_mac(m)
+                .ok_or_else(|| NetworkError::invalid("mac_address", m, "expected a unicast aa:bb:cc:dd:ee:ff"))?,
+            None => names::mac_from_ip(ip),
+        };
+        net.endpoints.insert(id.to_string(), ip);
+        self.store.save_network(&net)?;
+        Ok(Plan {
+            endpoint: Endpoint {
+                network: att.network.clone(),
+                ifname: names::container_ifname(index),
+                ip: ip.to_string(),
+                mac: names::format_mac(&mac),
+            },
+            veth: names::veth_name(id, &att.network),
+            bridge: net.bridge.clone(),
+            ip,
+            prefix: net.subnet.prefix(),
+            mac,
+            route_via: (wants_route && !net.internal).then_some(net.gateway),
+        })
+    }
+
+    /// Gives back the addresses of `plans` (on failure, or at teardown).
+    fn release(&self, id: &str, plans: &[Plan]) {
+        for p in plans {
+            let _ = self.forget_endpoint(id, &p.endpoint.network);
+        }
+    }
+
+    pub(super) fn forget_endpoint(&self, id: &str, network: &str) -> Result<()> {
+        if let Some(mut net) = self.store.load_network(network)? {
+            if net.endpoints.remove(id).is_some() {
+                self.store.save_network(&net)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes everything of container `id`: published ports, registration (peers' hosts
+    /// files are updated), addresses, the namespace (and with it the veth peers: the kernel
+    /// deletes a namespace's devices when it dies, so no veth is deleted one by one), files.
+    /// Keeps going past errors and reports them all. Idempotent.
+    pub fn teardown_sandbox(&self, container_id: &str) -> Result<()> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.unpublish(container_id) {
+            errors.push(e.to_string());
+        }
+        if let Err(e) = self.unregister(container_id) {
+            errors.push(e.to_string());
+        }
+        let lock = self.store.lock();
+        let sandbox = self.store.load_sandbox(container_id).ok().flatten();
+        for ep in sandbox.iter().flat_map(|s| &s.endpoints) {
+            if let Err(e) = self.forget_endpoint(container_id, &ep.network) {
+                errors.push(e.to_string());
+            }
+        }
+        if let Err(e) = netns::delete(&self.store.netns_path(container_id)) {
+            errors.push(e.to_string());
+        }
+        let files = self.store.files_dir(container_id);
+        match std::fs::remove_dir_all(&files) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => errors.push(NetworkError::io(&files, e).to_string()),
+            _ => {}
+        }
+        if let Err(e) = self.store.delete_sandbox(container_id) {
+            errors.push(e.to_string());
+        }
+        drop(lock);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(NetworkError::Teardown { what: format!("sandbox of {container_id}"), errors })
+        }
+    }
+}
+
+/// Kernel side of `attach`: veths from the host, then addresses and routes from inside.
+fn plumb(netns_path: &Path, plans: &[Plan]) -> Result<()> {
+    if plans.is_empty() {
+        return Ok(());
+    }
+    let ns = File::open(netns_path).map_err(|e| NetworkError::io(netns_path, e))?;
+    let nl = Netlink::connect()?;
+    for p in plans {
+        let bridge = nl.link_index(&p.bridge)?.ok_or_else(|| NetworkError::NotFound(p.bridge.clone()))?;
+        // A veth of the same name is stale: a previous incarnation's namespace still being
+        // destroyed by the kernel (teardown does not wait for it), or a crash mid-attach.
+        if let Some(stale) = nl.link_index(&p.veth)? {
+            nl.delete_link(stale)?;
+        }
+        nl.create_veth(&p.veth, bridge, &p.endpoint.ifname, ns.as_raw_fd(), p.mac)?;
+    }
+    let inside: Vec<(String, Ipv4Addr, u8, Option<Ipv4Addr>)> =
+        plans.iter().map(|p| (p.endpoint.ifname.clone(), p.ip, p.prefix, p.route_via)).collect();
+    netns::run_in(netns_path, move || {
+        let nl = Netlink::connect()?;
+        for (ifname, ip, prefix, route_via) in inside {
+            let index = nl.link_index(&ifname)?.ok_or_else(|| NetworkError::NotFound(ifname.clone()))?;
+            nl.add_address(index, ip, prefix)?;
+            nl.set_up(index)?;
+            if let Some(gw) = route_via {
+                nl.add_default_route(index, gw)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn delete_veths(plans: &[Plan]) -> Result<()> {
+    let nl = Netlink::connect()?;
+    for p in plans {
+        if let Some(i) = nl.link_index(&p.veth)? {
+            nl.delete_link(i)?;
+        }
+    }
+    Ok(())
+}

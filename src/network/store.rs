@@ -1,0 +1,254 @@
+//! Persistent network state under the state root, written atomically (temp file, fsync,
+//! rename) and mutated under an flock(2) lock:
+//!
+//! - `networks/<name>.json`: one [`NetworkRecord`] per network (bridge, subnet, endpoints);
+//! - `networks/sandboxes/<id>.json`: one [`SandboxRecord`] per container;
+//! - `networks/lock`: serializes every read-modify-write of the above within one root.
+//!
+//! Subnets are a host-wide resource, so their allocation also takes [`HOST_LOCK`], shared by
+//! every state root: two projects (even under different `--root`s) allocating at once never
+//! get the same subnet, because the lock is held until the bridge and its route exist.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::error::{NetworkError, Result};
+use super::ipam::Ipv4Net;
+use super::{Endpoint, HostsSpec, PublishedPort, Registration};
+use crate::paths::Roots;
+
+/// Host-wide lock for subnet allocation (see the module doc).
+pub const HOST_LOCK: &str = "/run/berth-ipam.lock";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRecord {
+    pub name: String,
+    pub project: String,
+    pub bridge: String,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    pub internal: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// container id → its address on this network.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, Ipv4Addr>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SandboxRecord {
+    pub id: String,
+    pub netns: PathBuf,
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    pub hosts: Option<HostsSpec>,
+    #[serde(default)]
+    pub registration: Option<Registration>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub ports: Vec<PublishedPort>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    run: PathBuf,
+}
+
+impl Store {
+    pub fn new(roots: &Roots) -> Self {
+        Store { dir: roots.state.join("networks"), run: roots.run.clone() }
+    }
+
+    pub fn network_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    pub fn sandbox_path(&self, id: &str) -> PathBuf {
+        self.dir.join("sandboxes").join(format!("{id}.json"))
+    }
+
+    /// Where the netns of container `id` is bound.
+    pub fn netns_path(&self, id: &str) -> PathBuf {
+        self.run.join("netns").join(id)
+    }
+
+    /// Per-container managed files (hosts, resolv.conf, hostname).
+    pub fn files_dir(&self, id: &str) -> PathBuf {
+        self.run.join("network").join(id)
+    }
+
+    pub fn proxy_dir(&self) -> PathBuf {
+        self.dir.join("proxy")
+    }
+
+    /// Takes the per-root lock; released when the guard drops.
+    pub fn lock(&self) -> Result<LockGuard> {
+        LockGuard::take(&self.dir.join("lock"))
+    }
+
+    pub fn load_network(&self, name: &str) -> Result<Option<NetworkRecord>> {
+        read_json(&self.network_path(name))
+    }
+
+    pub fn save_network(&self, rec: &NetworkRecord) -> Result<()> {
+        write_json(&self.network_path(&rec.name), rec)
+    }
+
+    pub fn delete_network(&self, name: &str) -> Result<()> {
+        remove_file(&self.network_path(name))
+    }
+
+    pub fn networks(&self) -> Result<Vec<NetworkRecord>> {
+        let mut out = Vec::new();
+        for path in json_files(&self.dir)? {
+            if let Some(rec) = read_json::<NetworkRecord>(&path)? {
+                out.push(rec);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    pub fn load_sandbox(&self, id: &str) -> Result<Option<SandboxRecord>> {
+        read_json(&self.sandbox_path(id))
+    }
+
+    pub fn save_sandbox(&self, rec: &SandboxRecord) -> Result<()> {
+        write_json(&self.sandbox_path(&rec.id), rec)
+    }
+
+    pub fn delete_sandbox(&self, id: &str) -> Result<()> {
+        remove_file(&self.sandbox_path(id))
+    }
+
+    pub fn sandboxes(&self) -> Result<Vec<SandboxRecord>> {
+        let mut out = Vec::new();
+        for path in json_files(&self.dir.join("sandboxes"))? {
+            if let Some(rec) = read_json::<SandboxRecord>(&path)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An exclusive flock(2) on a lock file, held until drop (closing the fd releases it).
+pub struct LockGuard {
+    _file: File,
+}
+
+impl LockGuard {
+    pub fn take(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| NetworkError::io(path, e))?;
+        loop {
+            // SAFETY: flock on an fd we own; no memory is involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(LockGuard { _file: file });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(NetworkError::io(path, err));
+            }
+        }
+    }
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(NetworkError::io(dir, e)),
+    };
+    Ok(entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+        .collect())
+}
+
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| NetworkError::State { path: path.into(), source: e })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(NetworkError::io(path, e)),
+    }
+}
+
+/// Write-temp, fsync, rename: a crash leaves the old or the new file, never half of one.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| NetworkError::State { path: path.into(), source: e })?;
+    write_atomic(path, &bytes)
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        NetworkError::io(path, e)
+    })
+}
+
+pub fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NetworkError::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_records_roundtrip_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(&Roots::new(Some(dir.path())));
+        let rec = NetworkRecord {
+            name: "demo_default".into(),
+            project: "demo".into(),
+            bridge: "bth-1".into(),
+            subnet: "10.213.0.0/24".parse().unwrap(),
+            gateway: "10.213.0.1".parse().unwrap(),
+            internal: false,
+            labels: BTreeMap::new(),
+            endpoints: BTreeMap::from([("c1".to_string(), "10.213.0.2".parse().unwrap())]),
+        };
+        let _g = store.lock().unwrap();
+        store.save_network(&rec).unwrap();
+        assert_eq!(store.load_network("demo_default").unwrap(), Some(rec.clone()));
+        assert_eq!(store.networks().unwrap(), vec![rec]);
+        store.delete_network("demo_default").unwrap();
+        store.delete_network("demo_default").unwrap();
+        assert!(store.networks().unwrap().is_empty());
+    }
+}

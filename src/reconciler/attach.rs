@@ -1,0 +1,216 @@
+//! Attached `up`: follow every container's log with a coloured `service-n  | ` prefix, until
+//! the stack has stopped (or, with --abort-on-container-exit, until one container exits).
+//! Ctrl-C stops the stack gracefully; a second Ctrl-C kills it.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::container::{self, Ctx};
+use super::error::Result;
+use super::observe::{project_containers, ProjectContainer};
+use super::restart::{self, Decision};
+use crate::paths::Roots;
+use crate::runtime::logs::LogLine;
+use crate::runtime::{Runtime, Status};
+
+static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+}
+
+const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+
+/// Options of attached mode.
+#[derive(Debug, Clone, Default)]
+pub struct AttachOpts {
+    pub services: Vec<String>,
+    pub abort_on_container_exit: bool,
+    pub exit_code_from: Option<String>,
+    pub grace: Option<Duration>,
+}
+
+/// One followed log.
+struct Follow {
+    path: PathBuf,
+    prefix: String,
+    file: Option<File>,
+    partial: Vec<u8>,
+}
+
+impl Follow {
+    fn poll(&mut self, out: &mut dyn Write) {
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        self.drain(out);
+        let rotated = match (&self.file, std::fs::metadata(&self.path)) {
+            (Some(f), Ok(m)) => f.metadata().map(|fm| fm.ino() != m.ino()).unwrap_or(false),
+            _ => false,
+        };
+        if rotated {
+            self.file = File::open(&self.path).ok();
+            self.drain(out);
+        }
+    }
+
+    fn drain(&mut self, out: &mut dyn Write) {
+        let Some(f) = self.file.as_mut() else { return };
+        let mut buf = Vec::new();
+        let _ = f.read_to_end(&mut buf);
+        self.partial.extend_from_slice(&buf);
+        while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=nl).collect();
+            if let Ok(rec) = serde_json::from_slice::<LogLine>(&line) {
+                let text = rec.log.strip_suffix('\n').unwrap_or(&rec.log);
+                let _ = writeln!(out, "{}{text}", self.prefix);
+            }
+        }
+    }
+}
+
+/// Stream logs until the stack is done; returns the exit code `up` should exit with.
+pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only increments an atomic.
+        unsafe { libc::signal(sig, on_interrupt as *const () as libc::sighandler_t) };
+    }
+    let tty = std::io::stdout().is_terminal();
+    let mut follows: BTreeMap<String, Follow> = BTreeMap::new();
+    let rt = Runtime::new(roots);
+    let mut stdout = std::io::stdout();
+    let mut reported: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let containers = containers_now(roots, project, opts)?;
+        add_follows(&rt, &containers, &mut follows, tty);
+        for f in follows.values_mut() {
+            f.poll(&mut stdout);
+        }
+        report_exits(&containers, &mut reported);
+        let _ = stdout.flush();
+        if INTERRUPTS.load(Ordering::SeqCst) > 0 {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+            stop_all(roots, &rt, project, &containers, opts.grace);
+            for f in follows.values_mut() {
+                f.poll(&mut stdout);
+            }
+            report_exits(&containers_now(roots, project, opts)?, &mut reported);
+            return Ok(130);
+        }
+        if let Some(code) = finished(&containers, opts) {
+            if opts.abort_on_container_exit {
+                stop_all(roots, &rt, project, &containers, opts.grace);
+            }
+            for f in follows.values_mut() {
+                f.poll(&mut stdout);
+            }
+            return Ok(code);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The containers attached mode follows.
+fn containers_now(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<Vec<ProjectContainer>> {
+    Ok(project_containers(roots, project)?
+        .into_iter()
+        .filter(|c| !c.oneoff && (opts.services.is_empty() || opts.services.contains(&c.service)))
+        .collect())
+}
+
+fn add_follows(rt: &Runtime, containers: &[ProjectContainer], follows: &mut BTreeMap<String, Follow>, tty: bool) {
+    let width = containers.iter().map(|c| label(c).len()).max().unwrap_or(0);
+    for c in containers {
+        if follows.contains_key(&c.name) {
+            continue;
+        }
+        let i = follows.len() % COLOURS.len();
+        let text = format!("{:width$} | ", label(c));
+        let prefix = if tty { format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]) } else { text };
+        let path = rt.log_path(&c.id);
+        let file = File::open(&path).ok();
+        follows.insert(c.name.clone(), Follow { path, prefix, file, partial: Vec::new() });
+    }
+}
+
+/// `web-1 exited with code 3`, once per exit (an exit is known by its finish time).
+fn report_exits(containers: &[ProjectContainer], reported: &mut BTreeMap<String, String>) {
+    for c in containers {
+        if let (Status::Exited { code, oom }, Some(at)) = (&c.state.status, &c.state.finished_at) {
+            if reported.get(&c.name) != Some(at) {
+                reported.insert(c.name.clone(), at.clone());
+                let why = if *oom { " (killed: out of memory)" } else { "" };
+                println!("{} exited with code {code}{why}", label(c));
+            }
+        }
+    }
+}
+
+/// `service-n`, as Compose prefixes log lines.
+fn label(c: &ProjectContainer) -> String {
+    format!("{}-{}", c.service, c.number)
+}
+
+/// The exit code once attached mode should end: every container exited for good, or (with
+/// --abort-on-container-exit) any one exited.
+fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
+    let exited = |c: &ProjectContainer| match (&c.state.status, &c.record) {
+        (Status::Exited { code, .. }, Some(r)) if restart::decide(r, *code) == Decision::Restart => None,
+        (Status::Exited { code, .. }, _) => Some(*code),
+        _ => None,
+    };
+    let from = |name: &str| containers.iter().find(|c| c.service == name).and_then(exited);
+    if let Some(service) = &opts.exit_code_from {
+        if let Some(code) = from(service) {
+            return Some(code);
+        }
+        if !opts.abort_on_container_exit {
+            return None;
+        }
+    }
+    if opts.abort_on_container_exit {
+        if let Some(c) = containers.iter().find(|c| exited(c).is_some()) {
+            return match &opts.exit_code_from {
+                Some(s) if *s != c.service => Some(from(s).unwrap_or(0)),
+                _ => exited(c),
+            };
+        }
+        return None;
+    }
+    let all_done = !containers.is_empty() && containers.iter().all(|c| exited(c).is_some());
+    all_done.then_some(0)
+}
+
+/// Stop every running container of the project in parallel; a second Ctrl-C kills them.
+fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectContainer], grace: Option<Duration>) {
+    let ctx = Ctx { roots, rt, project, stack: None, grace };
+    let before = INTERRUPTS.load(Ordering::SeqCst);
+    std::thread::scope(|s| {
+        for c in containers {
+            let ctx = &ctx;
+            s.spawn(move || {
+                if let Err(e) = container::stop(ctx, &c.name) {
+                    eprintln!("error: {e}");
+                }
+            });
+        }
+        s.spawn(|| {
+            while containers.iter().any(|c| rt.state(&c.id).map(|s| s.is_running()).unwrap_or(false)) {
+                if INTERRUPTS.load(Ordering::SeqCst) > before {
+                    for c in containers {
+                        let _ = rt.kill(&c.id, Signal::SIGKILL);
+                    }
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+    });
+}

@@ -1,0 +1,194 @@
+//! One container's steps, shared by `up`, `down` and the supervisor: create (translate, mounts,
+//! network, record, runtime), start (+ ports), stop, remove (runtime, network, record). Every
+//! step is idempotent or detects what exists, so a crash between two steps followed by another
+//! `up` or `down` converges.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::{ReconcileError, Result};
+use super::layers;
+use super::state::{ContainerRecord, HealthStatus, ProjectDir};
+use super::translate::{self, Target};
+use crate::image::{ImageStore, ResolvedImage};
+use crate::paths::Roots;
+use crate::planner::ContainerRef;
+use crate::runtime::{NetNs, Runtime, RuntimeError};
+use crate::spec::model::{NetworkMode, Stack};
+
+/// What the container steps need, shared by the executor's threads.
+pub struct Ctx<'a> {
+    pub roots: &'a Roots,
+    pub rt: &'a Runtime,
+    pub project: &'a str,
+    /// The desired stack (`up`); None for `down` without a readable stack file.
+    pub stack: Option<&'a Stack>,
+    /// Stop grace override (`-t`).
+    pub grace: Option<Duration>,
+}
+
+impl Ctx<'_> {
+    pub fn pd(&self) -> ProjectDir {
+        ProjectDir::new(self.roots, self.project)
+    }
+
+    fn stack(&self) -> Result<&Stack> {
+        self.stack.ok_or_else(|| ReconcileError::Other("internal: no stack loaded for a create".into()))
+    }
+
+    /// The image `reference` from the local store; a missing one is an error naming the service.
+    pub fn resolve_image(&self, service: &str, reference: &str) -> Result<ResolvedImage> {
+        let store = ImageStore::open(self.roots).map_err(|e| ReconcileError::service(service, e))?;
+        store
+            .resolve(reference)
+            .map_err(|_| ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() })
+    }
+}
+
+/// Create (not start) container `c` of its service, from `image`.
+pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -> Result<()> {
+    let stack = ctx.stack()?;
+    let service =
+        stack.services.get(&c.service).ok_or_else(|| ReconcileError::service(&c.service, "not in the stack file"))?;
+    let resolved = ctx.resolve_image(&c.service, image)?;
+    let target = Target { stack, service_name: &c.service, service, number: c.number, name: &c.name, config_hash };
+    let mut cfg = translate::container_config(&target, &resolved)?;
+    clear_stale(ctx, &cfg.id)?;
+    // A sandbox left by a create that was killed before the runtime knew the container.
+    if layers::sandbox_path(ctx.roots, &cfg.id).is_some() {
+        layers::teardown_container(ctx.roots, &cfg.id)?;
+    }
+    cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &resolved.layers)?;
+    cfg.namespaces.net = match &service.network_mode {
+        Some(NetworkMode::Host) => NetNs::Host,
+        Some(NetworkMode::None) => NetNs::New,
+        Some(NetworkMode::Service(other)) => NetNs::Path(netns_of_service(ctx, &c.service, other)?),
+        Some(NetworkMode::Container(other)) => NetNs::Path(netns_of_container(ctx, &c.service, other)?),
+        Some(NetworkMode::Bridge) | None => {
+            let setup = layers::prepare_network(ctx.roots, stack, &c.service, service, &cfg)?;
+            cfg.mounts.extend(setup.mounts);
+            setup.net
+        }
+    };
+    let record = ContainerRecord {
+        service: c.service.clone(),
+        number: c.number,
+        id: cfg.id.clone(),
+        name: c.name.clone(),
+        config_hash: config_hash.to_string(),
+        config: Some(crate::planner::normalized_config(service, stack)),
+        image_id: Some(resolved.id.clone()),
+        restart: String::from(service.restart),
+        healthcheck: translate::health_spec(service, &resolved.config),
+        ..Default::default()
+    };
+    // The record first: a crash after it leaves a record without a container, which observe
+    // ignores and `down` removes; the reverse would leave a container without its config.
+    ctx.pd().write_record(&record)?;
+    if let Err(e) = ctx.rt.create(&cfg) {
+        let _ = layers::teardown_container(ctx.roots, &cfg.id);
+        let _ = ctx.pd().remove_record(&c.name);
+        return Err(ReconcileError::container(&c.name, e));
+    }
+    Ok(())
+}
+
+/// A state dir left by a create that was killed half-way (no state.json): remove it.
+fn clear_stale(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+    let dir = ctx.rt.state_dir(id);
+    if dir.exists() && matches!(ctx.rt.state(id), Err(RuntimeError::NotFound(_))) {
+        std::fs::remove_dir_all(&dir).map_err(super::error::io_err("remove stale", &dir))?;
+    }
+    Ok(())
+}
+
+/// `/proc/PID/ns/net` of the first running container of service `other`.
+fn netns_of_service(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathBuf> {
+    let containers = super::observe::project_containers(ctx.roots, ctx.project)?;
+    let mut theirs: Vec<_> = containers.iter().filter(|p| p.service == other && !p.oneoff).collect();
+    theirs.sort_by_key(|p| p.number);
+    // Their sandbox when they have one (it outlives restarts), else their running PID 1's.
+    if let Some(path) = theirs.iter().find_map(|p| layers::sandbox_path(ctx.roots, &p.id)) {
+        return Ok(path);
+    }
+    let found = theirs.iter().find_map(|p| p.state.pid);
+    found.map(|pid| PathBuf::from(format!("/proc/{pid}/ns/net"))).ok_or_else(|| {
+        ReconcileError::service(service, format!("network_mode service:{other}: no running container of `{other}`"))
+    })
+}
+
+/// `/proc/PID/ns/net` of the running container named `other` (any project).
+fn netns_of_container(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathBuf> {
+    for st in ctx.rt.list()? {
+        let named = ctx.rt.config(&st.id).map(|c| c.name == other || c.id == other).unwrap_or(false);
+        if let (true, true, Some(pid)) = (named, st.is_running(), st.pid) {
+            return Ok(PathBuf::from(format!("/proc/{pid}/ns/net")));
+        }
+    }
+    Err(ReconcileError::service(service, format!("network_mode container:{other}: no running container `{other}`")))
+}
+
+/// Start a created or exited container (a running one is left alone), then publish its ports.
+pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
+    let st = ctx.rt.state(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
+    ctx.pd().update_record(&c.name, |r| {
+        r.stopped_by_user = false;
+        r.gave_up = false;
+        if r.healthcheck.is_some() {
+            r.health = HealthStatus::Starting;
+            r.failing_streak = 0;
+        }
+    })?;
+    if !st.is_running() {
+        ctx.rt.start(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
+    }
+    if let (Some(stack), Some(service)) = (ctx.stack, ctx.stack.and_then(|s| s.services.get(&c.service))) {
+        let ports = layers::after_start(ctx.roots, stack, &c.service, service, &c.name)?;
+        if !ports.is_empty() {
+            ctx.pd().update_record(&c.name, |r| r.ports = ports)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stop a container on purpose: the restart policy leaves it alone afterwards.
+pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    ctx.pd().update_record(name, |r| r.stopped_by_user = true)?;
+    match ctx.rt.stop(name, ctx.grace) {
+        Ok(st) => {
+            if let crate::runtime::Status::Exited { code, oom } = st.status {
+                ctx.pd().update_record(name, |r| {
+                    r.last_exit_code = Some(code);
+                    r.oom |= oom;
+                })?;
+            }
+            Ok(())
+        }
+        Err(RuntimeError::NotFound(_)) => Ok(()),
+        Err(e) => Err(ReconcileError::container(name, e)),
+    }
+}
+
+/// Stop and remove a container and everything held for it; keeps going past errors and
+/// reports them all. A container that no longer exists is not an error.
+pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    let mut errors = Vec::new();
+    if let Err(e) = stop(ctx, name) {
+        errors.push(e);
+    }
+    if let Err(e) = layers::teardown_container(ctx.roots, name) {
+        errors.push(e);
+    }
+    match ctx.rt.remove(name, true) {
+        Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+        Err(e) => errors.push(ReconcileError::container(name, e)),
+    }
+    // A half-created container (no state.json) is not listed by the runtime: clear its dir.
+    if let Err(e) = clear_stale(ctx, name) {
+        errors.push(e);
+    }
+    if let Err(e) = ctx.pd().remove_record(name) {
+        errors.push(e);
+    }
+    ReconcileError::collect(errors)
+}

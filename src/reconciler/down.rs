@@ -1,0 +1,151 @@
+//! `down`: remove every trace of a project, working from the state dir and the labels alone
+//! (the stack file may have changed or be gone): stop the supervisor, stop and remove the
+//! containers (dependents first, in parallel where possible), the networks, with `-v` the
+//! volumes, with `--rmi` the images, then the project's state files. Teardown keeps going past
+//! errors and reports every one.
+
+use std::fs;
+use std::time::Duration;
+
+use super::container::{self, Ctx};
+use super::error::{ReconcileError, Result};
+use super::execute::execute;
+use super::lock::{project_lock_path, ProjectLock};
+use super::observe::{observe, project_containers};
+use super::progress::{Kind, Progress};
+use super::state::ProjectDir;
+use super::supervisor;
+use super::up::lock_wait;
+use crate::image::ImageStore;
+use crate::paths::Roots;
+use crate::planner::actual::labels;
+use crate::planner::{self, DownOptions};
+use crate::runtime::Runtime;
+
+/// `--rmi`: which images go with the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveImages {
+    /// Only images without a custom tag (the `<project>-<service>` images of builds).
+    Local,
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DownOpts {
+    pub volumes: bool,
+    pub grace: Option<Duration>,
+    pub rmi: Option<RemoveImages>,
+}
+
+/// Remove the project. `stack_images` are the images the stack file names (for `--rmi all`
+/// when the file loads); the images of the existing containers are always considered.
+pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) -> Result<()> {
+    let lock = ProjectLock::acquire(roots, project, lock_wait())?;
+    let mut errors = Vec::new();
+    if let Err(e) = supervisor::stop(roots, project) {
+        errors.push(e);
+    }
+    let images = project_images(roots, project);
+    let mut actual = observe(roots, project)?;
+    // One-off containers (`berth run`) go too.
+    actual.containers = all_containers(roots, project)?;
+    let plan = planner::plan_down(project, &actual, &DownOptions { volumes: opts.volumes });
+    let rt = Runtime::new(roots);
+    let ctx = Ctx { roots, rt: &rt, project, stack: None, grace: opts.grace };
+    if let Err(e) = execute(&ctx, &plan, progress) {
+        errors.push(e);
+    }
+    sweep_half_created(&ctx, &mut errors);
+    if let Some(which) = opts.rmi {
+        remove_images(roots, &images, which, progress, &mut errors);
+    }
+    if errors.is_empty() {
+        if let Err(e) = ProjectDir::new(roots, project).remove_all() {
+            errors.push(e);
+        }
+        // Nothing of the project may remain, the lock file included (we still hold it).
+        let _ = fs::remove_file(project_lock_path(roots, project));
+    }
+    drop(lock);
+    ReconcileError::collect(errors)
+}
+
+/// Every container labelled with the project, as the planner sees it.
+fn all_containers(roots: &Roots, project: &str) -> Result<Vec<planner::ContainerState>> {
+    Ok(project_containers(roots, project)?
+        .into_iter()
+        .map(|c| planner::ContainerState {
+            name: c.name.clone(),
+            project: project.to_string(),
+            service: c.service.clone(),
+            number: c.number,
+            config_hash: String::new(),
+            config: None,
+            status: planner::ContainerStatus::Created,
+            health: None,
+            image_id: None,
+            depends_on: c
+                .config
+                .labels
+                .get(labels::DEPENDS_ON)
+                .map(|d| d.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+            labels: Default::default(),
+        })
+        .collect())
+}
+
+/// Containers the runtime does not list (a create killed before its state.json was written)
+/// but whose config or record names the project.
+fn sweep_half_created(ctx: &Ctx<'_>, errors: &mut Vec<ReconcileError>) {
+    let mut names: Vec<String> = ctx.pd().records().map(|r| r.into_keys().collect()).unwrap_or_default();
+    if let Ok(entries) = fs::read_dir(ctx.roots.state.join("containers")) {
+        for e in entries.flatten() {
+            let Some(id) = e.file_name().to_str().map(str::to_string) else { continue };
+            let ours = ctx.rt.config(&id).ok().and_then(|c| c.labels.get(labels::PROJECT).cloned());
+            if ours.as_deref() == Some(ctx.project) && !names.contains(&id) {
+                names.push(id);
+            }
+        }
+    }
+    for name in names {
+        if let Err(e) = container::remove(ctx, &name) {
+            errors.push(e);
+        }
+    }
+}
+
+/// The image references the project's containers were created from.
+fn project_images(roots: &Roots, project: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in project_containers(roots, project).unwrap_or_default() {
+        if let Some(id) = c.config.labels.get(super::labels_ext::IMAGE) {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+    }
+    out
+}
+
+fn remove_images(
+    roots: &Roots,
+    ids: &[String],
+    which: RemoveImages,
+    progress: &Progress,
+    errors: &mut Vec<ReconcileError>,
+) {
+    let Ok(store) = ImageStore::open(roots) else { return };
+    let Ok(list) = store.list() else { return };
+    for img in list.iter().filter(|i| ids.contains(&i.id)) {
+        // `local`: only images with no tag of their own or a `<project>-<service>` build tag.
+        let local = img.references.is_empty() || img.references.iter().all(|r| !r.contains('/') && r.contains('-'));
+        if which == RemoveImages::Local && !local {
+            continue;
+        }
+        match store.remove(&img.id, true, &|_| false) {
+            Ok(_) => progress.done(Kind::Image, &img.id, "Removed", Duration::ZERO),
+            Err(e) => errors.push(ReconcileError::Other(format!("remove image {}: {e}", img.id))),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The reconciler's error type. Messages are lower-case and name the project, service,
+//! container or path involved, and what to do.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReconcileError {
+    #[error("another berth command is working on project `{project}` (pid {pid}); try again when it finishes")]
+    Locked { project: String, pid: String },
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("corrupt state file {path}: {source}")]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("write state file {path}: {reason}")]
+    State { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+    #[error(transparent)]
+    Plan(#[from] crate::planner::PlanError),
+    #[error("service `{service}`: {reason}")]
+    Service { service: String, reason: String },
+    #[error("service `{service}` uses image `{image}`, which is not in the local store; import it with `berth image import FILE {image}` (pulling and building are not supported yet)")]
+    MissingImage { service: String, image: String },
+    #[error("container {container}: {reason}")]
+    Container { container: String, reason: String },
+    /// An error of the network or volume layer about `what` (a service, container, network or volume).
+    #[error("{what}: {reason}")]
+    Layer { what: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+    /// Several errors, each on its own line (teardown and parallel execution report them all).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<ReconcileError>),
+}
+
+pub type Result<T> = std::result::Result<T, ReconcileError>;
+
+pub fn io_err<'a>(op: &'static str, path: &'a std::path::Path) -> impl FnOnce(std::io::Error) -> ReconcileError + 'a {
+    move |source| ReconcileError::Io { op, path: path.to_path_buf(), source }
+}
+
+impl ReconcileError {
+    pub fn service(service: &str, reason: impl std::fmt::Display) -> Self {
+        ReconcileError::Service { service: service.to_string(), reason: reason.to_string() }
+    }
+
+    pub fn container(container: &str, reason: impl std::fmt::Display) -> Self {
+        ReconcileError::Container { container: container.to_string(), reason: reason.to_string() }
+    }
+
+    /// One error as is, several as [`ReconcileError::Many`], none as Ok.
+    pub fn collect(mut errors: Vec<ReconcileError>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ReconcileError::Many(errors)),
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The seam to the network and volume layers: every call the reconciler makes into them goes
+//! through here (plain data in, plain data out), with their errors named after the service or
+//! container involved.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::error::{ReconcileError, Result};
+use super::state::PortRecord;
+use crate::network::{Attachment, HostsSpec, NetworkManager, NetworkSpec, Registration};
+use crate::paths::Roots;
+use crate::planner::actual::labels;
+use crate::planner::hash::network_name;
+use crate::planner::{NetworkState, VolumeState};
+use crate::runtime::{ContainerConfig, Mount, NetNs};
+use crate::spec::model::{Service, Stack};
+use crate::volumes::{VolumeManager, VolumeSpec};
+
+/// The project's networks that exist.
+pub fn list_networks(roots: &Roots, project: &str) -> Result<Vec<NetworkState>> {
+    let nets = NetworkManager::new(roots).list_networks(Some(project)).map_err(net_err(project))?;
+    Ok(nets
+        .into_iter()
+        .map(|n| NetworkState { name: n.name, project: Some(project.to_string()), external: false })
+        .collect())
+}
+
+/// The project's volumes that exist (anonymous ones included).
+pub fn list_volumes(roots: &Roots, project: &str) -> Result<Vec<VolumeState>> {
+    let vols = VolumeManager::new(roots).list(Some(project)).map_err(vol_err(project))?;
+    Ok(vols.iter().map(|v| v.to_state()).collect())
+}
+
+/// Make sure network `name` (key `key` in the stack) exists.
+pub fn ensure_network(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
+    let def = stack.networks.get(key);
+    let pool = def.and_then(|n| n.ipam.as_ref()).and_then(|i| i.config.first());
+    let mut net_labels: BTreeMap<String, String> =
+        def.map(|n| n.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+    net_labels.insert(labels::PROJECT.into(), stack.name.clone());
+    let spec = NetworkSpec {
+        name: name.to_string(),
+        project: stack.name.clone(),
+        internal: def.is_some_and(|n| n.internal),
+        external: def.is_some_and(|n| n.external),
+        subnet: pool.and_then(|p| p.subnet.clone()),
+        gateway: pool.and_then(|p| p.gateway.clone()),
+        labels: net_labels,
+    };
+    NetworkManager::new(roots).ensure_network(&spec).map(|_| ()).map_err(net_err(name))
+}
+
+pub fn remove_network(roots: &Roots, _project: &str, name: &str) -> Result<()> {
+    NetworkManager::new(roots).remove_network(name).map_err(net_err(name))
+}
+
+/// Make sure volume `name` (key `key` in the stack) exists.
+pub fn ensure_volume(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
+    let def = stack.volumes.get(key);
+    let spec = VolumeSpec {
+        name: name.to_string(),
+        project: Some(stack.name.clone()),
+        external: def.is_some_and(|v| v.external),
+        driver: def.and_then(|v| v.driver.clone()),
+        driver_opts: def
+            .map(|v| v.driver_opts.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        labels: def.map(|v| v.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+    };
+    VolumeManager::new(roots).ensure(&spec).map(|_| ()).map_err(vol_err(name))
+}
+
+pub fn remove_volume(roots: &Roots, _project: &str, name: &str) -> Result<()> {
+    VolumeManager::new(roots).remove(name).map_err(vol_err(name))
+}
+
+/// Fail before anything is created when a published port of `service` is taken.
+pub fn check_ports_free(roots: &Roots, service_name: &str, service: &Service) -> Result<()> {
+    if service.ports.is_empty() {
+        return Ok(());
+    }
+    NetworkManager::new(roots).check_ports_free(service_name, &service.ports).map_err(net_err(service_name))
+}
+
+/// The mounts of `volumes:` and `tmpfs:` (named volumes ensured, first-mount copy-up done).
+pub fn mounts(
+    roots: &Roots,
+    stack: &Stack,
+    service_name: &str,
+    service: &Service,
+    container_id: &str,
+    layers: &[PathBuf],
+) -> Result<Vec<Mount>> {
+    VolumeManager::new(roots)
+        .mounts_for(service_name, service, stack, container_id, layers)
+        .map_err(vol_err(service_name))
+}
+
+/// The container's network namespace and the files (hosts, resolv.conf, hostname) to mount,
+/// for the default (bridge) network mode: a sandbox attached to the service's networks and
+/// registered for service discovery.
+pub struct NetSetup {
+    pub net: NetNs,
+    pub mounts: Vec<Mount>,
+}
+
+pub fn prepare_network(
+    roots: &Roots,
+    stack: &Stack,
+    service_name: &str,
+    service: &Service,
+    cfg: &ContainerConfig,
+) -> Result<NetSetup> {
+    let nm = NetworkManager::new(roots);
+    let id = cfg.id.as_str();
+    let result = (|| {
+        let path = nm.create_sandbox(id)?;
+        let mut attachments = Vec::new();
+        for (key, sn) in &service.networks {
+            attachments.push(Attachment {
+                network: network_name(stack, key),
+                aliases: sn.aliases.clone(),
+                ipv4_address: sn.ipv4_address.clone(),
+                mac_address: sn.mac_address.clone().or_else(|| service.mac_address.clone()),
+            });
+        }
+        let endpoints = if attachments.is_empty() { Vec::new() } else { nm.attach(id, &attachments)? };
+        let hosts = HostsSpec {
+            hostname: cfg.hostname.clone(),
+            domainname: cfg.domainname.clone(),
+            extra_hosts: service.extra_hosts.clone(),
+            dns: service.dns.clone(),
+            dns_search: service.dns_search.clone(),
+            dns_opt: service.dns_opt.clone(),
+        };
+        let mounts = nm.hosts_files(id, &hosts)?;
+        let networks = endpoints
+            .iter()
+            .map(|e| {
+                let aliases = attachments.iter().find(|a| a.network == e.network).map(|a| a.aliases.clone());
+                (e.network.clone(), e.ip.clone(), aliases.unwrap_or_default())
+            })
+            .collect();
+        nm.register(&Registration {
+            container_id: id.to_string(),
+            project: stack.name.clone(),
+            service: service_name.to_string(),
+            container_name: cfg.name.clone(),
+            networks,
+        })?;
+        Ok(NetSetup { net: NetNs::Path(path), mounts })
+    })();
+    result.map_err(|e: crate::network::NetworkError| {
+        let _ = nm.teardown_sandbox(id);
+        ReconcileError::service(service_name, e)
+    })
+}
+
+/// The network namespace of an existing container (for `network_mode: service:X`).
+pub fn sandbox_path(roots: &Roots, container_id: &str) -> Option<PathBuf> {
+    let p = NetworkManager::new(roots).sandbox_path(container_id);
+    p.exists().then_some(p)
+}
+
+/// After start: publish the service's ports; returns what was published.
+pub fn after_start(
+    roots: &Roots,
+    stack: &Stack,
+    service_name: &str,
+    service: &Service,
+    container: &str,
+) -> Result<Vec<PortRecord>> {
+    if service.ports.is_empty() || service.network_mode.is_some() {
+        return Ok(Vec::new());
+    }
+    let published =
+        NetworkManager::new(roots).publish(container, &stack.name, &service.ports).map_err(net_err(service_name))?;
+    Ok(published
+        .into_iter()
+        .map(|p| PortRecord { host_ip: p.host_ip, host_port: p.host_port, target: p.target, protocol: p.protocol })
+        .collect())
+}
+
+/// Remove everything the network layer holds for a container (veths, netns, ports, names).
+pub fn teardown_container(roots: &Roots, container: &str) -> Result<()> {
+    NetworkManager::new(roots).teardown_sandbox(container).map_err(net_err(container))
+}
+
+fn net_err(what: &str) -> impl FnOnce(crate::network::NetworkError) -> ReconcileError + '_ {
+    move |e| ReconcileError::Layer { what: what.to_string(), reason: e.to_string() }
+}
+
+fn vol_err(what: &str) -> impl FnOnce(crate::volumes::VolumeError) -> ReconcileError + '_ {
+    move |e| ReconcileError::Layer { what: what.to_string(), reason: e.to_string() }
+}

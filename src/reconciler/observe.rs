@@ -1,0 +1,171 @@
+//! Observe: what exists for a project right now, read from the runtime's container records
+//! (filtered by the project label), the project state dir, the image store and the network and
+//! volume layers, as a [`planner::Actual`]. Level-triggered: `up` plans from this, never from a
+//! remembered plan, so a crash at any point followed by another `up` converges.
+
+use indexmap::IndexMap;
+
+use super::error::Result;
+use super::state::{ContainerRecord, HealthStatus, PortRecord, ProjectDir};
+use super::{labels_ext, layers};
+use crate::image::ImageStore;
+use crate::paths::Roots;
+use crate::planner::actual::labels;
+use crate::planner::{self, ContainerStatus, Health, ImageState};
+use crate::runtime::{ContainerConfig, Runtime, Status};
+
+/// One container of a project, as the ops commands (`ps`, `logs`, `exec`, …) need it.
+#[derive(Debug, Clone)]
+pub struct ProjectContainer {
+    /// The runtime's id (pass it to `Runtime::*`).
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    /// Replica number, 1-based.
+    pub number: u32,
+    /// A one-off container (`berth run SERVICE`), not part of the stack's desired state.
+    pub oneoff: bool,
+    /// The runtime's record: status, pids, times.
+    pub state: crate::runtime::ContainerState,
+    /// What the container was created with (labels, command, …).
+    pub config: ContainerConfig,
+    /// berth's record (health, restarts, ports); None for a container without one.
+    pub record: Option<ContainerRecord>,
+}
+
+impl ProjectContainer {
+    pub fn health(&self) -> HealthStatus {
+        self.record.as_ref().map(|r| r.health).unwrap_or_default()
+    }
+
+    pub fn restart_count(&self) -> u32 {
+        self.record.as_ref().map(|r| r.restart_count).unwrap_or(0)
+    }
+
+    pub fn ports(&self) -> &[PortRecord] {
+        self.record.as_ref().map(|r| r.ports.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state.is_running()
+    }
+
+    /// The status as `ps` shows it: `created`, `running`, `restarting`, `exited (3)`.
+    pub fn status_text(&self) -> String {
+        match (&self.state.status, &self.record) {
+            (Status::Running, _) => "running".into(),
+            (Status::Created, _) => "created".into(),
+            (Status::Exited { code, .. }, Some(r)) if restarting(r, *code) => "restarting".into(),
+            (Status::Exited { code, .. }, _) => format!("exited ({code})"),
+        }
+    }
+}
+
+/// An exited container the restart policy will start again (not stopped on purpose, not given up).
+fn restarting(r: &ContainerRecord, code: i32) -> bool {
+    super::restart::decide(r, code) == super::restart::Decision::Restart
+}
+
+/// Every container labelled with `project` (one-offs included), sorted by service and number.
+pub fn project_containers(roots: &Roots, project: &str) -> Result<Vec<ProjectContainer>> {
+    let rt = Runtime::new(roots);
+    let pd = ProjectDir::new(roots, project);
+    let records = pd.records()?;
+    let mut out = Vec::new();
+    for state in rt.list()? {
+        // A container removed between list and config: skip it.
+        let Ok(config) = rt.config(&state.id) else { continue };
+        if config.labels.get(labels::PROJECT).map(String::as_str) != Some(project) {
+            continue;
+        }
+        let service = config.labels.get(labels::SERVICE).cloned().unwrap_or_default();
+        let number = config.labels.get(labels::NUMBER).and_then(|n| n.parse().ok()).unwrap_or(1);
+        let oneoff = config.labels.contains_key(labels_ext::ONEOFF);
+        let record = records.get(&config.name).cloned();
+        out.push(ProjectContainer {
+            id: state.id.clone(),
+            name: config.name.clone(),
+            service,
+            number,
+            oneoff,
+            state,
+            config,
+            record,
+        });
+    }
+    out.sort_by(|a, b| (a.oneoff, &a.service, a.number, &a.name).cmp(&(b.oneoff, &b.service, b.number, &b.name)));
+    Ok(out)
+}
+
+/// The observed state of `project` for the planner.
+pub fn observe(roots: &Roots, project: &str) -> Result<planner::Actual> {
+    let containers =
+        project_containers(roots, project)?.into_iter().filter(|c| !c.oneoff).map(|c| to_planner(project, c)).collect();
+    let mut networks = IndexMap::new();
+    for n in layers::list_networks(roots, project)? {
+        networks.insert(n.name.clone(), n);
+    }
+    let mut volumes = IndexMap::new();
+    for v in layers::list_volumes(roots, project)? {
+        volumes.insert(v.name.clone(), v);
+    }
+    Ok(planner::Actual { containers, networks, volumes, images: images(roots) })
+}
+
+fn to_planner(project: &str, c: ProjectContainer) -> planner::ContainerState {
+    let status = match (&c.state.status, &c.record) {
+        (Status::Created, _) => ContainerStatus::Created,
+        (Status::Running, _) => ContainerStatus::Running,
+        (Status::Exited { code, .. }, Some(r)) if restarting(r, *code) => ContainerStatus::Restarting,
+        (Status::Exited { code, .. }, _) => ContainerStatus::Exited(*code),
+    };
+    let health = match c.health() {
+        HealthStatus::None => None,
+        HealthStatus::Starting => Some(Health::Starting),
+        HealthStatus::Healthy => Some(Health::Healthy),
+        HealthStatus::Unhealthy => Some(Health::Unhealthy),
+    };
+    let l = &c.config.labels;
+    let depends_on = l
+        .get(labels::DEPENDS_ON)
+        .map(|d| d.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    planner::ContainerState {
+        name: c.name.clone(),
+        project: project.to_string(),
+        service: c.service.clone(),
+        number: c.number,
+        config_hash: l.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
+        config: c.record.as_ref().and_then(|r| r.config.clone()),
+        status,
+        health,
+        image_id: l.get(labels_ext::IMAGE).cloned(),
+        depends_on,
+        labels: l.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}
+
+/// The images of the local store (an unreadable store reads as empty: the plan then asks for
+/// the images, and resolving them reports the real problem).
+fn images(roots: &Roots) -> Vec<ImageState> {
+    let Ok(store) = ImageStore::open(roots) else { return Vec::new() };
+    store
+        .list()
+        .map(|l| l.into_iter().map(|i| ImageState { id: i.id, references: i.references }).collect())
+        .unwrap_or_default()
+}
+
+/// Every project known under `roots`: with a state dir or with a labelled container.
+pub fn list_projects(roots: &Roots) -> Result<Vec<String>> {
+    let mut names = super::state::list_projects(roots)?;
+    let rt = Runtime::new(roots);
+    for st in rt.list()? {
+        if let Some(p) = rt.config(&st.id).ok().and_then(|c| c.labels.get(labels::PROJECT).cloned()) {
+            if !names.contains(&p) {
+                names.push(p);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}

@@ -1,0 +1,116 @@
+//! Progress lines as Compose prints them: ` ✔ Container demo-web-1  Started  0.3s` on a
+//! terminal, plain `Container demo-web-1  Started  0.3s` lines otherwise (CI logs, pipes).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What kind of object a line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Container,
+    Network,
+    Volume,
+    Image,
+    Service,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Container => "Container",
+            Kind::Network => "Network",
+            Kind::Volume => "Volume",
+            Kind::Image => "Image",
+            Kind::Service => "Service",
+        }
+    }
+}
+
+/// Prints progress lines; shared by the executor's threads.
+pub struct Progress {
+    tty: bool,
+    quiet: bool,
+    out: Mutex<()>,
+}
+
+impl Progress {
+    /// Lines on stderr (stdout stays for logs and data), styled when stderr is a terminal.
+    pub fn new() -> Self {
+        Progress { tty: std::io::stderr().is_terminal(), quiet: false, out: Mutex::new(()) }
+    }
+
+    /// A progress that prints nothing (the supervisor).
+    pub fn quiet() -> Self {
+        Progress { tty: false, quiet: true, out: Mutex::new(()) }
+    }
+
+    /// `✔ Container NAME  WHAT  ELAPSED`.
+    pub fn done(&self, kind: Kind, name: &str, what: &str, elapsed: Duration) {
+        self.line(true, kind, name, what, Some(elapsed), None);
+    }
+
+    /// `✘ Container NAME  Error  REASON`.
+    pub fn failed(&self, kind: Kind, name: &str, reason: &str) {
+        self.line(false, kind, name, "Error", None, Some(reason));
+    }
+
+    /// A line about the project as a whole (`nothing to do…`, warnings about orphans).
+    pub fn note(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        let _g = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+
+    fn line(&self, ok: bool, kind: Kind, name: &str, what: &str, elapsed: Option<Duration>, reason: Option<&str>) {
+        if self.quiet {
+            return;
+        }
+        let text = render(self.tty, ok, kind, name, what, elapsed, reason);
+        let _g = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn render(
+    tty: bool,
+    ok: bool,
+    kind: Kind,
+    name: &str,
+    what: &str,
+    elapsed: Option<Duration>,
+    reason: Option<&str>,
+) -> String {
+    let time = elapsed.map(|d| format!("  {:.1}s", d.as_secs_f64())).unwrap_or_default();
+    let reason = reason.map(|r| format!("  {r}")).unwrap_or_default();
+    let body = format!("{} {name}  {what}{time}{reason}", kind.as_str());
+    match (tty, ok) {
+        (false, _) => body,
+        (true, true) => format!(" \x1b[32m✔\x1b[0m {body}"),
+        (true, false) => format!(" \x1b[31m✘\x1b[0m {body}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_styled_lines() {
+        let d = Duration::from_millis(320);
+        assert_eq!(
+            render(false, true, Kind::Container, "demo-web-1", "Started", Some(d), None),
+            "Container demo-web-1  Started  0.3s"
+        );
+        let styled = render(true, false, Kind::Network, "demo_default", "Error", None, Some("boom"));
+        assert!(styled.contains("✘") && styled.ends_with("Network demo_default  Error  boom"), "{styled}");
+    }
+}

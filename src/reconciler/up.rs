@@ -1,0 +1,150 @@
+//! `up`: lock the project, observe, plan, check ports, execute, and (with `--wait`) wait until
+//! every service is running and healthy. An unchanged stack plans nothing and says so.
+
+use std::time::{Duration, Instant};
+
+use super::container::Ctx;
+use super::error::{ReconcileError, Result};
+use super::execute::execute;
+use super::lock::ProjectLock;
+use super::observe::{observe, project_containers};
+use super::progress::Progress;
+use super::restart::{self, Decision};
+use super::state::{HealthStatus, ProjectDir, ProjectMeta};
+use super::{layers, supervisor};
+use crate::paths::Roots;
+use crate::planner::{self, Action, PlanOptions};
+use crate::runtime::{Runtime, Status};
+use crate::spec::model::Stack;
+
+/// How long `up`/`down` wait for another command holding the project lock (default 30 s;
+/// `BERTH_LOCK_WAIT` seconds overrides it).
+pub fn lock_wait() -> Duration {
+    let secs = std::env::var("BERTH_LOCK_WAIT").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+/// What `up` did.
+#[derive(Debug, Clone, Default)]
+pub struct UpReport {
+    /// False when the stack was already up to date.
+    pub changed: bool,
+    /// The services acted on (for attaching and waiting).
+    pub services: Vec<String>,
+}
+
+/// Make the running project match `stack`.
+pub fn up(
+    roots: &Roots,
+    stack: &Stack,
+    opts: &PlanOptions,
+    grace: Option<Duration>,
+    progress: &Progress,
+) -> Result<UpReport> {
+    let _lock = ProjectLock::acquire(roots, &stack.name, lock_wait())?;
+    let pd = ProjectDir::new(roots, &stack.name);
+    pd.write_meta(&ProjectMeta {
+        name: stack.name.clone(),
+        files: stack.files.clone(),
+        project_dir: stack.project_dir.clone(),
+    })?;
+    let actual = observe(roots, &stack.name)?;
+    let plan = planner::plan(stack, &actual, opts)?;
+    for note in plan.notes() {
+        progress.note(&format!("{}: {}", note.target, note.message));
+    }
+    let services = selected_services(stack, opts);
+    if plan.is_empty() {
+        progress.note("nothing to do: the stack is up to date");
+        if actual.project_containers(&stack.name).any(|c| c.status.is_running()) {
+            supervisor::ensure(roots, &stack.name)?;
+        }
+        return Ok(UpReport { changed: false, services });
+    }
+    check_ports(roots, stack, &actual, &plan)?;
+    // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
+    supervisor::ensure(roots, &stack.name)?;
+    let rt = Runtime::new(roots);
+    let ctx = Ctx { roots, rt: &rt, project: &stack.name, stack: Some(stack), grace };
+    let result = execute(&ctx, &plan, progress);
+    supervisor::ensure(roots, &stack.name)?;
+    result.map(|()| UpReport { changed: true, services })
+}
+
+/// The services `up` acts on: the named ones (plus dependencies unless --no-deps), or all.
+fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
+    if opts.services.is_empty() {
+        return stack.services.keys().cloned().collect();
+    }
+    if opts.no_deps {
+        return opts.services.clone();
+    }
+    match planner::ServiceGraph::new(stack) {
+        Ok(g) => g.with_dependencies(&opts.services).into_iter().collect(),
+        Err(_) => opts.services.clone(),
+    }
+}
+
+/// Published ports of services getting their first container must be free before anything is
+/// created (a recreated service holds its own ports until its old container goes).
+fn check_ports(roots: &Roots, stack: &Stack, actual: &planner::Actual, plan: &planner::Plan) -> Result<()> {
+    let mut checked = Vec::new();
+    for id in plan.ids() {
+        let Action::CreateContainer { container, .. } = plan.action(id) else { continue };
+        let service = &container.service;
+        let exists = actual.project_containers(&stack.name).any(|c| &c.service == service);
+        if exists || checked.contains(service) {
+            continue;
+        }
+        checked.push(service.clone());
+        if let Some(svc) = stack.services.get(service) {
+            layers::check_ports_free(roots, service, svc)?;
+        }
+    }
+    Ok(())
+}
+
+/// `up --wait`: until every container of `services` is running (and healthy, when it has a
+/// health check) or has completed with 0; an error as soon as one cannot get there.
+pub fn wait_ready(roots: &Roots, project: &str, services: &[String], timeout: Option<Duration>) -> Result<()> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let pending = pending_services(roots, project, services)?;
+        let Some((service, status)) = pending.first() else { return Ok(()) };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let secs = timeout.map(|t| t.as_secs()).unwrap_or(0);
+            return Err(ReconcileError::service(
+                service,
+                format!("not ready after {secs}s (--wait-timeout): {status}"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Services not ready yet, with their status; an error for one that failed.
+fn pending_services(roots: &Roots, project: &str, services: &[String]) -> Result<Vec<(String, String)>> {
+    let mut pending = Vec::new();
+    for c in project_containers(roots, project)? {
+        if c.oneoff || !services.contains(&c.service) {
+            continue;
+        }
+        let rec = c.record.clone().unwrap_or_default();
+        match c.state.status {
+            Status::Running => match rec.health {
+                HealthStatus::Unhealthy => {
+                    return Err(ReconcileError::service(&c.service, format!("container {} is unhealthy", c.name)))
+                }
+                HealthStatus::Starting => pending.push((c.service.clone(), "health: starting".into())),
+                _ => {}
+            },
+            Status::Exited { code: 0, .. } if rec.restart == "no" || rec.restart.is_empty() => {}
+            Status::Exited { code, .. } => match restart::decide(&rec, code) {
+                Decision::Restart => pending.push((c.service.clone(), format!("restarting (exit {code})"))),
+                _ => return Err(ReconcileError::service(&c.service, format!("container {} exited ({code})", c.name))),
+            },
+            Status::Created => pending.push((c.service.clone(), "created".into())),
+        }
+    }
+    Ok(pending)
+}

@@ -1,0 +1,215 @@
+//! [`VolumeManager`]: named volumes' lifecycle (ensure, create, inspect, list, remove, prune).
+//! Volumes are labelled with the project that created them; external volumes are only ever
+//! looked up, so they never carry a project label and no project-scoped removal touches them.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::paths::Roots;
+use crate::runtime::{ContainerConfig, Mount};
+
+use super::error::{Result, VolumeError};
+use super::store::{bind_device, validate_name, VolumeMeta, VolumeStore};
+
+/// Labels berth puts on volumes it creates for containers.
+pub mod labels {
+    /// `true` on an anonymous volume (removed with its container by `down -v` / `rm -v`).
+    pub const ANONYMOUS: &str = "berth.volume.anonymous";
+    /// The container an anonymous volume belongs to.
+    pub const CONTAINER: &str = "berth.volume.container";
+}
+
+/// What the caller wants to exist.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeSpec {
+    /// The real name (`demo_data`, or the volume's `name:`).
+    pub name: String,
+    /// The project label (None for `berth volume create`).
+    pub project: Option<String>,
+    /// Look up only; never create (or remove).
+    pub external: bool,
+    /// None or `local`.
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A volume that exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeInfo {
+    pub name: String,
+    /// The host directory mounted into containers.
+    pub path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    pub created: String,
+}
+
+impl VolumeInfo {
+    pub fn is_anonymous(&self) -> bool {
+        self.labels.get(labels::ANONYMOUS).is_some_and(|v| v == "true")
+    }
+
+    /// The planner's view of it (for `planner::Actual::volumes`). A volume listed by project
+    /// was created by berth for that project, so it is never external.
+    pub fn to_state(&self) -> crate::planner::VolumeState {
+        crate::planner::VolumeState { name: self.name.clone(), project: self.project.clone(), external: false }
+    }
+}
+
+pub struct VolumeManager {
+    roots: Roots,
+    store: VolumeStore,
+}
+
+impl VolumeManager {
+    pub fn new(roots: &Roots) -> Self {
+        VolumeManager { roots: roots.clone(), store: VolumeStore::new(roots.volumes()) }
+    }
+
+    fn info(&self, meta: VolumeMeta) -> VolumeInfo {
+        VolumeInfo {
+            path: self.store.host_path(&meta),
+            name: meta.name,
+            project: meta.project,
+            labels: meta.labels,
+            driver_opts: meta.driver_opts,
+            created: meta.created,
+        }
+    }
+
+    /// The volume, created on first use (idempotent); an external one is only looked up.
+    pub fn ensure(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        validate_name(&spec.name)?;
+        if let Some(meta) = self.store.read(&spec.name)? {
+            check_device(&meta.name, &meta.driver_opts)?;
+            return Ok(self.info(meta));
+        }
+        if spec.external {
+            return Err(VolumeError::ExternalNotFound(spec.name.clone()));
+        }
+        self.create_new(spec)
+    }
+
+    /// `berth volume create`: a new volume; an error if it exists.
+    pub fn create(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        if self.store.read(&spec.name)?.is_some() {
+            return Err(VolumeError::AlreadyExists(spec.name.clone()));
+        }
+        self.create_new(spec)
+    }
+
+    fn create_new(&self, spec: &VolumeSpec) -> Result<VolumeInfo> {
+        if let Some(d) = spec.driver.as_deref().filter(|d| *d != "local") {
+            return Err(VolumeError::UnsupportedDriver { name: spec.name.clone(), driver: d.into() });
+        }
+        if !spec.driver_opts.is_empty() && bind_device(&spec.driver_opts).is_none() {
+            let opts = format!("{:?}", spec.driver_opts);
+            return Err(VolumeError::UnsupportedDriverOpts { name: spec.name.clone(), opts });
+        }
+        check_device(&spec.name, &spec.driver_opts)?;
+        let meta = VolumeMeta {
+            name: spec.name.clone(),
+            project: spec.project.clone(),
+            labels: spec.labels.clone(),
+            driver_opts: spec.driver_opts.clone(),
+            created: crate::runtime::logs::rfc3339_now(),
+        };
+        self.store.create(&meta)?;
+        tracing::debug!(volume = %meta.name, "volume created");
+        Ok(self.info(meta))
+    }
+
+    pub fn get(&self, name: &str) -> Result<VolumeInfo> {
+        let meta = self.store.read(name)?.ok_or_else(|| VolumeError::NotFound(name.into()))?;
+        Ok(self.info(meta))
+    }
+
+    /// Volumes, all or those labelled with `project`, by name.
+    pub fn list(&self, project: Option<&str>) -> Result<Vec<VolumeInfo>> {
+        let all = self.store.list()?;
+        Ok(all
+            .into_iter()
+            .filter(|m| project.is_none() || m.project.as_deref() == project)
+            .map(|m| self.info(m))
+            .collect())
+    }
+
+    /// Remove a volume and its data (idempotent: a missing volume is fine). Refused while any
+    /// container record (running or not) mounts it, as Docker does. The device of a bind
+    /// volume is the user's directory and is never touched.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let Some(meta) = self.store.read(name)? else { return Ok(()) };
+        if let Some(container) = self.users(&self.store.host_path(&meta)).into_iter().next() {
+            return Err(VolumeError::InUse { name: name.into(), container });
+        }
+        self.store.delete(&meta)?;
+        tracing::debug!(volume = name, "volume removed");
+        Ok(())
+    }
+
+    /// Remove every volume (of `project`, or all) that no container uses; returns their names.
+    pub fn prune(&self, project: Option<&str>) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for v in self.list(project)? {
+            if self.users(&v.path).is_empty() {
+                self.remove(&v.name)?;
+                removed.push(v.name);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Remove the anonymous volumes of a removed container (`down -v`, `rm -v`). Keeps going
+    /// past a failure and reports the first.
+    pub fn remove_anonymous(&self, container_id: &str) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        let mut first_err = None;
+        for v in self.list(None)? {
+            if v.is_anonymous() && v.labels.get(labels::CONTAINER).is_some_and(|c| c == container_id) {
+                match self.remove(&v.name) {
+                    Ok(()) => removed.push(v.name),
+                    Err(e) => first_err = first_err.or(Some(e)),
+                }
+            }
+        }
+        first_err.map_or(Ok(removed), Err)
+    }
+
+    /// Ids of the containers whose recorded config bind-mounts `path` or anything inside it.
+    pub fn users(&self, path: &Path) -> Vec<String> {
+        let base = self.roots.state.join("containers");
+        let Ok(entries) = fs::read_dir(&base) else { return Vec::new() };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let Ok(bytes) = fs::read(e.path().join("config.json")) else { continue };
+            let Ok(cfg) = serde_json::from_slice::<ContainerConfig>(&bytes) else { continue };
+            let uses = cfg.mounts.iter().any(|m| matches!(m, Mount::Bind { source, .. } if source.starts_with(path)));
+            if uses {
+                out.push(cfg.id);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    pub(crate) fn store(&self) -> &VolumeStore {
+        &self.store
+    }
+}
+
+/// A bind volume's device must exist (and be a directory) whenever the volume is used.
+fn check_device(name: &str, opts: &BTreeMap<String, String>) -> Result<()> {
+    match bind_device(opts) {
+        Some(dev) if !dev.is_absolute() || !dev.is_dir() => {
+            Err(VolumeError::MissingDevice { name: name.into(), path: dev })
+        }
+        _ => Ok(()),
+    }
+}

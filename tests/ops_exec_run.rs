@@ -1,0 +1,80 @@
+//! `berth exec` and `berth run SERVICE` against real containers: exit codes passed on, env,
+//! user and working directory; a one-off with --rm leaves nothing; dependencies checked.
+
+#[path = "ops_common/mod.rs"]
+mod common;
+mod support;
+
+const STACK: &str = "services:
+  app:
+    image: busybox:test
+    command: [sleep, '1000']
+    environment:
+      GREETING: hello
+    working_dir: /tmp
+  client:
+    image: busybox:test
+    command: [sh, -c, 'echo from-service; exit 4']
+    environment:
+      MODE: svc
+    depends_on: [app]
+";
+
+#[test]
+fn exec_passes_exit_code_env_user_and_workdir() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opsexec", STACK);
+    p.up("app", 1);
+    let out = p.berth(&["exec", "app", "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let got = p.ok(&["exec", "-e", "EXTRA=x", "app", "sh", "-c", "echo $GREETING $EXTRA; pwd"]);
+    assert_eq!(got, "hello x\n/tmp\n");
+    assert_eq!(p.ok(&["exec", "-u", "app", "-w", "/", "app", "sh", "-c", "id -u; pwd"]), "1000\n/\n");
+    let err = p.berth(&["exec", "--index", "2", "app", "true"]);
+    let msg = String::from_utf8_lossy(&err.stderr);
+    assert!(msg.contains("service `app` has no container number 2"), "{msg}");
+    let err = p.berth(&["exec", "client", "true"]);
+    let msg = String::from_utf8_lossy(&err.stderr);
+    assert!(msg.contains(&format!("no container of service `client` in project `{}`", p.project)), "{msg}");
+    p.teardown();
+}
+
+#[test]
+fn run_service_one_off_passes_exit_code_and_rm_leaves_nothing() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opsrun", STACK);
+    // Dependencies must run first (berth run does not start them yet).
+    let out = p.berth(&["service-run", "--rm", "client"]);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && msg.contains("depends on `app` which is not running"), "{msg}");
+    let out = p.berth(&["service-run", "--rm", "--no-deps", "client"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-service\n");
+    assert!(p.rt.list().unwrap().is_empty(), "--rm left a container");
+    p.up("app", 1);
+    // The one-off joins the service's network: it reaches `app` by name.
+    let script = "echo $MODE; ping -c1 -W2 app >/dev/null && echo reached-app; exit 9";
+    let out = p.berth(&["service-run", "--rm", "-e", "MODE=cli", "client", "sh", "-c", script]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        (out.status.code(), stdout.as_ref()),
+        (Some(9), "cli\nreached-app\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(p.rt.list().unwrap().len(), 1, "--rm left the one-off");
+    // Without --rm the one-off stays, named <project>-<service>-run-<hex>; `ps -a` shows it (as
+    // `docker compose ps --all`), `ps` does not.
+    let out = p.berth(&["service-run", "client", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    let names: Vec<String> = p.rt.list().unwrap().into_iter().map(|s| s.id).collect();
+    let oneoff = names.iter().find(|n| n.starts_with(&format!("{}-client-run-", p.project))).expect("one-off kept");
+    assert!(p.ok(&["ps", "-a"]).contains(oneoff.as_str()));
+    assert!(!p.ok(&["ps", "--status", "exited"]).contains(oneoff.as_str()));
+    // `rm` (in teardown) removes the one-off too, network sandbox included.
+    p.teardown();
+}

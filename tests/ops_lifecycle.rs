@@ -1,0 +1,121 @@
+//! `stop`/`start`/`restart`/`kill`/`rm`/`wait`, `top`, `stats`, `port` and `ls` against real
+//! containers.
+
+#[path = "ops_common/mod.rs"]
+mod common;
+mod support;
+
+use berth::reconciler::state::ProjectDir;
+use berth::runtime::Status;
+
+const STACK: &str = "services:
+  db:
+    image: busybox:test
+    command: [sleep, '1000']
+    mem_limit: 64m
+  web:
+    image: busybox:test
+    command: [sh, -c, 'sleep 1000 & wait']
+    depends_on: [db]
+    stop_grace_period: 30s
+  once:
+    image: busybox:test
+    command: [sh, -c, 'sleep 0.3; exit 5']
+";
+
+fn record(p: &common::Proj, name: &str) -> berth::reconciler::ContainerRecord {
+    ProjectDir::new(&p.roots, &p.project).record(name).unwrap().expect("record")
+}
+
+#[test]
+fn stop_start_restart_kill_rm() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opslife", STACK);
+    let db = p.up("db", 1);
+    let web = p.up("web", 1);
+    let out = p.berth(&["stop", "-t", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    // Dependents stop first.
+    assert!(said.find(&web).unwrap() < said.find(&db).unwrap(), "{said}");
+    assert!(!p.rt.state(&db).unwrap().is_running() && !p.rt.state(&web).unwrap().is_running());
+    assert!(record(&p, &db).stopped_by_user, "stop must tell the supervisor");
+    p.ok(&["start", "web"]);
+    assert!(p.rt.state(&web).unwrap().is_running());
+    assert!(!record(&p, &web).stopped_by_user);
+    let pid = p.rt.state(&web).unwrap().pid;
+    p.ok(&["restart", "-t", "1", "web"]);
+    let st = p.rt.state(&web).unwrap();
+    assert!(st.is_running() && st.pid != pid, "restart gave a new PID 1");
+    p.ok(&["kill", "-s", "KILL", "web"]);
+    let st = p.rt.wait_timeout(&web, std::time::Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(st.status, Status::Exited { code: 137, oom: false });
+    assert!(record(&p, &web).stopped_by_user);
+    // rm removes stopped containers only (db is stopped, web exited).
+    p.ok(&["start", "db"]);
+    let out = p.ok(&["rm", "--force"]);
+    assert!(out.is_empty());
+    assert!(p.rt.state(&web).is_err(), "web removed");
+    assert!(p.rt.state(&db).unwrap().is_running(), "running db skipped");
+    common::assert_nothing_left(&p.roots, &web);
+    p.teardown();
+}
+
+#[test]
+fn wait_returns_the_exit_code() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opswait", STACK);
+    p.up("once", 1);
+    let out = p.berth(&["wait", "once"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n");
+    p.teardown();
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn top_stats_port_ls() {
+    if !support::require_root() {
+        return;
+    }
+    let port = free_port();
+    let grace = "    stop_grace_period: 30s\n";
+    let stack = STACK.replace(grace, &format!("{grace}    ports: ['127.0.0.1:{port}:80']\n"));
+    let p = common::project("opsinsp", &stack);
+    let db = p.up("db", 1);
+    let web = p.up("web", 1);
+    let top = p.ok(&["top", "web"]);
+    let lines: Vec<&str> = top.lines().collect();
+    assert_eq!(lines[0], web);
+    assert!(lines[1].starts_with("UID") && lines[1].contains("CMD"), "{top}");
+    assert!(top.contains("sh -c sleep 1000 & wait") && top.contains("sleep 1000\n"), "{top}");
+    let stats = p.ok(&["stats", "--no-stream", "db"]);
+    let row = stats.lines().nth(1).expect(&stats);
+    assert!(row.starts_with(&db) && row.contains(" / 64MiB"), "{stats}");
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["stats", "--no-stream", "--format", "json"])).unwrap();
+    let db_stats = json.as_array().unwrap().iter().find(|s| s["name"] == db.as_str()).unwrap().clone();
+    assert_eq!(db_stats["mem_limit"].as_u64(), Some(64 << 20));
+    assert!(db_stats["pids"].as_u64() >= Some(1));
+    // The published port, through `port` and `ps`; a stop releases it, a start publishes it again.
+    let mapping = format!("127.0.0.1:{port}");
+    assert_eq!(p.ok(&["port", "web", "80"]), format!("{mapping}\n"));
+    assert!(p.ok(&["ps"]).contains(&format!("{mapping}->80/tcp")));
+    let err = p.berth(&["port", "web", "80", "--protocol", "udp"]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("service `web` does not publish port 80/udp"));
+    p.ok(&["stop", "web"]);
+    assert!(!p.ok(&["ps", "-a"]).contains("->80/tcp"));
+    p.ok(&["start", "web"]);
+    assert_eq!(p.ok(&["port", "web", "80"]), format!("{mapping}\n"));
+    let ls = p.ok(&["ls"]);
+    let line = ls.lines().find(|l| l.starts_with(&p.project)).expect(&ls);
+    assert!(line.contains("running(2)") && line.contains("compose.yaml"), "{ls}");
+    p.teardown();
+}

@@ -1,0 +1,110 @@
+//! `berth ps` and `berth logs` against real containers: status sentences, JSON, filters;
+//! tail, timestamps, prefixes, and a follow that sees a new line within a second.
+
+#[path = "ops_common/mod.rs"]
+mod common;
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const STACK: &str = "services:
+  web:
+    image: busybox:test
+    command: [sh, -c, 'echo web-one; echo web-two; echo web-three; sleep 1000']
+  job:
+    image: busybox:test
+    command: [sh, -c, 'echo job-done; exit 3']
+";
+
+#[test]
+fn ps_shows_running_and_exited_with_status_and_json() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opsps", STACK);
+    let web = p.up("web", 1);
+    let job = p.up("job", 1);
+    assert_eq!(p.wait_exit(&job), 3);
+    let table = p.ok(&["ps"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("NAME") && lines[0].contains("SERVICE") && lines[0].contains("STATUS"), "{table}");
+    assert_eq!(lines.len(), 2, "only the running container without -a:\n{table}");
+    assert!(lines[1].starts_with(&web) && lines[1].contains(" Up "), "{table}");
+    let all = p.ok(&["ps", "-a"]);
+    let job_line = all.lines().find(|l| l.starts_with(&job)).expect("job row");
+    assert!(job_line.contains("Exited (3)") && job_line.contains("ago"), "{all}");
+    // Columns align: STATUS starts at the same offset on every line.
+    let col = all.lines().next().unwrap().find("STATUS").unwrap();
+    assert!(all.lines().skip(1).all(|l| l[col..].starts_with("Up") || l[col..].starts_with("Exited")), "{all}");
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let j = rows.iter().find(|r| r["Service"] == "job").unwrap();
+    assert_eq!((j["State"].as_str(), j["ExitCode"].as_i64()), (Some("exited"), Some(3)));
+    assert_eq!(p.ok(&["ps", "-a", "--status", "exited", "-q"]).trim(), job);
+    assert_eq!(p.ok(&["ps", "-a", "--services"]), "job\nweb\n");
+    let err = p.berth(&["ps", "nope"]);
+    let msg = String::from_utf8_lossy(&err.stderr);
+    assert!(msg.contains(&format!("no container of service `nope` in project `{}`", p.project)), "{msg}");
+    p.teardown();
+}
+
+#[test]
+fn logs_tail_timestamps_prefixes_and_since() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opslogs", STACK);
+    let web = p.up("web", 1);
+    let job = p.up("job", 1);
+    p.wait_log(&web, "web-three");
+    p.wait_exit(&job);
+    let all = p.ok(&["logs", "--no-color"]);
+    assert!(all.contains("web-1 | web-one\n") && all.contains("job-1 | job-done\n"), "{all}");
+    assert_eq!(all.lines().count(), 4, "{all}");
+    let tail = p.ok(&["logs", "--tail", "1", "web"]);
+    assert_eq!(tail, "web-1 | web-three\n");
+    let ts = p.ok(&["logs", "-t", "--tail", "1", "job"]);
+    let rest = ts.strip_prefix("job-1 | ").expect(&ts);
+    assert!(rest.ends_with("Z job-done\n") && rest.starts_with("20"), "{ts}");
+    assert_eq!(p.ok(&["logs", "--since", "2000-01-01T00:00:00Z", "job"]), "job-1 | job-done\n");
+    assert_eq!(p.ok(&["logs", "--since", "2999-01-01T00:00:00Z"]), "");
+    assert!(!p.berth(&["logs", "--since", "yesterday"]).status.success());
+    p.teardown();
+}
+
+#[test]
+fn logs_follow_sees_a_new_line_within_a_second_and_ends_with_the_container() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:
+  tick:
+    image: busybox:test
+    command: [sh, -c, 'echo start; while [ ! -e /tmp/go ]; do usleep 20000; done; echo later; while [ ! -e /tmp/stop ]; do usleep 20000; done']
+";
+    let p = common::project("opsfollow", stack);
+    let id = p.up("tick", 1);
+    p.wait_log(&id, "start");
+    let mut child = p.cmd(&["logs", "--follow"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "tick-1 | start");
+    std::thread::sleep(Duration::from_millis(200));
+    let t0 = Instant::now();
+    p.ok(&["exec", "tick", "touch", "/tmp/go"]);
+    assert_eq!(lines.next().unwrap().unwrap(), "tick-1 | later");
+    assert!(t0.elapsed() < Duration::from_secs(1), "follow took {:?}", t0.elapsed());
+    p.ok(&["exec", "tick", "touch", "/tmp/stop"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "logs --follow did not end with its container");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    p.teardown();
+}
