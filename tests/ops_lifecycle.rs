@@ -64,6 +64,76 @@ fn stop_start_restart_kill_rm() {
 }
 
 #[test]
+fn rm_v_removes_anonymous_volumes_only_when_asked() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:
+  a:
+    image: busybox:test
+    command: [sh, -c, 'echo x > /data/f; exit 0']
+    volumes: [/data]
+  b:
+    image: busybox:test
+    command: [sh, -c, 'echo x > /data/f; exit 0']
+    volumes: [/data]
+";
+    let p = common::project("opsrmv", stack);
+    let a = p.up("a", 1);
+    let b = p.up("b", 1);
+    p.wait_exit(&a);
+    p.wait_exit(&b);
+    let vm = berth::volumes::VolumeManager::new(&p.roots);
+    let volumes = || -> Vec<String> { vm.list(Some(&p.project)).unwrap().into_iter().map(|v| v.name).collect() };
+    assert_eq!(volumes().len(), 2, "one anonymous volume each");
+    p.ok(&["rm", "a"]);
+    assert_eq!(volumes().len(), 2, "rm without -v keeps the volume");
+    p.ok(&["rm", "-v", "b"]);
+    let left = volumes();
+    assert_eq!(left.len(), 1, "rm -v removed b's volume: {left:?}");
+    assert!(left[0].starts_with(&format!("{}_a_", p.project)), "{left:?}");
+    let out = p.berth(&["down", "-v"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(volumes().is_empty());
+    p.teardown();
+}
+
+#[test]
+fn stopped_or_killed_containers_are_not_restarted_by_their_policy() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:
+  svc:
+    image: busybox:test
+    command: [sleep, '1000']
+    restart: always
+";
+    let p = common::project("opspolicy", stack);
+    let id = p.up("svc", 1);
+    let still_exited = |what: &str| {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(!p.rt.state(&id).unwrap().is_running(), "the supervisor restarted the container after {what}");
+    };
+    p.ok(&["stop", "svc"]);
+    still_exited("stop");
+    p.ok(&["start", "svc"]);
+    assert!(p.rt.state(&id).unwrap().is_running());
+    p.ok(&["kill", "svc"]);
+    still_exited("kill");
+    // A crash (not the user's doing) is restarted: the policy still applies after `start`.
+    p.ok(&["start", "svc"]);
+    let pid = p.rt.state(&id).unwrap().pid.unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while p.rt.state(&id).unwrap().pid == Some(pid) || !p.rt.state(&id).unwrap().is_running() {
+        assert!(std::time::Instant::now() < deadline, "a crashed container was not restarted");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    p.teardown();
+}
+
+#[test]
 fn wait_returns_the_exit_code() {
     if !support::require_root() {
         return;
@@ -101,9 +171,9 @@ fn top_stats_port_ls() {
     let row = stats.lines().nth(1).expect(&stats);
     assert!(row.starts_with(&db) && row.contains(" / 64MiB"), "{stats}");
     let json: serde_json::Value = serde_json::from_str(&p.ok(&["stats", "--no-stream", "--format", "json"])).unwrap();
-    let db_stats = json.as_array().unwrap().iter().find(|s| s["name"] == db.as_str()).unwrap().clone();
-    assert_eq!(db_stats["mem_limit"].as_u64(), Some(64 << 20));
-    assert!(db_stats["pids"].as_u64() >= Some(1));
+    let db_stats = json.as_array().unwrap().iter().find(|s| s["Name"] == db.as_str()).unwrap().clone();
+    assert_eq!(db_stats["MemLimit"].as_u64(), Some(64 << 20));
+    assert!(db_stats["Pids"].as_u64() >= Some(1));
     // The published port, through `port` and `ps`; a stop releases it, a start publishes it again.
     let mapping = format!("127.0.0.1:{port}");
     assert_eq!(p.ok(&["port", "web", "80"]), format!("{mapping}\n"));

@@ -23,11 +23,20 @@ pub struct Proj {
     pub project: String,
     pub stack: Stack,
     pub rt: Runtime,
+    /// Set by a completed [`Proj::teardown`].
+    done: bool,
 }
 
-/// A failing test must not leak either: force-remove whatever containers remain.
+/// A failing test must not leak either: `berth rm -s` and `berth down -v` tear down what the
+/// test made (network sandboxes, bridges, volumes, supervisor), then the runtime removes any
+/// straggler, before the temp dir goes.
 impl Drop for Proj {
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let _ = self.berth(&["rm", "-s", "--force"]);
+        let _ = self.berth(&["down", "-v"]);
         for st in self.rt.list().unwrap_or_default() {
             let _ = self.rt.remove(&st.id, true);
         }
@@ -56,7 +65,7 @@ pub fn project(tag: &str, compose: &str) -> Proj {
     };
     let stack = load(&opts).expect("load the test stack").stack;
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
-    Proj { dir, root, roots, project, stack, rt }
+    Proj { dir, root, roots, project, stack, rt, done: false }
 }
 
 impl Proj {
@@ -135,7 +144,7 @@ impl Proj {
     /// Remove every container through `berth rm -s`, the rest through `berth down`, and
     /// assert nothing of the project remains: no container, record, process, cgroup, mount,
     /// netns, bridge, supervisor or project state.
-    pub fn teardown(self) {
+    pub fn teardown(mut self) {
         let states = self.rt.list().unwrap_or_default();
         let pids: Vec<i32> = states.iter().flat_map(|s| [s.pid, s.monitor_pid]).flatten().collect();
         let ids: Vec<String> = states.iter().map(|s| s.id.clone()).collect();
@@ -161,6 +170,7 @@ impl Proj {
         let netns: Vec<_> =
             std::fs::read_dir(self.roots.run.join("netns")).map(|d| d.flatten().collect()).unwrap_or_default();
         assert!(netns.is_empty(), "netns files left: {netns:?}");
+        self.done = true;
     }
 }
 

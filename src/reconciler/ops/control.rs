@@ -142,7 +142,12 @@ pub fn kill_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], sig: Signal) -> Res
 /// Remove stopped containers (running ones are skipped; with `stop_first` they are stopped
 /// first) and everything held for them: network sandbox and registrations, runtime state,
 /// cgroup, record (`container::remove`). Keeps going past errors and reports them all.
-pub fn remove_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], stop_first: bool, volumes: bool) -> Result<Vec<Outcome>> {
+pub fn remove_all(
+    ctx: &Ctx<'_>,
+    targets: &[ProjectContainer],
+    stop_first: bool,
+    volumes: bool,
+) -> Result<Vec<Outcome>> {
     if stop_first {
         stop_all(ctx, targets)?;
     }

@@ -16,6 +16,7 @@ use crate::runtime::cgroup;
 
 /// One container's numbers at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Stats {
     pub name: String,
     pub cpu_percent: f64,
