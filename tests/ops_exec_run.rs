@@ -48,17 +48,17 @@ fn run_service_one_off_passes_exit_code_and_rm_leaves_nothing() {
     }
     let p = common::project("opsrun", STACK);
     // Dependencies must run first (berth run does not start them yet).
-    let out = p.berth(&["service-run", "--rm", "client"]);
+    let out = p.berth(&["run", "--rm", "client"]);
     let msg = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && msg.contains("depends on `app` which is not running"), "{msg}");
-    let out = p.berth(&["service-run", "--rm", "--no-deps", "client"]);
+    let out = p.berth(&["run", "--rm", "--no-deps", "client"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from-service\n");
     assert!(p.rt.list().unwrap().is_empty(), "--rm left a container");
     p.up("app", 1);
     // The one-off joins the service's network: it reaches `app` by name.
     let script = "echo $MODE; ping -c1 -W2 app >/dev/null && echo reached-app; exit 9";
-    let out = p.berth(&["service-run", "--rm", "-e", "MODE=cli", "client", "sh", "-c", script]);
+    let out = p.berth(&["run", "--rm", "-e", "MODE=cli", "client", "sh", "-c", script]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         (out.status.code(), stdout.as_ref()),
@@ -69,7 +69,7 @@ fn run_service_one_off_passes_exit_code_and_rm_leaves_nothing() {
     assert_eq!(p.rt.list().unwrap().len(), 1, "--rm left the one-off");
     // Without --rm the one-off stays, named <project>-<service>-run-<hex>; `ps -a` shows it (as
     // `docker compose ps --all`), `ps` does not.
-    let out = p.berth(&["service-run", "client", "true"]);
+    let out = p.berth(&["run", "client", "true"]);
     assert_eq!(out.status.code(), Some(0));
     let names: Vec<String> = p.rt.list().unwrap().into_iter().map(|s| s.id).collect();
     let oneoff = names.iter().find(|n| n.starts_with(&format!("{}-client-run-", p.project))).expect("one-off kept");

@@ -67,7 +67,7 @@ fn up_wait_fails_fast_on_an_unhealthy_service() {
     if !support::require_root() {
         return;
     }
-    let mut s = Stack::new("unhealthy").image("busybox:latest").file(
+    let mut s = Stack::new("sickwait").image("busybox:latest").file(
         r#"
 services:
   sick:
@@ -83,8 +83,9 @@ services:
     let r = s.up(&["-d", "--wait", "--wait-timeout", "60"]);
     r.failure();
     assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
-    assert!(r.stderr().contains("unhealthy"), "{}", r.stderr());
-    assert_eq!(s.record("sick", 1).unwrap().health, HealthStatus::Unhealthy);
+    assert!(r.stderr().contains("is unhealthy"), "{}", r.stderr());
+    let rec = s.record("sick", 1).unwrap_or_else(|| panic!("no record; up said:\n{}", r.stderr()));
+    assert_eq!(rec.health, HealthStatus::Unhealthy);
     s.down_clean();
 }
 

@@ -47,8 +47,7 @@ pub enum ImageCommand {
     #[command(alias = "remove")]
     Rm {
         /// Remove even if the image has several tags or a container uses it (then only untag).
-        /// (No `-f`: that is the global stack-file option.)
-        #[arg(long)]
+        #[arg(short = 'f', long)]
         force: bool,
         /// Image references or ids.
         #[arg(required = true)]

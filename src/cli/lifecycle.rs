@@ -40,9 +40,8 @@ pub struct KillArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Do not ask for confirmation (berth never asks; accepted for compatibility; long form
-    /// only: `-f` is the global `--file` option).
-    #[arg(long)]
+    /// Do not ask for confirmation (berth never asks; accepted for compatibility).
+    #[arg(short = 'f', long)]
     pub force: bool,
     /// Stop the containers first, if running.
     #[arg(short = 's', long)]

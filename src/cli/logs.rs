@@ -18,9 +18,8 @@ use crate::runtime::Runtime;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// Keep printing new lines while the containers run. (Long form only: `-f` is the global
-    /// `--file` option.)
-    #[arg(long)]
+    /// Keep printing new lines while the containers run.
+    #[arg(short = 'f', long)]
     pub follow: bool,
     /// Only the last N lines of each container ("all" for everything).
     #[arg(long, default_value = "all")]

@@ -39,7 +39,8 @@ pub struct Cli {
 pub struct GlobalOpts {
     /// Stack file(s); later files merge over earlier ones. Default: compose.yaml, compose.yml,
     /// docker-compose.yaml or docker-compose.yml in the working directory.
-    #[arg(short = 'f', long = "file", global = true, env = "COMPOSE_FILE", value_delimiter = ':')]
+    /// Given before the command, as with `docker compose -f FILE up` (so `logs -f` can follow).
+    #[arg(short = 'f', long = "file", env = "COMPOSE_FILE", value_delimiter = ':')]
     pub files: Vec<PathBuf>,
     /// Project name (default: top-level `name:`, else the stack file's directory name).
     #[arg(short = 'p', long = "project-name", global = true, env = "BERTH_PROJECT_NAME")]
@@ -71,7 +72,7 @@ pub enum Command {
     Images(images::ImagesArgs),
     /// Manage images: import, rm, inspect, ls.
     Image(images::ImageArgs),
-    /// Run one container from an image (docker run style).
+    /// A one-off container: of a SERVICE of the stack (compose run), else of an IMAGE (docker run).
     Run(Box<run::RunArgs>),
     /// Manage volumes: ls, inspect, create, rm, prune.
     Volume(volume::VolumeArgs),
@@ -86,9 +87,6 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Run a command in a running container of a service.
     Exec(exec::ExecArgs),
-    /// A one-off container of a service (what `berth run SERVICE` dispatches to).
-    #[command(name = "service-run", hide = true)]
-    ServiceRun(service_run::ServiceRunArgs),
     /// Stop the project's containers (they stay, and are not restarted by their policy).
     Stop(lifecycle::StopArgs),
     /// Start stopped containers.
@@ -127,6 +125,11 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Images(args) => images::run_images(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
+        // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
+        // else an image (as `docker run`).
+        Command::Run(args) if service_run::names_service(&cli.global, &args.image) => {
+            service_run::run_service(&cli.global, &service_run::ServiceRunArgs::from(&**args))
+        }
         Command::Run(args) => run::run(&cli.global, args),
         Command::Volume(args) => volume::run(&cli.global, args),
         Command::Network(args) => network::run(&cli.global, args),
@@ -134,7 +137,6 @@ pub fn main() -> ExitCode {
         Command::Ps(args) => ps::run(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
-        Command::ServiceRun(args) => service_run::run_service(&cli.global, args),
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),

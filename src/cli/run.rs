@@ -23,6 +23,9 @@ pub struct RunArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
+    /// With a SERVICE of the stack: do not check that its dependencies are running.
+    #[arg(long)]
+    pub no_deps: bool,
     /// Run in the background and print the container id.
     #[arg(short = 'd', long)]
     pub detach: bool,

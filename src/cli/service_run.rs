@@ -54,14 +54,13 @@ pub struct ServiceRunArgs {
 }
 
 impl From<&super::run::RunArgs> for ServiceRunArgs {
-    /// `berth run`'s flags, for the dispatch of `berth run SERVICE` (--no-deps is not among
-    /// them yet: dependencies are then checked).
+    /// `berth run`'s flags, for the dispatch of `berth run SERVICE`.
     fn from(a: &super::run::RunArgs) -> Self {
         ServiceRunArgs {
             rm: a.rm,
             env: a.env.clone(),
             entrypoint: a.entrypoint.clone(),
-            no_deps: false,
+            no_deps: a.no_deps,
             user: a.user.clone(),
             workdir: a.workdir.clone(),
             interactive: a.interactive,
@@ -74,8 +73,6 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
 
 /// Does `name` name a service of the stack the global options point at? (False when there
 /// is no readable stack file: then `berth run NAME` means an image.)
-// Called by `berth run`'s dispatch once the lead wires it.
-#[allow(dead_code)]
 pub fn names_service(g: &GlobalOpts, name: &str) -> bool {
     let Ok(opts) = super::load::load_options(g, &[]) else { return false };
     crate::spec::load::load(&opts).map(|l| l.stack.services.contains_key(name)).unwrap_or(false)

@@ -65,9 +65,17 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 
 /// Create the cgroup and apply the limits.
 pub fn create(id: &str, r: &Resources) -> Result<Cgroup> {
-    let hier = hierarchies::auto();
-    let v2 = hier.v2();
-    let cg = Cgroup::new(hier, name(id)).map_err(|e| cg_err(id, format!("create: {e}")))?;
+    let v2 = hierarchies::auto().v2();
+    // The shared parent `berth/` is removed when its last container goes (see `destroy`), so a
+    // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
+    let mut attempt = 0;
+    let cg = loop {
+        match Cgroup::new(hierarchies::auto(), name(id)) {
+            Ok(cg) => break cg,
+            Err(_) if attempt < 5 => attempt += 1,
+            Err(e) => return Err(cg_err(id, format!("create: {e}"))),
+        }
+    };
     cg.apply(&to_resources(r, v2)).map_err(|e| cg_err(id, format!("apply limits: {e}")))?;
     // cgroups-rs swallows some write errors; verify the ones a user asked for.
     if let (Some(want), Some(path)) = (r.memory, memory_dir(&cg)) {
@@ -164,7 +172,23 @@ pub fn destroy(id: &str) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    last.map_err(|e| cg_err(id, format!("remove: {e}")))
+    last.map_err(|e| cg_err(id, format!("remove: {e}")))?;
+    remove_empty_parent();
+    Ok(())
+}
+
+/// Remove the shared `berth/` parent in every hierarchy once no container cgroup is left in
+/// it, so a host without berth containers carries no berth cgroups. rmdir fails with EBUSY
+/// while a child exists, which is exactly the check we want; a racing create retries.
+fn remove_empty_parent() {
+    let Ok(entries) = fs::read_dir("/sys/fs/cgroup") else { return };
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/berth")];
+    dirs.extend(entries.flatten().map(|e| e.path().join("berth")));
+    for dir in dirs {
+        if dir.is_dir() {
+            let _ = fs::remove_dir(&dir);
+        }
+    }
 }
 
 #[cfg(test)]
