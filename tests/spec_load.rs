@@ -98,7 +98,10 @@ fn django_anchors_merge_keys_and_env_files() {
     assert_eq!(s["celerybeat"]["command"], serde_json::json!(["/start-celerybeat"]));
     assert_eq!(s["flower"]["environment"]["DATABASE_URL"], "postgres://app:app@postgres:5432/app");
     assert_eq!(s["flower"]["environment"]["USE_DOCKER"], "yes");
-    assert_eq!(s["postgres"]["healthcheck"]["test"], serde_json::json!(["CMD-SHELL", "pg_isready -U ${POSTGRES_USER}"]));
+    assert_eq!(
+        s["postgres"]["healthcheck"]["test"],
+        serde_json::json!(["CMD-SHELL", "pg_isready -U ${POSTGRES_USER}"])
+    );
     assert_eq!(s["redis"]["command"], serde_json::json!(["redis-server", "--appendonly", "yes"]));
     assert!(s["django"]["depends_on"]["postgres"].is_object());
 }

@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod config;
 mod images;
-mod network;
 pub(crate) mod load;
+mod network;
 mod plan;
 mod run;
 mod volume;

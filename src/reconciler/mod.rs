@@ -4,7 +4,10 @@
 //!
 //! Files: `state` (the project state dir), `lock` (per-project flock), `observe` (→
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
-//! network and volumes).
+//! network and volumes), `translate` (Service → `runtime::ContainerConfig`), `container` (one
+//! container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
+//! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
+//! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
 pub mod attach;
 pub mod container;
