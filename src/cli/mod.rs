@@ -161,8 +161,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing(level: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // netlink-packet-route warns on every dump that newer kernels send longer attributes than it
+    // knows (IFLA_INET6_CONF): harmless and nothing a user can act on, so only its errors show.
+    let directives = format!("{level},netlink_packet_route=error,netlink_packet_core=error");
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,6 +1,6 @@
-//! `berth plan`: what `up` would do, as a diff of the desired stack against the actual state.
-//! Until the runtime can observe the host, the actual state is empty, so every object of the
-//! stack shows up as a create.
+//! `berth plan`: what `up` would do, as a diff of the desired stack against the actual state
+//! observed from the state root (containers, networks, volumes, images). Read-only: it takes
+//! no lock and changes nothing.
 
 use std::process::ExitCode;
 
@@ -9,8 +9,10 @@ use clap::{Args, ValueEnum};
 
 use super::load::{load_options, load_with};
 use super::GlobalOpts;
+use crate::paths::Roots;
 use crate::planner::render::{render_json, render_text};
-use crate::planner::{plan, Actual, PlanOptions};
+use crate::planner::{plan, PlanOptions};
+use crate::reconciler::observe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -64,8 +66,9 @@ pub fn run(g: &GlobalOpts, a: &PlanArgs) -> anyhow::Result<ExitCode> {
         remove_orphans: a.remove_orphans,
         scale: a.scale.iter().cloned().collect(),
     };
-    // The runtime does not observe the host yet: plan against nothing existing.
-    let actual = Actual::default();
+    let roots = Roots::new(g.root.as_deref());
+    let actual = observe(&roots, &loaded.stack.name)
+        .with_context(|| format!("cannot observe the state of project `{}`", loaded.stack.name))?;
     let plan = plan(&loaded.stack, &actual, &opts)?;
     match a.format {
         Format::Text => print!("{}", render_text(&plan)),
