@@ -6,8 +6,12 @@
 //! - [`reconciler`]: executes plans against the lower layers until actual == desired.
 //! - [`runtime`], [`network`], [`volumes`], [`image`]: the kernel-facing layers.
 //! - [`cli`]: the `berth` command line.
+//! - [`fsutil`], [`fsat`], [`timefmt`]: low-level helpers any layer may use (atomic state
+//!   files and flock, no-follow fd-relative file operations, RFC 3339 timestamps).
 
 pub mod cli;
+pub mod fsat;
+pub mod fsutil;
 pub mod image;
 pub mod network;
 pub mod paths;
@@ -15,4 +19,5 @@ pub mod planner;
 pub mod reconciler;
 pub mod runtime;
 pub mod spec;
+pub mod timefmt;
 pub mod volumes;

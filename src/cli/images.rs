@@ -172,37 +172,22 @@ pub fn human_size(bytes: u64) -> String {
 /// REPOSITORY TAG IMAGE ID SIZE, one row per tag (`<none>` for untagged), then the total with
 /// shared layers counted once.
 pub fn render_table(images: &[ImageSummary], total: u64) -> String {
-    let mut rows = vec![["REPOSITORY".to_string(), "TAG".into(), "IMAGE ID".into(), "SIZE".into()]];
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for img in images {
         let size = human_size(img.size);
         let id = short_id(&img.id).to_string();
         if img.references.is_empty() {
-            rows.push(["<none>".into(), "<none>".into(), id.clone(), size.clone()]);
+            rows.push(vec!["<none>".into(), "<none>".into(), id.clone(), size.clone()]);
         }
         for r in &img.references {
             let (repo, tag) = match Reference::parse(r) {
                 Ok(p) => (p.familiar_repository(), p.tag.unwrap_or_else(|| "<none>".into())),
                 Err(_) => (r.clone(), "<none>".into()),
             };
-            rows.push([repo, tag, id.clone(), size.clone()]);
+            rows.push(vec![repo, tag, id.clone(), size.clone()]);
         }
     }
-    let widths: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for r in &rows {
-        let line = format!(
-            "{:w0$}   {:w1$}   {:w2$}   {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
+    let mut out = crate::reconciler::ops::table::render(&["REPOSITORY", "TAG", "IMAGE ID", "SIZE"], &rows);
     out.push_str(&format!("Total: {} in {} images (shared layers counted once)\n", human_size(total), images.len()));
     out
 }

@@ -15,6 +15,7 @@ mod run;
 mod volume;
 // Operations on a project's containers (issue 6).
 mod exec;
+mod foreground;
 mod inspect;
 mod lifecycle;
 mod logs;

@@ -46,8 +46,8 @@ pub struct PlanArgs {
     pub scale: Vec<(String, u32)>,
 }
 
-/// `web=3` → ("web", 3).
-fn parse_scale(s: &str) -> Result<(String, u32), String> {
+/// `web=3` → ("web", 3): one `--scale` flag of `plan` and `up`.
+pub(super) fn parse_scale(s: &str) -> Result<(String, u32), String> {
     let (service, n) = s.split_once('=').ok_or_else(|| format!("invalid --scale `{s}`; expected SERVICE=N"))?;
     let n = n.trim().parse::<u32>().map_err(|_| format!("invalid --scale `{s}`: `{n}` is not a number of replicas"))?;
     if service.trim().is_empty() {

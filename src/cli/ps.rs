@@ -71,7 +71,7 @@ pub(crate) fn image_of(c: &ProjectContainer) -> String {
     match from_record {
         Some(i) => i.to_string(),
         None => {
-            let id = c.config.labels.get(crate::reconciler::labels_ext::IMAGE).cloned().unwrap_or_default();
+            let id = c.config.labels.get(crate::planner::actual::labels::IMAGE).cloned().unwrap_or_default();
             let short = id.strip_prefix("sha256:").unwrap_or(&id);
             short.chars().take(12).collect()
         }

@@ -6,17 +6,15 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::GlobalOpts;
+use super::{foreground, GlobalOpts};
 use crate::image::{ImageStore, ResolvedImage};
 use crate::paths::Roots;
-use crate::runtime::attach::{self, LogFollower, RawMode};
-use crate::runtime::{ContainerConfig, Mount, Runtime, Status};
+use crate::runtime::attach;
+use crate::runtime::{ContainerConfig, Mount, Runtime};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -86,12 +84,6 @@ pub struct RunArgs {
 }
 
 /// Signal received by the CLI, forwarded to the container by the follow loop.
-static PENDING: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    PENDING.store(sig, Ordering::SeqCst);
-}
-
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
     let store = ImageStore::open(&roots).context("open the image store")?;
@@ -120,10 +112,11 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         println!("{id}");
         return Ok(ExitCode::SUCCESS);
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    foreground::forward_signals();
+    let (code, oom) = foreground::attach_until_exit(&rt, &id, master)?;
+    if oom {
+        eprintln!("berth: container {id} was killed: out of memory");
     }
-    let code = attach_until_exit(&rt, &id, master)?;
     if a.rm {
         rt.remove(&id, true)?;
     }
@@ -135,42 +128,7 @@ fn stdin_for(a: &RunArgs) -> anyhow::Result<Option<OwnedFd>> {
     if !a.interactive {
         return Ok(None);
     }
-    let fd = std::io::stdin().lock();
-    Ok(Some(std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?))
-}
-
-fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>) -> anyhow::Result<i32> {
-    let _raw = master.as_ref().map(|_| RawMode::enable());
-    let mut follower = LogFollower::new(&rt.log_path(id));
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    loop {
-        let sig = PENDING.swap(0, Ordering::SeqCst);
-        if sig != 0 {
-            if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-                let _ = rt.kill(id, s);
-            }
-        }
-        match &master {
-            Some(m) => {
-                attach::relay_pty_once(m, Duration::from_millis(20));
-            }
-            None => {
-                follower.poll(&mut out, &mut err);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        if let Status::Exited { code, oom } = rt.state(id)?.status {
-            if let Some(m) = &master {
-                while attach::relay_pty_once(m, Duration::from_millis(10)) {}
-            } else {
-                follower.poll(&mut out, &mut err);
-            }
-            if oom {
-                eprintln!("berth: container {id} was killed: out of memory");
-            }
-            return Ok(code);
-        }
-    }
+    Ok(Some(foreground::dup_stdin()?))
 }
 
 /// Flags over image defaults, as `docker run` combines them.
@@ -182,7 +140,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
         bail!("a container named {name} already exists");
     }
     let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
-    cfg.labels.insert("berth.image".into(), image.id.clone());
+    cfg.labels.insert(crate::planner::actual::labels::IMAGE.into(), image.id.clone());
     cfg.process.args = command_line(a, ic);
     cfg.process.env = merge_env(&ic.env, &a.env);
     cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());

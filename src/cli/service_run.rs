@@ -6,20 +6,18 @@
 //! answers that question without printing the loader's warnings twice.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
 
 use super::exec::env_flags;
 use super::ps::roots;
-use super::GlobalOpts;
+use super::{foreground, GlobalOpts};
 use crate::image::ImageStore;
 use crate::reconciler::container::{self, Ctx};
 use crate::reconciler::ops::oneoff::{self, Overrides};
-use crate::runtime::attach::{self, LogFollower, RawMode};
-use crate::runtime::{Runtime, Status};
+use crate::runtime::attach;
+use crate::runtime::Runtime;
 
 #[derive(Debug, Args)]
 pub struct ServiceRunArgs {
@@ -78,12 +76,6 @@ pub fn names_service(g: &GlobalOpts, name: &str) -> bool {
     crate::spec::load::load(&opts).map(|l| l.stack.services.contains_key(name)).unwrap_or(false)
 }
 
-static PENDING: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    PENDING.store(sig, Ordering::SeqCst);
-}
-
 pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCode> {
     let stack = super::load::load_stack(g)?.stack;
     let Some(svc) = stack.services.get(&a.service) else {
@@ -139,45 +131,13 @@ fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Resul
     let master = if a.tty {
         Some(rt.start_tty(id)?.1)
     } else {
-        let stdin = if a.interactive {
-            let fd = std::io::stdin().lock();
-            Some(std::os::fd::AsFd::as_fd(&fd).try_clone_to_owned().context("dup stdin")?)
-        } else {
-            None
-        };
+        let stdin = if a.interactive { Some(foreground::dup_stdin()?) } else { None };
         rt.start_with(id, stdin)?;
         None
     };
     if let Some(m) = &master {
         attach::copy_window_size(m);
     }
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores into an atomic (async-signal-safe).
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
-    let _raw = master.as_ref().map(|_| RawMode::enable());
-    let mut follower = LogFollower::new(&rt.log_path(id));
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    loop {
-        let sig = PENDING.swap(0, Ordering::SeqCst);
-        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
-            let _ = rt.kill(id, s);
-        }
-        match &master {
-            Some(m) => {
-                attach::relay_pty_once(m, Duration::from_millis(20));
-            }
-            None => {
-                follower.poll(&mut out, &mut err);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        if let Status::Exited { code, .. } = rt.state(id)?.status {
-            match &master {
-                Some(m) => while attach::relay_pty_once(m, Duration::from_millis(10)) {},
-                None => follower.poll(&mut out, &mut err),
-            }
-            return Ok(code);
-        }
-    }
+    foreground::forward_signals();
+    Ok(foreground::attach_until_exit(rt, id, master)?.0)
 }

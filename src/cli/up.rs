@@ -119,13 +119,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
 
 /// `--scale web=3` → {web: 3}.
 fn parse_scale(items: &[String]) -> anyhow::Result<IndexMap<String, u32>> {
-    let mut out = IndexMap::new();
-    for item in items {
-        let Some((service, n)) = item.split_once('=') else { bail!("--scale {item}: expected SERVICE=N") };
-        let n: u32 = n.parse().with_context(|| format!("--scale {item}: N must be a number"))?;
-        out.insert(service.to_string(), n);
-    }
-    Ok(out)
+    items.iter().map(|item| super::plan::parse_scale(item).map_err(anyhow::Error::msg)).collect()
 }
 
 /// `berth __supervise`: the per-project supervisor (started by `up`, detached).

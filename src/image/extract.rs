@@ -26,8 +26,8 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::at;
 use super::error::{ImageError, Result};
+use crate::fsat as at;
 
 const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
@@ -81,7 +81,7 @@ pub fn normalize(raw: &[u8]) -> std::result::Result<Vec<OsString>, &'static str>
 /// Extract the layer tar stream `reader` (already decompressed) into `target`, an existing,
 /// empty directory. `layer` names the layer in errors.
 pub fn extract_layer(reader: &mut dyn Read, target: &Path, layer: &str) -> Result<ExtractStats> {
-    let root = at::open_root(target).map_err(|source| ImageError::Extract {
+    let root = at::open_dir(target).map_err(|source| ImageError::Extract {
         layer: layer.into(),
         entry: "/".into(),
         source,
@@ -250,7 +250,7 @@ impl Extractor<'_> {
                 tracing::debug!(layer = self.layer, entry = %shown, xattr = %k, error = %e, "xattr not kept");
             }
         }
-        at::futimes(f, mtime).map_err(|e| self.err(shown, e))
+        at::futimes(f, mtime, mtime).map_err(|e| self.err(shown, e))
     }
 
     fn symlink(
@@ -262,18 +262,30 @@ impl Extractor<'_> {
     ) -> Result<()> {
         // The target is stored verbatim: it is only ever resolved inside the container (after
         // pivot_root), never by this extractor, which opens nothing through symlinks.
-        let target =
-            entry.link_name_bytes().ok_or_else(|| self.unsafe_entry(shown, "symlink without a target"))?.into_owned();
+        let target = self.link_target(entry, shown, "symlink")?;
         if target.contains(&0) {
             return Err(self.unsafe_entry(shown, "symlink target has a nul byte"));
         }
         at::remove_at(parent, name).map_err(|e| self.err(shown, e))?;
         at::symlink_at(OsStr::from_bytes(&target), parent, name).map_err(|e| self.err(shown, e))?;
         let (_, uid, gid, mtime) = self.owner(entry, shown)?;
+        self.lchown(parent, name, uid, gid, shown)?;
+        at::lutimes_at(parent, name, mtime).map_err(|e| self.err(shown, e))
+    }
+
+    /// The target of a link entry (`what`: "symlink" or "hard link"), as stored.
+    fn link_target(&self, entry: &tar::Entry<'_, &mut dyn Read>, shown: &str, what: &str) -> Result<Vec<u8>> {
+        let target =
+            entry.link_name_bytes().ok_or_else(|| self.unsafe_entry(shown, &format!("{what} without a target")))?;
+        Ok(target.into_owned())
+    }
+
+    /// Give a non-directory entry its owner (only root may; others keep their own ids).
+    fn lchown(&self, parent: &File, name: &OsStr, uid: u32, gid: u32, shown: &str) -> Result<()> {
         if self.is_root {
             at::lchown_at(parent, name, uid, gid).map_err(|e| self.err(shown, e))?;
         }
-        at::lutimes_at(parent, name, mtime).map_err(|e| self.err(shown, e))
+        Ok(())
     }
 
     fn hardlink(
@@ -283,8 +295,7 @@ impl Extractor<'_> {
         name: &OsStr,
         shown: &str,
     ) -> Result<()> {
-        let raw =
-            entry.link_name_bytes().ok_or_else(|| self.unsafe_entry(shown, "hard link without a target"))?.into_owned();
+        let raw = self.link_target(entry, shown, "hard link")?;
         let comps = normalize(&raw).map_err(|r| self.unsafe_entry(shown, &format!("hard link target: {r}")))?;
         let Some((last, parents)) = comps.split_last() else {
             return Err(self.unsafe_entry(shown, "hard link to the layer root"));
@@ -329,9 +340,7 @@ impl Extractor<'_> {
         };
         at::remove_at(parent, name).map_err(|e| self.err(shown, e))?;
         at::mknod_at(parent, name, fmt | (mode & 0o7777), dev).map_err(|e| self.err(shown, e))?;
-        if self.is_root {
-            at::lchown_at(parent, name, uid, gid).map_err(|e| self.err(shown, e))?;
-        }
+        self.lchown(parent, name, uid, gid, shown)?;
         Ok(())
     }
 

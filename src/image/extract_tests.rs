@@ -219,7 +219,7 @@ fn whiteouts_become_overlay_whiteouts() {
     assert!(wh.file_type().is_char_device());
     assert_eq!(wh.rdev(), 0);
     assert!(!s.target.join("etc/.wh.motd").exists());
-    let dir = at::open_root(&s.target.join("opq")).unwrap();
+    let dir = at::open_dir(&s.target.join("opq")).unwrap();
     assert_eq!(at::fgetxattr(&dir, "trusted.overlay.opaque").unwrap(), b"y");
     assert!(!s.target.join("opq/.wh..wh..opq").exists());
 }

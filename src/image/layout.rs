@@ -16,7 +16,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -45,10 +44,10 @@ impl Layout {
         if marker.exists() && l.index_path().exists() {
             return Ok(l);
         }
-        // Shared gc lock: garbage collection empties tmp/, where these writes stage.
+        // Shared gc lock: garbage collection must not run while the layout is being set up.
         let _gc = l.gc_lock(false)?;
         if !marker.exists() {
-            atomic_write(&l, &marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
         }
         if !l.index_path().exists() {
             let _lock = l.lock()?;
@@ -104,11 +103,7 @@ impl Layout {
 
     fn flock(&self, name: &str, op: libc::c_int) -> Result<FileLock> {
         let path = self.root.join(name);
-        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io_err(&path))?;
-        // SAFETY: flock on an fd we own; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } != 0 {
-            return Err(io_err(&path)(io::Error::last_os_error()));
-        }
+        let file = crate::fsutil::lock_file(&path, op).map_err(io_err(&path))?;
         Ok(FileLock { _file: file })
     }
 
@@ -121,7 +116,7 @@ impl Layout {
     /// Replace index.json atomically. Callers hold [`Layout::lock`].
     pub fn write_index(&self, index: &ImageIndex) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(index).map_err(json_err("index.json"))?;
-        atomic_write(self, &self.index_path(), &bytes)
+        write_atomic(&self.index_path(), &bytes)
     }
 
     /// Store a blob from a reader: hash while copying into tmp/, check `expected` if given,
@@ -199,23 +194,9 @@ fn empty_index() -> Result<ImageIndex> {
         .map_err(|e| ImageError::Unsupported { what: "index".into(), value: e.to_string() })
 }
 
-/// Write `bytes` to `dest` atomically: temp file in tmp/, fsync, rename, fsync the directory.
-pub(crate) fn atomic_write(layout: &Layout, dest: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = layout.tmp_path("write");
-    let write = || -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, dest)?;
-        if let Some(dir) = dest.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(dest)(e)
-    })
+/// Replace `dest` atomically (see [`crate::fsutil::write_atomic`]).
+fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    crate::fsutil::write_atomic(dest, bytes).map_err(io_err(dest))
 }
 
 /// A writer that hashes (sha256) and counts what passes through.

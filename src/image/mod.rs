@@ -5,7 +5,6 @@
 //! The runtime and reconciler call [`ImageStore::resolve`] to get an image's unpacked layers
 //! (overlay lower dirs) and its [`ImageConfig`] defaults.
 
-mod at;
 mod config;
 mod error;
 pub mod extract;

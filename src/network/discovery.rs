@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::error::{NetworkError, Result};
+use super::error::Result;
 use super::hosts::{render_hosts, render_resolv, write_in_place};
 use super::store::SandboxRecord;
 use super::{HostsSpec, NetworkManager, Registration};
@@ -19,10 +19,7 @@ impl NetworkManager {
     /// mounts for them. Call after `attach` (its own address goes next to its hostname).
     pub fn hosts_files(&self, container_id: &str, spec: &HostsSpec) -> Result<Vec<Mount>> {
         let _lock = self.store.lock()?;
-        let mut sandbox = self
-            .store
-            .load_sandbox(container_id)?
-            .ok_or_else(|| NetworkError::NoSandbox { container: container_id.to_string() })?;
+        let mut sandbox = self.store.require_sandbox(container_id)?;
         sandbox.hosts = Some(spec.clone());
         self.store.save_sandbox(&sandbox)?;
         let dir = self.store.files_dir(container_id);
@@ -52,10 +49,7 @@ impl NetworkManager {
     /// container on a network it is on. Re-registering replaces the previous record.
     pub fn register(&self, reg: &Registration) -> Result<()> {
         let _lock = self.store.lock()?;
-        let mut sandbox = self
-            .store
-            .load_sandbox(&reg.container_id)?
-            .ok_or_else(|| NetworkError::NoSandbox { container: reg.container_id.clone() })?;
+        let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
         let mut touched: BTreeSet<String> = reg.networks.iter().map(|(n, _, _)| n.clone()).collect();
         if let Some(old) = &sandbox.registration {
             touched.extend(old.networks.iter().map(|(n, _, _)| n.clone()));

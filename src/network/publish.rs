@@ -49,10 +49,7 @@ impl NetworkManager {
     /// container's address on its first network. Replaces what the container had published.
     pub fn publish(&self, container_id: &str, project: &str, ports: &[Port]) -> Result<Vec<PublishedPort>> {
         let _lock = self.store.lock()?;
-        let mut sandbox = self
-            .store
-            .load_sandbox(container_id)?
-            .ok_or_else(|| NetworkError::NoSandbox { container: container_id.to_string() })?;
+        let mut sandbox = self.store.require_sandbox(container_id)?;
         let Some(ep) = sandbox.endpoints.first() else {
             tracing::warn!(container = container_id, "ports not published: the container is on no network");
             return Ok(Vec::new());

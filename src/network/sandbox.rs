@@ -45,10 +45,7 @@ impl NetworkManager {
     /// sandbox is already on are returned as they are.
     pub fn attach(&self, container_id: &str, attachments: &[Attachment]) -> Result<Vec<Endpoint>> {
         let _lock = self.store.lock()?;
-        let mut sandbox = self
-            .store
-            .load_sandbox(container_id)?
-            .ok_or_else(|| NetworkError::NoSandbox { container: container_id.to_string() })?;
+        let mut sandbox = self.store.require_sandbox(container_id)?;
         let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
         let mut plans = Vec::new();
         for att in attachments {

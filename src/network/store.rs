@@ -10,10 +10,8 @@
 //! get the same subnet, because the lock is held until the bridge and its route exist.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File};
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -123,6 +121,11 @@ impl Store {
         read_json(&self.sandbox_path(id))
     }
 
+    /// The sandbox of a container that must have one (made by `create_sandbox`).
+    pub fn require_sandbox(&self, id: &str) -> Result<SandboxRecord> {
+        self.load_sandbox(id)?.ok_or_else(|| NetworkError::NoSandbox { container: id.to_string() })
+    }
+
     pub fn save_sandbox(&self, rec: &SandboxRecord) -> Result<()> {
         write_json(&self.sandbox_path(&rec.id), rec)
     }
@@ -149,26 +152,8 @@ pub struct LockGuard {
 
 impl LockGuard {
     pub fn take(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| NetworkError::io(path, e))?;
-        loop {
-            // SAFETY: flock on an fd we own; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                return Ok(LockGuard { _file: file });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(NetworkError::io(path, err));
-            }
-        }
+        let file = crate::fsutil::lock_file(path, libc::LOCK_EX).map_err(|e| NetworkError::io(path, e))?;
+        Ok(LockGuard { _file: file })
     }
 }
 
@@ -201,20 +186,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// Creates the directory if needed (network state dirs appear lazily).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        NetworkError::io(path, e)
-    })
+    crate::fsutil::write_atomic(path, bytes).map_err(|e| NetworkError::io(path, e))
 }
 
 pub fn remove_file(path: &Path) -> Result<()> {

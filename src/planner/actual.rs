@@ -18,6 +18,11 @@ pub mod labels {
     pub const CONFIG_HASH: &str = "berth.config-hash";
     /// Comma-separated service names (for `down`'s stop order without the stack file).
     pub const DEPENDS_ON: &str = "berth.depends-on";
+    /// Id of the image the container was created from.
+    pub const IMAGE: &str = "berth.image";
+    /// Set (to "true") on one-off containers of `berth run SERVICE`: not part of the stack's
+    /// desired state, never an orphan, removed by `down`.
+    pub const ONEOFF: &str = "berth.oneoff";
 }
 
 /// Everything that exists, observed at one moment.
@@ -98,26 +103,22 @@ pub enum Health {
     Unhealthy,
 }
 
-/// A network that exists.
+/// A network or volume that exists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NetworkState {
+pub struct ResourceState {
     pub name: String,
-    /// The project label; None for networks berth did not create for a project.
+    /// The project label; None for resources berth did not create for a project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     #[serde(default)]
     pub external: bool,
 }
 
+/// A network that exists.
+pub type NetworkState = ResourceState;
+
 /// A volume that exists.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct VolumeState {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(default)]
-    pub external: bool,
-}
+pub type VolumeState = ResourceState;
 
 /// An image in the local store: its id and the references (tags) pointing at it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -25,7 +25,9 @@ mod tests;
 use indexmap::IndexMap;
 
 pub use action::{Action, ContainerRef, RemoveReason};
-pub use actual::{Actual, ContainerState, ContainerStatus, Health, ImageState, NetworkState, VolumeState};
+pub use actual::{
+    Actual, ContainerState, ContainerStatus, Health, ImageState, NetworkState, ResourceState, VolumeState,
+};
 pub use build::plan;
 pub use down::{plan_down, DownOptions};
 pub use graph::ServiceGraph;

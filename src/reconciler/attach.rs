@@ -3,10 +3,7 @@
 //! Ctrl-C stops the stack gracefully; a second Ctrl-C kills it.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,7 +14,7 @@ use super::error::Result;
 use super::observe::{project_containers, ProjectContainer};
 use super::restart::{self, Decision};
 use crate::paths::Roots;
-use crate::runtime::logs::LogLine;
+use crate::runtime::attach::LogFollower;
 use crate::runtime::{Runtime, Status};
 
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
@@ -37,42 +34,19 @@ pub struct AttachOpts {
     pub grace: Option<Duration>,
 }
 
-/// One followed log.
+/// One followed log, each line prefixed.
 struct Follow {
-    path: PathBuf,
+    log: LogFollower,
     prefix: String,
-    file: Option<File>,
-    partial: Vec<u8>,
 }
 
 impl Follow {
     fn poll(&mut self, out: &mut dyn Write) {
-        if self.file.is_none() {
-            self.file = File::open(&self.path).ok();
-        }
-        self.drain(out);
-        let rotated = match (&self.file, std::fs::metadata(&self.path)) {
-            (Some(f), Ok(m)) => f.metadata().map(|fm| fm.ino() != m.ino()).unwrap_or(false),
-            _ => false,
-        };
-        if rotated {
-            self.file = File::open(&self.path).ok();
-            self.drain(out);
-        }
-    }
-
-    fn drain(&mut self, out: &mut dyn Write) {
-        let Some(f) = self.file.as_mut() else { return };
-        let mut buf = Vec::new();
-        let _ = f.read_to_end(&mut buf);
-        self.partial.extend_from_slice(&buf);
-        while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=nl).collect();
-            if let Ok(rec) = serde_json::from_slice::<LogLine>(&line) {
-                let text = rec.log.strip_suffix('\n').unwrap_or(&rec.log);
-                let _ = writeln!(out, "{}{text}", self.prefix);
-            }
-        }
+        let prefix = &self.prefix;
+        self.log.poll_records(&mut |rec| {
+            let text = rec.log.strip_suffix('\n').unwrap_or(&rec.log);
+            let _ = writeln!(out, "{prefix}{text}");
+        });
     }
 }
 
@@ -134,9 +108,7 @@ fn add_follows(rt: &Runtime, containers: &[ProjectContainer], follows: &mut BTre
         let i = follows.len() % COLOURS.len();
         let text = format!("{:width$} | ", label(c));
         let prefix = if tty { format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]) } else { text };
-        let path = rt.log_path(&c.id);
-        let file = File::open(&path).ok();
-        follows.insert(c.name.clone(), Follow { path, prefix, file, partial: Vec::new() });
+        follows.insert(c.name.clone(), Follow { log: LogFollower::open(&rt.log_path(&c.id)), prefix });
     }
 }
 

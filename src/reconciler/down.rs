@@ -119,7 +119,7 @@ fn sweep_half_created(ctx: &Ctx<'_>, errors: &mut Vec<ReconcileError>) {
 fn project_images(roots: &Roots, project: &str) -> Vec<String> {
     let mut out = Vec::new();
     for c in project_containers(roots, project).unwrap_or_default() {
-        if let Some(id) = c.config.labels.get(super::labels_ext::IMAGE) {
+        if let Some(id) = c.config.labels.get(crate::planner::actual::labels::IMAGE) {
             if !out.contains(id) {
                 out.push(id.clone());
             }

@@ -9,13 +9,8 @@ use thiserror::Error;
 pub enum ReconcileError {
     #[error("another berth command is working on project `{project}` (pid {pid}); try again when it finishes")]
     Locked { project: String, pid: String },
-    #[error("{op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsutil::PathError),
     #[error("corrupt state file {path}: {source}")]
     Corrupt {
         path: PathBuf,
@@ -47,7 +42,7 @@ pub enum ReconcileError {
 pub type Result<T> = std::result::Result<T, ReconcileError>;
 
 pub fn io_err<'a>(op: &'static str, path: &'a std::path::Path) -> impl FnOnce(std::io::Error) -> ReconcileError + 'a {
-    move |source| ReconcileError::Io { op, path: path.to_path_buf(), source }
+    move |source| crate::fsutil::PathError { op, path: path.to_path_buf(), source }.into()
 }
 
 impl ReconcileError {

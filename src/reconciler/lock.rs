@@ -3,13 +3,13 @@
 //! `up`/`down` commands from racing. flock is released by the kernel when the holder dies, so a
 //! SIGKILLed berth never leaves a stale lock behind.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::{io_err, ReconcileError, Result};
+use crate::fsutil::flock;
 use crate::paths::Roots;
 
 /// An exclusive flock on a file, released on drop (closing the fd releases it).
@@ -51,23 +51,7 @@ impl FileLock {
 }
 
 fn open(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io_err("create", dir))?;
-    }
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io_err("open", path))
-}
-
-fn flock(file: &File, op: libc::c_int) -> std::io::Result<()> {
-    loop {
-        // SAFETY: flock on an fd we own; no memory is passed.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+    crate::fsutil::open_lock_file(path).map_err(io_err("open", path))
 }
 
 /// The lock of one project, held for the whole of an `up` or `down`.

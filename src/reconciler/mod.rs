@@ -30,12 +30,3 @@ pub use error::{ReconcileError, Result};
 pub use lock::ProjectLock;
 pub use observe::{list_projects, observe, project_containers, ProjectContainer};
 pub use state::{ContainerRecord, HealthStatus, PortRecord, ProjectDir, ProjectMeta};
-
-/// Labels berth adds beside the planner's (`planner::actual::labels`).
-pub mod labels_ext {
-    /// Id of the image the container was created from.
-    pub const IMAGE: &str = "berth.image";
-    /// Set (to "true") on one-off containers of `berth run SERVICE`: not part of the stack's
-    /// desired state, never an orphan, removed by `down`.
-    pub const ONEOFF: &str = "berth.oneoff";
-}

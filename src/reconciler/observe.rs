@@ -6,8 +6,8 @@
 use indexmap::IndexMap;
 
 use super::error::Result;
+use super::layers;
 use super::state::{ContainerRecord, HealthStatus, PortRecord, ProjectDir};
-use super::{labels_ext, layers};
 use crate::image::ImageStore;
 use crate::paths::Roots;
 use crate::planner::actual::labels;
@@ -80,7 +80,7 @@ pub fn project_containers(roots: &Roots, project: &str) -> Result<Vec<ProjectCon
         }
         let service = config.labels.get(labels::SERVICE).cloned().unwrap_or_default();
         let number = config.labels.get(labels::NUMBER).and_then(|n| n.parse().ok()).unwrap_or(1);
-        let oneoff = config.labels.contains_key(labels_ext::ONEOFF);
+        let oneoff = config.labels.contains_key(crate::planner::actual::labels::ONEOFF);
         let record = records.get(&config.name).cloned();
         out.push(ProjectContainer {
             id: state.id.clone(),
@@ -139,7 +139,7 @@ fn to_planner(project: &str, c: ProjectContainer) -> planner::ContainerState {
         config: c.record.as_ref().and_then(|r| r.config.clone()),
         status,
         health,
-        image_id: l.get(labels_ext::IMAGE).cloned(),
+        image_id: l.get(crate::planner::actual::labels::IMAGE).cloned(),
         depends_on,
         labels: l.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     }

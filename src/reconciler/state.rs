@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 use super::error::{io_err, ReconcileError, Result};
 use super::lock::FileLock;
 use crate::paths::Roots;
-use crate::runtime::state::write_atomic;
 
 /// Health check status of one container, as `ps` shows it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,7 +250,8 @@ fn write_file<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     }
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|source| ReconcileError::Corrupt { path: path.to_path_buf(), source })?;
-    write_atomic(path, &bytes).map_err(|e| ReconcileError::State { path: path.to_path_buf(), reason: e.to_string() })
+    crate::fsutil::write_atomic(path, &bytes)
+        .map_err(|e| ReconcileError::State { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 fn remove_file(path: &Path) -> Result<()> {

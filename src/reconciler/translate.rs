@@ -8,7 +8,6 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::error::{ReconcileError, Result};
-use super::labels_ext;
 use super::state::HealthSpec;
 use crate::image::ResolvedImage;
 use crate::planner::actual::labels;
@@ -83,7 +82,7 @@ fn container_labels(t: &Target<'_>, image_id: &str) -> BTreeMap<String, String> 
     l.insert(labels::CONFIG_HASH.into(), t.config_hash.to_string());
     let deps: Vec<&str> = t.service.depends_on.keys().map(String::as_str).collect();
     l.insert(labels::DEPENDS_ON.into(), deps.join(","));
-    l.insert(labels_ext::IMAGE.into(), image_id.to_string());
+    l.insert(crate::planner::actual::labels::IMAGE.into(), image_id.to_string());
     l
 }
 

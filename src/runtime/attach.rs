@@ -22,24 +22,39 @@ impl LogFollower {
         LogFollower { path: path.to_path_buf(), file: None, partial: Vec::new() }
     }
 
-    /// Copy new records to `out` / `err`; handles the file appearing late and rotation
-    /// (the old handle is drained to its end before switching to the new file).
+    /// Like [`LogFollower::new`], but the file is opened at once (when it exists), so its
+    /// records from the start are the first to be read even if it is rotated before the first poll.
+    pub fn open(path: &Path) -> Self {
+        LogFollower { path: path.to_path_buf(), file: File::open(path).ok(), partial: Vec::new() }
+    }
+
+    /// Copy new records to `out` / `err`, as the container wrote them.
     pub fn poll(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+        self.poll_records(&mut |rec| {
+            let w: &mut dyn Write = if rec.stream == "stderr" { &mut *err } else { &mut *out };
+            let _ = w.write_all(rec.log.as_bytes());
+            let _ = w.flush();
+        });
+    }
+
+    /// Hand each new complete record to `on`; handles the file appearing late and rotation
+    /// (the old handle is drained to its end before switching to the new file).
+    pub fn poll_records(&mut self, on: &mut dyn FnMut(LogLine)) {
         if self.file.is_none() {
             self.file = File::open(&self.path).ok();
         }
-        self.drain(out, err);
+        self.drain(on);
         let rotated = match (&self.file, std::fs::metadata(&self.path)) {
             (Some(f), Ok(m)) => f.metadata().map(|fm| fm.ino() != m.ino()).unwrap_or(false),
             _ => false,
         };
         if rotated {
             self.file = File::open(&self.path).ok();
-            self.drain(out, err);
+            self.drain(on);
         }
     }
 
-    fn drain(&mut self, out: &mut dyn Write, err: &mut dyn Write) {
+    fn drain(&mut self, on: &mut dyn FnMut(LogLine)) {
         let Some(f) = self.file.as_mut() else { return };
         let mut buf = Vec::new();
         let _ = f.read_to_end(&mut buf);
@@ -47,9 +62,7 @@ impl LogFollower {
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
             if let Ok(rec) = serde_json::from_slice::<LogLine>(&line) {
-                let w: &mut dyn Write = if rec.stream == "stderr" { &mut *err } else { &mut *out };
-                let _ = w.write_all(rec.log.as_bytes());
-                let _ = w.flush();
+                on(rec);
             }
         }
     }

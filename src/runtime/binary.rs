@@ -113,7 +113,7 @@ pub fn memfd_copy(path: &Path) -> Result<OwnedFd> {
 }
 
 fn io(op: &'static str, path: &Path, source: std::io::Error) -> RuntimeError {
-    RuntimeError::Io { op, path: path.to_path_buf(), source }
+    crate::fsutil::PathError { op, path: path.to_path_buf(), source }.into()
 }
 
 /// The path through which a child process execs the sealed copy.

@@ -15,13 +15,8 @@ pub enum RuntimeError {
     BadState { id: String, status: String, hint: String },
     #[error("invalid container config for {id}: {reason}")]
     InvalidConfig { id: String, reason: String },
-    #[error("{op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsutil::PathError),
     #[error("{op}: {source}")]
     Sys {
         op: String,
@@ -51,7 +46,7 @@ pub type Result<T> = std::result::Result<T, RuntimeError>;
 /// Shorthand for wrapping an `io::Error` with the operation and path it concerns.
 pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RuntimeError {
     let path = path.into();
-    move |source| RuntimeError::Io { op, path, source }
+    move |source| crate::fsutil::PathError { op, path, source }.into()
 }
 
 /// Shorthand for wrapping a `nix::Error` with a description of the call.

@@ -16,7 +16,8 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
-use super::fsat;
+use super::xattrs;
+use crate::fsat;
 
 /// What a name resolves to in a merged directory.
 enum Lookup {
@@ -51,7 +52,7 @@ fn lookup(stack: &[PathBuf], name: &OsStr) -> io::Result<Lookup> {
             }
             break;
         }
-        let opaque = fsat::is_opaque(&p);
+        let opaque = xattrs::is_opaque(&p);
         dirs.push(p);
         if opaque {
             break;
@@ -104,11 +105,11 @@ fn copy_dir(stack: &[PathBuf], dest: &File) -> io::Result<()> {
         match lookup(stack, &name)? {
             Lookup::Missing => {}
             Lookup::Dir(sub) => {
-                fsat::mkdir_at(dest, &name)?;
+                fsat::mkdir_at(dest, &name, 0o700)?;
                 let child = fsat::open_dir_at(dest, &name)?;
                 copy_dir(&sub, &child)?;
                 let m = fs::symlink_metadata(&sub[0])?;
-                fsat::copy_xattrs(&sub[0], &child);
+                xattrs::copy_xattrs(&sub[0], &child);
                 apply_owner_mode(&child, &m)?;
                 fsat::futimes(&child, m.atime(), m.mtime())?;
             }
@@ -144,7 +145,7 @@ fn copy_other(src: &Path, m: &Metadata, dest: &File, name: &OsStr) -> io::Result
     let mut input = fsat::open_file(src)?;
     let mut out = fsat::create_at(dest, name)?;
     io::copy(&mut input, &mut out)?;
-    fsat::copy_xattrs(src, &out);
+    xattrs::copy_xattrs(src, &out);
     apply_owner_mode(&out, m)?;
     fsat::futimes(&out, m.atime(), m.mtime())
 }

@@ -4,7 +4,8 @@
 //! Files: `store` (volumes on disk, atomic metadata), `manager` ([`VolumeManager`]: ensure,
 //! create, list, remove, prune, in-use checks), `mounts` (service → runtime mounts), `binds`
 //! (bind and tmpfs entries), `copyup` (image content into a fresh volume, as overlayfs merges
-//! the layers), `fsat` (no-follow, fd-relative file operations).
+//! the layers, with [`crate::fsat`]'s no-follow, fd-relative file operations), `xattrs`
+//! (layer files' extended attributes and opaque markers).
 //!
 //! Mount targets are resolved by the runtime inside the container's rootfs with openat2(2)
 //! RESOLVE_IN_ROOT (src/runtime/rootfs.rs `secure_target`), so a symlink at a target in the
@@ -13,10 +14,10 @@
 mod binds;
 pub mod copyup;
 pub mod error;
-mod fsat;
 mod manager;
 mod mounts;
 pub mod store;
+mod xattrs;
 
 pub use binds::{parse_propagation, tmpfs_entry};
 pub use error::{Result, VolumeError};

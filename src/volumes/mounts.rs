@@ -14,9 +14,9 @@ use crate::spec::model::{MountKind, Service, ServiceVolume, Stack};
 use super::binds::{bind_mount, check_target, tmpfs_entry, tmpfs_long};
 use super::copyup;
 use super::error::{io_err, Result, VolumeError};
-use super::fsat;
 use super::manager::{labels, VolumeInfo, VolumeManager, VolumeSpec};
 use super::store::bind_device;
+use crate::fsat;
 
 impl VolumeSpec {
     /// The spec of top-level volume `key` of `stack` (what `up` ensures before containers).
@@ -126,7 +126,7 @@ impl VolumeManager {
     pub fn copy_up_if_empty(&self, info: &VolumeInfo, target: &str, layers: &[PathBuf]) -> Result<bool> {
         let dir = self.store().dir(&info.name);
         let lock = fsat::open_dir(&dir).map_err(io_err(&dir))?;
-        fsat::lock_exclusive(&lock).map_err(io_err(&dir))?;
+        crate::fsutil::flock(&lock, libc::LOCK_EX).map_err(io_err(&dir))?;
         if !copyup::is_empty(&info.path).map_err(io_err(&info.path))? {
             return Ok(false);
         }

@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -100,7 +99,8 @@ impl VolumeStore {
             let data = dir.join(DATA);
             fs::DirBuilder::new().recursive(true).mode(0o755).create(&data).map_err(io_err(&data))?;
         }
-        write_atomic(&dir.join(META), &serde_json::to_vec_pretty(meta).unwrap_or_default())
+        let path = dir.join(META);
+        crate::fsutil::write_json_atomic(&path, meta).map_err(io_err(&path))
     }
 
     pub fn list(&self) -> Result<Vec<VolumeMeta>> {
@@ -145,19 +145,6 @@ impl VolumeStore {
             .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
             .map_err(io_err(&dir))
     }
-}
-
-/// Write temp, fsync, rename, fsync the directory (DESIGN.md: state files are atomic).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // Unique per process and call: two threads ensuring one volume must not share a temp file.
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.{n}.tmp", std::process::id()));
-    let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))?;
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
 }
 
 #[cfg(test)]

@@ -6,12 +6,11 @@
 //! only, except the last one which may still be arriving: a partial line is kept until its
 //! newline comes.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::human;
+use crate::runtime::attach::LogFollower;
 use crate::runtime::logs::{rotated, LogLine};
 
 /// One log record of one source, with its time parsed for merging.
@@ -24,55 +23,13 @@ pub struct Entry {
     pub line: LogLine,
 }
 
-/// Follows one container's log file.
-struct Source {
-    path: PathBuf,
-    file: Option<File>,
-    ino: u64,
-    partial: Vec<u8>,
-}
-
-impl Source {
-    fn read_new(&mut self, idx: usize, out: &mut Vec<Entry>) {
-        if self.file.is_none() {
-            self.open_current();
-        }
-        self.drain(idx, out);
-        // Rotation: the path now names a new file; the old handle is drained (above) first.
-        if let Ok(m) = std::fs::metadata(&self.path) {
-            if self.file.is_some() && m.ino() != self.ino {
-                self.open_current();
-                self.drain(idx, out);
-            }
-        }
-    }
-
-    fn open_current(&mut self) {
-        self.file = File::open(&self.path).ok();
-        self.ino = self.file.as_ref().and_then(|f| f.metadata().ok()).map(|m| m.ino()).unwrap_or(0);
-        self.partial.clear();
-    }
-
-    fn drain(&mut self, idx: usize, out: &mut Vec<Entry>) {
-        let Some(f) = self.file.as_mut() else { return };
-        let mut buf = Vec::new();
-        let _ = f.read_to_end(&mut buf);
-        self.partial.extend_from_slice(&buf);
-        let mut start = 0;
-        while let Some(nl) = self.partial[start..].iter().position(|&b| b == b'\n') {
-            if let Some(e) = parse(idx, &self.partial[start..start + nl]) {
-                out.push(e);
-            }
-            start += nl + 1;
-        }
-        self.partial.drain(..start);
-    }
-}
-
 fn parse(source: usize, bytes: &[u8]) -> Option<Entry> {
-    let line: LogLine = serde_json::from_slice(bytes).ok()?;
+    serde_json::from_slice(bytes).ok().map(|line| entry(source, line))
+}
+
+fn entry(source: usize, line: LogLine) -> Entry {
     let nanos = human::parse_rfc3339(&line.time).unwrap_or(0);
-    Some(Entry { source, nanos, line })
+    Entry { source, nanos, line }
 }
 
 /// Every record of a file (rotated part first), for the initial read.
@@ -84,14 +41,15 @@ fn read_file(idx: usize, path: &Path, out: &mut Vec<Entry>) {
 
 /// Reads and follows the logs of several containers.
 pub struct Tailer {
-    sources: Vec<Source>,
+    paths: Vec<PathBuf>,
+    sources: Vec<LogFollower>,
 }
 
 impl Tailer {
     /// One source per log path (`Runtime::log_path`), in the order of their prefixes.
     pub fn new(paths: Vec<PathBuf>) -> Self {
-        let sources = paths.into_iter().map(|path| Source { path, file: None, ino: 0, partial: Vec::new() }).collect();
-        Tailer { sources }
+        let sources = paths.iter().map(|p| LogFollower::new(p)).collect();
+        Tailer { paths, sources }
     }
 
     /// Everything written so far: per container the records at or after `since`, the last
@@ -101,10 +59,11 @@ impl Tailer {
         for (idx, s) in self.sources.iter_mut().enumerate() {
             // Open the live file before reading the rotated one, so a rotation in between
             // cannot make us skip the records that move.
-            s.open_current();
+            let path = &self.paths[idx];
+            *s = LogFollower::open(path);
             let mut mine = Vec::new();
-            read_file(idx, &rotated(&s.path), &mut mine);
-            s.drain(idx, &mut mine);
+            read_file(idx, &rotated(path), &mut mine);
+            s.poll_records(&mut |line| mine.push(entry(idx, line)));
             keep(&mut mine, tail, since);
             all.extend(mine);
         }
@@ -116,7 +75,7 @@ impl Tailer {
     pub fn poll(&mut self) -> Vec<Entry> {
         let mut all = Vec::new();
         for (idx, s) in self.sources.iter_mut().enumerate() {
-            s.read_new(idx, &mut all);
+            s.poll_records(&mut |line| all.push(entry(idx, line)));
         }
         merge(&mut all);
         all

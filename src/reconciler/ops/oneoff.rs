@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use super::{OpsError, Result};
 use crate::image::ResolvedImage;
 use crate::paths::Roots;
+use crate::planner::actual::labels;
 use crate::planner::hash::network_name;
 use crate::reconciler::translate::{self, Target};
-use crate::reconciler::{labels_ext, layers, project_containers};
+use crate::reconciler::{layers, project_containers};
 use crate::runtime::{ContainerConfig, NetNs};
 use crate::spec::model::{NetworkMode, Service, Stack};
 
@@ -83,7 +84,7 @@ pub fn config(
     let svc = overridden(svc, o);
     let target = Target { stack, service_name: service, service: &svc, number: 1, name, config_hash: "" };
     let mut cfg = translate::container_config(&target, image)?;
-    cfg.labels.insert(labels_ext::ONEOFF.into(), "true".into());
+    cfg.labels.insert(labels::ONEOFF.into(), "true".into());
     cfg.process.stdin = o.stdin;
     Ok(cfg)
 }

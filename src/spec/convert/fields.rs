@@ -6,7 +6,7 @@ use super::super::model::{
     WatchRule,
 };
 use super::super::yaml::{Map, Node};
-use super::scalar::{boolean, bytes, int, mode, opt_string_map, string, string_map, strings};
+use super::scalar::{boolean, bytes, int, mode, opt_string_map, string, string_map_at, strings};
 use super::ConvertContext;
 
 /// Record a key berth keeps but does not act on, once, at the key.
@@ -149,7 +149,7 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
         dockerfile_inline: field(m, "dockerfile_inline", path, d, string),
         args: m.get("args").map(|n| opt_string_map(n, &format!("{path}.args"), d)).unwrap_or_default(),
         target: field(m, "target", path, d, string),
-        labels: m.get("labels").map(|n| string_map(n, &format!("{path}.labels"), d)).unwrap_or_default(),
+        labels: string_map_at(m, "labels", path, d),
         tags: m.get("tags").map(|n| strings(n, &format!("{path}.tags"), d)).unwrap_or_default(),
         other: Default::default(),
     };

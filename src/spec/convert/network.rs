@@ -8,7 +8,7 @@ use super::super::diag::Diagnostics;
 use super::super::model::{FileObject, Ipam, IpamPool, Network, Volume};
 use super::super::yaml::{Key, Map, Node};
 use super::fields::{field, map_items, unhonoured};
-use super::scalar::{boolean, string, string_map};
+use super::scalar::{boolean, string, string_map_at};
 use super::ConvertContext;
 
 /// The entries of a top-level section with their (possibly empty) maps.
@@ -49,16 +49,13 @@ pub(super) fn networks(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) -
         let mut net = Network {
             name: real_name(ctx, &k.name, field(m, "name", &p, d, string).or(legacy_name), ext),
             driver: field(m, "driver", &p, d, string),
-            driver_opts: m
-                .get("driver_opts")
-                .map(|n| string_map(n, &format!("{p}.driver_opts"), d))
-                .unwrap_or_default(),
+            driver_opts: string_map_at(m, "driver_opts", &p, d),
             internal: field(m, "internal", &p, d, boolean).unwrap_or(false),
             external: ext,
             attachable: field(m, "attachable", &p, d, boolean).unwrap_or(false),
             enable_ipv6: field(m, "enable_ipv6", &p, d, boolean).unwrap_or(false),
             ipam: m.get("ipam").and_then(|n| ipam(n, &format!("{p}.ipam"), d)),
-            labels: m.get("labels").map(|n| string_map(n, &format!("{p}.labels"), d)).unwrap_or_default(),
+            labels: string_map_at(m, "labels", &p, d),
             other: IndexMap::new(),
         };
         for (ok, v) in m.iter().filter(|(ok, _)| !NETWORK_KEYS.contains(&ok.name.as_str())) {
@@ -79,10 +76,7 @@ fn ipam(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Ipam> {
                 subnet: field(c, "subnet", &p, d, string),
                 gateway: field(c, "gateway", &p, d, string),
                 ip_range: field(c, "ip_range", &p, d, string),
-                aux_addresses: c
-                    .get("aux_addresses")
-                    .map(|n| string_map(n, &format!("{p}.aux_addresses"), d))
-                    .unwrap_or_default(),
+                aux_addresses: string_map_at(c, "aux_addresses", &p, d),
             });
         }
     }
@@ -99,12 +93,9 @@ pub(super) fn volumes(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) ->
         let vol = Volume {
             name: real_name(ctx, &k.name, field(m, "name", &p, d, string).or(legacy_name), ext),
             driver: field(m, "driver", &p, d, string),
-            driver_opts: m
-                .get("driver_opts")
-                .map(|n| string_map(n, &format!("{p}.driver_opts"), d))
-                .unwrap_or_default(),
+            driver_opts: string_map_at(m, "driver_opts", &p, d),
             external: ext,
-            labels: m.get("labels").map(|n| string_map(n, &format!("{p}.labels"), d)).unwrap_or_default(),
+            labels: string_map_at(m, "labels", &p, d),
         };
         out.insert(k.name.clone(), vol);
     }

@@ -9,7 +9,7 @@ use super::super::model::{
 };
 use super::super::yaml::Node;
 use super::fields::{field, map_items, unhonoured};
-use super::scalar::{boolean, duration, int, mode, string, string_map, strings};
+use super::scalar::{boolean, duration, int, mode, string, string_map_at, strings};
 
 const NETWORK_KEYS: [&str; 5] = ["aliases", "ipv4_address", "ipv6_address", "mac_address", "priority"];
 
@@ -137,10 +137,7 @@ pub(super) fn file_refs(node: &Node, path: &str, d: &mut Diagnostics) -> Vec<Fil
 
 pub(super) fn logging(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Logging> {
     let m = node.as_map()?;
-    Some(Logging {
-        driver: field(m, "driver", path, d, string),
-        options: m.get("options").map(|n| string_map(n, &format!("{path}.options"), d)).unwrap_or_default(),
-    })
+    Some(Logging { driver: field(m, "driver", path, d, string), options: string_map_at(m, "options", path, d) })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 
 use super::super::diag::Diagnostics;
 use super::super::units::{ByteSize, DurationSpec};
-use super::super::yaml::{Node, Value};
+use super::super::yaml::{Map, Node, Value};
 
 fn wrong(node: &Node, path: &str, expected: &str, diags: &mut Diagnostics) {
     diags.error(Some(&node.pos), path, format!("expected {expected}, found {}", node.type_name()));
@@ -113,6 +113,11 @@ pub fn strings(node: &Node, path: &str, diags: &mut Diagnostics) -> Vec<String> 
 /// A map of strings (null values become ""), e.g. labels, sysctls, driver_opts.
 pub fn string_map(node: &Node, path: &str, diags: &mut Diagnostics) -> IndexMap<String, String> {
     opt_string_map(node, path, diags).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()
+}
+
+/// The string map under `key` of `map` (labels, driver_opts, …); empty when absent.
+pub fn string_map_at(map: &Map, key: &str, path: &str, diags: &mut Diagnostics) -> IndexMap<String, String> {
+    map.get(key).map(|n| string_map(n, &format!("{path}.{key}"), diags)).unwrap_or_default()
 }
 
 /// A map whose null values stay None (environment, build args).

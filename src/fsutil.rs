@@ -1,0 +1,123 @@
+//! Low-level file helpers shared by every layer that keeps state on disk: atomic replacement of
+//! a file (write a temp file, fsync, rename, fsync the directory: a crash or SIGKILL leaves the
+//! old or the new content, never half of one; rename(2)) and flock(2) locks. Errors are plain
+//! `std::io::Error`s; each layer wraps them in its own error type, naming the path.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// An I/O error with what was being done and to which path: `open /x/y: No such file…`.
+/// Layers that report failed file operations this way wrap it in their own error type.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {}: {source}", path.display())]
+pub struct PathError {
+    pub op: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Replace `path` with `bytes` atomically. The temp file sits in the same directory (rename is
+/// only atomic within one filesystem) and is unique per process and call, so two threads
+/// writing the same file never share one. The directory must exist.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let write = || -> io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // Best effort: makes the rename itself durable; the new content is already complete.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// [`write_atomic`] of `value` as pretty-printed JSON (a serialization failure is an
+/// `InvalidData` error).
+pub fn write_json_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value)?;
+    write_atomic(path, &bytes)
+}
+
+/// Open (creating it and its directory if needed) a file used only to hold a flock on.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+}
+
+/// flock(2) `op` (LOCK_EX, LOCK_SH, optionally | LOCK_NB) on an open file, retrying on EINTR.
+/// The lock belongs to the open file description and is released when it is closed, so a
+/// killed holder never leaves a stale lock.
+pub fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on an fd we own; no memory is passed.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// [`open_lock_file`] then [`flock`] with `op`: the returned file holds the lock until dropped.
+pub fn lock_file(path: &Path, op: libc::c_int) -> io::Result<File> {
+    let file = open_lock_file(path)?;
+    flock(&file, op)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_content_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        write_atomic(&p, b"one").unwrap();
+        write_json_atomic(&p, &vec![1, 2]).unwrap();
+        let back: Vec<i32> = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+        assert_eq!(back, vec![1, 2]);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty directory fails.
+        let p = dir.path().join("d");
+        fs::create_dir_all(p.join("x")).unwrap();
+        assert!(write_atomic(&p, b"x").is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn second_exclusive_lock_would_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/lock");
+        let _held = lock_file(&p, libc::LOCK_EX).unwrap();
+        let other = open_lock_file(&p).unwrap();
+        let e = flock(&other, libc::LOCK_EX | libc::LOCK_NB).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EWOULDBLOCK));
+    }
+}
