@@ -114,6 +114,32 @@ services:
 }
 
 #[test]
+fn invalid_services_fail_together_before_anything_is_created() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("preflight").image("busybox:latest").file(
+        r#"
+services:
+  ok: {image: busybox:latest, command: [sleep, "600"]}
+  limits: {image: busybox:latest, command: [sleep, "600"], ulimits: {nofile: 30000}}
+  sysctl: {image: busybox:latest, command: [sleep, "600"], sysctls: {kernel.hostname_bogus: "1"}}
+  missing: {image: "nosuch:1", command: [sleep, "600"]}
+"#,
+    );
+    let r = s.up(&["-d"]);
+    r.failure();
+    let err = r.stderr();
+    for needle in ["service `limits`", "nofile", "service `sysctl`", "not namespaced", "`nosuch:1`"] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(support::stack::containers_of(&s.roots, &s.project).is_empty(), "a container was made");
+    let networks = s.berth(&["network", "ls"]);
+    assert!(!networks.stdout().contains("preflight"), "a network was made:\n{}", networks.stdout());
+    s.down_clean();
+}
+
+#[test]
 fn completed_dependencies_gate_and_fail_with_their_code() {
     if !support::require_root() {
         return;

@@ -11,7 +11,7 @@ use super::observe::{observe, project_containers};
 use super::progress::Progress;
 use super::restart::{self, Decision};
 use super::state::{HealthStatus, ProjectDir, ProjectMeta};
-use super::{layers, supervisor};
+use super::{layers, supervisor, translate};
 use crate::paths::Roots;
 use crate::planner::{self, Action, PlanOptions};
 use crate::runtime::{Runtime, Status};
@@ -43,11 +43,6 @@ pub fn up(
 ) -> Result<UpReport> {
     let _lock = ProjectLock::acquire(roots, &stack.name, lock_wait())?;
     let pd = ProjectDir::new(roots, &stack.name);
-    pd.write_meta(&ProjectMeta {
-        name: stack.name.clone(),
-        files: stack.files.clone(),
-        project_dir: stack.project_dir.clone(),
-    })?;
     let actual = observe(roots, &stack.name)?;
     let plan = planner::plan(stack, &actual, opts)?;
     for note in plan.notes() {
@@ -61,11 +56,17 @@ pub fn up(
         }
         return Ok(UpReport { changed: false, services });
     }
-    check_ports(roots, stack, &actual, &plan)?;
-    // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
-    supervisor::ensure(roots, &stack.name)?;
     let rt = Runtime::new(roots);
     let ctx = Ctx { roots, rt: &rt, project: &stack.name, stack: Some(stack), grace };
+    preflight(&ctx, stack, &plan)?;
+    check_ports(roots, stack, &actual, &plan)?;
+    pd.write_meta(&ProjectMeta {
+        name: stack.name.clone(),
+        files: stack.files.clone(),
+        project_dir: stack.project_dir.clone(),
+    })?;
+    // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
+    supervisor::ensure(roots, &stack.name)?;
     let result = execute(&ctx, &plan, progress);
     supervisor::ensure(roots, &stack.name)?;
     result.map(|()| UpReport { changed: true, services })
@@ -83,6 +84,48 @@ fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
         Ok(g) => g.with_dependencies(&opts.services).into_iter().collect(),
         Err(_) => opts.services.clone(),
     }
+}
+
+/// Everything about the containers to create that can be checked before anything exists: the
+/// image is in the store, and the container config is valid (command, ulimits within the hard
+/// limits, namespaced sysctls, capabilities, signals …). Every problem of every service is
+/// reported together, and a failed `up` leaves nothing half-made.
+fn preflight(ctx: &Ctx<'_>, stack: &Stack, plan: &planner::Plan) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut seen = Vec::new();
+    for id in plan.ids() {
+        let (container, image, config_hash) = match plan.action(id) {
+            Action::CreateContainer { container, image, config_hash }
+            | Action::RecreateContainer { container, image, config_hash, .. } => (container, image, config_hash),
+            _ => continue,
+        };
+        let Some(service) = stack.services.get(&container.service) else { continue };
+        if seen.contains(&container.service) {
+            continue;
+        }
+        seen.push(container.service.clone());
+        let resolved = match ctx.resolve_image(&container.service, image) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let target = translate::Target {
+            stack,
+            service_name: &container.service,
+            service,
+            number: container.number,
+            name: &container.name,
+            config_hash,
+        };
+        let checked = translate::container_config(&target, &resolved)
+            .and_then(|cfg| crate::runtime::validate(&cfg).map_err(|e| ReconcileError::service(&container.service, e)));
+        if let Err(e) = checked {
+            errors.push(e);
+        }
+    }
+    ReconcileError::collect(errors)
 }
 
 /// Published ports of services getting their first container must be free before anything is

@@ -49,6 +49,6 @@ pub use config::{
     Resources, RootfsConfig, SeccompMode, Ulimit, UserNs,
 };
 pub use error::{Result, RuntimeError};
-pub use lifecycle::{monitor_rss_kib, Runtime};
+pub use lifecycle::{monitor_rss_kib, validate, Runtime};
 pub use rootfs::{MASKED, READ_ONLY};
 pub use state::{ContainerState, Status};
