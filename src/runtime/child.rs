@@ -88,9 +88,14 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     // 4. a cgroup namespace rooted at our own cgroup (cgroup_namespaces(7)); after the move.
     nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
     // 5. the caller's network namespace, if one was handed in.
-    if let NetNs::Path(p) = &cfg.namespaces.net {
-        let f = std::fs::File::open(p).map_err(|e| format!("open netns {}: {e}", p.display()))?;
-        nix::sched::setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("join netns {}: {e}", p.display()))?;
+    //    A namespace of our own (`NetNs::New`) gets its loopback up: "none" is loopback only.
+    match &cfg.namespaces.net {
+        NetNs::Path(p) => {
+            let f = std::fs::File::open(p).map_err(|e| format!("open netns {}: {e}", p.display()))?;
+            nix::sched::setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("join netns {}: {e}", p.display()))?;
+        }
+        NetNs::New => super::loopback::up()?,
+        NetNs::Host => {}
     }
     // 6. private propagation, then the overlay root.
     rootfs::make_private()?;

@@ -33,6 +33,7 @@ pub mod helper;
 mod lifecycle;
 pub mod limits;
 pub mod logs;
+mod loopback;
 mod monitor;
 mod pid1;
 pub mod process;
