@@ -180,8 +180,10 @@ def engine_rss(engine, before, berth_bin=None, marker=None):
         if not host_ns or pid == os.getpid():
             continue
         if engine == "berth":
-            # the berth binary itself, or a copy of it run from a memfd (its comm stays "berth")
-            is_berth = exe == berth_bin or (exe.startswith("/memfd:") and comm.startswith("berth"))
+            # the berth binary (CLI, supervisor, port proxy) and the per-container berth-monitor,
+            # whatever path they run from (a read-only view or a memfd copy): their comm starts
+            # with "berth"
+            is_berth = exe == berth_bin or comm.startswith("berth")
             mine = is_berth and (marker is None or marker in cmdline or marker_in_env(pid, marker))
             if not mine or pid in before:
                 continue
