@@ -36,6 +36,8 @@ pub(super) fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>)
     let _raw = master.as_ref().map(|_| RawMode::enable());
     let mut follower = LogFollower::new(&rt.log_path(id));
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    // The monitor exits right after recording the exit code: wake on that, not on a tick.
+    let monitor = rt.state(id)?.monitor_pid;
     loop {
         let sig = PENDING.swap(0, Ordering::SeqCst);
         if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
@@ -47,7 +49,7 @@ pub(super) fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>)
             }
             None => {
                 follower.poll(&mut out, &mut err);
-                std::thread::sleep(Duration::from_millis(20));
+                crate::runtime::stop::wait_for_monitor(monitor, Duration::from_millis(20));
             }
         }
         if let Status::Exited { code, oom } = rt.state(id)?.status {

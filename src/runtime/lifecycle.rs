@@ -216,10 +216,13 @@ impl Runtime {
                     }
                 }
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Ok(None);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // Woken by the monitor's exit (it exits right after recording the status); the
+            // 100 ms cap bounds the wait for the "monitor died" check above.
+            stop::wait_for_monitor(st.monitor_pid, (deadline - now).min(Duration::from_millis(100)));
         }
     }
 

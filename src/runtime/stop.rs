@@ -65,6 +65,27 @@ pub fn kill_at_once(pid1: i32, sig: Signal, with_init: bool, own_pid_ns: bool) -
     }
 }
 
+/// Sleep until the container's monitor exits or `timeout` passes, whichever comes first. The
+/// monitor exits right after it has recorded the exit status, so a waiter that re-reads the
+/// state after this wakes as soon as the record is final instead of on a fixed polling tick.
+/// A pidfd (pidfd_open(2), readable once the process has exited) works for a process that is
+/// not our child. Without a monitor pid or a pidfd this is a plain sleep of at most 5 ms; a pid
+/// reused by another process only makes the caller wait out `timeout`, and callers always
+/// re-read the state, so the pidfd is a wake-up hint, never the source of truth.
+pub fn wait_for_monitor(monitor_pid: Option<i32>, timeout: std::time::Duration) {
+    let fd = monitor_pid.map_or(-1, |pid| unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32);
+    if fd < 0 {
+        std::thread::sleep(timeout.min(std::time::Duration::from_millis(5)));
+        return;
+    }
+    // SAFETY: pidfd_open returned a new fd that we own.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut pfd = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd; EINTR or an error just returns early to the caller's re-check.
+    unsafe { libc::poll(&mut pfd, 1, ms) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
