@@ -10,10 +10,12 @@ ENGINE = {"berth": "berth", "podman-compose": "podman", "docker-compose": "docke
 TRAP_TERM = ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait']
 
 
-def independent(n, trap_term=False):
-    """n services with no dependencies (busybox `sleep 1000` as PID 1 unless trap_term)."""
+def independent(n, trap_term=False, network_mode=None):
+    """n services with no dependencies (busybox `sleep 1000` as PID 1 unless trap_term), on the
+    project's default network unless network_mode is given."""
     cmd = TRAP_TERM if trap_term else ["sleep", "1000"]
-    return {f"s{i:03d}": {"command": cmd} for i in range(n)}
+    extra = {"network_mode": network_mode} if network_mode else {}
+    return {f"s{i:03d}": {"command": cmd, **extra} for i in range(n)}
 
 
 def chain(n):
@@ -40,6 +42,8 @@ def render(stack, image):
         lines.append("    command: [" + ", ".join(quote(a) for a in svc["command"]) + "]")
         if "restart" in svc:
             lines.append(f"    restart: {svc['restart']}")
+        if "network_mode" in svc:
+            lines.append(f"    network_mode: {svc['network_mode']}")
         if "depends_on" in svc:
             lines.append("    depends_on: [" + ", ".join(svc["depends_on"]) + "]")
     return "\n".join(lines) + "\n"

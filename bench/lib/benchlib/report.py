@@ -37,11 +37,12 @@ def fmt(value, unit):
     if unit == "MiB":
         return f"{value:.1f} MiB"
     ms = value * 1000.0
-    if ms >= 10000:
+    size = abs(ms)  # derived figures (a difference of medians) may be negative
+    if size >= 10000:
         return f"{value:.1f} s"
-    if ms >= 100:
+    if size >= 100:
         return f"{ms:.0f} ms"
-    if ms >= 1:
+    if size >= 1:
         return f"{ms:.2f} ms"
     return f"{ms * 1000:.0f} µs"
 
@@ -58,8 +59,8 @@ def reference(rows, measure):
 def ratio_cell(row, rows):
     ref = reference(rows, row.measure)
     med = row.median()
-    if ref is None or med is None or not ref.median():
-        return "—"
+    if ref is None or med is None or not ref.median() or ref.median() < 0:
+        return "—"  # no ratio to a zero or negative (derived, noise-dominated) reference
     label = "berth" if ref.tool == "berth" else "floor"
     return f"{med / ref.median():.2f}× {label}"
 

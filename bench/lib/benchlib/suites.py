@@ -209,6 +209,88 @@ def suite_chain10(ctx):
     return Section("chain10", "`up -d` of a 10-deep depends_on chain", rows)
 
 
+# ---- net10: network plumbing per container
+
+
+NET10_MODES = ("bridge", "none")
+
+
+def suite_net10(ctx):
+    n = 3 if ctx.smoke else 10  # --smoke checks the harness in seconds
+    contenders, skipped = [], []
+    reason = ctx.berth_lacks("up", "down") or ctx.berth_image_error
+    if reason:
+        skipped.append(("berth", reason))
+    tools_ = [] if reason else ["berth"]
+    tools_ += [p for p in ("podman-compose", "docker-compose") if ctx.usable(p)]
+    for tool in tools_:
+        contenders.append(net10_contender(ctx, tool, n))
+    skipped += peer_skips(ctx, ["podman-compose", "docker-compose"])
+    units = {f"{verb} ({mode})": "s" for verb in ("up -d", "down") for mode in NET10_MODES}
+    rows = with_plumbing(alternate(ctx, contenders, units, skipped), n)
+    if "netns" in ctx.floor and "veth add" in ctx.floor:
+        rows.append(Row(FLOOR, PLUMBING, [ctx.floor["netns"] + ctx.floor["veth add"]], derived="sum×1"))
+    notes = ([f"--smoke: {n} services only."] if ctx.smoke else []) + [
+        f"each run: `up -d` then `down -t 0` of {n} busybox `sleep 1000` services on the project's "
+        "default bridge network, and the same stack with `network_mode: none` (in turn, which goes first "
+        "alternating run to run); untimed `down` after each.",
+        f"plumbing per container is derived, not timed: (median `up -d (bridge)` − median "
+        f"`up -d (none)`) ÷ {n}; it has no min/max of its own (its min = max = median).",
+        "kernel floor: netns + veth add medians from `primitives` (one container's namespace and veth "
+        "pair). `network_mode: none` also gets a fresh netns, so the difference strictly contains only "
+        "the veth and what follows it (bridge attach, addresses, routes, the network itself, ÷ n).",
+    ]
+    return Section("net10", f"network plumbing per container: `up -d` of {n} services, default bridge "
+                   "network vs `network_mode: none`", rows, notes)
+
+
+PLUMBING = "plumbing per container"
+
+
+def net10_contender(ctx, tool, n):
+    stacks = {mode: compose.Compose(ctx, tool, f"net10{mode[0]}",
+                                    compose.independent(n, network_mode=None if mode == "bridge" else mode))
+              for mode in NET10_MODES}
+
+    def one(mode, i):
+        c = stacks[mode]
+        project = c.project(i)
+
+        def body():
+            t_up = c.timed(project, "up", "-d")
+            return {f"up -d ({mode})": t_up, f"down ({mode})": c.timed(project, "down", "-t", "0")}
+
+        return then_down(c, project, body)
+
+    def sample(i):
+        got = {}
+        for mode in (NET10_MODES if i % 2 else NET10_MODES[::-1]):
+            got.update(one(mode, i))
+        return got
+
+    return Contender(tool, sample)
+
+
+def with_plumbing(rows, n):
+    """Each tool's rows followed by its derived plumbing-per-container row."""
+    out, tools_ = [], []
+    for r in rows:
+        if r.tool not in tools_:
+            tools_.append(r.tool)
+    for tool in tools_:
+        mine = [r for r in rows if r.tool == tool]
+        out += mine
+        up = {r.measure: r for r in mine}
+        bridge, none = up.get("up -d (bridge)"), up.get("up -d (none)")
+        if bridge and none and bridge.median() is not None and none.median() is not None:
+            out.append(Row(tool, PLUMBING, [(bridge.median() - none.median()) / n],
+                           derived=f"derived (Δ medians ÷ {n})"))
+        else:
+            why = next((r.status for r in (bridge, none) if r and r.status), "no sample")
+            out.append(Row(tool, PLUMBING, status=why))
+    return out
+
+
 def suite_down10(ctx):
     contenders, skipped = compose_contenders(ctx, "down10", compose.independent(10), sample_down)
     rows = alternate(ctx, contenders, {"down": "s"}, skipped)
@@ -327,6 +409,7 @@ SUITES = {
     "run": suite_run,
     "up10": suite_up10,
     "chain10": suite_chain10,
+    "net10": suite_net10,
     "down10": suite_down10,
     "scale100": suite_scale100,
     "restart": suite_restart,
