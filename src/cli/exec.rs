@@ -1,7 +1,11 @@
 //! `berth exec`: run a command in a running container of a service (replica `--index`,
-//! default 1) through `Runtime::exec`, and exit with its exit code.
+//! default 1) through `Runtime::exec`, and exit with its exit code. With `-t` the command gets
+//! a pty made in the container (`Runtime::exec_tty`), relayed here as `berth run -it` does.
 
-use std::process::{ExitCode, Stdio};
+use std::io::IsTerminal;
+use std::os::fd::OwnedFd;
+use std::process::{Child, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
@@ -9,6 +13,7 @@ use clap::Args;
 use super::ps::{project_name, roots};
 use super::GlobalOpts;
 use crate::reconciler::ops::select;
+use crate::runtime::attach::{self, RawMode};
 use crate::runtime::{ExecConfig, Runtime};
 
 #[derive(Debug, Args)]
@@ -58,13 +63,41 @@ pub fn run(g: &GlobalOpts, a: &ExecArgs) -> anyhow::Result<ExitCode> {
         user: a.user.clone(),
         tty: a.tty,
     };
-    let mut cmd = rt.exec_command(&c.id, &ec)?;
-    if !a.interactive && !a.tty {
-        cmd.stdin(Stdio::null());
-    }
-    let status = cmd.status().with_context(|| format!("exec in container `{}`", c.name))?;
+    let status = if a.tty {
+        let (helper, master) = rt.exec_tty(&c.id, &ec).with_context(|| format!("exec in container `{}`", c.name))?;
+        relay_tty(helper, &master, a.interactive).with_context(|| format!("exec in container `{}`", c.name))?
+    } else {
+        let mut cmd = rt.exec_command(&c.id, &ec)?;
+        if !a.interactive {
+            cmd.stdin(Stdio::null());
+        }
+        cmd.status().with_context(|| format!("exec in container `{}`", c.name))?
+    };
     // A command killed by a signal: 128 + signal, as a shell reports it.
     let code =
         status.code().unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0));
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// Relay the exec'd command's pty until the exec helper exits; its status is the command's.
+/// With `-i` our stdin goes to the pty (our terminal in raw mode, if it is one: the container's
+/// line discipline does the editing and ^C); without it, only output comes back (as Docker),
+/// and our terminal stays cooked so ^C still reaches us.
+fn relay_tty(mut helper: Child, master: &OwnedFd, interactive: bool) -> anyhow::Result<ExitStatus> {
+    attach::copy_window_size(master);
+    let _raw = (interactive && std::io::stdin().is_terminal()).then(RawMode::enable);
+    let mut input = interactive.then_some(0);
+    loop {
+        if !attach::relay_pty_step(&mut input, master, Duration::from_millis(20)) {
+            // Every holder of the slave is gone: the command has exited (or is about to).
+            return helper.wait().context("wait for the exec helper");
+        }
+        if let Some(status) = helper.try_wait().context("wait for the exec helper")? {
+            // Drain what it wrote just before exiting; bounded, in case a background child it
+            // left behind still holds the slave open.
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < deadline && attach::relay_pty_step(&mut None, master, Duration::from_millis(10)) {}
+            return Ok(status);
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
@@ -101,18 +101,31 @@ impl Drop for RawMode {
 /// Relay stdin → master and master → stdout once, waiting at most `timeout`; false when the
 /// master is closed (the container side hung up).
 pub fn relay_pty_once(master: &OwnedFd, timeout: Duration) -> bool {
+    relay_pty_step(&mut Some(0), master, timeout)
+}
+
+/// As [`relay_pty_once`], reading from `input` (None: only copy the master to stdout). At the
+/// end of `input` it is set to None, so a closed stdin is not polled again (poll(2) reports
+/// it readable forever: a busy loop).
+pub fn relay_pty_step(input: &mut Option<RawFd>, master: &OwnedFd, timeout: Duration) -> bool {
+    // poll(2) ignores a negative fd.
     let mut fds = [
-        libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: input.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
     ];
     if unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout.as_millis() as i32) } <= 0 {
         return true;
     }
+    use std::io::ErrorKind::{Interrupted, WouldBlock};
     let mut buf = [0u8; 8192];
-    if fds[0].revents & libc::POLLIN != 0 {
-        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
+    if let Some(fd) = *input {
+        if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
+            } else if n == 0 || !matches!(std::io::Error::last_os_error().kind(), Interrupted | WouldBlock) {
+                *input = None;
+            }
         }
     }
     if fds[1].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {

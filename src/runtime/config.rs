@@ -188,6 +188,8 @@ pub struct ExecConfig {
     pub cwd: Option<String>,
     /// Default: the container's user.
     pub user: Option<String>,
+    /// Sets TERM; the pty itself comes with `Runtime::exec_tty` (`exec_command` keeps the
+    /// caller's stdio).
     pub tty: bool,
 }
 

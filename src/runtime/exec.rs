@@ -3,8 +3,13 @@
 //! The helper joins the container's cgroup and every namespace of its PID 1, forks so the child
 //! lands in the pid namespace, and the child becomes the process with the container's
 //! defaults (user, env, capabilities, no_new_privs, seccomp) before exec.
+//!
+//! With `console` (`berth exec -t`) the helper's stdin is a unix socket: the child, already in
+//! the container's mount namespace, makes a pty on the container's own /dev/pts (never a host
+//! pty), takes it as its controlling terminal and sends the master out (see [`super::tty`]).
 
 use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -16,9 +21,10 @@ use super::process::{become_workload, Workload};
 use super::state::{read_json, ContainerState, StateDir};
 use super::{caps, cgroup, seccomp};
 
-/// Entry point (`berth-monitor exec <state-dir> <exec-json>`); returns the exit status.
-pub fn main(state_dir: &Path, exec_json: &str) -> i32 {
-    match run(&StateDir(state_dir.to_path_buf()), exec_json) {
+/// Entry point (`berth-monitor exec <state-dir> <exec-json> [console]`); returns the exit
+/// status. `console`: our stdin is the socket the pty master is sent out on.
+pub fn main(state_dir: &Path, exec_json: &str, console: bool) -> i32 {
+    match run(&StateDir(state_dir.to_path_buf()), exec_json, console) {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("berth exec: {msg}");
@@ -59,7 +65,23 @@ fn namespaces(cfg: &ContainerConfig) -> Vec<(&'static str, CloneFlags)> {
     v
 }
 
-fn run(dir: &StateDir, exec_json: &str) -> Result<i32, String> {
+/// The console socket, moved off fd 0 (the child's pty slave takes 0, 1 and 2) and
+/// close-on-exec; /dev/null takes fd 0, so only the owner of the returned fd holds the socket.
+fn console_socket() -> Result<OwnedFd, String> {
+    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return Err(format!("take the console socket: {}", std::io::Error::last_os_error()));
+    }
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let null = File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
+    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
+        return Err(format!("dup2 /dev/null: {}", std::io::Error::last_os_error()));
+    }
+    Ok(sock)
+}
+
+fn run(dir: &StateDir, exec_json: &str, console: bool) -> Result<i32, String> {
+    let console = if console { Some(console_socket()?) } else { None };
     let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
     let st: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
     let ec: ExecConfig = serde_json::from_str(exec_json).map_err(|e| format!("bad exec config: {e}"))?;
@@ -80,22 +102,41 @@ fn run(dir: &StateDir, exec_json: &str) -> Result<i32, String> {
     drop(fds);
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let msg = child(&cfg, &ec);
+            let msg = child(&cfg, &ec, console.as_ref().map(AsRawFd::as_raw_fd));
             eprintln!("berth exec: {msg}");
             let code = if msg.contains("not found") { 127 } else { 126 };
             unsafe { libc::_exit(code) }
         }
-        Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, c)) => Ok(c),
-            Ok(WaitStatus::Signaled(_, s, _)) => Ok(128 + s as i32),
-            other => Err(format!("wait for the exec'd process: {other:?}")),
-        },
+        Ok(ForkResult::Parent { child }) => {
+            // Only the child keeps the socket: the CLI sees EOF as soon as it is gone.
+            drop(console);
+            wait_child(child)
+        }
         Err(e) => Err(format!("fork: {e}")),
     }
 }
 
+fn wait_child(child: nix::unistd::Pid) -> Result<i32, String> {
+    match waitpid(child, None) {
+        Ok(WaitStatus::Exited(_, c)) => Ok(c),
+        Ok(WaitStatus::Signaled(_, s, _)) => Ok(128 + s as i32),
+        other => Err(format!("wait for the exec'd process: {other:?}")),
+    }
+}
+
 /// In the forked child (inside the pid namespace): become the exec'd process.
-fn child(cfg: &ContainerConfig, ec: &ExecConfig) -> String {
+fn child(cfg: &ContainerConfig, ec: &ExecConfig, console: Option<RawFd>) -> String {
+    if let Some(console) = console {
+        // Our own session first: TIOCSCTTY (tty_ioctl(4)) only works for a session leader
+        // without a controlling terminal. We open /dev/ptmx after setns(CLONE_NEWNS), so it
+        // resolves to the container's devpts instance (newinstance), not the host's.
+        if let Err(e) = nix::unistd::setsid() {
+            return format!("setsid: {e}");
+        }
+        if let Err(e) = super::tty::setup_in_container(console) {
+            return e;
+        }
+    }
     let caps = match caps::effective_set(&cfg.caps) {
         Ok(c) => c,
         Err(e) => return e,

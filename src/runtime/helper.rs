@@ -2,7 +2,7 @@
 //! separate from the `berth` CLI so the resident monitor maps and touches as little as
 //! possible (no clap, no tracing, no tokio): see the RSS note in mod.rs.
 //!
-//! Modes: `monitor <state-dir>`, `exec <state-dir> <exec-json>`. (The init is a fork of the
+//! Modes: `monitor <state-dir>`, `exec <state-dir> <exec-json> [console]`. (The init is a fork of the
 //! container's first process, see `pid1`.)
 
 use std::path::Path;
@@ -15,9 +15,10 @@ pub fn main(args: &[String]) -> i32 {
             let _ = nix::sys::prctl::set_name(c"berth-monitor");
             super::monitor::main(Path::new(&args[2]))
         }
-        Some("exec") if args.len() == 4 => {
+        // `exec <state-dir> <exec-json> console`: stdin is the socket the pty master goes out on.
+        Some("exec") if args.len() == 4 || (args.len() == 5 && args[4] == "console") => {
             let _ = nix::sys::prctl::set_name(c"berth-exec");
-            super::exec::main(Path::new(&args[2]), &args[3])
+            super::exec::main(Path::new(&args[2]), &args[3], args.len() == 5)
         }
         _ => {
             eprintln!("berth-monitor is berth's internal container helper; it is not meant to be run by hand");

@@ -266,6 +266,29 @@ impl Runtime {
         Ok(cmd)
     }
 
+    /// Run `ec` inside the container on a new pty, made by the exec'd process itself on the
+    /// container's own /dev/pts (never a host pty) and its controlling terminal. Returns the
+    /// exec helper (its exit status is the command's; its stderr carries only the helper's own
+    /// errors) and the pty master to relay. `ec.tty` is implied.
+    pub fn exec_tty(&self, id: &str, ec: &ExecConfig) -> Result<(std::process::Child, OwnedFd)> {
+        let ec = ExecConfig { tty: true, ..ec.clone() };
+        let mut cmd = self.exec_command(id, &ec)?;
+        let (ours, theirs) = UnixStream::pair().map_err(io_err("socketpair for", self.state_dir(id)))?;
+        // `console`: the helper takes its stdin as the socket to send the master out on.
+        cmd.arg("console").stdin(Stdio::from(OwnedFd::from(theirs)));
+        let spawned = cmd.spawn();
+        drop(cmd); // closes our copy of the socket's other end: EOF if the helper fails
+        let mut child = spawned.map_err(|e| start_err(id, format!("spawn the exec helper: {e}")))?;
+        match tty::recv_fd(ours.as_raw_fd()) {
+            Ok((_, Some(master))) => Ok((child, master)),
+            other => {
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+                let why = other.err().unwrap_or_else(|| "no tty came back".into());
+                Err(start_err(id, format!("exec with a tty: {why} (exec helper: {status})")))
+            }
+        }
+    }
+
     /// Run `ec` inside the container with inherited stdio; returns its exit code.
     pub fn exec(&self, id: &str, ec: &ExecConfig) -> Result<i32> {
         let status =
