@@ -1,5 +1,6 @@
 """Stack files for the compose suites, and the command lines of each compose tool."""
 
+import json
 import os
 
 from .context import DOCKER, PODMAN_IMAGE
@@ -84,6 +85,18 @@ class Compose:
 
     def run(self, project, *verb):
         sh(self.cmd(project, *verb), env=self.env, cwd=self.dir)
+
+    def running(self, project):
+        """How many of the project's containers run. podman-compose 1.0 exits 0 even when every
+        `podman run` failed (e.g. `network_mode: none`, which it pairs with `--net <default>`), so
+        a suite that needs the containers up checks this rather than the exit status."""
+        if self.tool == "berth":
+            out = sh(self.cmd(project, "ps", "--format", "json"), env=self.env, cwd=self.dir).stdout
+            return len(json.loads(out or "[]"))
+        cli = "podman" if self.tool == "podman-compose" else DOCKER
+        out = sh([cli, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"],
+                 env=self.env).stdout
+        return len(out.split())
 
     def down_fast(self, project):
         """Untimed teardown: no grace period for the peers (-t 0). Raises when it fails."""

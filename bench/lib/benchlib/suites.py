@@ -258,6 +258,9 @@ def net10_contender(ctx, tool, n):
 
         def body():
             t_up = c.timed(project, "up", "-d")
+            running = c.running(project)
+            if running != n:  # a figure for containers that never started would be a lie
+                raise CommandFailed(f"{mode}: {running} of {n} containers running after `up -d`")
             return {f"up -d ({mode})": t_up, f"down ({mode})": c.timed(project, "down", "-t", "0")}
 
         return then_down(c, project, body)
