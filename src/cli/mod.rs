@@ -65,6 +65,10 @@ pub struct GlobalOpts {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create and start the stack, and keep it converged.
+    Up(Box<up::UpArgs>),
+    /// Stop and remove the stack's containers and networks (volumes with -v).
+    Down(down::DownArgs),
     /// Parse, resolve and validate the stack file(s), and print the normalized model.
     Config(config::ConfigArgs),
     /// Show what `up` would do: a diff of the desired stack against the actual state.
@@ -108,10 +112,6 @@ pub enum Command {
     Port(inspect::PortArgs),
     /// List projects.
     Ls(inspect::LsArgs),
-    /// Create and start the stack, and keep it converged.
-    Up(Box<up::UpArgs>),
-    /// Stop and remove the stack's containers and networks (volumes with -v).
-    Down(down::DownArgs),
     /// The per-project supervisor (started by `up`, detached).
     #[command(name = "__supervise", hide = true)]
     Supervise(up::SuperviseArgs),
