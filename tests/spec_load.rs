@@ -423,3 +423,13 @@ fn yaml_output_is_the_default() {
     let y: serde_yaml::Value = serde_yaml::from_str(&out.stdout).expect("yaml");
     assert_eq!(y["services"]["a"]["ports"][0]["target"], serde_yaml::Value::from(80));
 }
+
+#[test]
+fn config_reports_a_dependency_cycle() {
+    let dir = scratch(&[(
+        "compose.yaml",
+        "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [c]}\n  c: {image: x, depends_on: [a]}\n",
+    )]);
+    let out = berth(dir.path(), &["config", "-q"]).failed();
+    assert!(out.stderr.contains("dependency cycle: a -> b -> c -> a"), "{}", out.stderr);
+}

@@ -53,6 +53,12 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
     let mut loaded = load_with(opts)?;
+    // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
+    // stack unusable, so validation reports it too, as `docker compose config` does.
+    if let Err(e) = crate::planner::ServiceGraph::new(&loaded.stack) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
     if a.quiet {
         return Ok(ExitCode::SUCCESS);
     }
