@@ -13,29 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::stack::{assert_clean, containers_of, processes_of, Run, Stack};
+use support::stack::{assert_clean, containers_of, processes_of, sh, sh_until_ok, Stack};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// `sh -c CMD` in the first container of `svc`.
-fn sh(s: &Stack, svc: &str, cmd: &str) -> Run {
-    s.berth(&["exec", svc, "sh", "-c", cmd])
-}
-
-/// Poll `sh -c CMD` in `svc` until it succeeds; its stdout.
-#[track_caller]
-fn sh_until_ok(s: &Stack, svc: &str, cmd: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..50 {
-        let r = sh(s, svc, cmd);
-        if r.code() == 0 {
-            return r.stdout();
-        }
-        last = r.text();
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("`{cmd}` in {svc} never succeeded; last output:\n{last}");
-}
 
 /// A host TCP port that is free right now.
 fn free_port() -> u16 {

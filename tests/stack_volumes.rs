@@ -6,29 +6,8 @@
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
 
-use support::stack::{Run, Stack};
-
-/// `sh -c CMD` in the first container of `svc`.
-fn sh(s: &Stack, svc: &str, cmd: &str) -> Run {
-    s.berth(&["exec", svc, "sh", "-c", cmd])
-}
-
-/// Poll `sh -c CMD` in `svc` until it succeeds; its stdout.
-#[track_caller]
-fn sh_until_ok(s: &Stack, svc: &str, cmd: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..50 {
-        let r = sh(s, svc, cmd);
-        if r.code() == 0 {
-            return r.stdout();
-        }
-        last = r.text();
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("`{cmd}` in {svc} never succeeded; last output:\n{last}");
-}
+use support::stack::{sh, sh_until_ok, Run, Stack};
 
 /// Volume names `berth volume ls -q` prints (`--all` for every project's).
 fn volumes(s: &Stack, all: bool) -> Vec<String> {

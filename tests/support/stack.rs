@@ -210,3 +210,23 @@ pub fn processes_of(project: &str) -> Vec<(i32, String)> {
 pub fn path_in(s: &Stack, rel: &str) -> PathBuf {
     s.dir.join(rel)
 }
+
+/// `sh -c CMD` in the first container of `svc`.
+pub fn sh(s: &Stack, svc: &str, cmd: &str) -> Run {
+    s.berth(&["exec", svc, "sh", "-c", cmd])
+}
+
+/// Poll `sh -c CMD` in `svc` until it succeeds; its stdout.
+#[track_caller]
+pub fn sh_until_ok(s: &Stack, svc: &str, cmd: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        let r = sh(s, svc, cmd);
+        if r.code() == 0 {
+            return r.stdout();
+        }
+        last = r.text();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("`{cmd}` in {svc} never succeeded; last output:\n{last}");
+}

@@ -215,14 +215,20 @@ def suite_chain10(ctx):
 NET10_MODES = ("bridge", "none")
 
 
-def suite_net10(ctx):
-    n = 3 if ctx.smoke else 10  # --smoke checks the harness in seconds
-    contenders, skipped = [], []
+def compose_tools(ctx, skipped):
+    """berth (when it can `up`/`down` and has its image; else a skip row) and the usable
+    compose peers, in the order suites run them."""
     reason = ctx.berth_lacks("up", "down") or ctx.berth_image_error
     if reason:
         skipped.append(("berth", reason))
     tools_ = [] if reason else ["berth"]
-    tools_ += [p for p in ("podman-compose", "docker-compose") if ctx.usable(p)]
+    return tools_ + [p for p in ("podman-compose", "docker-compose") if ctx.usable(p)]
+
+
+def suite_net10(ctx):
+    n = 3 if ctx.smoke else 10  # --smoke checks the harness in seconds
+    contenders, skipped = [], []
+    tools_ = compose_tools(ctx, skipped)
     for tool in tools_:
         contenders.append(net10_contender(ctx, tool, n))
     skipped += peer_skips(ctx, ["podman-compose", "docker-compose"])
@@ -335,11 +341,7 @@ def suite_scale100(ctx):
 
 def suite_restart(ctx):
     contenders, skipped = [], []
-    reason = ctx.berth_lacks("up", "down") or ctx.berth_image_error
-    if reason:
-        skipped.append(("berth", reason))
-    tools_ = [] if reason else ["berth"]
-    tools_ += [p for p in ("podman-compose", "docker-compose") if ctx.usable(p)]
+    tools_ = compose_tools(ctx, skipped)
     for n, tool in enumerate(tools_):
         contenders.append(restart_contender(ctx, tool, 100001 + n))
     skipped += peer_skips(ctx, ["podman-compose", "docker-compose"])
