@@ -9,6 +9,7 @@
 //! - [`fsutil`], [`fsat`], [`timefmt`]: low-level helpers any layer may use (atomic state
 //!   files and flock, no-follow fd-relative file operations, RFC 3339 timestamps).
 
+pub mod build;
 pub mod cli;
 pub mod fsat;
 pub mod fsutil;

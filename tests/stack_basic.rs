@@ -124,7 +124,7 @@ services:
   ok: {image: busybox:latest, command: [sleep, "600"]}
   limits: {image: busybox:latest, command: [sleep, "600"], ulimits: {nofile: 30000}}
   sysctl: {image: busybox:latest, command: [sleep, "600"], sysctls: {kernel.hostname_bogus: "1"}}
-  missing: {image: "nosuch:1", command: [sleep, "600"]}
+  missing: {image: "nosuch:1", command: [sleep, "600"], pull_policy: never}
 "#,
     );
     let r = s.up(&["-d"]);

@@ -62,6 +62,7 @@ pub fn run(g: &GlobalOpts, a: &ExecArgs) -> anyhow::Result<ExitCode> {
         cwd: a.workdir.clone(),
         user: a.user.clone(),
         tty: a.tty,
+        console_size: a.tty.then(attach::caller_window_size).flatten(),
     };
     let status = if a.tty {
         let (helper, master) = rt.exec_tty(&c.id, &ec).with_context(|| format!("exec in container `{}`", c.name))?;
@@ -85,6 +86,7 @@ pub fn run(g: &GlobalOpts, a: &ExecArgs) -> anyhow::Result<ExitCode> {
 /// and our terminal stays cooked so ^C still reaches us.
 fn relay_tty(mut helper: Child, master: &OwnedFd, interactive: bool) -> anyhow::Result<ExitStatus> {
     attach::copy_window_size(master);
+    let _winch = attach::WinchRelay::install();
     let _raw = (interactive && std::io::stdin().is_terminal()).then(RawMode::enable);
     let mut input = interactive.then_some(0);
     loop {

@@ -34,6 +34,7 @@ pub(super) fn dup_stdin() -> anyhow::Result<OwnedFd> {
 /// Relay until the container exits; returns its exit code and whether it was OOM-killed.
 pub(super) fn attach_until_exit(rt: &Runtime, id: &str, master: Option<OwnedFd>) -> anyhow::Result<(i32, bool)> {
     let _raw = master.as_ref().map(|_| RawMode::enable());
+    let _winch = master.as_ref().map(|_| attach::WinchRelay::install());
     let mut follower = LogFollower::new(&rt.log_path(id));
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     // The monitor exits right after recording the exit code: wake on that, not on a tick.

@@ -55,6 +55,22 @@ pub enum ImageCommand {
     },
     /// Show an image's id, tags, layers and config defaults as JSON.
     Inspect { image: String },
+    /// Build an image from a Dockerfile (docker build).
+    Build(super::build::ImageBuildArgs),
+    /// Pull an image from its registry (e.g. `registry:5000/ns/app:1`, `busybox`).
+    Pull {
+        reference: String,
+        /// Print only the reference.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Push an image of the store to its registry.
+    Push {
+        reference: String,
+        /// Print only the digest line.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// List images (same as `berth images`).
     #[command(alias = "list")]
     Ls(ImagesArgs),
@@ -104,6 +120,9 @@ pub fn run_image(g: &GlobalOpts, a: &ImageArgs) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(ExitCode::SUCCESS)
         }
+        ImageCommand::Pull { reference, quiet } => super::pull::image_pull(g, reference, *quiet),
+        ImageCommand::Push { reference, quiet } => super::pull::image_push(g, reference, *quiet),
+        ImageCommand::Build(args) => super::build::run_image_build(g, args),
         ImageCommand::Ls(args) => run_images(g, args),
     }
 }

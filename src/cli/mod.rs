@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+mod build;
 mod config;
 mod images;
 pub(crate) mod load;
 mod network;
 mod plan;
+// Registry pull/push (image and compose forms).
+mod pull;
 mod run;
 mod volume;
 // Operations on a project's containers (issue 6).
@@ -73,6 +76,8 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Show what `up` would do: a diff of the desired stack against the actual state.
     Plan(plan::PlanArgs),
+    /// Build the images of the stack's services that have a `build:` section.
+    Build(build::BuildArgs),
     /// List images in the local store.
     Images(images::ImagesArgs),
     /// Manage images: import, rm, inspect, ls.
@@ -112,6 +117,10 @@ pub enum Command {
     Port(inspect::PortArgs),
     /// List projects.
     Ls(inspect::LsArgs),
+    /// Pull the images of the stack's services from their registries.
+    Pull(pull::PullArgs),
+    /// Push the images of the stack's services to their registries.
+    Push(pull::PushArgs),
     /// The per-project supervisor (started by `up`, detached).
     #[command(name = "__supervise", hide = true)]
     Supervise(up::SuperviseArgs),
@@ -124,6 +133,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Build(args) => build::run(&cli.global, args),
         Command::Images(args) => images::run_images(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
@@ -148,6 +158,8 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => inspect::stats(&cli.global, args),
         Command::Port(args) => inspect::port(&cli.global, args),
         Command::Ls(args) => inspect::ls(&cli.global, args),
+        Command::Pull(args) => pull::run_pull(&cli.global, args),
+        Command::Push(args) => pull::run_push(&cli.global, args),
         Command::Up(args) => up::run(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Supervise(args) => up::supervise(args),

@@ -77,6 +77,9 @@ pub struct RunArgs {
     /// Network: "none" (own empty namespace, the default until networks land) or "host".
     #[arg(long, default_value = "none")]
     pub network: String,
+    /// Pull the image: always, missing (when not in the store), never.
+    #[arg(long, default_value = "missing", value_name = "POLICY")]
+    pub pull: String,
     pub image: String,
     /// Command and arguments (default: the image's cmd).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -86,6 +89,7 @@ pub struct RunArgs {
 /// Signal received by the CLI, forwarded to the container by the follow loop.
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
+    super::pull::ensure_for_run(&roots, &a.image, &a.pull)?;
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
     let rt = Runtime::new(&roots);
@@ -146,6 +150,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());
     cfg.process.user = a.user.clone().or_else(|| ic.user.clone()).filter(|u| !u.is_empty());
     cfg.process.tty = a.tty;
+    cfg.process.console_size = a.tty.then(attach::caller_window_size).flatten();
     cfg.process.stdin = a.interactive;
     cfg.hostname = a.hostname.clone();
     cfg.stop_signal = ic.stop_signal.clone();

@@ -13,6 +13,7 @@ use super::load::{load_options, load_with};
 use super::GlobalOpts;
 use crate::paths::Roots;
 use crate::planner::PlanOptions;
+use crate::reconciler::acquire::{self, PullFlag};
 use crate::reconciler::attach::{attach, AttachOpts};
 use crate::reconciler::progress::Progress;
 use crate::reconciler::{supervisor, up};
@@ -54,10 +55,10 @@ pub struct UpArgs {
     /// Stop timeout in seconds for containers being replaced or stopped.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// Build images before starting (not supported yet).
+    /// Build the images of services with a `build:` section before starting.
     #[arg(long)]
     pub build: bool,
-    /// Pull images: always, missing, never (pulling is not supported yet).
+    /// Pull images: always, missing (the default: only images not in the store), never.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
 }
@@ -74,15 +75,10 @@ pub struct SuperviseArgs {
 }
 
 pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
-    if a.build {
-        bail!("--build: building images is not supported yet; build the image elsewhere and import it with `berth image import`");
-    }
-    if a.pull.as_deref() == Some("always") {
-        bail!("--pull always: pulling images is not supported yet; import images with `berth image import`");
-    }
+    let pull: PullFlag = a.pull.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default();
     let roots = Roots::new(g.root.as_deref());
     let loaded = load_with(load_options(g, &a.services)?)?;
-    let stack = loaded.stack;
+    let mut stack = loaded.stack;
     let opts = PlanOptions {
         services: a.services.clone(),
         force_recreate: a.force_recreate,
@@ -93,6 +89,10 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     };
     let grace = a.timeout.map(Duration::from_secs);
     let progress = Progress::new();
+    if a.build {
+        crate::build::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
+    }
+    acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     if a.wait {
         up::wait_ready(&roots, &stack.name, &report.services, a.wait_timeout.map(Duration::from_secs))

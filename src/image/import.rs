@@ -230,7 +230,7 @@ impl ImageStore {
         self.tag_manifest(&MediaType::ImageManifest, &digest, size, refs)
     }
 
-    fn tag_manifest(&self, media: &MediaType, digest: &str, size: u64, refs: &[Reference]) -> Result<()> {
+    pub(crate) fn tag_manifest(&self, media: &MediaType, digest: &str, size: u64, refs: &[Reference]) -> Result<()> {
         let desc = index::new_descriptor(media, digest, size, None)
             .ok_or_else(|| ImageError::Unsupported { what: "digest".into(), value: digest.to_string() })?;
         let _lock = self.layout.lock()?;

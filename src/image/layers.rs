@@ -13,12 +13,18 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use super::error::{io_err, ImageError, Result};
+use super::error::{io_err, Result};
 use super::extract;
 use super::layout::{check_digest, Layout};
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// A zstd stream may open with a skippable frame: magic 0x184D2A50..=0x184D2A5F, little endian
+/// (RFC 8878 section 3.1.2).
+const ZSTD_SKIPPABLE_MAGIC_TAIL: &[u8] = &[0x2a, 0x4d, 0x18];
+/// libzstd's default window limit is 2^27 (128 MiB), which refuses layers written with
+/// `zstd --long=28..30`; 2^30 admits them while bounding the decoder's memory at 1 GiB.
+const ZSTD_WINDOW_LOG_MAX: u32 = 30;
 
 /// Compression of a blob, from its magic bytes (media types lie more often than magic does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +38,9 @@ impl Compression {
     pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(GZIP_MAGIC) {
             Compression::Gzip
-        } else if head.starts_with(ZSTD_MAGIC) {
+        } else if head.starts_with(ZSTD_MAGIC)
+            || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && &head[1..4] == ZSTD_SKIPPABLE_MAGIC_TAIL)
+        {
             Compression::Zstd
         } else {
             Compression::None
@@ -49,7 +57,9 @@ impl Compression {
     }
 }
 
-/// Open `path` and return a reader of its decompressed content (gzip or plain).
+/// Open `path` and return a reader of its decompressed content (gzip, zstd or plain). The
+/// compression is read from the magic bytes, never from a media type: `docker save` tars name
+/// none, and a manifest's media type is only a claim (containerd sniffs the same way).
 pub(crate) fn open_decompressed(path: &Path) -> Result<Box<dyn Read>> {
     let file = File::open(path).map_err(io_err(path))?;
     let mut buf = BufReader::with_capacity(256 * 1024, file);
@@ -57,10 +67,12 @@ pub(crate) fn open_decompressed(path: &Path) -> Result<Box<dyn Read>> {
     match Compression::sniff(head) {
         Compression::None => Ok(Box::new(buf)),
         Compression::Gzip => Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buf))),
-        Compression::Zstd => Err(ImageError::Unsupported {
-            what: "layer compression".into(),
-            value: format!("zstd ({}); re-export the image with gzip layers", path.display()),
-        }),
+        Compression::Zstd => {
+            // Reads every frame of a multi-frame stream, skipping skippable frames.
+            let mut z = zstd::stream::read::Decoder::with_buffer(buf).map_err(io_err(path))?;
+            z.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(io_err(path))?;
+            Ok(Box::new(z))
+        }
     }
 }
 
@@ -167,3 +179,7 @@ impl<R: Read> Read for HashingReader<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+#[path = "zstd_tests.rs"]
+mod zstd_tests;

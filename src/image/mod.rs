@@ -13,6 +13,7 @@ mod index;
 mod layers;
 mod layout;
 pub mod reference;
+pub mod registry;
 mod remove;
 mod source;
 mod store;

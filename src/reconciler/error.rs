@@ -25,7 +25,7 @@ pub enum ReconcileError {
     Plan(#[from] crate::planner::PlanError),
     #[error("service `{service}`: {reason}")]
     Service { service: String, reason: String },
-    #[error("service `{service}` uses image `{image}`, which is not in the local store; import it with `berth image import FILE {image}` (pulling and building are not supported yet)")]
+    #[error("service `{service}` uses image `{image}`, which is not in the local store (and was not pulled: `pull_policy: never` or `--pull never`?); pull it with `berth image pull {image}` or import it with `berth image import FILE {image}`")]
     MissingImage { service: String, image: String },
     #[error("container {container}: {reason}")]
     Container { container: String, reason: String },

@@ -95,10 +95,8 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
             let service = services.first().map(String::as_str).unwrap_or("?");
             ctx.resolve_image(service, image).map(|_| ())
         }
-        Action::BuildImage { service, image } => Err(ReconcileError::service(
-            service,
-            format!("image `{image}` must be built, and building is not supported yet; build it elsewhere and import it with `berth image import FILE {image}`"),
-        )),
+        // Built by acquire::images before the plan runs (src/build/); here it must exist.
+        Action::BuildImage { service, image } => ctx.resolve_image(service, image).map(|_| ()),
         Action::CreateNetwork { key, name } => match stack {
             Some(s) => layers::ensure_network(ctx.roots, s, key, name),
             None => Ok(()),

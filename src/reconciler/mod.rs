@@ -9,6 +9,7 @@
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
+pub mod acquire;
 pub mod attach;
 pub mod container;
 pub mod down;

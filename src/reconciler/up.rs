@@ -11,7 +11,7 @@ use super::observe::{observe, project_containers};
 use super::progress::Progress;
 use super::restart::{self, Decision};
 use super::state::{HealthStatus, ProjectDir, ProjectMeta};
-use super::{layers, supervisor, translate};
+use super::{acquire, layers, supervisor, translate};
 use crate::paths::Roots;
 use crate::planner::{self, Action, PlanOptions};
 use crate::runtime::{Runtime, Status};
@@ -58,6 +58,7 @@ pub fn up(
     }
     let rt = Runtime::new(roots);
     let ctx = Ctx { roots, rt: &rt, project: &stack.name, stack: Some(stack), grace };
+    acquire::images(&ctx, stack, &plan, progress)?;
     preflight(&ctx, stack, &plan)?;
     check_ports(roots, stack, &actual, &plan)?;
     pd.write_meta(&ProjectMeta {

@@ -8,7 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::logs::LogLine;
+use super::tty::ConsoleSize;
 
 /// Follows a log file: each `poll` prints the complete records written since the last one.
 pub struct LogFollower {
@@ -68,11 +72,51 @@ impl LogFollower {
     }
 }
 
+/// The size of the caller's terminal: stdin's, else stdout's (`berth run -t` with a
+/// redirected stdin still draws on the terminal), else None.
+pub fn caller_window_size() -> Option<ConsoleSize> {
+    ConsoleSize::of(0).or_else(|| ConsoleSize::of(1))
+}
+
 /// Give the container's terminal our terminal's size (TIOCGWINSZ → TIOCSWINSZ, tty_ioctl(4)).
+/// Best effort: with no terminal of ours the container keeps the size it started with.
 pub fn copy_window_size(master: &OwnedFd) {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } == 0 {
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    if let Some(size) = caller_window_size() {
+        let _ = size.apply(master.as_raw_fd());
+    }
+}
+
+/// Set by the SIGWINCH handler, taken by [`relay_pty_step`], which then re-copies the size.
+static WINCH: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe (signal-safety(7)). The ioctls happen in the
+    // relay loop, whose poll(2) the signal interrupts (EINTR), so the resize is prompt.
+    WINCH.store(true, Ordering::SeqCst);
+}
+
+/// While alive, our terminal's size follows into the relayed pty: SIGWINCH is caught, and
+/// [`relay_pty_step`] copies the size after each one. Dropping it puts back the SIGWINCH
+/// disposition found at [`WinchRelay::install`] (default: ignored).
+pub struct WinchRelay(Option<SigAction>);
+
+impl WinchRelay {
+    pub fn install() -> Self {
+        let action = SigAction::new(SigHandler::Handler(on_winch), SaFlags::SA_RESTART, SigSet::empty());
+        // SAFETY: the handler only stores into an atomic.
+        let old = unsafe { sigaction(Signal::SIGWINCH, &action) }.ok();
+        // A resize between the first copy and now would be lost: copy once more on the next step.
+        WINCH.store(true, Ordering::SeqCst);
+        WinchRelay(old)
+    }
+}
+
+impl Drop for WinchRelay {
+    fn drop(&mut self) {
+        if let Some(old) = &self.0 {
+            // SAFETY: restores the disposition sigaction(2) returned at install.
+            let _ = unsafe { sigaction(Signal::SIGWINCH, old) };
+        }
     }
 }
 
@@ -108,6 +152,9 @@ pub fn relay_pty_once(master: &OwnedFd, timeout: Duration) -> bool {
 /// end of `input` it is set to None, so a closed stdin is not polled again (poll(2) reports
 /// it readable forever: a busy loop).
 pub fn relay_pty_step(input: &mut Option<RawFd>, master: &OwnedFd, timeout: Duration) -> bool {
+    if WINCH.swap(false, Ordering::SeqCst) {
+        copy_window_size(master);
+    }
     // poll(2) ignores a negative fd.
     let mut fds = [
         libc::pollfd { fd: input.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
@@ -138,4 +185,39 @@ pub fn relay_pty_step(input: &mut Option<RawFd>, master: &OwnedFd, timeout: Dura
         let _ = stdout.flush();
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The current SIGWINCH handler, read without changing it (sigaction(2) with no new action).
+    fn winch_handler() -> libc::sighandler_t {
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::sigaction(libc::SIGWINCH, std::ptr::null(), &mut old) }, 0);
+        old.sa_sigaction
+    }
+
+    #[test]
+    fn winch_relay_catches_sigwinch_while_alive_and_restores_the_disposition() {
+        let before = winch_handler();
+        {
+            let _relay = WinchRelay::install();
+            assert_eq!(winch_handler(), on_winch as *const () as libc::sighandler_t);
+            assert!(WINCH.swap(false, Ordering::SeqCst), "the first relay step copies the size again");
+            // raise(3) runs the handler before it returns (signal sent to the calling thread).
+            assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+            assert!(WINCH.swap(false, Ordering::SeqCst), "SIGWINCH noted");
+        }
+        assert_eq!(winch_handler(), before, "disposition put back");
+        // Default disposition again: ignored (signal(7)), so this does not kill the test.
+        assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+        assert!(!WINCH.load(Ordering::SeqCst));
+        // The next relay step takes a noted resize (one test: WINCH is process-wide). Our
+        // stdin in tests is no terminal of ours; tests/runtime_winsize.rs checks the sizes.
+        let pty = nix::pty::openpty(None, None).unwrap();
+        WINCH.store(true, Ordering::SeqCst);
+        relay_pty_step(&mut None, &pty.master, Duration::from_millis(1));
+        assert!(!WINCH.load(Ordering::SeqCst), "taken by the step");
+    }
 }

@@ -8,27 +8,11 @@ use std::path::PathBuf;
 use cgroups_rs::{hierarchies, Cgroup, CgroupPid, Controller, MaxValue};
 
 use super::config::Resources;
+use super::devices_bpf::{self, DEVICE_ALLOW};
 use super::error::{Result, RuntimeError};
 
 /// CFS period used for `cpus` (as Docker: 100 ms).
 const CPU_PERIOD: u64 = 100_000;
-
-/// Docker's default device allowlist (v1 devices controller): without it, CAP_MKNOD (in the
-/// default set) would let the container create and open the host's disks.
-const DEVICE_ALLOW: &[&str] = &[
-    "c *:* m",
-    "b *:* m",
-    "c 1:3 rwm",
-    "c 1:5 rwm",
-    "c 1:7 rwm",
-    "c 1:8 rwm",
-    "c 1:9 rwm",
-    "c 5:0 rwm",
-    "c 5:1 rwm",
-    "c 5:2 rwm",
-    "c 136:* rwm",
-    "c 10:200 rwm",
-];
 
 pub fn name(id: &str) -> String {
     format!("berth/{id}")
@@ -63,8 +47,9 @@ pub fn shares_to_weight(shares: u64) -> u64 {
     1 + (shares.saturating_sub(2) * 9999) / 262_142
 }
 
-/// Create the cgroup and apply the limits.
-pub fn create(id: &str, r: &Resources) -> Result<Cgroup> {
+/// Create the cgroup, apply the limits and, unless `privileged` (Docker: all devices), the
+/// device allowlist.
+pub fn create(id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
     let v2 = hierarchies::auto().v2();
     // The shared parent `berth/` is removed when its last container goes (see `destroy`), so a
     // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
@@ -85,10 +70,21 @@ pub fn create(id: &str, r: &Resources) -> Result<Cgroup> {
             return Err(cg_err(id, format!("memory limit {want} not applied ({file} = {})", got.trim())));
         }
     }
-    if !v2 {
-        restrict_devices(id, &cg)?;
+    match (privileged, v2) {
+        (true, _) => {}
+        (false, false) => restrict_devices(id, &cg)?,
+        (false, true) => restrict_devices_v2(id, &cg)?,
     }
     Ok(cg)
+}
+
+/// cgroup v2 has no devices.allow: attach the allowlist compiled to a BPF_CGROUP_DEVICE
+/// program (see devices_bpf). Only reached when /sys/fs/cgroup itself is cgroup2 (cgroups-rs's
+/// test), so a hybrid host's /sys/fs/cgroup/unified is never used here.
+fn restrict_devices_v2(id: &str, cg: &Cgroup) -> Result<()> {
+    let dir = PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(cg.path());
+    let rules = devices_bpf::parse_rules(DEVICE_ALLOW).map_err(|e| cg_err(id, e))?;
+    devices_bpf::apply(&dir, &rules).map_err(|e| cg_err(id, e))
 }
 
 fn restrict_devices(id: &str, cg: &Cgroup) -> Result<()> {

@@ -126,7 +126,7 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 10b. the tty, made on the container's own /dev/pts and passed out (see tty.rs).
     if let Some(console) = ctx.console {
-        super::tty::setup_in_container(console)?;
+        super::tty::setup_in_container(console, cfg.process.console_size)?;
     }
     // 11. hostname and domainname (own uts namespace only).
     if !cfg.namespaces.uts_host {

@@ -60,6 +60,9 @@ pub struct ProcessConfig {
     /// Extra supplementary groups (names or gids).
     pub group_add: Vec<String>,
     pub tty: bool,
+    /// With `tty`: the pty's size when the process starts (the caller's terminal's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<super::tty::ConsoleSize>,
     /// Keep stdin open (the caller hands in the fd at start).
     pub stdin: bool,
     pub ulimits: Vec<Ulimit>,
@@ -191,6 +194,9 @@ pub struct ExecConfig {
     /// Sets TERM; the pty itself comes with `Runtime::exec_tty` (`exec_command` keeps the
     /// caller's stdio).
     pub tty: bool,
+    /// With `exec_tty`: the pty's size when the command starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_size: Option<super::tty::ConsoleSize>,
 }
 
 impl ContainerConfig {

@@ -133,7 +133,7 @@ fn child(cfg: &ContainerConfig, ec: &ExecConfig, console: Option<RawFd>) -> Stri
         if let Err(e) = nix::unistd::setsid() {
             return format!("setsid: {e}");
         }
-        if let Err(e) = super::tty::setup_in_container(console) {
+        if let Err(e) = super::tty::setup_in_container(console, ec.console_size) {
             return e;
         }
     }

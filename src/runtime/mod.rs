@@ -27,6 +27,7 @@ pub mod cgroup;
 mod cgroupfs;
 mod child;
 pub mod config;
+pub mod devices_bpf;
 pub mod error;
 pub mod exec;
 pub mod helper;

@@ -107,7 +107,7 @@ struct Spawned {
 fn run(dir: &StateDir) -> Result<(), String> {
     let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
     let mut state: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
-    let cg = cgroup::create(&cfg.id, &cfg.resources).map_err(|e| e.to_string())?;
+    let cg = cgroup::create(&cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
     let sp = spawn(dir, &cfg, &cg)?;
     // With a tty the child sends the pty master first (or hangs up on failure).
     let master = match &sp.console {

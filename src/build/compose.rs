@@ -1,0 +1,141 @@
+//! A stack service's `build:` section as a build [`Request`]: `context` (already resolved
+//! against the project directory by the loader), `dockerfile` (relative to the context),
+//! `dockerfile_inline`, `args` (a bare name takes its value from berth's environment, and is
+//! left out when unset, as Compose does), `target`, `labels`, `tags`, `network` (`host`, or
+//! none/default). The image is tagged with the service's image name (`image:`, else
+//! `<project>-<service>`, as the planner names it) plus `tags`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::error::{BuildError, Result};
+use super::{build, BuildLog, Outcome, Request};
+use crate::paths::Roots;
+use crate::spec::model::{Service, Stack};
+
+/// Build keys berth honours; the loader warns about the others.
+const HONOURED: [&str; 8] =
+    ["context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "tags", "network"];
+
+/// The image a service runs (the planner's `image_ref`).
+pub fn image_name(stack: &Stack, service_name: &str, service: &Service) -> String {
+    service.image.clone().unwrap_or_else(|| format!("{}-{service_name}", stack.name))
+}
+
+/// The request for `service`, with `extra_args` (`--build-arg`) over the file's args.
+pub fn request(
+    stack: &Stack,
+    service_name: &str,
+    service: &Service,
+    extra_args: &BTreeMap<String, String>,
+) -> Result<Request> {
+    let b = service
+        .build
+        .as_ref()
+        .ok_or_else(|| BuildError::Invalid(format!("service `{service_name}` has no build section")))?;
+    if b.context.contains("://") || b.context.starts_with("git@") {
+        return Err(BuildError::Invalid(format!(
+            "service `{service_name}`: remote build context `{}` is not supported (no network); clone it and use a local context",
+            b.context
+        )));
+    }
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &b.args {
+        if let Some(v) = v.clone().or_else(|| std::env::var(k).ok()) {
+            args.insert(k.clone(), v);
+        }
+    }
+    args.extend(extra_args.clone());
+    let network = b.other.get("network").and_then(|v| v.as_str()).unwrap_or("default");
+    let host_network = match network {
+        "host" => true,
+        "default" | "none" | "" => false,
+        other => {
+            return Err(BuildError::Invalid(format!(
+                "service `{service_name}`: build.network `{other}` is not supported (use host, none or default)"
+            )))
+        }
+    };
+    let mut tags = vec![image_name(stack, service_name, service)];
+    tags.extend(b.tags.iter().filter(|t| !tags.contains(t)).cloned().collect::<Vec<_>>());
+    Ok(Request {
+        context: PathBuf::from(&b.context),
+        dockerfile: b.dockerfile.as_ref().map(PathBuf::from),
+        dockerfile_inline: b.dockerfile_inline.clone(),
+        args,
+        target: b.target.clone(),
+        labels: b.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tags,
+        host_network,
+        no_cache: false,
+        helper: None,
+    })
+}
+
+/// Keys of the service's `build:` that berth ignores.
+pub fn unsupported_keys(service: &Service) -> Vec<String> {
+    service
+        .build
+        .as_ref()
+        .map(|b| b.other.keys().filter(|k| !HONOURED.contains(&k.as_str())).cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Build the image of stack service `service_name` (used by `berth build` and by `up`).
+pub fn build_service(
+    roots: &Roots,
+    stack: &Stack,
+    service_name: &str,
+    no_cache: bool,
+    extra_args: &BTreeMap<String, String>,
+    log: &dyn BuildLog,
+) -> Result<Outcome> {
+    let service = stack
+        .services
+        .get(service_name)
+        .ok_or_else(|| BuildError::Invalid(format!("no such service: `{service_name}`")))?;
+    let mut req = request(stack, service_name, service, extra_args)?;
+    req.no_cache = no_cache;
+    build(roots, &req, log)
+}
+
+/// `up --build`: build every selected service that has a `build:` section, before planning
+/// (so the planner sees the new image ids and recreates what changed), then mark them
+/// `pull_policy: missing` on this copy of the stack so the plan does not build them again.
+/// `services` are `up`'s targets (with their dependencies unless `no_deps`); empty = all.
+pub fn build_before_plan(roots: &Roots, stack: &mut Stack, services: &[String], no_deps: bool) -> Result<()> {
+    let selected: Vec<String> = if services.is_empty() || no_deps {
+        if services.is_empty() {
+            stack.services.keys().cloned().collect()
+        } else {
+            services.to_vec()
+        }
+    } else {
+        crate::planner::ServiceGraph::new(stack)
+            .map(|g| g.with_dependencies(services).into_iter().collect())
+            .unwrap_or_else(|_| services.to_vec())
+    };
+    let names: Vec<String> =
+        selected.into_iter().filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some())).collect();
+    for name in &names {
+        let log = super::StderrLog { quiet: false, label: format!("{name} ") };
+        build_service(roots, stack, name, false, &BTreeMap::new(), &log)
+            .map_err(|e| BuildError::Invalid(format!("service `{name}`: {}", chain(&e))))?;
+        if let Some(svc) = stack.services.get_mut(name) {
+            svc.pull_policy = Some(crate::spec::model::PullPolicy::Missing);
+        }
+    }
+    Ok(())
+}
+
+/// An error and its causes on one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

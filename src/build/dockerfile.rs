@@ -1,0 +1,142 @@
+//! The Dockerfile's lines: parser directives (`# escape=`, `# syntax=` ignored), comments,
+//! line continuations (the escape character at the end of a line; comment and empty lines
+//! inside a continuation are skipped, as Docker does), then each logical line split into its
+//! instruction keyword, leading `--flag[=value]`s and arguments.
+
+use super::error::{Loc, Result};
+
+/// One logical line of the Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawLine {
+    /// 1-based number of its first physical line.
+    pub line: usize,
+    /// Upper-case instruction keyword (`RUN`).
+    pub keyword: String,
+    /// Leading `--name=value` flags (value None for a bare `--name`).
+    pub flags: Vec<(String, Option<String>)>,
+    /// The arguments after keyword and flags, trimmed.
+    pub args: String,
+    /// The whole logical line, continuations joined (for history and the build cache).
+    pub text: String,
+}
+
+/// A Dockerfile lexed into logical lines.
+#[derive(Debug, Clone)]
+pub struct Lexed {
+    pub escape: char,
+    pub lines: Vec<RawLine>,
+}
+
+/// Lex `text`; `file` names the Dockerfile in errors.
+pub fn lex(text: &str, file: &str) -> Result<Lexed> {
+    let physical: Vec<&str> = text.lines().collect();
+    let (escape, start) = directives(&physical, file)?;
+    let mut lines = Vec::new();
+    let mut cur: Option<(usize, String)> = None;
+    for (i, raw) in physical.iter().enumerate().skip(start) {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let t = raw.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue; // comments and blank lines, also inside a continuation
+        }
+        let body = raw.trim_end();
+        let (first, acc) = cur.get_or_insert_with(|| (i + 1, String::new()));
+        if let Some(head) = body.strip_suffix(escape) {
+            acc.push_str(head);
+            continue;
+        }
+        acc.push_str(body);
+        let (line, acc) = (*first, std::mem::take(acc));
+        cur = None;
+        lines.push(split(line, &acc, file)?);
+    }
+    if let Some((line, acc)) = cur.filter(|(_, a)| !a.trim().is_empty()) {
+        lines.push(split(line, &acc, file)?);
+    }
+    Ok(Lexed { escape, lines })
+}
+
+/// Parser directives at the very top (`# name=value`); returns the escape character and the
+/// index of the first line after them.
+fn directives(lines: &[&str], file: &str) -> Result<(char, usize)> {
+    let mut escape = '\\';
+    for (i, l) in lines.iter().enumerate() {
+        let Some(d) = l.trim().strip_prefix('#') else { return Ok((escape, i)) };
+        let Some((name, value)) = d.split_once('=') else { return Ok((escape, i)) };
+        let name = name.trim().to_ascii_lowercase();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Ok((escape, i));
+        }
+        if name == "escape" {
+            escape = match value.trim() {
+                "\\" => '\\',
+                "`" => '`',
+                other => {
+                    return Err(Loc::new(file, i + 1).err(format!("invalid escape directive `{other}`: use \\ or `")))
+                }
+            };
+        }
+    }
+    Ok((escape, lines.len()))
+}
+
+/// `KEYWORD --a=1 --b args…` → its parts.
+fn split(line: usize, text: &str, file: &str) -> Result<RawLine> {
+    let t = text.trim();
+    let (keyword, mut rest) = match t.find(char::is_whitespace) {
+        Some(i) => (&t[..i], t[i..].trim_start()),
+        None => (t, ""),
+    };
+    if !keyword.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(Loc::new(file, line).err(format!("unknown instruction `{keyword}`")));
+    }
+    let mut flags = Vec::new();
+    while let Some(f) = rest.strip_prefix("--") {
+        let end = f.find(char::is_whitespace).unwrap_or(f.len());
+        let flag = &f[..end];
+        if flag.is_empty() {
+            break;
+        }
+        match flag.split_once('=') {
+            Some((n, v)) => flags.push((n.to_ascii_lowercase(), Some(v.to_string()))),
+            None => flags.push((flag.to_ascii_lowercase(), None)),
+        }
+        rest = f[end..].trim_start();
+    }
+    Ok(RawLine { line, keyword: keyword.to_ascii_uppercase(), flags, args: rest.to_string(), text: t.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuations_comments_and_flags() {
+        let l = lex(
+            "# syntax=docker/dockerfile:1\n\n# a comment\nFROM busybox AS b\nRUN echo a \\\n  # inside\n\n  && echo b\ncopy --from=b --chown=1:1 /x /y\n",
+            "Dockerfile",
+        )
+        .unwrap();
+        assert_eq!(l.escape, '\\');
+        let k: Vec<_> = l.lines.iter().map(|r| (r.line, r.keyword.as_str())).collect();
+        assert_eq!(k, [(4, "FROM"), (5, "RUN"), (9, "COPY")]);
+        assert_eq!(l.lines[1].args, "echo a   && echo b");
+        assert_eq!(l.lines[2].flags, [("from".into(), Some("b".into())), ("chown".into(), Some("1:1".into()))]);
+        assert_eq!(l.lines[2].args, "/x /y");
+    }
+
+    #[test]
+    fn escape_directive() {
+        let l = lex("# escape=`\nFROM x\nRUN a `\n b\\\n", "D").unwrap();
+        assert_eq!(l.escape, '`');
+        assert_eq!(l.lines[1].args, "a  b\\");
+        let e = lex("# escape=x\nFROM a\n", "D").unwrap_err().to_string();
+        assert_eq!(e, "D:1: invalid escape directive `x`: use \\ or `");
+    }
+
+    #[test]
+    fn bad_keyword_names_the_line() {
+        let e = lex("FROM a\n\nRU-N x\n", "Dockerfile").unwrap_err().to_string();
+        assert_eq!(e, "Dockerfile:3: unknown instruction `RU-N`");
+    }
+}

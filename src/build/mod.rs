@@ -1,0 +1,103 @@
+//! berth's own image builder: a Dockerfile (and its build context) into an image in the local
+//! store, without docker, buildah or BuildKit. RUN steps run in containers of berth's own
+//! runtime; COPY/ADD write layers directly; every step is cached.
+//!
+//! Files: `dockerfile` (lines, continuations, directives), `words` (variable substitution and
+//! quoting), `instruction` (the typed model and stages), `ignore` (.dockerignore and globs),
+//! `tree` (a merged read-only view of layers), `copy` (COPY/ADD), `runstep` (RUN), `layer`
+//! (directory → tar layer → store), `state` (the image config being built), `cache`,
+//! `commit` (into the store, tagged), `executor` (runs the stages), `compose` (a stack
+//! service's `build:` section).
+//!
+//! Not supported (refused with a message naming the line): heredocs, `RUN --mount`, ADD from
+//! URLs or git; ONBUILD and MAINTAINER are ignored with a warning. Builds have no network
+//! unless `--network=host` (there is no egress on these machines anyway).
+
+mod cache;
+mod commit;
+pub mod compose;
+mod copy;
+pub mod dockerfile;
+pub mod error;
+mod executor;
+pub mod ignore;
+pub mod instruction;
+mod layer;
+mod runstep;
+mod state;
+mod steps;
+mod tree;
+pub mod words;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use error::{BuildError, Result};
+pub use executor::build;
+pub use instruction::{parse, Dockerfile};
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// The Dockerfile (relative paths are relative to the context); default `Dockerfile`.
+    pub dockerfile: Option<PathBuf>,
+    /// The Dockerfile's text itself (compose `dockerfile_inline`); wins over `dockerfile`.
+    pub dockerfile_inline: Option<String>,
+    /// `--build-arg` / compose `args` (overriding ARG defaults).
+    pub args: BTreeMap<String, String>,
+    /// The stage to build (default: the last).
+    pub target: Option<String>,
+    /// Labels added to the image config.
+    pub labels: BTreeMap<String, String>,
+    /// Tags for the result (none: an untagged image).
+    pub tags: Vec<String>,
+    /// RUN steps use the host's network namespace (compose `network: host`).
+    pub host_network: bool,
+    /// Do not use the build cache.
+    pub no_cache: bool,
+    /// The berth-monitor helper binary, when not next to the current executable (tests).
+    pub helper: Option<PathBuf>,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The image id (`sha256:…` of its config).
+    pub id: String,
+    pub tags: Vec<String>,
+    /// Steps that make layers or change the config, and how many came from the cache.
+    pub steps: usize,
+    pub cached: usize,
+}
+
+/// Where a build reports progress: step headers, RUN output, warnings.
+pub trait BuildLog: Sync {
+    fn step(&self, prefix: &str, text: &str);
+    fn output(&self, prefix: &str, line: &str);
+    fn warn(&self, message: &str);
+}
+
+/// Progress on stderr (Docker's plain progress style), nothing but warnings when quiet.
+pub struct StderrLog {
+    pub quiet: bool,
+    /// Printed before every line (`[web] `), for builds of several services.
+    pub label: String,
+}
+
+impl BuildLog for StderrLog {
+    fn step(&self, prefix: &str, text: &str) {
+        if !self.quiet {
+            eprintln!("{}{prefix} {text}", self.label);
+        }
+    }
+    fn output(&self, prefix: &str, line: &str) {
+        if !self.quiet {
+            eprintln!("{}{prefix} {line}", self.label);
+        }
+    }
+    fn warn(&self, message: &str) {
+        eprintln!("{}warning: {message}", self.label);
+    }
+}

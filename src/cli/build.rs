@@ -1,0 +1,152 @@
+//! `berth build [SERVICE...]` (compose build: every stack service with a `build:` section, or
+//! the ones named) and `berth image build -t NAME [-f Dockerfile] CONTEXT` (docker build).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use super::load::{load_options, load_with};
+use super::GlobalOpts;
+use crate::build::{self, compose, BuildLog, Request, StderrLog};
+use crate::paths::Roots;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Services to build (default: every service with a `build:` section).
+    pub services: Vec<String>,
+    /// Do not use the build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// KEY=VALUE for an ARG of the Dockerfile (KEY alone: from berth's environment).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Print only the image ids.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `berth image build` (docker build).
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Name (and optionally tag) of the image; repeatable.
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// KEY=VALUE for an ARG of the Dockerfile.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// The stage to build.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// KEY=VALUE label for the image.
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// RUN network: none (default) or host.
+    #[arg(long, default_value = "none")]
+    pub network: String,
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print only the image id.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The build context directory.
+    pub context: PathBuf,
+}
+
+/// `KEY=VALUE` (or `KEY`, taken from the environment; left out when unset).
+fn parse_kv(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        match item.split_once('=') {
+            Some(("", _)) => bail!("{what} {item}: expected KEY=VALUE"),
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None => {
+                if let Ok(v) = std::env::var(item) {
+                    out.insert(item.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let roots = Roots::new(g.root.as_deref());
+    let stack = load_with(load_options(g, &a.services)?)?.stack;
+    let args = parse_kv(&a.build_args, "--build-arg")?;
+    let names: Vec<String> = if a.services.is_empty() {
+        stack.services.iter().filter(|(_, s)| s.build.is_some()).map(|(n, _)| n.clone()).collect()
+    } else {
+        for s in &a.services {
+            match stack.services.get(s) {
+                None => bail!("no such service: `{s}`"),
+                Some(svc) if svc.build.is_none() => bail!("service `{s}` has no build section"),
+                Some(_) => {}
+            }
+        }
+        a.services.clone()
+    };
+    for name in &names {
+        let log =
+            StderrLog { quiet: a.quiet, label: if names.len() > 1 { format!("[{name}] ") } else { String::new() } };
+        if let Some(svc) = stack.services.get(name) {
+            for k in compose::unsupported_keys(svc) {
+                log.warn(&format!("service `{name}`: build.{k} is not supported by berth's builder; ignored"));
+            }
+        }
+        let out = compose::build_service(&roots, &stack, name, a.no_cache, &args, &log)
+            .with_context(|| format!("building service `{name}`"))?;
+        report(&out, a.quiet);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(out: &build::Outcome, quiet: bool) {
+    if quiet {
+        println!("{}", out.id);
+        return;
+    }
+    eprintln!("built {} ({} steps, {} cached)", out.id, out.steps, out.cached);
+    for t in &out.tags {
+        println!("{t}");
+    }
+}
+
+pub fn run_image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
+    let roots = Roots::new(g.root.as_deref());
+    let host_network = match a.network.as_str() {
+        "host" => true,
+        "none" | "default" => false,
+        other => bail!("--network {other}: expected none, default or host"),
+    };
+    let dockerfile = a.file.as_ref().map(|f| {
+        // As docker build: -f is relative to the current directory, not the context.
+        if f.is_absolute() {
+            f.clone()
+        } else {
+            std::env::current_dir().map(|d| d.join(f)).unwrap_or_else(|_| f.clone())
+        }
+    });
+    let req = Request {
+        context: a.context.clone(),
+        dockerfile,
+        args: parse_kv(&a.build_args, "--build-arg")?,
+        target: a.target.clone(),
+        labels: parse_kv(&a.labels, "--label")?,
+        tags: a.tags.clone(),
+        host_network,
+        no_cache: a.no_cache,
+        ..Default::default()
+    };
+    let log = StderrLog { quiet: a.quiet, label: String::new() };
+    let out = build::build(&roots, &req, &log).with_context(|| format!("building {}", a.context.display()))?;
+    report(&out, a.quiet);
+    Ok(ExitCode::SUCCESS)
+}

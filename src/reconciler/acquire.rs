@@ -1,0 +1,255 @@
+//! Getting the images a stack needs before anything else is created: pulls (a few at a time,
+//! all failures reported together, naming each service and image) and, when the builder
+//! lands, builds. `up` runs [`images`] on its plan before its preflight, so a failed pull
+//! leaves nothing half-made; [`before_plan`] applies `up --pull` and `pull_policy: always`
+//! before planning, so a re-pulled image with a new id is noticed by the planner (recreate).
+//!
+//! `pull_policy: daily|weekly|every_<d>` (`Refresh`) is treated as `missing`: the store does
+//! not record when a tag was last pulled.
+
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::container::Ctx;
+use super::error::{ReconcileError, Result};
+use super::progress::{Kind, Progress};
+use crate::image::{registry, ImageStore};
+use crate::paths::Roots;
+use crate::planner::{self, Action, Plan, PlanOptions};
+use crate::spec::model::{PullPolicy, Stack};
+
+/// How many images are pulled at once.
+pub const PARALLEL_PULLS: usize = 3;
+
+/// `--pull` of `up` and `run`: when to pull an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullFlag {
+    Always,
+    #[default]
+    Missing,
+    Never,
+}
+
+impl FromStr for PullFlag {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "always" => Ok(PullFlag::Always),
+            "missing" => Ok(PullFlag::Missing),
+            "never" => Ok(PullFlag::Never),
+            other => Err(format!("invalid pull policy `{other}`: use always, missing or never")),
+        }
+    }
+}
+
+/// One image to pull, and the services that use it (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullJob {
+    pub image: String,
+    pub services: Vec<String>,
+}
+
+/// Acquire every image `plan` asks for: `EnsureImage` → pull, `BuildImage` → build. Pulls run
+/// first, in parallel; if any fails, nothing is built and every failure is returned.
+pub fn images(ctx: &Ctx<'_>, stack: &Stack, plan: &Plan, progress: &Progress) -> Result<()> {
+    let mut jobs = Vec::new();
+    let mut builds = Vec::new();
+    for id in plan.ids() {
+        match plan.action(id) {
+            Action::EnsureImage { image, services } => {
+                jobs.push(PullJob { image: image.clone(), services: services.clone() })
+            }
+            Action::BuildImage { service, image } => builds.push((service.clone(), image.clone())),
+            _ => {}
+        }
+    }
+    failures_to_error(&jobs, pull_jobs(ctx.roots, &jobs, progress))?;
+    let mut errors = Vec::new();
+    for (service, image) in builds {
+        if let Err(e) = build(ctx, stack, &service, &image, progress) {
+            errors.push(e);
+        }
+    }
+    ReconcileError::collect(errors)
+}
+
+/// BUILD HOOK: `service`'s `build:` section built by berth's own builder (src/build/) into
+/// `image` (the service's image name, which the builder tags).
+fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Progress) -> Result<()> {
+    let t0 = Instant::now();
+    let log = crate::build::StderrLog { quiet: false, label: format!("{service} ") };
+    match crate::build::compose::build_service(ctx.roots, stack, service, false, &Default::default(), &log) {
+        Ok(_) => {
+            progress.done(Kind::Image, image, "Built", t0.elapsed());
+            Ok(())
+        }
+        Err(e) => Err(ReconcileError::service(service, format!("cannot build image `{image}`: {}", chain(&e)))),
+    }
+}
+
+/// Apply `up --pull` and `pull_policy: always` before planning, on `stack` (a copy `up` plans
+/// with; `pull_policy` is not part of a service's config hash, so rewriting it changes nothing
+/// else):
+/// - `never`: image-only services get `pull_policy: never` (a missing image is an error naming
+///   the service);
+/// - `always`: every selected service with an `image:` and no `build:` is pulled now;
+/// - default (`missing`): services with `pull_policy: always` are pulled now.
+///
+/// Services pulled here are set to `missing` so the plan does not pull them a second time.
+pub fn before_plan(
+    roots: &Roots,
+    stack: &mut Stack,
+    opts: &PlanOptions,
+    flag: PullFlag,
+    progress: &Progress,
+) -> Result<()> {
+    let selected = selected_services(stack, opts);
+    if flag == PullFlag::Never {
+        for (_, svc) in stack.services.iter_mut().filter(|(n, s)| selected.contains(*n) && s.build.is_none()) {
+            svc.pull_policy = Some(PullPolicy::Never);
+        }
+        return Ok(());
+    }
+    let pulled: Vec<String> = stack
+        .services
+        .iter()
+        .filter(|(name, _)| selected.contains(*name))
+        .filter(|(_, s)| s.image.is_some() && s.pull_policy != Some(PullPolicy::Never))
+        .filter(|(_, s)| match flag {
+            PullFlag::Always => s.build.is_none() || s.pull_policy == Some(PullPolicy::Always),
+            _ => s.pull_policy == Some(PullPolicy::Always),
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let jobs = jobs_for(stack, &pulled);
+    failures_to_error(&jobs, pull_jobs(roots, &jobs, progress))?;
+    for name in &pulled {
+        if let Some(svc) = stack.services.get_mut(name) {
+            svc.pull_policy = Some(PullPolicy::Missing);
+        }
+    }
+    Ok(())
+}
+
+/// The services `up` acts on: the named ones (plus dependencies unless --no-deps), or all.
+fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
+    if opts.services.is_empty() {
+        return stack.services.keys().cloned().collect();
+    }
+    if opts.no_deps {
+        return opts.services.clone();
+    }
+    match planner::ServiceGraph::new(stack) {
+        Ok(g) => g.with_dependencies(&opts.services).into_iter().collect(),
+        Err(_) => opts.services.clone(),
+    }
+}
+
+/// One job per distinct `image:` of `services` (in order), with the services using it.
+pub fn jobs_for(stack: &Stack, services: &[String]) -> Vec<PullJob> {
+    let mut jobs: Vec<PullJob> = Vec::new();
+    for name in services {
+        let Some(image) = stack.services.get(name).and_then(|s| s.image.clone()) else { continue };
+        match jobs.iter_mut().find(|j| j.image == image) {
+            Some(j) => j.services.push(name.clone()),
+            None => jobs.push(PullJob { image, services: vec![name.clone()] }),
+        }
+    }
+    jobs
+}
+
+/// Pull every job, [`PARALLEL_PULLS`] at a time, with `Pulling`/`Pulled` progress lines.
+/// Returns the failures: (index into `jobs`, reason with its causes).
+pub fn pull_jobs(roots: &Roots, jobs: &[PullJob], progress: &Progress) -> Vec<(usize, String)> {
+    if jobs.is_empty() {
+        return Vec::new();
+    }
+    let store = match ImageStore::open(roots) {
+        Ok(s) => s,
+        Err(e) => return (0..jobs.len()).map(|i| (i, chain(&e))).collect(),
+    };
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_PULLS.min(jobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                if let Err(reason) = pull_one(&store, &job.image, progress) {
+                    failures.lock().unwrap_or_else(|p| p.into_inner()).push((i, reason));
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    failures.sort();
+    failures
+}
+
+fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result::Result<(), String> {
+    let t0 = Instant::now();
+    progress.note(&format!("Image {image}  Pulling"));
+    match registry::pull(store, image, &|_| {}) {
+        Ok(_) => {
+            progress.done(Kind::Image, image, "Pulled", t0.elapsed());
+            Ok(())
+        }
+        Err(e) => {
+            let reason = chain(&e);
+            progress.failed(Kind::Image, image, &reason);
+            Err(reason)
+        }
+    }
+}
+
+/// One error per service whose image failed to pull, all together.
+pub fn failures_to_error(jobs: &[PullJob], failures: Vec<(usize, String)>) -> Result<()> {
+    let mut errors = Vec::new();
+    for (i, reason) in failures {
+        let Some(job) = jobs.get(i) else { continue };
+        for service in &job.services {
+            errors.push(ReconcileError::service(service, format!("cannot pull image `{}`: {reason}", job.image)));
+        }
+    }
+    ReconcileError::collect(errors)
+}
+
+/// An error and its causes on one line (`a: b: c`).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_flags_parse() {
+        assert_eq!("always".parse(), Ok(PullFlag::Always));
+        assert_eq!("never".parse(), Ok(PullFlag::Never));
+        assert_eq!(PullFlag::default(), PullFlag::Missing);
+        assert!("sometimes".parse::<PullFlag>().is_err());
+    }
+
+    #[test]
+    fn failures_name_every_service_of_the_image() {
+        let jobs = vec![
+            PullJob { image: "a:1".into(), services: vec!["web".into(), "worker".into()] },
+            PullJob { image: "b:1".into(), services: vec!["db".into()] },
+        ];
+        let err = failures_to_error(&jobs, vec![(0, "not found".into())]).unwrap_err().to_string();
+        assert!(err.contains("service `web`: cannot pull image `a:1`: not found"), "{err}");
+        assert!(err.contains("service `worker`"), "{err}");
+        assert!(!err.contains("db"), "{err}");
+        assert!(failures_to_error(&jobs, vec![]).is_ok());
+    }
+}

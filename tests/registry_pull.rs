@@ -1,0 +1,236 @@
+//! Pull and push against a real registry: Debian's `docker-registry` (distribution v2), started
+//! per test on 127.0.0.1 with a free port and its own temp storage, stopped and removed by a
+//! Drop guard even when the test panics. No traffic leaves 127.0.0.1.
+
+mod support;
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use berth::paths::Roots;
+use support::stack::Stack;
+
+const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+
+/// A running registry; killed and its storage removed on drop.
+struct Registry {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Registry {
+    /// Start one, or print a loud SKIP and return None when the package is missing.
+    fn start() -> Option<Registry> {
+        if !Path::new(REGISTRY_BIN).exists() {
+            let name = std::thread::current().name().unwrap_or("test").to_string();
+            eprintln!("SKIP: {name} needs {REGISTRY_BIN} (apt-get install docker-registry; scripts/install-deps)");
+            println!("SKIP: {name} needs {REGISTRY_BIN}");
+            return None;
+        }
+        let dir = tempfile::Builder::new().prefix("berth-registry-").tempdir().expect("registry tempdir");
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("storage").display()
+        );
+        fs::write(dir.path().join("config.yml"), config).expect("write registry config");
+        let log = fs::File::create(dir.path().join("registry.log")).expect("registry log");
+        let child = Command::new(REGISTRY_BIN)
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        let mut reg = Registry { child, dir, port };
+        reg.wait_ready();
+        Some(reg)
+    }
+
+    fn wait_ready(&mut self) {
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+                panic!("docker-registry exited ({status}) before listening:\n{log}");
+            }
+            assert!(t0.elapsed() < Duration::from_secs(15), "docker-registry did not listen on {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The registry's stored copy of a blob (distribution's filesystem layout).
+    fn blob_data(&self, digest: &str) -> std::path::PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir.path().join(format!("storage/docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]))
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on right now (bound, then released).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// `berth --root ROOT ARGS…`.
+fn berth(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("BERTH_ROOT")
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .expect("run berth")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[track_caller]
+fn ok(root: &Path, args: &[&str]) -> String {
+    let o = berth(root, args);
+    assert!(o.status.success(), "berth {args:?} failed:\n{}", text(&o));
+    text(&o)
+}
+
+#[track_caller]
+fn fails(root: &Path, args: &[&str]) -> String {
+    let o = berth(root, args);
+    assert!(!o.status.success(), "berth {args:?} should have failed:\n{}", text(&o));
+    text(&o)
+}
+
+/// (image id, manifest digest) of a local image.
+fn inspect(root: &Path, reference: &str) -> (String, String) {
+    let out = berth(root, &["image", "inspect", reference]);
+    assert!(out.status.success(), "inspect {reference}: {}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect json");
+    (v["Id"].as_str().unwrap_or_default().to_string(), v["ManifestDigest"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn image_push_pull_round_trip_and_errors() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let tmp = tempfile::Builder::new().prefix("berth-regtest-").tempdir().expect("tempdir");
+    let root = tmp.path();
+    let roots = Roots::new(Some(root));
+    let image = format!("{}/test/busybox:1", reg.addr());
+    let id = support::import_busybox(&roots, &image);
+    let (_, manifest) = inspect(root, &image);
+
+    let out = ok(root, &["image", "push", &image]);
+    assert!(out.contains(&format!("1: digest: {manifest}")), "{out}");
+    assert!(ok(root, &["image", "push", &image]).contains("Layer already exists"));
+
+    ok(root, &["image", "rm", &image]);
+    assert!(!berth(root, &["image", "inspect", &image]).status.success(), "image still local after rm");
+    let out = ok(root, &["image", "pull", &image]);
+    assert!(out.contains("Pull complete") && out.contains(&format!("Digest: {manifest}")), "{out}");
+    assert_eq!(inspect(root, &image), (id.clone(), manifest.clone()), "pulled image differs from pushed");
+    assert!(ok(root, &["image", "pull", &image]).contains("Image is up to date"));
+
+    // A missing tag and a registry that is not there: clear errors naming reference and registry.
+    let missing = format!("{}/test/busybox:nope", reg.addr());
+    let err = fails(root, &["image", "pull", &missing]);
+    assert!(err.contains(&format!("image `{missing}` not found on registry {}", reg.addr())), "{err}");
+    let dead = format!("127.0.0.1:{}/test/busybox:1", free_port());
+    let err = fails(root, &["image", "pull", &dead]);
+    assert!(err.contains("connection refused") && err.contains(&dead), "{err}");
+
+    // `berth run IMAGE` pulls a missing image (docker run's default, --pull missing).
+    ok(root, &["image", "rm", &image]);
+    let out = ok(root, &["run", "--rm", &image, "echo", "ran-from-pulled"]);
+    assert!(out.contains("ran-from-pulled") && out.contains("Unable to find image"), "{out}");
+    let err = fails(root, &["run", "--rm", "--pull", "never", &missing, "true"]);
+    assert!(err.contains("not found"), "{err}");
+
+    // A corrupted layer on the registry is refused, and nothing is tagged.
+    let layer = berth::image::ImageStore::open(&roots).expect("store").list().expect("list")[0].layers[0].clone();
+    ok(root, &["image", "rm", &image]);
+    let data = reg.blob_data(&layer);
+    let mut bytes = fs::read(&data).expect("registry blob");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&data, &bytes).expect("corrupt registry blob");
+    let err = fails(root, &["image", "pull", &image]);
+    assert!(err.contains("refusing it") && err.contains(&layer), "{err}");
+    assert!(!berth(root, &["image", "inspect", &image]).status.success(), "a refused pull must not tag");
+}
+
+fn stack_yaml(services: &[(&str, &str)]) -> String {
+    let mut y = String::from("services:\n");
+    for (name, image) in services {
+        y.push_str(&format!("  {name}:\n    image: {image}\n    command: [sleep, '1000']\n"));
+    }
+    y
+}
+
+#[test]
+fn up_pulls_missing_images_and_pull_never_refuses() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    // Seed the registry from a separate root, so the stack's own store starts empty.
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/app:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    ok(seed.path(), &["image", "push", &image]);
+
+    let mut s = Stack::new("regup").file(&stack_yaml(&[("app", &image)]));
+    let out = s.up(&["-d"]);
+    out.success();
+    assert!(out.text().contains("Pulled"), "{}", out.text());
+    let exec = s.berth(&["exec", "app", "echo", "hello-from-pulled"]);
+    exec.success();
+    assert_eq!(exec.stdout(), "hello-from-pulled\n");
+    // --pull always pulls again; the image did not change, so nothing is recreated.
+    let out = s.up(&["-d", "--pull", "always"]);
+    out.success();
+    assert!(out.text().contains("Pulled") && out.text().contains("nothing to do"), "{}", out.text());
+    s.berth(&["pull", "-q"]).success();
+    s.down_clean();
+
+    let mut s = Stack::new("regnever").file(&stack_yaml(&[("app", &image)]));
+    let out = s.up(&["-d", "--pull", "never"]);
+    out.failure();
+    assert!(
+        out.text().contains("service `app` uses image") && out.text().contains("not in the local store"),
+        "{}",
+        out.text()
+    );
+    // Every failed pull is reported, each naming its service and image; nothing is created.
+    let (a, b) = (format!("{}/test/app:missing-a", reg.addr()), format!("{}/test/app:missing-b", reg.addr()));
+    s.write(&stack_yaml(&[("first", &a), ("second", &b)]));
+    let out = s.up(&["-d"]);
+    out.failure();
+    let t = out.text();
+    assert!(t.contains(&format!("service `first`: cannot pull image `{a}`")), "{t}");
+    assert!(t.contains(&format!("service `second`: cannot pull image `{b}`")), "{t}");
+    assert!(s.record("first", 1).is_none() && s.record("second", 1).is_none(), "a failed pull created containers");
+    let pulled = s.berth(&["pull"]);
+    pulled.failure();
+    assert!(s.berth(&["pull", "--ignore-pull-failures"]).code() == 0);
+    s.down_clean();
+}
