@@ -26,11 +26,8 @@ pub struct PathError {
 /// only atomic within one filesystem) and is unique per process and call, so two threads
 /// writing the same file never share one. The directory must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let tmp = temp_name(path);
     let write = || -> io::Result<()> {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -46,6 +43,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Replace `path` with `bytes` by rename(2) of a temp file (atomic against any crash of a
+/// process: readers see the old or the new content), without [`write_atomic`]'s directory
+/// fsync. With `fsync` the new content is on disk before the rename, so even a power loss
+/// leaves the old or the new record, never an empty one; which of the two is the directory's
+/// next commit's business. For records that are rebuilt from observation after a reboot (a
+/// container's state: every process is gone then anyway). Without `fsync`: for records that
+/// are meant to disappear with the run (`berth run --rm`).
+pub fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> io::Result<()> {
+    let tmp = temp_name(path);
+    let write = || -> io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        if fsync {
+            f.sync_data()?;
+        }
+        fs::rename(&tmp, path)
+    };
+    write().inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
+}
+
+/// A temp file next to `path`, unique per process and call (two threads writing the same file
+/// never share one).
+fn temp_name(path: &Path) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 /// [`write_atomic`] of `value` as pretty-printed JSON (a serialization failure is an
@@ -99,6 +128,19 @@ mod tests {
         let back: Vec<i32> = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
         assert_eq!(back, vec![1, 2]);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn replace_file_with_and_without_fsync() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        replace_file(&p, b"one", true).unwrap();
+        replace_file(&p, b"two", false).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        fs::create_dir_all(dir.path().join("d/x")).unwrap();
+        assert!(replace_file(&dir.path().join("d"), b"x", false).is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -21,4 +21,5 @@ pub mod reconciler;
 pub mod runtime;
 pub mod spec;
 pub mod timefmt;
+pub mod timing;
 pub mod volumes;

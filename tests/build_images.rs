@@ -55,12 +55,16 @@ impl Root {
         let root = self.tmp.path().to_string_lossy().into_owned();
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         assert!(!mounts.contains(&root), "mount left under {root}");
-        for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            for e in fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let ours = Path::new(&containers).join(&name).exists() || name.starts_with("build-");
-                assert!(!ours || !name.starts_with("build-") || cgroup_live(&e.path()), "cgroup {name} left");
+        // Build cgroups are named by random ids, not by root: one without processes may belong
+        // to a parallel test's build being removed right now, so it must be gone within 3 s.
+        let t0 = std::time::Instant::now();
+        loop {
+            let dead = dead_build_cgroups();
+            if dead.is_empty() {
+                break;
             }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(3), "cgroups left: {dead:?}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let tmp: Vec<_> = fs::read_dir(self.tmp.path().join("images/tmp"))
             .into_iter()
@@ -70,6 +74,30 @@ impl Root {
             .collect();
         assert!(tmp.is_empty(), "temp files left in the image store: {tmp:?}");
     }
+}
+
+impl Drop for Root {
+    /// A failed test still must not leak its build containers.
+    fn drop(&mut self) {
+        let roots = berth::paths::Roots::new(Some(self.tmp.path()));
+        let rt = berth::runtime::Runtime::new(&roots);
+        for st in rt.list().unwrap_or_default() {
+            let _ = rt.remove(&st.id, true);
+        }
+    }
+}
+
+/// `build-*` cgroups with no process in them.
+fn dead_build_cgroups() -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        for e in fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with("build-") && !cgroup_live(&e.path()) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
 }
 
 /// A build cgroup of another test running in parallel still has processes.
@@ -121,7 +149,7 @@ fn dockerfile_builds_runs_and_rebuilds_from_cache() {
     let again = r.berth(&["image", "build", "-t", "myapp:1", &ctx]);
     let took = t0.elapsed();
     again.success();
-    assert!(again.stderr().contains("2 cached"), "every layer step cached: {}", again.text());
+    assert!(again.stderr().contains("3 cached"), "every layer step (WORKDIR, RUN, COPY) cached: {}", again.text());
     assert!(!again.stderr().contains("hello from run"), "the RUN did not run again: {}", again.text());
     assert!(took < std::time::Duration::from_secs(5), "cached rebuild took {took:?}");
     let id2 = r.berth(&["image", "build", "-q", "-t", "myapp:1", &ctx]).success().stdout();
@@ -197,5 +225,246 @@ fn stack_with_build_comes_up_and_up_build_rebuilds() {
     assert_ne!(s.runtime_state("app", 1).expect("container").created_at, before, "recreated with the new image");
     let b = s.berth(&["build", "-q"]);
     assert!(b.success().stdout().starts_with("sha256:"), "{}", b.text());
+    s.down_clean();
+}
+
+/// A build of a Dockerfile whose RUN sleeps (its shell's command line holds `marker`):
+/// `berth build` of a stack service when `compose`, else `berth image build`; returns the
+/// build and its RUN container's id once that runs.
+#[allow(clippy::zombie_processes)] // the caller waits for the child it gets back
+fn start_sleeping_build(r: &Root, marker: &str, compose: bool) -> (std::process::Child, String) {
+    let df = format!("FROM busybox:latest\nRUN echo started; sleep 3600; echo {marker}\n");
+    let stack = "services:\n  sleepy:\n    build: .\n";
+    let ctx = r.context(marker, &[("Dockerfile", &df), ("compose.yaml", stack)]);
+    let file = format!("{ctx}/compose.yaml");
+    let args: Vec<&str> = if compose {
+        vec!["-f", &file, "-p", "sleepy", "build"]
+    } else {
+        vec!["image", "build", "-t", "sleepy:1", &ctx]
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(r.tmp.path())
+        .args(args)
+        .env_remove("BERTH_ROOT")
+        .env_remove("COMPOSE_FILE")
+        .env_remove("BERTH_PROJECT_NAME")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn berth");
+    let rt = berth::runtime::Runtime::new(&berth::paths::Roots::new(Some(r.tmp.path())));
+    let t0 = std::time::Instant::now();
+    loop {
+        let running = rt.list().unwrap_or_default().into_iter().find(|s| s.id.starts_with("build-") && s.is_running());
+        if let Some(st) = running.filter(|_| !processes_with(marker).is_empty()) {
+            return (child, st.id);
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!("the RUN container did not start: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Pids of processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker) && *pid != std::process::id() as i32)
+        })
+        .collect()
+}
+
+/// Wait for `child` at most 20 s (killing it after that); its exit status and stderr.
+fn wait_for(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    let t0 = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if t0.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("wait");
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// No process, cgroup or state of build container `id` remains.
+#[track_caller]
+fn assert_container_gone(r: &Root, id: &str, marker: &str) {
+    assert!(processes_with(marker).is_empty(), "the RUN's processes survive");
+    assert!(!r.tmp.path().join("containers").join(id).exists(), "state of {id} left");
+    for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        assert!(!ctrl.path().join("berth").join(id).exists(), "cgroup {id} left in {}", ctrl.path().display());
+    }
+}
+
+#[test]
+fn interrupted_build_removes_its_run_container() {
+    if !require_root() {
+        return;
+    }
+    let r = Root::new();
+    // Ctrl-C on `berth build` (a stack service), SIGTERM on `berth image build`.
+    for (sig, name, compose) in [(libc::SIGINT, "SIGINT", true), (libc::SIGTERM, "SIGTERM", false)] {
+        let marker = format!("intr-{}-{name}", std::process::id());
+        let (child, id) = start_sleeping_build(&r, &marker, compose);
+        // SAFETY: kill(2) of the child this test spawned.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let (status, stderr) = wait_for(child);
+        assert_eq!(status.code(), Some(130), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("build interrupted by {name}")), "{stderr}");
+        assert_container_gone(&r, &id, &marker);
+    }
+    for image in ["sleepy:1", "sleepy-sleepy"] {
+        assert!(r.berth(&["image", "inspect", image]).out.status.code() != Some(0), "{image} exists");
+    }
+    r.assert_nothing_left();
+}
+
+#[test]
+fn sigkilled_build_is_swept_by_the_next_build() {
+    if !require_root() {
+        return;
+    }
+    let r = Root::new();
+    let marker = format!("killed-{}", std::process::id());
+    let (mut child, id) = start_sleeping_build(&r, &marker, false);
+    child.kill().expect("SIGKILL the build");
+    let _ = child.wait();
+    assert!(!processes_with(&marker).is_empty(), "SIGKILL cannot clean up: the RUN still runs");
+    assert!(r.tmp.path().join("containers").join(&id).exists());
+    let ctx = r.context("next", &[("Dockerfile", "FROM busybox:latest\nLABEL next=1\n")]);
+    r.berth(&["image", "build", "-t", "next:1", &ctx]).success();
+    assert_container_gone(&r, &id, &marker);
+    r.assert_nothing_left();
+}
+
+const RULES: &str = r#"FROM busybox:latest
+RUN mkdir -p /usr/lib2 && ln -s usr/lib2 /lib2
+COPY --chmod=600 a.txt /lib2/
+COPY dir /copied
+COPY docs /docs
+WORKDIR /made/by/root
+USER app
+WORKDIR /home/app/made
+RUN touch mine && id -u > uid
+COPY --chown=app a.txt ./owned.txt
+COPY a.txt b.txt ./
+ADD bundle.tar /unpacked/
+"#;
+
+const RULES_PROBE: &str = "test -L /lib2 && echo link-kept; stat -c %a /usr/lib2/a.txt; stat -c %u /copied/f; \
+    ls /docs; stat -c %u:%g /made/by/root /home/app/made /home/app/made/mine; cat uid; \
+    stat -c %u:%g owned.txt a.txt; cat /unpacked/inner.txt; pwd";
+
+#[test]
+fn dockerfile_rules_hold_in_the_image() {
+    if !require_root() {
+        return;
+    }
+    let r = Root::new();
+    let ctx = r.context(
+        "ctx",
+        &[
+            ("Dockerfile", RULES),
+            (".dockerignore", "docs\n!docs/keep.md\n"),
+            ("a.txt", "a\n"),
+            ("b.txt", "b\n"),
+            ("dir/f", "f\n"),
+            ("docs/keep.md", "k\n"),
+            ("docs/drop.md", "d\n"),
+            ("bundle/inner.txt", "inner\n"),
+        ],
+    );
+    // Files of the context owned by someone else still land root-owned.
+    std::os::unix::fs::chown(Path::new(&ctx).join("dir/f"), Some(1234), Some(1234)).expect("chown");
+    let tar = Command::new("tar").args(["-cf", "bundle.tar", "-C", "bundle", "inner.txt"]).current_dir(&ctx).status();
+    assert!(tar.expect("run tar").success());
+    r.berth(&["image", "build", "-t", "rules:1", &ctx]).success();
+    let o = r.berth(&["run", "--rm", "--user", "root", "rules:1", "sh", "-c", RULES_PROBE]);
+    let expected =
+        "link-kept\n600\n0\nkeep.md\n0:0\n1000:1000\n1000:1000\n1000\n1000:1000\n0:0\ninner\n/home/app/made\n";
+    assert_eq!(o.success().stdout(), expected, "{}", o.text());
+    // `-f -`: the Dockerfile from stdin, as `docker build -f- CONTEXT`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(r.tmp.path())
+        .args(["image", "build", "-q", "-t", "rules:2", "-f", "-", &ctx])
+        .env_remove("BERTH_ROOT")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn berth");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"FROM rules:1\nCOPY b.txt /from-stdin\n")
+        .expect("write stdin");
+    let out = support::stack::Run { out: child.wait_with_output().expect("wait") };
+    out.success();
+    let o = r.berth(&["run", "--rm", "rules:2", "cat", "/from-stdin"]);
+    assert_eq!(o.success().stdout(), "b\n");
+    // Heredocs: a script, and a command fed by the shell (`<<-` strips tabs).
+    let df = "FROM busybox:latest\nRUN <<EOF\necho one > /h\n# a comment line of the script\necho two >> /h\nEOF\n\
+              RUN cat <<-X >> /h\n\tthree\n\tX\nCMD [\"cat\", \"/h\"]\n";
+    let hctx = r.context("heredoc", &[("Dockerfile", df)]);
+    r.berth(&["image", "build", "-t", "heredoc:1", &hctx]).success();
+    assert_eq!(r.berth(&["run", "--rm", "heredoc:1"]).success().stdout(), "one\ntwo\nthree\n");
+    r.assert_nothing_left();
+}
+
+/// Copy a directory tree (the example stack) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for e in fs::read_dir(from).expect("read example").flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).expect("copy");
+        }
+    }
+}
+
+/// GET / on 127.0.0.1:`port`: the response, headers and body.
+fn http_get(port: u16) -> String {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send");
+    let mut text = String::new();
+    let _ = s.read_to_string(&mut text);
+    text
+}
+
+#[test]
+fn example_build_app_stack_serves_its_built_page() {
+    if !require_root() {
+        return;
+    }
+    let mut s = Stack::new("buildapp").image("busybox:latest");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stacks/build-app");
+    copy_tree(&example, &s.dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let up = s.command(&["up", "-d", "--wait"]).env("BUILD_APP_PORT", port.to_string()).output().expect("up");
+    let up = support::stack::Run { out: up };
+    up.success();
+    let page = http_get(port);
+    assert!(page.starts_with("HTTP/1.") && page.contains("<p>hello from a berth-built image</p>"), "{page}");
+    let image = format!("{}-web", s.project);
+    let inspect = s.berth(&["image", "inspect", &image]);
+    assert!(inspect.success().stdout().contains("8080/tcp"), "{}", inspect.text());
+    let ls = s.berth(&["run", "--rm", &image, "ls", "-A", "/srv/www"]);
+    assert_eq!(ls.success().stdout(), "index.html\n", ".dockerignore keeps the Dockerfile out");
+    s.berth(&["down", "--rmi", "local", "-t", "1"]).success();
+    assert!(s.berth(&["image", "inspect", &image]).out.status.code() != Some(0), "--rmi local removes the build");
+    s.berth(&["image", "inspect", "busybox:latest"]).success();
     s.down_clean();
 }

@@ -13,10 +13,6 @@ use super::{build, BuildLog, Outcome, Request};
 use crate::paths::Roots;
 use crate::spec::model::{Service, Stack};
 
-/// Build keys berth honours; the loader warns about the others.
-const HONOURED: [&str; 8] =
-    ["context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "tags", "network"];
-
 /// The image a service runs (the planner's `image_ref`).
 pub fn image_name(stack: &Stack, service_name: &str, service: &Service) -> String {
     service.image.clone().unwrap_or_else(|| format!("{}-{service_name}", stack.name))
@@ -46,7 +42,7 @@ pub fn request(
         }
     }
     args.extend(extra_args.clone());
-    let network = b.other.get("network").and_then(|v| v.as_str()).unwrap_or("default");
+    let network = b.network.as_deref().unwrap_or("default");
     let host_network = match network {
         "host" => true,
         "default" | "none" | "" => false,
@@ -72,12 +68,13 @@ pub fn request(
     })
 }
 
-/// Keys of the service's `build:` that berth ignores.
+/// Keys of the service's `build:` that berth ignores (the loader keeps every key it does not
+/// model in `other`; extension keys `x-*` are nobody's business).
 pub fn unsupported_keys(service: &Service) -> Vec<String> {
     service
         .build
         .as_ref()
-        .map(|b| b.other.keys().filter(|k| !HONOURED.contains(&k.as_str())).cloned().collect())
+        .map(|b| b.other.keys().filter(|k| !k.starts_with("x-")).cloned().collect())
         .unwrap_or_default()
 }
 
@@ -119,8 +116,10 @@ pub fn build_before_plan(roots: &Roots, stack: &mut Stack, services: &[String], 
         selected.into_iter().filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some())).collect();
     for name in &names {
         let log = super::StderrLog { quiet: false, label: format!("{name} ") };
-        build_service(roots, stack, name, false, &BTreeMap::new(), &log)
-            .map_err(|e| BuildError::Invalid(format!("service `{name}`: {}", chain(&e))))?;
+        build_service(roots, stack, name, false, &BTreeMap::new(), &log).map_err(|e| match e {
+            e @ BuildError::Interrupted { .. } => e,
+            e => BuildError::Invalid(format!("service `{name}`: {}", chain(&e))),
+        })?;
         if let Some(svc) = stack.services.get_mut(name) {
             svc.pull_policy = Some(crate::spec::model::PullPolicy::Missing);
         }
@@ -138,4 +137,48 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::load::{load, LoadOptions};
+
+    fn loaded(yaml: &str) -> crate::spec::load::Loaded {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("compose.yaml"), yaml).unwrap();
+        let opts = LoadOptions {
+            files: vec![t.path().join("compose.yaml")],
+            project_name: Some("p".into()),
+            working_dir: t.path().to_path_buf(),
+            ..Default::default()
+        };
+        load(&opts).unwrap()
+    }
+
+    #[test]
+    fn honoured_build_keys_are_not_warned_about() {
+        let l = loaded(
+            "services:\n  web:\n    build:\n      context: ./app\n      dockerfile: D\n      args: {A: '1'}\n      \
+             target: t\n      labels: {l: v}\n      tags: [web:extra]\n      network: host\n      cache_from: [x]\n",
+        );
+        let texts: Vec<String> = l.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(texts.iter().all(|w| !w.contains("`network`")), "{texts:?}");
+        assert!(texts.iter().any(|w| w.contains("`cache_from`")), "{texts:?}");
+        let svc = &l.stack.services["web"];
+        assert_eq!(unsupported_keys(svc), ["cache_from"]);
+        let req = request(&l.stack, "web", svc, &BTreeMap::from([("B".into(), "2".into())])).unwrap();
+        assert!(req.host_network);
+        assert_eq!(req.tags, ["p-web", "web:extra"]);
+        assert_eq!(req.target.as_deref(), Some("t"));
+        assert_eq!(req.args.len(), 2);
+        assert!(req.context.ends_with("app") && req.dockerfile == Some(PathBuf::from("D")));
+    }
+
+    #[test]
+    fn bad_build_network_is_refused() {
+        let l = loaded("services:\n  web:\n    build:\n      context: .\n      network: mynet\n");
+        let e = request(&l.stack, "web", &l.stack.services["web"], &BTreeMap::new()).unwrap_err();
+        assert!(e.to_string().contains("build.network `mynet` is not supported"), "{e}");
+    }
 }

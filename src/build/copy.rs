@@ -1,9 +1,11 @@
 //! COPY and ADD: resolve the sources (globs, `.dockerignore`, never outside the context or
 //! stage root), hash what would be copied (the cache key), then write it into a fresh layer
-//! directory — no container needed. Docker's rules: a directory source copies its contents; a
-//! destination ending in `/`, several sources, a glob or an existing directory in the image
-//! make the destination a directory; files from the context become root-owned unless
-//! `--chown`; ADD extracts local tar archives (plain or gzip) and refuses URLs (no egress).
+//! directory — no container needed. Docker's rules: a directory source copies its contents;
+//! several sources need a destination ending in `/`; such a destination, a glob matching
+//! several paths or an existing directory in the image make it a directory; files from the
+//! context become root-owned unless `--chown` (a stage or image keeps its owners); `--chmod`
+//! applies to files and directories; ADD extracts local tar archives (plain or gzip) and
+//! refuses URLs (no egress).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -41,13 +43,19 @@ pub struct Attrs {
     pub chmod: Option<u32>,
 }
 
-/// Resolve `sources` (substituted words) against `src` for destination `dest` (absolute).
+/// Resolve `sources` (substituted words) against `src` for destination `dest` (absolute,
+/// symlinks already resolved in the image, a trailing `/` when the Dockerfile wrote one).
+/// Docker's rules: several sources need a destination ending in `/`; a destination ending in
+/// `/`, a wildcard matching several paths, or an existing directory make it a directory; a
+/// directory source copies its contents; a top-level symlink source is followed (inside the
+/// source tree).
 pub fn plan(src: &Tree<'_>, image: &Tree<'_>, sources: &[String], dest: &str, add: bool) -> Result<Plan, String> {
-    let wild = sources.iter().any(|s| s.contains(['*', '?', '[']));
-    let dest_is_dir =
-        dest.ends_with('/') || sources.len() > 1 || wild || image.lookup(dest).is_some_and(|e| e.meta.is_dir());
-    let dest_segs = segments(dest);
-    let mut items = Vec::new();
+    if sources.len() > 1 && !dest.ends_with('/') {
+        return Err(format!(
+            "with more than one source, the destination must be a directory and end with a / (`{dest}/`)"
+        ));
+    }
+    let mut matched = Vec::new();
     for s in sources {
         if s.contains("://") || s.starts_with("git@") {
             return Err(format!("source `{s}`: ADD from a URL is not supported (builds have no network); download it into the build context and COPY it"));
@@ -58,26 +66,31 @@ pub fn plan(src: &Tree<'_>, image: &Tree<'_>, sources: &[String], dest: &str, ad
         }
         let matches = if s.contains(['*', '?', '[']) {
             src.glob(&segs)
-        } else if src.lookup(&segs.join("/")).is_some() {
-            vec![segs.join("/")]
         } else {
-            Vec::new()
+            let resolved = src.resolve(&segs.join("/"));
+            src.lookup(&resolved)
+                .map(|_| (resolved, segs.last().copied().unwrap_or("").to_string()))
+                .into_iter()
+                .collect()
         };
         if matches.is_empty() {
             return Err(format!("source `{s}`: no such file or directory (or excluded by .dockerignore)"));
         }
-        for m in matches {
-            let Some(entry) = src.lookup(&m) else { continue };
-            let name = m.rsplit('/').next().unwrap_or("").to_string();
-            let is_dir = entry.meta.is_dir();
-            let extract = add && entry.meta.is_file() && is_tar(&entry.real);
-            let target = if is_dir || extract || !dest_is_dir || name.is_empty() {
-                dest_segs.join("/")
-            } else {
-                dest_segs.iter().copied().chain([name.as_str()]).collect::<Vec<_>>().join("/")
-            };
-            items.push(Item { src: m, dest: target, extract });
-        }
+        matched.extend(matches);
+    }
+    let dest_is_dir = dest.ends_with('/') || matched.len() > 1 || image.lookup(dest).is_some_and(|e| e.meta.is_dir());
+    let dest_segs = segments(dest);
+    let mut items = Vec::new();
+    for (m, name) in matched {
+        let Some(entry) = src.lookup(&m) else { continue };
+        let is_dir = entry.meta.is_dir();
+        let extract = add && entry.meta.is_file() && is_tar(&entry.real);
+        let target = if is_dir || extract || !dest_is_dir || name.is_empty() {
+            dest_segs.join("/")
+        } else {
+            dest_segs.iter().copied().chain([name.as_str()]).collect::<Vec<_>>().join("/")
+        };
+        items.push(Item { src: m, dest: target, extract });
     }
     Ok(Plan { items })
 }
@@ -121,8 +134,8 @@ fn hash_tree(src: &Tree<'_>, rel: &str, h: &mut Sha256) {
     }
 }
 
-/// Write the plan into `layer` (a fresh, empty directory); `scratch` is a directory for
-/// temporary extraction.
+/// Write the plan into `layer` (a fresh, empty directory); `scratch` is a path (not yet
+/// existing) for temporary extraction, made and removed here.
 pub fn apply(
     src: &Tree<'_>,
     image: &Tree<'_>,
@@ -144,17 +157,22 @@ pub fn apply(
     Ok(())
 }
 
-/// Create the destination's parent directories, with the image's own metadata when the image
-/// has them (so the layer does not change their owner or mode), else 0755 root.
+/// Create the destination's parent directories (see [`make_dirs`]), new ones root-owned.
 fn ensure_parents(image: &Tree<'_>, layer: &Path, segs: &[&str]) -> io::Result<()> {
+    make_dirs(image, layer, &segs[..segs.len().saturating_sub(1)], (0, 0))
+}
+
+/// Create directory `segs` and its parents in `layer`: with the image's own metadata where
+/// the image has them (so the layer does not change their owner or mode), else 0755 `owner`.
+pub fn make_dirs(image: &Tree<'_>, layer: &Path, segs: &[&str], owner: (u32, u32)) -> io::Result<()> {
     let mut p = layer.to_path_buf();
-    for i in 0..segs.len().saturating_sub(1) {
+    for i in 0..segs.len() {
         p.push(segs[i]);
         let meta = image.lookup(&segs[..=i].join("/")).map(|e| e.meta).filter(|m| m.is_dir());
         ensure_dir(
             &p,
             meta.as_ref().map_or(0o755, |m| m.mode() & 0o7777),
-            meta.as_ref().map_or((0, 0), |m| (m.uid(), m.gid())),
+            meta.as_ref().map_or(owner, |m| (m.uid(), m.gid())),
         )?;
     }
     Ok(())
@@ -226,7 +244,7 @@ fn set_mtime(p: &Path, m: &fs::Metadata) -> io::Result<()> {
 /// ADD of a tar: extract it with the image store's safe extractor, then copy the result in.
 fn extract_into(src: &Tree<'_>, rel: &str, attrs: Attrs, dest: &Path, scratch: &Path) -> io::Result<()> {
     let Some(e) = src.lookup(rel) else { return Ok(()) };
-    let tmp: PathBuf = scratch.join(format!("add-{}", std::process::id()));
+    let tmp: PathBuf = scratch.to_path_buf();
     fs::create_dir_all(&tmp)?;
     let result = (|| {
         let f = File::open(&e.real)?;
@@ -273,6 +291,32 @@ pub fn resolve_chown(spec: &str, image: &Tree<'_>) -> Result<(u32, u32), String>
     Ok((uid, gid))
 }
 
+/// A USER (`name`, `uid`, `name:group`, `uid:gid`) as the ids it runs with: a user's group
+/// is its primary group from the image's /etc/passwd (0 for an unknown numeric uid).
+pub fn resolve_user(spec: &str, image: &Tree<'_>) -> Result<(u32, u32), String> {
+    let (u, g) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let passwd = image.read_to_string("etc/passwd").unwrap_or_default();
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&u) || (u.parse::<u32>().is_ok() && f.get(2) == Some(&u)));
+    let uid = match u.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => entry
+            .as_ref()
+            .and_then(|f| f.get(2)?.parse().ok())
+            .ok_or_else(|| format!("user `{u}` not found in the image's /etc/passwd"))?,
+    };
+    let gid = match g {
+        Some(g) => resolve_chown(&format!("{uid}:{g}"), image)?.1,
+        None => entry.and_then(|f| f.get(3)?.parse().ok()).unwrap_or(0),
+    };
+    Ok((uid, gid))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +331,8 @@ mod tests {
         fs::write(ctx.join("dir/sub/c"), "c").unwrap();
         let img = t.path().join("img");
         fs::create_dir_all(img.join("srv")).unwrap();
+        // The image has /app, so the layer copies its (our) owner: no root needed.
+        fs::create_dir_all(img.join("app")).unwrap();
         let (cl, il) = (vec![ctx], vec![img]);
         let (src, image) = (Tree::new(&cl), Tree::new(&il));
         let p = plan(&src, &image, &["*.txt".into(), "dir".into()], "/app/", false).unwrap();
@@ -302,7 +348,7 @@ mod tests {
         let layer = t.path().join("layer");
         fs::create_dir(&layer).unwrap();
         let attrs = Attrs { owner: None, reset_owner: false, chmod: None };
-        apply(&src, &image, &p, attrs, &layer, t.path()).unwrap();
+        apply(&src, &image, &p, attrs, &layer, &t.path().join("scratch")).unwrap();
         assert_eq!(fs::read_to_string(layer.join("app/sub/c")).unwrap(), "c");
         assert_eq!(fs::read_to_string(layer.join("app/a.txt")).unwrap(), "a");
         assert_ne!(content_hash(&src, &p), content_hash(&src, &single));

@@ -1,7 +1,8 @@
 //! The Dockerfile's lines: parser directives (`# escape=`, `# syntax=` ignored), comments,
 //! line continuations (the escape character at the end of a line; comment and empty lines
 //! inside a continuation are skipped, as Docker does), then each logical line split into its
-//! instruction keyword, leading `--flag[=value]`s and arguments.
+//! instruction keyword, leading `--flag[=value]`s and arguments; RUN/COPY/ADD here-documents
+//! (`<<EOF` … `EOF`) take the lines that follow, verbatim.
 
 use super::error::{Loc, Result};
 
@@ -16,8 +17,19 @@ pub struct RawLine {
     pub flags: Vec<(String, Option<String>)>,
     /// The arguments after keyword and flags, trimmed.
     pub args: String,
-    /// The whole logical line, continuations joined (for history and the build cache).
+    /// The whole logical line, continuations joined, heredoc bodies included (for history
+    /// and the build cache).
     pub text: String,
+    /// Here-documents (`<<EOF` … `EOF`) of RUN/COPY/ADD, in order.
+    pub heredocs: Vec<Heredoc>,
+}
+
+/// One here-document: the lines after the instruction up to its delimiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    pub name: String,
+    /// The lines between, each ending in `\n`, exactly as written.
+    pub body: String,
 }
 
 /// A Dockerfile lexed into logical lines.
@@ -33,14 +45,17 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed> {
     let (escape, start) = directives(&physical, file)?;
     let mut lines = Vec::new();
     let mut cur: Option<(usize, String)> = None;
-    for (i, raw) in physical.iter().enumerate().skip(start) {
+    let mut i = start;
+    while i < physical.len() {
+        let raw = physical[i];
+        i += 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let t = raw.trim_start();
         if t.is_empty() || t.starts_with('#') {
             continue; // comments and blank lines, also inside a continuation
         }
         let body = raw.trim_end();
-        let (first, acc) = cur.get_or_insert_with(|| (i + 1, String::new()));
+        let (first, acc) = cur.get_or_insert_with(|| (i, String::new()));
         if let Some(head) = body.strip_suffix(escape) {
             acc.push_str(head);
             continue;
@@ -48,7 +63,11 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed> {
         acc.push_str(body);
         let (line, acc) = (*first, std::mem::take(acc));
         cur = None;
-        lines.push(split(line, &acc, file)?);
+        let mut l = split(line, &acc, file)?;
+        if ["RUN", "COPY", "ADD"].contains(&l.keyword.as_str()) {
+            i = heredocs(&mut l, &physical, i, file)?;
+        }
+        lines.push(l);
     }
     if let Some((line, acc)) = cur.filter(|(_, a)| !a.trim().is_empty()) {
         lines.push(split(line, &acc, file)?);
@@ -80,6 +99,53 @@ fn directives(lines: &[&str], file: &str) -> Result<(char, usize)> {
     Ok((escape, lines.len()))
 }
 
+/// The delimiters of the here-documents `args` opens: `<<EOF`, `<<-EOF`, `<<"EOF"`,
+/// `<<'EOF'` (not the here-string `<<<`).
+pub fn heredoc_names(args: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = args;
+    while let Some(at) = rest.find("<<") {
+        let after = &rest[at + 2..];
+        rest = after;
+        if after.starts_with('<') {
+            rest = after.trim_start_matches('<');
+            continue;
+        }
+        let w = after.strip_prefix('-').unwrap_or(after);
+        let end = w.find(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|').unwrap_or(w.len());
+        let name = w[..end].trim_matches(['"', '\'']);
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// Read the bodies of `l`'s here-documents from `physical[i..]`; returns the index after them.
+fn heredocs(l: &mut RawLine, physical: &[&str], mut i: usize, file: &str) -> Result<usize> {
+    for name in heredoc_names(&l.args) {
+        let mut body = String::new();
+        loop {
+            let Some(raw) = physical.get(i) else {
+                return Err(Loc::new(file, l.line).err(format!("{}: unterminated heredoc `{name}`", l.keyword)));
+            };
+            i += 1;
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            // `<<-` strips leading tabs, so its delimiter may be indented with tabs too.
+            if raw.trim_start_matches('\t') == name {
+                break;
+            }
+            body.push_str(raw);
+            body.push('\n');
+        }
+        l.text.push('\n');
+        l.text.push_str(&body);
+        l.text.push_str(&name);
+        l.heredocs.push(Heredoc { name, body });
+    }
+    Ok(i)
+}
+
 /// `KEYWORD --a=1 --b args…` → its parts.
 fn split(line: usize, text: &str, file: &str) -> Result<RawLine> {
     let t = text.trim();
@@ -103,7 +169,14 @@ fn split(line: usize, text: &str, file: &str) -> Result<RawLine> {
         }
         rest = f[end..].trim_start();
     }
-    Ok(RawLine { line, keyword: keyword.to_ascii_uppercase(), flags, args: rest.to_string(), text: t.to_string() })
+    Ok(RawLine {
+        line,
+        keyword: keyword.to_ascii_uppercase(),
+        flags,
+        args: rest.to_string(),
+        text: t.to_string(),
+        heredocs: Vec::new(),
+    })
 }
 
 #[cfg(test)]
@@ -132,6 +205,25 @@ mod tests {
         assert_eq!(l.lines[1].args, "a  b\\");
         let e = lex("# escape=x\nFROM a\n", "D").unwrap_err().to_string();
         assert_eq!(e, "D:1: invalid escape directive `x`: use \\ or `");
+    }
+
+    #[test]
+    fn heredocs_take_their_lines() {
+        let l = lex(
+            "FROM x\nRUN <<EOF\n# not a comment\n\necho a\nEOF\nRUN cat <<-\"A\" > f && cat <<B\n\tx\n\tA\ny\nB\nENV z=1\n",
+            "D",
+        )
+        .unwrap();
+        let k: Vec<_> = l.lines.iter().map(|r| (r.line, r.keyword.as_str())).collect();
+        assert_eq!(k, [(1, "FROM"), (2, "RUN"), (7, "RUN"), (12, "ENV")]);
+        assert_eq!(l.lines[1].heredocs, [Heredoc { name: "EOF".into(), body: "# not a comment\n\necho a\n".into() }]);
+        let names: Vec<&str> = l.lines[2].heredocs.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(l.lines[2].heredocs[1].body, "y\n");
+        assert!(l.lines[1].text.ends_with("echo a\nEOF"), "the cache key sees the body");
+        assert_eq!(heredoc_names("cat <<<word; x <<'Q'"), ["Q"]);
+        let e = lex("FROM x\nRUN <<EOF\necho\n", "D").unwrap_err().to_string();
+        assert_eq!(e, "D:2: RUN: unterminated heredoc `EOF`");
     }
 
     #[test]

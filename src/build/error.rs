@@ -36,6 +36,10 @@ pub enum BuildError {
     #[error("container runtime")]
     Runtime(#[from] crate::runtime::RuntimeError),
 
+    /// SIGINT/SIGTERM/SIGHUP arrived; everything the build had made is removed.
+    #[error("build interrupted by {signal}")]
+    Interrupted { signal: String },
+
     /// A bad request (no Dockerfile, unknown target, bad --build-arg…).
     #[error("{0}")]
     Invalid(String),
@@ -68,7 +72,10 @@ impl Loc {
     /// Wrap a lower error, unless it already names a Dockerfile line.
     pub fn wrap(&self, what: &str, e: BuildError) -> BuildError {
         match e {
-            e @ (BuildError::Dockerfile { .. } | BuildError::RunFailed { .. } | BuildError::Step { .. }) => e,
+            e @ (BuildError::Dockerfile { .. }
+            | BuildError::RunFailed { .. }
+            | BuildError::Step { .. }
+            | BuildError::Interrupted { .. }) => e,
             e => BuildError::Step {
                 file: self.file.clone(),
                 line: self.line,

@@ -10,6 +10,7 @@ use super::commit::commit;
 use super::error::{io_err, BuildError, Loc, Result};
 use super::ignore::Ignore;
 use super::instruction::{parse, Dockerfile, Form, HealthSpec, Instruction, Kind, Stage};
+use super::interrupt;
 use super::state::ImageState;
 use super::words;
 use super::{BuildLog, Outcome, Request};
@@ -19,16 +20,18 @@ use crate::runtime::Runtime;
 
 /// Build `req` into the image store under `roots`.
 pub fn build(roots: &Roots, req: &Request, log: &dyn BuildLog) -> Result<Outcome> {
-    let (text, file) = dockerfile_text(req)?;
+    let (text, file, path) = dockerfile_text(req)?;
     let df = parse(&text, &file)?;
     let store = ImageStore::open(roots)?;
     // Shared gc lock for the whole build: an `image rm` elsewhere must not collect the layers
     // this build has stored but not tagged yet.
     let _gc = store.layout.gc_lock(false)?;
+    let _signals = interrupt::SignalGuard::install();
     let mut rt = Runtime::new(roots);
     if let Some(h) = &req.helper {
         rt = rt.with_helper(h);
     }
+    interrupt::sweep_stale(roots, &rt, &store.layout.tmp_dir());
     let mut ex = Executor {
         store: &store,
         rt,
@@ -36,7 +39,7 @@ pub fn build(roots: &Roots, req: &Request, log: &dyn BuildLog) -> Result<Outcome
         df: &df,
         req,
         log,
-        ignore: Ignore::load(&req.context)?,
+        ignore: Ignore::load(&req.context, path.as_deref())?,
         context: vec![req.context.clone()],
         built: vec![None; df.stages.len()],
         globals: BTreeMap::new(),
@@ -69,10 +72,10 @@ pub fn build(roots: &Roots, req: &Request, log: &dyn BuildLog) -> Result<Outcome
     Ok(Outcome { id, tags: req.tags.clone(), steps: ex.steps, cached: ex.cached })
 }
 
-/// The Dockerfile's text and the name errors use for it.
-fn dockerfile_text(req: &Request) -> Result<(String, String)> {
+/// The Dockerfile's text, the name errors use for it, and its path (None: inline).
+fn dockerfile_text(req: &Request) -> Result<(String, String, Option<PathBuf>)> {
     if let Some(inline) = &req.dockerfile_inline {
-        return Ok((inline.clone(), "Dockerfile (inline)".into()));
+        return Ok((inline.clone(), "Dockerfile (inline)".into(), None));
     }
     let rel = req.dockerfile.clone().unwrap_or_else(|| PathBuf::from("Dockerfile"));
     let path = if rel.is_absolute() { rel.clone() } else { req.context.join(&rel) };
@@ -80,7 +83,7 @@ fn dockerfile_text(req: &Request) -> Result<(String, String)> {
         return Err(BuildError::Invalid(format!("build context {} is not a directory", req.context.display())));
     }
     let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    Ok((text, rel.display().to_string()))
+    Ok((text, rel.display().to_string(), Some(path)))
 }
 
 pub(super) struct Executor<'a> {
@@ -132,6 +135,17 @@ impl StageRun {
 
 impl Executor<'_> {
     fn global_args(&mut self) -> Result<()> {
+        // BuildKit's automatic platform ARGs: in the global scope (FROM may use them); a stage
+        // sees them after `ARG TARGETARCH` etc. Builds are always for this machine.
+        let (os, arch) = ("linux", super::state::go_arch());
+        for (k, v) in [("PLATFORM", format!("{os}/{arch}")), ("OS", os.into()), ("ARCH", arch.into())]
+            .into_iter()
+            .chain([("VARIANT", String::new())])
+        {
+            for side in ["BUILD", "TARGET"] {
+                self.globals.insert(format!("{side}{k}"), Some(v.clone()));
+            }
+        }
         for (line, text) in &self.df.global_args {
             let loc = Loc::new(&self.df.file, *line);
             let globals = self.globals.clone();
@@ -205,6 +219,7 @@ impl Executor<'_> {
         let key = state.origin.clone();
         let mut run = StageRun { index: i, label, state, key, args: BTreeMap::new(), cmd_set: false };
         for (n, ins) in st.instructions.iter().enumerate() {
+            interrupt::check()?;
             self.steps += 1;
             let prefix = format!("#{}", self.steps);
             self.log.step(&prefix, &format!("[{} {}/{}] {}", run.label, n + 2, st.instructions.len() + 1, ins.text));
@@ -217,8 +232,6 @@ impl Executor<'_> {
     fn instruction(&mut self, run: &mut StageRun, ins: &Instruction, prefix: &str) -> Result<()> {
         let loc = Loc::new(&self.df.file, ins.line);
         let esc = self.df.escape;
-        let word = |run: &StageRun, t: &str| words::word(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));
-        let wordlist = |run: &StageRun, t: &str| words::words(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));
         match &ins.kind {
             Kind::Run { cmd, network } => return self.run_step(run, ins, cmd, network.as_deref(), prefix),
             Kind::Copy(spec) => return self.copy_step(run, ins, spec, prefix),
@@ -232,59 +245,79 @@ impl Executor<'_> {
                 }
                 return Ok(());
             }
-            Kind::Env(text) => {
-                for (k, v) in words::pairs(text, esc, &|n| run.var(n)).map_err(|e| loc.err(e))? {
-                    run.state.set_env(&k, &v.unwrap_or_default());
-                }
-            }
-            Kind::Label(text) => {
-                for (k, v) in words::pairs(text, esc, &|n| run.var(n)).map_err(|e| loc.err(e))? {
-                    run.state.config.labels.insert(k, v.unwrap_or_default());
-                }
-            }
             Kind::Workdir(t) => {
-                let w = word(run, t)?;
+                let w = words::word(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e))?;
                 run.state.config.working_dir = absolute(&run.state.config.working_dir, &w);
-            }
-            Kind::User(t) => run.state.config.user = word(run, t)?,
-            Kind::StopSignal(t) => run.state.config.stop_signal = Some(word(run, t)?),
-            Kind::Expose(t) => {
-                for p in wordlist(run, t)? {
-                    run.state.add_port(&p);
+                if self.workdir_layer(run, ins, prefix)? {
+                    return Ok(());
                 }
             }
-            Kind::Volume(f) => {
-                let paths = match f {
-                    Form::Exec(v) => v.iter().map(|p| word(run, p)).collect::<Result<Vec<_>>>()?,
-                    Form::Shell(s) => wordlist(run, s)?,
-                };
-                for p in paths {
-                    run.state.add_volume(&p);
-                }
-            }
-            Kind::Cmd(f) => {
-                run.state.config.cmd = Some(command(run, f));
-                run.cmd_set = true;
-            }
-            Kind::Entrypoint(f) => {
-                run.state.config.entrypoint = Some(command(run, f));
-                if !run.cmd_set {
-                    run.state.config.cmd = None; // Docker: a new ENTRYPOINT drops the base image's CMD
-                }
-            }
-            Kind::Healthcheck(h) => run.state.config.healthcheck = Some(healthcheck_json(h.as_ref())),
-            Kind::Shell(v) => run.state.config.shell = Some(v.clone()),
             Kind::Ignored(k) => {
                 self.log
                     .warn(&format!("{}:{}: {k} is not supported by berth's builder; ignored", self.df.file, ins.line));
                 return Ok(());
             }
+            kind => apply_config(run, kind, esc, &loc)?,
         }
         let config = serde_json::to_string(&run.state.config).unwrap_or_default();
         run.key = Cache::key(&run.key, &[&ins.text, &config]);
         run.state.record(&ins.text, None, None);
         Ok(())
     }
+}
+
+/// The instructions that only change the image config (variables substituted as Docker does).
+fn apply_config(run: &mut StageRun, kind: &Kind, esc: char, loc: &Loc) -> Result<()> {
+    let word = |run: &StageRun, t: &str| words::word(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));
+    let wordlist = |run: &StageRun, t: &str| words::words(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));
+    let pairs = |run: &StageRun, t: &str| words::pairs(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));
+    match kind {
+        // Every pair sees the values from before the instruction (`ENV A=2 B=$A`: B gets the old A).
+        Kind::Env(text) => {
+            for (k, v) in pairs(run, text)? {
+                run.state.set_env(&k, &v.unwrap_or_default());
+            }
+        }
+        Kind::Label(text) => {
+            for (k, v) in pairs(run, text)? {
+                run.state.config.labels.insert(k, v.unwrap_or_default());
+            }
+        }
+        Kind::User(t) => run.state.config.user = word(run, t)?,
+        Kind::StopSignal(t) => {
+            let sig = word(run, t)?;
+            crate::runtime::stop::parse_signal(&sig).map_err(|e| loc.err(format!("STOPSIGNAL: {e}")))?;
+            run.state.config.stop_signal = Some(sig);
+        }
+        Kind::Expose(t) => {
+            for p in wordlist(run, t)? {
+                run.state.add_port(&p).map_err(|e| loc.err(e))?;
+            }
+        }
+        Kind::Volume(f) => {
+            let paths = match f {
+                Form::Exec(v) => v.iter().map(|p| word(run, p)).collect::<Result<Vec<_>>>()?,
+                Form::Shell(s) => wordlist(run, s)?,
+            };
+            for p in paths {
+                run.state.add_volume(&p);
+            }
+        }
+        Kind::Cmd(f) => {
+            run.state.config.cmd = Some(command(run, f));
+            run.cmd_set = true;
+        }
+        Kind::Entrypoint(f) => {
+            run.state.config.entrypoint = Some(command(run, f));
+            if !run.cmd_set {
+                run.state.config.cmd = None; // Docker: a new ENTRYPOINT drops the base image's CMD
+            }
+        }
+        Kind::Healthcheck(h) => run.state.config.healthcheck = Some(healthcheck_json(h.as_ref())),
+        Kind::Shell(v) => run.state.config.shell = Some(v.clone()),
+        Kind::Run { .. } | Kind::Copy(_) | Kind::Arg(_) | Kind::Workdir(_) | Kind::Ignored(_) => {}
+    }
+    Ok(())
 }
 
 /// A CMD/ENTRYPOINT as an argv: exec form as is, shell form through the stage's SHELL.

@@ -20,13 +20,27 @@ pub struct Ignore {
 }
 
 impl Ignore {
-    /// Read `<context>/.dockerignore`, if any.
-    pub fn load(context: &Path) -> Result<Ignore> {
-        let path = context.join(".dockerignore");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Ignore::parse(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
-            Err(e) => Err(io_err(&path)(e)),
+    /// The ignore file of a build: `<Dockerfile>.dockerignore` next to the Dockerfile when
+    /// there is one (BuildKit's per-Dockerfile ignore file), else `<context>/.dockerignore`,
+    /// else nothing.
+    pub fn load(context: &Path, dockerfile: Option<&Path>) -> Result<Ignore> {
+        if let Some(own) = dockerfile.map(|d| {
+            let mut p = d.as_os_str().to_owned();
+            p.push(".dockerignore");
+            std::path::PathBuf::from(p)
+        }) {
+            if let Some(ig) = Ignore::read(&own)? {
+                return Ok(ig);
+            }
+        }
+        Ok(Ignore::read(&context.join(".dockerignore"))?.unwrap_or_default())
+    }
+
+    fn read(path: &Path) -> Result<Option<Ignore>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(Ignore::parse(&text))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path)(e)),
         }
     }
 
@@ -59,6 +73,25 @@ impl Ignore {
             }
         }
         out
+    }
+}
+
+impl Ignore {
+    /// Whether some `!pattern` could re-include a path below directory `rel` (then an
+    /// excluded directory must still be walked).
+    pub fn may_include_below(&self, rel: &str) -> bool {
+        let path = segments(rel);
+        self.patterns.iter().any(|p| p.negate && could_match_below(&p.parts, &path))
+    }
+}
+
+/// Whether `pat` could match some path strictly below `dir`.
+fn could_match_below(pat: &[String], dir: &[&str]) -> bool {
+    match (pat.split_first(), dir.split_first()) {
+        (None, _) => false,
+        (Some((first, _)), _) if first == "**" => true,
+        (Some(_), None) => true,
+        (Some((first, prest)), Some((seg, rest))) => glob_match(first, seg) && could_match_below(prest, rest),
     }
 }
 
@@ -148,6 +181,18 @@ mod tests {
         assert!(path_match(&pat("**/*.go"), &["a", "b", "c.go"]));
         assert!(path_match(&pat("**/*.go"), &["c.go"]));
         assert!(!path_match(&pat("src/*.go"), &["src", "x", "c.go"]));
+    }
+
+    #[test]
+    fn a_dockerfile_of_its_own_has_its_own_ignore_file() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join(".dockerignore"), "a\n").unwrap();
+        std::fs::write(t.path().join("web.Dockerfile.dockerignore"), "b\n").unwrap();
+        let own = Ignore::load(t.path(), Some(&t.path().join("web.Dockerfile"))).unwrap();
+        assert!(own.excluded("b") && !own.excluded("a"));
+        let shared = Ignore::load(t.path(), Some(&t.path().join("Dockerfile"))).unwrap();
+        assert!(shared.excluded("a") && !shared.excluded("b"));
+        assert!(!Ignore::load(&t.path().join("nope"), None).unwrap().excluded("a"));
     }
 
     #[test]

@@ -197,12 +197,11 @@ fn kind(raw: &RawLine, loc: &Loc, escape: char) -> Result<Kind> {
         "RUN" => {
             flags(raw, loc, &["network"])?;
             need("a command")?;
-            heredoc_check(raw, loc)?;
             let network = flag(raw, "network");
             if let Some(n) = network.as_deref().filter(|n| !["default", "none", "host"].contains(n)) {
                 return Err(loc.err(format!("RUN --network={n}: expected default, none or host")));
             }
-            Kind::Run { cmd: form(args), network }
+            Kind::Run { cmd: run_command(raw, loc)?, network }
         }
         "COPY" | "ADD" => copy(raw, loc, escape)?,
         "ENV" | "LABEL" | "ARG" => {
@@ -260,25 +259,43 @@ fn kind(raw: &RawLine, loc: &Loc, escape: char) -> Result<Kind> {
     Ok(k)
 }
 
-/// Heredocs (`RUN <<EOF`) would make the lines that follow look like instructions: refuse them
-/// by name rather than with a confusing error further down.
-fn heredoc_check(raw: &RawLine, loc: &Loc) -> Result<()> {
-    let has = raw.args.split_whitespace().any(|w| {
-        let rest = w.strip_prefix("<<").map(|r| r.trim_start_matches('-').trim_matches(['"', '\'']));
-        rest.is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-    });
-    if has && !raw.args.contains("<<<") {
-        return Err(loc.err(format!("{}: heredocs (<<WORD) are not supported by berth's builder", raw.keyword)));
+/// RUN's command. With here-documents (BuildKit's forms): `RUN <<EOF` alone runs the body as
+/// a shell script; `RUN cmd <<EOF` hands the command and the bodies to the shell, which feeds
+/// them to the command (quoting and `<<-` are the shell's business, as in BuildKit).
+fn run_command(raw: &RawLine, loc: &Loc) -> Result<Form> {
+    let f = form(&raw.args);
+    if raw.heredocs.is_empty() {
+        return Ok(f);
     }
-    Ok(())
+    if matches!(f, Form::Exec(_)) {
+        return Err(loc.err("RUN: heredocs need the shell form (RUN cmd <<EOF)"));
+    }
+    let marker = raw.args.trim().trim_start_matches("<<").trim_start_matches('-').trim_matches(['"', '\'']);
+    if let [only] = raw.heredocs.as_slice() {
+        if marker == only.name {
+            if only.body.starts_with("#!") {
+                return Err(loc.err(
+                    "RUN: a heredoc script with a #! line is not supported by berth's builder; name the interpreter (RUN python3 <<EOF)",
+                ));
+            }
+            return Ok(Form::Shell(only.body.clone()));
+        }
+    }
+    let mut text = raw.args.clone();
+    for h in &raw.heredocs {
+        text.push('\n');
+        text.push_str(&h.body);
+        text.push_str(&h.name);
+    }
+    Ok(Form::Shell(text))
 }
 
 fn copy(raw: &RawLine, loc: &Loc, escape: char) -> Result<Kind> {
     let add = raw.keyword == "ADD";
     let allowed: &[&str] = if add { &["chown", "chmod", "link"] } else { &["from", "chown", "chmod", "link"] };
     flags(raw, loc, allowed)?;
-    if add {
-        heredoc_check(raw, loc)?;
+    if !raw.heredocs.is_empty() {
+        return Err(loc.err(format!("{}: heredocs are supported in RUN only by berth's builder", raw.keyword)));
     }
     let args = form(&raw.args);
     let n = match &args {
@@ -396,6 +413,14 @@ mod tests {
         assert_eq!(df.stages[1].instructions[2].kind, Kind::Cmd(Form::Shell("echo hi".into())));
     }
 
+    #[test]
+    fn run_heredocs() {
+        let df = parse("FROM a\nRUN <<EOF\nset -e\necho a\nEOF\nRUN cat <<A > /f\nx\nA\n", "D").unwrap();
+        let cmds: Vec<&Kind> = df.stages[0].instructions.iter().map(|i| &i.kind).collect();
+        assert_eq!(cmds[0], &Kind::Run { cmd: Form::Shell("set -e\necho a\n".into()), network: None });
+        assert_eq!(cmds[1], &Kind::Run { cmd: Form::Shell("cat <<A > /f\nx\nA".into()), network: None });
+    }
+
     #[track_caller]
     fn err(text: &str) -> String {
         parse(text, "Dockerfile").unwrap_err().to_string()
@@ -415,10 +440,12 @@ mod tests {
         );
         assert_eq!(err("FROM a AS x\nFROM b AS X\n"), "Dockerfile:2: duplicate stage name `x`");
         assert_eq!(err("FROM a b\n"), "Dockerfile:1: FROM takes an image and an optional `AS name`");
+        assert_eq!(err("FROM a\nRUN cat <<EOF\n"), "Dockerfile:2: RUN: unterminated heredoc `EOF`");
         assert_eq!(
-            err("FROM a\nRUN cat <<EOF\n"),
-            "Dockerfile:2: RUN: heredocs (<<WORD) are not supported by berth's builder"
+            err("FROM a\nCOPY <<EOF /x\nhi\nEOF\n"),
+            "Dockerfile:2: COPY: heredocs are supported in RUN only by berth's builder"
         );
+        assert!(err("FROM a\nRUN <<EOF\n#!/usr/bin/env python3\nEOF\n").contains("#! line is not supported"));
         assert_eq!(err("# only a comment\n"), "Dockerfile:1: no FROM instruction");
         assert_eq!(
             err("FROM a\nHEALTHCHECK --interval=5x CMD true\n"),

@@ -6,12 +6,18 @@
 //! quoting), `instruction` (the typed model and stages), `ignore` (.dockerignore and globs),
 //! `tree` (a merged read-only view of layers), `copy` (COPY/ADD), `runstep` (RUN), `layer`
 //! (directory → tar layer → store), `state` (the image config being built), `cache`,
-//! `commit` (into the store, tagged), `executor` (runs the stages), `compose` (a stack
-//! service's `build:` section).
+//! `commit` (into the store, tagged), `executor` (runs the stages), `steps` (the cached
+//! layer steps: RUN, COPY/ADD, WORKDIR), `interrupt` (Ctrl-C and SIGKILLed builds leave
+//! nothing), `compose` (a stack service's `build:` section); `tests` checks the Dockerfile
+//! reference's rules end to end.
 //!
-//! Not supported (refused with a message naming the line): heredocs, `RUN --mount`, ADD from
-//! URLs or git; ONBUILD and MAINTAINER are ignored with a warning. Builds have no network
-//! unless `--network=host` (there is no egress on these machines anyway).
+//! Semantics follow BuildKit where it differs from the classic builder (WORKDIR is created
+//! owned by the current USER; COPY destinations resolve symlinks inside the image).
+//!
+//! Not supported (refused with a message naming the line): heredocs outside RUN and `#!`
+//! heredoc scripts, `RUN --mount`, ADD from URLs or git, `COPY --parents/--exclude`, symbolic
+//! `--chmod`; ONBUILD and MAINTAINER are ignored with a warning. Builds have no network unless `--network=host` (there is no egress
+//! on these machines anyway).
 
 mod cache;
 mod commit;
@@ -22,10 +28,13 @@ pub mod error;
 mod executor;
 pub mod ignore;
 pub mod instruction;
+mod interrupt;
 mod layer;
 mod runstep;
 mod state;
 mod steps;
+#[cfg(test)]
+mod tests;
 mod tree;
 pub mod words;
 

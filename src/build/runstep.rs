@@ -2,8 +2,8 @@
 //! lower dirs; the container's upper dir becomes the step's layer). Network: its own empty
 //! namespace (builds have no egress here), or the host's with `RUN --network=host` / the
 //! stack's `build.network: host`. Output is streamed line by line with the step's prefix. The
-//! container is removed on every path (success, failure, error) by a drop guard, which takes
-//! its cgroup, mounts and state dir with it.
+//! container is removed on every path (success, failure, error, Ctrl-C: see `interrupt`) by a
+//! drop guard, which takes its cgroup, mounts and state dir with it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,6 +52,8 @@ pub fn run<'a>(rt: &'a Runtime, spec: &RunSpec<'_>, log: &dyn BuildLog) -> Resul
     let mut cfg =
         ContainerConfig { id: id.clone(), name: id.clone(), layers: spec.layers.clone(), ..Default::default() };
     cfg.labels.insert("io.berth.build".into(), "true".into());
+    // Who runs this build: the next build sweeps the container if that process is gone.
+    cfg.labels.insert(super::interrupt::OWNER_LABEL.into(), super::interrupt::owner());
     cfg.process.args = spec.args.clone();
     cfg.process.env = spec.env.clone();
     cfg.process.cwd = spec.cwd.clone();
@@ -71,6 +73,8 @@ fn follow(rt: &Runtime, id: &str, prefix: &str, log: &dyn BuildLog) -> Result<i3
     let mut emit = |rec: crate::runtime::logs::LogLine| log.output(prefix, rec.log.trim_end_matches('\n'));
     loop {
         follower.poll_records(&mut emit);
+        // Ctrl-C: return, so the guard kills and removes the container.
+        super::interrupt::check()?;
         crate::runtime::stop::wait_for_monitor(monitor, Duration::from_millis(20));
         let st = rt.state(id)?;
         if let Status::Exited { code, .. } = st.status {

@@ -165,10 +165,28 @@ impl ImageState {
         serde_json::to_vec(&v).map_err(|e| BuildError::Invalid(format!("image config: {e}")))
     }
 
-    /// EXPOSE: `80` means `80/tcp`.
-    pub fn add_port(&mut self, port: &str) {
-        let p = if port.contains('/') { port.to_ascii_lowercase() } else { format!("{port}/tcp") };
-        self.config.exposed_ports.insert(p, serde_json::json!({}));
+    /// EXPOSE: `80` means `80/tcp`; `7000-7002/udp` exposes each port of the range (as
+    /// Docker's nat.ParsePortSpecs); protocols tcp, udp and sctp.
+    pub fn add_port(&mut self, spec: &str) -> std::result::Result<(), String> {
+        let (ports, proto) = match spec.split_once('/') {
+            Some((p, proto)) => (p, proto.to_ascii_lowercase()),
+            None => (spec, "tcp".to_string()),
+        };
+        if !["tcp", "udp", "sctp"].contains(&proto.as_str()) {
+            return Err(format!("EXPOSE {spec}: unknown protocol `{proto}` (tcp, udp or sctp)"));
+        }
+        let num = |p: &str| p.parse::<u16>().map_err(|_| format!("EXPOSE {spec}: invalid port `{p}`"));
+        let (lo, hi) = match ports.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => (num(ports)?, num(ports)?),
+        };
+        if lo > hi {
+            return Err(format!("EXPOSE {spec}: invalid port range"));
+        }
+        for p in lo..=hi {
+            self.config.exposed_ports.insert(format!("{p}/{proto}"), serde_json::json!({}));
+        }
+        Ok(())
     }
 
     pub fn add_volume(&mut self, path: &str) {
@@ -177,7 +195,7 @@ impl ImageState {
 }
 
 /// Docker's GOARCH name for this machine.
-fn go_arch() -> &'static str {
+pub fn go_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
@@ -212,5 +230,18 @@ mod tests {
         assert_eq!(v["config"]["Env"][0], DEFAULT_PATH);
         assert_eq!(v["rootfs"]["diff_ids"], serde_json::json!([]));
         assert_eq!(v["history"][0]["empty_layer"], true);
+    }
+
+    #[test]
+    fn expose_forms() {
+        let mut s = ImageState::scratch();
+        s.add_port("80").unwrap();
+        s.add_port("53/UDP").unwrap();
+        s.add_port("7000-7002/udp").unwrap();
+        let ports: Vec<&str> = s.config.exposed_ports.keys().map(String::as_str).collect();
+        assert_eq!(ports, ["53/udp", "7000/udp", "7001/udp", "7002/udp", "80/tcp"]);
+        assert!(s.add_port("http").unwrap_err().contains("invalid port `http`"));
+        assert!(s.add_port("80/icmp").unwrap_err().contains("unknown protocol"));
+        assert!(s.add_port("9-3").is_err());
     }
 }

@@ -111,13 +111,10 @@ impl Executor<'_> {
         }
         .map_err(|e| loc.err(format!("{what}: {e}")))?;
         let dest_raw = all.pop().unwrap_or_default();
-        let mut dest = absolute(&run.state.config.working_dir, &dest_raw);
-        if dest_raw.ends_with('/') && !dest.ends_with('/') {
-            dest.push('/');
-        }
         let (src_layers, from_context, from_key) = self.copy_source(run, spec, &loc)?;
         let image_layers = self.layer_dirs(&run.state);
         let image = Tree::new(&image_layers);
+        let dest = destination(&image, &run.state.config.working_dir, &dest_raw);
         let ignore = self.ignore.clone();
         let src = if from_context { Tree::with_ignore(&src_layers, &ignore) } else { Tree::new(&src_layers) };
         let plan = copy::plan(&src, &image, &all, &dest, spec.add).map_err(|e| loc.err(format!("{what}: {e}")))?;
@@ -146,12 +143,45 @@ impl Executor<'_> {
         let dir = self.store.layout.tmp_path("build-copy");
         let attrs = Attrs { owner, reset_owner: from_context, chmod };
         let result = std::fs::create_dir(&dir)
-            .and_then(|_| copy::apply(&src, &image, &plan, attrs, &dir, &self.store.layout.tmp_dir()))
+            .and_then(|_| copy::apply(&src, &image, &plan, attrs, &dir, &self.store.layout.tmp_path("build-add")))
             .map_err(|e| loc.err(format!("{what}: {e}")))
             .and_then(|_| commit_dir(self.store, &dir).map_err(|e| loc.wrap(what, e)));
         let _ = std::fs::remove_dir_all(&dir);
         self.finish(run, ins, result?, key);
         Ok(())
+    }
+
+    /// WORKDIR creates its directory when the image lacks it (a layer of its own, through the
+    /// cache), with mode 0755 and, as BuildKit (moby/buildkit#1002), owned by the current
+    /// USER, else root. Returns false when there is nothing to create.
+    pub(super) fn workdir_layer(&mut self, run: &mut StageRun, ins: &Instruction, prefix: &str) -> Result<bool> {
+        let loc = Loc::new(&self.df.file, ins.line);
+        let image_layers = self.layer_dirs(&run.state);
+        let image = Tree::new(&image_layers);
+        let path = image.resolve(&run.state.config.working_dir);
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let missing = !segs.is_empty() && image.lookup(&path).is_none();
+        if !missing {
+            return Ok(false); // exists (a file there is the RUN's problem, as in Docker)
+        }
+        let user = run.state.config.user.clone();
+        let key = Cache::key(&run.key, &["WORKDIR", &path, &user]);
+        if self.cached(run, key.clone(), prefix) {
+            return Ok(true);
+        }
+        let owner = if user.is_empty() {
+            (0, 0)
+        } else {
+            copy::resolve_user(&user, &image).map_err(|e| loc.err(format!("WORKDIR: {e}")))?
+        };
+        let dir = self.store.layout.tmp_path("build-workdir");
+        let result = std::fs::create_dir(&dir)
+            .and_then(|_| copy::make_dirs(&image, &dir, &segs, owner))
+            .map_err(|e| loc.err(format!("WORKDIR: {e}")))
+            .and_then(|_| commit_dir(self.store, &dir).map_err(|e| loc.wrap("WORKDIR", e)));
+        let _ = std::fs::remove_dir_all(&dir);
+        self.finish(run, ins, result?, key);
+        Ok(true)
     }
 
     /// The layers COPY reads from: the context, an earlier stage, or an image; whether it is
@@ -170,5 +200,20 @@ impl Executor<'_> {
         let state =
             ImageState::from_store(self.store, &from).map_err(|e| loc.wrap(&format!("COPY --from={from}"), e))?;
         Ok((self.layer_dirs(&state), false, state.origin))
+    }
+}
+
+/// The absolute COPY/ADD destination: relative to WORKDIR, symlinks on the way followed
+/// inside the image, and a trailing `/` when the Dockerfile's destination names a directory
+/// (`dir/`, `.`, `dir/.`, as BuildKit reads them).
+pub(super) fn destination(image: &Tree<'_>, workdir: &str, raw: &str) -> String {
+    let dir_form = raw.ends_with('/') || raw == "." || raw.ends_with("/.") || raw.is_empty();
+    let resolved = image.resolve(&absolute(workdir, raw));
+    if resolved.is_empty() {
+        "/".to_string()
+    } else if dir_form {
+        format!("/{resolved}/")
+    } else {
+        format!("/{resolved}")
     }
 }

@@ -64,10 +64,53 @@ impl<'a> Tree<'a> {
     }
 
     /// The entry at `rel` as the merged view shows it (None: absent, whited out, or ignored).
+    /// An excluded directory still shows when a `!pattern` re-includes something below it
+    /// (`docs` + `!docs/README.md` keeps docs/README.md, as Docker does); it then holds only
+    /// what is re-included.
     pub fn lookup(&self, rel: &str) -> Option<Entry> {
-        if self.excluded(rel) {
+        if !self.excluded(rel) {
+            return self.lookup_raw(rel);
+        }
+        if !self.ignore.is_some_and(|i| i.may_include_below(rel)) {
             return None;
         }
+        self.lookup_raw(rel).filter(|e| e.meta.is_dir() && !self.children(rel).is_empty())
+    }
+
+    /// `rel` with every symlink on the way followed inside this tree: an absolute target is
+    /// relative to the tree's root and `..` stops at the root, so a link never leads out (as
+    /// BuildKit resolves COPY destinations; cf. openat2(2) RESOLVE_IN_ROOT). This is what
+    /// makes `COPY x /lib/` land in /usr/lib of a usrmerged image instead of replacing the
+    /// /lib symlink with a directory. Missing components are kept as they are.
+    pub fn resolve(&self, rel: &str) -> String {
+        let mut todo: std::collections::VecDeque<String> = segments(rel).into_iter().map(str::to_string).collect();
+        let mut out: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(seg) = todo.pop_front() {
+            if seg == ".." {
+                out.pop();
+                continue;
+            }
+            out.push(seg);
+            let Some(e) = self.lookup_raw(&out.join("/")) else { continue };
+            if !e.meta.file_type().is_symlink() || hops >= 40 {
+                continue;
+            }
+            hops += 1;
+            let Ok(target) = fs::read_link(&e.real) else { continue };
+            out.pop();
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                out.clear();
+            }
+            for s in segments(&target).into_iter().rev() {
+                todo.push_front(s.to_string());
+            }
+        }
+        out.join("/")
+    }
+
+    fn lookup_raw(&self, rel: &str) -> Option<Entry> {
         let segs = segments(rel);
         for layer in self.layers.iter().rev() {
             let mut p = layer.clone();
@@ -132,24 +175,24 @@ impl<'a> Tree<'a> {
                 let child = if base.is_empty() { name.clone() } else { format!("{base}/{name}") };
                 (name, child)
             })
-            .filter(|(_, child)| !self.excluded(child))
+            .filter(|(_, child)| !self.excluded(child) || self.lookup(child).is_some())
             .collect()
     }
 
-    /// Every path under `rel` (itself included) whose segments match the glob `pattern`
-    /// segment by segment; sorted.
-    pub fn glob(&self, pattern: &[&str]) -> Vec<String> {
+    /// Every path whose segments match the glob `pattern` segment by segment, with its name;
+    /// sorted.
+    pub fn glob(&self, pattern: &[&str]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         self.glob_from("", pattern, &mut out);
         out
     }
 
-    fn glob_from(&self, dir: &str, pattern: &[&str], out: &mut Vec<String>) {
+    fn glob_from(&self, dir: &str, pattern: &[&str], out: &mut Vec<(String, String)>) {
         let Some((first, rest)) = pattern.split_first() else { return };
         for (name, child) in self.children(dir) {
             if super::ignore::glob_match(first, &name) {
                 if rest.is_empty() {
-                    out.push(child);
+                    out.push((child, name));
                 } else {
                     self.glob_from(&child, rest, out);
                 }
@@ -189,7 +232,7 @@ mod tests {
         assert_eq!(tree.read_to_string("/d/b").as_deref(), Some("lo"));
         let names: Vec<String> = tree.children("d").into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["a", "b", "sub"]);
-        assert_eq!(tree.glob(&["f*"]), ["f", "f2"]);
+        assert_eq!(tree.glob(&["f*"]), [("f".into(), "f".into()), ("f2".into(), "f2".into())]);
         assert!(tree.lookup("d/nope").is_none());
         assert!(tree.lookup("").is_some_and(|e| e.meta.is_dir()));
     }

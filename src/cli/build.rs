@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::load::{load_options, load_with};
 use super::GlobalOpts;
-use crate::build::{self, compose, BuildLog, Request, StderrLog};
+use crate::build::{self, compose, BuildError, Request, StderrLog};
 use crate::paths::Roots;
 
 #[derive(Debug, Args)]
@@ -34,7 +34,7 @@ pub struct ImageBuildArgs {
     /// Name (and optionally tag) of the image; repeatable.
     #[arg(short = 't', long = "tag")]
     pub tags: Vec<String>,
-    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    /// The Dockerfile (default: CONTEXT/Dockerfile; `-`: read it from stdin).
     #[arg(short = 'f', long = "file")]
     pub file: Option<PathBuf>,
     /// KEY=VALUE for an ARG of the Dockerfile.
@@ -77,7 +77,22 @@ fn parse_kv(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, Str
     Ok(out)
 }
 
+/// A build stopped by Ctrl-C exits 130 (as a shell reports SIGINT), after its message.
+fn exit_interrupted(result: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
+    match result {
+        Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(BuildError::Interrupted { .. }))) => {
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(130))
+        }
+        other => other,
+    }
+}
+
 pub fn run(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
+    exit_interrupted(build_services(g, a))
+}
+
+fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
     let stack = load_with(load_options(g, &a.services)?)?.stack;
     let args = parse_kv(&a.build_args, "--build-arg")?;
@@ -96,11 +111,7 @@ pub fn run(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
     for name in &names {
         let log =
             StderrLog { quiet: a.quiet, label: if names.len() > 1 { format!("[{name}] ") } else { String::new() } };
-        if let Some(svc) = stack.services.get(name) {
-            for k in compose::unsupported_keys(svc) {
-                log.warn(&format!("service `{name}`: build.{k} is not supported by berth's builder; ignored"));
-            }
-        }
+        // Build keys berth ignores were warned about by the loader (file:line:col).
         let out = compose::build_service(&roots, &stack, name, a.no_cache, &args, &log)
             .with_context(|| format!("building service `{name}`"))?;
         report(&out, a.quiet);
@@ -120,13 +131,26 @@ fn report(out: &build::Outcome, quiet: bool) {
 }
 
 pub fn run_image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
+    exit_interrupted(image_build(g, a))
+}
+
+fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
     let host_network = match a.network.as_str() {
         "host" => true,
         "none" | "default" => false,
         other => bail!("--network {other}: expected none, default or host"),
     };
-    let dockerfile = a.file.as_ref().map(|f| {
+    // `-f -`: the Dockerfile comes from stdin (docker build -f- CONTEXT).
+    let stdin_file = a.file.as_deref().is_some_and(|f| f == std::path::Path::new("-"));
+    let inline = if stdin_file {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("read the Dockerfile from stdin")?;
+        Some(text)
+    } else {
+        None
+    };
+    let dockerfile = a.file.as_ref().filter(|_| !stdin_file).map(|f| {
         // As docker build: -f is relative to the current directory, not the context.
         if f.is_absolute() {
             f.clone()
@@ -137,6 +161,7 @@ pub fn run_image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<Exi
     let req = Request {
         context: a.context.clone(),
         dockerfile,
+        dockerfile_inline: inline,
         args: parse_kv(&a.build_args, "--build-arg")?,
         target: a.target.clone(),
         labels: parse_kv(&a.labels, "--label")?,

@@ -95,7 +95,7 @@ fn with_ctx<T>(
     let stack = stack_of(g, &project);
     let rt = Runtime::new(&roots);
     let grace = grace.map(Duration::from_secs);
-    let ctx = Ctx { roots: &roots, rt: &rt, project: &project, stack: stack.as_ref(), grace };
+    let ctx = Ctx::new(&roots, &rt, &project, stack.as_ref(), grace);
     Ok(f(&ctx, &targets)?)
 }
 

@@ -139,12 +139,20 @@ fn stdin_for(a: &RunArgs) -> anyhow::Result<Option<OwnedFd>> {
 fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Result<ContainerConfig> {
     let ic = &image.config;
     let id = random_id()?;
-    let name = a.name.clone().unwrap_or_else(|| id[..12].to_string());
-    if rt.list()?.iter().any(|s| rt.config(&s.id).map(|c| c.name == name).unwrap_or(false)) {
-        bail!("a container named {name} already exists");
+    // A generated name is a prefix of a fresh random id: only a given name needs the check
+    // (which reads every container's record).
+    if let Some(name) = &a.name {
+        if rt.list()?.iter().any(|s| rt.config(&s.id).map(|c| &c.name == name).unwrap_or(false)) {
+            bail!("a container named {name} already exists");
+        }
     }
+    let name = a.name.clone().unwrap_or_else(|| id[..12].to_string());
     let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
     cfg.labels.insert(crate::planner::actual::labels::IMAGE.into(), image.id.clone());
+    if a.rm {
+        // Its record goes with the run: no fsync of it (see runtime::state::TRANSIENT_LABEL).
+        cfg.labels.insert(crate::runtime::state::TRANSIENT_LABEL.into(), "true".into());
+    }
     cfg.process.args = command_line(a, ic);
     cfg.process.env = merge_env(&ic.env, &a.env);
     cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());

@@ -111,7 +111,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     let mut cfg = oneoff::config(&stack, &a.service, &image, &name, &o)?;
     cfg.process.console_size = a.tty.then(attach::caller_window_size).flatten();
     let rt = Runtime::new(&roots);
-    let ctx = Ctx { roots: &roots, rt: &rt, project: &stack.name, stack: Some(&stack), grace: None };
+    let ctx = Ctx::new(&roots, &rt, &stack.name, Some(&stack), None);
     // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
     // the parts that do not exist).
     let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg)

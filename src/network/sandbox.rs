@@ -42,37 +42,53 @@ impl NetworkManager {
 
     /// Joins the sandbox to each network in order: eth0 for the first, eth1 for the next, …
     /// The default route goes via the first non-internal network's gateway. Networks the
-    /// sandbox is already on are returned as they are.
+    /// sandbox is already on are returned as they are. The store lock covers the address
+    /// reservations and the record updates, not the kernel work between them, so containers
+    /// being created in parallel plumb in parallel (only this container's creator touches its
+    /// sandbox record meanwhile).
     pub fn attach(&self, container_id: &str, attachments: &[Attachment]) -> Result<Vec<Endpoint>> {
-        let _lock = self.store.lock()?;
-        let mut sandbox = self.store.require_sandbox(container_id)?;
-        let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
-        let mut plans = Vec::new();
-        for att in attachments {
-            if sandbox.endpoints.iter().any(|e| e.network == att.network)
-                || plans.iter().any(|p: &Plan| p.endpoint.network == att.network)
-            {
-                continue;
-            }
-            let index = sandbox.endpoints.len() + plans.len();
-            let plan = match self.reserve(container_id, att, index, !has_route) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.release(container_id, &plans);
-                    return Err(e);
-                }
-            };
-            has_route |= plan.route_via.is_some();
-            plans.push(plan);
-        }
-        if let Err(e) = outside_tokio(|| plumb(&sandbox.netns, &plans)) {
+        let (netns, plans) = {
+            let _lock = self.store.lock()?;
+            let sandbox = self.store.require_sandbox(container_id)?;
+            (sandbox.netns.clone(), self.reserve_all(container_id, &sandbox, attachments)?)
+        };
+        if let Err(e) = outside_tokio(|| plumb(&netns, &plans)) {
+            let _lock = self.store.lock();
             self.release(container_id, &plans);
             let _ = outside_tokio(|| delete_veths(&plans));
             return Err(e);
         }
+        let _lock = self.store.lock()?;
+        let mut sandbox = self.store.require_sandbox(container_id)?;
         sandbox.endpoints.extend(plans.into_iter().map(|p| p.endpoint));
         self.store.save_sandbox(&sandbox)?;
         Ok(sandbox.endpoints)
+    }
+
+    /// Reserves an address on each network `sandbox` is not on yet (under the store lock);
+    /// on failure the ones reserved so far are given back.
+    fn reserve_all(&self, container_id: &str, sandbox: &SandboxRecord, attachments: &[Attachment]) -> Result<Vec<Plan>> {
+        let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
+        let mut plans: Vec<Plan> = Vec::new();
+        for att in attachments {
+            if sandbox.endpoints.iter().any(|e| e.network == att.network)
+                || plans.iter().any(|p| p.endpoint.network == att.network)
+            {
+                continue;
+            }
+            let index = sandbox.endpoints.len() + plans.len();
+            match self.reserve(container_id, att, index, !has_route) {
+                Ok(plan) => {
+                    has_route |= plan.route_via.is_some();
+                    plans.push(plan);
+                }
+                Err(e) => {
+                    self.release(container_id, &plans);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(plans)
     }
 
     fn is_routed(&self, network: &str) -> bool {

@@ -98,8 +98,15 @@ impl Store {
         read_json(&self.network_path(name))
     }
 
+    /// A network record is rewritten on every address reservation, under the store lock: the
+    /// content is fsynced before the rename (a power loss leaves the old or the new record),
+    /// the directory is not (its fsync serialised parallel container creation; a lost rename
+    /// brings back the previous endpoints, which belong to containers gone with the power).
     pub fn save_network(&self, rec: &NetworkRecord) -> Result<()> {
-        write_json(&self.network_path(&rec.name), rec)
+        let path = self.network_path(&rec.name);
+        let bytes = serde_json::to_vec_pretty(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
+        fs::create_dir_all(&self.dir).map_err(|e| NetworkError::io(&self.dir, e))?;
+        crate::fsutil::replace_file(&path, &bytes, true).map_err(|e| NetworkError::io(&path, e))
     }
 
     pub fn delete_network(&self, name: &str) -> Result<()> {
@@ -118,7 +125,7 @@ impl Store {
     }
 
     pub fn load_sandbox(&self, id: &str) -> Result<Option<SandboxRecord>> {
-        read_json(&self.sandbox_path(id))
+        read_sandbox(&self.sandbox_path(id))
     }
 
     /// The sandbox of a container that must have one (made by `create_sandbox`).
@@ -126,8 +133,17 @@ impl Store {
         self.load_sandbox(id)?.ok_or_else(|| NetworkError::NoSandbox { container: id.to_string() })
     }
 
+    /// Sandbox records describe kernel objects (a netns, its veths, published ports) that do
+    /// not outlive a reboot, so they are replaced by rename(2) — atomic against any process
+    /// crash — without fsync: durability across a power loss would only preserve records of
+    /// namespaces that are gone, and each fsync under the store lock serialised parallel
+    /// container creation. A record left empty or torn by a power loss reads as absent.
     pub fn save_sandbox(&self, rec: &SandboxRecord) -> Result<()> {
-        write_json(&self.sandbox_path(&rec.id), rec)
+        let path = self.sandbox_path(&rec.id);
+        let bytes = serde_json::to_vec(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
+        crate::fsutil::replace_file(&path, &bytes, false).map_err(|e| NetworkError::io(&path, e))
     }
 
     pub fn delete_sandbox(&self, id: &str) -> Result<()> {
@@ -137,7 +153,7 @@ impl Store {
     pub fn sandboxes(&self) -> Result<Vec<SandboxRecord>> {
         let mut out = Vec::new();
         for path in json_files(&self.dir.join("sandboxes"))? {
-            if let Some(rec) = read_json::<SandboxRecord>(&path)? {
+            if let Some(rec) = read_sandbox(&path)? {
                 out.push(rec);
             }
         }
@@ -177,6 +193,18 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(NetworkError::io(path, e)),
+    }
+}
+
+/// A sandbox record, or None when it is missing or unreadable (see `save_sandbox`: after a
+/// power loss its namespace is gone too, so there is nothing left for it to describe).
+fn read_sandbox(path: &Path) -> Result<Option<SandboxRecord>> {
+    match read_json(path) {
+        Err(NetworkError::State { path, source }) => {
+            tracing::warn!("ignoring unreadable sandbox record {}: {source}", path.display());
+            Ok(None)
+        }
+        other => other,
     }
 }
 

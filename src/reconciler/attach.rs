@@ -162,7 +162,7 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
 
 /// Stop every running container of the project in parallel; a second Ctrl-C kills them.
 fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectContainer], grace: Option<Duration>) {
-    let ctx = Ctx { roots, rt, project, stack: None, grace };
+    let ctx = Ctx::new(roots, rt, project, None, grace);
     let before = INTERRUPTS.load(Ordering::SeqCst);
     std::thread::scope(|s| {
         for c in containers {

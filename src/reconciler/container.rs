@@ -3,7 +3,9 @@
 //! step is idempotent or detects what exists, so a crash between two steps followed by another
 //! `up` or `down` converges.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::error::{ReconcileError, Result};
@@ -25,9 +27,23 @@ pub struct Ctx<'a> {
     pub stack: Option<&'a Stack>,
     /// Stop grace override (`-t`).
     pub grace: Option<Duration>,
+    /// Images resolved so far: every container of an `up` resolves its image twice (preflight,
+    /// create), and opening the store and reading its index each time showed in profiles.
+    /// Filled only after images were pulled or built, so an entry never goes stale in one run.
+    images: Mutex<HashMap<String, ResolvedImage>>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(
+        roots: &'a Roots,
+        rt: &'a Runtime,
+        project: &'a str,
+        stack: Option<&'a Stack>,
+        grace: Option<Duration>,
+    ) -> Self {
+        Ctx { roots, rt, project, stack, grace, images: Mutex::new(HashMap::new()) }
+    }
+
     pub fn pd(&self) -> ProjectDir {
         ProjectDir::new(self.roots, self.project)
     }
@@ -38,10 +54,18 @@ impl Ctx<'_> {
 
     /// The image `reference` from the local store; a missing one is an error naming the service.
     pub fn resolve_image(&self, service: &str, reference: &str) -> Result<ResolvedImage> {
+        let cached = self.images.lock().ok().and_then(|m| m.get(reference).cloned());
+        if let Some(found) = cached {
+            return Ok(found);
+        }
         let store = ImageStore::open(self.roots).map_err(|e| ReconcileError::service(service, e))?;
-        store
+        let found = store
             .resolve(reference)
-            .map_err(|_| ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() })
+            .map_err(|_| ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() })?;
+        if let Ok(mut m) = self.images.lock() {
+            m.insert(reference.to_string(), found.clone());
+        }
+        Ok(found)
     }
 }
 
@@ -50,7 +74,9 @@ pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -
     let stack = ctx.stack()?;
     let service =
         stack.services.get(&c.service).ok_or_else(|| ReconcileError::service(&c.service, "not in the stack file"))?;
+    let mut t = crate::timing::Phases::new(format!("create {}", c.name));
     let resolved = ctx.resolve_image(&c.service, image)?;
+    t.mark("resolve image");
     let target = Target { stack, service_name: &c.service, service, number: c.number, name: &c.name, config_hash };
     let mut cfg = translate::container_config(&target, &resolved)?;
     clear_stale(ctx, &cfg.id)?;
@@ -58,7 +84,9 @@ pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -
     if layers::sandbox_path(ctx.roots, &cfg.id).is_some() {
         layers::teardown_container(ctx.roots, &cfg.id)?;
     }
+    t.mark("translate");
     cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &resolved.layers)?;
+    t.mark("mounts");
     cfg.namespaces.net = match &service.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
         Some(NetworkMode::None) => NetNs::New,
@@ -84,12 +112,15 @@ pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -
     };
     // The record first: a crash after it leaves a record without a container, which observe
     // ignores and `down` removes; the reverse would leave a container without its config.
+    t.mark("network");
     ctx.pd().write_record(&record)?;
+    t.mark("record");
     if let Err(e) = ctx.rt.create(&cfg) {
         let _ = layers::teardown_container(ctx.roots, &cfg.id);
         let _ = ctx.pd().remove_record(&c.name);
         return Err(ReconcileError::container(&c.name, e));
     }
+    t.mark("runtime create");
     Ok(())
 }
 
@@ -130,6 +161,7 @@ fn netns_of_container(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathB
 
 /// Start a created or exited container (a running one is left alone), then publish its ports.
 pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
+    let mut t = crate::timing::Phases::new(format!("start {}", c.name));
     let st = ctx.rt.state(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
     ctx.pd().update_record(&c.name, |r| {
         r.stopped_by_user = false;
@@ -139,9 +171,11 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
             r.failing_streak = 0;
         }
     })?;
+    t.mark("record");
     if !st.is_running() {
         ctx.rt.start(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
     }
+    t.mark("runtime start");
     if let (Some(stack), Some(service)) = (ctx.stack, ctx.stack.and_then(|s| s.services.get(&c.service))) {
         let ports = layers::after_start(ctx.roots, stack, &c.service, service, &c.name)?;
         if !ports.is_empty() {

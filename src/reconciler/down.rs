@@ -51,13 +51,13 @@ pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) 
     actual.containers = all_containers(roots, project)?;
     let plan = planner::plan_down(project, &actual, &DownOptions { volumes: opts.volumes });
     let rt = Runtime::new(roots);
-    let ctx = Ctx { roots, rt: &rt, project, stack: None, grace: opts.grace };
+    let ctx = Ctx::new(roots, &rt, project, None, opts.grace);
     if let Err(e) = execute(&ctx, &plan, progress) {
         errors.push(e);
     }
     sweep_half_created(&ctx, &mut errors);
     if let Some(which) = opts.rmi {
-        remove_images(roots, &images, which, progress, &mut errors);
+        remove_images(roots, project, &images, which, progress, &mut errors);
     }
     if errors.is_empty() {
         if let Err(e) = ProjectDir::new(roots, project).remove_all() {
@@ -130,6 +130,7 @@ fn project_images(roots: &Roots, project: &str) -> Vec<String> {
 
 fn remove_images(
     roots: &Roots,
+    project: &str,
     ids: &[String],
     which: RemoveImages,
     progress: &Progress,
@@ -138,8 +139,7 @@ fn remove_images(
     let Ok(store) = ImageStore::open(roots) else { return };
     let Ok(list) = store.list() else { return };
     for img in list.iter().filter(|i| ids.contains(&i.id)) {
-        // `local`: only images with no tag of their own or a `<project>-<service>` build tag.
-        let local = img.references.is_empty() || img.references.iter().all(|r| !r.contains('/') && r.contains('-'));
+        let local = img.references.iter().all(|r| built_for_project(r, project));
         if which == RemoveImages::Local && !local {
             continue;
         }
@@ -147,5 +147,24 @@ fn remove_images(
             Ok(_) => progress.done(Kind::Image, &img.id, "Removed", Duration::ZERO),
             Err(e) => errors.push(ReconcileError::Other(format!("remove image {}: {e}", img.id))),
         }
+    }
+}
+
+/// `--rmi local`: an image berth built for a service without `image:` is tagged
+/// `<project>-<service>` (as Compose names it); any other tag (`postgres:16-alpine`, a
+/// service's own `image:`) is a custom one and keeps the image.
+fn built_for_project(reference: &str, project: &str) -> bool {
+    !reference.contains('/') && reference.strip_prefix(project).is_some_and(|rest| rest.starts_with('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rmi_local_only_takes_project_builds() {
+        use super::built_for_project as local;
+        assert!(local("shop-web:latest", "shop"));
+        assert!(!local("postgres:16-alpine", "shop"), "a dash in a tag is not a build");
+        assert!(!local("shopping-web:latest", "shop"));
+        assert!(!local("registry.example/shop-web:1", "shop"));
     }
 }

@@ -114,7 +114,9 @@ pub fn prepare_network(
     let nm = NetworkManager::new(roots);
     let id = cfg.id.as_str();
     let result = (|| {
+        let mut t = crate::timing::Phases::new(format!("network {id}"));
         let path = nm.create_sandbox(id)?;
+        t.mark("sandbox");
         let mut attachments = Vec::new();
         for (key, sn) in &service.networks {
             attachments.push(Attachment {
@@ -125,6 +127,7 @@ pub fn prepare_network(
             });
         }
         let endpoints = if attachments.is_empty() { Vec::new() } else { nm.attach(id, &attachments)? };
+        t.mark("attach");
         let hosts = HostsSpec {
             hostname: cfg.hostname.clone(),
             domainname: cfg.domainname.clone(),
@@ -134,6 +137,7 @@ pub fn prepare_network(
             dns_opt: service.dns_opt.clone(),
         };
         let mounts = nm.hosts_files(id, &hosts)?;
+        t.mark("hosts files");
         let networks = endpoints
             .iter()
             .map(|e| {
@@ -148,6 +152,7 @@ pub fn prepare_network(
             container_name: cfg.name.clone(),
             networks,
         })?;
+        t.mark("register");
         Ok(NetSetup { net: NetNs::Path(path), mounts })
     })();
     result.map_err(|e: crate::network::NetworkError| {

@@ -173,8 +173,12 @@ impl ProjectDir {
     pub fn update_record(&self, name: &str, f: impl FnOnce(&mut ContainerRecord)) -> Result<Option<ContainerRecord>> {
         let _guard = self.state_lock()?;
         let Some(mut rec) = read_opt::<ContainerRecord>(&self.record_path(name))? else { return Ok(None) };
+        let before = rec.clone();
         f(&mut rec);
-        write_file(&self.record_path(name), &rec)?;
+        // Most updates (start of a fresh container, a health status that holds) change nothing.
+        if rec != before {
+            write_file(&self.record_path(name), &rec)?;
+        }
         Ok(Some(rec))
     }
 
@@ -250,7 +254,12 @@ fn write_file<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     }
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|source| ReconcileError::Corrupt { path: path.to_path_buf(), source })?;
-    crate::fsutil::write_atomic(path, &bytes)
+    // rename(2) of a fsynced temp file: a crash of any process leaves the old or the new
+    // record, and so does a power loss (the content is on disk before the rename; at worst
+    // the rename itself is lost and the previous record comes back, which `up`/`down`
+    // reconcile like any other drift). The directory fsync of `write_atomic` is skipped: it
+    // ran under the project's state lock and serialised parallel container creation.
+    crate::fsutil::replace_file(path, &bytes, true)
         .map_err(|e| ReconcileError::State { path: path.to_path_buf(), reason: e.to_string() })
 }
 

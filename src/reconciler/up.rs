@@ -41,10 +41,12 @@ pub fn up(
     grace: Option<Duration>,
     progress: &Progress,
 ) -> Result<UpReport> {
+    let mut t = crate::timing::Phases::new(format!("up {}", stack.name));
     let _lock = ProjectLock::acquire(roots, &stack.name, lock_wait())?;
     let pd = ProjectDir::new(roots, &stack.name);
     let actual = observe(roots, &stack.name)?;
     let plan = planner::plan(stack, &actual, opts)?;
+    t.mark("observe+plan");
     for note in plan.notes() {
         progress.note(&format!("{}: {}", note.target, note.message));
     }
@@ -57,10 +59,12 @@ pub fn up(
         return Ok(UpReport { changed: false, services });
     }
     let rt = Runtime::new(roots);
-    let ctx = Ctx { roots, rt: &rt, project: &stack.name, stack: Some(stack), grace };
+    let ctx = Ctx::new(roots, &rt, &stack.name, Some(stack), grace);
     acquire::images(&ctx, stack, &plan, progress)?;
+    t.mark("images");
     preflight(&ctx, stack, &plan)?;
     check_ports(roots, stack, &actual, &plan)?;
+    t.mark("preflight");
     pd.write_meta(&ProjectMeta {
         name: stack.name.clone(),
         files: stack.files.clone(),
@@ -68,8 +72,11 @@ pub fn up(
     })?;
     // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
     supervisor::ensure(roots, &stack.name)?;
+    t.mark("supervisor");
     let result = execute(&ctx, &plan, progress);
+    t.mark("execute");
     supervisor::ensure(roots, &stack.name)?;
+    t.mark("supervisor again");
     result.map(|()| UpReport { changed: true, services })
 }
 

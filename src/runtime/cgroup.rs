@@ -3,9 +3,12 @@
 //! (v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) is correctly treated as v1.
 
 use std::fs;
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use cgroups_rs::{hierarchies, Cgroup, CgroupPid, Controller, MaxValue};
+use cgroups_rs::hierarchies::{self, V1};
+use cgroups_rs::{Cgroup, CgroupPid, Controller, Controllers, Hierarchy, MaxValue, Subsystem};
 
 use super::config::Resources;
 use super::devices_bpf::{self, DEVICE_ALLOW};
@@ -16,6 +19,86 @@ const CPU_PERIOD: u64 = 100_000;
 
 pub fn name(id: &str) -> String {
     format!("berth/{id}")
+}
+
+/// cgroups-rs's v1 hierarchy minus its hugetlb controller, whose construction compiles a regex
+/// per huge page size (cgroups-rs 0.3 hugetlb.rs, parse_size): about 1 ms per `Cgroup` handle,
+/// paid once in the monitor and once at removal, a tenth of a whole `berth run`. berth sets no
+/// hugetlb limit; the container still gets (and joins) its own hugetlb cgroup, made and removed
+/// here by path (see [`hugetlb_dir`]).
+#[derive(Debug)]
+struct LeanV1(V1);
+
+impl Hierarchy for LeanV1 {
+    /// V1's list, in V1's order (blkio before memory: cgroup writeback), without hugetlb.
+    fn subsystems(&self) -> Vec<Subsystem> {
+        use cgroups_rs::{blkio, cpu, cpuacct, cpuset, devices, freezer, memory, net_cls, net_prio, perf_event, pid};
+        use cgroups_rs::{rdma, systemd};
+        let mut subs = Vec::new();
+        let mut add = |c: Controllers, make: fn(PathBuf) -> Subsystem| {
+            if let Some(root) = self.0.get_mount_point(c) {
+                subs.push(make(root));
+            }
+        };
+        add(Controllers::BlkIo, |r| Subsystem::BlkIo(blkio::BlkIoController::new(r, false)));
+        add(Controllers::Mem, |r| Subsystem::Mem(memory::MemController::new(r, false)));
+        add(Controllers::Pids, |r| Subsystem::Pid(pid::PidController::new(r, false)));
+        add(Controllers::CpuSet, |r| Subsystem::CpuSet(cpuset::CpuSetController::new(r, false)));
+        add(Controllers::CpuAcct, |r| Subsystem::CpuAcct(cpuacct::CpuAcctController::new(r)));
+        add(Controllers::Cpu, |r| Subsystem::Cpu(cpu::CpuController::new(r, false)));
+        add(Controllers::Devices, |r| Subsystem::Devices(devices::DevicesController::new(r)));
+        add(Controllers::Freezer, |r| Subsystem::Freezer(freezer::FreezerController::new(r, false)));
+        add(Controllers::NetCls, |r| Subsystem::NetCls(net_cls::NetClsController::new(r)));
+        add(Controllers::PerfEvent, |r| Subsystem::PerfEvent(perf_event::PerfEventController::new(r)));
+        add(Controllers::NetPrio, |r| Subsystem::NetPrio(net_prio::NetPrioController::new(r)));
+        add(Controllers::Rdma, |r| Subsystem::Rdma(rdma::RdmaController::new(r)));
+        add(Controllers::Systemd, |r| Subsystem::Systemd(systemd::SystemdController::new(r, false)));
+        subs
+    }
+    fn root(&self) -> PathBuf {
+        self.0.root()
+    }
+    fn root_control_group(&self) -> Cgroup {
+        self.0.root_control_group()
+    }
+    fn parent_control_group(&self, path: &str) -> Cgroup {
+        self.0.parent_control_group(path)
+    }
+    fn v2(&self) -> bool {
+        false
+    }
+}
+
+/// Where the hugetlb v1 hierarchy is mounted (None: v2, or not mounted).
+static HUGETLB_ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// The hierarchy every handle here uses: cgroups-rs's own on v2, [`LeanV1`] on v1/hybrid.
+fn hierarchy() -> Box<dyn Hierarchy> {
+    if hierarchies::is_cgroup2_unified_mode() {
+        let _ = HUGETLB_ROOT.set(None);
+        return hierarchies::auto();
+    }
+    let v1 = V1::new();
+    let _ = HUGETLB_ROOT.set(v1.get_mount_point(Controllers::HugeTlb));
+    Box::new(LeanV1(v1))
+}
+
+/// The container's directory in the hugetlb hierarchy, when there is one (v1 only).
+fn hugetlb_dir(cg: &Cgroup) -> Option<PathBuf> {
+    if cg.v2() {
+        return None;
+    }
+    let root = HUGETLB_ROOT.get_or_init(|| V1::new().get_mount_point(Controllers::HugeTlb));
+    root.as_ref().map(|r| r.join(cg.path()))
+}
+
+/// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory.
+fn make(id: &str) -> std::result::Result<Cgroup, String> {
+    let cg = Cgroup::new(hierarchy(), name(id)).map_err(|e| e.to_string())?;
+    if let Some(h) = hugetlb_dir(&cg) {
+        fs::create_dir_all(&h).map_err(|e| format!("mkdir {}: {e}", h.display()))?;
+    }
+    Ok(cg)
 }
 
 fn cg_err(id: &str, reason: impl std::fmt::Display) -> RuntimeError {
@@ -50,17 +133,17 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 /// Create the cgroup, apply the limits and, unless `privileged` (Docker: all devices), the
 /// device allowlist.
 pub fn create(id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
-    let v2 = hierarchies::auto().v2();
     // The shared parent `berth/` is removed when its last container goes (see `destroy`), so a
     // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
     let mut attempt = 0;
     let cg = loop {
-        match Cgroup::new(hierarchies::auto(), name(id)) {
+        match make(id) {
             Ok(cg) => break cg,
             Err(_) if attempt < 5 => attempt += 1,
             Err(e) => return Err(cg_err(id, format!("create: {e}"))),
         }
     };
+    let v2 = cg.v2();
     cg.apply(&to_resources(r, v2)).map_err(|e| cg_err(id, format!("apply limits: {e}")))?;
     // cgroups-rs swallows some write errors; verify the ones a user asked for.
     if let (Some(want), Some(path)) = (r.memory, memory_dir(&cg)) {
@@ -92,20 +175,61 @@ fn restrict_devices(id: &str, cg: &Cgroup) -> Result<()> {
         return Ok(());
     };
     let dir = dev.path().to_path_buf();
-    let write = |file: &str, v: &str| fs::write(dir.join(file), v).map_err(|e| cg_err(id, format!("{file} {v}: {e}")));
-    write("devices.deny", "a")?;
+    let open = |file: &str| fs::OpenOptions::new().write(true).open(dir.join(file));
+    let fail = |file: &str, v: &str, e: std::io::Error| cg_err(id, format!("{file} {v}: {e}"));
+    open("devices.deny").and_then(|mut f| f.write_all(b"a")).map_err(|e| fail("devices.deny", "a", e))?;
+    // One rule per write(2) (the kernel parses one rule per call), through one open file.
+    let mut allow = open("devices.allow").map_err(|e| fail("devices.allow", "", e))?;
     for rule in DEVICE_ALLOW {
-        write("devices.allow", rule)?;
+        allow.write_all(rule.as_bytes()).map_err(|e| fail("devices.allow", rule, e))?;
     }
     Ok(())
 }
 
 pub fn load(id: &str) -> Cgroup {
-    Cgroup::load(hierarchies::auto(), name(id))
+    Cgroup::load(hierarchy(), name(id))
 }
 
+/// The `tasks` file of every v1 hierarchy of `cg`, for the container's first process to join
+/// by itself (writing "0", see `child::join_cgroup`); None on cgroup v2.
+///
+/// Why not the monitor writing the child's pid to `cgroup.procs`: moving another process takes
+/// the kernel's global `cgroup_threadgroup_rwsem` for writing, whose first writer after an idle
+/// spell waits out an RCU grace period (7-15 ms on this 2-CPU host: the single biggest cost of
+/// a start, paid by crun and runc too). A single thread moving itself ("0" in `tasks`) skips
+/// that lock (kernel/cgroup/cgroup.c, cgroup_procs_write_start: "If the thread is `current`,
+/// it won't exit(2) under our hands"), and the container's first process is single-threaded.
+pub fn self_join_files(cg: &Cgroup) -> Option<Vec<PathBuf>> {
+    if cg.v2() {
+        return None;
+    }
+    let mut files: Vec<PathBuf> = cg.subsystems().iter().map(|s| s.to_controller().path().join("tasks")).collect();
+    files.extend(hugetlb_dir(cg).map(|h| h.join("tasks")));
+    (!files.is_empty()).then_some(files)
+}
+
+/// Move process `pid` into the cgroup. The calling process itself, when single-threaded, joins
+/// like the container's first process (see [`self_join_files`]: no grace-period wait).
 pub fn add_pid(id: &str, cg: &Cgroup, pid: i32) -> Result<()> {
-    cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(|e| cg_err(id, format!("add pid {pid}: {e}")))
+    let fail = |e: String| cg_err(id, format!("add pid {pid}: {e}"));
+    if pid as u32 == std::process::id() && single_threaded() {
+        if let Some(files) = self_join_files(cg) {
+            for f in files {
+                fs::write(&f, "0").map_err(|e| fail(format!("{}: {e}", f.display())))?;
+            }
+            return Ok(());
+        }
+    }
+    cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(|e| fail(e.to_string()))?;
+    if let Some(h) = hugetlb_dir(cg) {
+        fs::write(h.join("cgroup.procs"), pid.to_string()).map_err(|e| fail(format!("{}: {e}", h.display())))?;
+    }
+    Ok(())
+}
+
+/// Only this thread in the process (/proc/self/task has one entry).
+fn single_threaded() -> bool {
+    fs::read_dir("/proc/self/task").map(|d| d.count() == 1).unwrap_or(false)
 }
 
 pub fn memory_dir(cg: &Cgroup) -> Option<PathBuf> {
@@ -139,6 +263,9 @@ pub fn oom_killed(cg: &Cgroup) -> bool {
 /// Every process in the cgroup (any controller).
 pub fn procs(cg: &Cgroup) -> Vec<i32> {
     let mut v: Vec<i32> = cg.procs().into_iter().map(|p| p.pid as i32).collect();
+    if let Some(text) = hugetlb_dir(cg).and_then(|h| fs::read_to_string(h.join("cgroup.procs")).ok()) {
+        v.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
     v.sort_unstable();
     v.dedup();
     v
@@ -147,7 +274,8 @@ pub fn procs(cg: &Cgroup) -> Vec<i32> {
 /// Kill every process left in the cgroup and remove it; tolerant of a cgroup already gone.
 pub fn destroy(id: &str) -> Result<()> {
     let cg = load(id);
-    if !cg.exists() {
+    let hugetlb = hugetlb_dir(&cg).filter(|h| h.is_dir());
+    if !cg.exists() && hugetlb.is_none() {
         return Ok(());
     }
     for _ in 0..100 {
@@ -162,7 +290,10 @@ pub fn destroy(id: &str) -> Result<()> {
     }
     let mut last = Ok(());
     for _ in 0..50 {
-        last = cg.delete();
+        last = cg.delete().map_err(|e| e.to_string()).and_then(|()| match &hugetlb {
+            Some(h) if h.is_dir() => fs::remove_dir(h).map_err(|e| format!("rmdir {}: {e}", h.display())),
+            _ => Ok(()),
+        });
         if last.is_ok() && !cg.exists() {
             break;
         }

@@ -3,6 +3,7 @@
 //! pipe (close-on-exec, so EOF on it means the exec succeeded) and exits.
 
 use std::os::fd::RawFd;
+use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
 
@@ -14,6 +15,8 @@ use super::{caps, limits, rootfs, seccomp};
 pub struct ChildCtx<'a> {
     pub cfg: &'a ContainerConfig,
     pub dir: &'a StateDir,
+    /// The cgroup's `tasks` files to join by ourselves first (None: the monitor moves us).
+    pub cgroup_tasks: Option<&'a [PathBuf]>,
     /// The monitor writes one byte here once we are in the cgroup (and id-mapped).
     pub sync_r: RawFd,
     pub err_w: RawFd,
@@ -71,7 +74,12 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
             return Err(format!("dup2 stdio: {}", std::io::Error::last_os_error()));
         }
     }
-    // 2. wait until the monitor has put us in the cgroup and written the id maps.
+    // 2. into the container's cgroup before anything else (the device allowlist, memory and
+    //    pids limits apply from here on), then wait until the monitor has released us (after
+    //    moving us itself when we cannot, and writing the id maps).
+    if let Some(files) = ctx.cgroup_tasks {
+        join_cgroup(files)?;
+    }
     let mut b = [0u8; 1];
     if unsafe { libc::read(ctx.sync_r, b.as_mut_ptr().cast(), 1) } != 1 {
         return Err("the monitor went away during setup".into());
@@ -143,6 +151,16 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     set_limits(cfg)
     // 13.. user and groups, capabilities, no_new_privs, seccomp, close-on-exec of every fd,
     // exec (or fork behind the init): process::become_workload, shared with `exec`.
+}
+
+/// Move this (single-threaded) process into the cgroup: "0" in each v1 hierarchy's `tasks`
+/// file means the calling thread (cgroups(7)), which the kernel moves without taking its global
+/// threadgroup lock (see `cgroup::self_join_files`).
+fn join_cgroup(files: &[PathBuf]) -> Result<(), String> {
+    for f in files {
+        std::fs::write(f, "0").map_err(|e| format!("join cgroup {}: {e}", f.display()))?;
+    }
+    Ok(())
 }
 
 fn set_limits(cfg: &ContainerConfig) -> Result<(), String> {

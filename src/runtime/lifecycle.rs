@@ -17,7 +17,7 @@ use super::binary;
 use super::config::{ContainerConfig, ExecConfig, Mount};
 use super::error::{io_err, sys_err, Result, RuntimeError};
 use super::logs::rfc3339_now;
-use super::state::{read_json, write_json, ContainerState, StateDir, Status};
+use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
 use super::{caps, cgroup, limits, stop, tty};
 use crate::paths::Roots;
 
@@ -77,8 +77,8 @@ impl Runtime {
         for d in [dir.upper(), dir.work(), dir.rootfs()] {
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
-        write_json(&dir.config(), cfg)?;
-        write_json(&dir.state(), &ContainerState::new(&cfg.id, rfc3339_now()))
+        write_json(&dir.config(), cfg, durable(cfg))?;
+        write_json(&dir.state(), &ContainerState::new(&cfg.id, rfc3339_now()), durable(cfg))
     }
 
     pub fn config(&self, id: &str) -> Result<ContainerConfig> {

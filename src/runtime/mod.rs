@@ -34,7 +34,7 @@ pub mod helper;
 mod lifecycle;
 pub mod limits;
 pub mod logs;
-mod loopback;
+pub(crate) mod loopback;
 mod monitor;
 mod pid1;
 pub mod process;

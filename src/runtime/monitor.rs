@@ -19,7 +19,7 @@ use super::cgroup;
 use super::child::{self, ChildCtx};
 use super::config::{ContainerConfig, IdMap, NetNs};
 use super::logs::{rfc3339_now, LogWriter};
-use super::state::{read_json, write_json, ContainerState, StateDir, Status};
+use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
 
 /// Entry point (`berth-monitor monitor <state-dir>`).
 pub fn main(state_dir: &Path) -> i32 {
@@ -118,7 +118,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
     if !setup_error.is_empty() {
         let _ = waitpid(sp.pid, None);
         state.error = Some(setup_error.clone());
-        let _ = write_json(&dir.state(), &state);
+        let _ = write_json(&dir.state(), &state, durable(&cfg));
         return Err(setup_error);
     }
     let pidfd = pidfd_open(sp.pid)?;
@@ -128,7 +128,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
     state.started_at = Some(rfc3339_now());
     state.finished_at = None;
     state.error = None;
-    write_json(&dir.state(), &state).map_err(|e| e.to_string())?;
+    write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())?;
     let ok = format!("ok {}\n", sp.pid);
     match &master {
         // The starter gets the master; we keep no copy, so its hang-up reaches the container.
@@ -145,10 +145,11 @@ fn run(dir: &StateDir) -> Result<(), String> {
     };
     state.status = Status::Exited { code, oom: cgroup::oom_killed(&cg) };
     state.finished_at = Some(rfc3339_now());
-    write_json(&dir.state(), &state).map_err(|e| e.to_string())
+    write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())
 }
 
-/// Clone the container child, put it in the cgroup (and id-map it), then release it.
+/// Clone the container child, put it in the cgroup (or let it join by itself) and id-map it,
+/// then release it.
 fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Result<Spawned, String> {
     if let Some(u) = &cfg.namespaces.user {
         own_upper_by_mapped_root(dir, u)?;
@@ -167,9 +168,14 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Resu
         (Some((_, ow)), Some((_, ew))) => [0, ow.as_raw_fd(), ew.as_raw_fd()],
         _ => [0, 0, 0],
     };
+    // Without a user namespace the child joins its cgroup by itself, at once (see
+    // `cgroup::self_join_files`: no grace-period wait); in one, it has no right to the host's
+    // cgroup files until mapped, so we move it.
+    let self_join = if cfg.namespaces.user.is_none() { cgroup::self_join_files(cg) } else { None };
     let ctx = ChildCtx {
         cfg,
         dir,
+        cgroup_tasks: self_join.as_deref(),
         sync_r: sync_r.as_raw_fd(),
         err_w: err_w.as_raw_fd(),
         console: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
@@ -182,11 +188,13 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Resu
     drop((sync_r, err_w, stack));
     let console = console.map(|(ours, _theirs)| ours);
     let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
-    let placed = cgroup::add_pid(&cfg.id, cg, pid.as_raw()).map_err(|e| e.to_string()).and_then(|()| {
-        match &cfg.namespaces.user {
-            Some(u) => write_id_map(pid, "uid_map", &u.uid_map).and_then(|()| write_id_map(pid, "gid_map", &u.gid_map)),
-            None => Ok(()),
-        }
+    let placed = match self_join {
+        Some(_) => Ok(()),
+        None => cgroup::add_pid(&cfg.id, cg, pid.as_raw()).map_err(|e| e.to_string()),
+    };
+    let placed = placed.and_then(|()| match &cfg.namespaces.user {
+        Some(u) => write_id_map(pid, "uid_map", &u.uid_map).and_then(|()| write_id_map(pid, "gid_map", &u.gid_map)),
+        None => Ok(()),
     });
     if let Err(e) = placed {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -279,12 +287,12 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
         libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
     ];
     let mut buf = vec![0u8; 16 * 1024];
-    trim_rss();
-    // After a burst of output, trim again once the container has been quiet for a while, so an
-    // idle container's monitor goes back to its minimal footprint.
-    let mut dirty = false;
+    // Trim once the container has been quiet for a while (first after 100 ms: a short-lived
+    // container exits before, and its monitor only pays for the trim when it stays), and again
+    // after every burst of output, so an idle container's monitor keeps its minimal footprint.
+    let mut quiet_ms = 100;
     loop {
-        let timeout = if dirty { 2000 } else { -1 };
+        let timeout = if quiet_ms > 0 { quiet_ms } else { -1 };
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
         if n < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
@@ -294,10 +302,10 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
         }
         if n == 0 {
             trim_rss();
-            dirty = false;
+            quiet_ms = 0;
             continue;
         }
-        dirty = true;
+        quiet_ms = 2000;
         for (i, f) in fds.iter_mut().enumerate().take(2) {
             if f.revents != 0 && !copy_once(f.fd, i, &mut buf, &mut log) {
                 f.fd = -1;

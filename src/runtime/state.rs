@@ -1,12 +1,13 @@
 //! The container's record on disk: `config.json` (what was asked) and `state.json` (what
-//! happened), both written atomically (temp file, fsync, rename) so a crash or a SIGKILL at any
-//! point leaves either the old or the new record, never a torn one.
+//! happened), both written atomically (temp file, fsync, rename; no fsync for `--rm` runs) so
+//! a crash or a SIGKILL at any point leaves either the old or the new record, never a torn one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::config::ContainerConfig;
 use super::error::{io_err, Result, RuntimeError};
 
 /// Where one container keeps its files (all under `Roots::container_state(id)`).
@@ -83,15 +84,28 @@ impl ContainerState {
     }
 }
 
-/// Write `bytes` to `path` atomically (see [`crate::fsutil::write_atomic`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::fsutil::write_atomic(path, bytes).map_err(io_err("write", path))
+/// Label of a container whose record goes with its run (`berth run --rm`): its files are
+/// replaced atomically but never fsynced (see [`write_json`]).
+pub const TRANSIENT_LABEL: &str = "berth.transient";
+
+/// Whether `cfg`'s record needs to survive a power loss (see [`TRANSIENT_LABEL`]).
+pub fn durable(cfg: &ContainerConfig) -> bool {
+    !cfg.labels.contains_key(TRANSIENT_LABEL)
 }
 
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+/// Replace `path` with `bytes` atomically (see [`crate::fsutil::replace_file`]): a crash or
+/// SIGKILL of any process leaves the old or the new record. `durable`: fsync before the
+/// rename, so a power loss does too (DESIGN.md: write temp, fsync, rename). The directory is
+/// not fsynced: after a reboot every container is gone, and the reconciler works from what it
+/// observes, so the older of two complete records is as good as the newer.
+pub fn write_atomic(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    crate::fsutil::replace_file(path, bytes, durable).map_err(io_err("write", path))
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T, durable: bool) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value)
         .map_err(|source| RuntimeError::Corrupt { path: path.to_path_buf(), source })?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &bytes, durable)
 }
 
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
@@ -118,8 +132,8 @@ mod tests {
     fn atomic_write_replaces_content() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("state.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
+        write_atomic(&p, b"one", true).unwrap();
+        write_atomic(&p, b"two", false).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
     }

@@ -212,6 +212,9 @@ pub struct Build {
     pub labels: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// The network RUN steps use: `host`, `none` or `default` (no network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     /// Other build keys (cache_from, ssh, secrets, …), kept verbatim.
     #[serde(flatten)]
     pub other: IndexMap<String, serde_json::Value>,

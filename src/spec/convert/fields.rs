@@ -137,7 +137,8 @@ fn is_remote(ctx: &str) -> bool {
     ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/")
 }
 
-const BUILD_KEYS: [&str; 7] = ["context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "tags"];
+const BUILD_KEYS: [&str; 8] =
+    ["context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "tags", "network"];
 
 pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagnostics) -> Option<Build> {
     let m = node.as_map()?;
@@ -151,6 +152,7 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
         target: field(m, "target", path, d, string),
         labels: string_map_at(m, "labels", path, d),
         tags: m.get("tags").map(|n| strings(n, &format!("{path}.tags"), d)).unwrap_or_default(),
+        network: field(m, "network", path, d, string),
         other: Default::default(),
     };
     for (k, v) in m.iter().filter(|(k, _)| !BUILD_KEYS.contains(&k.name.as_str())) {
