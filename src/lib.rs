@@ -23,3 +23,4 @@ pub mod spec;
 pub mod timefmt;
 pub mod timing;
 pub mod volumes;
+pub mod watch;

@@ -22,12 +22,36 @@ impl NetworkManager {
         let mut sandbox = self.store.require_sandbox(container_id)?;
         sandbox.hosts = Some(spec.clone());
         self.store.save_sandbox(&sandbox)?;
+        self.write_own_files(&sandbox, spec)
+    }
+
+    /// `hosts_files` then `register`, under one lock and with one record write: what a new
+    /// container needs (half the lock round trips while containers are created in parallel).
+    pub fn hosts_files_and_register(&self, spec: &HostsSpec, reg: &Registration) -> Result<Vec<Mount>> {
+        let _lock = self.store.lock()?;
+        let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
+        let mut touched: BTreeSet<String> = reg.networks.iter().map(|(n, _, _)| n.clone()).collect();
+        if let Some(old) = &sandbox.registration {
+            touched.extend(old.networks.iter().map(|(n, _, _)| n.clone()));
+        }
+        sandbox.hosts = Some(spec.clone());
+        sandbox.registration = Some(reg.clone());
+        sandbox.project = Some(reg.project.clone());
+        self.store.save_sandbox(&sandbox)?;
+        // Its own files first (refresh only rewrites hosts files that exist).
+        let mounts = self.write_own_files(&sandbox, spec)?;
+        self.refresh(&touched)?;
+        Ok(mounts)
+    }
+
+    fn write_own_files(&self, sandbox: &SandboxRecord, spec: &HostsSpec) -> Result<Vec<Mount>> {
+        let container_id = sandbox.id.as_str();
         let dir = self.store.files_dir(container_id);
         let all = self.store.sandboxes()?;
         let host_resolv = std::fs::read_to_string(HOST_RESOLV_CONF).unwrap_or_default();
         let hostname = spec.hostname.clone().unwrap_or_else(|| short_hostname(container_id));
         let files = [
-            ("hosts", "/etc/hosts", render_hosts(&sandbox, &all)),
+            ("hosts", "/etc/hosts", render_hosts(sandbox, &all)),
             ("resolv.conf", "/etc/resolv.conf", render_resolv(spec, &host_resolv)),
             ("hostname", "/etc/hostname", format!("{hostname}\n")),
         ];

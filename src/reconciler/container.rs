@@ -206,17 +206,21 @@ pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
 /// Stop and remove a container and everything held for it; keeps going past errors and
 /// reports them all. A container that no longer exists is not an error.
 pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    let mut t = crate::timing::Phases::new(format!("remove {name}"));
     let mut errors = Vec::new();
     if let Err(e) = stop(ctx, name) {
         errors.push(e);
     }
+    t.mark("stop");
     if let Err(e) = layers::teardown_container(ctx.roots, name) {
         errors.push(e);
     }
+    t.mark("network teardown");
     match ctx.rt.remove(name, true) {
         Ok(()) | Err(RuntimeError::NotFound(_)) => {}
         Err(e) => errors.push(ReconcileError::container(name, e)),
     }
+    t.mark("runtime remove");
     // A half-created container (no state.json) is not listed by the runtime: clear its dir.
     if let Err(e) = clear_stale(ctx, name) {
         errors.push(e);

@@ -40,11 +40,13 @@ pub struct DownOpts {
 /// Remove the project. `stack_images` are the images the stack file names (for `--rmi all`
 /// when the file loads); the images of the existing containers are always considered.
 pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) -> Result<()> {
+    let mut t = crate::timing::Phases::new(format!("down {project}"));
     let lock = ProjectLock::acquire(roots, project, lock_wait())?;
     let mut errors = Vec::new();
     if let Err(e) = supervisor::stop(roots, project) {
         errors.push(e);
     }
+    t.mark("stop supervisor");
     let images = project_images(roots, project);
     let mut actual = observe(roots, project)?;
     // One-off containers (`berth run`) go too.
@@ -52,9 +54,11 @@ pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) 
     let plan = planner::plan_down(project, &actual, &DownOptions { volumes: opts.volumes });
     let rt = Runtime::new(roots);
     let ctx = Ctx::new(roots, &rt, project, None, opts.grace);
+    t.mark("observe+plan");
     if let Err(e) = execute(&ctx, &plan, progress) {
         errors.push(e);
     }
+    t.mark("execute");
     sweep_half_created(&ctx, &mut errors);
     if let Some(which) = opts.rmi {
         remove_images(roots, project, &images, which, progress, &mut errors);

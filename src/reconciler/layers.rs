@@ -47,7 +47,10 @@ pub fn ensure_network(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Re
         gateway: pool.and_then(|p| p.gateway.clone()),
         labels: net_labels,
     };
-    NetworkManager::new(roots).ensure_network(&spec).map(|_| ()).map_err(net_err(name))
+    let mut t = crate::timing::Phases::new(format!("network {name}"));
+    let r = NetworkManager::new(roots).ensure_network(&spec).map(|_| ()).map_err(net_err(name));
+    t.mark("ensure");
+    r
 }
 
 pub fn remove_network(roots: &Roots, _project: &str, name: &str) -> Result<()> {
@@ -136,8 +139,6 @@ pub fn prepare_network(
             dns_search: service.dns_search.clone(),
             dns_opt: service.dns_opt.clone(),
         };
-        let mounts = nm.hosts_files(id, &hosts)?;
-        t.mark("hosts files");
         let networks = endpoints
             .iter()
             .map(|e| {
@@ -145,14 +146,15 @@ pub fn prepare_network(
                 (e.network.clone(), e.ip.clone(), aliases.unwrap_or_default())
             })
             .collect();
-        nm.register(&Registration {
+        let registration = Registration {
             container_id: id.to_string(),
             project: stack.name.clone(),
             service: service_name.to_string(),
             container_name: cfg.name.clone(),
             networks,
-        })?;
-        t.mark("register");
+        };
+        let mounts = nm.hosts_files_and_register(&hosts, &registration)?;
+        t.mark("hosts files + register");
         Ok(NetSetup { net: NetNs::Path(path), mounts })
     })();
     result.map_err(|e: crate::network::NetworkError| {

@@ -37,6 +37,15 @@ extern "C" fn on_term(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
+/// Sleep `d`, but wake at once when a signal arrives: one nanosleep(2), whose EINTR ends it
+/// (std's sleep resumes after a signal, which made every `down` wait out the rest of a tick
+/// after its SIGTERM).
+fn nap(d: Duration) {
+    let ts = libc::timespec { tv_sec: d.as_secs() as libc::time_t, tv_nsec: d.subsec_nanos() as libc::c_long };
+    // SAFETY: nanosleep reads `ts`; a null remainder is allowed.
+    unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+}
+
 pub fn lock_path(roots: &Roots, project: &str) -> PathBuf {
     roots.run.join("supervisors").join(format!("{project}.lock"))
 }
@@ -132,7 +141,9 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
         } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= IDLE_GRACE {
             break;
         }
-        std::thread::sleep(TICK);
+        if !STOP.load(Ordering::SeqCst) {
+            nap(TICK);
+        }
     }
     sup.shutdown();
     Ok(())
