@@ -27,6 +27,8 @@ mod service_run;
 // up, down and the supervisor (issue 6, core).
 mod down;
 mod up;
+// Watch mode (develop.watch).
+mod watch;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -124,6 +126,8 @@ pub enum Command {
     /// The per-project supervisor (started by `up`, detached).
     #[command(name = "__supervise", hide = true)]
     Supervise(up::SuperviseArgs),
+    /// Watch the services' `develop.watch` paths and sync, restart or rebuild on changes.
+    Watch(watch::WatchArgs),
 }
 
 /// Entry point of the binary.
@@ -163,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Up(args) => up::run(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Supervise(args) => up::supervise(args),
+        Command::Watch(args) => watch::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

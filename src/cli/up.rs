@@ -61,6 +61,9 @@ pub struct UpArgs {
     /// Pull images: always, missing (the default: only images not in the store), never.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
+    /// Watch the services' `develop.watch` paths and sync, restart or rebuild as files change.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
 }
 
 /// Arguments of the hidden `berth __supervise`.
@@ -89,6 +92,9 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     };
     let grace = a.timeout.map(Duration::from_secs);
     let progress = Progress::new();
+    if a.watch {
+        super::watch::check_configured(&stack, &a.services)?;
+    }
     if a.build {
         crate::build::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
     }
@@ -97,9 +103,15 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     if a.wait {
         up::wait_ready(&roots, &stack.name, &report.services, a.wait_timeout.map(Duration::from_secs))
             .context("--wait")?;
-        return Ok(ExitCode::SUCCESS);
+        if !a.watch {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
-    if a.detach {
+    let watch_opts = crate::watch::WatchOptions { services: a.services.clone(), prune: false };
+    if a.detach || a.wait {
+        if a.watch {
+            super::watch::watch_in_foreground(&roots, &stack, &watch_opts)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let attach_opts = AttachOpts {
@@ -113,7 +125,11 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
             bail!("--exit-code-from {s}: no such service");
         }
     }
-    let code = attach(&roots, &stack.name, &attach_opts)?;
+    let code = if a.watch {
+        super::watch::watch_while(&roots, &stack, &watch_opts, || attach(&roots, &stack.name, &attach_opts))??
+    } else {
+        attach(&roots, &stack.name, &attach_opts)?
+    };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 

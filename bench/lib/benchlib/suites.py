@@ -3,6 +3,8 @@ A B A B … after one warm-up each; a contender that fails gets a 'failed: …' 
 
 import os
 import signal
+import socket
+import subprocess
 import time
 
 from . import compose, primitives
@@ -398,15 +400,109 @@ def wait_for_marker(marker, old_pid, timeout):
 # ---- watch
 
 
+WATCH_PEERS = {
+    "docker-compose": "no `watch` command (docker-compose v1; Compose v2.22+ has it)",
+    "podman-compose": "no `watch` command",
+}
+
+
 def suite_watch(ctx):
-    has = ctx.berth_lacks("watch") is None
-    status = ("measurement not written yet (berth has `watch` now: add it here)" if has
-              else ctx.berth_lacks("watch"))
-    rows = [Row("berth", "save → visible", status=status)]
-    if not ctx.smoke:
-        rows += [Row(p, "save → visible", status="no watch command in this version")
-                 for p in ("podman-compose", "docker-compose")]
-    return Section("watch", "save a file → change visible in the container (placeholder)", rows)
+    rows, skipped = [], []
+    reason = ctx.berth_lacks("watch", "up", "down") or ctx.berth_image_error
+    contenders = []
+    if reason:
+        skipped.append(("berth", reason))
+    else:
+        contenders.append(watch_contender(ctx))
+    if not ctx.smoke:  # peers: only a Compose v2 `docker compose watch` could run this
+        skipped += [(p, WATCH_PEERS[p]) for p in ("podman-compose", "docker-compose")]
+    rows = alternate(ctx, contenders, {"save → served": "s"}, skipped)
+    notes = ["a `sync` rule (./www → /www) on a busybox `httpd` service published on 127.0.0.1; each run "
+             "writes www/index.html with a new token and polls GET / every 2 ms until the token is served. "
+             "Includes the watcher's debounce (berth: 100 ms quiet period)."]
+    return Section("watch", "watch mode: save a file → the change served by the container", rows, notes)
+
+
+def watch_contender(ctx):
+    port = free_port()
+    c = compose.Compose(ctx, "berth", "watch", {})
+    www = os.path.join(c.dir, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "w") as f:
+        f.write("start\n")
+    with open(c.file, "w") as f:
+        f.write("services:\n  web:\n"
+                f'    image: "{IMAGE}"\n'
+                # The bench image has few applet links; sync needs `tar` (as Compose's does).
+                '    command: ["/bin/sh", "-c", "/bin/busybox --install -s /bin; mkdir -p /www; '
+                'exec httpd -f -p 8080 -h /www"]\n'
+                f'    ports: ["127.0.0.1:{port}:8080"]\n'
+                "    develop:\n      watch:\n"
+                "        - {action: sync, path: ./www, target: /www, initial_sync: true}\n")
+    project = c.project(0)
+    state = {}
+    limit = 15 if ctx.smoke else 60
+
+    def setup():
+        log = open(os.path.join(c.dir, "watch.log"), "w")
+        state["proc"] = subprocess.Popen(c.cmd(project, "watch"), stdout=log, stderr=log,
+                                         stdin=subprocess.DEVNULL, env=c.env, cwd=c.dir)
+        log.close()
+        # Re-save until served: the first saves may land before the container's `tar` exists.
+        deadline = time.perf_counter() + limit
+        while True:
+            with open(os.path.join(www, "index.html"), "w") as f:
+                f.write("start\n")
+            try:
+                return wait_served(port, b"start", 1)
+            except TimeoutError:
+                if time.perf_counter() > deadline or state["proc"].poll() is not None:
+                    raise
+
+    def sample(i):
+        token = f"token-{os.getpid()}-{i}".encode()
+        t = time.perf_counter()
+        with open(os.path.join(www, "index.html"), "wb") as f:
+            f.write(token + b"\n")
+        wait_served(port, token, limit)
+        return {"save → served": time.perf_counter() - t}
+
+    def teardown():
+        proc = state.pop("proc", None)
+        if proc is not None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        c.down_fast(project)
+
+    return Contender("berth", sample, setup, teardown)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_served(port, token, timeout):
+    """Poll GET / on 127.0.0.1:port every 2 ms until the body holds `token`."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+                body = b""
+                while chunk := s.recv(65536):
+                    body += chunk
+            if token in body:
+                return
+        except OSError:
+            pass
+        time.sleep(0.002)
+    raise TimeoutError(f"127.0.0.1:{port} did not serve {token!r} within {timeout} s")
 
 
 SUITES = {
