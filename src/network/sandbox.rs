@@ -67,7 +67,12 @@ impl NetworkManager {
 
     /// Reserves an address on each network `sandbox` is not on yet (under the store lock);
     /// on failure the ones reserved so far are given back.
-    fn reserve_all(&self, container_id: &str, sandbox: &SandboxRecord, attachments: &[Attachment]) -> Result<Vec<Plan>> {
+    fn reserve_all(
+        &self,
+        container_id: &str,
+        sandbox: &SandboxRecord,
+        attachments: &[Attachment],
+    ) -> Result<Vec<Plan>> {
         let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
         let mut plans: Vec<Plan> = Vec::new();
         for att in attachments {

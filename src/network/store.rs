@@ -104,7 +104,8 @@ impl Store {
     /// brings back the previous endpoints, which belong to containers gone with the power).
     pub fn save_network(&self, rec: &NetworkRecord) -> Result<()> {
         let path = self.network_path(&rec.name);
-        let bytes = serde_json::to_vec_pretty(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
+        let bytes =
+            serde_json::to_vec_pretty(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
         fs::create_dir_all(&self.dir).map_err(|e| NetworkError::io(&self.dir, e))?;
         crate::fsutil::replace_file(&path, &bytes, true).map_err(|e| NetworkError::io(&path, e))
     }

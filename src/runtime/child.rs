@@ -3,7 +3,6 @@
 //! pipe (close-on-exec, so EOF on it means the exec succeeded) and exits.
 
 use std::os::fd::RawFd;
-use std::path::PathBuf;
 
 use nix::sched::CloneFlags;
 
@@ -15,9 +14,8 @@ use super::{caps, limits, rootfs, seccomp};
 pub struct ChildCtx<'a> {
     pub cfg: &'a ContainerConfig,
     pub dir: &'a StateDir,
-    /// The cgroup's `tasks` files to join by ourselves first (None: the monitor moves us).
-    pub cgroup_tasks: Option<&'a [PathBuf]>,
-    /// The monitor writes one byte here once we are in the cgroup (and id-mapped).
+    /// The monitor's release: "g" once the cgroup exists (and we are id-mapped), then the
+    /// cgroup `tasks` files to join by ourselves, one a line; then NUL.
     pub sync_r: RawFd,
     pub err_w: RawFd,
     /// With a tty: the socket the pty master is sent out over.
@@ -74,27 +72,19 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
             return Err(format!("dup2 stdio: {}", std::io::Error::last_os_error()));
         }
     }
-    // 2. into the container's cgroup before anything else (the device allowlist, memory and
-    //    pids limits apply from here on), then wait until the monitor has released us (after
-    //    moving us itself when we cannot, and writing the id maps).
-    if let Some(files) = ctx.cgroup_tasks {
-        join_cgroup(files)?;
-    }
-    let mut b = [0u8; 1];
-    if unsafe { libc::read(ctx.sync_r, b.as_mut_ptr().cast(), 1) } != 1 {
-        return Err("the monitor went away during setup".into());
-    }
-    // 2b. in a user namespace, become its root now that the maps exist, so our host ids are
-    // the mapped ones (user_namespaces(7)): until then we still carry host uid 0.
-    if cfg.namespaces.user.is_some() {
+    // 2. in a user namespace: wait for the monitor's release (it writes our id maps and moves
+    //    us into the cgroup), then become its root, so our host ids are the mapped ones
+    //    (user_namespaces(7)): until then we still carry host uid 0. Without one, the monitor
+    //    creates the cgroup while we mount (steps 5-7) and we wait for it at step 7b.
+    let userns = cfg.namespaces.user.is_some();
+    if userns {
+        released(ctx)?;
         let root = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
         nix::unistd::setresgid(root.0, root.0, root.0).map_err(|e| format!("setgid 0 in the user namespace: {e}"))?;
         nix::unistd::setresuid(root.1, root.1, root.1).map_err(|e| format!("setuid 0 in the user namespace: {e}"))?;
     }
     // 3. own session (the tty, if any, becomes its controlling terminal below).
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
-    // 4. a cgroup namespace rooted at our own cgroup (cgroup_namespaces(7)); after the move.
-    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
     // 5. the caller's network namespace, if one was handed in.
     //    A namespace of our own (`NetNs::New`) gets its loopback up: "none" is loopback only.
     match &cfg.namespaces.net {
@@ -109,14 +99,21 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     rootfs::make_private()?;
     let root = ctx.dir.rootfs();
     rootfs::mount_overlay(&cfg.layers, &ctx.dir.upper(), &ctx.dir.work(), &root)?;
-    // 7. /proc, /sys (ro) with the container's cgroup (ro), /dev with its nodes, pts, shm and
-    //    mqueue; then the mounts handed in by the caller.
+    // 7. /proc, /sys (ro), /dev with its nodes, pts, shm and mqueue.
     rootfs::mount_proc(&root)?;
     rootfs::mount_sys(&root)?;
-    if cfg.namespaces.user.is_none() {
+    rootfs::mount_dev(&root, cfg.shm_size(), !cfg.namespaces.ipc_host)?;
+    // 7b. into the container's cgroup (the device allowlist, memory and pids limits apply
+    //     from here on, long before anything of the workload runs), then a cgroup namespace
+    //     rooted at it (cgroup_namespaces(7)) and the container's cgroup at /sys/fs/cgroup (ro);
+    //     then the mounts handed in by the caller.
+    if !userns {
+        released(ctx)?;
+    }
+    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+    if !userns {
         super::cgroupfs::mount(&root)?;
     }
-    rootfs::mount_dev(&root, cfg.shm_size(), !cfg.namespaces.ipc_host)?;
     for m in &cfg.mounts {
         rootfs::handed_in(&root, m)?;
     }
@@ -153,12 +150,27 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     // exec (or fork behind the init): process::become_workload, shared with `exec`.
 }
 
-/// Move this (single-threaded) process into the cgroup: "0" in each v1 hierarchy's `tasks`
-/// file means the calling thread (cgroups(7)), which the kernel moves without taking its global
-/// threadgroup lock (see `cgroup::self_join_files`).
-fn join_cgroup(files: &[PathBuf]) -> Result<(), String> {
-    for f in files {
-        std::fs::write(f, "0").map_err(|e| format!("join cgroup {}: {e}", f.display()))?;
+/// Wait for the monitor's release (see [`ChildCtx::sync_r`]) and join the cgroup as told:
+/// "0" in a v1 hierarchy's `tasks` file moves the calling thread (cgroups(7)), which the kernel
+/// does without taking its global threadgroup lock (see `cgroup::self_join_files`); this
+/// process is single-threaded, so that is all of it.
+fn released(ctx: &ChildCtx<'_>) -> Result<(), String> {
+    let mut msg = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !msg.ends_with(b"\0") {
+        let n = unsafe { libc::read(ctx.sync_r, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        msg.extend_from_slice(&buf[..n as usize]);
+    }
+    let msg = String::from_utf8_lossy(msg.strip_suffix(b"\0").unwrap_or(&msg));
+    let mut lines = msg.lines();
+    if lines.next() != Some("g") {
+        return Err("the monitor went away during setup".into());
+    }
+    for f in lines {
+        std::fs::write(f, "0").map_err(|e| format!("join cgroup {f}: {e}"))?;
     }
     Ok(())
 }

@@ -107,8 +107,7 @@ struct Spawned {
 fn run(dir: &StateDir) -> Result<(), String> {
     let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
     let mut state: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
-    let cg = cgroup::create(&cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
-    let sp = spawn(dir, &cfg, &cg)?;
+    let (sp, cg) = spawn(dir, &cfg)?;
     // With a tty the child sends the pty master first (or hangs up on failure).
     let master = match &sp.console {
         Some(c) => super::tty::recv_fd(c.as_raw_fd()).ok().and_then(|(_, fd)| fd),
@@ -148,9 +147,10 @@ fn run(dir: &StateDir) -> Result<(), String> {
     write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())
 }
 
-/// Clone the container child, put it in the cgroup (or let it join by itself) and id-map it,
-/// then release it.
-fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Result<Spawned, String> {
+/// Clone the container child, create its cgroup (while the child mounts its root filesystem:
+/// see child.rs), put it in the cgroup (or let it join by itself) and id-map it, then release
+/// it.
+fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::Cgroup), String> {
     if let Some(u) = &cfg.namespaces.user {
         own_upper_by_mapped_root(dir, u)?;
     }
@@ -168,14 +168,9 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Resu
         (Some((_, ow)), Some((_, ew))) => [0, ow.as_raw_fd(), ew.as_raw_fd()],
         _ => [0, 0, 0],
     };
-    // Without a user namespace the child joins its cgroup by itself, at once (see
-    // `cgroup::self_join_files`: no grace-period wait); in one, it has no right to the host's
-    // cgroup files until mapped, so we move it.
-    let self_join = if cfg.namespaces.user.is_none() { cgroup::self_join_files(cg) } else { None };
     let ctx = ChildCtx {
         cfg,
         dir,
-        cgroup_tasks: self_join.as_deref(),
         sync_r: sync_r.as_raw_fd(),
         err_w: err_w.as_raw_fd(),
         console: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
@@ -188,21 +183,41 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig, cg: &cgroups_rs::Cgroup) -> Resu
     drop((sync_r, err_w, stack));
     let console = console.map(|(ours, _theirs)| ours);
     let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
-    let placed = match self_join {
-        Some(_) => Ok(()),
-        None => cgroup::add_pid(&cfg.id, cg, pid.as_raw()).map_err(|e| e.to_string()),
+    let cg = match place(pid, cfg) {
+        Ok((cg, release)) => {
+            // A child that failed early is gone (EPIPE): its error pipe says why.
+            let _ = nix::unistd::write(&sync_w, release.as_bytes());
+            cg
+        }
+        Err(e) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            return Err(e);
+        }
     };
-    let placed = placed.and_then(|()| match &cfg.namespaces.user {
-        Some(u) => write_id_map(pid, "uid_map", &u.uid_map).and_then(|()| write_id_map(pid, "gid_map", &u.gid_map)),
-        None => Ok(()),
-    });
-    if let Err(e) = placed {
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        let _ = waitpid(pid, None);
-        return Err(e);
+    Ok((Spawned { pid, err_r, streams, console }, cg))
+}
+
+/// Create the cgroup (limits, device allowlist) and say how the child gets into it: the
+/// release message is "g", then the `tasks` files it joins by itself, one a line, then NUL (see
+/// `cgroup::self_join_files`: no grace-period wait). In a user namespace it has no right to
+/// the host's cgroup files, so we move it, and write its id maps.
+fn place(pid: Pid, cfg: &ContainerConfig) -> Result<(cgroups_rs::Cgroup, String), String> {
+    let cg = cgroup::create(&cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
+    let mut release = String::from("g");
+    match (&cfg.namespaces.user, cgroup::self_join_files(&cg)) {
+        (None, Some(files)) => files.iter().for_each(|f| release.push_str(&format!("\n{}", f.display()))),
+        (user, _) => {
+            cgroup::add_pid(&cfg.id, &cg, pid.as_raw()).map_err(|e| e.to_string())?;
+            if let Some(u) = user {
+                write_id_map(pid, "uid_map", &u.uid_map)?;
+                write_id_map(pid, "gid_map", &u.gid_map)?;
+            }
+        }
     }
-    nix::unistd::write(&sync_w, b"g").map_err(|e| format!("release the container process: {e}"))?;
-    Ok(Spawned { pid, err_r, streams, console })
+    // NUL ends the message: the child holds a copy of the pipe's write end, so it sees no EOF.
+    release.push('\0');
+    Ok((cg, release))
 }
 
 /// Point our stdin/stdout at /dev/null: the starter may be gone, and the container's stdin
