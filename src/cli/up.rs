@@ -79,8 +79,10 @@ pub struct SuperviseArgs {
 
 pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let pull: PullFlag = a.pull.as_deref().map(str::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default();
+    let mut t = crate::timing::Phases::new("cli up");
     let roots = Roots::new(g.root.as_deref());
     let loaded = load_with(load_options(g, &a.services)?)?;
+    t.mark("load");
     let mut stack = loaded.stack;
     let opts = PlanOptions {
         services: a.services.clone(),
@@ -99,7 +101,9 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         crate::build::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
     }
     acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
+    t.mark("before plan");
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
+    t.mark("up");
     if a.wait {
         up::wait_ready(&roots, &stack.name, &report.services, a.wait_timeout.map(Duration::from_secs))
             .context("--wait")?;

@@ -15,8 +15,19 @@ use super::state::HealthStatus;
 use crate::planner::{Action, ActionId, Plan};
 use crate::runtime::Status;
 
-/// How many actions run concurrently.
+/// How many actions run concurrently, unless `COMPOSE_PARALLEL_LIMIT` (Compose's own knob)
+/// says otherwise.
 pub const MAX_PARALLEL: usize = 8;
+
+/// The parallelism of this run: `COMPOSE_PARALLEL_LIMIT` when set to a positive number, else
+/// [`MAX_PARALLEL`].
+pub fn parallel_limit() -> usize {
+    std::env::var("COMPOSE_PARALLEL_LIMIT")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(MAX_PARALLEL)
+}
 
 /// Execute `plan`, printing a progress line per finished action.
 pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
@@ -24,12 +35,13 @@ pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
     let mut started: HashSet<ActionId> = HashSet::new();
     let mut errors = Vec::new();
     let (tx, rx) = mpsc::channel::<(ActionId, Result<()>)>();
+    let limit = parallel_limit();
     std::thread::scope(|scope| {
         let mut running = 0usize;
         loop {
             if errors.is_empty() {
                 for id in plan.ready(&done) {
-                    if running >= MAX_PARALLEL {
+                    if running >= limit {
                         break;
                     }
                     if started.insert(id) {
