@@ -16,8 +16,6 @@ use super::error::{NetworkError, Result};
 use super::ipam::Ipv4Net;
 use super::names::BRIDGE_PREFIX;
 
-const IPTABLES: &str = "iptables";
-
 /// One rule: table, chain, match-and-target arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
@@ -49,48 +47,32 @@ pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
     ]
 }
 
-fn iptables(args: &[&str]) -> std::io::Result<std::process::Output> {
-    // -w: wait for the xtables lock instead of failing when another tool holds it.
-    Command::new(IPTABLES).arg("-w").args(args).output()
-}
-
-fn run(r: &Rule, op: &str, pos: Option<&str>) -> Result<bool> {
-    let mut args = vec!["-t", r.table, op, r.chain];
-    args.extend(pos);
-    args.extend(r.spec.iter().map(String::as_str));
-    match iptables(&args) {
-        Ok(out) if out.status.success() => Ok(true),
-        Ok(out) if op == "-C" || op == "-D" => {
-            let _ = out;
-            Ok(false)
-        }
+/// Every rule of every table as `iptables-save` prints it: (table, `-A CHAIN spec`), the form
+/// [`listed_form`] builds. One run for all tables (each iptables run costs a few ms: it loads
+/// the whole ruleset). None when iptables is not installed.
+fn saved_rules() -> Result<Option<Vec<(String, String)>>> {
+    match Command::new("iptables-save").output() {
+        Ok(out) if out.status.success() => Ok(Some(parse_saved(&String::from_utf8_lossy(&out.stdout)))),
         Ok(out) => Err(NetworkError::Firewall {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        }),
-        Err(e) => Err(NetworkError::sys(format!("run {IPTABLES}"), e)),
-    }
-}
-
-/// Whether the firewall tool exists; without it berth still works, minus egress NAT.
-fn available() -> bool {
-    iptables(&["-V"]).is_ok_and(|o| o.status.success())
-}
-
-/// The rules of `table`'s `chain` as `iptables -S` prints them (`-A CHAIN spec`, the form
-/// [`listed_form`] builds); None when iptables is not installed.
-fn list_chain(table: &str, chain: &str) -> Result<Option<Vec<String>>> {
-    match iptables(&["-t", table, "-S", chain]) {
-        Ok(out) if out.status.success() => {
-            Ok(Some(String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()))
-        }
-        Ok(out) => Err(NetworkError::Firewall {
-            args: format!("-t {table} -S {chain}"),
+            args: "iptables-save".into(),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(NetworkError::sys(format!("run {IPTABLES}"), e)),
+        Err(e) => Err(NetworkError::sys("run iptables-save", e)),
     }
+}
+
+fn parse_saved(text: &str) -> Vec<(String, String)> {
+    let mut table = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t.trim().to_string();
+        } else if line.starts_with("-A ") {
+            out.push((table.clone(), line.trim_end().to_string()));
+        }
+    }
+    out
 }
 
 fn listed_form(r: &Rule) -> String {
@@ -118,24 +100,19 @@ fn restore_input(missing: &[&Rule]) -> String {
 /// Installs the rules (idempotent: present ones are left alone). Rules are inserted at the
 /// top of their chain, last first, so they keep their order and precede the host's own.
 /// Every iptables run costs several ms (it loads the whole ruleset), so the present rules are
-/// read with one `-S` per chain and the missing ones inserted with one `iptables-restore
+/// read with one `iptables-save` and the missing ones inserted with one `iptables-restore
 /// --noflush` (atomic per table), instead of a `-C` and an `-I` per rule.
 pub fn install(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<()> {
     let wanted = rules(bridge, subnet, internal);
-    let mut present = Vec::new();
-    let mut chains: Vec<(&str, &str)> = wanted.iter().map(|r| (r.table, r.chain)).collect();
-    chains.dedup();
-    for (table, chain) in chains {
-        let Some(lines) = list_chain(table, chain)? else {
-            tracing::warn!(bridge, "iptables not found: network works, but without egress masquerade or isolation");
-            return Ok(());
-        };
-        present.extend(lines);
-    }
+    let Some(present) = saved_rules()? else {
+        tracing::warn!(bridge, "iptables not found: network works, but without egress masquerade or isolation");
+        return Ok(());
+    };
     if !internal {
         enable_forwarding()?;
     }
-    let missing: Vec<&Rule> = wanted.iter().filter(|r| !present.contains(&listed_form(r))).collect();
+    let missing: Vec<&Rule> =
+        wanted.iter().filter(|r| !present.iter().any(|(t, l)| t == r.table && *l == listed_form(r))).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -164,25 +141,39 @@ fn restore(input: &str) -> Result<()> {
     })
 }
 
-/// Removes every copy of the network's rules; returns the failures instead of stopping.
+/// Removes every copy of the network's rules (one `iptables-save`, one `iptables-restore`
+/// deleting exactly the copies present); returns the failures instead of stopping.
 pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
-    if !available() {
+    let present = match saved_rules() {
+        Ok(Some(p)) => p,
+        Ok(None) => return Vec::new(),
+        Err(e) => return vec![e.to_string()],
+    };
+    let input = delete_input(&rules(bridge, subnet, internal), &present);
+    if input.is_empty() {
         return Vec::new();
     }
-    let mut errors = Vec::new();
-    for r in rules(bridge, subnet, internal) {
-        for _ in 0..8 {
-            match run(&r, "-D", None) {
-                Ok(true) => continue,
-                Ok(false) => break,
-                Err(e) => {
-                    errors.push(e.to_string());
-                    break;
-                }
-            }
+    match restore(&input) {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// `iptables-restore --noflush` input deleting each copy of `wanted` found in `present`.
+fn delete_input(wanted: &[Rule], present: &[(String, String)]) -> String {
+    let mut text = String::new();
+    for table in ["nat", "filter"] {
+        let mut lines = Vec::new();
+        for r in wanted.iter().filter(|r| r.table == table) {
+            let form = listed_form(r);
+            let copies = present.iter().filter(|(t, l)| t == table && *l == form).count();
+            lines.extend(std::iter::repeat_n(format!("-D {} {}", r.chain, r.spec.join(" ")), copies));
+        }
+        if !lines.is_empty() {
+            text.push_str(&format!("*{table}\n{}\nCOMMIT\n", lines.join("\n")));
         }
     }
-    errors
+    text
 }
 
 /// net.ipv4.ip_forward=1, written only when it is not already on.
@@ -223,5 +214,24 @@ mod tests {
         assert!(lines[4].starts_with("-I FORWARD 1 -o bth-12345678 -m conntrack"), "{}", lines[4]);
         assert_eq!(lines[7], "-I FORWARD 1 -i bth-12345678 -o bth-12345678 -j ACCEPT");
         assert_eq!(lines.last(), Some(&"COMMIT"));
+    }
+
+    #[test]
+    fn saved_rules_are_read_per_table_and_every_copy_is_deleted() {
+        let saved = "# Generated by iptables-save\n*nat\n:POSTROUTING ACCEPT [0:0]\n\
+            -A POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\
+            -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n\
+            -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-A FORWARD -i other -j ACCEPT\nCOMMIT\n";
+        let present = parse_saved(saved);
+        assert_eq!(present.len(), 4);
+        assert_eq!(present[0].0, "nat");
+        let ext = rules("bth-12345678", "10.213.7.0/24".parse().unwrap(), false);
+        let text = delete_input(&ext, &present);
+        assert_eq!(
+            text,
+            "*nat\n-D POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\
+             -D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\nCOMMIT\n"
+        );
+        assert!(delete_input(&rules("bth-00000000", "10.213.8.0/24".parse().unwrap(), true), &present).is_empty());
     }
 }
