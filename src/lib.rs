@@ -11,6 +11,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod errchain;
 pub mod fsat;
 pub mod fsutil;
 pub mod image;

@@ -127,17 +127,7 @@ pub fn build_before_plan(roots: &Roots, stack: &mut Stack, services: &[String], 
     Ok(())
 }
 
-/// An error and its causes on one line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use crate::errchain::chain;
 
 #[cfg(test)]
 mod tests {

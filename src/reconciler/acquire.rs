@@ -17,7 +17,7 @@ use super::error::{ReconcileError, Result};
 use super::progress::{Kind, Progress};
 use crate::image::{registry, ImageStore};
 use crate::paths::Roots;
-use crate::planner::{self, Action, Plan, PlanOptions};
+use crate::planner::{Action, Plan, PlanOptions};
 use crate::spec::model::{PullPolicy, Stack};
 
 /// How many images are pulled at once.
@@ -105,7 +105,7 @@ pub fn before_plan(
     flag: PullFlag,
     progress: &Progress,
 ) -> Result<()> {
-    let selected = selected_services(stack, opts);
+    let selected = super::up::selected_services(stack, opts);
     if flag == PullFlag::Never {
         for (_, svc) in stack.services.iter_mut().filter(|(n, s)| selected.contains(*n) && s.build.is_none()) {
             svc.pull_policy = Some(PullPolicy::Never);
@@ -131,20 +131,6 @@ pub fn before_plan(
         }
     }
     Ok(())
-}
-
-/// The services `up` acts on: the named ones (plus dependencies unless --no-deps), or all.
-fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
-    if opts.services.is_empty() {
-        return stack.services.keys().cloned().collect();
-    }
-    if opts.no_deps {
-        return opts.services.clone();
-    }
-    match planner::ServiceGraph::new(stack) {
-        Ok(g) => g.with_dependencies(&opts.services).into_iter().collect(),
-        Err(_) => opts.services.clone(),
-    }
 }
 
 /// One job per distinct `image:` of `services` (in order), with the services using it.
@@ -216,17 +202,7 @@ pub fn failures_to_error(jobs: &[PullJob], failures: Vec<(usize, String)>) -> Re
     ReconcileError::collect(errors)
 }
 
-/// An error and its causes on one line (`a: b: c`).
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use crate::errchain::chain;
 
 #[cfg(test)]
 mod tests {

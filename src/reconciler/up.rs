@@ -81,7 +81,7 @@ pub fn up(
 }
 
 /// The services `up` acts on: the named ones (plus dependencies unless --no-deps), or all.
-fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
+pub(super) fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
     if opts.services.is_empty() {
         return stack.services.keys().cloned().collect();
     }
