@@ -57,15 +57,12 @@ impl Netlink {
         self.rt.block_on(f)
     }
 
-    /// The index of link `name`, or None when there is no such link.
+    /// The index of link `name` in the calling thread's network namespace, or None when there
+    /// is no such link. if_nametoindex(3) (one SIOCGIFINDEX ioctl) rather than an RTM_GETLINK:
+    /// the kernel fills, and netlink-packet-route parses, every attribute of the link for a
+    /// GETLINK, which showed in `up` profiles; an index is all that is needed here.
     pub fn link_index(&self, name: &str) -> Result<Option<u32>> {
-        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
-        match self.block(links.try_next()) {
-            Ok(Some(msg)) => Ok(Some(msg.header.index)),
-            Ok(None) => Ok(None),
-            Err(e) if errno(&e) == Some(ENODEV) => Ok(None),
-            Err(e) => Err(nl(format!("look up link {name}"))(e)),
-        }
+        link_index(name)
     }
 
     /// Creates bridge `name` (or finds it) and returns its index.
@@ -159,6 +156,24 @@ impl Netlink {
             Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
             Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),
         }
+    }
+}
+
+/// See [`Netlink::link_index`]; needs no netlink session.
+pub fn link_index(name: &str) -> Result<Option<u32>> {
+    let Ok(c) = std::ffi::CString::new(name) else { return Ok(None) };
+    if name.len() >= libc::IFNAMSIZ {
+        return Ok(None);
+    }
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if index != 0 {
+        return Ok(Some(index));
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENODEV) | Some(libc::ENXIO) => Ok(None),
+        _ => Err(NetworkError::sys(format!("look up link {name}"), err)),
     }
 }
 
