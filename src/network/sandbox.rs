@@ -176,6 +176,8 @@ impl NetworkManager {
         }
         let lock = self.store.lock();
         let sandbox = self.store.load_sandbox(container_id).ok().flatten();
+        let veths: Vec<String> =
+            sandbox.iter().flat_map(|s| &s.endpoints).map(|ep| names::veth_name(container_id, &ep.network)).collect();
         for ep in sandbox.iter().flat_map(|s| &s.endpoints) {
             if let Err(e) = self.forget_endpoint(container_id, &ep.network) {
                 errors.push(e.to_string());
@@ -193,6 +195,7 @@ impl NetworkManager {
             errors.push(e.to_string());
         }
         drop(lock);
+        wait_gone(&veths);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -231,6 +234,20 @@ fn plumb(netns_path: &Path, plans: &[Plan]) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Waits (briefly) until the host ends of the veths are gone. The kernel destroys an unbound
+/// namespace, and with it the veth pairs, asynchronously (cleanup_net); `down` returning while
+/// the host still lists them would be a footprint left, however briefly. Outside the store lock,
+/// so parallel teardowns wait together. A namespace some process still holds keeps its veths:
+/// after the cap, stop waiting (the link goes with that process).
+fn wait_gone(veths: &[String]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    for v in veths {
+        while matches!(super::netlink::link_index(v), Ok(Some(_))) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
 }
 
 fn delete_veths(plans: &[Plan]) -> Result<()> {
