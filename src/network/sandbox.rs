@@ -129,7 +129,7 @@ impl NetworkManager {
             None => names::mac_from_ip(ip),
         };
         net.endpoints.insert(id.to_string(), ip);
-        self.store.save_network(&net)?;
+        self.store.save_endpoints(&net)?;
         Ok(Plan {
             endpoint: Endpoint {
                 network: att.network.clone(),
@@ -156,7 +156,7 @@ impl NetworkManager {
     pub(super) fn forget_endpoint(&self, id: &str, network: &str) -> Result<()> {
         if let Some(mut net) = self.store.load_network(network)? {
             if net.endpoints.remove(id).is_some() {
-                self.store.save_network(&net)?;
+                self.store.save_endpoints(&net)?;
             }
         }
         Ok(())

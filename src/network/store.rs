@@ -98,16 +98,27 @@ impl Store {
         read_json(&self.network_path(name))
     }
 
-    /// A network record is rewritten on every address reservation, under the store lock: the
-    /// content is fsynced before the rename (a power loss leaves the old or the new record),
-    /// the directory is not (its fsync serialised parallel container creation; a lost rename
-    /// brings back the previous endpoints, which belong to containers gone with the power).
+    /// A new or changed network (its subnet, bridge, options: configuration): the content is
+    /// fsynced before the rename, so a power loss leaves the old or the new record.
     pub fn save_network(&self, rec: &NetworkRecord) -> Result<()> {
+        self.write_network(rec, true)
+    }
+
+    /// The same record after an address reservation or release, on every container create and
+    /// removal, under the store lock: replaced by rename(2) (atomic against any process crash)
+    /// without fsync, which serialised parallel creates. The endpoints belong to containers,
+    /// which a power loss ends anyway; the configuration part was made durable when the
+    /// network was saved, and ext4 writes a file replaced by rename before the rename itself.
+    pub fn save_endpoints(&self, rec: &NetworkRecord) -> Result<()> {
+        self.write_network(rec, false)
+    }
+
+    fn write_network(&self, rec: &NetworkRecord, fsync: bool) -> Result<()> {
         let path = self.network_path(&rec.name);
         let bytes =
             serde_json::to_vec_pretty(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
         fs::create_dir_all(&self.dir).map_err(|e| NetworkError::io(&self.dir, e))?;
-        crate::fsutil::replace_file(&path, &bytes, true).map_err(|e| NetworkError::io(&path, e))
+        crate::fsutil::replace_file(&path, &bytes, fsync).map_err(|e| NetworkError::io(&path, e))
     }
 
     pub fn delete_network(&self, name: &str) -> Result<()> {
