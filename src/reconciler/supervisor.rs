@@ -54,6 +54,16 @@ fn log_path(roots: &Roots, project: &str) -> PathBuf {
     roots.run.join("supervisors").join(format!("{project}.log"))
 }
 
+/// Wait (at most `timeout`) until a supervisor holds the project's lock: one just spawned has
+/// to exec and take it, and a `down` that looked before then would miss it.
+pub fn wait_started(roots: &Roots, project: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !is_running(roots, project)? && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
 /// True when a supervisor holds the project's supervisor lock.
 pub fn is_running(roots: &Roots, project: &str) -> Result<bool> {
     Ok(FileLock::try_acquire(&lock_path(roots, project))?.is_none())
@@ -125,7 +135,19 @@ pub fn stop(roots: &Roots, project: &str) -> Result<()> {
 
 /// The supervisor's main loop (`berth __supervise`).
 pub fn run(roots: &Roots, project: &str) -> Result<()> {
-    let Some(mut lock) = FileLock::try_acquire(&lock_path(roots, project))? else { return Ok(()) };
+    // `is_running` probes by taking the lock for an instant: a few tries tell such a probe
+    // from another supervisor that holds it for good.
+    let mut tries = 0;
+    let mut lock = loop {
+        match FileLock::try_acquire(&lock_path(roots, project))? {
+            Some(lock) => break lock,
+            None if tries < 10 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            None => return Ok(()),
+        }
+    };
     lock.write_pid()?;
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic.

@@ -76,6 +76,8 @@ pub fn up(
     let result = execute(&ctx, &plan, progress);
     t.mark("execute");
     supervisor::ensure(roots, &stack.name)?;
+    // Return only once it holds its lock: a `down` right after must see it to stop it.
+    supervisor::wait_started(roots, &stack.name, Duration::from_secs(2))?;
     t.mark("supervisor again");
     result.map(|()| UpReport { changed: true, services })
 }
