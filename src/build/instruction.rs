@@ -27,16 +27,9 @@ pub struct CopySpec {
     pub add: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthSpec {
-    /// `CMD` exec form → `["CMD", …]`; shell form → `["CMD-SHELL", cmd]`.
-    pub test: Vec<String>,
-    pub interval: Option<Duration>,
-    pub timeout: Option<Duration>,
-    pub start_period: Option<Duration>,
-    pub start_interval: Option<Duration>,
-    pub retries: Option<u32>,
-}
+/// HEALTHCHECK's settings: the image config's own type (`CMD` exec form → `["CMD", …]`; shell
+/// form → `["CMD-SHELL", cmd]`).
+pub use crate::image::Healthcheck as HealthSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
