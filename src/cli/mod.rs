@@ -82,7 +82,7 @@ pub enum Command {
     Build(build::BuildArgs),
     /// List images in the local store.
     Images(images::ImagesArgs),
-    /// Manage images: import, rm, inspect, ls.
+    /// Manage images: import, pull, push, build, rm, inspect, ls.
     Image(images::ImageArgs),
     /// A one-off container: of a SERVICE of the stack (compose run), else of an IMAGE (docker run).
     Run(Box<run::RunArgs>),
