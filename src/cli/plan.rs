@@ -29,13 +29,20 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+}
+
+/// The flags that shape a plan, shared by `plan` and `up` (so both accept the same ones).
+#[derive(Debug, Args)]
+pub struct PlanFlags {
     /// Recreate containers even if their configuration has not changed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_recreate")]
     pub force_recreate: bool,
     /// Never recreate existing containers, even if their configuration changed.
     #[arg(long)]
     pub no_recreate: bool,
-    /// Do not include the dependencies of the named services.
+    /// Do not include (or start) the dependencies of the named services.
     #[arg(long)]
     pub no_deps: bool,
     /// Remove containers of services that are no longer in the stack.
@@ -44,6 +51,20 @@ pub struct PlanArgs {
     /// Run N containers of SERVICE, overriding the file (repeatable).
     #[arg(long, value_name = "SERVICE=N", value_parser = parse_scale)]
     pub scale: Vec<(String, u32)>,
+}
+
+impl PlanFlags {
+    /// The planner's options for `services` with these flags.
+    pub fn options(&self, services: &[String]) -> PlanOptions {
+        PlanOptions {
+            services: services.to_vec(),
+            force_recreate: self.force_recreate,
+            no_recreate: self.no_recreate,
+            no_deps: self.no_deps,
+            remove_orphans: self.remove_orphans,
+            scale: self.scale.iter().cloned().collect(),
+        }
+    }
 }
 
 /// `web=3` → ("web", 3): one `--scale` flag of `plan` and `up`.
@@ -58,14 +79,7 @@ pub(super) fn parse_scale(s: &str) -> Result<(String, u32), String> {
 
 pub fn run(g: &GlobalOpts, a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_with(load_options(g, &a.services)?)?;
-    let opts = PlanOptions {
-        services: a.services.clone(),
-        force_recreate: a.force_recreate,
-        no_recreate: a.no_recreate,
-        no_deps: a.no_deps,
-        remove_orphans: a.remove_orphans,
-        scale: a.scale.iter().cloned().collect(),
-    };
+    let opts = a.flags.options(&a.services);
     let roots = Roots::new(g.root.as_deref());
     let actual = observe(&roots, &loaded.stack.name)
         .with_context(|| format!("cannot observe the state of project `{}`", loaded.stack.name))?;

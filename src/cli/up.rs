@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use indexmap::IndexMap;
 
 use super::load::{load_options, load_with};
 use super::GlobalOpts;
 use crate::paths::Roots;
-use crate::planner::PlanOptions;
 use crate::reconciler::acquire::{self, PullFlag};
 use crate::reconciler::attach::{attach, AttachOpts};
 use crate::reconciler::progress::Progress;
@@ -31,27 +29,14 @@ pub struct UpArgs {
     /// Give up waiting after this many seconds (with --wait).
     #[arg(long, value_name = "SECONDS")]
     pub wait_timeout: Option<u64>,
-    /// Recreate containers even if their configuration has not changed.
-    #[arg(long, conflicts_with = "no_recreate")]
-    pub force_recreate: bool,
-    /// Never recreate existing containers.
-    #[arg(long)]
-    pub no_recreate: bool,
-    /// Do not start the services' dependencies.
-    #[arg(long)]
-    pub no_deps: bool,
-    /// Remove containers of services not in the stack file.
-    #[arg(long)]
-    pub remove_orphans: bool,
+    #[command(flatten)]
+    pub plan: super::plan::PlanFlags,
     /// Stop the whole stack when any container exits.
     #[arg(long, conflicts_with = "detach")]
     pub abort_on_container_exit: bool,
     /// Exit with this service's container exit code (implies --abort-on-container-exit).
     #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
     pub exit_code_from: Option<String>,
-    /// SERVICE=N: run N containers of SERVICE.
-    #[arg(long, value_name = "SERVICE=N")]
-    pub scale: Vec<String>,
     /// Stop timeout in seconds for containers being replaced or stopped.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -84,14 +69,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_with(load_options(g, &a.services)?)?;
     t.mark("load");
     let mut stack = loaded.stack;
-    let opts = PlanOptions {
-        services: a.services.clone(),
-        force_recreate: a.force_recreate,
-        no_recreate: a.no_recreate,
-        no_deps: a.no_deps,
-        remove_orphans: a.remove_orphans,
-        scale: parse_scale(&a.scale)?,
-    };
+    let opts = a.plan.options(&a.services);
     let grace = a.timeout.map(Duration::from_secs);
     let progress = Progress::new();
     if a.watch {
@@ -137,11 +115,6 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
-/// `--scale web=3` → {web: 3}.
-fn parse_scale(items: &[String]) -> anyhow::Result<IndexMap<String, u32>> {
-    items.iter().map(|item| super::plan::parse_scale(item).map_err(anyhow::Error::msg)).collect()
-}
-
 /// `berth __supervise`: the per-project supervisor (started by `up`, detached).
 pub fn supervise(a: &SuperviseArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots { state: a.state_dir.clone(), run: a.run_dir.clone() };
@@ -151,12 +124,13 @@ pub fn supervise(a: &SuperviseArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn scale_flags() {
-        let s = parse_scale(&["web=3".into(), "db=0".into()]).unwrap();
+        use clap::Parser;
+        let cli = super::super::Cli::try_parse_from(["berth", "up", "--scale", "web=3", "--scale", "db=0"]).unwrap();
+        let super::super::Command::Up(a) = cli.command else { panic!("not up") };
+        let s = a.plan.options(&a.services).scale;
         assert_eq!(s.get("web"), Some(&3));
-        assert!(parse_scale(&["web".into()]).is_err());
+        assert!(super::super::Cli::try_parse_from(["berth", "up", "--scale", "web"]).is_err());
     }
 }
