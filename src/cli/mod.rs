@@ -187,6 +187,9 @@ fn init_tracing(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Its default reports a failed write with eprintln!, which panics when stderr is a closed
+        // pipe (`berth up 2>&1 | head`): a log line that cannot be written is dropped instead.
+        .log_internal_errors(false)
         .with_target(false)
         .without_time()
         .try_init();

@@ -48,7 +48,13 @@ pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
                         running += 1;
                         let tx = tx.clone();
                         scope.spawn(move || {
-                            let _ = tx.send((id, run_action(ctx, plan.action(id), progress)));
+                            // A panic must still report, or the loop below waits for it forever.
+                            let run = std::panic::AssertUnwindSafe(|| run_action(ctx, plan.action(id), progress));
+                            let result = std::panic::catch_unwind(run).unwrap_or_else(|p| {
+                                let what = plan.action(id).target().to_string();
+                                Err(ReconcileError::Other(format!("{what}: internal error: {}", panic_text(&p))))
+                            });
+                            let _ = tx.send((id, result));
                         });
                     }
                 }
@@ -67,6 +73,13 @@ pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
         }
     });
     ReconcileError::collect(errors)
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
 }
 
 /// One action, timed and reported.

@@ -58,7 +58,7 @@ pub fn up(
         }
         return Ok(UpReport { changed: false, services });
     }
-    let rt = Runtime::new(roots);
+    let rt = Runtime::new(roots).with_zygote();
     let ctx = Ctx::new(roots, &rt, &stack.name, Some(stack), grace);
     acquire::images(&ctx, stack, &plan, progress)?;
     t.mark("images");

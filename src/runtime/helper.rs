@@ -13,7 +13,17 @@ pub fn main(args: &[String]) -> i32 {
         Some("monitor") if args.len() == 3 => {
             // comm would otherwise be the fd number we were exec'd through.
             let _ = nix::sys::prctl::set_name(c"berth-monitor");
+            // Only 0/1/2 are ours: an fd our starter's own parent leaked to it without
+            // CLOEXEC (a CI runner's output pipe, say) would otherwise stay open as long as
+            // the container runs, and whoever waits for that pipe's EOF would hang.
+            unsafe { libc::close_range(3, u32::MAX, 0) };
             super::monitor::main(Path::new(&args[2]))
+        }
+        // Forks monitors on request (see `zygote`); fd 0 is the request socket.
+        Some("zygote") if args.len() == 2 => {
+            let _ = nix::sys::prctl::set_name(c"berth-zygote");
+            unsafe { libc::close_range(3, u32::MAX, 0) }; // as for the monitor, below
+            super::zygote::main()
         }
         // `exec <state-dir> <exec-json> console`: stdin is the socket the pty master goes out on.
         Some("exec") if args.len() == 4 || (args.len() == 5 && args[4] == "console") => {

@@ -18,6 +18,7 @@ use super::config::{ContainerConfig, ExecConfig, Mount};
 use super::error::{io_err, sys_err, Result, RuntimeError};
 use super::logs::rfc3339_now;
 use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
+use super::zygote::Zygote;
 use super::{caps, cgroup, limits, stop, tty};
 use crate::paths::Roots;
 
@@ -25,11 +26,27 @@ pub struct Runtime {
     roots: Roots,
     helper: Option<PathBuf>,
     sealed: Mutex<Option<Arc<OwnedFd>>>,
+    zygote: Mutex<ZygoteSlot>,
+}
+
+/// Monitors started so far, and the zygote once there is one (see [`Runtime::with_zygote`]).
+#[derive(Default)]
+struct ZygoteSlot {
+    enabled: bool,
+    spawned: usize,
+    zygote: Option<Zygote>,
 }
 
 impl Runtime {
     pub fn new(roots: &Roots) -> Self {
-        Runtime { roots: roots.clone(), helper: None, sealed: Mutex::new(None) }
+        Runtime { roots: roots.clone(), helper: None, sealed: Mutex::new(None), zygote: Mutex::default() }
+    }
+
+    /// Fork monitors from one zygote process (src/runtime/zygote.rs) from the second start on,
+    /// instead of exec'ing the helper for each: for commands that start many containers.
+    pub fn with_zygote(self) -> Self {
+        self.zygote.lock().unwrap_or_else(|p| p.into_inner()).enabled = true;
+        self
     }
 
     /// Use this `berth-monitor` binary instead of looking for it next to the executable.
@@ -145,19 +162,28 @@ impl Runtime {
             .append(true)
             .open(dir.monitor_log())
             .map_err(io_err("open", dir.monitor_log()))?;
-        let mut cmd = Command::new(binary::exec_path(&helper));
-        cmd.arg0(binary::HELPER_NAME)
-            .arg("monitor")
-            .arg(&dir.0)
-            .env_clear()
-            .stdin(stdin.map(Stdio::from).unwrap_or_else(Stdio::null))
-            .stdout(Stdio::from(OwnedFd::from(theirs)))
-            .stderr(Stdio::from(log));
-        let spawned = cmd.spawn();
-        drop(cmd); // closes our copy of the socket's other end
-        let mut child = spawned.map_err(|e| start_err(id, format!("spawn the monitor: {e}")))?;
-        // The first monitor process only forks the real one and exits: reap it now.
-        let _ = child.wait();
+        let stdin = match stdin {
+            Some(fd) => fd,
+            None => OwnedFd::from(fs::File::open("/dev/null").map_err(io_err("open", Path::new("/dev/null")))?),
+        };
+        let theirs = OwnedFd::from(theirs);
+        if !self.zygote_fork(&helper, &dir.0, [stdin.as_raw_fd(), theirs.as_raw_fd(), log.as_raw_fd()]) {
+            let mut cmd = Command::new(binary::exec_path(&helper));
+            cmd.arg0(binary::HELPER_NAME)
+                .arg("monitor")
+                .arg(&dir.0)
+                .env_clear()
+                .stdin(Stdio::from(stdin))
+                .stdout(Stdio::from(theirs))
+                .stderr(Stdio::from(log));
+            let spawned = cmd.spawn();
+            drop(cmd); // closes our copy of the socket's other end
+            let mut child = spawned.map_err(|e| start_err(id, format!("spawn the monitor: {e}")))?;
+            // The first monitor process only forks the real one and exits: reap it now.
+            let _ = child.wait();
+        } else {
+            drop((stdin, theirs, log)); // the zygote's child holds them now
+        }
         let (mut report, mut master) = (Vec::new(), None);
         loop {
             match tty::recv_fd(ours.as_raw_fd()) {
@@ -179,6 +205,35 @@ impl Runtime {
             .map(str::to_string)
             .unwrap_or_else(|| format!("the monitor exited without reporting; see {}", dir.monitor_log().display()));
         Err(start_err(id, reason))
+    }
+
+    /// Hand the start to the zygote when enabled and this is not the first start; false when
+    /// the caller must exec the helper itself (first start, or the zygote could not be used).
+    fn zygote_fork(&self, helper: &OwnedFd, dir: &Path, fds: [std::os::fd::RawFd; 3]) -> bool {
+        let mut slot = self.zygote.lock().unwrap_or_else(|p| p.into_inner());
+        slot.spawned += 1;
+        if !slot.enabled || slot.spawned < 2 {
+            return false;
+        }
+        if slot.zygote.is_none() {
+            match Zygote::spawn(helper) {
+                Ok(z) => slot.zygote = Some(z),
+                Err(e) => {
+                    tracing::debug!("monitor zygote: {e}; exec'ing monitors instead");
+                    slot.enabled = false;
+                    return false;
+                }
+            }
+        }
+        match slot.zygote.as_ref().map(|z| z.fork_monitor(dir, fds)) {
+            Some(Ok(())) => true,
+            _ => {
+                // Gone (killed?): drop it, and start this one, and the next ones, by exec.
+                slot.zygote = None;
+                slot.enabled = false;
+                false
+            }
+        }
     }
 
     /// Send `sig` to the container's PID 1.

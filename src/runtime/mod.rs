@@ -45,6 +45,7 @@ pub mod state;
 pub mod stop;
 pub mod tty;
 pub mod user;
+mod zygote;
 
 pub use config::{
     CapsConfig, ContainerConfig, ExecConfig, IdMap, Mount, NamespaceConfig, NetNs, ProcessConfig, Propagation,
