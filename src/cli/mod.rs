@@ -134,6 +134,18 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(&cli.global.log_level);
+    // Held (shared) until this process exits; see ensure_volatile_run_dir.
+    let _run_dir_users = match uses_default_run_dir(&cli) && nix::unistd::geteuid().is_root() {
+        true => match crate::paths::ensure_volatile_run_dir(std::path::Path::new(crate::paths::DEFAULT_RUN_DIR)) {
+            Ok((file, _)) => Some(file),
+            // Best effort: without it berth works the same, only its run dir sits on disk.
+            Err(e) => {
+                tracing::debug!("run dir {}: no tmpfs: {e}", crate::paths::DEFAULT_RUN_DIR);
+                None
+            }
+        },
+        false => None,
+    };
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
@@ -175,6 +187,15 @@ pub fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Whether this process works in the default run dir (/run/berth), rather than in a `--root`.
+fn uses_default_run_dir(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Supervise(a) => a.run_dir == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
+        Command::Proxy(a) => a.config.starts_with(crate::paths::DEFAULT_STATE_DIR),
+        _ => cli.global.root.is_none(),
     }
 }
 

@@ -9,10 +9,12 @@
 //! every state root: two projects (even under different `--root`s) allocating at once never
 //! get the same subnet, because the lock is held until the bridge and its route exist.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::net::Ipv4Addr;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -60,19 +62,50 @@ pub struct SandboxRecord {
 pub struct Store {
     dir: PathBuf,
     run: PathBuf,
+    /// Parsed sandbox records by path, with the stamp of the file they were read from: every
+    /// container's create reads every record of the host (to render hosts files), so without
+    /// this a burst of n creates parses n² records under the store lock.
+    parsed: Arc<Mutex<HashMap<PathBuf, (Stamp, SandboxRecord)>>>,
+}
+
+/// What identifies one version of a record file: records are replaced by rename(2), so a new
+/// version is a new inode (and a new ctime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    ino: u64,
+    ctime_ns: i128,
+    size: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let m = fs::metadata(path).ok()?;
+        Some(Stamp {
+            ino: m.ino(),
+            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+            size: m.len(),
+        })
+    }
 }
 
 impl Store {
     pub fn new(roots: &Roots) -> Self {
-        Store { dir: roots.state.join("networks"), run: roots.run.clone() }
+        Store { dir: roots.state.join("networks"), run: roots.run.clone(), parsed: Arc::default() }
     }
 
     pub fn network_path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.json"))
     }
 
+    /// Sandbox records live in the run dir: they describe kernel objects that a reboot ends.
     pub fn sandbox_path(&self, id: &str) -> PathBuf {
-        self.dir.join("sandboxes").join(format!("{id}.json"))
+        self.run.join("sandboxes").join(format!("{id}.json"))
+    }
+
+    /// Where berth before 0.1's session 3 kept them (still read, so containers started by an
+    /// older berth can be torn down; moved on their next write).
+    fn legacy_sandboxes(&self) -> PathBuf {
+        self.dir.join("sandboxes")
     }
 
     /// Where the netns of container `id` is bound.
@@ -137,7 +170,10 @@ impl Store {
     }
 
     pub fn load_sandbox(&self, id: &str) -> Result<Option<SandboxRecord>> {
-        read_sandbox(&self.sandbox_path(id))
+        match self.read_sandbox(&self.sandbox_path(id))? {
+            Some(rec) => Ok(Some(rec)),
+            None => self.read_sandbox(&self.legacy_sandboxes().join(format!("{id}.json"))),
+        }
     }
 
     /// The sandbox of a container that must have one (made by `create_sandbox`).
@@ -155,21 +191,62 @@ impl Store {
         let bytes = serde_json::to_vec(rec).map_err(|e| NetworkError::State { path: path.clone(), source: e })?;
         let parent = path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(parent).map_err(|e| NetworkError::io(parent, e))?;
-        crate::fsutil::replace_file(&path, &bytes, false).map_err(|e| NetworkError::io(&path, e))
+        crate::fsutil::replace_file(&path, &bytes, false).map_err(|e| NetworkError::io(&path, e))?;
+        if let Some(stamp) = Stamp::of(&path) {
+            self.cache().insert(path, (stamp, rec.clone()));
+        }
+        remove_file(&self.legacy_sandboxes().join(format!("{}.json", rec.id)))
     }
 
     pub fn delete_sandbox(&self, id: &str) -> Result<()> {
-        remove_file(&self.sandbox_path(id))
+        let path = self.sandbox_path(id);
+        self.cache().remove(&path);
+        remove_file(&path)?;
+        remove_file(&self.legacy_sandboxes().join(format!("{id}.json")))
     }
 
+    /// Every sandbox record of this state root.
     pub fn sandboxes(&self) -> Result<Vec<SandboxRecord>> {
-        let mut out = Vec::new();
-        for path in json_files(&self.dir.join("sandboxes"))? {
-            if let Some(rec) = read_sandbox(&path)? {
+        let mut out: Vec<SandboxRecord> = Vec::new();
+        for path in json_files(&self.run.join("sandboxes"))? {
+            if let Some(rec) = self.read_sandbox(&path)? {
                 out.push(rec);
             }
         }
+        for path in json_files(&self.legacy_sandboxes())? {
+            if let Some(rec) = self.read_sandbox(&path)? {
+                if !out.iter().any(|r| r.id == rec.id) {
+                    out.push(rec);
+                }
+            }
+        }
         Ok(out)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (Stamp, SandboxRecord)>> {
+        self.parsed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A sandbox record, from the cache when its file has not changed since it was parsed.
+    fn read_sandbox(&self, path: &Path) -> Result<Option<SandboxRecord>> {
+        let Some(stamp) = Stamp::of(path) else {
+            self.cache().remove(path);
+            return Ok(None);
+        };
+        if let Some((s, rec)) = self.cache().get(path) {
+            if *s == stamp {
+                return Ok(Some(rec.clone()));
+            }
+        }
+        let rec = read_sandbox(path)?;
+        match &rec {
+            // Stamp again: a record replaced between the stat and the read is not cached.
+            Some(r) if Stamp::of(path) == Some(stamp) => {
+                self.cache().insert(path.to_path_buf(), (stamp, r.clone()));
+            }
+            _ => {}
+        }
+        Ok(rec)
     }
 }
 

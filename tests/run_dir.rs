@@ -1,0 +1,75 @@
+//! The run dir becomes a tmpfs of its own where it would sit on disk, only when no other berth
+//! process uses it and nothing is mounted under it (as root; /tmp here is on the root disk).
+
+mod support;
+
+use std::path::Path;
+
+use berth::paths::ensure_volatile_run_dir;
+use nix::sys::statfs::{statfs, TMPFS_MAGIC};
+
+fn is_tmpfs(p: &Path) -> bool {
+    statfs(p).is_ok_and(|s| s.filesystem_type() == TMPFS_MAGIC)
+}
+
+fn mounts_at(p: &Path) -> usize {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines().filter(|l| l.split(' ').nth(4) == Some(p.to_str().unwrap())).count()
+}
+
+/// Unmounts whatever the test mounted, even when an assertion fails.
+struct Unmount<'a>(&'a Path);
+
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        while mounts_at(self.0) > 0 {
+            if nix::mount::umount2(self.0, nix::mount::MntFlags::MNT_DETACH).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn run_dir_is_mounted_once_and_never_over_live_state() {
+    if !support::require_root() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("berth-rundir-").tempdir().unwrap();
+    if is_tmpfs(tmp.path()) {
+        eprintln!("SKIP: {} is already a tmpfs", tmp.path().display());
+        return;
+    }
+    let run = tmp.path().join("run");
+    let _cleanup = Unmount(&run);
+
+    // Another berth process is running (holds the shared lock): nothing is mounted.
+    let other = berth::fsutil::open_lock_file(&tmp.path().join("run.lock")).unwrap();
+    berth::fsutil::flock(&other, libc::LOCK_SH).unwrap();
+    let (held, mounted) = ensure_volatile_run_dir(&run).unwrap();
+    assert!(!mounted && !is_tmpfs(&run), "mounted while another berth process used the run dir");
+    drop((other, held));
+
+    // Something is mounted under it (a container's netns): nothing is mounted over it.
+    let sub = run.join("netns");
+    std::fs::create_dir_all(&sub).unwrap();
+    let _sub_cleanup = Unmount(&sub);
+    nix::mount::mount(Some("tmpfs"), &sub, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
+    let (held, mounted) = ensure_volatile_run_dir(&run).unwrap();
+    assert!(!mounted, "mounted over a live mount");
+    drop(held);
+    drop(_sub_cleanup);
+
+    // Alone, nothing live: a tmpfs, once, hiding the stale files; a second call keeps it.
+    std::fs::write(run.join("stale.lock"), b"").unwrap();
+    let (held, mounted) = ensure_volatile_run_dir(&run).unwrap();
+    assert!(mounted && is_tmpfs(&run), "not mounted");
+    assert!(!run.join("stale.lock").exists(), "stale files still visible");
+    let (held2, again) = ensure_volatile_run_dir(&run).unwrap();
+    assert!(!again);
+    assert_eq!(mounts_at(&run), 1, "mounted twice");
+    // Both callers hold the lock shared, so a third berth can still take it shared.
+    let third = berth::fsutil::open_lock_file(&tmp.path().join("run.lock")).unwrap();
+    berth::fsutil::flock(&third, libc::LOCK_SH | libc::LOCK_NB).expect("shared lock");
+    drop((held, held2, third));
+}
