@@ -344,4 +344,54 @@ mod tests {
         store.delete_network("demo_default").unwrap();
         assert!(store.networks().unwrap().is_empty());
     }
+
+    fn sandbox(id: &str, project: &str) -> SandboxRecord {
+        SandboxRecord {
+            id: id.into(),
+            netns: PathBuf::from("/nonexistent"),
+            endpoints: Vec::new(),
+            hosts: None,
+            registration: None,
+            project: Some(project.into()),
+            ports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sandbox_records_from_an_older_berth_are_read_and_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(&Roots::new(Some(dir.path())));
+        let legacy = dir.path().join("networks/sandboxes");
+        fs::create_dir_all(&legacy).unwrap();
+        fs::write(legacy.join("old-1.json"), serde_json::to_vec(&sandbox("old-1", "p")).unwrap()).unwrap();
+        store.save_sandbox(&sandbox("new-1", "p")).unwrap();
+        assert!(store.sandbox_path("new-1").starts_with(dir.path().join("run")), "records live in the run dir");
+        assert_eq!(store.load_sandbox("old-1").unwrap().map(|r| r.id), Some("old-1".to_string()));
+        let mut ids: Vec<String> = store.sandboxes().unwrap().into_iter().map(|r| r.id).collect();
+        ids.sort();
+        assert_eq!(ids, ["new-1", "old-1"]);
+        // Its next write moves it: listed once, from the run dir.
+        store.save_sandbox(&sandbox("old-1", "q")).unwrap();
+        assert!(!legacy.join("old-1.json").exists());
+        assert_eq!(store.sandboxes().unwrap().len(), 2);
+        assert_eq!(store.load_sandbox("old-1").unwrap().and_then(|r| r.project), Some("q".to_string()));
+        store.delete_sandbox("old-1").unwrap();
+        store.delete_sandbox("new-1").unwrap();
+        assert!(store.sandboxes().unwrap().is_empty());
+    }
+
+    #[test]
+    fn cached_sandbox_records_follow_writes_by_other_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = Store::new(&Roots::new(Some(dir.path())));
+        let theirs = Store::new(&Roots::new(Some(dir.path())));
+        ours.save_sandbox(&sandbox("c1", "a")).unwrap();
+        assert_eq!(ours.sandboxes().unwrap()[0].project.as_deref(), Some("a"));
+        theirs.save_sandbox(&sandbox("c1", "b")).unwrap();
+        assert_eq!(ours.load_sandbox("c1").unwrap().and_then(|r| r.project), Some("b".to_string()));
+        assert_eq!(ours.sandboxes().unwrap()[0].project.as_deref(), Some("b"));
+        theirs.delete_sandbox("c1").unwrap();
+        assert!(ours.load_sandbox("c1").unwrap().is_none());
+        assert!(ours.sandboxes().unwrap().is_empty());
+    }
 }
