@@ -13,6 +13,15 @@ impl NetworkManager {
     /// Creates the network (bridge, gateway address, rules) or finds it. Idempotent; a
     /// recorded network whose bridge vanished (reboot) gets it back with the same subnet.
     pub fn ensure_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        let info = self.ensure_network_links(spec)?;
+        self.install_firewall(&spec.name)?;
+        Ok(info)
+    }
+
+    /// [`Self::ensure_network`] without the firewall rules, which [`Self::install_firewall`]
+    /// adds: `up` installs them (two iptables runs, a few ms) while its containers are being
+    /// created, and waits for them before any container process starts.
+    pub fn ensure_network_links(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
         check_name(&spec.name)?;
         let _lock = self.store.lock()?;
         if let Some(rec) = self.store.load_network(&spec.name)? {
@@ -28,12 +37,19 @@ impl NetworkManager {
         let rec = outside_tokio(|| self.allocate(spec))?;
         if let Err(e) = outside_tokio(|| bring_up(&rec)) {
             let _ = outside_tokio(|| delete_bridge(&rec.bridge));
-            let _ = firewall::remove(&rec.bridge, rec.subnet, rec.internal);
             return Err(e);
         }
         self.store.save_network(&rec)?;
         tracing::info!(network = %rec.name, bridge = %rec.bridge, subnet = %rec.subnet, "network created");
         Ok(info(&rec))
+    }
+
+    /// The network's firewall rules (idempotent; see firewall.rs). Not under the store lock:
+    /// the rules name only this network's bridge, and `iptables-restore --noflush` inserts
+    /// them atomically per table without touching anyone else's.
+    pub fn install_firewall(&self, name: &str) -> Result<()> {
+        let rec = self.store.load_network(name)?.ok_or_else(|| NetworkError::NotFound(name.to_string()))?;
+        firewall::install(&rec.bridge, rec.subnet, rec.internal)
     }
 
     /// Chooses the subnet and gateway: the spec's, checked, or the pool's first free one.
@@ -109,13 +125,12 @@ impl NetworkManager {
     }
 }
 
-/// Bridge up with its gateway address, and rules installed (each step idempotent).
+/// Bridge up with its gateway address (each step idempotent).
 fn bring_up(rec: &NetworkRecord) -> Result<()> {
     let nl = Netlink::connect()?;
     let index = nl.ensure_bridge(&rec.bridge)?;
     nl.add_address(index, rec.gateway, rec.subnet.prefix())?;
-    nl.set_up(index)?;
-    firewall::install(&rec.bridge, rec.subnet, rec.internal)
+    nl.set_up(index)
 }
 
 fn delete_bridge(bridge: &str) -> Result<()> {

@@ -31,6 +31,14 @@ pub struct Ctx<'a> {
     /// create), and opening the store and reading its index each time showed in profiles.
     /// Filled only after images were pulled or built, so an entry never goes stale in one run.
     images: Mutex<HashMap<String, ResolvedImage>>,
+    /// Firewall installs of the networks this run made or found, running alongside the
+    /// container creates; every container start waits for them (see `firewalls_ready`).
+    firewalls: Mutex<Vec<(String, FirewallJob)>>,
+}
+
+enum FirewallJob {
+    Running(std::thread::JoinHandle<std::result::Result<(), String>>),
+    Done(std::result::Result<(), String>),
 }
 
 impl<'a> Ctx<'a> {
@@ -41,7 +49,32 @@ impl<'a> Ctx<'a> {
         stack: Option<&'a Stack>,
         grace: Option<Duration>,
     ) -> Self {
-        Ctx { roots, rt, project, stack, grace, images: Mutex::new(HashMap::new()) }
+        Ctx { roots, rt, project, stack, grace, images: Mutex::new(HashMap::new()), firewalls: Mutex::default() }
+    }
+
+    /// Install network `name`'s firewall rules in the background (two iptables runs, a few ms
+    /// of which the containers' creates need none).
+    pub fn start_firewall(&self, name: &str) {
+        let (roots, net) = (self.roots.clone(), name.to_string());
+        let job = std::thread::spawn(move || layers::install_firewall(&roots, &net).map_err(|e| e.to_string()));
+        self.firewalls.lock().unwrap_or_else(|p| p.into_inner()).push((name.to_string(), FirewallJob::Running(job)));
+    }
+
+    /// Wait for every firewall install started so far; the errors of those that failed. Called
+    /// before any container process starts, so none runs before its network's isolation rules.
+    pub fn firewalls_ready(&self) -> Result<()> {
+        let mut jobs = self.firewalls.lock().unwrap_or_else(|p| p.into_inner());
+        let mut errors = Vec::new();
+        for (name, job) in jobs.iter_mut() {
+            if let FirewallJob::Running(_) = job {
+                let FirewallJob::Running(h) = std::mem::replace(job, FirewallJob::Done(Ok(()))) else { continue };
+                *job = FirewallJob::Done(h.join().unwrap_or_else(|_| Err("the firewall install panicked".into())));
+            }
+            if let FirewallJob::Done(Err(e)) = job {
+                errors.push(ReconcileError::Layer { what: format!("network {name}"), reason: e.clone() });
+            }
+        }
+        ReconcileError::collect(errors)
     }
 
     pub fn pd(&self) -> ProjectDir {
@@ -173,6 +206,7 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     })?;
     t.mark("record");
     if !st.is_running() {
+        ctx.firewalls_ready()?;
         ctx.rt.start(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
     }
     t.mark("runtime start");

@@ -123,7 +123,7 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
         // Built by acquire::images before the plan runs (src/build/); here it must exist.
         Action::BuildImage { service, image } => ctx.resolve_image(service, image).map(|_| ()),
         Action::CreateNetwork { key, name } => match stack {
-            Some(s) => layers::ensure_network(ctx.roots, s, key, name),
+            Some(s) => layers::ensure_network_links(ctx.roots, s, key, name).map(|()| ctx.start_firewall(name)),
             None => Ok(()),
         },
         Action::CreateVolume { key, name } => match stack {

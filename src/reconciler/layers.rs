@@ -33,6 +33,13 @@ pub fn list_volumes(roots: &Roots, project: &str) -> Result<Vec<VolumeState>> {
 
 /// Make sure network `name` (key `key` in the stack) exists.
 pub fn ensure_network(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
+    ensure_network_links(roots, stack, key, name)?;
+    install_firewall(roots, name)
+}
+
+/// [`ensure_network`] but for its firewall rules: `up` adds those with [`install_firewall`]
+/// while it creates the containers (see `Ctx::start_firewall`).
+pub fn ensure_network_links(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
     let def = stack.networks.get(key);
     let pool = def.and_then(|n| n.ipam.as_ref()).and_then(|i| i.config.first());
     let mut net_labels: BTreeMap<String, String> =
@@ -48,8 +55,15 @@ pub fn ensure_network(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Re
         labels: net_labels,
     };
     let mut t = crate::timing::Phases::new(format!("network {name}"));
-    let r = NetworkManager::new(roots).ensure_network(&spec).map(|_| ()).map_err(net_err(name));
+    let r = NetworkManager::new(roots).ensure_network_links(&spec).map(|_| ()).map_err(net_err(name));
     t.mark("ensure");
+    r
+}
+
+pub fn install_firewall(roots: &Roots, name: &str) -> Result<()> {
+    let mut t = crate::timing::Phases::new(format!("network {name}"));
+    let r = NetworkManager::new(roots).install_firewall(name).map_err(net_err(name));
+    t.mark("firewall");
     r
 }
 

@@ -71,10 +71,14 @@ pub fn up(
         project_dir: stack.project_dir.clone(),
     })?;
     // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
-    supervisor::ensure(roots, &stack.name)?;
-    t.mark("supervisor");
-    let result = execute(&ctx, &plan, progress);
+    // Spawning it (a fork of this process, then an exec) runs alongside the plan's first steps.
+    let (started, result) = std::thread::scope(|s| {
+        let started = s.spawn(|| supervisor::ensure(roots, &stack.name));
+        let result = execute(&ctx, &plan, progress).and(ctx.firewalls_ready());
+        (started.join(), result)
+    });
     t.mark("execute");
+    started.unwrap_or_else(|_| Err(ReconcileError::Other("starting the supervisor panicked".into())))?;
     supervisor::ensure(roots, &stack.name)?;
     // Return only once it holds its lock: a `down` right after must see it to stop it.
     supervisor::wait_started(roots, &stack.name, Duration::from_secs(2))?;

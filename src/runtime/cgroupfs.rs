@@ -31,6 +31,22 @@ pub fn host_hierarchies(mountinfo: &str) -> Vec<(String, String, String)> {
     out
 }
 
+type Hierarchies = Vec<(String, String, String)>;
+
+static HIERARCHIES: std::sync::OnceLock<Result<Hierarchies, String>> = std::sync::OnceLock::new();
+
+/// The host's hierarchies, read from mountinfo once per process. The zygote reads them before
+/// it forks monitors, and a monitor before it clones the container's child, so the copies
+/// inherit them: rendering mountinfo showed in every container start's profile.
+pub fn hierarchies() -> Result<Hierarchies, String> {
+    HIERARCHIES
+        .get_or_init(|| {
+            let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("read mountinfo: {e}"))?;
+            Ok(host_hierarchies(&info))
+        })
+        .clone()
+}
+
 /// Mount the cgroup view under `root` (before pivot_root, after the cgroup namespace exists).
 pub fn mount(root: &Path) -> R {
     let rootfd = open_dir(root)?;
@@ -38,8 +54,7 @@ pub fn mount(root: &Path) -> R {
     let Ok(target) = open_in_root(&rootfd, "sys/fs/cgroup") else { return Ok(()) };
     let t = fd_path(&target);
     let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("read mountinfo: {e}"))?;
-    let hier = host_hierarchies(&info);
+    let hier = hierarchies()?;
     if let Some((_, _, _)) = hier.iter().find(|(name, fstype, _)| name.is_empty() && fstype == "cgroup2") {
         return mnt(Some("cgroup"), &t, Some("cgroup2"), ro, None);
     }

@@ -127,7 +127,11 @@ fn run(dir: &StateDir) -> Result<(), String> {
     state.started_at = Some(rfc3339_now());
     state.finished_at = None;
     state.error = None;
-    write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())?;
+    // Replaced atomically (a crash of any process leaves the old or the new record) but not
+    // fsynced: "running" cannot outlive the power loss an fsync guards against, and after one
+    // the durable "created" record it replaces is the truer of the two. This write sits
+    // between the container's exec and the starter's "ok": an fsync here delayed every start.
+    write_json(&dir.state(), &state, false).map_err(|e| e.to_string())?;
     let ok = format!("ok {}\n", sp.pid);
     match &master {
         // The starter gets the master; we keep no copy, so its hang-up reaches the container.

@@ -79,6 +79,7 @@ impl Drop for Zygote {
 
 /// The zygote's main loop (`berth-monitor zygote`, fd 0 = the request socket).
 pub fn main() -> i32 {
+    let _ = super::cgroupfs::hierarchies(); // read once here, inherited by every fork
     loop {
         match next_request(0) {
             Ok(Some((dir, fds))) => serve(&dir, fds),
