@@ -136,6 +136,35 @@ fn sync_copies_new_edited_and_deleted_files_and_skips_ignored_ones() {
 }
 
 #[test]
+fn a_rule_path_made_after_watch_starts_is_picked_up() {
+    if !support::require_root() {
+        return;
+    }
+    let s = Stack::new("wlater").image("busybox:latest").file(
+        "services:\n  web:\n    image: busybox:latest\n    command: [sleep, '3600']\n    develop:\n      watch:\n        \
+         - {action: sync, path: ./gen/out, target: /app/out}\n",
+    );
+    let mut w = Watcher::start(&s, &["watch"], &[]);
+    assert!(w.output().contains("does not exist yet"), "no notice of the missing path:\n{}", w.output());
+    let t = Duration::from_secs(20);
+    // Made in steps, as a build tool would: the parent, then the dir with a file already in it
+    // (written before any watch on the dir could exist), then a later edit.
+    std::fs::create_dir(s.dir.join("gen")).unwrap();
+    let staging = s.dir.join("gen/.staging");
+    write(&staging.join("first.txt"), "one");
+    std::fs::rename(&staging, s.dir.join("gen/out")).unwrap();
+    w.wait_for("appeared: watching it", t);
+    eventually("file made before the watch synced", t, || {
+        cat(&s, "web", "/app/out/first.txt").as_deref() == Some("one")
+    });
+    write(&s.dir.join("gen/out/second.txt"), "two");
+    eventually("later file synced", t, || cat(&s, "web", "/app/out/second.txt").as_deref() == Some("two"));
+    w.stop();
+    let mut s = s;
+    s.down_clean();
+}
+
+#[test]
 fn sync_restart_restarts_and_sync_exec_runs_the_hook() {
     if !support::require_root() {
         return;

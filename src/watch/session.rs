@@ -3,7 +3,7 @@
 //! reported naming the service and path, and watching goes on (as Compose does).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{channel, Sender};
 
@@ -41,64 +41,106 @@ impl Report for StderrReport {
 }
 
 /// Watch until `stop` is set. Fails at once when no selected service has watch rules or
-/// the watcher cannot start.
+/// the watcher cannot start. A rule whose path does not exist yet is watched for: its nearest
+/// existing parent is watched, and once the path appears it is watched and synced whole.
 pub fn watch(roots: &Roots, stack: &Stack, opts: &WatchOptions, stop: &AtomicBool, out: &dyn Report) -> Result<()> {
     let all = triggers(stack, &opts.services);
     if all.is_empty() {
         return Err(WatchError::NothingToWatch);
     }
-    let mut live = Vec::new();
-    for t in all {
-        if t.root.symlink_metadata().is_ok() {
-            live.push(t);
-        } else {
-            out.line(&format!(
-                "path {:?} does not exist for service {:?}: its watch rule is ignored",
-                t.rule.path, t.service
-            ));
-        }
+    let (mut live, mut pending): (Vec<Trigger>, Vec<Trigger>) =
+        all.into_iter().partition(|t| t.root.symlink_metadata().is_ok());
+    for t in &pending {
+        out.line(&format!(
+            "path {:?} does not exist yet for service {:?}: its watch rule starts when it appears",
+            t.rule.path, t.service
+        ));
     }
     let (tx, rx) = channel();
-    let _watcher = start_watcher(&live, tx)?;
+    let mut watches = Watches::new(tx)?;
+    for t in &live {
+        watches.add_rule(t)?;
+    }
+    watches.add_parents(&pending, out);
     initial_sync(roots, stack, &live, out);
     out.line("Watch enabled");
     let batcher = Batcher::new(rx);
     let mut errors = Vec::new();
-    while let Some(batch) = batcher.next(stop, &mut errors) {
+    while let Some(mut batch) = batcher.next(stop, &mut errors) {
         for e in errors.drain(..) {
             out.line(&format!("watch error: {e}"));
         }
+        let (appeared, still): (Vec<Trigger>, Vec<Trigger>) =
+            pending.into_iter().partition(|t| t.root.symlink_metadata().is_ok());
+        pending = still;
+        for t in appeared {
+            match watches.add_rule(&t) {
+                Ok(()) => out.line(&format!("path {:?} of service {:?} appeared: watching it", t.rule.path, t.service)),
+                Err(e) => out.line(&format!("watch error: {e}")),
+            }
+            // Whatever it already holds was made before its watch existed: it all counts as changed.
+            batch.insert(t.root.clone());
+            live.push(t);
+        }
+        watches.add_parents(&pending, out);
         dispatch(roots, stack, &live, &batch, opts, out);
     }
     Ok(())
 }
 
-/// One inotify watch per distinct directory: a rule on a directory watches it recursively; a
-/// rule on a file watches the file's directory (editors replace files by rename, which a
-/// watch on the file's own inode would not survive), and the rule filters the events.
-fn start_watcher(live: &[Trigger], tx: Sender<Msg>) -> Result<notify::RecommendedWatcher> {
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        let msg = match res {
-            Ok(ev) if ev.kind.is_access() => return,
-            Ok(ev) => Ok(ev.paths),
-            Err(e) => Err(e.to_string()),
-        };
-        let _ = tx.send(msg);
-    })
-    .map_err(|e| WatchError::Watcher { path: PathBuf::from("."), reason: e.to_string() })?;
-    let mut dirs: BTreeSet<(PathBuf, bool)> = BTreeSet::new();
-    for t in live {
+/// The inotify watches (through `notify`), one per distinct directory and mode.
+struct Watches {
+    watcher: notify::RecommendedWatcher,
+    added: BTreeSet<(PathBuf, bool)>,
+}
+
+impl Watches {
+    fn new(tx: Sender<Msg>) -> Result<Watches> {
+        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let msg = match res {
+                Ok(ev) if ev.kind.is_access() => return,
+                Ok(ev) => Ok(ev.paths),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(msg);
+        })
+        .map_err(|e| WatchError::Watcher { path: PathBuf::from("."), reason: e.to_string() })?;
+        Ok(Watches { watcher, added: BTreeSet::new() })
+    }
+
+    fn add(&mut self, dir: &Path, recursive: bool) -> Result<()> {
+        if !self.added.insert((dir.to_path_buf(), recursive)) {
+            return Ok(());
+        }
+        let mode = if recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+        self.watcher.watch(dir, mode).map_err(|e| {
+            self.added.remove(&(dir.to_path_buf(), recursive));
+            WatchError::Watcher { path: dir.to_path_buf(), reason: e.to_string() }
+        })
+    }
+
+    /// A rule on a directory watches it recursively; a rule on a file watches the file's
+    /// directory (editors replace files by rename, which a watch on the file's own inode would
+    /// not survive), and the rule filters the events.
+    fn add_rule(&mut self, t: &Trigger) -> Result<()> {
         if t.root.is_dir() {
-            dirs.insert((t.root.clone(), true));
-        } else if let Some(parent) = t.root.parent() {
-            dirs.insert((parent.to_path_buf(), false));
+            self.add(&t.root, true)
+        } else {
+            let parent = t.root.parent().unwrap_or(Path::new("/"));
+            self.add(parent, false)
         }
     }
-    for (dir, recursive) in &dirs {
-        let mode = if *recursive { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
-        watcher.watch(dir, mode).map_err(|e| WatchError::Watcher { path: dir.clone(), reason: e.to_string() })?;
+
+    /// For rules whose path does not exist yet: a watch on its nearest existing ancestor, so
+    /// each step of the path being made wakes the loop (which then looks again).
+    fn add_parents(&mut self, pending: &[Trigger], out: &dyn Report) {
+        for t in pending {
+            let Some(dir) = t.root.ancestors().skip(1).find(|a| a.is_dir()) else { continue };
+            if let Err(e) = self.add(dir, false) {
+                out.line(&format!("watch error: {e}"));
+            }
+        }
     }
-    Ok(watcher)
 }
 
 /// `initial_sync: true` rules copy their whole tree once before watching.
