@@ -125,3 +125,25 @@ fn a_killed_zygote_falls_back_to_exec() {
         remove_and_check(&env, cid);
     }
 }
+
+#[test]
+fn monitor_log_is_made_only_when_the_monitor_has_something_to_say() {
+    if !support::require_root() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let env = env();
+    let (ok, bad) = (id("mlok"), id("mlbad"));
+    env.rt.create(&config(&env, &ok, &["sleep", "1000"])).unwrap();
+    env.rt.create(&config(&env, &bad, &["/no/such/program"])).unwrap();
+    env.rt.start(&ok).unwrap();
+    let err = env.rt.start(&bad).expect_err("a missing program cannot start");
+    let log = env.roots.container_state(&bad).join("monitor.log");
+    let text = std::fs::read_to_string(&log).expect("monitor.log of the failed start");
+    assert!(text.contains("/no/such/program"), "monitor.log says: {text}");
+    assert!(err.to_string().contains("/no/such/program"), "error: {err}");
+    assert!(!env.roots.container_state(&ok).join("monitor.log").exists(), "an empty monitor.log was made");
+    env.rt.stop(&ok, Some(Duration::from_secs(5))).unwrap();
+    remove_and_check(&env, &ok);
+    remove_and_check(&env, &bad);
+}

@@ -17,7 +17,7 @@ use crate::runtime::Status;
 
 /// How many actions run concurrently, unless `COMPOSE_PARALLEL_LIMIT` (Compose's own knob)
 /// says otherwise.
-pub const MAX_PARALLEL: usize = 8;
+pub const MAX_PARALLEL: usize = 16;
 
 /// The parallelism of this run: `COMPOSE_PARALLEL_LIMIT` when set to a positive number, else
 /// [`MAX_PARALLEL`].

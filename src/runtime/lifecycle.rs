@@ -94,6 +94,7 @@ impl Runtime {
         for d in [dir.upper(), dir.work(), dir.rootfs()] {
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
+        super::mountpoints::precreate(&dir.upper(), cfg);
         write_json(&dir.config(), cfg, durable(cfg))?;
         write_json(&dir.state(), &ContainerState::new(&cfg.id, rfc3339_now()), durable(cfg))
     }
@@ -157,14 +158,16 @@ impl Runtime {
         let dir = self.dir(id);
         let helper = self.sealed_helper()?;
         let (ours, theirs) = UnixStream::pair().map_err(io_err("socketpair for", &dir.0))?;
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.monitor_log())
-            .map_err(io_err("open", dir.monitor_log()))?;
+        // The monitor's stderr is /dev/null: it writes monitor.log itself, only when it has
+        // something to say (see monitor.rs).
+        let null = || -> Result<OwnedFd> {
+            let f = fs::OpenOptions::new().read(true).write(true).open("/dev/null");
+            Ok(OwnedFd::from(f.map_err(io_err("open", Path::new("/dev/null")))?))
+        };
+        let log = null()?;
         let stdin = match stdin {
             Some(fd) => fd,
-            None => OwnedFd::from(fs::File::open("/dev/null").map_err(io_err("open", Path::new("/dev/null")))?),
+            None => null()?,
         };
         let theirs = OwnedFd::from(theirs);
         if !self.zygote_fork(&helper, &dir.0, [stdin.as_raw_fd(), theirs.as_raw_fd(), log.as_raw_fd()]) {

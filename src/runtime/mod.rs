@@ -36,6 +36,7 @@ pub mod limits;
 pub mod logs;
 pub(crate) mod loopback;
 mod monitor;
+mod mountpoints;
 mod pid1;
 pub mod process;
 mod rootfs;

@@ -6,7 +6,9 @@
 //! status atomically in the state dir before exiting.
 //!
 //! fds on entry: 0 = the container's stdin (or /dev/null), 1 = readiness socket to the starter
-//! (which also carries the tty master with `tty`), 2 = monitor.log.
+//! (which also carries the tty master with `tty`), 2 = /dev/null. What the monitor has to say
+//! goes to monitor.log in the state dir, made on its first line ([`note`]): most containers
+//! never need one, and an empty file per container cost a disk inode on every create.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -23,10 +25,12 @@ use super::state::{durable, read_json, write_json, ContainerState, StateDir, Sta
 
 /// Entry point (`berth-monitor monitor <state-dir>`).
 pub fn main(state_dir: &Path) -> i32 {
+    let log = StateDir(state_dir.to_path_buf()).monitor_log();
+    std::panic::set_hook(Box::new(move |info| note(&log, &format!("panic: {info}"))));
     // Step: a session of our own, then fork: the starter reaps the parent at once and the real
     // monitor is re-parented to init, detached from the starter's terminal and process group.
     if nix::unistd::setsid().is_err() {
-        eprintln!("monitor: setsid failed");
+        note(&StateDir(state_dir.to_path_buf()).monitor_log(), "setsid failed");
     }
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { .. }) => unsafe { libc::_exit(0) },
@@ -40,10 +44,19 @@ pub fn main(state_dir: &Path) -> i32 {
     match run(&dir) {
         Ok(()) => 0,
         Err(msg) => {
-            eprintln!("monitor: {msg}");
+            note(&dir.monitor_log(), &msg);
             say(&format!("err {}\n", msg.replace('\n', " ")));
             1
         }
+    }
+}
+
+/// Append a line to the container's monitor.log, making it if needed.
+fn note(path: &Path, msg: &str) {
+    use std::io::Write;
+    let line = format!("{} monitor: {msg}\n", rfc3339_now());
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = f.write_all(line.as_bytes());
     }
 }
 
@@ -135,7 +148,9 @@ fn run(dir: &StateDir) -> Result<(), String> {
     let ok = format!("ok {}\n", sp.pid);
     match &master {
         // The starter gets the master; we keep no copy, so its hang-up reaches the container.
-        Some(m) => super::tty::send_fd(1, ok.as_bytes(), m.as_raw_fd()).unwrap_or_else(|e| eprintln!("monitor: {e}")),
+        Some(m) => {
+            super::tty::send_fd(1, ok.as_bytes(), m.as_raw_fd()).unwrap_or_else(|e| note(&dir.monitor_log(), &e))
+        }
         None => say(&ok),
     }
     drop(master);
