@@ -73,6 +73,16 @@ fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
     }
     // The first start exec'd the helper; the rest came from one zygote, a child of ours.
     assert_eq!(zygotes_of(std::process::id()).len(), 1, "one zygote while the runtime lives");
+    // Logs flow through every monitor; once each has logged, each is past its setup (its fds
+    // are those it keeps while the container runs).
+    let t0 = std::time::Instant::now();
+    for (i, cid) in ids.iter().enumerate() {
+        while !output(&env, cid, false).contains(&format!("hello {i}")) {
+            assert!(t0.elapsed() < Duration::from_secs(10), "no log line from {cid}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
     let monitors: Vec<i32> = ids.iter().map(|c| rt.state(c).unwrap().monitor_pid.unwrap()).collect();
     let first = shape(monitors[0]);
     assert!(first.1.is_empty(), "exec'd monitor has an environment");
@@ -88,10 +98,8 @@ fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
         let exe0 = std::fs::read_link(format!("/proc/{}/exe", monitors[0])).unwrap();
         assert_eq!(exe, exe0, "monitor {i} runs another binary");
     }
-    // Logs flow and exit codes are recorded by forked monitors as by the exec'd one.
-    std::thread::sleep(Duration::from_millis(200));
-    for (i, cid) in ids.iter().enumerate() {
-        assert!(output(&env, cid, false).contains(&format!("hello {i}")), "log of {cid}");
+    // Exit codes are recorded by forked monitors as by the exec'd one.
+    for cid in ids.iter() {
         let st = rt.stop(cid, Some(Duration::from_secs(5))).unwrap();
         assert!(matches!(st.status, Status::Exited { code: 137, .. }), "{cid}: {:?}", st.status);
         remove_and_check(&env, cid);
