@@ -184,7 +184,8 @@ def engine_rss(engine, before, berth_bin=None, marker=None):
             # whatever path they run from (a read-only view or a memfd copy): their comm starts
             # with "berth"
             is_berth = exe == berth_bin or comm.startswith("berth")
-            mine = is_berth and (marker is None or marker in cmdline or marker_in_env(pid, marker))
+            mine = is_berth and (marker is None or marker in cmdline or marker_in_env(pid, marker)
+                                 or marker_in_cwd(pid, marker))
             if not mine or pid in before:
                 continue
         else:
@@ -195,6 +196,15 @@ def engine_rss(engine, before, berth_bin=None, marker=None):
         total += rss_kib(pid)
         count += 1
     return total / 1024.0, count
+
+
+def marker_in_cwd(pid, marker):
+    """Monitors forked by berth's zygote carry neither the run's paths in their argv nor an
+    environment; they keep the working directory of the `berth up` that started them."""
+    try:
+        return marker in os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
 
 
 def marker_in_env(pid, marker):
