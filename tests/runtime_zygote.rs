@@ -41,6 +41,17 @@ fn shape(pid: i32) -> (Vec<String>, Vec<u8>, i32, bool) {
 /// Both tests count the zygotes of this process: one at a time.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Root only: the serial lock, a test env, and a zygote-enabled runtime on its state root.
+fn setup() -> Option<(std::sync::MutexGuard<'static, ()>, Env, Runtime)> {
+    if !support::require_root() {
+        return None;
+    }
+    let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let env = env();
+    let rt = Runtime::new(&env.roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor")).with_zygote();
+    Some((serial, env, rt))
+}
+
 fn zygotes_of(parent: u32) -> Vec<i32> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -57,12 +68,7 @@ fn zygotes_of(parent: u32) -> Vec<i32> {
 
 #[test]
 fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
-    if !support::require_root() {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let env = env();
-    let rt = Runtime::new(&env.roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor")).with_zygote();
+    let Some((_serial, env, rt)) = setup() else { return };
     let ids: Vec<String> = (0..4).map(|i| id(&format!("zy{i}"))).collect();
     for (i, cid) in ids.iter().enumerate() {
         let script = format!("echo hello {i}; sleep 1000");
@@ -110,12 +116,7 @@ fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
 
 #[test]
 fn a_killed_zygote_falls_back_to_exec() {
-    if !support::require_root() {
-        return;
-    }
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let env = env();
-    let rt = Runtime::new(&env.roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor")).with_zygote();
+    let Some((_serial, env, rt)) = setup() else { return };
     let ids: Vec<String> = (0..3).map(|i| id(&format!("zk{i}"))).collect();
     for cid in &ids {
         rt.create(&config(&env, cid, &["sleep", "1000"])).unwrap();
