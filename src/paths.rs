@@ -20,7 +20,12 @@ impl Roots {
     /// The roots for an optional `--root` override.
     pub fn new(root: Option<&Path>) -> Self {
         match root {
-            Some(r) => Roots { state: r.to_path_buf(), run: r.join("run") },
+            // Absolute: monitors work from their state dir, and these paths reach them (and the
+            // container's mounts) as arguments and in records.
+            Some(r) => {
+                let r = std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf());
+                Roots { state: r.clone(), run: r.join("run") }
+            }
             None => Roots { state: PathBuf::from(DEFAULT_STATE_DIR), run: PathBuf::from(DEFAULT_RUN_DIR) },
         }
     }
@@ -97,5 +102,7 @@ mod tests {
         assert_eq!(r.images(), Path::new("/tmp/x/images"));
         assert_eq!(r.container_run("c1"), Path::new("/tmp/x/run/containers/c1"));
         assert_eq!(Roots::new(None).state, Path::new(DEFAULT_STATE_DIR));
+        let rel = Roots::new(Some(Path::new("rel/root")));
+        assert!(rel.state.is_absolute() && rel.state.ends_with("rel/root"), "{}", rel.state.display());
     }
 }

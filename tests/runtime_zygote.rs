@@ -94,12 +94,16 @@ fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
     assert!(first.1.is_empty(), "exec'd monitor has an environment");
     assert_ne!(first.2, std::process::id() as i32, "exec'd monitor not detached");
     assert!(!first.3, "the monitor is the fork after setsid, not the session leader");
+    let cwd0 = std::fs::read_link(format!("/proc/{}/cwd", monitors[0])).unwrap();
+    assert_eq!(cwd0, env.roots.container_state(&ids[0]), "exec'd monitor works from its state dir");
     for (i, m) in monitors.iter().enumerate().skip(1) {
         let s = shape(*m);
         assert_eq!(s.0, first.0, "monitor {i}: fds differ from the exec'd monitor's");
         assert_eq!(s.1, first.1, "monitor {i}: environment differs");
         assert_ne!(s.2, std::process::id() as i32, "monitor {i} not detached");
         assert_eq!(s.3, first.3, "monitor {i}: session differs");
+        let cwd = std::fs::read_link(format!("/proc/{m}/cwd")).unwrap();
+        assert_eq!(cwd, env.roots.container_state(&ids[i]), "monitor {i} works from its state dir");
         let exe = std::fs::read_link(format!("/proc/{m}/exe")).unwrap();
         let exe0 = std::fs::read_link(format!("/proc/{}/exe", monitors[0])).unwrap();
         assert_eq!(exe, exe0, "monitor {i} runs another binary");

@@ -25,6 +25,10 @@ use super::state::{durable, read_json, write_json, ContainerState, StateDir, Sta
 
 /// Entry point (`berth-monitor monitor <state-dir>`).
 pub fn main(state_dir: &Path) -> i32 {
+    // Work from the container's state dir, as a daemon should: the starter's working directory
+    // (the user's project) would otherwise stay pinned (busy for umount) while the container runs.
+    let state_dir = &std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    let _ = std::env::set_current_dir(state_dir);
     let log = StateDir(state_dir.to_path_buf()).monitor_log();
     std::panic::set_hook(Box::new(move |info| note(&log, &format!("panic: {info}"))));
     // Step: a session of our own, then fork: the starter reaps the parent at once and the real

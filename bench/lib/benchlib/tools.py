@@ -200,7 +200,7 @@ def engine_rss(engine, before, berth_bin=None, marker=None):
 
 def marker_in_cwd(pid, marker):
     """Monitors forked by berth's zygote carry neither the run's paths in their argv nor an
-    environment; they keep the working directory of the `berth up` that started them."""
+    environment; they work from their container's state dir, under the run's berth root."""
     try:
         return marker in os.readlink(f"/proc/{pid}/cwd")
     except OSError:
