@@ -102,7 +102,7 @@ impl Store {
         self.run.join("sandboxes").join(format!("{id}.json"))
     }
 
-    /// Where berth before 0.1's session 3 kept them (still read, so containers started by an
+    /// Where earlier versions of berth kept them (still read, so containers started by an
     /// older berth can be torn down; moved on their next write).
     fn legacy_sandboxes(&self) -> PathBuf {
         self.dir.join("sandboxes")
