@@ -73,3 +73,26 @@ fn run_dir_is_mounted_once_and_never_over_live_state() {
     berth::fsutil::flock(&third, libc::LOCK_SH | libc::LOCK_NB).expect("shared lock");
     drop((held, held2, third));
 }
+
+/// Commands that only read (`config` here) leave the default run dir alone: no tmpfs, no lock
+/// file (the test suite runs some of them without `--root`).
+#[test]
+fn read_only_commands_leave_the_default_run_dir_alone() {
+    if !support::require_root() {
+        return;
+    }
+    let tmp = tempfile::Builder::new().prefix("berth-rundir-cfg-").tempdir().unwrap();
+    std::fs::write(tmp.path().join("compose.yaml"), "services:\n  a:\n    image: busybox\n").unwrap();
+    let state = |p: &Path| (mounts_at(p), p.with_extension("lock").exists());
+    let run = Path::new(berth::paths::DEFAULT_RUN_DIR);
+    let before = state(run);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("config")
+        .current_dir(tmp.path())
+        .env_remove("BERTH_ROOT")
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(state(run), before, "berth config mounted or locked {}", run.display());
+}

@@ -190,12 +190,29 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Whether this process works in the default run dir (/run/berth), rather than in a `--root`.
+/// Whether this process makes or removes things in the default run dir (/run/berth): the
+/// commands that run containers or change networks, without `--root`. Commands that only
+/// read, or only touch the state dir (config, plan, ps, logs, images, volumes …), leave the
+/// run dir and its lock alone.
 fn uses_default_run_dir(cli: &Cli) -> bool {
+    let default_root = cli.global.root.is_none();
     match &cli.command {
         Command::Supervise(a) => a.run_dir == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
         Command::Proxy(a) => a.config.starts_with(crate::paths::DEFAULT_STATE_DIR),
-        _ => cli.global.root.is_none(),
+        Command::Up(_)
+        | Command::Down(_)
+        | Command::Run(_)
+        | Command::Start(_)
+        | Command::Restart(_)
+        | Command::Stop(_)
+        | Command::Kill(_)
+        | Command::Rm(_)
+        | Command::Exec(_)
+        | Command::Watch(_)
+        | Command::Build(_)
+        | Command::Image(_)
+        | Command::Network(_) => default_root,
+        _ => false,
     }
 }
 
