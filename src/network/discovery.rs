@@ -30,13 +30,8 @@ impl NetworkManager {
     pub fn hosts_files_and_register(&self, spec: &HostsSpec, reg: &Registration) -> Result<Vec<Mount>> {
         let _lock = self.store.lock()?;
         let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
-        let mut touched: BTreeSet<String> = reg.networks.iter().map(|(n, _, _)| n.clone()).collect();
-        if let Some(old) = &sandbox.registration {
-            touched.extend(old.networks.iter().map(|(n, _, _)| n.clone()));
-        }
         sandbox.hosts = Some(spec.clone());
-        sandbox.registration = Some(reg.clone());
-        sandbox.project = Some(reg.project.clone());
+        let touched = set_registration(&mut sandbox, reg);
         self.store.save_sandbox(&sandbox)?;
         // Its own files first (refresh only rewrites hosts files that exist).
         let mounts = self.write_own_files(&sandbox, spec)?;
@@ -74,12 +69,7 @@ impl NetworkManager {
     pub fn register(&self, reg: &Registration) -> Result<()> {
         let _lock = self.store.lock()?;
         let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
-        let mut touched: BTreeSet<String> = reg.networks.iter().map(|(n, _, _)| n.clone()).collect();
-        if let Some(old) = &sandbox.registration {
-            touched.extend(old.networks.iter().map(|(n, _, _)| n.clone()));
-        }
-        sandbox.registration = Some(reg.clone());
-        sandbox.project = Some(reg.project.clone());
+        let touched = set_registration(&mut sandbox, reg);
         self.store.save_sandbox(&sandbox)?;
         self.refresh(&touched)
     }
@@ -114,6 +104,18 @@ impl NetworkManager {
     pub fn registrations(&self) -> Result<Vec<Registration>> {
         Ok(self.store.sandboxes()?.into_iter().filter_map(|s: SandboxRecord| s.registration).collect())
     }
+}
+
+/// Puts `reg` on the sandbox record; the networks whose hosts files change (those it joins and
+/// those its previous registration was on).
+fn set_registration(sandbox: &mut SandboxRecord, reg: &Registration) -> BTreeSet<String> {
+    let mut touched: BTreeSet<String> = reg.networks.iter().map(|(n, _, _)| n.clone()).collect();
+    if let Some(old) = &sandbox.registration {
+        touched.extend(old.networks.iter().map(|(n, _, _)| n.clone()));
+    }
+    sandbox.registration = Some(reg.clone());
+    sandbox.project = Some(reg.project.clone());
+    touched
 }
 
 fn rewrite_if_changed(path: &Path, content: &str) -> Result<()> {
