@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -29,7 +30,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = temp_name(path);
     let write = || -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = create_private(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -55,7 +56,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 pub fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> io::Result<()> {
     let tmp = temp_name(path);
     let write = || -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = create_private(&tmp)?;
         f.write_all(bytes)?;
         if fsync {
             f.sync_data()?;
@@ -65,6 +66,13 @@ pub fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> io::Result<()> {
     write().inspect_err(|_| {
         let _ = fs::remove_file(&tmp);
     })
+}
+
+/// Create (truncating) a file only its owner may read: berth's records hold environment
+/// values (API tokens), command lines and paths of its private state.
+fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)
 }
 
 /// A temp file next to `path`, unique per process and call (two threads writing the same file
@@ -85,11 +93,21 @@ pub fn write_json_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> io::R
 }
 
 /// Open (creating it and its directory if needed) a file used only to hold a flock on.
+///
+/// Mode 0600, and tightened to 0600 if an older berth left it looser: flock(2) needs only an
+/// open fd, of any mode, so a lock file other users can open is one they can hold forever and
+/// hang every berth command with (the host-wide locks in /run sit outside berth's private
+/// roots).
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    if file.metadata()?.permissions().mode() & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(file)
 }
 
 /// flock(2) `op` (LOCK_EX, LOCK_SH, optionally | LOCK_NB) on an open file, retrying on EINTR.
@@ -108,16 +126,153 @@ pub fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// [`open_lock_file`] then [`flock`] with `op`: the returned file holds the lock until dropped.
+/// How long a command waits for a lock before it gives up with an error naming the holder:
+/// `BERTH_LOCK_WAIT` seconds, else `default`.
+pub fn lock_wait_or(default: Duration) -> Duration {
+    std::env::var("BERTH_LOCK_WAIT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(default, Duration::from_secs_f64)
+}
+
+/// The wait for every lock but a project's (whose wait is the command's own): they are held
+/// for a read-modify-write or a copy, not for minutes, so 120 s means a stuck holder.
+pub fn lock_timeout() -> Duration {
+    lock_wait_or(Duration::from_secs(120))
+}
+
+/// [`flock`] with `op` (LOCK_EX or LOCK_SH), waiting at most `timeout`: never a silent hang.
+/// Tries at once, then polls with a backoff of 1 to 25 ms. The error (`TimedOut`) names the
+/// lock and the pid and command line of a process holding it, from /proc/locks.
+pub fn flock_wait(file: &File, path: &Path, op: libc::c_int, timeout: Duration) -> io::Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match flock(file, op | libc::LOCK_NB) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() != Some(libc::EWOULDBLOCK) => return Err(e),
+            Err(_) => {}
+        }
+        if start.elapsed() >= timeout {
+            let holder = lock_holder(file)
+                .map_or_else(|| "another process".to_string(), |(pid, cmd)| format!("pid {pid} ({cmd})"));
+            let msg = format!(
+                "lock {} is held by {holder} for more than {:.0} s: if that process is stuck, stop it (BERTH_LOCK_WAIT sets the wait in seconds)",
+                path.display(),
+                timeout.as_secs_f64()
+            );
+            return Err(io::Error::new(io::ErrorKind::TimedOut, msg));
+        }
+        std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// A process holding a flock on `file` (another than us): its pid and command line, read
+/// from /proc/locks (proc(5): `1: FLOCK ADVISORY WRITE <pid> <maj>:<min>:<inode> 0 EOF`).
+pub fn lock_holder(file: &File) -> Option<(i32, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let (major, minor) = (libc::major(meta.dev()) as u64, libc::minor(meta.dev()) as u64);
+    let locks = read_capped(Path::new("/proc/locks"), 16 << 20).ok()?;
+    let me = std::process::id() as i32;
+    String::from_utf8_lossy(&locks).lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // Blocked waiters are listed as `1: -> FLOCK …`: field 1 is then `->`, skipped below.
+        let pid: i32 = f.get(4)?.parse().ok()?;
+        let mut id = f.get(5)?.split(':');
+        let maj = u64::from_str_radix(id.next()?, 16).ok()?;
+        let min = u64::from_str_radix(id.next()?, 16).ok()?;
+        let ino: u64 = id.next()?.parse().ok()?;
+        if f.get(1) != Some(&"FLOCK") || (maj, min, ino) != (major, minor, meta.ino()) || pid == me || pid <= 0 {
+            return None;
+        }
+        let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd: String = String::from_utf8_lossy(&cmd).replace('\0', " ").trim().chars().take(200).collect();
+        Some((pid, if cmd.is_empty() { "?".into() } else { cmd }))
+    })
+}
+
+/// Read at most `limit` bytes of `path`; a longer file is an `InvalidData` error naming it.
+pub fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    File::open(path)?.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        let msg = format!("{} is larger than the {limit} bytes berth reads", path.display());
+        return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+    }
+    Ok(out)
+}
+
+/// [`open_lock_file`] then [`flock_wait`] with `op` (LOCK_EX or LOCK_SH) and the default
+/// [`lock_timeout`]: the returned file holds the lock until dropped.
 pub fn lock_file(path: &Path, op: libc::c_int) -> io::Result<File> {
     let file = open_lock_file(path)?;
-    flock(&file, op)?;
+    flock_wait(&file, path, op, lock_timeout())?;
     Ok(file)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_held_too_long_is_an_error_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.lock");
+        // The holder: another process, so /proc/locks names a pid other than ours.
+        // -o: only flock itself holds the lock (its `sleep` child does not inherit the fd).
+        let mut holder = std::process::Command::new("flock")
+            .arg("-o")
+            .arg(&p)
+            .args(["sleep", "30"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let f = open_lock_file(&p).unwrap();
+        let t0 = Instant::now();
+        while lock_holder(&f).is_none() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let err = flock_wait(&f, &p, libc::LOCK_EX, Duration::from_millis(100)).unwrap_err();
+        let _ = holder.kill();
+        let _ = holder.wait();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("pid {}", holder.id())) && msg.contains("flock"), "{msg}");
+        assert!(msg.contains(&p.display().to_string()), "{msg}");
+        // Released (the holder died): taken at once.
+        flock_wait(&f, &p, libc::LOCK_EX, Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn lock_files_and_records_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("old.lock");
+        fs::write(&lock, b"").unwrap();
+        fs::set_permissions(&lock, fs::Permissions::from_mode(0o666)).unwrap();
+        let f = open_lock_file(&lock).unwrap();
+        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o600, "an old lock file is tightened");
+        let rec = dir.path().join("r.json");
+        write_atomic(&rec, b"{}").unwrap();
+        replace_file(&dir.path().join("s.json"), b"{}", false).unwrap();
+        for p in [rec, dir.path().join("s.json")] {
+            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600, "{}", p.display());
+        }
+    }
+
+    #[test]
+    fn read_capped_refuses_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_capped(&p, 5).unwrap(), b"12345");
+        let e = read_capped(&p, 4).unwrap_err();
+        assert!(e.to_string().contains("larger than the 4 bytes"), "{e}");
+    }
 
     #[test]
     fn atomic_write_replaces_content_and_leaves_no_temp_file() {

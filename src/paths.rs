@@ -53,6 +53,61 @@ impl Roots {
     }
 }
 
+/// Make the state and run roots private, as Docker made its root 0700/0710 for CVE-2021-41091:
+/// image layers, container upper dirs and volumes hold setuid-root files and device nodes that
+/// any local user could otherwise execute or open through their host paths, and records hold
+/// environment values. A missing root is made 0700; an existing one with group or other bits
+/// (an older berth made them 0755) is tightened, and its records (`*.json`, `*.log`, `*.lock`)
+/// are made 0600 as they are now created. Ok(true) when something was tightened.
+pub fn secure_roots(roots: &Roots) -> std::io::Result<bool> {
+    let mut tightened = false;
+    for dir in [&roots.state, &roots.run] {
+        tightened |= secure_dir(dir)?;
+    }
+    Ok(tightened)
+}
+
+fn secure_dir(dir: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::metadata(dir) {
+        Ok(m) if m.permissions().mode() & 0o077 == 0 => Ok(false),
+        Ok(_) => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            tighten_records(dir, 0);
+            tracing::info!("made {} private (0700) and its records 0600", dir.display());
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+                _ => Ok(false),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// chmod 0600 the records under `dir` (best effort, symlinks not followed), without entering
+/// what belongs to images and containers' own files (layers, upper dirs, volume data): those
+/// keep the modes their images gave them, and the private root is what guards them.
+fn tighten_records(dir: &Path, depth: usize) {
+    use std::os::unix::fs::PermissionsExt;
+    const SKIP: &[&str] = &["images", "_data", "upper", "work", "rootfs", "merged", "layers", "blobs"];
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let (Ok(ft), name) = (e.file_type(), e.file_name()) else { continue };
+        let name = name.to_string_lossy();
+        if ft.is_dir() && depth < 6 && !SKIP.contains(&name.as_ref()) {
+            tighten_records(&e.path(), depth + 1);
+        } else if ft.is_file() && [".json", ".log", ".lock"].iter().any(|x| name.ends_with(x)) {
+            let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
 /// Make `run` a tmpfs of its own when the filesystem it would sit on is not one (a host
 /// without systemd, whose /run is a plain directory of the root disk), so that what it holds
 /// (netns bind points, sandbox records, locks, hosts files) goes with a reboot as the run dir
@@ -71,12 +126,15 @@ pub fn ensure_volatile_run_dir(run: &Path) -> std::io::Result<(std::fs::File, bo
     let mut lock_path = run.as_os_str().to_owned();
     lock_path.push(".lock");
     let users = crate::fsutil::open_lock_file(Path::new(&lock_path))?;
+    let shared = |f: &std::fs::File| {
+        crate::fsutil::flock_wait(f, Path::new(&lock_path), libc::LOCK_SH, crate::fsutil::lock_timeout())
+    };
     if volatile(run) || crate::fsutil::flock(&users, libc::LOCK_EX | libc::LOCK_NB).is_err() {
-        crate::fsutil::flock(&users, libc::LOCK_SH)?;
+        shared(&users)?;
         return Ok((users, false));
     }
     let mounted = !mounts_under(run)? && mount_tmpfs(run).is_ok();
-    crate::fsutil::flock(&users, libc::LOCK_SH)?;
+    shared(&users)?;
     Ok((users, mounted))
 }
 
@@ -89,7 +147,7 @@ fn mount_tmpfs(run: &Path) -> std::io::Result<()> {
     use nix::mount::{mount, MsFlags};
     std::fs::create_dir_all(run)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(Some("tmpfs"), run, Some("tmpfs"), flags, Some("mode=0755,size=256m")).map_err(std::io::Error::from)
+    mount(Some("tmpfs"), run, Some("tmpfs"), flags, Some("mode=0700,size=256m")).map_err(std::io::Error::from)
 }
 
 #[cfg(test)]

@@ -146,6 +146,14 @@ pub fn main() -> ExitCode {
         },
         false => None,
     };
+    // Private roots before anything is made in them (see paths::secure_roots); `config` only
+    // reads the stack file and needs no state.
+    if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_)) {
+        if let Err(e) = crate::paths::secure_roots(&crate::paths::Roots::new(cli.global.root.as_deref())) {
+            eprintln!("error: making berth's state private: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{NetworkError, Result};
 pub use ipam::Ipv4Net;
+pub use store::HOST_LOCK;
 
 use crate::paths::Roots;
 

@@ -23,7 +23,8 @@ impl FileLock {
     /// Block until the lock is ours.
     pub fn acquire(path: &Path) -> Result<FileLock> {
         let file = open(path)?;
-        flock(&file, libc::LOCK_EX).map_err(io_err("lock", path))?;
+        crate::fsutil::flock_wait(&file, path, libc::LOCK_EX, crate::fsutil::lock_timeout())
+            .map_err(io_err("lock", path))?;
         Ok(FileLock { file, path: path.to_path_buf() })
     }
 
@@ -83,9 +84,14 @@ impl ProjectLock {
     }
 }
 
+/// Who holds the lock: the kernel's answer (/proc/locks) first, then the pid the holder wrote.
 fn holder_pid(path: &Path) -> String {
+    let Ok(mut file) = File::open(path) else { return "unknown".into() };
+    if let Some((pid, cmd)) = crate::fsutil::lock_holder(&file) {
+        return format!("{pid}: {cmd}");
+    }
     let mut s = String::new();
-    let _ = File::open(path).and_then(|mut f| f.read_to_string(&mut s));
+    let _ = file.read_to_string(&mut s);
     let s = s.trim();
     if s.is_empty() {
         "unknown".into()

@@ -13,6 +13,7 @@
 //!   so it does not race an `up` that is still creating containers).
 
 use std::collections::HashMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,8 +78,12 @@ pub fn ensure(roots: &Roots, project: &str) -> Result<()> {
     }
     let exe = std::env::current_exe().map_err(io_err("locate", Path::new("/proc/self/exe")))?;
     let log_file = log_path(roots, project);
-    let log =
-        std::fs::OpenOptions::new().create(true).append(true).open(&log_file).map_err(io_err("open", &log_file))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_file)
+        .map_err(io_err("open", &log_file))?;
     let err = log.try_clone().map_err(io_err("dup", &log_file))?;
     let mut cmd = Command::new(exe);
     cmd.arg("__supervise")

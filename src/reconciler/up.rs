@@ -20,8 +20,7 @@ use crate::spec::model::Stack;
 /// How long `up`/`down` wait for another command holding the project lock (default 30 s;
 /// `BERTH_LOCK_WAIT` seconds overrides it).
 pub fn lock_wait() -> Duration {
-    let secs = std::env::var("BERTH_LOCK_WAIT").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
-    Duration::from_secs(secs)
+    crate::fsutil::lock_wait_or(Duration::from_secs(30))
 }
 
 /// What `up` did.

@@ -77,6 +77,18 @@ pub fn restrict(keep: &CapsHashSet) -> Result<(), String> {
     Ok(())
 }
 
+/// Shrink this process's own effective and permitted sets to `keep` (for a root process that
+/// will not exec, such as the init: the bounding set only limits what an exec gains).
+/// Effective first: it must stay a subset of permitted at every step.
+pub fn limit_current(keep: &CapsHashSet) -> Result<(), String> {
+    for set in [CapSet::Effective, CapSet::Permitted] {
+        let now = caps::read(None, set).map_err(|e| format!("read {set:?} capabilities: {e}"))?;
+        let limited: CapsHashSet = now.intersection(keep).copied().collect();
+        caps::set(None, set, &limited).map_err(|e| format!("limit {set:?} capabilities: {e}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

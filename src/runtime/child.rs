@@ -50,6 +50,7 @@ pub fn run(ctx: &ChildCtx<'_>) -> isize {
                 no_new_privs: cfg.no_new_privs(),
                 seccomp: progs.as_deref(),
                 with_init: cfg.init,
+                keep_fds: &[ctx.err_w],
             };
             become_workload(w, cfg.process.tty)
         }

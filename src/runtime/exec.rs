@@ -24,6 +24,11 @@ use super::{caps, cgroup, seccomp};
 /// Entry point (`berth-monitor exec <state-dir> <exec-json> [console]`); returns the exit
 /// status. `console`: our stdin is the socket the pty master is sent out on.
 pub fn main(state_dir: &Path, exec_json: &str, console: bool) -> i32 {
+    // Nothing the caller left open (fds of host directories: CVE-2024-21626) reaches the
+    // container: we need only stdio (the console socket, if any, is fd 0).
+    // SAFETY: close_range(2) on descriptors this freshly started, single-threaded helper has
+    // not opened itself and does not use.
+    unsafe { libc::close_range(3, u32::MAX, 0) };
     match run(&StateDir(state_dir.to_path_buf()), exec_json, console) {
         Ok(code) => code,
         Err(msg) => {
@@ -164,6 +169,7 @@ fn child(cfg: &ContainerConfig, ec: &ExecConfig, console: Option<RawFd>) -> Stri
         no_new_privs: cfg.no_new_privs(),
         seccomp: progs.as_deref(),
         with_init: false,
+        keep_fds: &[],
     };
     become_workload(w, ec.tty)
 }

@@ -87,6 +87,7 @@ impl Runtime {
     /// the kernel happens here, before anything is created.
     pub fn create(&self, cfg: &ContainerConfig) -> Result<()> {
         validate(cfg)?;
+        warn_dangerous_binds(cfg);
         let dir = self.dir(&cfg.id);
         if dir.0.exists() {
             return Err(RuntimeError::Exists(cfg.id.clone()));
@@ -462,8 +463,20 @@ pub fn validate(cfg: &ContainerConfig) -> Result<()> {
         if !target.starts_with('/') {
             return Err(bad(format!("mount target {target:?} must be an absolute path")));
         }
+        super::mountpolicy::check_target(target).map_err(bad)?;
     }
     Ok(())
+}
+
+/// One WARN line per bind that hands the container the host (see `mountpolicy`).
+fn warn_dangerous_binds(cfg: &ContainerConfig) {
+    for m in &cfg.mounts {
+        if let Mount::Bind { source, target, .. } = m {
+            if let Some(why) = super::mountpolicy::dangerous_source(source) {
+                tracing::warn!("container {}: binding host {} at {target} gives it {why}", cfg.id, source.display());
+            }
+        }
+    }
 }
 
 /// VmRSS of a process in KiB (for the monitor's footprint).

@@ -5,6 +5,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,7 +31,7 @@ pub struct LogWriter {
 
 impl LogWriter {
     pub fn open(path: &Path, max: u64) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
         let size = file.metadata()?.len();
         Ok(LogWriter { path: path.to_path_buf(), file, size, max: max.max(1024), pending: [Vec::new(), Vec::new()] })
     }
@@ -80,7 +81,7 @@ impl LogWriter {
 
     fn rotate(&mut self) -> std::io::Result<()> {
         fs::rename(&self.path, rotated(&self.path))?;
-        self.file = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        self.file = OpenOptions::new().create(true).append(true).mode(0o600).open(&self.path)?;
         self.size = 0;
         Ok(())
     }

@@ -37,6 +37,7 @@ pub mod logs;
 pub(crate) mod loopback;
 mod monitor;
 mod mountpoints;
+pub mod mountpolicy;
 mod pid1;
 pub mod process;
 mod rootfs;

@@ -11,6 +11,7 @@
 //! never need one, and an empty file per container cost a disk inode on every create.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::sched::CloneFlags;
@@ -59,7 +60,7 @@ pub fn main(state_dir: &Path) -> i32 {
 fn note(path: &Path, msg: &str) {
     use std::io::Write;
     let line = format!("{} monitor: {msg}\n", rfc3339_now());
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path) {
         let _ = f.write_all(line.as_bytes());
     }
 }

@@ -3,6 +3,7 @@
 //! seccomp, switch user, chdir, mark every inherited fd close-on-exec, exec.
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::path::Path;
 
 use caps::CapsHashSet;
@@ -25,6 +26,9 @@ pub struct Workload<'a> {
     pub seccomp: Option<&'a [BpfProgram]>,
     /// Keep this process as PID 1 (berth's init) and run the workload as its child.
     pub with_init: bool,
+    /// Descriptors above 2 that stay open until exec (the error pipe, close-on-exec); every
+    /// other one is closed before the first path lookup.
+    pub keep_fds: &'a [RawFd],
 }
 
 /// Look `cmd` up as execvp(3) would, in the container's PATH.
@@ -74,6 +78,11 @@ pub fn become_workload(w: Workload<'_>, tty: bool) -> String {
 }
 
 fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, String> {
+    // Step: close every inherited fd but stdio and `keep_fds` before any path is looked up:
+    // an fd of a host directory (the caller's `exec 7</dir`, a runtime's cgroup fd) reachable
+    // as /proc/self/fd/N would make `-w /proc/self/fd/7` a working dir outside the container
+    // (CVE-2024-21626), and a missing working dir is created below.
+    close_fds_except(w.keep_fds)?;
     // Step: identity from the image's own /etc/passwd and /etc/group (we are in its root now).
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
@@ -101,8 +110,16 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
     nix::unistd::setresgid(gid, gid, gid).map_err(|e| format!("setgid {}: {e}", id.gid))?;
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| format!("setuid {}: {e}", id.uid))?;
     nix::unistd::chdir(w.cwd).map_err(|e| format!("chdir to working dir {}: {e}", w.cwd))?;
-    // Step: no fd of the runtime survives exec (CVE-2024-21626 leaked a host cgroup fd):
-    // mark every fd >= 3 close-on-exec; the error pipe closes exactly when exec succeeds.
+    // Step: the working dir is inside the container's root, as runc checks after its chdir
+    // (CVE-2024-21626): getcwd(2) answers "(unreachable)…" (glibc: ENOENT) for a directory
+    // outside the process's root.
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => {}
+        _ => return Err(format!("working dir {} is outside the container", w.cwd)),
+    }
+    // Step: what stayed open (the error pipe) closes on exec: its EOF tells the monitor the
+    // exec went through.
+    // SAFETY: close_range(2) with CLOEXEC only sets flags on our own descriptors.
     let rc = unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
     if rc != 0 {
         return Err(format!("close_range: {}", std::io::Error::last_os_error()));
@@ -111,6 +128,14 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
     let argv = cstrings(w.args)?;
     let path = CString::new(exe.as_str()).map_err(|e| e.to_string())?;
     if w.with_init {
+        // PID 1 holds the container's capabilities, not root's full set: shrinking the bounding
+        // set only limits what an exec gains, and the init never execs (capabilities(7)).
+        if id.uid == 0 {
+            super::caps::limit_current(w.caps)?;
+        }
+        // Its command line and environment are the monitor's (it was cloned from it): they
+        // name host state paths. Blank them; /proc/1/cmdline reads "berth-init".
+        super::pid1::scrub_cmdline();
         // PID 1 stays this process (already running from berth's read-only/sealed helper, so
         // /proc/1/exe is not writable: CVE-2019-5736); the workload is its child.
         super::pid1::fork_and_supervise(move || {
@@ -121,6 +146,24 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
     reset_signals();
     let err = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
     Err(format!("exec `{exe}`: {err}"))
+}
+
+/// Close every fd above 2 except `keep` (close_range(2) over the gaps).
+fn close_fds_except(keep: &[RawFd]) -> Result<(), String> {
+    let mut keep: Vec<u32> = keep.iter().filter(|fd| **fd > 2).map(|fd| *fd as u32).collect();
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for fd in keep.into_iter().chain([u32::MAX]) {
+        if fd > from {
+            // SAFETY: closes descriptors of this single-threaded process that nothing here
+            // refers to any more (only `keep` is used after this point).
+            if unsafe { libc::close_range(from, fd - 1, 0) } != 0 {
+                return Err(format!("close inherited fds: {}", std::io::Error::last_os_error()));
+            }
+        }
+        from = fd.saturating_add(1);
+    }
+    Ok(())
 }
 
 /// Signal dispositions set to "ignore" and the blocked mask survive execve(2): give the workload

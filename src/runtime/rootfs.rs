@@ -76,6 +76,14 @@ fn propagation_flags(p: Propagation) -> MsFlags {
 
 /// Step: a mount handed in by the caller (volume, bind, tmpfs), target resolved in the rootfs.
 pub fn handed_in(root: &Path, m: &Mount) -> R {
+    // The target as it resolves in the rootfs (symlinks of the image followed, confined to
+    // it) must pass the same policy as the path as written (see mountpolicy).
+    let target = match m {
+        Mount::Bind { target, .. } | Mount::Tmpfs { target, .. } => target,
+    };
+    let resolved = super::securepath::resolve_in_root(&open_dir(root)?, target)?;
+    super::mountpolicy::check_target(&format!("/{resolved}"))
+        .map_err(|e| format!("{e} (the image's symlinks lead {target} there)"))?;
     match m {
         Mount::Bind { source, target, read_only, propagation } => {
             let meta = fs::metadata(source).map_err(|e| format!("bind source {}: {e}", source.display()))?;

@@ -126,7 +126,7 @@ impl VolumeManager {
     pub fn copy_up_if_empty(&self, info: &VolumeInfo, target: &str, layers: &[PathBuf]) -> Result<bool> {
         let dir = self.store().dir(&info.name);
         let lock = fsat::open_dir(&dir).map_err(io_err(&dir))?;
-        crate::fsutil::flock(&lock, libc::LOCK_EX).map_err(io_err(&dir))?;
+        crate::fsutil::flock_wait(&lock, &dir, libc::LOCK_EX, crate::fsutil::lock_timeout()).map_err(io_err(&dir))?;
         if !copyup::is_empty(&info.path).map_err(io_err(&info.path))? {
             return Ok(false);
         }

@@ -4,5 +4,6 @@
 
 pub mod fixture;
 pub mod stack;
+pub mod unpriv;
 
 pub use fixture::{busybox_rootfs, busybox_rootfs_tar, import_busybox, require_root};
