@@ -48,6 +48,13 @@ impl Roots {
         self.run.join("containers").join(id)
     }
 
+    /// The roots a container state dir (`<state>/containers/<id>`, as `container_state`
+    /// makes it) belongs to: its monitor is given only that dir.
+    pub fn of_container_state(dir: &Path) -> Option<Roots> {
+        let state = dir.parent()?.parent()?;
+        Some(if state == Path::new(DEFAULT_STATE_DIR) { Roots::new(None) } else { Roots::new(Some(state)) })
+    }
+
     pub fn projects(&self) -> PathBuf {
         self.state.join("projects")
     }

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod config;
+// Containers outside any project (`berth run IMAGE`).
+mod container;
 mod images;
 pub(crate) mod load;
 mod network;
@@ -95,6 +97,8 @@ pub enum Command {
     Proxy(network::ProxyArgs),
     /// List the project's containers.
     Ps(ps::PsArgs),
+    /// Containers outside any project (`berth run IMAGE`): ls, stop, kill, rm, logs, inspect.
+    Container(container::ContainerArgs),
     /// Show the containers' output.
     Logs(logs::LogsArgs),
     /// Run a command in a running container of a service.
@@ -170,6 +174,7 @@ pub fn main() -> ExitCode {
         Command::Network(args) => network::run(&cli.global, args),
         Command::Proxy(args) => network::proxy(args),
         Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Container(args) => container::run(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
@@ -215,6 +220,7 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         | Command::Stop(_)
         | Command::Kill(_)
         | Command::Rm(_)
+        | Command::Container(_)
         | Command::Exec(_)
         | Command::Watch(_)
         | Command::Build(_)

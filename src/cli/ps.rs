@@ -120,7 +120,29 @@ pub(crate) fn row(project: &str, c: &ProjectContainer, now: SystemTime) -> Row {
     }
 }
 
+/// Outside any project (no stack file found, no project named): true. `ps` is project-scoped
+/// as in Compose; there it shows the containers outside any project instead (`berth container
+/// ls`), rather than failing on the missing stack file.
+fn outside_any_project(g: &GlobalOpts) -> bool {
+    if g.project_name.is_some() || !g.files.is_empty() || std::env::var_os("COMPOSE_PROJECT_NAME").is_some() {
+        return false;
+    }
+    let Ok(cwd) = std::env::current_dir() else { return false };
+    let dir = g.project_directory.clone().unwrap_or(cwd);
+    matches!(
+        crate::spec::project::resolve_files(&[], &dir),
+        Err(crate::spec::project::ProjectError::NoStackFile { .. })
+    )
+}
+
 pub fn run(g: &GlobalOpts, a: &PsArgs) -> anyhow::Result<ExitCode> {
+    if outside_any_project(g) {
+        if !a.quiet {
+            eprintln!("no stack file here: showing containers outside any project (`berth container ls`)");
+        }
+        let ls = super::container::LsArgs { all: a.all, quiet: a.quiet, no_trunc: false };
+        return super::container::ls(&crate::runtime::Runtime::new(&roots(g)), &ls);
+    }
     let project = project_name(g)?;
     let all = select::all(&roots(g), &project, a.all)?;
     let chosen = select::services(all, &project, &a.service)?;

@@ -96,6 +96,12 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = build_config(a, &image, &rt)?;
     let id = cfg.id.clone();
     rt.create(&cfg)?;
+    // While we wait for it, we remove a --rm container; if we die, its monitor does (see
+    // runtime::autoremove). With -d there is no waiting: the monitor removes it.
+    let _attached = match a.rm && !a.detach {
+        true => Some(crate::runtime::autoremove::hold(&crate::runtime::state::StateDir(rt.state_dir(&id)))?),
+        false => None,
+    };
     let stdin = stdin_for(a)?;
     let started =
         if a.tty { rt.start_tty(&id).map(|(_, master)| Some(master)) } else { rt.start_with(&id, stdin).map(|_| None) };
@@ -149,6 +155,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     let name = a.name.clone().unwrap_or_else(|| id[..12].to_string());
     let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
     cfg.labels.insert(crate::planner::actual::labels::IMAGE.into(), image.id.clone());
+    cfg.labels.insert(crate::reconciler::ops::standalone::IMAGE_REF_LABEL.into(), a.image.clone());
     if a.rm {
         // Its record goes with the run: no fsync of it (see runtime::state::TRANSIENT_LABEL).
         cfg.labels.insert(crate::runtime::state::TRANSIENT_LABEL.into(), "true".into());

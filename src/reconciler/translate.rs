@@ -71,6 +71,11 @@ pub fn container_config(t: &Target<'_>, image: &ResolvedImage) -> Result<Contain
     cfg.init = svc.init.unwrap_or(false);
     cfg.stop_signal = svc.stop_signal.clone().or_else(|| ic.stop_signal.clone());
     cfg.stop_grace = svc.stop_grace_period.map(|d| d.0);
+    if let Some(l) = &svc.logging {
+        // json-file's options (the spec warned about values berth cannot honour).
+        cfg.log_max_size = l.options.get("max-size").and_then(|s| crate::spec::units::parse_bytes(s).ok());
+        cfg.log_max_files = l.options.get("max-file").and_then(|n| n.parse::<u32>().ok()).map(|n| n.clamp(1, 2));
+    }
     Ok(cfg)
 }
 

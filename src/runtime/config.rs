@@ -38,6 +38,10 @@ pub struct ContainerConfig {
     pub stop_grace: Option<Duration>,
     /// Rotate the container log when it reaches this many bytes (default 10 MiB).
     pub log_max_size: Option<u64>,
+    /// Log files kept in all, the live one included (json-file's `max-file`; default 2, and
+    /// berth keeps at most 2: with 1 a rotation starts the log over).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_max_files: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -210,6 +214,10 @@ impl ContainerConfig {
 
     pub fn log_max_size(&self) -> u64 {
         self.log_max_size.unwrap_or(10 << 20)
+    }
+
+    pub fn log_max_files(&self) -> u32 {
+        self.log_max_files.unwrap_or(2)
     }
 
     pub fn shm_size(&self) -> u64 {

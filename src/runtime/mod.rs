@@ -11,7 +11,8 @@
 //! the container, as a numbered list of steps), `rootfs` and `cgroupfs` (mounts), `securepath`
 //! (openat2 RESOLVE_IN_ROOT lookups), `process` (user, caps, no_new_privs, seccomp, exec),
 //! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `attach` and `tty`
-//! (terminals, log following), `caps`, `seccomp`, `user`, `limits`, `binary` (the helper and
+//! (terminals, log following), `lograte` (the monitor's
+//! log pace), `autoremove` (`run --rm` without its CLI), `caps`, `seccomp`, `user`, `limits`, `binary` (the helper and
 //! its CVE-2019-5736 guard), `helper` (the helper binary's modes).
 //!
 //! Monitor footprint: the monitor is a separate small binary (`berth-monitor`), not a re-exec of
@@ -21,6 +22,7 @@
 //! output; back to ~0.75 MiB two seconds after), about 1.4 MiB with a debug build.
 
 pub mod attach;
+pub mod autoremove;
 pub mod binary;
 pub mod caps;
 pub mod cgroup;
@@ -33,6 +35,7 @@ pub mod exec;
 pub mod helper;
 mod lifecycle;
 pub mod limits;
+pub mod lograte;
 pub mod logs;
 pub(crate) mod loopback;
 mod monitor;

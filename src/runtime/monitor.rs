@@ -13,14 +13,17 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::Instant;
 
 use nix::sched::CloneFlags;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 
+use super::autoremove;
 use super::cgroup;
 use super::child::{self, ChildCtx};
 use super::config::{ContainerConfig, IdMap, NetNs};
+use super::lograte::{self, LogBudget};
 use super::logs::{rfc3339_now, LogWriter};
 use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
 
@@ -168,7 +171,17 @@ fn run(dir: &StateDir) -> Result<(), String> {
     };
     state.status = Status::Exited { code, oom: cgroup::oom_killed(&cg) };
     state.finished_at = Some(rfc3339_now());
-    write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())
+    write_json(&dir.state(), &state, durable(&cfg)).map_err(|e| e.to_string())?;
+    drop(cg);
+    // `run --rm` whose CLI is gone (or `run -d --rm`): nobody else will remove it.
+    if autoremove::orphaned(dir, &cfg, &state) {
+        if let Some(roots) = crate::paths::Roots::of_container_state(&dir.0) {
+            if let Err(e) = super::Runtime::new(&roots).remove(&cfg.id, false) {
+                note(&dir.monitor_log(), &format!("--rm: {e}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Clone the container child, create its cgroup (while the child mounts its root filesystem:
@@ -317,21 +330,34 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, String> {
 }
 
 /// Copy stdout/stderr into the log until the container's PID 1 exits, then drain what is left.
+/// Paced by a [`LogBudget`]: while it is spent the pipes are left unread (out of the poll set),
+/// so a container that floods its output blocks in its own write(2) and the monitor's CPU
+/// stays bounded (see `lograte`).
 fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2], pidfd: &OwnedFd) {
-    let mut log = LogWriter::open(&dir.log(), cfg.log_max_size()).ok();
+    let mut log = LogWriter::open(&dir.log(), cfg.log_max_size()).map(|l| l.with_max_files(cfg.log_max_files())).ok();
     let raw = |s: &Option<OwnedFd>| s.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
-    let mut fds = [
-        libc::pollfd { fd: raw(&streams[0]), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: raw(&streams[1]), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-    ];
-    let mut buf = vec![0u8; 16 * 1024];
+    // The streams still open (-1: closed).
+    let mut open = [raw(&streams[0]), raw(&streams[1])];
+    let mut budget = LogBudget::new(lograte::RATE, lograte::BURST, Instant::now());
+    let mut buf = vec![0u8; 64 * 1024];
     // Trim once the container has been quiet for a while (first after 100 ms: a short-lived
     // container exits before, and its monitor only pays for the trim when it stays), and again
     // after every burst of output, so an idle container's monitor keeps its minimal footprint.
     let mut quiet_ms = 100;
     loop {
-        let timeout = if quiet_ms > 0 { quiet_ms } else { -1 };
+        let pause = budget.pause(Instant::now());
+        // poll(2) ignores a negative fd: paused, only the container's exit is watched.
+        let watch = |fd: RawFd| if pause.is_some() { -1 } else { fd };
+        let mut fds = [
+            libc::pollfd { fd: watch(open[0]), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: watch(open[1]), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        let timeout = match pause {
+            Some(d) => d.as_millis().clamp(1, i32::MAX as u128) as i32,
+            None if quiet_ms > 0 => quiet_ms,
+            None => -1,
+        };
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
         if n < 0 {
             if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
@@ -340,30 +366,43 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
             break;
         }
         if n == 0 {
-            trim_rss();
-            quiet_ms = 0;
+            if pause.is_none() {
+                trim_rss();
+                quiet_ms = 0;
+            }
             continue;
         }
-        quiet_ms = 2000;
-        for (i, f) in fds.iter_mut().enumerate().take(2) {
-            if f.revents != 0 && !copy_once(f.fd, i, &mut buf, &mut log) {
-                f.fd = -1;
+        for (i, f) in fds.iter().enumerate().take(2) {
+            if f.revents == 0 {
+                continue;
+            }
+            quiet_ms = 2000;
+            match copy_once(f.fd, i, &mut buf, &mut log) {
+                Some(written) => budget.charge(written, Instant::now()),
+                None => open[i] = -1,
             }
         }
         if fds[2].revents != 0 {
             break;
         }
     }
-    drain(&fds[..2], &mut buf, &mut log);
+    drain(open, &mut buf, &mut log);
 }
 
 /// PID 1 is gone (and with it its pid namespace): take whatever is still buffered, without
-/// blocking on a pipe some straggler (pid: host) might still hold.
-fn drain(fds: &[libc::pollfd], buf: &mut [u8], log: &mut Option<LogWriter>) {
-    for (i, f) in fds.iter().enumerate() {
-        if f.fd >= 0 {
-            unsafe { libc::fcntl(f.fd, libc::F_SETFL, libc::O_NONBLOCK) };
-            while copy_once(f.fd, i, buf, log) {}
+/// blocking on a pipe some straggler (pid: host) might still hold, and at most [`DRAIN_MAX`]
+/// bytes a stream, so such a straggler cannot keep the monitor copying.
+fn drain(fds: [RawFd; 2], buf: &mut [u8], log: &mut Option<LogWriter>) {
+    for (i, fd) in fds.into_iter().enumerate() {
+        if fd >= 0 {
+            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+            let mut taken = 0;
+            while taken < DRAIN_MAX {
+                match copy_once(fd, i, buf, log) {
+                    Some(_) => taken += buf.len(),
+                    None => break,
+                }
+            }
         }
     }
     if let Some(l) = log.as_mut() {
@@ -371,14 +410,15 @@ fn drain(fds: &[libc::pollfd], buf: &mut [u8], log: &mut Option<LogWriter>) {
     }
 }
 
-/// One read from a stream into the log; false at EOF, error or nothing left.
-fn copy_once(fd: RawFd, stream: usize, buf: &mut [u8], log: &mut Option<LogWriter>) -> bool {
+/// What the monitor reads of a stream after PID 1 has exited (the pipe holds 64 KiB).
+const DRAIN_MAX: usize = 1 << 20;
+
+/// One read from a stream into the log: the bytes written to the log; None at EOF, error or
+/// nothing left.
+fn copy_once(fd: RawFd, stream: usize, buf: &mut [u8], log: &mut Option<LogWriter>) -> Option<u64> {
     let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
     if n <= 0 {
-        return false;
+        return None;
     }
-    if let Some(l) = log.as_mut() {
-        let _ = l.feed(stream, &buf[..n as usize]);
-    }
-    true
+    Some(log.as_mut().and_then(|l| l.feed(stream, &buf[..n as usize]).ok()).unwrap_or(n as u64))
 }

@@ -34,6 +34,10 @@ impl StateDir {
     pub fn log(&self) -> PathBuf {
         self.0.join("container.log")
     }
+    /// Held by the CLI of a foreground `run --rm` (see `autoremove`).
+    pub fn attach_lock(&self) -> PathBuf {
+        self.0.join("attached.lock")
+    }
     /// The monitor's own diagnostics (its stderr).
     pub fn monitor_log(&self) -> PathBuf {
         self.0.join("monitor.log")

@@ -8,7 +8,8 @@
 //!
 //! Files: `select` (which containers a command means), `status` (ps's sentences), `control`
 //! (stop/start/kill/rm/wait), `logs` (read, merge, follow), `procs` (top), `stats`
-//! (cgroup and netns counters), `oneoff` (`run SERVICE`), `human` and `table` (rendering).
+//! (cgroup and netns counters), `oneoff` (`run SERVICE`), `standalone` (containers
+//! outside any project: `berth container …`), `human` and `table` (rendering).
 
 pub mod control;
 pub mod human;
@@ -16,6 +17,7 @@ pub mod logs;
 pub mod oneoff;
 pub mod procs;
 pub mod select;
+pub mod standalone;
 pub mod stats;
 pub mod status;
 pub mod table;
@@ -37,6 +39,14 @@ pub enum OpsError {
     NotRunning { container: String, service: String },
     #[error("service `{service}` does not publish port {port}/{protocol}")]
     NoPort { service: String, port: u16, protocol: String },
+    #[error(
+        "container `{0}` is running; stop it first (`berth container stop`) or remove it with `berth container rm -f`"
+    )]
+    RunningNoForce(String),
+    #[error("no such container: {0}")]
+    NoSuchContainer(String),
+    #[error("container id prefix `{prefix}` is ambiguous: it matches {}; give more of the id, or the name", .matches.join(", "))]
+    Ambiguous { prefix: String, matches: Vec<String> },
     #[error("container `{container}`: {reason}")]
     Container { container: String, reason: String },
     #[error("{op} {path}: {source}")]

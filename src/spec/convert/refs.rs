@@ -137,7 +137,23 @@ pub(super) fn file_refs(node: &Node, path: &str, d: &mut Diagnostics) -> Vec<Fil
 
 pub(super) fn logging(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Logging> {
     let m = node.as_map()?;
-    Some(Logging { driver: field(m, "driver", path, d, string), options: string_map_at(m, "options", path, d) })
+    let l = Logging { driver: field(m, "driver", path, d, string), options: string_map_at(m, "options", path, d) };
+    // berth writes json-file logs itself: max-size and max-file are honoured (as many as two
+    // files are kept); the rest is said, not silently dropped.
+    let at = format!("{path}.options");
+    if let Some(size) = l.options.get("max-size") {
+        if let Err(e) = crate::spec::units::parse_bytes(size) {
+            d.warning(Some(&node.pos), format!("{at}.max-size"), format!("{e}; the default of 10m applies"));
+        }
+    }
+    match l.options.get("max-file").map(|n| n.parse::<u32>()) {
+        Some(Ok(n)) if n > 2 => {
+            d.warning(Some(&node.pos), format!("{at}.max-file"), format!("berth keeps at most 2 log files, not {n}"))
+        }
+        Some(Err(_)) => d.warning(Some(&node.pos), format!("{at}.max-file"), "not a number; the default of 2 applies"),
+        _ => {}
+    }
+    Some(l)
 }
 
 #[cfg(test)]
