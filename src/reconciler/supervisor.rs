@@ -36,7 +36,17 @@ const TICK: Duration = Duration::from_millis(100);
 const IDLE_GRACE: Duration = Duration::from_secs(3);
 /// How often the firewall rules are checked: one `iptables-save` (a few ms), so drift (a
 /// `iptables -F` by another tool, a firewall service reloading) is repaired within this.
+/// `BERTH_FIREWALL_CHECK_INTERVAL` (seconds, in the environment of the `up` that starts the
+/// supervisor) overrides it.
 pub const FIREWALL_PERIOD: Duration = Duration::from_secs(10);
+
+fn firewall_period() -> Duration {
+    std::env::var("BERTH_FIREWALL_CHECK_INTERVAL")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(FIREWALL_PERIOD, Duration::from_secs)
+}
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -187,7 +197,8 @@ struct Supervisor {
     backoff: HashMap<String, Backoff>,
     /// The finished_at of the last exit seen per container (an exit is handled once).
     seen_exit: HashMap<String, String>,
-    /// When the firewall rules are checked next.
+    /// How often, and when next, the firewall rules are checked.
+    firewall_period: Duration,
     firewall_due: Instant,
 }
 
@@ -200,7 +211,8 @@ impl Supervisor {
             probers: HashMap::new(),
             backoff: HashMap::new(),
             seen_exit: HashMap::new(),
-            firewall_due: Instant::now() + FIREWALL_PERIOD,
+            firewall_period: firewall_period(),
+            firewall_due: Instant::now() + firewall_period(),
         }
     }
 
@@ -308,7 +320,7 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Every [`FIREWALL_PERIOD`]: restore the rules of the project's networks that went
+    /// Every [`FIREWALL_PERIOD`] (or as configured): restore the rules of the project's networks that went
     /// missing. Only while no up/down holds the project lock (a `down` removing a network must
     /// not see its rules put back behind it); retried at the next tick otherwise. Failures are
     /// logged, never fatal: the supervisor's other duties go on.
@@ -318,7 +330,7 @@ impl Supervisor {
         }
         let guard = FileLock::try_acquire(&project_lock_path(&self.roots, &self.pd.project));
         let Ok(Some(_guard)) = guard else { return };
-        self.firewall_due = Instant::now() + FIREWALL_PERIOD;
+        self.firewall_due = Instant::now() + self.firewall_period;
         let repairs = match layers::repair_firewalls(&self.roots, &self.pd.project) {
             Ok(r) => r,
             Err(e) => {
