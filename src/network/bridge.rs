@@ -4,6 +4,7 @@
 use std::net::Ipv4Addr;
 
 use super::error::{NetworkError, Result};
+use super::firewall::RuleCheck;
 use super::ipam::{pick_subnet, Ipv4Net};
 use super::netlink::{outside_tokio, Netlink};
 use super::store::{LockGuard, NetworkRecord, HOST_LOCK};
@@ -48,8 +49,50 @@ impl NetworkManager {
     /// the rules name only this network's bridge, and `iptables-restore --noflush` inserts
     /// them atomically per table without touching anyone else's.
     pub fn install_firewall(&self, name: &str) -> Result<()> {
+        self.repair_firewall(name).map(|_| ())
+    }
+
+    /// Puts back whatever of the network's rules is missing or out of order (another tool
+    /// flushed the tables), and verifies them; returns what was wrong (ok when nothing was).
+    pub fn repair_firewall(&self, name: &str) -> Result<RuleCheck> {
         let rec = self.store.load_network(name)?.ok_or_else(|| NetworkError::NotFound(name.to_string()))?;
-        firewall::install(&rec.bridge, rec.subnet, rec.internal)
+        firewall::ensure(&rec.bridge, rec.subnet, rec.internal)
+    }
+
+    /// How the firewall rules of each network of `project` stand, with one `iptables-save`
+    /// for them all (none when the project has no network). Empty when iptables is missing.
+    pub fn firewall_checks(&self, project: &str) -> Result<Vec<(String, RuleCheck)>> {
+        let recs: Vec<NetworkRecord> = self.store.networks()?.into_iter().filter(|r| r.project == project).collect();
+        if recs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(present) = firewall::Ruleset::read()? else { return Ok(Vec::new()) };
+        Ok(recs
+            .into_iter()
+            .map(|r| {
+                let check = firewall::check(&present, &r.bridge, r.subnet, r.internal);
+                (r.name, check)
+            })
+            .collect())
+    }
+
+    /// [`Self::repair_firewall`] for every network of `project`, with one `iptables-save` when
+    /// nothing is amiss (the supervisor's periodic check). Returns each network that needed a
+    /// repair with the rules restored, or why they could not be; keeps going past a failure.
+    pub fn repair_firewalls(&self, project: &str) -> Result<Vec<(String, Result<RuleCheck>)>> {
+        let recs: Vec<NetworkRecord> = self.store.networks()?.into_iter().filter(|r| r.project == project).collect();
+        if recs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(present) = firewall::Ruleset::read()? else { return Ok(Vec::new()) };
+        Ok(recs
+            .into_iter()
+            .map(|r| {
+                let result = firewall::ensure_in(&present, &r.bridge, r.subnet, r.internal);
+                (r.name, result)
+            })
+            .filter(|(_, result)| result.as_ref().map_or(true, |check| !check.is_ok()))
+            .collect())
     }
 
     /// Chooses the subnet and gateway: the spec's, checked, or the pool's first free one.

@@ -53,6 +53,11 @@ pub enum NetworkError {
     },
     #[error("firewall: `iptables {args}` failed: {stderr}")]
     Firewall { args: String, stderr: String },
+    #[error(
+        "firewall rules of bridge {bridge} still missing after restoring them: {}; is another tool rewriting the tables?",
+        .missing.join(", ")
+    )]
+    FirewallUnverified { bridge: String, missing: Vec<String> },
     #[error("port proxy for project `{project}`: {reason}")]
     Proxy { project: String, reason: String },
     #[error("teardown of `{what}` met {} error(s): {}", .errors.len(), .errors.join("; "))]

@@ -47,76 +47,193 @@ pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
     ]
 }
 
-/// Every rule of every table as `iptables-save` prints it: (table, `-A CHAIN spec`), the form
-/// [`listed_form`] builds. One run for all tables (each iptables run costs a few ms: it loads
-/// the whole ruleset). None when iptables is not installed.
-fn saved_rules() -> Result<Option<Vec<(String, String)>>> {
-    match Command::new("iptables-save").output() {
-        Ok(out) if out.status.success() => Ok(Some(parse_saved(&String::from_utf8_lossy(&out.stdout)))),
-        Ok(out) => Err(NetworkError::Firewall {
-            args: "iptables-save".into(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(NetworkError::sys("run iptables-save", e)),
+/// The live ruleset, read with one `iptables-save` for all tables and networks (each iptables
+/// run costs a few ms: it loads the whole ruleset): (table, `-A CHAIN spec`) in chain order,
+/// the form [`listed_form`] builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ruleset(Vec<(String, String)>);
+
+/// How one network's rules stand in a [`Ruleset`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCheck {
+    /// The missing rules, as `<table>: -A CHAIN spec`.
+    pub missing: Vec<String>,
+    /// Every rule there, but not in their order: an isolation DROP after the ACCEPT it must
+    /// precede lets the traffic through.
+    pub misordered: bool,
+}
+
+impl RuleCheck {
+    pub fn is_ok(&self) -> bool {
+        self.missing.is_empty() && !self.misordered
+    }
+
+    /// `3 missing: filter: -A FORWARD …; …`, `out of order`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("{} missing: {}", self.missing.len(), self.missing.join("; ")));
+        }
+        if self.misordered {
+            parts.push("out of order".to_string());
+        }
+        parts.join(", ")
     }
 }
 
-fn parse_saved(text: &str) -> Vec<(String, String)> {
-    let mut table = String::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if let Some(t) = line.strip_prefix('*') {
-            table = t.trim().to_string();
-        } else if line.starts_with("-A ") {
-            out.push((table.clone(), line.trim_end().to_string()));
+impl Ruleset {
+    /// The live ruleset; None when iptables is not installed.
+    pub fn read() -> Result<Option<Ruleset>> {
+        match Command::new("iptables-save").output() {
+            Ok(out) if out.status.success() => Ok(Some(Ruleset::parse(&String::from_utf8_lossy(&out.stdout)))),
+            Ok(out) => Err(NetworkError::Firewall {
+                args: "iptables-save".into(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(NetworkError::sys("run iptables-save", e)),
         }
     }
-    out
+
+    fn parse(text: &str) -> Ruleset {
+        let mut table = String::new();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            if let Some(t) = line.strip_prefix('*') {
+                table = t.trim().to_string();
+            } else if line.starts_with("-A ") {
+                out.push((table.clone(), line.trim_end().to_string()));
+            }
+        }
+        Ruleset(out)
+    }
+
+    /// The lines of one chain, in order.
+    fn chain<'a>(&'a self, table: &'a str, chain: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = format!("-A {chain} ");
+        self.0.iter().filter(move |(t, l)| t == table && l.starts_with(&prefix)).map(|(_, l)| l.as_str())
+    }
+
+    /// Whether `wanted` (one network's rules) are all present, in their order.
+    pub fn check(&self, wanted: &[Rule]) -> RuleCheck {
+        let mut check = RuleCheck::default();
+        for group in chains(wanted) {
+            let pos = self.positions(&group);
+            check.missing.extend(
+                group
+                    .iter()
+                    .zip(&pos)
+                    .filter(|(_, p)| p.is_none())
+                    .map(|(r, _)| format!("{}: {}", r.table, listed_form(r))),
+            );
+            check.misordered |= !increasing(&pos);
+        }
+        check
+    }
+
+    /// Where the first copy of each rule of one chain stands in it.
+    fn positions(&self, group: &[&Rule]) -> Vec<Option<usize>> {
+        let Some(first) = group.first() else { return Vec::new() };
+        let lines: Vec<&str> = self.chain(first.table, first.chain).collect();
+        group.iter().map(|r| lines.iter().position(|l| *l == listed_form(r))).collect()
+    }
+
+    /// `iptables-restore --noflush` input putting `wanted` back (empty when nothing is amiss),
+    /// per chain: when the missing rules all come before the present ones (a flushed chain, the
+    /// usual case), only they are inserted at the top, last first; otherwise (a rule missing
+    /// between two present ones, or rules out of order) every copy of the network's rules in
+    /// that chain is deleted and the whole set inserted again in order, in the same
+    /// transaction (atomic per table), so no packet ever sees a half-ordered set and an
+    /// internal network's DROPs never end up behind an ACCEPT. Positions are never used:
+    /// another process may insert rules between our read and our write.
+    fn repair_input(&self, wanted: &[Rule]) -> String {
+        let mut text = String::new();
+        for table in ["nat", "filter"] {
+            let (mut deletes, mut inserts) = (Vec::new(), Vec::new());
+            for group in chains(wanted).into_iter().filter(|g| g[0].table == table) {
+                let pos = self.positions(&group);
+                let missing_first = pos.iter().skip_while(|p| p.is_none()).all(Option::is_some);
+                let reinsert: Vec<&Rule> = if increasing(&pos) && missing_first {
+                    group.iter().zip(&pos).filter(|(_, p)| p.is_none()).map(|(r, _)| *r).collect()
+                } else {
+                    let lines: Vec<&str> = self.chain(table, group[0].chain).collect();
+                    for r in &group {
+                        let copies = lines.iter().filter(|l| **l == listed_form(r)).count();
+                        deletes.extend(std::iter::repeat_n(format!("-D {} {}", r.chain, r.spec.join(" ")), copies));
+                    }
+                    group.clone()
+                };
+                inserts.extend(reinsert.iter().rev().map(|r| format!("-I {} 1 {}", r.chain, r.spec.join(" "))));
+            }
+            if !deletes.is_empty() || !inserts.is_empty() {
+                deletes.extend(inserts);
+                text.push_str(&format!("*{table}\n{}\nCOMMIT\n", deletes.join("\n")));
+            }
+        }
+        text
+    }
+}
+
+/// The rules grouped by (table, chain), each group in rule order.
+fn chains(wanted: &[Rule]) -> Vec<Vec<&Rule>> {
+    let mut groups: Vec<Vec<&Rule>> = Vec::new();
+    for r in wanted {
+        match groups.iter_mut().find(|g| g[0].table == r.table && g[0].chain == r.chain) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups
+}
+
+/// The positions of the present rules rise in rule order.
+fn increasing(pos: &[Option<usize>]) -> bool {
+    let present: Vec<usize> = pos.iter().flatten().copied().collect();
+    present.windows(2).all(|w| w[0] < w[1])
 }
 
 fn listed_form(r: &Rule) -> String {
     format!("-A {} {}", r.chain, r.spec.join(" "))
 }
 
-/// `iptables-restore --noflush` input inserting `missing` (in chain order) at the top of their
-/// chains: one table block each, rules inserted last first so they keep their order.
-fn restore_input(missing: &[&Rule]) -> String {
-    let mut text = String::new();
-    for table in ["nat", "filter"] {
-        let rules: Vec<&&Rule> = missing.iter().filter(|r| r.table == table).collect();
-        if rules.is_empty() {
-            continue;
-        }
-        text.push_str(&format!("*{table}\n"));
-        for r in rules.iter().rev() {
-            text.push_str(&format!("-I {} 1 {}\n", r.chain, r.spec.join(" ")));
-        }
-        text.push_str("COMMIT\n");
-    }
-    text
+/// Installs the rules, or repairs them after another tool deleted some (idempotent: a network
+/// whose rules are all there, in order, costs one `iptables-save`), then reads them back: the
+/// rules are verified, not only installed. Returns what was wrong before (ok when nothing was).
+///
+/// Every iptables run costs several ms (it loads the whole ruleset), so the present rules are
+/// read with one `iptables-save` and the repair written with one `iptables-restore --noflush`
+/// (atomic per table), instead of a `-C` and an `-I` per rule.
+pub fn ensure(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+    let Some(present) = Ruleset::read()? else {
+        tracing::warn!(bridge, "iptables not found: network works, but without egress masquerade or isolation");
+        return Ok(RuleCheck::default());
+    };
+    ensure_in(&present, bridge, subnet, internal)
 }
 
-/// Installs the rules (idempotent: present ones are left alone). Rules are inserted at the
-/// top of their chain, last first, so they keep their order and precede the host's own.
-/// Every iptables run costs several ms (it loads the whole ruleset), so the present rules are
-/// read with one `iptables-save` and the missing ones inserted with one `iptables-restore
-/// --noflush` (atomic per table), instead of a `-C` and an `-I` per rule.
-pub fn install(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<()> {
-    let wanted = rules(bridge, subnet, internal);
-    let Some(present) = saved_rules()? else {
-        tracing::warn!(bridge, "iptables not found: network works, but without egress masquerade or isolation");
-        return Ok(());
-    };
+/// [`ensure`] against a ruleset already read (the supervisor checks every network of a
+/// project with one read).
+pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
     if !internal {
         enable_forwarding()?;
     }
-    let missing: Vec<&Rule> =
-        wanted.iter().filter(|r| !present.iter().any(|(t, l)| t == r.table && *l == listed_form(r))).collect();
-    if missing.is_empty() {
-        return Ok(());
+    let wanted = rules(bridge, subnet, internal);
+    let input = present.repair_input(&wanted);
+    if input.is_empty() {
+        return Ok(RuleCheck::default());
     }
-    restore(&restore_input(&missing))
+    let before = present.check(&wanted);
+    restore(&input)?;
+    let after = Ruleset::read()?.unwrap_or_default().check(&wanted);
+    if !after.is_ok() {
+        return Err(NetworkError::FirewallUnverified { bridge: bridge.to_string(), missing: after.missing });
+    }
+    Ok(before)
+}
+
+/// How the network's rules stand in `present`.
+pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> RuleCheck {
+    present.check(&rules(bridge, subnet, internal))
 }
 
 fn restore(input: &str) -> Result<()> {
@@ -144,7 +261,7 @@ fn restore(input: &str) -> Result<()> {
 /// Removes every copy of the network's rules (one `iptables-save`, one `iptables-restore`
 /// deleting exactly the copies present); returns the failures instead of stopping.
 pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
-    let present = match saved_rules() {
+    let present = match Ruleset::read() {
         Ok(Some(p)) => p,
         Ok(None) => return Vec::new(),
         Err(e) => return vec![e.to_string()],
@@ -160,13 +277,13 @@ pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
 }
 
 /// `iptables-restore --noflush` input deleting each copy of `wanted` found in `present`.
-fn delete_input(wanted: &[Rule], present: &[(String, String)]) -> String {
+fn delete_input(wanted: &[Rule], present: &Ruleset) -> String {
     let mut text = String::new();
     for table in ["nat", "filter"] {
         let mut lines = Vec::new();
         for r in wanted.iter().filter(|r| r.table == table) {
             let form = listed_form(r);
-            let copies = present.iter().filter(|(t, l)| t == table && *l == form).count();
+            let copies = present.0.iter().filter(|(t, l)| t == table && *l == form).count();
             lines.extend(std::iter::repeat_n(format!("-D {} {}", r.chain, r.spec.join(" ")), copies));
         }
         if !lines.is_empty() {
@@ -201,12 +318,35 @@ mod tests {
         assert_eq!(int[1].spec.join(" "), "-i bth-12345678 -j DROP");
     }
 
+    fn saved(filter: &[&str], nat: &[&str]) -> Ruleset {
+        let mut text = String::from("# Generated by iptables-save\n*nat\n:POSTROUTING ACCEPT [0:0]\n");
+        nat.iter().for_each(|l| text.push_str(&format!("{l}\n")));
+        text.push_str("COMMIT\n*filter\n:FORWARD DROP [0:0]\n");
+        filter.iter().for_each(|l| text.push_str(&format!("{l}\n")));
+        text.push_str("COMMIT\n");
+        Ruleset::parse(&text)
+    }
+
+    const BR: &str = "bth-12345678";
+
+    fn ext() -> Vec<Rule> {
+        rules(BR, "10.213.7.0/24".parse().unwrap(), false)
+    }
+
+    fn forms(r: &[Rule], table: &str) -> Vec<String> {
+        r.iter().filter(|r| r.table == table).map(listed_form).collect()
+    }
+
     #[test]
     fn missing_rules_are_inserted_last_first_per_table() {
-        let ext = rules("bth-12345678", "10.213.7.0/24".parse().unwrap(), false);
+        let ext = ext();
         assert_eq!(listed_form(&ext[1]), "-A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT");
-        let missing: Vec<&Rule> = ext.iter().collect();
-        let text = restore_input(&missing);
+        let empty = Ruleset::default();
+        let check = empty.check(&ext);
+        assert_eq!(check.missing.len(), 5);
+        assert_eq!(check.missing[0], "nat: -A POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE");
+        assert!(!check.misordered);
+        let text = empty.repair_input(&ext);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "*nat");
         assert_eq!(lines[1], "-I POSTROUTING 1 -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE");
@@ -217,16 +357,89 @@ mod tests {
     }
 
     #[test]
+    fn rules_all_present_in_order_need_nothing() {
+        let ext = ext();
+        let f = forms(&ext, "filter");
+        let mut filter: Vec<&str> = vec!["-A FORWARD -i other -j ACCEPT"];
+        filter.extend(f.iter().map(String::as_str));
+        let nat = forms(&ext, "nat");
+        let present = saved(&filter, &[nat[0].as_str()]);
+        assert!(present.check(&ext).is_ok());
+        assert_eq!(present.repair_input(&ext), "");
+    }
+
+    #[test]
+    fn a_flushed_table_gets_only_its_rules_back() {
+        // Another tool flushed nat: only the masquerade rule is missing, filter is left alone.
+        let ext = ext();
+        let f = forms(&ext, "filter");
+        let present = saved(&f.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+        let check = present.check(&ext);
+        assert_eq!(check.missing, vec!["nat: -A POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE"]);
+        assert_eq!(
+            present.repair_input(&ext),
+            "*nat\n-I POSTROUTING 1 -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn leading_rules_missing_are_inserted_above_the_rest() {
+        // The first two FORWARD rules went; the two after them stay, the new ones go on top.
+        let ext = ext();
+        let f = forms(&ext, "filter");
+        let nat = forms(&ext, "nat");
+        let present = saved(&[f[2].as_str(), f[3].as_str()], &[nat[0].as_str()]);
+        assert_eq!(present.check(&ext).missing.len(), 2);
+        assert_eq!(
+            present.repair_input(&ext),
+            "*filter\n-I FORWARD 1 -i bth-12345678 -o bth-+ -j DROP\n\
+             -I FORWARD 1 -i bth-12345678 -o bth-12345678 -j ACCEPT\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn a_rule_missing_behind_present_ones_rewrites_the_set_in_order() {
+        // Internal network whose DROPs vanished but whose ACCEPT stayed: inserting the DROPs
+        // on top would drop bridge-local traffic; the set is rewritten in one transaction.
+        let int = rules(BR, "10.213.7.0/24".parse().unwrap(), true);
+        let f = forms(&int, "filter");
+        let present = saved(&["-A FORWARD -i other -j ACCEPT", f[0].as_str()], &[]);
+        let check = present.check(&int);
+        assert_eq!(check.missing.len(), 2);
+        assert!(!check.misordered);
+        assert_eq!(
+            present.repair_input(&int),
+            "*filter\n-D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n\
+             -I FORWARD 1 -o bth-12345678 -j DROP\n-I FORWARD 1 -i bth-12345678 -j DROP\n\
+             -I FORWARD 1 -i bth-12345678 -o bth-12345678 -j ACCEPT\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn rules_out_of_order_are_rewritten() {
+        // The isolation DROP behind the ACCEPT it must precede lets traffic to other networks by.
+        let ext = ext();
+        let f = forms(&ext, "filter");
+        let nat = forms(&ext, "nat");
+        let present = saved(&[f[0].as_str(), f[2].as_str(), f[1].as_str(), f[3].as_str()], &[nat[0].as_str()]);
+        let check = present.check(&ext);
+        assert!(check.missing.is_empty() && check.misordered);
+        let text = present.repair_input(&ext);
+        assert_eq!(text.matches("-D FORWARD").count(), 4, "{text}");
+        assert_eq!(text.matches("-I FORWARD 1").count(), 4, "{text}");
+        assert!(!text.contains("*nat"), "{text}");
+    }
+
+    #[test]
     fn saved_rules_are_read_per_table_and_every_copy_is_deleted() {
         let saved = "# Generated by iptables-save\n*nat\n:POSTROUTING ACCEPT [0:0]\n\
             -A POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\
             -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n\
             -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-A FORWARD -i other -j ACCEPT\nCOMMIT\n";
-        let present = parse_saved(saved);
-        assert_eq!(present.len(), 4);
-        assert_eq!(present[0].0, "nat");
-        let ext = rules("bth-12345678", "10.213.7.0/24".parse().unwrap(), false);
-        let text = delete_input(&ext, &present);
+        let present = Ruleset::parse(saved);
+        assert_eq!(present.0.len(), 4);
+        assert_eq!(present.0[0].0, "nat");
+        let text = delete_input(&ext(), &present);
         assert_eq!(
             text,
             "*nat\n-D POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\

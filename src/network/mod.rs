@@ -37,6 +37,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 pub use error::{NetworkError, Result};
+pub use firewall::RuleCheck;
 pub use ipam::Ipv4Net;
 pub use store::HOST_LOCK;
 

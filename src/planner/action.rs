@@ -47,6 +47,13 @@ pub enum Action {
         key: String,
         name: String,
     },
+    /// Put back the firewall rules of an existing network that are missing or out of order
+    /// (observed; the reconciler restores whatever is missing when it runs).
+    RepairFirewall {
+        name: String,
+        missing: Vec<String>,
+        misordered: bool,
+    },
     /// Create (not start) a container.
     CreateContainer {
         container: ContainerRef,
@@ -100,6 +107,7 @@ impl Action {
             Action::BuildImage { .. } => "build_image",
             Action::CreateNetwork { .. } => "create_network",
             Action::CreateVolume { .. } => "create_volume",
+            Action::RepairFirewall { .. } => "repair_firewall",
             Action::CreateContainer { .. } => "create_container",
             Action::RecreateContainer { .. } => "recreate_container",
             Action::StartContainer { .. } => "start_container",
@@ -119,6 +127,7 @@ impl Action {
             Action::EnsureImage { image, .. } | Action::BuildImage { image, .. } => image,
             Action::CreateNetwork { name, .. }
             | Action::CreateVolume { name, .. }
+            | Action::RepairFirewall { name, .. }
             | Action::RemoveNetwork { name }
             | Action::RemoveVolume { name } => name,
             Action::AwaitHealthy { service } | Action::AwaitCompleted { service } => service,

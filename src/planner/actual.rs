@@ -40,6 +40,22 @@ pub struct Actual {
     /// Images present in the local store.
     #[serde(default)]
     pub images: Vec<ImageState>,
+    /// Networks of [`Self::networks`] whose firewall rules are not all in place (another tool
+    /// flushed the tables), by real name. Empty when every rule is there, or when the rules
+    /// could not be read.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub firewall_drift: IndexMap<String, FirewallDrift>,
+}
+
+/// What is wrong with a network's firewall rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallDrift {
+    /// The missing rules, as `<table>: -A CHAIN spec`.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// All present, but out of order (an isolation DROP behind the ACCEPT it must precede).
+    #[serde(default)]
+    pub misordered: bool,
 }
 
 /// One container, as recorded when it was created plus its live status.

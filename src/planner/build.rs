@@ -75,6 +75,7 @@ impl<'a> Builder<'a> {
     /// Networks, volumes and images needed by the services that create containers, added first
     /// (in declaration order) so they get the lowest ids.
     fn prerequisites(&mut self, decisions: &IndexMap<String, ServiceSteps>) {
+        self.firewall_repairs();
         let creating: Vec<(&String, &Service)> = decisions
             .iter()
             .filter(|(_, s)| s.steps.iter().any(|c| matches!(c.step, Step::Create | Step::Recreate(_))))
@@ -111,6 +112,33 @@ impl<'a> Builder<'a> {
         for (name, service) in creating {
             if let Some(id) = self.image_action(name, service, &mut pulls) {
                 self.images.insert(name.clone(), id);
+            }
+        }
+    }
+
+    /// Existing networks of the project whose firewall rules drifted get them back, whatever
+    /// the selected services: isolation is the network's, not a service's. A container created
+    /// on such a network waits for its repair, as it would for the network's creation.
+    fn firewall_repairs(&mut self) {
+        let keys: IndexSet<&str> = self
+            .stack
+            .networks
+            .keys()
+            .map(String::as_str)
+            .chain(self.stack.services.values().flat_map(|s| s.networks.keys().map(String::as_str)))
+            .collect();
+        for (name, drift) in &self.actual.firewall_drift {
+            let owned = self.actual.networks.get(name).is_some_and(|n| !n.external);
+            if !owned || (drift.missing.is_empty() && !drift.misordered) {
+                continue;
+            }
+            let id = self.plan.add(Action::RepairFirewall {
+                name: name.clone(),
+                missing: drift.missing.clone(),
+                misordered: drift.misordered,
+            });
+            for key in keys.iter().filter(|k| network_name(self.stack, k) == *name) {
+                self.networks.insert((*key).to_string(), id);
             }
         }
     }

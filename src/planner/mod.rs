@@ -26,7 +26,8 @@ use indexmap::IndexMap;
 
 pub use action::{Action, ContainerRef, RemoveReason};
 pub use actual::{
-    Actual, ContainerState, ContainerStatus, Health, ImageState, NetworkState, ResourceState, VolumeState,
+    Actual, ContainerState, ContainerStatus, FirewallDrift, Health, ImageState, NetworkState, ResourceState,
+    VolumeState,
 };
 pub use build::plan;
 pub use down::{plan_down, DownOptions};

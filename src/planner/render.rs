@@ -1,7 +1,7 @@
 //! Rendering a plan: a readable diff (the form golden tests compare) and JSON.
 //!
 //! Text: one line per action, in level order, as `SIGN VERB TARGET (DETAIL)`:
-//! `+` creates, `~` changes in place (recreate, restart), `>` starts, `=` waits, `-` removes,
+//! `+` creates, `~` changes in place (recreate, restart, firewall repair), `>` starts, `=` waits, `-` removes,
 //! `!` notes (orphans left in place). A start right after its own create or recreate is
 //! implied and not printed; so is the stop before a remove.
 
@@ -94,6 +94,9 @@ fn describe(action: &Action) -> (char, &'static str, String) {
         Action::BuildImage { service, .. } => ('+', "build", format!("service {service}")),
         Action::CreateNetwork { .. } => ('+', "network", String::new()),
         Action::CreateVolume { .. } => ('+', "volume", String::new()),
+        Action::RepairFirewall { missing, misordered, .. } => {
+            ('~', "network", firewall_detail(missing.len(), *misordered))
+        }
         Action::CreateContainer { image, .. } => ('+', "create", format!("image {image}")),
         Action::RecreateContainer { changed, .. } => ('~', "recreate", changed.join(", ")),
         Action::StartContainer { .. } => ('>', "start", String::new()),
@@ -112,6 +115,16 @@ fn describe(action: &Action) -> (char, &'static str, String) {
         Action::RemoveNetwork { .. } => ('-', "network", String::new()),
         Action::RemoveVolume { .. } => ('-', "volume", String::new()),
     }
+}
+
+/// `restore firewall rules (3 missing)`, `(1 missing, out of order)`.
+fn firewall_detail(missing: usize, misordered: bool) -> String {
+    let what = match (missing, misordered) {
+        (0, _) => "out of order".to_string(),
+        (n, false) => format!("{n} missing"),
+        (n, true) => format!("{n} missing, out of order"),
+    };
+    format!("restore firewall rules: {what}")
 }
 
 #[derive(Serialize)]

@@ -4,6 +4,9 @@
 
 use std::collections::HashSet;
 
+/// Firewall drift: repairs of existing networks' rules.
+mod firewall;
+
 use super::render::{render_json, render_levels, render_text};
 use super::*;
 use crate::spec::model::Stack;

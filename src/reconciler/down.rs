@@ -11,7 +11,7 @@ use super::container::{self, Ctx};
 use super::error::{ReconcileError, Result};
 use super::execute::execute;
 use super::lock::{project_lock_path, ProjectLock};
-use super::observe::{observe, project_containers};
+use super::observe::{observe_without_firewall, project_containers};
 use super::progress::{Kind, Progress};
 use super::state::ProjectDir;
 use super::supervisor;
@@ -48,7 +48,7 @@ pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) 
     }
     t.mark("stop supervisor");
     let images = project_images(roots, project);
-    let mut actual = observe(roots, project)?;
+    let mut actual = observe_without_firewall(roots, project)?;
     // One-off containers (`berth run`) go too.
     actual.containers = all_containers(roots, project)?;
     let plan = planner::plan_down(project, &actual, &DownOptions { volumes: opts.volumes });

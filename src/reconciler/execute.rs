@@ -100,6 +100,7 @@ fn describe(action: &Action) -> (Kind, &'static str) {
         Action::EnsureImage { .. } | Action::BuildImage { .. } => (Kind::Image, ""),
         Action::CreateNetwork { .. } => (Kind::Network, "Created"),
         Action::CreateVolume { .. } => (Kind::Volume, "Created"),
+        Action::RepairFirewall { .. } => (Kind::Network, "Firewall restored"),
         Action::CreateContainer { .. } => (Kind::Container, "Created"),
         Action::RecreateContainer { .. } => (Kind::Container, "Recreated"),
         Action::StartContainer { .. } => (Kind::Container, "Started"),
@@ -130,6 +131,7 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
             Some(s) => layers::ensure_volume(ctx.roots, s, key, name),
             None => Ok(()),
         },
+        Action::RepairFirewall { name, .. } => layers::repair_firewall(ctx.roots, name),
         Action::CreateContainer { container, image, config_hash } => {
             container::create(ctx, container, image, config_hash)
         }

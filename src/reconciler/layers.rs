@@ -5,13 +5,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
+
 use super::error::{ReconcileError, Result};
 use super::state::PortRecord;
 use crate::network::{Attachment, HostsSpec, NetworkManager, NetworkSpec, Registration};
 use crate::paths::Roots;
 use crate::planner::actual::labels;
 use crate::planner::hash::network_name;
-use crate::planner::{NetworkState, VolumeState};
+use crate::planner::{FirewallDrift, NetworkState, VolumeState};
 use crate::runtime::{ContainerConfig, Mount, NetNs};
 use crate::spec::model::{Service, Stack};
 use crate::volumes::{VolumeManager, VolumeSpec};
@@ -65,6 +67,35 @@ pub fn install_firewall(roots: &Roots, name: &str) -> Result<()> {
     let r = NetworkManager::new(roots).install_firewall(name).map_err(net_err(name));
     t.mark("firewall");
     r
+}
+
+/// Put back network `name`'s missing firewall rules (the plan's `RepairFirewall`), verified;
+/// a WARN line names what was restored.
+pub fn repair_firewall(roots: &Roots, name: &str) -> Result<()> {
+    let restored = NetworkManager::new(roots).repair_firewall(name).map_err(net_err(name))?;
+    if !restored.is_ok() {
+        tracing::warn!(network = name, rules = %restored.describe(), "firewall rules restored");
+    }
+    Ok(())
+}
+
+/// The project's networks whose firewall rules drifted (missing or out of order), read with
+/// one `iptables-save` for them all.
+pub fn firewall_drift(roots: &Roots, project: &str) -> Result<IndexMap<String, FirewallDrift>> {
+    let checks = NetworkManager::new(roots).firewall_checks(project).map_err(net_err(project))?;
+    Ok(checks
+        .into_iter()
+        .filter(|(_, c)| !c.is_ok())
+        .map(|(name, c)| (name, FirewallDrift { missing: c.missing, misordered: c.misordered }))
+        .collect())
+}
+
+/// The supervisor's periodic check: restore the missing firewall rules of every network of
+/// the project. Returns (network, what was restored or why it could not be) for each network
+/// that drifted.
+pub fn repair_firewalls(roots: &Roots, project: &str) -> Result<Vec<(String, std::result::Result<String, String>)>> {
+    let repairs = NetworkManager::new(roots).repair_firewalls(project).map_err(net_err(project))?;
+    Ok(repairs.into_iter().map(|(name, r)| (name, r.map(|c| c.describe()).map_err(|e| e.to_string()))).collect())
 }
 
 pub fn remove_network(roots: &Roots, _project: &str, name: &str) -> Result<()> {

@@ -97,8 +97,28 @@ pub fn project_containers(roots: &Roots, project: &str) -> Result<Vec<ProjectCon
     Ok(out)
 }
 
-/// The observed state of `project` for the planner.
+/// The observed state of `project` for the planner, firewall rules included (one
+/// `iptables-save` when the project has networks).
 pub fn observe(roots: &Roots, project: &str) -> Result<planner::Actual> {
+    let mut actual = observe_without_firewall(roots, project)?;
+    if !actual.networks.is_empty() {
+        actual.firewall_drift = firewall_drift(roots, project);
+    }
+    Ok(actual)
+}
+
+/// The project's networks whose firewall rules drifted. Rules that cannot be read (no root,
+/// a broken iptables) read as no drift, with a warning: `plan` still plans, and `up` installs
+/// through the same iptables, which then reports the real problem.
+fn firewall_drift(roots: &Roots, project: &str) -> IndexMap<String, planner::FirewallDrift> {
+    layers::firewall_drift(roots, project).unwrap_or_else(|e| {
+        tracing::warn!(project, error = %e, "cannot check the firewall rules of the project's networks");
+        IndexMap::new()
+    })
+}
+
+/// [`observe`] without reading the firewall rules (`down` removes them whatever their state).
+pub fn observe_without_firewall(roots: &Roots, project: &str) -> Result<planner::Actual> {
     let containers =
         project_containers(roots, project)?.into_iter().filter(|c| !c.oneoff).map(|c| to_planner(project, c)).collect();
     let mut networks = IndexMap::new();
@@ -109,7 +129,7 @@ pub fn observe(roots: &Roots, project: &str) -> Result<planner::Actual> {
     for v in layers::list_volumes(roots, project)? {
         volumes.insert(v.name.clone(), v);
     }
-    Ok(planner::Actual { containers, networks, volumes, images: images(roots) })
+    Ok(planner::Actual { containers, networks, volumes, images: images(roots), firewall_drift: IndexMap::new() })
 }
 
 fn to_planner(project: &str, c: ProjectContainer) -> planner::ContainerState {

@@ -9,6 +9,9 @@
 //! - Crash-safe: containers run under their own monitors, so a SIGKILLed supervisor loses
 //!   nothing; the next `up` (or `ensure`) starts a new one, which reads the state dir afresh.
 //! - Polite: restarts happen only while no `up`/`down` holds the project lock.
+//! - Firewall drift: every [`FIREWALL_PERIOD`] it checks the project's networks' firewall rules
+//!   (one `iptables-save`) and restores any that another tool deleted, with a WARN line naming
+//!   the network and the rules (isolation of `internal` networks included).
 //! - It exits once nothing of the project runs or waits for a restart (after a short grace,
 //!   so it does not race an `up` that is still creating containers).
 
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use super::error::{io_err, Result};
 use super::health::{self, Prober};
+use super::layers;
 use super::lock::{project_lock_path, FileLock};
 use super::observe::{project_containers, ProjectContainer};
 use super::restart::{self, Backoff, Decision};
@@ -31,6 +35,19 @@ use crate::runtime::{Runtime, Status};
 const TICK: Duration = Duration::from_millis(100);
 /// How long the supervisor stays with nothing to watch before it exits.
 const IDLE_GRACE: Duration = Duration::from_secs(3);
+/// How often the firewall rules are checked: one `iptables-save` (a few ms), so drift (a
+/// `iptables -F` by another tool, a firewall service reloading) is repaired within this.
+/// `BERTH_FIREWALL_CHECK_INTERVAL` (seconds, in the environment of the `up` that starts the
+/// supervisor) overrides it.
+pub const FIREWALL_PERIOD: Duration = Duration::from_secs(10);
+
+fn firewall_period() -> Duration {
+    std::env::var("BERTH_FIREWALL_CHECK_INTERVAL")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(FIREWALL_PERIOD, Duration::from_secs)
+}
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -162,6 +179,7 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
     let mut idle_since: Option<Instant> = None;
     while !STOP.load(Ordering::SeqCst) {
         let active = sup.tick()?;
+        sup.check_firewall();
         let busy = FileLock::try_acquire(&project_lock_path(roots, project))?.is_none();
         if active || busy {
             idle_since = None;
@@ -184,6 +202,9 @@ struct Supervisor {
     backoff: HashMap<String, Backoff>,
     /// The finished_at of the last exit seen per container (an exit is handled once).
     seen_exit: HashMap<String, String>,
+    /// How often, and when next, the firewall rules are checked.
+    firewall_period: Duration,
+    firewall_due: Instant,
 }
 
 impl Supervisor {
@@ -195,6 +216,8 @@ impl Supervisor {
             probers: HashMap::new(),
             backoff: HashMap::new(),
             seen_exit: HashMap::new(),
+            firewall_period: firewall_period(),
+            firewall_due: Instant::now() + firewall_period(),
         }
     }
 
@@ -300,6 +323,36 @@ impl Supervisor {
             eprintln!("container {}: restart failed: {e}", c.name);
         }
         Ok(())
+    }
+
+    /// Every [`FIREWALL_PERIOD`] (or as configured): restore the rules of the project's networks that went
+    /// missing. Only while no up/down holds the project lock (a `down` removing a network must
+    /// not see its rules put back behind it); retried at the next tick otherwise. Failures are
+    /// logged, never fatal: the supervisor's other duties go on.
+    fn check_firewall(&mut self) {
+        if Instant::now() < self.firewall_due {
+            return;
+        }
+        let guard = FileLock::try_acquire(&project_lock_path(&self.roots, &self.pd.project));
+        let Ok(Some(_guard)) = guard else { return };
+        self.firewall_due = Instant::now() + self.firewall_period;
+        let repairs = match layers::repair_firewalls(&self.roots, &self.pd.project) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(project = %self.pd.project, error = %e, "cannot check the firewall rules");
+                return;
+            }
+        };
+        for (network, result) in repairs {
+            match result {
+                Ok(rules) => tracing::warn!(
+                    network = %network,
+                    rules = %rules,
+                    "firewall rules of the network were missing or out of order (another tool rewrote the tables?); restored"
+                ),
+                Err(e) => tracing::error!(network = %network, error = %e, "cannot restore the firewall rules"),
+            }
+        }
     }
 
     fn shutdown(&mut self) {
