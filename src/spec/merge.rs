@@ -46,10 +46,10 @@ fn merge_entries(base: &mut Node, overlay: Node, each: impl Fn(&mut Node, Node, 
         return;
     }
     let (Some(base_map), Value::Map(over_map)) = (base.as_map_mut(), overlay.value) else { return };
-    for (key, value) in over_map.entries {
+    for (key, value) in over_map {
         match base_map.get_mut(&key.name) {
             Some(existing) => each(existing, value, &key.name),
-            None => base_map.entries.push((key, value)),
+            None => base_map.insert(key, value),
         }
     }
 }
@@ -93,10 +93,10 @@ fn merge_node(base: &mut Node, overlay: Node, mode: SeqMode) {
 }
 
 fn merge_maps(base: &mut Map, overlay: Map, mode: SeqMode) {
-    for (key, value) in overlay.entries {
+    for (key, value) in overlay {
         match base.get_mut(&key.name) {
             Some(existing) => merge_node(existing, value, mode),
-            None => base.entries.push((key, value)),
+            None => base.insert(key, value),
         }
     }
 }
