@@ -258,4 +258,28 @@ mod tests {
         let e = lex("FROM a\n\nRU-N x\n", "Dockerfile").unwrap_err().to_string();
         assert_eq!(e, "Dockerfile:3: unknown instruction `RU-N`");
     }
+
+    #[test]
+    fn oversized_dockerfile_is_refused_naming_it() {
+        let big = format!("FROM x\nRUN echo {}\n", "a".repeat(MAX_DOCKERFILE as usize));
+        let e = lex(&big, "Dockerfile.big").unwrap_err().to_string();
+        assert_eq!(e, "Dockerfile.big: larger than 16 MiB (Dockerfiles are limited to that size)");
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("Dockerfile");
+        std::fs::File::create(&path).unwrap().set_len(MAX_DOCKERFILE + 1).unwrap();
+        assert_eq!(read(&path).unwrap_err().kind(), std::io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn endless_continuations_are_refused_at_their_first_line() {
+        let mut text = String::from("FROM x\nRUN true \\\n");
+        for _ in 0..40_000 {
+            text.push_str("  && echo some words to make this line long enough \\\n");
+        }
+        text.push_str("  && true\n");
+        let e = lex(&text, "Dockerfile").unwrap_err().to_string();
+        assert_eq!(e, "Dockerfile:2: instruction longer than 1 MiB (line continuations joined)");
+        // Long, but within the limit, is fine.
+        assert_eq!(lex("FROM x\nRUN a \\\n b \\\n c\n", "D").unwrap().lines[1].args, "a  b  c");
+    }
 }

@@ -211,4 +211,14 @@ mod tests {
         assert!(ig.excluded("node_modules/a/b"));
         assert!(!ig.excluded("main.rs"));
     }
+
+    #[test]
+    fn oversized_ignore_file_is_refused_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join(".dockerignore");
+        std::fs::File::create(&path).unwrap().set_len(MAX_DOCKERIGNORE + 1).unwrap();
+        let err = Ignore::load(t.path(), None).unwrap_err();
+        let text = crate::errchain::chain(&err);
+        assert!(text.contains(".dockerignore") && text.contains("larger than 1 MiB"), "{text}");
+    }
 }

@@ -295,3 +295,22 @@ fn names_of(d: &Descriptor) -> Vec<Reference> {
         .into_iter()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::image::ImageStore;
+    use crate::paths::Roots;
+
+    #[test]
+    fn oversized_archive_documents_are_refused_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(&Roots::new(Some(&tmp.path().join("root")))).unwrap();
+        let archive = tmp.path().join("saved");
+        std::fs::create_dir_all(&archive).unwrap();
+        // Sparse: a 5 MiB manifest.json costs no disk, and must cost no memory either.
+        std::fs::File::create(archive.join("manifest.json")).unwrap().set_len(5 << 20).unwrap();
+        let err = store.import_docker_archive(&archive, None).unwrap_err();
+        let text = crate::errchain::chain(&err);
+        assert!(text.contains("manifest.json") && text.contains("larger than 4 MiB"), "{text}");
+    }
+}

@@ -370,4 +370,25 @@ mod tests {
             ".env:1:6: A: unexpected text `y` after the closing quote (quote the whole value, or start a comment with ` #`)"
         );
     }
+
+    #[test]
+    fn doubling_values_are_refused() {
+        let mut text = String::from("A0=xxxxxxxxxxxxxxxx\n");
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        let err = parse(&text, "big.env", &host).unwrap_err().to_string();
+        assert!(err.starts_with("big.env:"), "{err}");
+        assert!(err.contains("larger than 16 MiB") || err.contains("add up to more than 64 MiB"), "{err}");
+    }
+
+    #[test]
+    fn oversized_env_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        // Sparse: the size check needs no data.
+        std::fs::File::create(&path).unwrap().set_len(MAX_ENV_FILE + 1).unwrap();
+        let err = read(&path).unwrap_err();
+        assert_eq!(err.to_string(), "larger than 16 MiB (env files are limited to that size)");
+    }
 }

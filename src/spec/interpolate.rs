@@ -516,4 +516,31 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("{}x{}", "${NOPE:-".repeat(n), "}".repeat(n));
+        assert_eq!(ok(&nested(MAX_NESTING)), "x");
+        let e = err(&nested(MAX_NESTING + 1));
+        assert!(e.contains("interpolation nested deeper than 64 levels"), "{e}");
+        // Far deeper input is refused the same way, without exhausting the stack.
+        assert!(err(&nested(200_000)).contains("nested deeper"));
+    }
+
+    #[test]
+    fn huge_results_are_refused() {
+        let big = "y".repeat(1 << 20);
+        let lookup = |name: &str| (name == "BIG").then(|| big.clone());
+        let mut d = Diagnostics::new();
+        let s = "$BIG".repeat(17);
+        let out = interpolate_str(&s, &lookup, None, "x", &mut d);
+        assert_eq!(out, s, "left as written");
+        assert!(d.to_string().contains("interpolation result is larger than 16 MiB"), "{d}");
+        // Each string within the limit, but the file's total past it.
+        let mut root = yaml::parse(&format!("l: [{}]\n", vec!["\"$BIG$BIG$BIG$BIG$BIG$BIG$BIG$BIG\""; 9].join(", ")), "f.yaml").unwrap();
+        let mut d = Diagnostics::new();
+        interpolate(&mut root, &lookup, &mut d);
+        assert_eq!(d.errors().count(), 1, "{d}");
+        assert!(d.to_string().contains("interpolation produces more than 64 MiB in this file"), "{d}");
+    }
 }

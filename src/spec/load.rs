@@ -534,4 +534,34 @@ mod tests {
         assert_eq!(d.items.len(), 2);
         assert_eq!(d.items[1].message, "other");
     }
+
+    #[test]
+    fn oversized_stack_and_env_files_are_refused_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big.yaml");
+        // Sparse files: the size check needs no data.
+        std::fs::File::create(&big).unwrap().set_len(MAX_STACK_FILE + 1).unwrap();
+        let mut o = opts(tmp.path());
+        o.files = vec!["big.yaml".into()];
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.contains("big.yaml: larger than 32 MiB (stack files are limited to that size)"), "{msg}");
+        write(tmp.path(), &[("compose.yaml", "services:\n  a: {image: x}\n"), ("inc.yaml", "include: [big.yaml]\n")]);
+        o.files = vec!["inc.yaml".into()];
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.starts_with("inc.yaml:1:") && msg.contains("larger than 32 MiB"), "{msg}");
+        std::fs::File::create(tmp.path().join(".env")).unwrap().set_len(16 << 20 | 1).unwrap();
+        o.files.clear();
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.contains(".env: larger than 16 MiB (env files are limited to that size)"), "{msg}");
+    }
+
+    #[test]
+    fn billion_laughs_fails_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = format!("{}services:\n  a: {{image: x}}\n", yaml::tests::billion_laughs());
+        write(tmp.path(), &[("compose.yaml", &text)]);
+        let msgs = messages(load(&opts(tmp.path())).unwrap_err());
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].starts_with("compose.yaml:") && msgs[0].contains("excessive aliasing"), "{msgs:?}");
+    }
 }

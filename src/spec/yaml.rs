@@ -586,7 +586,7 @@ fn is_float(t: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn p(s: &str) -> Node {
@@ -658,5 +658,97 @@ mod tests {
     fn empty_document_is_null() {
         assert!(p("").is_null());
         assert!(p("# only a comment\n").is_null());
+    }
+    /// The classic: each level aliases the one above nine times (9^9 strings from 650 bytes).
+    pub(crate) fn billion_laughs() -> String {
+        let mut s = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            s.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_naming_the_file() {
+        let err = parse(&billion_laughs(), "compose.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("compose.yaml:"), "{err}");
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn one_large_string_aliased_many_times_is_refused() {
+        let big = "x".repeat(1 << 20);
+        let refs = vec!["*s"; 100].join(", ");
+        let err = parse(&format!("s: &s {big}\nl: [{refs}]\n"), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused() {
+        // `- - - … x`: block sequences nested on one line (no flow-level cap applies).
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&ok, "f.yaml").is_ok());
+        let deep = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        let err = parse(&deep, "f.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("f.yaml:1:") && err.contains("nesting deeper than 256 levels"), "{err}");
+        // Far deeper input fails the same way, without exhausting the stack.
+        let err = parse(&format!("{}x\n", "- ".repeat(100_000)), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("nesting deeper"), "{err}");
+    }
+
+    #[test]
+    fn aliases_cannot_build_depth_past_the_limit() {
+        let deep = format!("{}x", "[".repeat(200)) + &"]".repeat(200);
+        let err = parse(&format!("a: &a {deep}\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n"), "f.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nesting deeper"), "{err}");
+    }
+
+    #[test]
+    fn tens_of_thousands_of_keys_parse_and_index() {
+        let n = 80_000;
+        let mut src = String::from("x-big:\n");
+        for i in 0..n {
+            src.push_str(&format!("  k{i}: {i}\n"));
+        }
+        let root = p(&src);
+        let big = root.as_map().unwrap().get("x-big").unwrap().as_map().unwrap();
+        assert_eq!(big.len(), n);
+        assert_eq!(big.get("k79999").unwrap().value, Value::Int(79_999));
+        assert_eq!(big.keys().nth(12_345), Some("k12345"));
+        // A duplicate among them is still found, at its position.
+        let err = parse(&format!("{src}  k40000: again\n"), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains(&format!("f.yaml:{}:3: duplicate key `k40000`", n + 2)), "{err}");
+    }
+
+    #[test]
+    fn merge_keys_across_many_services_stay_within_the_budget() {
+        let mut src = String::from("x-defaults: &defaults\n  image: busybox\n  restart: always\n  environment: {A: '1', B: '2', C: '3'}\n  labels: [a, b, c, d]\nservices:\n");
+        for i in 0..2000 {
+            src.push_str(&format!("  s{i}:\n    <<: *defaults\n    command: [echo, '{i}']\n"));
+        }
+        let root = p(&src);
+        let services = root.as_map().unwrap().get("services").unwrap().as_map().unwrap();
+        assert_eq!(services.len(), 2000);
+        let s = services.get("s1999").unwrap().as_map().unwrap();
+        assert_eq!(s.get("restart").unwrap().as_str(), Some("always"));
+        assert_eq!(s.keys().collect::<Vec<_>>(), ["command", "image", "restart", "environment", "labels"]);
+    }
+
+    #[test]
+    fn map_index_follows_insert_and_remove() {
+        let pos = Pos::new("t".into(), 1, 1);
+        let key = |n: &str| Key { name: n.into(), pos: pos.clone() };
+        let val = |i: i64| Node::new(Value::Int(i), pos.clone());
+        let mut m = Map::from_entries([(key("a"), val(1)), (key("b"), val(2)), (key("c"), val(3))]);
+        assert_eq!(m.remove("a").map(|n| n.value), Some(Value::Int(1)));
+        assert_eq!(m.get("c").unwrap().value, Value::Int(3));
+        m.insert(key("b"), val(20));
+        m.insert(key("d"), val(4));
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["b", "c", "d"]);
+        assert_eq!(m.get("b").unwrap().value, Value::Int(20));
+        assert!(m.get("a").is_none() && m.contains_key("d"));
     }
 }
