@@ -67,7 +67,8 @@ pub fn read_reader_string_limited(reader: impl Read, limit: u64, what: &'static 
 }
 
 fn bytes_to_string(bytes: Vec<u8>) -> io::Result<String> {
-    String::from_utf8(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
 }
 
 /// `4 MiB`, `64 KiB`, `100 bytes`: limits as people write them.

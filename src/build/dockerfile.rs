@@ -82,7 +82,8 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed> {
             acc.push_str(body);
         }
         if acc.len() > MAX_LOGICAL_LINE {
-            let msg = format!("instruction longer than {} (line continuations joined)", human_size(MAX_LOGICAL_LINE as u64));
+            let msg =
+                format!("instruction longer than {} (line continuations joined)", human_size(MAX_LOGICAL_LINE as u64));
             return Err(Loc::new(file, *first).err(msg));
         }
         if body.ends_with(escape) {

@@ -81,8 +81,9 @@ impl ImageStore {
     }
 
     fn import_docker(&self, src: &Source, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
-        let entries: Vec<DockerArchiveEntry> = serde_json::from_slice(&src.read("manifest.json", MAX_MANIFEST, "image manifest")?)
-            .map_err(json_err(format!("{}: manifest.json", path.display())))?;
+        let entries: Vec<DockerArchiveEntry> =
+            serde_json::from_slice(&src.read("manifest.json", MAX_MANIFEST, "image manifest")?)
+                .map_err(json_err(format!("{}: manifest.json", path.display())))?;
         let given = single_reference(path, reference, entries.len())?;
         let mut ids = Vec::new();
         for e in &entries {

@@ -537,7 +537,9 @@ mod tests {
         assert_eq!(out, s, "left as written");
         assert!(d.to_string().contains("interpolation result is larger than 16 MiB"), "{d}");
         // Each string within the limit, but the file's total past it.
-        let mut root = yaml::parse(&format!("l: [{}]\n", vec!["\"$BIG$BIG$BIG$BIG$BIG$BIG$BIG$BIG\""; 9].join(", ")), "f.yaml").unwrap();
+        let mut root =
+            yaml::parse(&format!("l: [{}]\n", ["\"$BIG$BIG$BIG$BIG$BIG$BIG$BIG$BIG\""; 9].join(", ")), "f.yaml")
+                .unwrap();
         let mut d = Diagnostics::new();
         interpolate(&mut root, &lookup, &mut d);
         assert_eq!(d.errors().count(), 1, "{d}");

@@ -662,7 +662,9 @@ pub(crate) mod tests {
     /// The classic: each level aliases the one above nine times (9^9 strings from 650 bytes).
     pub(crate) fn billion_laughs() -> String {
         let mut s = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+        for (prev, name) in
+            ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
             let refs = vec![format!("*{prev}"); 9].join(",");
             s.push_str(&format!("{name}: &{name} [{refs}]\n"));
         }

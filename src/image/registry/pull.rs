@@ -16,8 +16,8 @@ use super::manifest::{self, accept_header, Descriptor, Manifest};
 use crate::fsutil::TooLarge;
 use crate::image::config::RawImage;
 use crate::image::layers;
-use crate::image::limits::{MAX_CONFIG, MAX_MANIFEST};
 use crate::image::layout::{sha256_digest, Layout};
+use crate::image::limits::{MAX_CONFIG, MAX_MANIFEST};
 use crate::image::reference::Reference;
 use crate::image::{ImageError, ImageStore};
 
@@ -170,7 +170,8 @@ fn fetch_config(client: &Client, layout: &Layout, d: &Descriptor) -> Result<Vec<
         return Ok(layout.read_blob(&d.digest)?);
     }
     if d.size > MAX_CONFIG {
-        let reason = format!("its descriptor says {} bytes: {}", d.size, TooLarge { what: "image config", limit: MAX_CONFIG });
+        let reason =
+            format!("its descriptor says {} bytes: {}", d.size, TooLarge { what: "image config", limit: MAX_CONFIG });
         return Err(client.invalid("config", reason));
     }
     let req = Request::new("GET", client.ep.blob_url(&d.digest));
