@@ -1,10 +1,11 @@
 //! Low-level file helpers shared by every layer that keeps state on disk: atomic replacement of
 //! a file (write a temp file, fsync, rename, fsync the directory: a crash or SIGKILL leaves the
-//! old or the new content, never half of one; rename(2)) and flock(2) locks. Errors are plain
-//! `std::io::Error`s; each layer wraps them in its own error type, naming the path.
+//! old or the new content, never half of one; rename(2)) and flock(2) locks, and bounded reads
+//! of files that come from users or the network. Errors are plain `std::io::Error`s; each layer
+//! wraps them in its own error type, naming the path.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,63 @@ pub struct PathError {
     pub path: PathBuf,
     #[source]
     pub source: io::Error,
+}
+
+/// The error of a bounded read: the input holds more than `limit` bytes. `what` says what
+/// kind of input it is, so the user learns which limit was hit (`a stack file`, `an image
+/// manifest`); the caller's error type adds which file or URL.
+#[derive(Debug, thiserror::Error)]
+#[error("larger than {} ({what}s are limited to that size)", human_size(*limit))]
+pub struct TooLarge {
+    pub what: &'static str,
+    pub limit: u64,
+}
+
+/// Read all of `reader`, but at most `limit` bytes: one byte more is an `io::Error` of kind
+/// `FileTooLarge` wrapping a [`TooLarge`]. Memory use is bounded by `limit` whatever the input
+/// claims or sends (a file that keeps growing, a stream that never ends, a lying size).
+pub fn read_limited(reader: impl Read, limit: u64, what: &'static str) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(io::Error::new(io::ErrorKind::FileTooLarge, TooLarge { what, limit }));
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] of a file. A regular file that is already too large fails before any
+/// byte is read.
+pub fn read_file_limited(path: &Path, limit: u64, what: &'static str) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    if file.metadata().is_ok_and(|m| m.is_file() && m.len() > limit) {
+        return Err(io::Error::new(io::ErrorKind::FileTooLarge, TooLarge { what, limit }));
+    }
+    read_limited(file, limit, what)
+}
+
+/// [`read_file_limited`] as UTF-8 text (invalid UTF-8 is an `InvalidData` error, as
+/// `fs::read_to_string` has it).
+pub fn read_string_limited(path: &Path, limit: u64, what: &'static str) -> io::Result<String> {
+    bytes_to_string(read_file_limited(path, limit, what)?)
+}
+
+/// [`read_limited`] as UTF-8 text.
+pub fn read_reader_string_limited(reader: impl Read, limit: u64, what: &'static str) -> io::Result<String> {
+    bytes_to_string(read_limited(reader, limit, what)?)
+}
+
+fn bytes_to_string(bytes: Vec<u8>) -> io::Result<String> {
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"))
+}
+
+/// `4 MiB`, `64 KiB`, `100 bytes`: limits as people write them.
+pub fn human_size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// Replace `path` with `bytes` atomically. The temp file sits in the same directory (rename is
@@ -175,7 +233,7 @@ pub fn lock_holder(file: &File) -> Option<(i32, String)> {
     use std::os::unix::fs::MetadataExt;
     let meta = file.metadata().ok()?;
     let (major, minor) = (libc::major(meta.dev()) as u64, libc::minor(meta.dev()) as u64);
-    let locks = read_capped(Path::new("/proc/locks"), 16 << 20).ok()?;
+    let locks = read_file_limited(Path::new("/proc/locks"), 16 << 20, "lock table").ok()?;
     let me = std::process::id() as i32;
     String::from_utf8_lossy(&locks).lines().find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -192,18 +250,6 @@ pub fn lock_holder(file: &File) -> Option<(i32, String)> {
         let cmd: String = String::from_utf8_lossy(&cmd).replace('\0', " ").trim().chars().take(200).collect();
         Some((pid, if cmd.is_empty() { "?".into() } else { cmd }))
     })
-}
-
-/// Read at most `limit` bytes of `path`; a longer file is an `InvalidData` error naming it.
-pub fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    File::open(path)?.take(limit + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > limit {
-        let msg = format!("{} is larger than the {limit} bytes berth reads", path.display());
-        return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
-    }
-    Ok(out)
 }
 
 /// [`open_lock_file`] then [`flock_wait`] with `op` (LOCK_EX or LOCK_SH) and the default
@@ -265,13 +311,20 @@ mod tests {
     }
 
     #[test]
-    fn read_capped_refuses_more() {
+    fn bounded_reads_stop_one_byte_past_the_limit() {
+        assert_eq!(read_limited(&b"abcd"[..], 4, "thing").unwrap(), b"abcd");
+        let e = read_limited(&b"abcde"[..], 4, "thing").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(e.to_string(), "larger than 4 bytes (things are limited to that size)");
+        // An endless stream ends at the limit.
+        let e = read_limited(io::repeat(b'x'), 2 << 20, "stack file").unwrap_err();
+        assert_eq!(e.to_string(), "larger than 2 MiB (stack files are limited to that size)");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
-        fs::write(&p, b"12345").unwrap();
-        assert_eq!(read_capped(&p, 5).unwrap(), b"12345");
-        let e = read_capped(&p, 4).unwrap_err();
-        assert!(e.to_string().contains("larger than the 4 bytes"), "{e}");
+        fs::write(&p, "héllo").unwrap();
+        assert_eq!(read_string_limited(&p, 6, "f").unwrap(), "héllo");
+        assert_eq!(read_string_limited(&p, 5, "f").unwrap_err().kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(human_size(64 << 10), "64 KiB");
     }
 
     #[test]

@@ -4,7 +4,23 @@
 //! instruction keyword, leading `--flag[=value]`s and arguments; RUN/COPY/ADD here-documents
 //! (`<<EOF` … `EOF`) take the lines that follow, verbatim.
 
-use super::error::{Loc, Result};
+use super::error::{BuildError, Loc, Result};
+use crate::fsutil::human_size;
+
+/// Largest Dockerfile accepted (from a file, stdin or `dockerfile_inline`). Real ones are a
+/// few KiB, with here-documents maybe a few hundred; 16 MiB refuses only mistakes and attacks
+/// (each line is copied into the build history and cache keys).
+pub const MAX_DOCKERFILE: u64 = 16 << 20;
+
+/// Longest logical line (continuations joined). A RUN of a few hundred continued lines is a
+/// few tens of KiB; without a bound, one endless continuation would be copied whole into
+/// every later stage (word splitting, variable expansion, the cache key).
+pub const MAX_LOGICAL_LINE: usize = 1 << 20;
+
+/// Read a Dockerfile from disk within [`MAX_DOCKERFILE`].
+pub fn read(path: &std::path::Path) -> std::io::Result<String> {
+    crate::fsutil::read_string_limited(path, MAX_DOCKERFILE, "Dockerfile")
+}
 
 /// One logical line of the Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +57,10 @@ pub struct Lexed {
 
 /// Lex `text`; `file` names the Dockerfile in errors.
 pub fn lex(text: &str, file: &str) -> Result<Lexed> {
+    if text.len() as u64 > MAX_DOCKERFILE {
+        let limit = human_size(MAX_DOCKERFILE);
+        return Err(BuildError::Invalid(format!("{file}: larger than {limit} (Dockerfiles are limited to that size)")));
+    }
     let physical: Vec<&str> = text.lines().collect();
     let (escape, start) = directives(&physical, file)?;
     let mut lines = Vec::new();
@@ -58,9 +78,17 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed> {
         let (first, acc) = cur.get_or_insert_with(|| (i, String::new()));
         if let Some(head) = body.strip_suffix(escape) {
             acc.push_str(head);
+        } else {
+            acc.push_str(body);
+        }
+        if acc.len() > MAX_LOGICAL_LINE {
+            let msg =
+                format!("instruction longer than {} (line continuations joined)", human_size(MAX_LOGICAL_LINE as u64));
+            return Err(Loc::new(file, *first).err(msg));
+        }
+        if body.ends_with(escape) {
             continue;
         }
-        acc.push_str(body);
         let (line, acc) = (*first, std::mem::take(acc));
         cur = None;
         let mut l = split(line, &acc, file)?;
@@ -230,5 +258,29 @@ mod tests {
     fn bad_keyword_names_the_line() {
         let e = lex("FROM a\n\nRU-N x\n", "Dockerfile").unwrap_err().to_string();
         assert_eq!(e, "Dockerfile:3: unknown instruction `RU-N`");
+    }
+
+    #[test]
+    fn oversized_dockerfile_is_refused_naming_it() {
+        let big = format!("FROM x\nRUN echo {}\n", "a".repeat(MAX_DOCKERFILE as usize));
+        let e = lex(&big, "Dockerfile.big").unwrap_err().to_string();
+        assert_eq!(e, "Dockerfile.big: larger than 16 MiB (Dockerfiles are limited to that size)");
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("Dockerfile");
+        std::fs::File::create(&path).unwrap().set_len(MAX_DOCKERFILE + 1).unwrap();
+        assert_eq!(read(&path).unwrap_err().kind(), std::io::ErrorKind::FileTooLarge);
+    }
+
+    #[test]
+    fn endless_continuations_are_refused_at_their_first_line() {
+        let mut text = String::from("FROM x\nRUN true \\\n");
+        for _ in 0..40_000 {
+            text.push_str("  && echo some words to make this line long enough \\\n");
+        }
+        text.push_str("  && true\n");
+        let e = lex(&text, "Dockerfile").unwrap_err().to_string();
+        assert_eq!(e, "Dockerfile:2: instruction longer than 1 MiB (line continuations joined)");
+        // Long, but within the limit, is fine.
+        assert_eq!(lex("FROM x\nRUN a \\\n b \\\n c\n", "D").unwrap().lines[1].args, "a  b  c");
     }
 }

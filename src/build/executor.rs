@@ -82,7 +82,7 @@ fn dockerfile_text(req: &Request) -> Result<(String, String, Option<PathBuf>)> {
     if !req.context.is_dir() {
         return Err(BuildError::Invalid(format!("build context {} is not a directory", req.context.display())));
     }
-    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    let text = super::dockerfile::read(&path).map_err(io_err(&path))?;
     Ok((text, rel.display().to_string(), Some(path)))
 }
 

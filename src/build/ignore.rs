@@ -7,6 +7,11 @@ use std::path::Path;
 
 use super::error::{io_err, Result};
 
+/// Largest `.dockerignore` read. Every pattern is matched against every path of the build
+/// context, so patterns cost time as well as memory; real files hold a few dozen lines, and
+/// 1 MiB (tens of thousands of patterns) refuses only mistakes and attacks.
+pub const MAX_DOCKERIGNORE: u64 = 1 << 20;
+
 #[derive(Debug, Clone)]
 struct Pattern {
     negate: bool,
@@ -37,7 +42,7 @@ impl Ignore {
     }
 
     fn read(path: &Path) -> Result<Option<Ignore>> {
-        match std::fs::read_to_string(path) {
+        match crate::fsutil::read_string_limited(path, MAX_DOCKERIGNORE, ".dockerignore file") {
             Ok(text) => Ok(Some(Ignore::parse(&text))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(path)(e)),
@@ -205,5 +210,15 @@ mod tests {
         assert!(!ig.excluded("keep.log"));
         assert!(ig.excluded("node_modules/a/b"));
         assert!(!ig.excluded("main.rs"));
+    }
+
+    #[test]
+    fn oversized_ignore_file_is_refused_naming_it() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join(".dockerignore");
+        std::fs::File::create(&path).unwrap().set_len(MAX_DOCKERIGNORE + 1).unwrap();
+        let err = Ignore::load(t.path(), None).unwrap_err();
+        let text = crate::errchain::chain(&err);
+        assert!(text.contains(".dockerignore") && text.contains("larger than 1 MiB"), "{text}");
     }
 }

@@ -144,8 +144,9 @@ fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
     // `-f -`: the Dockerfile comes from stdin (docker build -f- CONTEXT).
     let stdin_file = a.file.as_deref().is_some_and(|f| f == std::path::Path::new("-"));
     let inline = if stdin_file {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("read the Dockerfile from stdin")?;
+        let limit = crate::build::dockerfile::MAX_DOCKERFILE;
+        let text = crate::fsutil::read_reader_string_limited(std::io::stdin().lock(), limit, "Dockerfile")
+            .context("read the Dockerfile from stdin")?;
         Some(text)
     } else {
         None

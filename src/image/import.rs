@@ -13,6 +13,7 @@ use super::error::{json_err, ImageError, Result};
 use super::index;
 use super::layers::{self, Compression};
 use super::layout::{check_digest, sha256_digest};
+use super::limits::{MAX_CONFIG, MAX_MANIFEST};
 use super::reference::Reference;
 use super::source::Source;
 use super::store::{ImageId, ImageStore};
@@ -80,12 +81,13 @@ impl ImageStore {
     }
 
     fn import_docker(&self, src: &Source, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
-        let entries: Vec<DockerArchiveEntry> = serde_json::from_slice(&src.read("manifest.json")?)
-            .map_err(json_err(format!("{}: manifest.json", path.display())))?;
+        let entries: Vec<DockerArchiveEntry> =
+            serde_json::from_slice(&src.read("manifest.json", MAX_MANIFEST, "image manifest")?)
+                .map_err(json_err(format!("{}: manifest.json", path.display())))?;
         let given = single_reference(path, reference, entries.len())?;
         let mut ids = Vec::new();
         for e in &entries {
-            let config = src.read(&e.config)?;
+            let config = src.read(&e.config, MAX_CONFIG, "image config")?;
             let config_digest = sha256_digest(&config);
             check_digest(
                 &format!("{}: {}", path.display(), e.config),
@@ -125,7 +127,7 @@ impl ImageStore {
     }
 
     fn import_oci(&self, src: &Source, path: &Path, reference: Option<&str>) -> Result<Vec<ImageId>> {
-        let index: ImageIndex = serde_json::from_slice(&src.read("index.json")?)
+        let index: ImageIndex = serde_json::from_slice(&src.read("index.json", MAX_MANIFEST, "image index")?)
             .map_err(json_err(format!("{}: index.json", path.display())))?;
         let given = single_reference(path, reference, index.manifests().len())?;
         let mut ids = Vec::new();
@@ -147,7 +149,7 @@ impl ImageStore {
         if !is_index {
             return Ok(desc.clone());
         }
-        let bytes = read_verified(src, path, desc)?;
+        let bytes = read_verified(src, path, desc, MAX_MANIFEST, "image index")?;
         let nested: ImageIndex =
             serde_json::from_slice(&bytes).map_err(json_err(format!("{}: index {}", path.display(), desc.digest())))?;
         let fits = |d: &&Descriptor| {
@@ -162,13 +164,13 @@ impl ImageStore {
     }
 
     fn import_oci_manifest(&self, src: &Source, path: &Path, desc: &Descriptor, refs: &[Reference]) -> Result<ImageId> {
-        let bytes = read_verified(src, path, desc)?;
+        let bytes = read_verified(src, path, desc, MAX_MANIFEST, "image manifest")?;
         let manifest: ImageManifest = serde_json::from_slice(&bytes).map_err(json_err(format!(
             "{}: manifest {}",
             path.display(),
             desc.digest()
         )))?;
-        let config = read_verified(src, path, manifest.config())?;
+        let config = read_verified(src, path, manifest.config(), MAX_CONFIG, "image config")?;
         let raw = RawImage::parse(&config, &format!("{}: config {}", path.display(), manifest.config().digest()))?;
         let diff_ids = raw.diff_ids();
         if diff_ids.len() != manifest.layers().len() {
@@ -266,9 +268,10 @@ fn blob_path(d: &Descriptor) -> String {
     format!("blobs/{}/{}", d.digest().algorithm(), d.digest().digest())
 }
 
-/// Read a blob named by a descriptor from an OCI layout and check its digest and size.
-fn read_verified(src: &Source, path: &Path, d: &Descriptor) -> Result<Vec<u8>> {
-    let bytes = src.read(&blob_path(d))?;
+/// Read a blob named by a descriptor from an OCI layout (at most `limit` bytes, a `kind` of
+/// document) and check its digest and size.
+fn read_verified(src: &Source, path: &Path, d: &Descriptor, limit: u64, kind: &'static str) -> Result<Vec<u8>> {
+    let bytes = src.read(&blob_path(d), limit, kind)?;
     let what = format!("{}: {}", path.display(), blob_path(d));
     check_digest(&what, Some(d.digest().as_ref()), &sha256_digest(&bytes))?;
     if bytes.len() as u64 != d.size() {
@@ -292,4 +295,23 @@ fn names_of(d: &Descriptor) -> Vec<Reference> {
         .and_then(|n| Reference::parse(n).ok())
         .into_iter()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::image::ImageStore;
+    use crate::paths::Roots;
+
+    #[test]
+    fn oversized_archive_documents_are_refused_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(&Roots::new(Some(&tmp.path().join("root")))).unwrap();
+        let archive = tmp.path().join("saved");
+        std::fs::create_dir_all(&archive).unwrap();
+        // Sparse: a 5 MiB manifest.json costs no disk, and must cost no memory either.
+        std::fs::File::create(archive.join("manifest.json")).unwrap().set_len(5 << 20).unwrap();
+        let err = store.import_docker_archive(&archive, None).unwrap_err();
+        let text = crate::errchain::chain(&err);
+        assert!(text.contains("manifest.json") && text.contains("larger than 4 MiB"), "{text}");
+    }
 }

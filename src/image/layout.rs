@@ -23,6 +23,8 @@ use oci_spec::image::{ImageIndex, ImageIndexBuilder, MediaType};
 use sha2::{Digest as _, Sha256};
 
 use super::error::{io_err, json_err, ImageError, Result};
+use super::limits::{MAX_STORED_DOCUMENT, MAX_STORE_INDEX};
+use crate::fsutil::read_file_limited;
 
 pub(crate) struct Layout {
     pub root: PathBuf,
@@ -109,7 +111,7 @@ impl Layout {
 
     pub fn read_index(&self) -> Result<ImageIndex> {
         let path = self.index_path();
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let bytes = read_file_limited(&path, MAX_STORE_INDEX, "store index").map_err(io_err(&path))?;
         serde_json::from_slice(&bytes).map_err(json_err(path.display().to_string()))
     }
 
@@ -161,10 +163,10 @@ impl Layout {
         self.put_blob(&mut &bytes[..], expected, what)
     }
 
-    /// Read a (small) blob and verify it still hashes to its name.
+    /// Read a (small) blob, a manifest or config, and verify it still hashes to its name.
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let bytes = read_file_limited(&path, MAX_STORED_DOCUMENT, "image document").map_err(io_err(&path))?;
         check_digest(&path.display().to_string(), Some(digest), &sha256_digest(&bytes))?;
         Ok(bytes)
     }

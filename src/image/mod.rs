@@ -12,6 +12,7 @@ mod import;
 mod index;
 mod layers;
 mod layout;
+pub mod limits;
 pub mod reference;
 pub mod registry;
 mod remove;

@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use super::error::{io_err, ImageError, Result};
 use super::layers::open_decompressed;
 use super::layout::Layout;
+use crate::fsutil::read_limited;
 
-/// Largest JSON document (manifest, config, index) read into memory.
-const MAX_JSON: u64 = 64 << 20;
 const MAX_LINK_HOPS: usize = 16;
 
 pub(crate) enum Source {
@@ -131,11 +130,11 @@ impl Source {
         }
     }
 
-    /// Read a small (JSON) file whole.
-    pub fn read(&self, path: &str) -> Result<Vec<u8>> {
-        let mut buf = Vec::new();
-        self.open_file(path)?.take(MAX_JSON).read_to_end(&mut buf).map_err(io_err(self.describe().join(path)))?;
-        Ok(buf)
+    /// Read a small (JSON) file whole: at most `limit` bytes (see [`super::limits`]), or an
+    /// error saying which `kind` of document was too large.
+    pub fn read(&self, path: &str, limit: u64, kind: &'static str) -> Result<Vec<u8>> {
+        let file = self.open_file(path)?;
+        read_limited(file, limit, kind).map_err(io_err(self.describe().join(path)))
     }
 }
 

@@ -21,19 +21,19 @@ pub use volumes::{parse_volume, VolumeSpec};
 /// Rewrite every short syntax in one file's tree into the Compose long syntax.
 pub fn canonicalize(root: &mut Node, diags: &mut Diagnostics) {
     let Some(top) = root.as_map_mut() else { return };
-    for (key, node) in top.entries.iter_mut() {
+    for (key, node) in top.iter_mut() {
         let section = key.name.as_str();
         let Some(entries) = node.as_map_mut() else { continue };
         match section {
             "services" => {
-                for (name, svc) in entries.entries.iter_mut() {
+                for (name, svc) in entries.iter_mut() {
                     if let Some(svc) = svc.as_map_mut() {
                         service(svc, &format!("services.{}", name.name), diags);
                     }
                 }
             }
             "networks" | "volumes" | "configs" | "secrets" => {
-                for (_, obj) in entries.entries.iter_mut() {
+                for (_, obj) in entries.iter_mut() {
                     if let Some(labels) = obj.as_map_mut().and_then(|m| m.get_mut("labels")) {
                         lists::to_map(labels, Missing::Empty);
                     }
@@ -55,7 +55,7 @@ pub(crate) enum Missing {
 
 /// One service's keys, each rewritten in place.
 fn service(svc: &mut Map, path: &str, diags: &mut Diagnostics) {
-    for (key, node) in svc.entries.iter_mut() {
+    for (key, node) in svc.iter_mut() {
         let name = key.name.as_str();
         let kpath = format!("{path}.{name}");
         match name {
@@ -95,15 +95,15 @@ pub(crate) fn str_node(s: impl Into<String>, pos: &Pos) -> Node {
 }
 
 pub(crate) fn map_node(entries: Vec<(&str, Node)>, pos: &Pos) -> Node {
-    let entries = entries.into_iter().map(|(k, v)| (key(k, pos), v)).collect();
-    Node::new(Value::Map(Map { entries }), pos.clone())
+    let entries = entries.into_iter().map(|(k, v)| (key(k, pos), v));
+    Node::new(Value::Map(Map::from_entries(entries)), pos.clone())
 }
 
 /// Set `key` in a map node unless it is already there (for filling in long-form defaults).
 pub(crate) fn set_default(map: &mut Map, name: &str, value: Node) {
     if !map.contains_key(name) {
         let pos = value.pos.clone();
-        map.entries.push((key(name, &pos), value));
+        map.insert(key(name, &pos), value);
     }
 }
 

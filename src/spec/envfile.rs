@@ -12,6 +12,20 @@ use indexmap::IndexMap;
 use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::interpolate::interpolate_str;
 
+/// Largest env file read (`.env`, `--env-file`, a service's `env_file`). Real ones are a few
+/// KiB; a process cannot even receive more than a couple of MiB of environment (ARG_MAX), so
+/// 16 MiB only refuses mistakes (`env_file: /dev/zero`, a dump) and attacks.
+pub const MAX_ENV_FILE: u64 = 16 << 20;
+
+/// Largest total of an env file's values after interpolation: each line may use the ones
+/// above, so `B=${A}${A}`, `C=${B}${B}`… doubles per line.
+pub const MAX_ENV_VALUES: usize = 64 << 20;
+
+/// Read an env file with the [`MAX_ENV_FILE`] limit (errors do not name the path: callers do).
+pub fn read(path: &std::path::Path) -> std::io::Result<String> {
+    crate::fsutil::read_string_limited(path, MAX_ENV_FILE, "env file")
+}
+
 /// Parse an env file. `file` names it in positions. All errors of the file are returned
 /// together; an unset variable in a value becomes empty without a warning, as in Compose.
 pub fn parse(
@@ -19,9 +33,17 @@ pub fn parse(
     file: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, Diagnostics> {
-    let mut p =
-        EnvParser { text, file: Arc::from(file), at: 0, line: 1, vars: IndexMap::new(), diags: Diagnostics::new() };
-    while p.at < text.len() {
+    let mut p = EnvParser {
+        text,
+        file: Arc::from(file),
+        at: 0,
+        line: 1,
+        vars: IndexMap::new(),
+        diags: Diagnostics::new(),
+        total: 0,
+    };
+    // Past the values limit the rest of the file is not read (it was reported).
+    while p.at < text.len() && p.total <= MAX_ENV_VALUES {
         p.entry(lookup);
     }
     if p.diags.has_errors() {
@@ -39,6 +61,8 @@ struct EnvParser<'t> {
     line: usize,
     vars: IndexMap<String, String>,
     diags: Diagnostics,
+    /// Bytes of all values so far (see [`MAX_ENV_VALUES`]).
+    total: usize,
 }
 
 impl EnvParser<'_> {
@@ -74,7 +98,7 @@ impl EnvParser<'_> {
                 let value = strip_inline_comment(&self.text[value_start..line_end]);
                 let pos = self.pos(value_rel);
                 let value = self.expand(key, value, &pos, lookup);
-                self.vars.insert(key.to_string(), value);
+                self.set(key, value, &pos);
                 self.next_line(line_end);
             }
         }
@@ -94,7 +118,7 @@ impl EnvParser<'_> {
         };
         let inner = &self.text[start + 1..close];
         let value = if quote == b'\'' { inner.to_string() } else { self.expand(key, &unescape(inner), &pos, lookup) };
-        self.vars.insert(key.to_string(), value);
+        self.set(key, value, &pos);
         // Lines spanned by the value, then what follows the closing quote on its line.
         self.line += self.text[self.at..close].matches('\n').count();
         self.at = self.text[..close].rfind('\n').map_or(0, |i| i + 1);
@@ -108,6 +132,20 @@ impl EnvParser<'_> {
             );
         }
         self.next_line(line_end);
+    }
+
+    /// Set a variable; past [`MAX_ENV_VALUES`] in all, report it (`parse` then stops).
+    fn set(&mut self, key: &str, value: String, pos: &Pos) {
+        self.total += value.len();
+        if self.total > MAX_ENV_VALUES {
+            let limit = crate::fsutil::human_size(MAX_ENV_VALUES as u64);
+            self.diags.push(
+                Diagnostic::error(Some(pos), key, format!("the values of this env file add up to more than {limit}"))
+                    .with_hint("do values repeat the variables above them many times?"),
+            );
+            return;
+        }
+        self.vars.insert(key.to_string(), value);
     }
 
     fn expand(&mut self, key: &str, value: &str, pos: &Pos, lookup: &dyn Fn(&str) -> Option<String>) -> String {
@@ -331,5 +369,26 @@ mod tests {
             err("A='x' y\n"),
             ".env:1:6: A: unexpected text `y` after the closing quote (quote the whole value, or start a comment with ` #`)"
         );
+    }
+
+    #[test]
+    fn doubling_values_are_refused() {
+        let mut text = String::from("A0=xxxxxxxxxxxxxxxx\n");
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        let err = parse(&text, "big.env", &host).unwrap_err().to_string();
+        assert!(err.starts_with("big.env:"), "{err}");
+        assert!(err.contains("larger than 16 MiB") || err.contains("add up to more than 64 MiB"), "{err}");
+    }
+
+    #[test]
+    fn oversized_env_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        // Sparse: the size check needs no data.
+        std::fs::File::create(&path).unwrap().set_len(MAX_ENV_FILE + 1).unwrap();
+        let err = read(&path).unwrap_err();
+        assert_eq!(err.to_string(), "larger than 16 MiB (env files are limited to that size)");
     }
 }

@@ -91,17 +91,17 @@ fn strings(node: Option<&Node>) -> Vec<String> {
 fn add_resources(root: &mut Node, included: Node, diags: &mut Diagnostics) {
     let Value::Map(inc) = included.value else { return };
     let Some(root_map) = root.as_map_mut() else { return };
-    for (key, section) in inc.entries {
+    for (key, section) in inc {
         if !SECTIONS.contains(&key.name.as_str()) {
             continue;
         }
         let Value::Map(entries) = section.value else { continue };
         if !root_map.contains_key(&key.name) {
             let pos = key.pos.clone();
-            root_map.entries.push((key.clone(), Node::new(Value::Map(Map::default()), pos)));
+            root_map.insert(key.clone(), Node::new(Value::Map(Map::default()), pos));
         }
         let Some(target) = root_map.get_mut(&key.name).and_then(Node::as_map_mut) else { continue };
-        for (name, value) in entries.entries {
+        for (name, value) in entries {
             add_one(target, &key.name, name, value, diags);
         }
     }
@@ -109,7 +109,7 @@ fn add_resources(root: &mut Node, included: Node, diags: &mut Diagnostics) {
 
 fn add_one(target: &mut Map, section: &str, name: Key, value: Node, diags: &mut Diagnostics) {
     match target.get_entry(&name.name) {
-        None => target.entries.push((name, value)),
+        None => target.insert(name, value),
         Some((_, existing)) if section != "services" && existing.to_json() == value.to_json() => {}
         Some((existing_key, _)) => {
             let what = if section == "services" { "service" } else { section.trim_end_matches('s') };

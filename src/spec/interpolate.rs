@@ -19,10 +19,23 @@ use super::yaml::{Node, Value};
 /// The environment seen by interpolation: returns the value of a variable, if it is set.
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// `${A:-${B:-…}}` nested deeper than this is refused: the scanner recurses once per level,
+/// and no real default needs more than a handful.
+pub const MAX_NESTING: usize = 64;
+
+/// Largest string one interpolation may produce. Values are substituted, never re-read, but
+/// `$A$A$A…` with a large `A` still multiplies it; in env files, where each line may use the
+/// ones above, doubling line by line would otherwise grow without bound. 16 MiB is far beyond
+/// any value a process can receive (Linux caps one environment string at 128 KiB).
+pub const MAX_OUTPUT: usize = 16 << 20;
+
+/// Largest total that interpolating one stack file may produce.
+pub const MAX_TOTAL_OUTPUT: usize = 64 << 20;
+
 /// Interpolate every string value of the tree in place (not keys), collecting warnings for
 /// unset variables (once per variable) and errors for `:?` and malformed expressions.
 pub fn interpolate(root: &mut Node, lookup: Lookup<'_>, diags: &mut Diagnostics) {
-    let mut ctx = Ctx { lookup, diags, warned: HashSet::new() };
+    let mut ctx = Ctx { lookup, diags, warned: HashSet::new(), produced: 0 };
     let mut path = String::new();
     walk(root, &mut path, &mut ctx);
 }
@@ -30,7 +43,7 @@ pub fn interpolate(root: &mut Node, lookup: Lookup<'_>, diags: &mut Diagnostics)
 /// Interpolate one string. `pos` and `path` say where it came from, for diagnostics. On an
 /// error the original string is returned unchanged (the error is in `diags`).
 pub fn interpolate_str(s: &str, lookup: Lookup<'_>, pos: Option<&Pos>, path: &str, diags: &mut Diagnostics) -> String {
-    let mut ctx = Ctx { lookup, diags, warned: HashSet::new() };
+    let mut ctx = Ctx { lookup, diags, warned: HashSet::new(), produced: 0 };
     ctx.expand(s, pos, path)
 }
 
@@ -50,7 +63,7 @@ fn walk(node: &mut Node, path: &mut String, ctx: &mut Ctx<'_, '_>) {
             }
         }
         Value::Map(map) => {
-            for (key, child) in map.entries.iter_mut() {
+            for (key, child) in map.iter_mut() {
                 let len = path.len();
                 if !path.is_empty() {
                     path.push('.');
@@ -69,18 +82,28 @@ struct Ctx<'l, 'd> {
     diags: &'d mut Diagnostics,
     /// Variables already warned about: one warning per unset variable is enough.
     warned: HashSet<String>,
+    /// Bytes produced so far (see [`MAX_TOTAL_OUTPUT`]); past it, strings are left as they are.
+    produced: usize,
 }
 
 impl Ctx<'_, '_> {
     fn expand(&mut self, s: &str, pos: Option<&Pos>, path: &str) -> String {
-        if !s.contains('$') {
+        if !s.contains('$') || self.produced > MAX_TOTAL_OUTPUT {
             return s.to_string();
         }
-        let mut scanner = Scanner { s, i: 0, pos, path, ctx: self };
-        match scanner.text(true, false) {
-            Ok(out) => out,
-            Err(()) => s.to_string(),
+        let mut scanner = Scanner { s, i: 0, depth: 0, pos, path, ctx: self };
+        let Ok(out) = scanner.text(true, false) else { return s.to_string() };
+        self.produced += out.len();
+        if self.produced > MAX_TOTAL_OUTPUT {
+            // Reported once; later strings stay as written (the file is invalid anyway).
+            let msg = format!(
+                "interpolation produces more than {} in this file",
+                crate::fsutil::human_size(MAX_TOTAL_OUTPUT as u64)
+            );
+            self.diags.push(Diagnostic::error(pos, path, msg).with_hint("are variables repeated many times?"));
+            return s.to_string();
         }
+        out
     }
 }
 
@@ -98,6 +121,8 @@ enum Op {
 struct Scanner<'s, 'c, 'l, 'd> {
     s: &'s str,
     i: usize,
+    /// `${…}` nesting at the cursor (see [`MAX_NESTING`]).
+    depth: usize,
     pos: Option<&'s Pos>,
     path: &'s str,
     ctx: &'c mut Ctx<'l, 'd>,
@@ -125,6 +150,13 @@ impl<'s> Scanner<'s, '_, '_, '_> {
                     let value = self.dollar(eval)?;
                     out.push_str(&value);
                     start = self.i;
+                    if out.len() > MAX_OUTPUT {
+                        let msg = format!(
+                            "interpolation result is larger than {}",
+                            crate::fsutil::human_size(MAX_OUTPUT as u64)
+                        );
+                        return self.fail(msg, Some("are variables repeated many times?"));
+                    }
                 }
                 b'{' if nested => {
                     depth += 1;
@@ -209,7 +241,13 @@ impl<'s> Scanner<'s, '_, '_, '_> {
                 Op::Default { colon } | Op::Required { colon } => missing(colon),
                 Op::Alt { colon } => !missing(colon),
             };
+        if self.depth >= MAX_NESTING {
+            let msg = format!("interpolation nested deeper than {MAX_NESTING} levels");
+            return self.fail(msg, None);
+        }
+        self.depth += 1;
         let arg = self.text(use_arg, true)?;
+        self.depth -= 1;
         if self.peek(self.i) != Some(b'}') {
             return self.unclosed(start);
         }
@@ -477,5 +515,34 @@ mod tests {
                 "c.yaml:6:12: warning: services.web.image: variable `NOPE` is not set; substituting an empty string",
             ]
         );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("{}x{}", "${NOPE:-".repeat(n), "}".repeat(n));
+        assert_eq!(ok(&nested(MAX_NESTING)), "x");
+        let e = err(&nested(MAX_NESTING + 1));
+        assert!(e.contains("interpolation nested deeper than 64 levels"), "{e}");
+        // Far deeper input is refused the same way, without exhausting the stack.
+        assert!(err(&nested(200_000)).contains("nested deeper"));
+    }
+
+    #[test]
+    fn huge_results_are_refused() {
+        let big = "y".repeat(1 << 20);
+        let lookup = |name: &str| (name == "BIG").then(|| big.clone());
+        let mut d = Diagnostics::new();
+        let s = "$BIG".repeat(17);
+        let out = interpolate_str(&s, &lookup, None, "x", &mut d);
+        assert_eq!(out, s, "left as written");
+        assert!(d.to_string().contains("interpolation result is larger than 16 MiB"), "{d}");
+        // Each string within the limit, but the file's total past it.
+        let mut root =
+            yaml::parse(&format!("l: [{}]\n", ["\"$BIG$BIG$BIG$BIG$BIG$BIG$BIG$BIG\""; 9].join(", ")), "f.yaml")
+                .unwrap();
+        let mut d = Diagnostics::new();
+        interpolate(&mut root, &lookup, &mut d);
+        assert_eq!(d.errors().count(), 1, "{d}");
+        assert!(d.to_string().contains("interpolation produces more than 64 MiB in this file"), "{d}");
     }
 }

@@ -12,10 +12,11 @@
 //! reading files (and stdin for `-f -`): no kernel, no network.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
+
+use crate::fsutil;
 
 use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::model::Stack;
@@ -91,6 +92,12 @@ type Vars = IndexMap<String, String>;
 /// Include nesting deeper than this is certainly a mistake (or a cycle through symlinks).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// Largest stack file read (top-level, included or extended; stdin too). The biggest real
+/// Compose files are a few hundred KiB; 32 MiB leaves room for generated ones while keeping
+/// the parsed tree (several times the text) well within memory. Reads stop at the limit, so
+/// `-f /dev/zero` or an endless pipe fails too.
+pub const MAX_STACK_FILE: u64 = 32 << 20;
+
 /// Load, validate and normalize the stack described by `opts`.
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     let set = project::resolve_files(&opts.files, &opts.working_dir)?;
@@ -143,13 +150,11 @@ fn invalid(mut diags: Diagnostics) -> LoadError {
 /// Read a file named with `-f` (or discovered); `-` is stdin.
 fn read_top(file: &Path) -> Result<String> {
     if file.as_os_str() == STDIN {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|source| LoadError::Io { path: PathBuf::from("stdin"), source })?;
-        return Ok(text);
+        return fsutil::read_reader_string_limited(std::io::stdin().lock(), MAX_STACK_FILE, "stack file")
+            .map_err(|source| LoadError::Io { path: PathBuf::from("stdin"), source });
     }
-    std::fs::read_to_string(file).map_err(|source| LoadError::Io { path: file.to_path_buf(), source })
+    fsutil::read_string_limited(file, MAX_STACK_FILE, "stack file")
+        .map_err(|source| LoadError::Io { path: file.to_path_buf(), source })
 }
 
 /// The project name; an invalid explicit one is an error (at the `name:` key when from a file).
@@ -175,15 +180,12 @@ fn drop_echoes(diags: &mut Diagnostics, before: usize) {
     if seen.is_empty() {
         return;
     }
-    let mut i = before;
-    while i < diags.items.len() {
-        let d = &diags.items[i];
-        if d.pos.as_ref().is_some_and(|p| seen.contains(p)) {
-            diags.items.remove(i);
-        } else {
-            i += 1;
-        }
-    }
+    // One pass (not a remove per echo: a file with thousands of errors would make it quadratic).
+    let mut i = 0;
+    diags.items.retain(|d| {
+        i += 1;
+        i <= before || !d.pos.as_ref().is_some_and(|p| seen.contains(p))
+    });
 }
 
 /// Reads and prepares files; remembers what it is including (cycle detection) and the files
@@ -237,7 +239,7 @@ impl Loader<'_> {
     }
 
     fn read(&self, path: &Path, at: &Pos, diags: &mut Diagnostics) -> Option<String> {
-        match std::fs::read_to_string(path) {
+        match fsutil::read_string_limited(path, MAX_STACK_FILE, "stack file") {
             Ok(t) => Some(t),
             Err(e) => {
                 diags.error(Some(at), "", format!("cannot read {}: {e}", path.display()));
@@ -322,13 +324,13 @@ impl include::Source for IncludeSource<'_, '_> {
 fn absolutize_tree(tree: &mut Node, dir: &Path) {
     let Some(top) = tree.as_map_mut() else { return };
     if let Some(services) = top.get_mut("services").and_then(Node::as_map_mut) {
-        for (_, svc) in services.entries.iter_mut() {
+        for (_, svc) in services.iter_mut() {
             extends::absolutize_service_paths(svc, dir);
         }
     }
     for section in ["configs", "secrets"] {
         let Some(entries) = top.get_mut(section).and_then(Node::as_map_mut) else { continue };
-        for (_, obj) in entries.entries.iter_mut() {
+        for (_, obj) in entries.iter_mut() {
             if let Some(file) = obj.as_map_mut().and_then(|o| o.get_mut("file")) {
                 if let Some(s) = file.as_str().filter(|s| !s.starts_with('/') && !s.starts_with('~')) {
                     file.value = yaml::Value::Str(extends::clean_join(dir, Path::new(s)).display().to_string());
@@ -531,5 +533,35 @@ mod tests {
         drop_echoes(&mut d, 1);
         assert_eq!(d.items.len(), 2);
         assert_eq!(d.items[1].message, "other");
+    }
+
+    #[test]
+    fn oversized_stack_and_env_files_are_refused_naming_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big.yaml");
+        // Sparse files: the size check needs no data.
+        std::fs::File::create(&big).unwrap().set_len(MAX_STACK_FILE + 1).unwrap();
+        let mut o = opts(tmp.path());
+        o.files = vec!["big.yaml".into()];
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.contains("big.yaml: larger than 32 MiB (stack files are limited to that size)"), "{msg}");
+        write(tmp.path(), &[("compose.yaml", "services:\n  a: {image: x}\n"), ("inc.yaml", "include: [big.yaml]\n")]);
+        o.files = vec!["inc.yaml".into()];
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.starts_with("inc.yaml:1:") && msg.contains("larger than 32 MiB"), "{msg}");
+        std::fs::File::create(tmp.path().join(".env")).unwrap().set_len(16 << 20 | 1).unwrap();
+        o.files.clear();
+        let msg = messages(load(&o).unwrap_err()).join("\n");
+        assert!(msg.contains(".env: larger than 16 MiB (env files are limited to that size)"), "{msg}");
+    }
+
+    #[test]
+    fn billion_laughs_fails_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = format!("{}services:\n  a: {{image: x}}\n", yaml::tests::billion_laughs());
+        write(tmp.path(), &[("compose.yaml", &text)]);
+        let msgs = messages(load(&opts(tmp.path())).unwrap_err());
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0].starts_with("compose.yaml:") && msgs[0].contains("excessive aliasing"), "{msgs:?}");
     }
 }

@@ -9,6 +9,8 @@
 //! Positions of replaced values come from the overlay, so a diagnostic points at the file
 //! that set the value.
 
+use std::collections::{HashMap, HashSet};
+
 use super::yaml::{Map, Node, Value};
 
 /// How sequences under a key merge.
@@ -46,10 +48,10 @@ fn merge_entries(base: &mut Node, overlay: Node, each: impl Fn(&mut Node, Node, 
         return;
     }
     let (Some(base_map), Value::Map(over_map)) = (base.as_map_mut(), overlay.value) else { return };
-    for (key, value) in over_map.entries {
+    for (key, value) in over_map {
         match base_map.get_mut(&key.name) {
             Some(existing) => each(existing, value, &key.name),
-            None => base_map.entries.push((key, value)),
+            None => base_map.insert(key, value),
         }
     }
 }
@@ -80,8 +82,11 @@ fn merge_node(base: &mut Node, overlay: Node, mode: SeqMode) {
         (Value::Seq(b), Value::Seq(o)) => match mode {
             SeqMode::Replace => *b = o,
             SeqMode::AppendUnique => {
+                // A set of the items' canonical forms, not a scan per item: long lists in two
+                // files would otherwise merge in quadratic time.
+                let mut seen: HashSet<String> = b.iter().map(canonical_json).collect();
                 for item in o {
-                    if !b.iter().any(|x| same(x, &item)) {
+                    if seen.insert(canonical_json(&item)) {
                         b.push(item);
                     }
                 }
@@ -93,20 +98,28 @@ fn merge_node(base: &mut Node, overlay: Node, mode: SeqMode) {
 }
 
 fn merge_maps(base: &mut Map, overlay: Map, mode: SeqMode) {
-    for (key, value) in overlay.entries {
+    for (key, value) in overlay {
         match base.get_mut(&key.name) {
             Some(existing) => merge_node(existing, value, mode),
-            None => base.entries.push((key, value)),
+            None => base.insert(key, value),
         }
     }
 }
 
 fn merge_keyed(base: &mut Vec<Node>, overlay: Vec<Node>, key_of: fn(&Node) -> String) {
+    // Key → index of its first item in `base` (an index, not a scan per overlay item).
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for (i, x) in base.iter().enumerate() {
+        at.entry(key_of(x)).or_insert(i);
+    }
     for item in overlay {
         let k = key_of(&item);
-        match base.iter_mut().find(|x| key_of(x) == k) {
-            Some(slot) => *slot = item,
-            None => base.push(item),
+        match at.get(&k) {
+            Some(&i) => base[i] = item,
+            None => {
+                at.insert(k, base.len());
+                base.push(item);
+            }
         }
     }
 }
@@ -120,8 +133,21 @@ fn replace_unless_null(base: &mut Node, overlay: Node) {
     *base = overlay;
 }
 
-fn same(a: &Node, b: &Node) -> bool {
-    a.to_json() == b.to_json()
+/// A node as JSON text with mapping keys sorted: equal for nodes that are equal as JSON values
+/// (whose mappings compare without regard to order).
+fn canonical_json(n: &Node) -> String {
+    fn sort(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<_> = m.into_iter().map(|(k, v)| (k, sort(v))).collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(entries.into_iter().collect())
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sort).collect()),
+            other => other,
+        }
+    }
+    sort(n.to_json()).to_string()
 }
 
 /// A field of a mapping entry as text (missing → ""); a non-map item is keyed by its JSON form.
@@ -270,5 +296,18 @@ mod tests {
     fn type_change_replaces() {
         let w = web("services: {web: {command: echo hi}}", "services: {web: {command: [a]}}");
         assert_eq!(w["command"], serde_json::json!(["a"]));
+    }
+
+    #[test]
+    fn long_lists_merge_without_duplicates_in_order() {
+        let n = 20_000;
+        let list = |from: usize, to: usize| (from..to).map(|i| format!("'d{i}'")).collect::<Vec<_>>().join(", ");
+        let mut base = parse(&format!("services:\n  a:\n    dns: [{}]\n", list(0, n)), "a.yaml").unwrap();
+        let over = parse(&format!("services:\n  a:\n    dns: [{}]\n", list(n / 2, n + 10)), "b.yaml").unwrap();
+        merge(&mut base, over);
+        let a = base.to_json()["services"]["a"].clone();
+        let dns = a["dns"].as_array().unwrap();
+        assert_eq!(dns.len(), n + 10);
+        assert_eq!((dns[0].as_str(), dns[n + 9].as_str()), (Some("d0"), Some("d20009")));
     }
 }

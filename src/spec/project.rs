@@ -119,7 +119,7 @@ pub fn read_env_file(
     environ: &IndexMap<String, String>,
     earlier: &IndexMap<String, String>,
 ) -> Result<IndexMap<String, String>, ProjectError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
+    let text = super::envfile::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
     let lookup = |k: &str| environ.get(k).or_else(|| earlier.get(k)).cloned();
     super::envfile::parse(&text, &path.display().to_string(), &lookup).map_err(ProjectError::Invalid)
 }

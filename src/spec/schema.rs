@@ -180,7 +180,7 @@ impl Validator<'_> {
             path.truncate(len);
         }
         // A block mapping's own position is where its first key is, which reads best.
-        let pos = map.entries.first().map_or(&node.pos, |(k, _)| &k.pos);
+        let pos = map.entries().first().map_or(&node.pos, |(k, _)| &k.pos);
         for required in obj.required {
             if !map.contains_key(required) {
                 self.diags.error(Some(pos), path.as_str(), format!("missing required key `{required}`"));

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::diag::{Diagnostic, Diagnostics, Pos};
@@ -34,9 +34,21 @@ pub enum Value {
 }
 
 /// A mapping in source order. Keys are strings (non-string scalar keys are stringified).
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// Lookups go through a hash index, not a scan of the entries: a file with tens of thousands
+/// of keys in one mapping (crafted or generated) would otherwise make every duplicate check,
+/// merge and validation step quadratic. The entries are private so the index cannot go stale.
+#[derive(Debug, Clone, Default)]
 pub struct Map {
-    pub entries: Vec<(Key, Node)>,
+    entries: Vec<(Key, Node)>,
+    index: HashMap<String, usize>,
+}
+
+impl PartialEq for Map {
+    // The index is derived from the entries.
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,37 +58,65 @@ pub struct Key {
 }
 
 impl Map {
+    /// A map of `entries` in order; a repeated key keeps its first position and its last value.
+    pub fn from_entries(entries: impl IntoIterator<Item = (Key, Node)>) -> Self {
+        let mut map = Map::default();
+        for (k, v) in entries {
+            map.insert(k, v);
+        }
+        map
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.index.get(key).map(|&i| &self.entries[i].1)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        let i = *self.index.get(key)?;
+        Some(&mut self.entries[i].1)
     }
 
     pub fn get_entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
+        self.index.get(key).map(|&i| (&self.entries[i].0, &self.entries[i].1))
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.index.contains_key(key)
     }
 
     /// Insert or replace, keeping the original position of the entry when it exists.
     pub fn insert(&mut self, key: Key, value: Node) {
-        match self.entries.iter_mut().find(|(k, _)| k.name == key.name) {
-            Some((_, v)) => *v = value,
-            None => self.entries.push((key, value)),
+        match self.index.get(&key.name) {
+            Some(&i) => self.entries[i].1 = value,
+            None => {
+                self.index.insert(key.name.clone(), self.entries.len());
+                self.entries.push((key, value));
+            }
         }
     }
 
+    /// Remove an entry, keeping the order of the others (O(n): rare, unlike lookups).
     pub fn remove(&mut self, key: &str) -> Option<Node> {
-        let idx = self.entries.iter().position(|(k, _)| k.name == key)?;
-        Some(self.entries.remove(idx).1)
+        let idx = self.index.remove(key)?;
+        let (_, node) = self.entries.remove(idx);
+        for i in self.index.values_mut().filter(|i| **i > idx) {
+            *i -= 1;
+        }
+        Some(node)
+    }
+
+    /// The entries in source order.
+    pub fn entries(&self) -> &[(Key, Node)] {
+        &self.entries
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Node)> {
         self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The values, mutably, with their keys (keys cannot change: the index depends on them).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Key, &mut Node)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
@@ -89,6 +129,15 @@ impl Map {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (Key, Node);
+    type IntoIter = std::vec::IntoIter<(Key, Node)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
     }
 }
 
@@ -202,18 +251,52 @@ impl Node {
     }
 }
 
+/// Nesting deeper than this is refused. Every later stage (interpolation, validation,
+/// merge, output, even dropping the tree) walks it recursively, so depth is stack. Real
+/// Compose files nest about 8 levels (`services.web.deploy.resources.limits.cpus`); 256 leaves
+/// room for generated files and is far below what a thread's stack holds.
+pub const MAX_DEPTH: usize = 256;
+
+/// Nodes that anchors and aliases may copy in one document. An alias is expanded into a copy
+/// of its anchor's node, so a few hundred bytes of nested aliases ("billion laughs") can ask
+/// for billions of nodes. compose-go's parser (yaml.v3) refuses those with "excessive
+/// aliasing"; berth counts the copies instead of guessing from a ratio. A million nodes is
+/// about a hundred MB at worst, and a hundred times what heavy real use of `<<: *defaults`
+/// across hundreds of services copies.
+pub const MAX_ALIAS_NODES: u64 = 1_000_000;
+
+/// Scalar text that anchors and aliases may copy in one document: one alias of a large
+/// string, repeated, is the same attack with few nodes.
+pub const MAX_ALIAS_BYTES: u64 = 64 << 20;
+
 /// Parse one YAML document into a node tree. `file` names the source in positions.
 /// An empty document gives a Null node. More than one document is an error.
 pub fn parse(source: &str, file: &str) -> Result<Node, Diagnostics> {
     let file: Arc<str> = Arc::from(file);
     let mut builder = Builder::new(file.clone());
     let mut parser = Parser::new_from_str(source);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let m = e.marker();
-        let pos = Pos::new(file, m.line(), m.col() + 1);
-        let mut d = Diagnostics::new();
-        d.push(Diagnostic::error(Some(&pos), "", format!("invalid YAML: {}", e.info())));
-        return Err(d);
+    // The parser's own `load` recurses once per nesting level, so a deep document would
+    // overflow the stack before any limit could be checked: drive it one event at a time.
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(e) => {
+                let m = e.marker();
+                let pos = Pos::new(file, m.line(), m.col() + 1);
+                let mut d = Diagnostics::new();
+                d.push(Diagnostic::error(Some(&pos), "", format!("invalid YAML: {}", e.info())));
+                return Err(d);
+            }
+        };
+        if ev == Event::StreamEnd {
+            break;
+        }
+        // A broken limit stops the parse at once: going on is what the limit prevents.
+        if let Err(fatal) = builder.event(ev, mark) {
+            let mut d = Diagnostics::new();
+            d.push(fatal);
+            return Err(d);
+        }
     }
     if !builder.diags.is_empty() {
         return Err(builder.diags);
@@ -230,56 +313,179 @@ pub fn parse(source: &str, file: &str) -> Result<Node, Diagnostics> {
     }
 }
 
+/// What a finished node weighs: its nodes, its scalar bytes, its depth (0 for a scalar).
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: u64,
+    bytes: u64,
+    depth: usize,
+}
+
+impl Size {
+    fn add(&mut self, child: Size) {
+        self.nodes += child.nodes;
+        self.bytes += child.bytes;
+        self.depth = self.depth.max(child.depth);
+    }
+
+    /// The size of a collection whose children add up to `self`.
+    fn closed(self) -> Size {
+        Size { nodes: self.nodes + 1, bytes: self.bytes, depth: self.depth + 1 }
+    }
+}
+
 /// A collection being built: a sequence, or a mapping waiting for its next key or value.
+/// `size` adds up its children so far.
 enum Frame {
-    Seq { anchor: usize, pos: Pos, items: Vec<Node> },
-    Map { anchor: usize, pos: Pos, map: Map, pending_key: Option<Node>, merges: Vec<Node> },
+    Seq { anchor: usize, pos: Pos, items: Vec<Node>, size: Size },
+    Map { anchor: usize, pos: Pos, map: Map, pending_key: Option<Node>, merges: Vec<Node>, size: Size },
 }
 
 struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Size)>,
+    /// What anchors and aliases have copied so far (see [`MAX_ALIAS_NODES`]).
+    copied: Size,
     diags: Diagnostics,
 }
 
+/// A limit was broken: the one diagnostic to report, parsing stops.
+type Fatal = Diagnostic;
+
 impl Builder {
     fn new(file: Arc<str>) -> Self {
-        Builder { file, stack: Vec::new(), docs: Vec::new(), anchors: HashMap::new(), diags: Diagnostics::new() }
+        Builder {
+            file,
+            stack: Vec::new(),
+            docs: Vec::new(),
+            anchors: HashMap::new(),
+            copied: Size::default(),
+            diags: Diagnostics::new(),
+        }
     }
 
     fn pos(&self, m: Marker) -> Pos {
         Pos::new(self.file.clone(), m.line(), m.col() + 1)
     }
 
+    fn event(&mut self, ev: Event, mark: Marker) -> Result<(), Fatal> {
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let pos = self.pos(mark);
+                let size = Size { nodes: 1, bytes: text.len() as u64, depth: 0 };
+                let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
+                self.emit(Node::new(value, pos), anchor, size)?;
+            }
+            Event::SequenceStart(anchor, _) => {
+                let pos = self.open(mark)?;
+                self.stack.push(Frame::Seq { anchor, pos, items: Vec::new(), size: Size::default() });
+            }
+            Event::MappingStart(anchor, _) => {
+                let pos = self.open(mark)?;
+                let map = Map::default();
+                let size = Size::default();
+                self.stack.push(Frame::Map { anchor, pos, map, pending_key: None, merges: Vec::new(), size });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { anchor, pos, items, size }) = self.stack.pop() {
+                    self.emit(Node::new(Value::Seq(items), pos), anchor, size.closed())?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map { anchor, pos, mut map, merges, size, .. }) = self.stack.pop() {
+                    self.apply_merges(&mut map, merges);
+                    self.emit(Node::new(Value::Map(map), pos), anchor, size.closed())?;
+                }
+            }
+            Event::Alias(id) => self.alias(id, mark)?,
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+        }
+        Ok(())
+    }
+
+    /// A collection starts at `mark`: one level deeper.
+    fn open(&mut self, mark: Marker) -> Result<Pos, Fatal> {
+        let pos = self.pos(mark);
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(too_deep(&pos));
+        }
+        Ok(pos)
+    }
+
+    /// An alias: a copy of its anchor's node, paid for from the aliasing budget first.
+    fn alias(&mut self, id: usize, mark: Marker) -> Result<(), Fatal> {
+        let pos = self.pos(mark);
+        let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
+            self.diags.error(Some(&pos), "", "alias refers to an unknown anchor");
+            return self.emit(Node::new(Value::Null, pos), 0, Size { nodes: 1, bytes: 0, depth: 0 });
+        };
+        if self.stack.len() + size.depth > MAX_DEPTH {
+            return Err(too_deep(&pos));
+        }
+        self.charge(size, &pos)?;
+        let node = self.anchors.get(&id).map(|(node, _)| node.clone()).unwrap_or_else(|| Node::new(Value::Null, pos));
+        self.emit(node, 0, size)
+    }
+
+    /// Count a copy made for an anchor or alias; past the budget the document is refused.
+    fn charge(&mut self, size: Size, pos: &Pos) -> Result<(), Fatal> {
+        self.copied.nodes += size.nodes;
+        self.copied.bytes += size.bytes;
+        if self.copied.nodes > MAX_ALIAS_NODES || self.copied.bytes > MAX_ALIAS_BYTES {
+            let msg = format!(
+                "excessive aliasing: anchors and aliases expand to more than {MAX_ALIAS_NODES} nodes or {} of text",
+                crate::fsutil::human_size(MAX_ALIAS_BYTES)
+            );
+            let hint = "a document whose aliases nest aliases grows exponentially (\"billion laughs\"); \
+                        Compose refuses it too";
+            return Err(Diagnostic::error(Some(pos), "", msg).with_hint(hint));
+        }
+        Ok(())
+    }
+
     /// A finished node goes into its parent (or becomes the document).
-    fn emit(&mut self, node: Node, anchor: usize) {
+    fn emit(&mut self, node: Node, anchor: usize, size: Size) -> Result<(), Fatal> {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            // The anchor keeps its own copy for later aliases: that copy counts too, or a deep
+            // chain of anchored nodes would copy each level again.
+            self.charge(size, &node.pos)?;
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { map, pending_key, merges, .. }) => match pending_key.take() {
-                None => *pending_key = Some(node),
-                Some(key) => {
-                    let name = key.scalar_string().unwrap_or_default();
-                    let kpos = key.pos.clone();
-                    if name == "<<" && matches!(key.value, Value::Str(_)) {
-                        merges.push(node);
-                    } else if key.scalar_string().is_none() {
-                        self.diags.error(Some(&kpos), "", "mapping keys must be scalars, not lists or mappings");
-                    } else if map.contains_key(&name) {
-                        self.diags.push(
-                            Diagnostic::error(Some(&kpos), "", format!("duplicate key `{name}` in this mapping"))
-                                .with_hint("each key may appear once; remove one of them"),
-                        );
-                    } else {
-                        map.entries.push((Key { name, pos: kpos }, node));
-                    }
+            Some(Frame::Seq { items, size: total, .. }) => {
+                total.add(size);
+                items.push(node);
+            }
+            Some(Frame::Map { map, pending_key, merges, size: total, .. }) => {
+                total.add(size);
+                match pending_key.take() {
+                    None => *pending_key = Some(node),
+                    Some(key) => Self::entry(&mut self.diags, map, merges, key, node),
                 }
-            },
+            }
+        }
+        Ok(())
+    }
+
+    /// A key and its value into a mapping being built (`<<` merge sources are kept aside).
+    fn entry(diags: &mut Diagnostics, map: &mut Map, merges: &mut Vec<Node>, key: Node, node: Node) {
+        let kpos = key.pos.clone();
+        let Some(name) = key.scalar_string() else {
+            diags.error(Some(&kpos), "", "mapping keys must be scalars, not lists or mappings");
+            return;
+        };
+        if name == "<<" && matches!(key.value, Value::Str(_)) {
+            merges.push(node);
+        } else if map.contains_key(&name) {
+            diags.push(
+                Diagnostic::error(Some(&kpos), "", format!("duplicate key `{name}` in this mapping"))
+                    .with_hint("each key may appear once; remove one of them"),
+            );
+        } else {
+            map.insert(Key { name, pos: kpos }, node);
         }
     }
 
@@ -293,9 +499,9 @@ impl Builder {
             for src in sources {
                 match src.value {
                     Value::Map(m) => {
-                        for (k, v) in m.entries {
+                        for (k, v) in m {
                             if !map.contains_key(&k.name) {
-                                map.entries.push((k, v));
+                                map.insert(k, v);
                             }
                         }
                     }
@@ -306,46 +512,9 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        match ev {
-            Event::Scalar(text, style, anchor, tag) => {
-                let pos = self.pos(mark);
-                let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
-                self.emit(Node::new(value, pos), anchor);
-            }
-            Event::SequenceStart(anchor, _) => {
-                let pos = self.pos(mark);
-                self.stack.push(Frame::Seq { anchor, pos, items: Vec::new() });
-            }
-            Event::MappingStart(anchor, _) => {
-                let pos = self.pos(mark);
-                self.stack.push(Frame::Map { anchor, pos, map: Map::default(), pending_key: None, merges: Vec::new() });
-            }
-            Event::SequenceEnd => {
-                if let Some(Frame::Seq { anchor, pos, items }) = self.stack.pop() {
-                    self.emit(Node::new(Value::Seq(items), pos), anchor);
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Frame::Map { anchor, pos, mut map, merges, .. }) = self.stack.pop() {
-                    self.apply_merges(&mut map, merges);
-                    self.emit(Node::new(Value::Map(map), pos), anchor);
-                }
-            }
-            Event::Alias(id) => {
-                let pos = self.pos(mark);
-                match self.anchors.get(&id).cloned() {
-                    Some(node) => self.emit(node, 0),
-                    None => {
-                        self.diags.error(Some(&pos), "", "alias refers to an unknown anchor");
-                        self.emit(Node::new(Value::Null, pos), 0);
-                    }
-                }
-            }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
-        }
-    }
+fn too_deep(pos: &Pos) -> Diagnostic {
+    Diagnostic::error(Some(pos), "", format!("nesting deeper than {MAX_DEPTH} levels"))
+        .with_hint("a stack file never needs that many; is the file generated wrongly?")
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar; quoted scalars are strings.
@@ -417,7 +586,7 @@ fn is_float(t: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn p(s: &str) -> Node {
@@ -489,5 +658,99 @@ mod tests {
     fn empty_document_is_null() {
         assert!(p("").is_null());
         assert!(p("# only a comment\n").is_null());
+    }
+    /// The classic: each level aliases the one above nine times (9^9 strings from 650 bytes).
+    pub(crate) fn billion_laughs() -> String {
+        let mut s = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (prev, name) in
+            ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            s.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_naming_the_file() {
+        let err = parse(&billion_laughs(), "compose.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("compose.yaml:"), "{err}");
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn one_large_string_aliased_many_times_is_refused() {
+        let big = "x".repeat(1 << 20);
+        let refs = vec!["*s"; 100].join(", ");
+        let err = parse(&format!("s: &s {big}\nl: [{refs}]\n"), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused() {
+        // `- - - … x`: block sequences nested on one line (no flow-level cap applies).
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&ok, "f.yaml").is_ok());
+        let deep = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        let err = parse(&deep, "f.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("f.yaml:1:") && err.contains("nesting deeper than 256 levels"), "{err}");
+        // Far deeper input fails the same way, without exhausting the stack.
+        let err = parse(&format!("{}x\n", "- ".repeat(100_000)), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("nesting deeper"), "{err}");
+    }
+
+    #[test]
+    fn aliases_cannot_build_depth_past_the_limit() {
+        let deep = format!("{}x", "[".repeat(200)) + &"]".repeat(200);
+        let err = parse(&format!("a: &a {deep}\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n"), "f.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nesting deeper"), "{err}");
+    }
+
+    #[test]
+    fn tens_of_thousands_of_keys_parse_and_index() {
+        let n = 80_000;
+        let mut src = String::from("x-big:\n");
+        for i in 0..n {
+            src.push_str(&format!("  k{i}: {i}\n"));
+        }
+        let root = p(&src);
+        let big = root.as_map().unwrap().get("x-big").unwrap().as_map().unwrap();
+        assert_eq!(big.len(), n);
+        assert_eq!(big.get("k79999").unwrap().value, Value::Int(79_999));
+        assert_eq!(big.keys().nth(12_345), Some("k12345"));
+        // A duplicate among them is still found, at its position.
+        let err = parse(&format!("{src}  k40000: again\n"), "f.yaml").unwrap_err().to_string();
+        assert!(err.contains(&format!("f.yaml:{}:3: duplicate key `k40000`", n + 2)), "{err}");
+    }
+
+    #[test]
+    fn merge_keys_across_many_services_stay_within_the_budget() {
+        let mut src = String::from("x-defaults: &defaults\n  image: busybox\n  restart: always\n  environment: {A: '1', B: '2', C: '3'}\n  labels: [a, b, c, d]\nservices:\n");
+        for i in 0..2000 {
+            src.push_str(&format!("  s{i}:\n    <<: *defaults\n    command: [echo, '{i}']\n"));
+        }
+        let root = p(&src);
+        let services = root.as_map().unwrap().get("services").unwrap().as_map().unwrap();
+        assert_eq!(services.len(), 2000);
+        let s = services.get("s1999").unwrap().as_map().unwrap();
+        assert_eq!(s.get("restart").unwrap().as_str(), Some("always"));
+        assert_eq!(s.keys().collect::<Vec<_>>(), ["command", "image", "restart", "environment", "labels"]);
+    }
+
+    #[test]
+    fn map_index_follows_insert_and_remove() {
+        let pos = Pos::new("t".into(), 1, 1);
+        let key = |n: &str| Key { name: n.into(), pos: pos.clone() };
+        let val = |i: i64| Node::new(Value::Int(i), pos.clone());
+        let mut m = Map::from_entries([(key("a"), val(1)), (key("b"), val(2)), (key("c"), val(3))]);
+        assert_eq!(m.remove("a").map(|n| n.value), Some(Value::Int(1)));
+        assert_eq!(m.get("c").unwrap().value, Value::Int(3));
+        m.insert(key("b"), val(20));
+        m.insert(key("d"), val(4));
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["b", "c", "d"]);
+        assert_eq!(m.get("b").unwrap().value, Value::Int(20));
+        assert!(m.get("a").is_none() && m.contains_key("d"));
     }
 }

@@ -5,18 +5,24 @@
 //! once. The earned `Authorization` value is kept for the client's later requests.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::auth::{credentials_for, Challenge, Credentials};
 use super::endpoint::Endpoint;
 use super::error::{RegistryError, Result};
+use crate::fsutil::{read_limited, TooLarge};
 
 pub(crate) type Response = ureq::http::Response<ureq::Body>;
 
-/// Largest JSON document read from a registry (the distribution spec caps manifests at 4 MiB).
-pub(crate) const MAX_DOCUMENT: u64 = 4 << 20;
+/// Largest token-server reply read (a JSON object holding a token).
+const MAX_TOKEN_REPLY: u64 = 4 << 20;
+
+/// How long a JSON document (manifest, config) may take to arrive, whole. The per-read timeout
+/// alone lets a server that sends a byte a minute hold a pull forever.
+const DOCUMENT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What a request sends.
 pub(crate) enum Payload<'a> {
@@ -155,7 +161,7 @@ impl Client {
         let body = resp
             .body_mut()
             .with_config()
-            .limit(MAX_DOCUMENT)
+            .limit(MAX_TOKEN_REPLY)
             .read_to_vec()
             .map_err(|e| self.unauthorized(&format!("reading the token from {realm}: {e}")))?;
         let v: serde_json::Value = serde_json::from_slice(&body)
@@ -204,11 +210,21 @@ impl Client {
         }
     }
 
-    /// Read a JSON document (manifest, config) of at most [`MAX_DOCUMENT`] bytes.
-    pub fn read_document(&self, resp: &mut Response, what: &str) -> Result<Vec<u8>> {
-        resp.body_mut().with_config().limit(MAX_DOCUMENT).read_to_vec().map_err(|e| match e {
-            ureq::Error::Io(source) => self.io(source),
-            e => self.invalid(what, e),
+    /// Read a JSON document (manifest, config) of at most `limit` bytes (see
+    /// [`crate::image::limits`]; `kind` names the limit in the error), arriving within
+    /// [`DOCUMENT_DEADLINE`]. A larger, endless or trickling reply is refused with an error
+    /// saying so; `what` names the document.
+    pub fn read_document(&self, resp: &mut Response, what: &str, limit: u64, kind: &'static str) -> Result<Vec<u8>> {
+        // A stated length over the limit is refused before a byte is read.
+        if let Some(len) = header(resp, "content-length").and_then(|l| l.trim().parse::<u64>().ok()) {
+            if len > limit {
+                return Err(self.invalid(what, TooLarge { what: kind, limit }));
+            }
+        }
+        let reader = Deadline { inner: resp.body_mut().as_reader(), until: Instant::now() + DOCUMENT_DEADLINE };
+        read_limited(reader, limit, kind).map_err(|source| match source.kind() {
+            std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::TimedOut => self.invalid(what, source),
+            _ => self.io(source),
         })
     }
 
@@ -225,6 +241,23 @@ impl Client {
             other => other.to_string(),
         };
         RegistryError::Connect { reference: self.ep.reference.clone(), registry: self.ep.registry.clone(), reason }
+    }
+}
+
+/// A reader that fails once `until` has passed (checked before each read; each read is
+/// itself bounded by the agent's per-read timeout).
+struct Deadline<R> {
+    inner: R,
+    until: Instant,
+}
+
+impl<R: Read> Read for Deadline<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if Instant::now() > self.until {
+            let msg = format!("not received whole within {} s", DOCUMENT_DEADLINE.as_secs());
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, msg));
+        }
+        self.inner.read(buf)
     }
 }
 

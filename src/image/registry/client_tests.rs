@@ -90,3 +90,46 @@ fn refused_token_is_an_unauthorized_error_naming_the_registry() {
     let text = err.to_string();
     assert!(text.contains(&format!("registry 127.0.0.1:{port}")) && text.contains("unauthorized"), "{text}");
 }
+
+/// Answer one request with a 200 whose body is `len` bytes; with `state_length` the headers
+/// say so, else the body just runs until the connection closes (an "endless" reply).
+fn oversized_reply(len: usize, state_length: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Some(Ok(mut stream)) = listener.incoming().next() else { return };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+            line.clear();
+        }
+        let length = if state_length { format!("Content-Length: {len}\r\n") } else { String::new() };
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
+        // The client hangs up once it has had enough: write errors are expected.
+        let _ = stream.write_all(head.as_bytes());
+        let chunk = vec![b' '; 64 << 10];
+        let mut sent = 0;
+        while sent < len && stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+    });
+    port
+}
+
+#[test]
+fn oversized_documents_are_refused() {
+    use crate::image::limits::MAX_MANIFEST;
+    for state_length in [false, true] {
+        let port = oversized_reply(5 << 20, state_length);
+        let c = client(port);
+        let req = Request::new("GET", c.ep.manifest_url("1"));
+        let mut resp = c.send(&req).unwrap();
+        let err = c.read_document(&mut resp, "manifest", MAX_MANIFEST, "image manifest").unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, RegistryError::Invalid { .. }), "{err:?}");
+        assert!(
+            text.contains("invalid manifest") && text.contains("larger than 4 MiB (image manifests are limited"),
+            "{text}"
+        );
+    }
+}

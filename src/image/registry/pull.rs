@@ -13,9 +13,11 @@ use super::client::{header, Client, Request};
 use super::endpoint::Endpoint;
 use super::error::{RegistryError, Result};
 use super::manifest::{self, accept_header, Descriptor, Manifest};
+use crate::fsutil::TooLarge;
 use crate::image::config::RawImage;
 use crate::image::layers;
 use crate::image::layout::{sha256_digest, Layout};
+use crate::image::limits::{MAX_CONFIG, MAX_MANIFEST};
 use crate::image::reference::Reference;
 use crate::image::{ImageError, ImageStore};
 
@@ -152,7 +154,7 @@ fn fetch_manifest(client: &Client, wanted: &str, expected: Option<&str>) -> Resu
     }
     let ctype = header(&resp, "content-type");
     let stated = header(&resp, "docker-content-digest").filter(|d| d.starts_with("sha256:"));
-    let bytes = client.read_document(&mut resp, "manifest")?;
+    let bytes = client.read_document(&mut resp, "manifest", MAX_MANIFEST, "image manifest")?;
     let actual = sha256_digest(&bytes);
     if let Some(exp) = expected.map(str::to_string).or(stated) {
         if exp != actual {
@@ -167,12 +169,17 @@ fn fetch_config(client: &Client, layout: &Layout, d: &Descriptor) -> Result<Vec<
     if layout.blob_path(&d.digest).exists() {
         return Ok(layout.read_blob(&d.digest)?);
     }
+    if d.size > MAX_CONFIG {
+        let reason =
+            format!("its descriptor says {} bytes: {}", d.size, TooLarge { what: "image config", limit: MAX_CONFIG });
+        return Err(client.invalid("config", reason));
+    }
     let req = Request::new("GET", client.ep.blob_url(&d.digest));
     let mut resp = client.send(&req)?;
     if !resp.status().is_success() {
         return Err(client.status(&req, &mut resp));
     }
-    let bytes = client.read_document(&mut resp, "config")?;
+    let bytes = client.read_document(&mut resp, "config", MAX_CONFIG, "image config")?;
     let what = format!("config {}", d.digest);
     check_size(client, &what, d.size, bytes.len() as u64)?;
     let actual = sha256_digest(&bytes);

@@ -81,7 +81,7 @@ pub(super) fn depends_on(node: &mut Node) {
         node.value = Value::Map(map);
     }
     let Some(map) = node.as_map_mut() else { return };
-    for (_, dep) in map.entries.iter_mut() {
+    for (_, dep) in map.iter_mut() {
         if dep.is_null() {
             dep.value = Value::Map(Map::default());
         }
@@ -170,7 +170,7 @@ pub(super) fn file_refs(node: &mut Node) {
 /// `ulimits: {nproc: 65535}` → `{nproc: {soft: 65535, hard: 65535}}`.
 pub(super) fn ulimits(node: &mut Node) {
     let Some(m) = node.as_map_mut() else { return };
-    for (_, v) in m.entries.iter_mut() {
+    for (_, v) in m.iter_mut() {
         if matches!(v.value, Value::Int(_) | Value::Str(_)) {
             *v = map_node(vec![("soft", v.clone()), ("hard", v.clone())], &v.pos);
         }

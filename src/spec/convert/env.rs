@@ -62,7 +62,7 @@ fn read_env_file(
     env: &mut IndexMap<String, Option<String>>,
     diags: &mut Diagnostics,
 ) {
-    let text = match std::fs::read_to_string(&file.path) {
+    let text = match envfile::read(std::path::Path::new(&file.path)) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !file.required => return,
         Err(e) => {

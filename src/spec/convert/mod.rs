@@ -68,7 +68,7 @@ pub fn stack(root: &Node, ctx: &ConvertContext, diags: &mut Diagnostics) -> Stac
     for (k, v) in top.iter() {
         match k.name.as_str() {
             "services" => {
-                for (name, svc) in v.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+                for (name, svc) in v.as_map().map(|m| m.entries()).unwrap_or_default() {
                     let s = service::service(&name.name, svc, ctx, diags);
                     st.services.insert(name.name.clone(), s);
                 }

@@ -13,7 +13,7 @@ use super::ConvertContext;
 
 /// The entries of a top-level section with their (possibly empty) maps.
 fn entries(node: &Node) -> impl Iterator<Item = (&Key, Option<&Map>)> {
-    node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default().iter().map(|(k, v)| (k, v.as_map()))
+    node.as_map().map(|m| m.entries()).unwrap_or_default().iter().map(|(k, v)| (k, v.as_map()))
 }
 
 /// `external: true`, or the legacy `external: {name: x}` (→ external, named x).

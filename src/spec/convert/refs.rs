@@ -15,7 +15,7 @@ const NETWORK_KEYS: [&str; 5] = ["aliases", "ipv4_address", "ipv6_address", "mac
 
 pub(super) fn networks(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap<String, ServiceNetwork> {
     let mut out = IndexMap::new();
-    for (k, v) in node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+    for (k, v) in node.as_map().map(|m| m.entries()).unwrap_or_default() {
         let p = format!("{path}.{}", k.name);
         let mut net = ServiceNetwork::default();
         if let Some(m) = v.as_map() {
@@ -35,7 +35,7 @@ pub(super) fn networks(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap
 
 pub(super) fn depends_on(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap<String, Dependency> {
     let mut out = IndexMap::new();
-    for (k, v) in node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+    for (k, v) in node.as_map().map(|m| m.entries()).unwrap_or_default() {
         let p = format!("{path}.{}", k.name);
         let Some(m) = v.as_map() else { continue };
         let condition = match field(m, "condition", &p, d, string).as_deref() {
@@ -98,7 +98,7 @@ fn health_test(node: &Node, path: &str, d: &mut Diagnostics) -> Option<HealthTes
 
 pub(super) fn extra_hosts(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap<String, Vec<String>> {
     let mut out = IndexMap::new();
-    for (k, v) in node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+    for (k, v) in node.as_map().map(|m| m.entries()).unwrap_or_default() {
         out.insert(k.name.clone(), strings(v, &format!("{path}.{}", k.name), d));
     }
     out

@@ -21,7 +21,7 @@ pub(super) fn memswap(node: &Node, path: &str, d: &mut Diagnostics) -> Option<i6
 
 pub(super) fn ulimits(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap<String, Ulimit> {
     let mut out = IndexMap::new();
-    for (k, v) in node.as_map().map(|m| m.entries.as_slice()).unwrap_or_default() {
+    for (k, v) in node.as_map().map(|m| m.entries()).unwrap_or_default() {
         let p = format!("{path}.{}", k.name);
         let Some(m) = v.as_map() else { continue };
         let (Some(soft), Some(hard)) = (field(m, "soft", &p, d, int), field(m, "hard", &p, d, int)) else { continue };
