@@ -151,7 +151,7 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 12. ulimits and oom_score_adj.
     set_limits(cfg)
-    // 13.. user and groups, capabilities, no_new_privs, seccomp, close-on-exec of every fd,
+    // 13.. capabilities, seccomp, no_new_privs (when asked), user and groups, close-on-exec of every fd,
     // exec (or fork behind the init): process::become_workload, shared with `exec`.
 }
 

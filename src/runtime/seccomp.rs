@@ -110,26 +110,29 @@ fn parse_version(v: &str) -> Option<(u32, u32)> {
 
 /// Whether an entry applies to this container (moby's `setupSeccomp`): every included cap
 /// held, no excluded one; the native arch among included arches and not excluded ones.
+fn list(v: &Option<Vec<String>>) -> &[String] {
+    v.as_deref().unwrap_or(&[])
+}
+
 fn applies(rule: &SyscallRule, caps: &[String], kernel: &mut impl FnMut() -> (u32, u32)) -> bool {
     let arch = go_arch();
-    let list = |v: &Option<Vec<String>>| v.as_deref().unwrap_or(&[]).to_vec();
     let min_ok = |f: &Filter, k: &mut dyn FnMut() -> (u32, u32)| {
         f.min_kernel.as_deref().and_then(parse_version).map(|min| k() >= min)
     };
     if let Some(ex) = &rule.excludes {
-        let a = list(&ex.arches);
-        let c = list(&ex.caps);
-        if a.iter().any(|x| x == arch) || c.iter().any(|x| caps.contains(x)) || min_ok(ex, kernel) == Some(true) {
+        if list(&ex.arches).iter().any(|x| x == arch)
+            || list(&ex.caps).iter().any(|x| caps.contains(x))
+            || min_ok(ex, kernel) == Some(true)
+        {
             return false;
         }
     }
     if let Some(inc) = &rule.includes {
-        let a = list(&inc.arches);
-        let c = list(&inc.caps);
-        if (!a.is_empty() && !a.iter().any(|x| x == arch)) || !c.iter().all(|x| caps.contains(x)) {
-            return false;
-        }
-        if min_ok(inc, kernel) == Some(false) {
+        let arches = list(&inc.arches);
+        if (!arches.is_empty() && !arches.iter().any(|x| x == arch))
+            || !list(&inc.caps).iter().all(|x| caps.contains(x))
+            || min_ok(inc, kernel) == Some(false)
+        {
             return false;
         }
     }
