@@ -100,7 +100,7 @@ fn exec_joins_the_container() {
     assert!(text.contains("exec-box\n"), "{text}");
     assert!(text.contains("sleep 1000"), "sees the container's PID 1: {text}");
     assert!(text.contains("CapEff:\t00000000a80425fb"), "{text}");
-    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    assert!(text.contains("NoNewPrivs:\t0"), "off by default, as Docker: {text}");
     assert!(text.contains("Seccomp:\t2"), "{text}");
     assert!(text.contains("0 1 2 3 \n"), "only stdio reaches the exec'd process: {text}");
     let as_app = ExecConfig {

@@ -66,7 +66,7 @@ pub fn container_config(t: &Target<'_>, image: &ResolvedImage) -> Result<Contain
     cfg.caps.add = svc.cap_add.clone();
     cfg.caps.drop = svc.cap_drop.clone();
     cfg.caps.privileged = svc.privileged;
-    security_opts(svc, &mut cfg);
+    security_opts(svc, &t.stack.project_dir, &mut cfg);
     resources(svc, &mut cfg);
     cfg.init = svc.init.unwrap_or(false);
     cfg.stop_signal = svc.stop_signal.clone().or_else(|| ic.stop_signal.clone());
@@ -120,17 +120,26 @@ fn ulimits(svc: &Service) -> Vec<Ulimit> {
     svc.ulimits.iter().map(|(name, u)| Ulimit { name: name.clone(), soft: lim(u.soft), hard: lim(u.hard) }).collect()
 }
 
-fn security_opts(svc: &Service, cfg: &mut ContainerConfig) {
-    if svc.privileged {
-        cfg.seccomp = SeccompMode::Unconfined;
-    }
+/// `security_opt` as Docker reads it: `seccomp=unconfined|builtin|FILE` (also the old
+/// `seccomp:` form; a relative FILE is relative to the project dir), `no-new-privileges`
+/// (`:true`, `=true`, bare; `false` turns it off). `privileged` wins: no seccomp at all.
+fn security_opts(svc: &Service, project_dir: &std::path::Path, cfg: &mut ContainerConfig) {
     for opt in &svc.security_opt {
         let (key, value) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), "true"));
         match key {
-            "seccomp" if value == "unconfined" => cfg.seccomp = SeccompMode::Unconfined,
+            "seccomp" => {
+                cfg.seccomp = match value {
+                    "unconfined" => SeccompMode::Unconfined,
+                    "builtin" | "" => SeccompMode::Default,
+                    file => SeccompMode::File(project_dir.join(file)),
+                }
+            }
             "no-new-privileges" => cfg.process.no_new_privs = Some(value != "false"),
             _ => {}
         }
+    }
+    if svc.privileged {
+        cfg.seccomp = SeccompMode::Unconfined;
     }
 }
 
@@ -219,6 +228,29 @@ mod tests {
     fn environment_overrides_image() {
         let env = environment(&["PATH=/bin".into(), "A=1".into()], &svc("image: x\nenvironment: {A: '2', B: '3'}"));
         assert_eq!(env, ["PATH=/bin", "A=2", "B=3"]);
+    }
+
+    #[test]
+    fn security_opts_as_docker_reads_them() {
+        let dir = std::path::Path::new("/proj");
+        let read = |yaml: &str| {
+            let mut cfg = ContainerConfig::default();
+            security_opts(&svc(yaml), dir, &mut cfg);
+            (cfg.seccomp, cfg.process.no_new_privs)
+        };
+        assert_eq!(read("image: x"), (SeccompMode::Default, None));
+        assert_eq!(read("image: x\nsecurity_opt: [seccomp=unconfined]"), (SeccompMode::Unconfined, None));
+        assert_eq!(read("image: x\nsecurity_opt: ['seccomp:unconfined']"), (SeccompMode::Unconfined, None));
+        let file = SeccompMode::File("/proj/sec/p.json".into());
+        assert_eq!(read("image: x\nsecurity_opt: [seccomp=sec/p.json]"), (file, None));
+        let abs = SeccompMode::File("/etc/p.json".into());
+        assert_eq!(read("image: x\nsecurity_opt: [seccomp=/etc/p.json]"), (abs, None));
+        for on in ["no-new-privileges", "'no-new-privileges:true'", "no-new-privileges=true"] {
+            assert_eq!(read(&format!("image: x\nsecurity_opt: [{on}]")).1, Some(true), "{on}");
+        }
+        assert_eq!(read("image: x\nsecurity_opt: ['no-new-privileges:false']").1, Some(false));
+        let p = read("image: x\nprivileged: true\nsecurity_opt: [seccomp=p.json]");
+        assert_eq!(p.0, SeccompMode::Unconfined);
     }
 
     #[test]

@@ -33,12 +33,9 @@ pub fn run(ctx: &ChildCtx<'_>) -> isize {
                 Ok(c) => c,
                 Err(e) => return report(ctx.err_w, &e),
             };
-            let progs = match cfg.seccomp {
-                super::config::SeccompMode::Default => match seccomp::programs(&caps) {
-                    Ok(p) => Some(p),
-                    Err(e) => return report(ctx.err_w, &e),
-                },
-                super::config::SeccompMode::Unconfined => None,
+            let progs = match seccomp::programs(&cfg.seccomp, &caps) {
+                Ok(p) => p,
+                Err(e) => return report(ctx.err_w, &e),
             };
             let w = Workload {
                 args: &cfg.process.args,
@@ -101,9 +98,14 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     let root = ctx.dir.rootfs();
     rootfs::mount_overlay(&cfg.layers, &ctx.dir.upper(), &ctx.dir.work(), &root)?;
     // 7. /proc, /sys (ro), /dev with its nodes, pts, shm and mqueue.
+    //    Privileged (as Docker): /sys read-write and every host device node in /dev.
+    let privileged = cfg.caps.privileged;
     rootfs::mount_proc(&root)?;
-    rootfs::mount_sys(&root)?;
+    rootfs::mount_sys(&root, privileged)?;
     rootfs::mount_dev(&root, cfg.shm_size(), !cfg.namespaces.ipc_host)?;
+    if privileged {
+        rootfs::host_devices(&root)?;
+    }
     // 7b. into the container's cgroup (the device allowlist, memory and pids limits apply
     //     from here on, long before anything of the workload runs), then a cgroup namespace
     //     rooted at it (cgroup_namespaces(7)) and the container's cgroup at /sys/fs/cgroup (ro);
@@ -125,8 +127,11 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
         let p = format!("/proc/sys/{}", k.replace('.', "/"));
         std::fs::write(&p, v).map_err(|e| format!("sysctl {k}={v}: {e}"))?;
     }
-    // 10. OCI masked and read-only paths; optional read-only root.
-    rootfs::mask_and_protect()?;
+    // 10. OCI masked and read-only paths (none when privileged, as Docker); optional read-only
+    //     root.
+    if !privileged {
+        rootfs::mask_and_protect()?;
+    }
     if cfg.rootfs.read_only {
         rootfs::root_read_only()?;
     }
@@ -147,7 +152,7 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 12. ulimits and oom_score_adj.
     set_limits(cfg)
-    // 13.. user and groups, capabilities, no_new_privs, seccomp, close-on-exec of every fd,
+    // 13.. capabilities, seccomp, no_new_privs (when asked), user and groups, close-on-exec of every fd,
     // exec (or fork behind the init): process::become_workload, shared with `exec`.
 }
 

@@ -71,7 +71,8 @@ pub struct ProcessConfig {
     pub stdin: bool,
     pub ulimits: Vec<Ulimit>,
     pub oom_score_adj: Option<i32>,
-    /// Default true (as Docker with `no-new-privileges`, which DESIGN.md makes the baseline).
+    /// prctl(2) PR_SET_NO_NEW_PRIVS. Default off, as Docker (`security_opt:
+    /// [no-new-privileges:true]` turns it on): images that use sudo/su rely on setuid working.
     pub no_new_privs: Option<bool>,
 }
 
@@ -161,12 +162,17 @@ pub struct CapsConfig {
     pub privileged: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum SeccompMode {
+    /// Docker's default profile (`seccomp_default`).
     #[default]
     Default,
     Unconfined,
+    /// A profile file in Docker's JSON format (absolute path, on the host); `Runtime::create`
+    /// reads it into [`SeccompMode::Profile`], so the container keeps what it started with.
+    File(PathBuf),
+    Profile(Box<super::seccomp_profile::Profile>),
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -205,7 +211,7 @@ pub struct ExecConfig {
 
 impl ContainerConfig {
     pub fn no_new_privs(&self) -> bool {
-        self.process.no_new_privs.unwrap_or(true)
+        self.process.no_new_privs.unwrap_or(false)
     }
 
     pub fn stop_grace(&self) -> Duration {

@@ -37,6 +37,8 @@ pub enum RuntimeError {
     NoHelper { looked: String },
     #[error("seccomp: {0}")]
     Seccomp(String),
+    #[error(transparent)]
+    SeccompProfile(#[from] super::seccomp_profile::ProfileError),
     #[error("removing container {id}: {errors}")]
     Teardown { id: String, errors: String },
 }

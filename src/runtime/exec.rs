@@ -16,7 +16,7 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 
-use super::config::{ContainerConfig, ExecConfig, NetNs, SeccompMode};
+use super::config::{ContainerConfig, ExecConfig, NetNs};
 use super::process::{become_workload, Workload};
 use super::state::{read_json, ContainerState, StateDir};
 use super::{caps, cgroup, seccomp};
@@ -146,12 +146,9 @@ fn child(cfg: &ContainerConfig, ec: &ExecConfig, console: Option<RawFd>) -> Stri
         Ok(c) => c,
         Err(e) => return e,
     };
-    let progs = match cfg.seccomp {
-        SeccompMode::Default => match seccomp::programs(&caps) {
-            Ok(p) => Some(p),
-            Err(e) => return e,
-        },
-        SeccompMode::Unconfined => None,
+    let progs = match seccomp::programs(&cfg.seccomp, &caps) {
+        Ok(p) => p,
+        Err(e) => return e,
     };
     for u in &cfg.process.ulimits {
         if let Some(res) = super::limits::resource(&u.name) {

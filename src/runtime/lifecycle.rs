@@ -14,9 +14,10 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::binary;
-use super::config::{ContainerConfig, ExecConfig, Mount};
+use super::config::{ContainerConfig, ExecConfig, Mount, SeccompMode};
 use super::error::{io_err, sys_err, Result, RuntimeError};
 use super::logs::rfc3339_now;
+use super::seccomp_profile::Profile;
 use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
 use super::zygote::Zygote;
 use super::{caps, cgroup, limits, stop, tty};
@@ -86,6 +87,18 @@ impl Runtime {
     /// Record a new container (nothing runs yet). Every check that can fail without touching
     /// the kernel happens here, before anything is created.
     pub fn create(&self, cfg: &ContainerConfig) -> Result<()> {
+        // A profile file is read once, here: the container keeps the profile it was created with
+        // (the file may change or vanish), and its exec processes get the same one.
+        let loaded;
+        let cfg = match &cfg.seccomp {
+            SeccompMode::File(path) => {
+                let mut c = cfg.clone();
+                c.seccomp = SeccompMode::Profile(Box::new(Profile::load(path)?));
+                loaded = c;
+                &loaded
+            }
+            _ => cfg,
+        };
         validate(cfg)?;
         warn_dangerous_binds(cfg);
         let dir = self.dir(&cfg.id);
@@ -446,7 +459,15 @@ pub fn validate(cfg: &ContainerConfig) -> Result<()> {
     for u in &cfg.process.ulimits {
         limits::check_ulimit(u, can_raise).map_err(bad)?;
     }
-    caps::effective_set(&cfg.caps).map_err(bad)?;
+    let caps = caps::effective_set(&cfg.caps).map_err(bad)?;
+    // The seccomp profile compiles for this container (a bad file fails here, not at start).
+    let profile = match &cfg.seccomp {
+        SeccompMode::File(path) => SeccompMode::Profile(Box::new(Profile::load(path)?)),
+        other => other.clone(),
+    };
+    if let SeccompMode::Profile(_) = profile {
+        super::seccomp::programs(&profile, &caps).map_err(|e| bad(format!("seccomp profile: {e}")))?;
+    }
     if let Some(s) = &cfg.stop_signal {
         stop::parse_signal(s).map_err(bad)?;
     }

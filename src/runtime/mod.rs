@@ -11,8 +11,10 @@
 //! the container, as a numbered list of steps), `rootfs` and `cgroupfs` (mounts), `securepath`
 //! (openat2 RESOLVE_IN_ROOT lookups), `process` (user, caps, no_new_privs, seccomp, exec),
 //! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `attach` and `tty`
-//! (terminals, log following), `lograte` (the monitor's
-//! log pace), `autoremove` (`run --rm` without its CLI), `caps`, `seccomp`, `user`, `limits`, `binary` (the helper and
+//! (terminals, log following), `lograte` (the monitor's log pace), `autoremove` (`run --rm`
+//! without its CLI), `caps`, `seccomp` (with `seccomp_profile`, Docker's JSON format,
+//! `seccomp_default`, Docker's default profile as a table, and `seccomp_nrs`, syscall numbers),
+//! `mountpolicy` (mounts refused or warned about), `user`, `limits`, `binary` (the helper and
 //! its CVE-2019-5736 guard), `helper` (the helper binary's modes).
 //!
 //! Monitor footprint: the monitor is a separate small binary (`berth-monitor`), not a re-exec of
@@ -45,6 +47,9 @@ mod pid1;
 pub mod process;
 mod rootfs;
 pub mod seccomp;
+pub mod seccomp_default;
+mod seccomp_nrs;
+pub mod seccomp_profile;
 mod securepath;
 pub mod state;
 pub mod stop;

@@ -1,6 +1,6 @@
 //! The last steps before the workload runs, shared by the container's first process and by
-//! `exec`: resolve the user, find the executable, drop capabilities, set no_new_privs, install
-//! seccomp, switch user, chdir, mark every inherited fd close-on-exec, exec.
+//! `exec`: resolve the user, find the executable, drop capabilities, install seccomp, set
+//! no_new_privs (when asked), switch user, chdir, mark every inherited fd close-on-exec, exec.
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -95,13 +95,15 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
     }
     // Step: capabilities (capabilities(7)); needs CAP_SETPCAP, so before the user switch.
     super::caps::restrict(w.caps)?;
-    // Step: no_new_privs (prctl(2) PR_SET_NO_NEW_PRIVS): setuid binaries gain nothing.
-    if w.no_new_privs {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| format!("set no_new_privs: {e}"))?;
-    }
-    // Step: seccomp, while still root (CAP_SYS_ADMIN allows it even without no_new_privs).
+    // Step: seccomp, while still root: only the bounding set shrank, CAP_SYS_ADMIN is still
+    // effective, and seccomp(2) SECCOMP_SET_MODE_FILTER accepts it instead of no_new_privs.
     if let Some(progs) = w.seccomp {
         super::seccomp::install(progs)?;
+    }
+    // Step: no_new_privs (prctl(2) PR_SET_NO_NEW_PRIVS) only when asked, as Docker: setuid
+    // binaries (sudo, su) then gain nothing.
+    if w.no_new_privs {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| format!("set no_new_privs: {e}"))?;
     }
     // Step: user and groups (setgroups(2) first: it needs CAP_SETGID).
     let groups: Vec<Gid> = id.groups.iter().map(|g| Gid::from_raw(*g)).collect();

@@ -5,7 +5,7 @@
 
 use std::fs;
 
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -118,11 +118,15 @@ pub fn mount_proc(root: &Path) -> R {
     mnt(Some("proc"), &fd_path(&fd), Some("proc"), flags, None)
 }
 
-/// Step: /sys read-only (a fresh sysfs needs our own netns; otherwise a read-only rbind).
-pub fn mount_sys(root: &Path) -> R {
+/// Step: /sys read-only (a fresh sysfs needs our own netns; otherwise a read-only rbind);
+/// read-write for a privileged container, as Docker.
+pub fn mount_sys(root: &Path, privileged: bool) -> R {
     let fd = secure_target(root, "sys", false)?;
     let t = fd_path(&fd);
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RDONLY;
+    let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if !privileged {
+        flags |= MsFlags::MS_RDONLY;
+    }
     if mount(Some("sysfs"), &t, Some("sysfs"), flags, None::<&str>).is_ok() {
         return Ok(());
     }
@@ -184,6 +188,61 @@ pub fn mount_dev(root: &Path, shm_size: u64, own_ipc: bool) -> R {
     mkdir("mqueue")?;
     if own_ipc {
         mnt(Some("mqueue"), &dev.join("mqueue"), Some("mqueue"), shm_flags, None)?;
+    }
+    Ok(())
+}
+
+/// Directories of the host's /dev that hold no device of the host's own, or that the
+/// container gets a fresh instance of (runc's `HostDevices`, which Docker's `--privileged` uses).
+const HOST_DEV_SKIP: &[&str] = &["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"];
+
+/// Step (privileged only): every char and block device node of the host's /dev (not yet
+/// pivoted, so `/dev` is still the host's), made at the same path in the container's /dev
+/// tmpfs with the same mode and owner, as Docker's `--privileged` does; nodes the standard
+/// set already made are left alone. Symlinks, fifos, sockets and /dev/console are skipped.
+pub fn host_devices(root: &Path) -> R {
+    let devfd = secure_target(root, "dev", false)?;
+    let dev = fd_path(&devfd);
+    copy_device_dir(Path::new("/dev"), &dev)
+}
+
+fn copy_device_dir(host: &Path, into: &Path) -> R {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let entries = fs::read_dir(host).map_err(|e| format!("read {}: {e}", host.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Ok(ft) = entry.file_type() else { continue };
+        let (src, dst) = (host.join(&name), into.join(&name));
+        if ft.is_dir() {
+            if host == Path::new("/dev") && HOST_DEV_SKIP.iter().any(|s| name == *s) {
+                continue;
+            }
+            if fs::create_dir(&dst).is_ok() {
+                copy_device_dir(&src, &dst)?;
+                // Only the parents of devices stay (a dir of symlinks such as /dev/block goes).
+                let _ = fs::remove_dir(&dst);
+            }
+            continue;
+        }
+        if !(ft.is_char_device() || ft.is_block_device()) || (host == Path::new("/dev") && name == "console") {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&src) else { continue };
+        if fs::symlink_metadata(&dst).is_ok() {
+            continue;
+        }
+        let kind = if ft.is_char_device() { SFlag::S_IFCHR } else { SFlag::S_IFBLK };
+        let mode = Mode::from_bits_truncate(meta.mode() & 0o7777);
+        if mknod(&dst, kind, mode, meta.rdev()).is_ok() {
+            let perm = fs::Permissions::from_mode(meta.mode() & 0o7777);
+            fs::set_permissions(&dst, perm).map_err(|e| format!("chmod {}: {e}", dst.display()))?;
+            std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()))
+                .map_err(|e| format!("chown {}: {e}", dst.display()))?;
+        } else {
+            // In a user namespace mknod is refused: bind the host's node instead.
+            fs::write(&dst, b"").map_err(|e| format!("create {}: {e}", dst.display()))?;
+            mnt(Some(&src.to_string_lossy()), &dst, None, MsFlags::MS_BIND, None)?;
+        }
     }
     Ok(())
 }
