@@ -162,6 +162,16 @@ services:
     };
     assert!(sys_opts(&pm).starts_with("rw"), "privileged /sys: {}", sys_opts(&pm));
     assert!(sys_opts(&dm).starts_with("ro"), "default /sys: {}", sys_opts(&dm));
+    // The cgroup view: read-write when privileged, as Docker mounts it; read-only otherwise.
+    let cg_opts = |mi: &str| -> Vec<String> {
+        mi.lines()
+            .filter(|l| l.split(' ').nth(4).is_some_and(|p| p.starts_with("/sys/fs/cgroup")))
+            .filter_map(|l| l.split(' ').nth(5).map(str::to_string))
+            .collect()
+    };
+    let (pcg, dcg) = (cg_opts(&pm), cg_opts(&dm));
+    assert!(!pcg.is_empty() && pcg.iter().all(|o| o.starts_with("rw")), "privileged /sys/fs/cgroup: {pcg:?}");
+    assert!(!dcg.is_empty() && dcg.iter().all(|o| o.starts_with("ro")), "default /sys/fs/cgroup: {dcg:?}");
     if std::path::Path::new("/proc/kcore").exists() {
         let k = exec(&s, "priv", "head -c 4 /proc/kcore | od -c | head -1");
         assert!(k.contains("E   L   F"), "/proc/kcore readable: {k}");

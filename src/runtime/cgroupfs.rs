@@ -48,15 +48,18 @@ pub fn hierarchies() -> Result<Hierarchies, String> {
 }
 
 /// Mount the cgroup view under `root` (before pivot_root, after the cgroup namespace exists).
-pub fn mount(root: &Path) -> R {
+pub fn mount(root: &Path, read_only: bool) -> R {
     let rootfd = open_dir(root)?;
     // /sys is a read-only sysfs: use its cgroup directory if it has one, never create it.
     let Ok(target) = open_in_root(&rootfd, "sys/fs/cgroup") else { return Ok(()) };
     let t = fd_path(&target);
-    let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    if read_only {
+        flags |= MsFlags::MS_RDONLY;
+    }
     let hier = hierarchies()?;
     if let Some((_, _, _)) = hier.iter().find(|(name, fstype, _)| name.is_empty() && fstype == "cgroup2") {
-        return mnt(Some("cgroup"), &t, Some("cgroup2"), ro, None);
+        return mnt(Some("cgroup"), &t, Some("cgroup2"), flags, None);
     }
     let rw = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mnt(Some("tmpfs"), &t, Some("tmpfs"), rw, Some("mode=755"))?;
@@ -67,9 +70,9 @@ pub fn mount(root: &Path) -> R {
         let sub = dir.join(name);
         std::fs::create_dir(&sub).map_err(|e| format!("mkdir /sys/fs/cgroup/{name}: {e}"))?;
         let data = (fstype == "cgroup").then_some(opts.as_str());
-        mnt(Some("cgroup"), &sub, Some(fstype), ro, data)?;
+        mnt(Some("cgroup"), &sub, Some(fstype), flags, data)?;
     }
-    mnt(None, &dir, None, ro | MsFlags::MS_REMOUNT, None)
+    mnt(None, &dir, None, flags | MsFlags::MS_REMOUNT, None)
 }
 
 #[cfg(test)]

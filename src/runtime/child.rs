@@ -108,14 +108,15 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 7b. into the container's cgroup (the device allowlist, memory and pids limits apply
     //     from here on, long before anything of the workload runs), then a cgroup namespace
-    //     rooted at it (cgroup_namespaces(7)) and the container's cgroup at /sys/fs/cgroup (ro);
+    //     rooted at it (cgroup_namespaces(7)) and the container's cgroup at /sys/fs/cgroup (ro,
+    //     rw when privileged, as Docker);
     //     then the mounts handed in by the caller.
     if !userns {
         released(ctx)?;
     }
     nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
     if !userns {
-        super::cgroupfs::mount(&root)?;
+        super::cgroupfs::mount(&root, !privileged)?;
     }
     for m in &cfg.mounts {
         rootfs::handed_in(&root, m)?;
