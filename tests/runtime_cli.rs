@@ -11,26 +11,10 @@ use std::time::Duration;
 use berth::paths::Roots;
 use berth::runtime::{Runtime, Status};
 
-struct Cli {
-    _dir: tempfile::TempDir,
-    root: std::path::PathBuf,
-}
-
-/// A failing test must not leak: force-remove whatever containers remain.
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let rt = Runtime::new(&Roots::new(Some(&self.root))).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
-        for st in rt.list().unwrap_or_default() {
-            let _ = rt.remove(&st.id, true);
-        }
-    }
-}
+use support::oneoff::Cli;
 
 fn cli() -> Cli {
-    let dir = tempfile::Builder::new().prefix("berth-cli-").tempdir().unwrap();
-    let root = dir.path().join("root");
-    support::import_busybox(&Roots::new(Some(&root)), "busybox:test");
-    Cli { _dir: dir, root }
+    support::oneoff::cli("berth-cli-")
 }
 
 fn berth(c: &Cli, args: &[&str]) -> Command {

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod fixture;
+pub mod oneoff;
 pub mod stack;
 pub mod unpriv;
 
