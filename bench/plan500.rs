@@ -123,6 +123,7 @@ fn running_state(stack: &Stack) -> Actual {
             image_id: None,
             depends_on: service.depends_on.keys().cloned().collect(),
             labels: Default::default(),
+            anon_volumes: Default::default(),
         });
     }
     for n in stack.networks.values() {

@@ -91,7 +91,8 @@ fn rm_v_removes_anonymous_volumes_only_when_asked() {
     p.ok(&["rm", "-v", "b"]);
     let left = volumes();
     assert_eq!(left.len(), 1, "rm -v removed b's volume: {left:?}");
-    assert!(left[0].starts_with(&format!("{}_a_", p.project)), "{left:?}");
+    let owner = vm.get(&left[0]).unwrap().labels.get(berth::volumes::labels::CONTAINER).cloned();
+    assert_eq!(owner.as_deref(), Some(a.as_str()), "{left:?}");
     let out = p.berth(&["down", "-v"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(volumes().is_empty());

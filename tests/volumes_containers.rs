@@ -116,13 +116,19 @@ fn fresh_volume_shows_the_image_content_inside_the_container() {
     let id = env.id("app-1");
     let m = env.mounts(&stack, "app", &id, &layers).unwrap();
     let (code, out) =
-        env.sh("app-1", &[img], m, "stat -c '%u:%g %a' /data/seed.txt; cat /data/seed.txt; echo > /anon/x");
+        env.sh("app-1", &[img], m.clone(), "stat -c '%u:%g %a' /data/seed.txt; cat /data/seed.txt; echo > /anon/x");
     assert_eq!(code, 0, "{out}");
     assert_eq!(out, "1000:1000 640\nseed\n");
     // The anonymous volume belongs to the container: removed with it (`down -v` / `rm -v`).
-    let anon = berth::volumes::anonymous_name(&env.project, "app", &id, "/anon");
-    assert!(env.vm.get(&anon).unwrap().is_anonymous());
-    assert_eq!(env.vm.remove_anonymous(&id).unwrap(), vec![anon.clone()]);
+    let all = env.vm.list(Some(&env.project)).unwrap();
+    let found = berth::volumes::anonymous_mounts(&all, &m);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (target, anon) = found[0].clone();
+    assert_eq!(target, "/anon");
+    let info = env.vm.get(&anon).unwrap();
+    assert!(info.is_anonymous());
+    assert_eq!(info.labels.get(berth::volumes::labels::CONTAINER), Some(&id));
+    assert_eq!(env.vm.remove_anonymous(&env.project, &m).unwrap(), vec![anon.clone()]);
     assert!(env.vm.get(&anon).is_err());
     assert!(env.vm.get(&format!("{}_data", env.project)).is_ok(), "named volumes stay");
 }

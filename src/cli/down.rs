@@ -15,7 +15,7 @@ use crate::reconciler::progress::Progress;
 pub enum Rmi {
     /// Only images without a custom tag.
     Local,
-    /// Every image used by the project's containers.
+    /// Every image the project's services use.
     All,
 }
 
@@ -46,7 +46,24 @@ pub fn run(g: &GlobalOpts, a: &DownArgs) -> anyhow::Result<ExitCode> {
             Rmi::Local => RemoveImages::Local,
             Rmi::All => RemoveImages::All,
         }),
+        stack_images: if a.rmi.is_some() { stack_images(g, &project) } else { Vec::new() },
     };
     down(&roots, &project, &opts, &Progress::new())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The image references of the stack file's services, as Compose takes `--rmi`'s images
+/// from the project model. A file that does not load (or is another project's) adds none:
+/// `down` works from the state dir alone.
+fn stack_images(g: &GlobalOpts, project: &str) -> Vec<String> {
+    match super::load::load_stack(g) {
+        Ok(l) if l.stack.name == project => {
+            l.stack.services.iter().map(|(name, svc)| crate::planner::image_ref(&l.stack, name, svc)).collect()
+        }
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            tracing::debug!(project, "--rmi without the stack file's images: {e:#}");
+            Vec::new()
+        }
+    }
 }

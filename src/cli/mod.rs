@@ -73,12 +73,15 @@ pub struct GlobalOpts {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and start the stack, and keep it converged.
+    // `-V` is Compose's `--renew-anon-volumes` here, not `--version`.
+    #[command(disable_version_flag = true)]
     Up(Box<up::UpArgs>),
     /// Stop and remove the stack's containers and networks (volumes with -v).
     Down(down::DownArgs),
     /// Parse, resolve and validate the stack file(s), and print the normalized model.
     Config(config::ConfigArgs),
     /// Show what `up` would do: a diff of the desired stack against the actual state.
+    #[command(disable_version_flag = true)]
     Plan(plan::PlanArgs),
     /// Build the images of the stack's services that have a `build:` section.
     Build(build::BuildArgs),

@@ -42,6 +42,10 @@ pub struct PlanFlags {
     /// Never recreate existing containers, even if their configuration changed.
     #[arg(long)]
     pub no_recreate: bool,
+    /// Recreate containers with new anonymous volumes instead of keeping the previous
+    /// containers' data (implies --force-recreate).
+    #[arg(short = 'V', long, conflicts_with = "no_recreate")]
+    pub renew_anon_volumes: bool,
     /// Do not include (or start) the dependencies of the named services.
     #[arg(long)]
     pub no_deps: bool,
@@ -60,6 +64,7 @@ impl PlanFlags {
             services: services.to_vec(),
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
+            renew_anon_volumes: self.renew_anon_volumes,
             no_deps: self.no_deps,
             remove_orphans: self.remove_orphans,
             scale: self.scale.iter().cloned().collect(),

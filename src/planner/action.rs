@@ -1,5 +1,7 @@
 //! The actions of a plan: what the reconciler does, one step each.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// One container of a service.
@@ -66,6 +68,14 @@ pub enum Action {
         image: String,
         config_hash: String,
         changed: Vec<String>,
+        /// The old container's anonymous volumes the new one mounts at the same targets
+        /// (target → volume), so their data survives the recreate as in Compose.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        inherit_volumes: BTreeMap<String, String>,
+        /// `up -V`: the old container's anonymous volumes, removed with it (target → volume);
+        /// the new container gets fresh ones.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        renew_volumes: BTreeMap<String, String>,
     },
     StartContainer {
         container: ContainerRef,

@@ -5,6 +5,8 @@
 //! Everything is plain data (serde both ways), so the reconciler can persist what it observed
 //! and tests can write an `Actual` as YAML.
 
+use std::collections::BTreeMap;
+
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +88,10 @@ pub struct ContainerState {
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    /// The anonymous volumes it mounts (image `VOLUME`s, `- /path` entries), target → volume
+    /// name: a recreate hands them to the new container (Compose's inheritance).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub anon_volumes: BTreeMap<String, String>,
 }
 
 /// Lifecycle status, as `ps` shows it.

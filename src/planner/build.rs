@@ -7,7 +7,7 @@
 //! create(D, *) → create(S, n) (volumes_from D).
 //! Removals (scale down, orphans) wait for nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use indexmap::{IndexMap, IndexSet};
 
@@ -25,10 +25,14 @@ pub fn plan(desired: &Stack, actual: &Actual, opts: &PlanOptions) -> Result<Plan
     if opts.force_recreate && opts.no_recreate {
         return Err(PlanError::ConflictingOptions("--force-recreate", "--no-recreate"));
     }
+    if opts.renew_anon_volumes && opts.no_recreate {
+        return Err(PlanError::ConflictingOptions("--renew-anon-volumes", "--no-recreate"));
+    }
     let graph = ServiceGraph::new(desired)?;
     let selected = select(desired, &graph, opts)?;
     let decisions = Decider::new(desired, actual, &graph, opts).decide_all(&selected)?;
     let mut b = Builder::new(desired, actual, &graph, &selected);
+    b.renew_anon_volumes = opts.renew_anon_volumes;
     b.prerequisites(&decisions);
     for (name, steps) in &decisions {
         b.service(name, steps);
@@ -53,6 +57,8 @@ struct Builder<'a> {
     /// Start/restart actions per service: its "ready point" for dependents.
     starts: HashMap<String, Vec<ActionId>>,
     awaits: HashMap<(String, bool), ActionId>,
+    /// `up -V`: recreated containers get new anonymous volumes instead of their old ones.
+    renew_anon_volumes: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -69,6 +75,7 @@ impl<'a> Builder<'a> {
             creates: HashMap::new(),
             starts: HashMap::new(),
             awaits: HashMap::new(),
+            renew_anon_volumes: false,
         }
     }
 
@@ -186,12 +193,17 @@ impl<'a> Builder<'a> {
                 Step::Create | Step::Recreate(_) => {
                     let config_hash = steps.config_hash.clone();
                     let action = match &cs.step {
-                        Step::Recreate(changed) => Action::RecreateContainer {
-                            container: container.clone(),
-                            image: image.clone(),
-                            config_hash,
-                            changed: changed.clone(),
-                        },
+                        Step::Recreate(changed) => {
+                            let (inherit_volumes, renew_volumes) = self.anon_volumes(&container);
+                            Action::RecreateContainer {
+                                container: container.clone(),
+                                image: image.clone(),
+                                config_hash,
+                                changed: changed.clone(),
+                                inherit_volumes,
+                                renew_volumes,
+                            }
+                        }
                         _ => {
                             Action::CreateContainer { container: container.clone(), image: image.clone(), config_hash }
                         }
@@ -212,6 +224,22 @@ impl<'a> Builder<'a> {
             }
         }
         self.wire_starts(name);
+    }
+
+    /// What a recreate does with the old container's anonymous volumes: hand them to the new
+    /// one (inherit), or with `-V` remove them with it (renew).
+    fn anon_volumes(&self, container: &ContainerRef) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        let old = self
+            .actual
+            .project_containers(&self.stack.name)
+            .find(|c| c.name == container.name)
+            .map(|c| c.anon_volumes.clone())
+            .unwrap_or_default();
+        if self.renew_anon_volumes {
+            (BTreeMap::new(), old)
+        } else {
+            (old, BTreeMap::new())
+        }
     }
 
     fn add_start(&mut self, name: &str, action: Action) {

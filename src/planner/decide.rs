@@ -136,6 +136,9 @@ impl<'a> Decider<'a> {
         if self.opts.force_recreate {
             return Some(Step::Recreate(vec!["--force-recreate".into()]));
         }
+        if self.opts.renew_anon_volumes {
+            return Some(Step::Recreate(vec!["--renew-anon-volumes".into()]));
+        }
         if !self.opts.no_recreate {
             if c.config_hash != hash {
                 let changed = c.config.as_ref().map(|old| changed_fields(old, config)).unwrap_or_default();

@@ -30,6 +30,7 @@ pub use actual::{
     VolumeState,
 };
 pub use build::plan;
+pub(crate) use decide::image_ref;
 pub use down::{plan_down, DownOptions};
 pub use graph::ServiceGraph;
 pub use hash::{changed_fields, config_hash, normalized_config};
@@ -44,6 +45,9 @@ pub struct PlanOptions {
     pub force_recreate: bool,
     /// Never recreate an existing container, even when its config changed.
     pub no_recreate: bool,
+    /// `-V`: recreate the containers with new anonymous volumes instead of their old ones
+    /// (implies `force_recreate`, as in Compose since 2.29).
+    pub renew_anon_volumes: bool,
     /// Do not bring up the targets' dependencies.
     pub no_deps: bool,
     /// Remove containers of services no longer in the stack (else they are only reported).

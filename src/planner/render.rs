@@ -98,7 +98,18 @@ fn describe(action: &Action) -> (char, &'static str, String) {
             ('~', "network", firewall_detail(missing.len(), *misordered))
         }
         Action::CreateContainer { image, .. } => ('+', "create", format!("image {image}")),
-        Action::RecreateContainer { changed, .. } => ('~', "recreate", changed.join(", ")),
+        Action::RecreateContainer { changed, inherit_volumes, renew_volumes, .. } => {
+            let mut detail = changed.join(", ");
+            let targets =
+                |m: &std::collections::BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>().join(", ");
+            if !inherit_volumes.is_empty() {
+                detail.push_str(&format!("; keeps anonymous volumes at {}", targets(inherit_volumes)));
+            }
+            if !renew_volumes.is_empty() {
+                detail.push_str(&format!("; new anonymous volumes at {}", targets(renew_volumes)));
+            }
+            ('~', "recreate", detail)
+        }
         Action::StartContainer { .. } => ('>', "start", String::new()),
         Action::RestartContainer { cause, .. } => ('~', "restart", cause.clone()),
         Action::AwaitHealthy { .. } => ('=', "wait", "healthy".into()),

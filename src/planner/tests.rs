@@ -33,6 +33,7 @@ fn up_state(s: &Stack) -> Actual {
                 image_id: None,
                 depends_on: svc.depends_on.keys().cloned().collect(),
                 labels: Default::default(),
+                anon_volumes: Default::default(),
             });
         }
         let image = svc.image.clone().unwrap_or_else(|| format!("{}-{name}", s.name));
@@ -485,4 +486,42 @@ fn ready_set_after_partial_progress() {
     let second = p.ready(&first);
     assert_eq!(second.len(), 4, "all four creates may run together after the pull");
     assert!(second.iter().all(|id| p.action(*id).kind() == "create_container"));
+}
+
+#[test]
+fn recreate_hands_anonymous_volumes_over_and_dash_v_renews_them() {
+    let before = stack(SCALED);
+    let mut actual = up_state(&before);
+    for c in &mut actual.containers {
+        c.anon_volumes.insert("/data".into(), format!("{}-vol", c.name));
+    }
+    // Same stack: the generated volume names are not config, so nothing to do.
+    assert_eq!(text(&before, &actual, &PlanOptions::default()), "nothing to do: the stack is up to date\n");
+    let after = stack(&SCALED.replace("image: nginx", "image: nginx, environment: {A: '1'}"));
+    assert_eq!(
+        text(&after, &actual, &PlanOptions::default()),
+        "~ recreate demo-web-1       (environment; keeps anonymous volumes at /data)\n\
+         ~ recreate demo-web-2       (environment; keeps anonymous volumes at /data)\n"
+    );
+    let p = plan(&after, &actual, &PlanOptions::default()).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&render_json(&p).unwrap()).unwrap();
+    let first = v["actions"].as_array().unwrap().iter().find(|a| a["kind"] == "recreate_container").unwrap();
+    assert_eq!(first["inherit_volumes"], serde_json::json!({"/data": "demo-web-1-vol"}));
+    let renew = PlanOptions { renew_anon_volumes: true, ..Default::default() };
+    assert_eq!(
+        text(&before, &actual, &renew),
+        "~ recreate demo-web-1       (--renew-anon-volumes; new anonymous volumes at /data)\n\
+         ~ recreate demo-web-2       (--renew-anon-volumes; new anonymous volumes at /data)\n"
+    );
+    let p = plan(&before, &actual, &renew).unwrap();
+    let Action::RecreateContainer { inherit_volumes, renew_volumes, .. } = p.action(p.ids().next().unwrap()) else {
+        panic!("not a recreate")
+    };
+    assert!(inherit_volumes.is_empty());
+    assert_eq!(renew_volumes.get("/data").map(String::as_str), Some("demo-web-1-vol"));
+    let both = PlanOptions { renew_anon_volumes: true, no_recreate: true, ..Default::default() };
+    assert_eq!(
+        plan(&before, &actual, &both).unwrap_err().to_string(),
+        "--renew-anon-volumes and --no-recreate cannot be used together"
+    );
 }

@@ -3,7 +3,7 @@
 //! step is idempotent or detects what exists, so a crash between two steps followed by another
 //! `up` or `down` converges.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use crate::paths::Roots;
 use crate::planner::ContainerRef;
 use crate::runtime::{NetNs, Runtime, RuntimeError};
 use crate::spec::model::{NetworkMode, Stack};
+use crate::volumes::ImageMounts;
 
 /// What the container steps need, shared by the executor's threads.
 pub struct Ctx<'a> {
@@ -102,8 +103,15 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Create (not start) container `c` of its service, from `image`.
-pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -> Result<()> {
+/// Create (not start) container `c` of its service, from `image`, mounting the anonymous
+/// volumes of `inherit` (target → volume, from the container it replaces) where it needs one.
+pub fn create(
+    ctx: &Ctx<'_>,
+    c: &ContainerRef,
+    image: &str,
+    config_hash: &str,
+    inherit: &BTreeMap<String, String>,
+) -> Result<()> {
     let stack = ctx.stack()?;
     let service =
         stack.services.get(&c.service).ok_or_else(|| ReconcileError::service(&c.service, "not in the stack file"))?;
@@ -118,7 +126,8 @@ pub fn create(ctx: &Ctx<'_>, c: &ContainerRef, image: &str, config_hash: &str) -
         layers::teardown_container(ctx.roots, &cfg.id)?;
     }
     t.mark("translate");
-    cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &resolved.layers)?;
+    let image_mounts = ImageMounts { layers: &resolved.layers, volumes: &resolved.config.volumes, inherit };
+    cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &image_mounts)?;
     t.mark("mounts");
     cfg.namespaces.net = match &service.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,

@@ -35,10 +35,13 @@ pub struct DownOpts {
     pub volumes: bool,
     pub grace: Option<Duration>,
     pub rmi: Option<RemoveImages>,
+    /// The image references of the stack file's services, when it loads (for `--rmi`).
+    pub stack_images: Vec<String>,
 }
 
-/// Remove the project. `stack_images` are the images the stack file names (for `--rmi all`
-/// when the file loads); the images of the existing containers are always considered.
+/// Remove the project. With `--rmi`, the images considered are those of the existing
+/// containers, those recorded by the last `up`, and `opts.stack_images`: the containers may
+/// be gone already (`rm`, an earlier `down`) and the images still be there.
 pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) -> Result<()> {
     let mut t = crate::timing::Phases::new(format!("down {project}"));
     let lock = ProjectLock::acquire(roots, project, lock_wait())?;
@@ -47,7 +50,7 @@ pub fn down(roots: &Roots, project: &str, opts: &DownOpts, progress: &Progress) 
         errors.push(e);
     }
     t.mark("stop supervisor");
-    let images = project_images(roots, project);
+    let images = project_images(roots, project, &opts.stack_images);
     let mut actual = observe_without_firewall(roots, project)?;
     // One-off containers (`berth run`) go too.
     actual.containers = all_containers(roots, project)?;
@@ -95,6 +98,7 @@ fn all_containers(roots: &Roots, project: &str) -> Result<Vec<planner::Container
                 .map(|d| d.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
                 .unwrap_or_default(),
             labels: Default::default(),
+            anon_volumes: Default::default(),
         })
         .collect())
 }
@@ -119,13 +123,32 @@ fn sweep_half_created(ctx: &Ctx<'_>, errors: &mut Vec<ReconcileError>) {
     }
 }
 
-/// The image references the project's containers were created from.
-fn project_images(roots: &Roots, project: &str) -> Vec<String> {
+/// The ids of the images the project uses: its containers' images, and those of the
+/// references recorded by the last `up` and named by the stack file (`stack_refs`).
+fn project_images(roots: &Roots, project: &str, stack_refs: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for c in project_containers(roots, project).unwrap_or_default() {
         if let Some(id) = c.config.labels.get(crate::planner::actual::labels::IMAGE) {
             if !out.contains(id) {
                 out.push(id.clone());
+            }
+        }
+    }
+    let recorded = ProjectDir::new(roots, project).meta().ok().flatten().map(|m| m.images).unwrap_or_default();
+    let Ok(store) = ImageStore::open(roots) else { return out };
+    let present = planner::Actual {
+        images: store
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| planner::ImageState { id: i.id, references: i.references })
+            .collect(),
+        ..planner::Actual::default()
+    };
+    for reference in recorded.iter().chain(stack_refs) {
+        if let Some(id) = present.image_id(reference) {
+            if !out.iter().any(|o| o == id) {
+                out.push(id.to_string());
             }
         }
     }

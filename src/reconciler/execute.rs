@@ -133,11 +133,15 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
         },
         Action::RepairFirewall { name, .. } => layers::repair_firewall(ctx.roots, name),
         Action::CreateContainer { container, image, config_hash } => {
-            container::create(ctx, container, image, config_hash)
+            container::create(ctx, container, image, config_hash, &Default::default())
         }
-        Action::RecreateContainer { container, image, config_hash, .. } => {
+        Action::RecreateContainer { container, image, config_hash, inherit_volumes, renew_volumes, .. } => {
             container::remove(ctx, &container.name)?;
-            container::create(ctx, container, image, config_hash)
+            // `-V`: the old anonymous volumes go with the old container (left in place, the
+            // data would only wait for `down -v`).
+            let old: Vec<String> = renew_volumes.values().cloned().collect();
+            layers::remove_volumes(ctx.roots, &old)?;
+            container::create(ctx, container, image, config_hash, inherit_volumes)
         }
         Action::StartContainer { container } => container::start(ctx, container),
         Action::RestartContainer { container, .. } => {

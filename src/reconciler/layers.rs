@@ -16,7 +16,7 @@ use crate::planner::hash::network_name;
 use crate::planner::{FirewallDrift, NetworkState, VolumeState};
 use crate::runtime::{ContainerConfig, Mount, NetNs};
 use crate::spec::model::{Service, Stack};
-use crate::volumes::{VolumeManager, VolumeSpec};
+use crate::volumes::{anonymous_mounts, ImageMounts, VolumeManager, VolumeSpec};
 
 /// The project's networks that exist.
 pub fn list_networks(roots: &Roots, project: &str) -> Result<Vec<NetworkState>> {
@@ -130,18 +130,41 @@ pub fn check_ports_free(roots: &Roots, service_name: &str, service: &Service) ->
     NetworkManager::new(roots).check_ports_free(service_name, &service.ports).map_err(net_err(service_name))
 }
 
-/// The mounts of `volumes:` and `tmpfs:` (named volumes ensured, first-mount copy-up done).
+/// The mounts of `volumes:` and `tmpfs:` and the image's `VOLUME`s (volumes ensured,
+/// first-mount copy-up done).
 pub fn mounts(
     roots: &Roots,
     stack: &Stack,
     service_name: &str,
     service: &Service,
     container_id: &str,
-    layers: &[PathBuf],
+    image: &ImageMounts<'_>,
 ) -> Result<Vec<Mount>> {
     VolumeManager::new(roots)
-        .mounts_for(service_name, service, stack, container_id, layers)
+        .mounts_for(service_name, service, stack, container_id, image)
         .map_err(vol_err(service_name))
+}
+
+/// The project's anonymous volumes the containers of `containers` mount, per container id:
+/// (target, volume name). One listing of the volumes for them all.
+pub fn anonymous_volumes<'a>(
+    roots: &Roots,
+    project: &str,
+    containers: impl Iterator<Item = (&'a str, &'a [Mount])>,
+) -> Result<BTreeMap<String, Vec<(String, String)>>> {
+    let vols = VolumeManager::new(roots).list(Some(project)).map_err(vol_err(project))?;
+    if !vols.iter().any(|v| v.is_anonymous()) {
+        return Ok(BTreeMap::new());
+    }
+    Ok(containers.map(|(id, mounts)| (id.to_string(), anonymous_mounts(&vols, mounts))).collect())
+}
+
+/// `up -V`: remove the anonymous volumes of a container that was just removed (refused, and
+/// reported, while another container still mounts one).
+pub fn remove_volumes(roots: &Roots, names: &[String]) -> Result<()> {
+    let vm = VolumeManager::new(roots);
+    let errors: Vec<ReconcileError> = names.iter().filter_map(|n| vm.remove(n).err().map(|e| vol_err(n)(e))).collect();
+    ReconcileError::collect(errors)
 }
 
 /// The container's network namespace and the files (hosts, resolv.conf, hostname) to mount,

@@ -119,8 +119,18 @@ fn firewall_drift(roots: &Roots, project: &str) -> IndexMap<String, planner::Fir
 
 /// [`observe`] without reading the firewall rules (`down` removes them whatever their state).
 pub fn observe_without_firewall(roots: &Roots, project: &str) -> Result<planner::Actual> {
-    let containers =
-        project_containers(roots, project)?.into_iter().filter(|c| !c.oneoff).map(|c| to_planner(project, c)).collect();
+    let listed: Vec<ProjectContainer> = project_containers(roots, project)?.into_iter().filter(|c| !c.oneoff).collect();
+    let mut anon =
+        layers::anonymous_volumes(roots, project, listed.iter().map(|c| (c.id.as_str(), &c.config.mounts[..])))?;
+    let containers = listed
+        .into_iter()
+        .map(|c| {
+            let vols = anon.remove(&c.id).unwrap_or_default();
+            let mut state = to_planner(project, c);
+            state.anon_volumes = vols.into_iter().collect();
+            state
+        })
+        .collect();
     let mut networks = IndexMap::new();
     for n in layers::list_networks(roots, project)? {
         networks.insert(n.name.clone(), n);
@@ -162,6 +172,7 @@ fn to_planner(project: &str, c: ProjectContainer) -> planner::ContainerState {
         image_id: l.get(crate::planner::actual::labels::IMAGE).cloned(),
         depends_on,
         labels: l.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        anon_volumes: Default::default(),
     }
 }
 

@@ -108,6 +108,9 @@ pub struct ProjectMeta {
     pub name: String,
     pub files: Vec<PathBuf>,
     pub project_dir: PathBuf,
+    /// The image references of the stack's services at the last `up` (`down --rmi` finds
+    /// them here when the containers are already gone).
+    pub images: Vec<String>,
 }
 
 /// The state dir of one project.

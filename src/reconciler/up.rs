@@ -68,6 +68,7 @@ pub fn up(
         name: stack.name.clone(),
         files: stack.files.clone(),
         project_dir: stack.project_dir.clone(),
+        images: stack.services.iter().map(|(name, svc)| crate::planner::image_ref(stack, name, svc)).collect(),
     })?;
     // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
     // Spawning it (a fork of this process, then an exec) runs alongside the plan's first steps.

@@ -55,6 +55,8 @@ pub enum VolumeError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("cannot name an anonymous volume: getrandom: {0}")]
+    Random(#[source] std::io::Error),
     #[error("copying image content into volume `{name}` at {target}: {source}")]
     CopyUp {
         name: String,

@@ -20,6 +20,8 @@ pub mod labels {
     pub const ANONYMOUS: &str = "berth.volume.anonymous";
     /// The container an anonymous volume belongs to.
     pub const CONTAINER: &str = "berth.volume.container";
+    /// The path an anonymous volume is mounted at in its container.
+    pub const TARGET: &str = "berth.volume.target";
 }
 
 /// What the caller wants to exist.
@@ -166,17 +168,15 @@ impl VolumeManager {
         Ok(removed)
     }
 
-    /// Remove the anonymous volumes of a removed container (`down -v`, `rm -v`). Keeps going
-    /// past a failure and reports the first.
-    pub fn remove_anonymous(&self, container_id: &str) -> Result<Vec<String>> {
+    /// Remove the anonymous volumes of `project` that `mounts` (a removed container's) name
+    /// (`rm -v`). Keeps going past a failure and reports the first.
+    pub fn remove_anonymous(&self, project: &str, mounts: &[Mount]) -> Result<Vec<String>> {
         let mut removed = Vec::new();
         let mut first_err = None;
-        for v in self.list(None)? {
-            if v.is_anonymous() && v.labels.get(labels::CONTAINER).is_some_and(|c| c == container_id) {
-                match self.remove(&v.name) {
-                    Ok(()) => removed.push(v.name),
-                    Err(e) => first_err = first_err.or(Some(e)),
-                }
+        for (_, name) in super::anonymous::anonymous_mounts(&self.list(Some(project))?, mounts) {
+            match self.remove(&name) {
+                Ok(()) => removed.push(name),
+                Err(e) => first_err = first_err.or(Some(e)),
             }
         }
         first_err.map_or(Ok(removed), Err)

@@ -1,20 +1,20 @@
-//! [`VolumeManager::mounts_for`]: a service's `volumes:` and `tmpfs:` → the runtime mounts of
-//! one container. Named and anonymous volumes are ensured here, and an empty one gets the
-//! image's content at its target (Docker's copy-up) unless `volume.nocopy` is set.
+//! [`VolumeManager::mounts_for`]: a service's `volumes:` and `tmpfs:`, and its image's
+//! `VOLUME`s, → the runtime mounts of one container. Named and anonymous volumes are ensured
+//! here, and an empty one gets the image's content at its target (Docker's copy-up) unless
+//! `volume.nocopy` is set.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
 use crate::runtime::{Mount, Propagation};
 use crate::spec::model::{MountKind, Service, ServiceVolume, Stack};
 
+use super::anonymous::{anonymous_spec, new_anonymous_name, normal_target, uncovered_image_volumes};
 use super::binds::{bind_mount, check_target, tmpfs_entry, tmpfs_long};
 use super::copyup;
 use super::error::{io_err, Result, VolumeError};
-use super::manager::{labels, VolumeInfo, VolumeManager, VolumeSpec};
+use super::manager::{VolumeInfo, VolumeManager, VolumeSpec};
 use super::store::bind_device;
 use crate::fsat;
 
@@ -34,31 +34,47 @@ impl VolumeSpec {
     }
 }
 
-/// The name of the anonymous volume a container gets at `target`: stable for one container id
-/// and target, so a container recreated under the same id finds its anonymous volume again.
-pub fn anonymous_name(project: &str, service: &str, container_id: &str, target: &str) -> String {
-    let digest = Sha256::digest(format!("{container_id}\0{target}").as_bytes());
-    format!("{project}_{service}_{}", &hex::encode(digest)[..12])
+/// What the image and the container being replaced contribute to a container's mounts.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageMounts<'a> {
+    /// The image's unpacked layers, lowest first (the copy-up source).
+    pub layers: &'a [PathBuf],
+    /// The image's `VOLUME` paths: each gets an anonymous volume unless a service mount
+    /// covers it.
+    pub volumes: &'a [String],
+    /// Anonymous volumes to take over from the container this one replaces, by target.
+    pub inherit: &'a BTreeMap<String, String>,
+}
+
+static NO_INHERIT: BTreeMap<String, String> = BTreeMap::new();
+
+impl Default for ImageMounts<'_> {
+    /// No image content, no image volumes, nothing inherited.
+    fn default() -> Self {
+        ImageMounts { layers: &[], volumes: &[], inherit: &NO_INHERIT }
+    }
 }
 
 impl VolumeManager {
     /// Every mount of one container of `service_name`, in the order the stack lists them
-    /// (`volumes:` then `tmpfs:`). `image_layers` are the image's unpacked layers, lowest first.
+    /// (`volumes:` then `tmpfs:`), then an anonymous volume for each image `VOLUME` none of
+    /// them covers (Docker's rule: a service mount on the path replaces the image's volume).
     pub fn mounts_for(
         &self,
         service_name: &str,
         service: &Service,
         stack: &Stack,
         container_id: &str,
-        image_layers: &[PathBuf],
+        image: &ImageMounts<'_>,
     ) -> Result<Vec<Mount>> {
-        let mut out = Vec::with_capacity(service.volumes.len() + service.tmpfs.len());
+        let image_layers = image.layers;
+        let mut out = Vec::with_capacity(service.volumes.len() + service.tmpfs.len() + image.volumes.len());
         for v in &service.volumes {
             check_target(service_name, &v.target)?;
             let m = match v.kind {
                 MountKind::Bind => bind_mount(service_name, v)?,
                 MountKind::Tmpfs => tmpfs_long(service_name, v)?,
-                MountKind::Volume => self.volume_mount(service_name, v, stack, container_id, image_layers)?,
+                MountKind::Volume => self.volume_mount(service_name, v, stack, container_id, image)?,
                 other => {
                     let kind = serde_json::to_value(other).ok().and_then(|k| k.as_str().map(str::to_string));
                     return Err(VolumeError::UnsupportedMount {
@@ -73,22 +89,50 @@ impl VolumeManager {
         for t in &service.tmpfs {
             out.push(tmpfs_entry(service_name, t)?);
         }
+        let covered: Vec<&str> = out
+            .iter()
+            .map(|m| match m {
+                Mount::Bind { target, .. } | Mount::Tmpfs { target, .. } => target.as_str(),
+            })
+            .collect();
+        for target in uncovered_image_volumes(image.volumes, &covered) {
+            let info = self.ensure(&self.anonymous_for(&stack.name, container_id, target, image.inherit)?)?;
+            if !image_layers.is_empty() {
+                self.copy_up_if_empty(&info, target, image_layers)?;
+            }
+            let propagation = Propagation::default();
+            out.push(Mount::Bind { source: info.path, target: target.to_string(), read_only: false, propagation });
+        }
         Ok(out)
     }
 
+    /// The anonymous volume of `container_id` at `target`: the one it inherits from the
+    /// container it replaces, else a new one.
+    fn anonymous_for(
+        &self,
+        project: &str,
+        container_id: &str,
+        target: &str,
+        inherit: &BTreeMap<String, String>,
+    ) -> Result<VolumeSpec> {
+        let name = match inherit.get(normal_target(target)) {
+            Some(name) => name.clone(),
+            None => new_anonymous_name()?,
+        };
+        Ok(anonymous_spec(project, container_id, normal_target(target), name))
+    }
+
     /// The spec of the volume a `type: volume` entry names (or of its anonymous volume).
-    fn spec_for(&self, service: &str, v: &ServiceVolume, stack: &Stack, container_id: &str) -> Result<VolumeSpec> {
+    fn spec_for(
+        &self,
+        service: &str,
+        v: &ServiceVolume,
+        stack: &Stack,
+        container_id: &str,
+        inherit: &BTreeMap<String, String>,
+    ) -> Result<VolumeSpec> {
         let Some(key) = v.source.as_deref() else {
-            let labels = BTreeMap::from([
-                (labels::ANONYMOUS.to_string(), "true".to_string()),
-                (labels::CONTAINER.to_string(), container_id.to_string()),
-            ]);
-            return Ok(VolumeSpec {
-                name: anonymous_name(&stack.name, service, container_id, &v.target),
-                project: Some(stack.name.clone()),
-                labels,
-                ..VolumeSpec::default()
-            });
+            return self.anonymous_for(&stack.name, container_id, &v.target, inherit);
         };
         VolumeSpec::from_stack(stack, key)
             .ok_or_else(|| VolumeError::Undeclared { service: service.into(), volume: key.into() })
@@ -100,13 +144,14 @@ impl VolumeManager {
         v: &ServiceVolume,
         stack: &Stack,
         container_id: &str,
-        layers: &[PathBuf],
+        image: &ImageMounts<'_>,
     ) -> Result<Mount> {
+        let layers = image.layers;
         if v.volume.as_ref().is_some_and(|o| o.subpath.is_some()) {
             let kind = "volume with subpath".to_string();
             return Err(VolumeError::UnsupportedMount { service: service.into(), kind, target: v.target.clone() });
         }
-        let info = self.ensure(&self.spec_for(service, v, stack, container_id)?)?;
+        let info = self.ensure(&self.spec_for(service, v, stack, container_id, image.inherit)?)?;
         let nocopy = v.volume.as_ref().is_some_and(|o| o.nocopy);
         // A bind volume's device is the user's own directory: never filled from the image.
         if !nocopy && bind_device(&info.driver_opts).is_none() && !layers.is_empty() {
@@ -157,19 +202,5 @@ fn empty_dir(dir: &std::path::Path) {
         if let Err(err) = r {
             tracing::warn!(path = %p.display(), "cleaning up a failed copy-up: {err}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn anonymous_names_are_stable_and_valid() {
-        let a = anonymous_name("demo", "web", "demo-web-1", "/data");
-        assert_eq!(a, anonymous_name("demo", "web", "demo-web-1", "/data"));
-        assert_ne!(a, anonymous_name("demo", "web", "demo-web-2", "/data"));
-        assert!(a.starts_with("demo_web_") && a.len() == "demo_web_".len() + 12);
-        super::super::store::validate_name(&a).unwrap();
     }
 }

@@ -84,7 +84,8 @@ impl Env {
         id: &str,
         layers: &[PathBuf],
     ) -> berth::volumes::Result<Vec<Mount>> {
-        self.vm.mounts_for(service, &stack.services[service], stack, id, layers)
+        let image = berth::volumes::ImageMounts { layers, ..Default::default() };
+        self.vm.mounts_for(service, &stack.services[service], stack, id, &image)
     }
 
     pub fn config(&self, id: &str, layers: Vec<PathBuf>, mounts: Vec<Mount>, script: &str) -> ContainerConfig {

@@ -18,8 +18,8 @@ use crate::paths::Roots;
 use crate::planner::ContainerRef;
 use crate::reconciler::container::{self, Ctx};
 use crate::reconciler::{supervisor, ProjectContainer};
-use crate::runtime::{stop, Mount, Runtime, Status};
-use crate::volumes::{anonymous_name, VolumeManager};
+use crate::runtime::{stop, Runtime, Status};
+use crate::volumes::VolumeManager;
 
 /// What happened to one container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,19 +167,12 @@ pub fn remove_all(
     Ok(done)
 }
 
-/// `rm -v`: the anonymous volumes the container had. Their names derive from the container
-/// and the mount target (`volumes::anonymous_name`), so the container's own config says
-/// which they are, with no stack file needed.
+/// `rm -v`: the anonymous volumes the container had. The container's own mounts say which
+/// they are (an orphan of an earlier container of the same name is not one), with no stack
+/// file needed.
 fn remove_anonymous_volumes(ctx: &Ctx<'_>, c: &ProjectContainer) -> Result<()> {
     let vm = VolumeManager::new(ctx.roots);
-    let existing = vm.list(Some(ctx.project)).map_err(|e| OpsError::container(&c.name, e))?;
-    for m in &c.config.mounts {
-        let Mount::Bind { target, .. } = m else { continue };
-        let name = anonymous_name(ctx.project, &c.service, &c.id, target);
-        if existing.iter().any(|v| v.name == name) {
-            vm.remove(&name).map_err(|e| OpsError::container(&c.name, e))?;
-        }
-    }
+    vm.remove_anonymous(ctx.project, &c.config.mounts).map_err(|e| OpsError::container(&c.name, e))?;
     Ok(())
 }
 

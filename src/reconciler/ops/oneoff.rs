@@ -17,6 +17,7 @@ use crate::reconciler::translate::{self, Target};
 use crate::reconciler::{layers, project_containers};
 use crate::runtime::{ContainerConfig, NetNs};
 use crate::spec::model::{NetworkMode, Service, Stack};
+use crate::volumes::ImageMounts;
 
 /// What the command line changes about the service.
 #[derive(Debug, Clone, Default)]
@@ -103,7 +104,10 @@ pub fn prepare(
         .services
         .get(service)
         .ok_or_else(|| OpsError::container(&cfg.name, format!("no service `{service}` in the stack")))?;
-    cfg.mounts = layers::mounts(roots, stack, service, svc, &cfg.id, &image.layers)?;
+    // The image's VOLUMEs are left out: a one-off's anonymous volumes would outlive it (no
+    // `run --rm` cleanup for them yet), and its writes go to its own writable layer instead.
+    let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
+    cfg.mounts = layers::mounts(roots, stack, service, svc, &cfg.id, &image_mounts)?;
     cfg.namespaces.net = match &svc.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
         Some(NetworkMode::None) => NetNs::New,
