@@ -14,7 +14,7 @@ use crate::paths::Roots;
 use crate::planner::actual::labels;
 use crate::planner::hash::network_name;
 use crate::reconciler::translate::{self, Target};
-use crate::reconciler::{layers, project_containers};
+use crate::reconciler::{layers, project_containers, secrets, ReconcileError};
 use crate::runtime::{ContainerConfig, NetNs};
 use crate::spec::model::{NetworkMode, Service, Stack};
 
@@ -104,6 +104,9 @@ pub fn prepare(
         .get(service)
         .ok_or_else(|| OpsError::container(&cfg.name, format!("no service `{service}` in the stack")))?;
     cfg.mounts = layers::mounts(roots, stack, service, svc, &cfg.id, &image.layers)?;
+    let user_ns = cfg.namespaces.user.as_ref();
+    let files = secrets::materialize(roots, stack, service, svc, &cfg.id, user_ns).map_err(ReconcileError::from)?;
+    cfg.mounts.extend(files);
     cfg.namespaces.net = match &svc.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
         Some(NetworkMode::None) => NetNs::New,
