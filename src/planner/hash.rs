@@ -11,7 +11,9 @@
 //! aliases and addresses), network_mode, healthcheck, restart, user, hostname, labels,
 //! resources (deploy.resources, mem_limit, cpus, pids_limit, …), ulimits, capabilities,
 //! security options, sysctls, dns, extra_hosts, devices, links, volumes_from, secrets and
-//! configs references, container_name, logging, and every unmodelled key kept in `other`.
+//! configs (each reference with the declaration of its source: the file's path, the variable's
+//! name, or a digest of a config's inline content; never a secret's value, and not a file's
+//! content, as Compose), container_name, logging, and every unmodelled key kept in `other`.
 //!
 //! OUT (changing them never recreates): `scale` and `deploy.replicas` (scaling adds or removes
 //! containers instead), `depends_on` (start order only), `profiles` (selection only),
@@ -46,6 +48,7 @@ pub fn normalized_config(service: &Service, stack: &Stack) -> Value {
         strip_replicas(map);
         resolve_network_names(map, stack);
         resolve_volume_names(map, stack);
+        resolve_file_sources(map, stack);
     }
     canonicalize(&mut value);
     value
@@ -103,6 +106,28 @@ fn resolve_volume_names(map: &mut Map<String, Value>, stack: &Stack) {
         }
         if let Some(Value::String(src)) = m.get_mut("source") {
             *src = volume_name(stack, src);
+        }
+    }
+}
+
+/// Each secret/config reference gets `from`: where its top-level declaration takes the
+/// content from, so pointing a secret at another file or variable recreates the container.
+fn resolve_file_sources(map: &mut Map<String, Value>, stack: &Stack) {
+    for (key, declared) in [("secrets", &stack.secrets), ("configs", &stack.configs)] {
+        let Some(Value::Array(refs)) = map.get_mut(key) else { continue };
+        for r in refs.iter_mut().filter_map(Value::as_object_mut) {
+            let Some(obj) = r.get("source").and_then(Value::as_str).and_then(|s| declared.get(s)) else { continue };
+            let from = if obj.external {
+                serde_json::json!({ "external": true })
+            } else if let Some(f) = &obj.file {
+                serde_json::json!({ "file": f })
+            } else if let Some(v) = &obj.environment {
+                serde_json::json!({ "environment": v })
+            } else {
+                let digest = obj.content.as_deref().map(|c| hex::encode(Sha256::digest(c.as_bytes())));
+                serde_json::json!({ "content_sha256": digest })
+            };
+            r.insert("from".into(), from);
         }
     }
 }
@@ -179,6 +204,29 @@ networks:
         let (old, new) = (normalized_config(&a.services["web"], &a), normalized_config(&b.services["web"], &b));
         assert_ne!(hash_value(&old), hash_value(&new));
         assert_eq!(changed_fields(&old, &new), vec!["environment"]);
+    }
+
+    #[test]
+    fn secrets_hash_their_declaration_not_their_value() {
+        let base =
+            "name: demo\nservices:\n  db:\n    image: x\n    secrets: [{source: pw}]\n    configs: [{source: c}]\n\
+                    secrets:\n  pw: {environment: PW}\nconfigs:\n  c: {content: 'a=1'}\n";
+        let a = stack(base);
+        let mut with_value = a.clone();
+        with_value.secrets["pw"].env_value = Some(crate::spec::model::SecretText("hunter2".into()));
+        let cfg = normalized_config(&with_value.services["db"], &with_value);
+        assert_eq!(cfg["secrets"][0]["from"], serde_json::json!({"environment": "PW"}));
+        assert!(!cfg.to_string().contains("hunter2"));
+        assert_eq!(config_hash(&a.services["db"], &a), config_hash(&with_value.services["db"], &with_value));
+        let other_var = stack(&base.replace("environment: PW", "environment: PW2"));
+        assert_ne!(config_hash(&a.services["db"], &a), config_hash(&other_var.services["db"], &other_var));
+        let other_content = stack(&base.replace("a=1", "a=2"));
+        let (old, new) = (
+            normalized_config(&a.services["db"], &a),
+            normalized_config(&other_content.services["db"], &other_content),
+        );
+        assert_eq!(changed_fields(&old, &new), vec!["configs"]);
+        assert!(!new.to_string().contains("a=2"), "the digest, not the content");
     }
 
     #[test]

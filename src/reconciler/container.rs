@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::error::{ReconcileError, Result};
 use super::layers;
+use super::secrets;
 use super::state::{ContainerRecord, HealthStatus, ProjectDir};
 use super::translate::{self, Target};
 use crate::image::{ImageStore, ResolvedImage};
@@ -128,6 +129,8 @@ pub fn create(
     t.mark("translate");
     let image_mounts = ImageMounts { layers: &resolved.layers, volumes: &resolved.config.volumes, inherit };
     cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &image_mounts)?;
+    let user_ns = cfg.namespaces.user.as_ref();
+    cfg.mounts.extend(secrets::materialize(ctx.roots, stack, &c.service, service, &cfg.id, user_ns)?);
     t.mark("mounts");
     cfg.namespaces.net = match &service.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
@@ -159,6 +162,7 @@ pub fn create(
     t.mark("record");
     if let Err(e) = ctx.rt.create(&cfg) {
         let _ = layers::teardown_container(ctx.roots, &cfg.id);
+        let _ = secrets::remove(ctx.roots, &cfg.id);
         let _ = ctx.pd().remove_record(&c.name);
         return Err(ReconcileError::container(&c.name, e));
     }
@@ -264,9 +268,13 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
         Err(e) => errors.push(ReconcileError::container(name, e)),
     }
     t.mark("runtime remove");
-    // A half-created container (no state.json) is not listed by the runtime: clear its dir.
+    // A half-created container (no state.json) is not listed by the runtime: clear its dir
+    // and the copies of its secrets.
     if let Err(e) = clear_stale(ctx, name) {
         errors.push(e);
+    }
+    if let Err(e) = secrets::remove(ctx.roots, name) {
+        errors.push(super::error::io_err("remove secrets of", &secrets::dir(ctx.roots, name))(e));
     }
     if let Err(e) = ctx.pd().remove_record(name) {
         errors.push(e);

@@ -23,6 +23,8 @@ pub enum ReconcileError {
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Plan(#[from] crate::planner::PlanError),
+    #[error(transparent)]
+    Secrets(#[from] super::secrets::SecretsError),
     #[error("service `{service}`: {reason}")]
     Service { service: String, reason: String },
     #[error("service `{service}` uses image `{image}`, which is not in the local store (and was not pulled: `pull_policy: never` or `--pull never`?); pull it with `berth image pull {image}` or import it with `berth image import FILE {image}`")]

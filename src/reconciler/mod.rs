@@ -4,8 +4,8 @@
 //!
 //! Files: `state` (the project state dir), `lock` (per-project flock), `observe` (→
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
-//! network and volumes), `translate` (Service → `runtime::ContainerConfig`), `container` (one
-//! container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
+//! network and volumes), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
+//! read-only files), `container` (one container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
@@ -22,6 +22,7 @@ pub mod observe;
 pub mod ops;
 pub mod progress;
 pub mod restart;
+pub mod secrets;
 pub mod state;
 pub mod supervisor;
 pub mod translate;

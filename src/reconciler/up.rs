@@ -11,7 +11,7 @@ use super::observe::{observe, project_containers};
 use super::progress::Progress;
 use super::restart::{self, Decision};
 use super::state::{HealthStatus, ProjectDir, ProjectMeta};
-use super::{acquire, layers, supervisor, translate};
+use super::{acquire, layers, secrets, supervisor, translate};
 use crate::paths::Roots;
 use crate::planner::{self, Action, PlanOptions};
 use crate::runtime::{Runtime, Status};
@@ -101,8 +101,8 @@ pub(super) fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String
 }
 
 /// Everything about the containers to create that can be checked before anything exists: the
-/// image is in the store, and the container config is valid (command, ulimits within the hard
-/// limits, namespaced sysctls, capabilities, signals …). Every problem of every service is
+/// image is in the store, the container config is valid (command, ulimits within the hard
+/// limits, namespaced sysctls, capabilities, signals …), and its secrets and configs can be read. Every problem of every service is
 /// reported together, and a failed `up` leaves nothing half-made.
 fn preflight(ctx: &Ctx<'_>, stack: &Stack, plan: &planner::Plan) -> Result<()> {
     let mut errors = Vec::new();
@@ -137,6 +137,10 @@ fn preflight(ctx: &Ctx<'_>, stack: &Stack, plan: &planner::Plan) -> Result<()> {
             .and_then(|cfg| crate::runtime::validate(&cfg).map_err(|e| ReconcileError::service(&container.service, e)));
         if let Err(e) = checked {
             errors.push(e);
+        }
+        // Secret and config sources (files, variables) exist and are readable.
+        if let Err(e) = secrets::resolve(stack, &container.service, service) {
+            errors.push(e.into());
         }
     }
     ReconcileError::collect(errors)

@@ -720,6 +720,22 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub external: bool,
+    /// The value of `environment`'s variable in the project's resolved environment (process
+    /// environment over `.env`), read at load time as compose-go does. Never serialized: it
+    /// is neither printed by `berth config` nor hashed nor recorded.
+    #[serde(skip)]
+    pub env_value: Option<SecretText>,
+}
+
+/// Text that must not be shown: its `Debug` says how long it is, never what it says (a
+/// `Stack` in a log line or a panic message must not leak a secret).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<redacted, {} bytes>", self.0.len())
+    }
 }
 
 impl Service {

@@ -14,7 +14,7 @@ use crate::paths::Roots;
 use crate::planner::actual::labels;
 use crate::planner::hash::network_name;
 use crate::reconciler::translate::{self, Target};
-use crate::reconciler::{layers, project_containers};
+use crate::reconciler::{layers, project_containers, secrets, ReconcileError};
 use crate::runtime::{ContainerConfig, NetNs};
 use crate::spec::model::{NetworkMode, Service, Stack};
 use crate::volumes::ImageMounts;
@@ -108,6 +108,9 @@ pub fn prepare(
     // `run --rm` cleanup for them yet), and its writes go to its own writable layer instead.
     let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
     cfg.mounts = layers::mounts(roots, stack, service, svc, &cfg.id, &image_mounts)?;
+    let user_ns = cfg.namespaces.user.as_ref();
+    let files = secrets::materialize(roots, stack, service, svc, &cfg.id, user_ns).map_err(ReconcileError::from)?;
+    cfg.mounts.extend(files);
     cfg.namespaces.net = match &svc.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
         Some(NetworkMode::None) => NetNs::New,

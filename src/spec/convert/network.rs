@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 
 use super::super::diag::Diagnostics;
-use super::super::model::{FileObject, Ipam, IpamPool, Network, Volume};
+use super::super::model::{FileObject, Ipam, IpamPool, Network, SecretText, Volume};
 use super::super::yaml::{Key, Map, Node};
 use super::fields::{field, map_items, unhonoured};
 use super::scalar::{boolean, string, string_map_at};
@@ -117,10 +117,12 @@ pub(super) fn file_objects(
         let p = format!("{kind}.{}", k.name);
         let m = m.unwrap_or(&empty);
         let (ext, legacy_name) = external(m, &p, d);
+        let environment = field(m, "environment", &p, d, string);
         let obj = FileObject {
             name: field(m, "name", &p, d, string).or(legacy_name),
             file: field(m, "file", &p, d, string).map(|f| ctx.resolve_path(&f)),
-            environment: field(m, "environment", &p, d, string),
+            env_value: environment.as_deref().and_then(ctx.lookup).map(SecretText),
+            environment,
             content: field(m, "content", &p, d, string),
             external: ext,
         };
@@ -171,6 +173,16 @@ mod tests {
         assert_eq!(st.secrets["s"].file.as_deref(), Some("/proj/secret.txt"));
         assert_eq!(st.secrets["e"].environment.as_deref(), Some("TOKEN"));
         assert_eq!(st.configs["c"].content.as_deref(), Some("hello"));
+        // An `environment` source's value is read at load time, kept out of every serialization.
+        let st = load_ok("services: {}\nsecrets:\n  e: {environment: FOO}\n  u: {environment: UNSET}\n");
+        assert_eq!(st.secrets["e"].env_value.as_ref().map(|v| v.0.as_str()), Some("bar"));
+        assert!(st.secrets["u"].env_value.is_none());
+        assert!(!serde_json::to_string(&st).unwrap().contains("bar"));
+        assert!(!format!("{st:?}").contains("\"bar\""), "Debug redacts it");
+        // Modes as Compose reads them: octal, written as a YAML number or a string.
+        let st = load_ok("services:\n  a:\n    secrets: [{source: e, mode: 0440}, {source: e, target: t, mode: '0400'}]\nsecrets:\n  e: {environment: FOO}\n");
+        let modes: Vec<_> = st.services["a"].secrets.iter().map(|r| r.mode).collect();
+        assert_eq!(modes, [Some(0o440), Some(0o400)]);
         let (_, d) = load("services: {}\nsecrets:\n  s: {}\n");
         assert_eq!(
             d.to_string(),
