@@ -120,11 +120,13 @@ fn exec_streams_piped_stdin_and_takes_compose_flags() {
         assert_eq!(lines, want, "{name}:\n{hosts}");
     }
 
-    // The host's `ps` names the container each monitor serves.
+    // The host's `ps` names the container each monitor serves: forked by `up`'s zygote (app)
+    // or exec'd by `restart` (db).
+    s.berth(&["restart", "-t", "1", "db"]).success();
     let ps = std::process::Command::new("ps").args(["-eo", "args"]).output().expect("ps");
     let ps = String::from_utf8_lossy(&ps.stdout);
-    for n in [1, 2] {
-        let want = format!("berth-monitor {}", s.name("app", n));
+    for name in [s.name("app", 1), s.name("app", 2), s.name("db", 1)] {
+        let want = format!("berth-monitor {name}");
         assert!(ps.lines().any(|l| l.trim_end() == want), "no `{want}` in ps:\n{ps}");
     }
     s.down_clean();

@@ -164,7 +164,8 @@ fn run(dir: &StateDir) -> Result<(), String> {
     drop(master);
     detach_stdio();
     // After the "ok", off the start's critical path: `ps` on the host names the container.
-    super::proctitle::set(&format!("berth-monitor {}", cfg.name), false);
+    let name = if cfg.name.is_empty() { &cfg.id } else { &cfg.name };
+    super::proctitle::set(&format!("berth-monitor {name}"), false);
     pump_logs(dir, &cfg, sp.streams, &pidfd);
     let code = match waitpid(sp.pid, None) {
         Ok(WaitStatus::Exited(_, c)) => c,
