@@ -245,6 +245,9 @@ fn init_tracing(level: &str) {
         // Its default reports a failed write with eprintln!, which panics when stderr is a closed
         // pipe (`berth up 2>&1 | head`): a log line that cannot be written is dropped instead.
         .log_internal_errors(false)
+        // Colours only for a person at a terminal: not in CI logs, pipes, or the supervisor's
+        // log file (its stderr), where escape codes are noise that breaks grep.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

@@ -14,7 +14,7 @@ use crate::paths::Roots;
 use crate::reconciler::acquire::{self, PullFlag};
 use crate::reconciler::attach::{attach, AttachOpts};
 use crate::reconciler::progress::Progress;
-use crate::reconciler::{supervisor, up};
+use crate::reconciler::{supervisor, up, wait};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -83,8 +83,8 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     t.mark("up");
     if a.wait {
-        up::wait_ready(&roots, &stack.name, &report.services, a.wait_timeout.map(Duration::from_secs))
-            .context("--wait")?;
+        let timeout = a.wait_timeout.map(Duration::from_secs);
+        wait::wait_ready(&roots, &stack.name, &report.services, timeout, &progress).context("--wait")?;
         if !a.watch {
             return Ok(ExitCode::SUCCESS);
         }

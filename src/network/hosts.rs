@@ -14,14 +14,18 @@ use super::error::{NetworkError, Result};
 use super::store::SandboxRecord;
 use super::HostsSpec;
 
-/// One container's view of the names it can resolve.
+/// One container's view of the names it can resolve: one line per address, each name once on
+/// it (an alias repeating the service or container name, a peer seen through two endpoints,
+/// or the container's own hostname never print a name or a line twice).
 pub fn render_hosts(own: &SandboxRecord, all: &[SandboxRecord]) -> String {
-    let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    let mut out = HostsLines::default();
+    out.push("127.0.0.1", ["localhost"]);
+    out.push("::1", ["localhost", "ip6-localhost", "ip6-loopback"]);
     let spec = own.hosts.clone().unwrap_or_default();
     if let (Some(ep), Some(host)) = (own.endpoints.first(), spec.hostname.as_deref()) {
         match spec.domainname.as_deref().filter(|d| !d.is_empty()) {
-            Some(d) => out.push_str(&format!("{}\t{host}.{d} {host}\n", ep.ip)),
-            None => out.push_str(&format!("{}\t{host}\n", ep.ip)),
+            Some(d) => out.push(&ep.ip, [format!("{host}.{d}").as_str(), host]),
+            None => out.push(&ep.ip, [host]),
         }
     }
     // Peers, in the order of this container's networks, so its first network's addresses
@@ -33,20 +37,47 @@ pub fn render_hosts(own: &SandboxRecord, all: &[SandboxRecord]) -> String {
                 if net != &ep.network {
                     continue;
                 }
-                let mut names = vec![reg.service.clone(), reg.container_name.clone()];
-                names.extend(aliases.iter().cloned());
-                names.retain(|n| !n.is_empty());
-                names.dedup();
-                out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+                let names = [&reg.service, &reg.container_name].into_iter().chain(aliases);
+                out.push(ip, names.map(String::as_str));
             }
         }
     }
     for (host, ips) in &spec.extra_hosts {
         for ip in ips {
-            out.push_str(&format!("{ip}\t{host}\n"));
+            out.push(ip, [host.as_str()]);
         }
     }
-    out
+    out.text()
+}
+
+/// Hosts-file lines without repeats, as Docker writes them: one line per address with all its
+/// names (in the order they first came), each name once; an address without names is left out.
+#[derive(Default)]
+struct HostsLines {
+    lines: Vec<(String, Vec<String>)>,
+}
+
+impl HostsLines {
+    fn push<'a>(&mut self, ip: &str, names: impl IntoIterator<Item = &'a str>) {
+        let at = match self.lines.iter().position(|(i, _)| i == ip) {
+            Some(at) => at,
+            None => {
+                self.lines.push((ip.to_string(), Vec::new()));
+                self.lines.len() - 1
+            }
+        };
+        let line = &mut self.lines[at].1;
+        for n in names {
+            if !n.is_empty() && !line.iter().any(|have| have == n) {
+                line.push(n.to_string());
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let lines = self.lines.iter().filter(|(_, names)| !names.is_empty());
+        lines.map(|(ip, names)| format!("{ip}\t{}\n", names.join(" "))).collect()
+    }
 }
 
 /// resolv.conf: `dns:` when given, else the host's nameservers minus loopback ones (127.0.0.0/8
@@ -139,6 +170,26 @@ mod tests {
         assert!(!h.contains("db"), "db is not on front: {h}");
         let h = render_hosts(&api, &all);
         assert!(h.contains("10.0.1.2\tdb p-db-1\n") && h.contains("10.0.1.3\tapi"), "{h}");
+    }
+
+    #[test]
+    fn hosts_list_each_name_once_per_address() {
+        // Aliases repeating the service and container names (as the reconciler may give them),
+        // and the container's own hostname being its service name.
+        let mut web = sandbox("p-web-1", &[("p_front", "10.0.0.2")], "web", &["web", "www", "p-web-1", "www"]);
+        web.hosts = Some(HostsSpec { hostname: Some("web".into()), ..Default::default() });
+        let twice = sandbox("p-api-1", &[("p_front", "10.0.0.3"), ("p_front", "10.0.0.3")], "api", &["api"]);
+        let h = render_hosts(&web, &[web.clone(), twice, web.clone()]);
+        assert!(h.contains("10.0.0.2\tweb p-web-1 www\n"), "{h}");
+        assert_eq!(h.matches("10.0.0.2").count(), 1, "{h}");
+        assert_eq!(h.matches("10.0.0.3").count(), 1, "{h}");
+        for line in h.lines() {
+            let names: Vec<&str> = line.split_whitespace().skip(1).collect();
+            let mut uniq = names.clone();
+            uniq.sort();
+            uniq.dedup();
+            assert_eq!(names.len(), uniq.len(), "a name repeated on a line: {h}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod state;
 pub mod supervisor;
 pub mod translate;
 pub mod up;
+pub mod wait;
 
 pub use error::{ReconcileError, Result};
 pub use lock::ProjectLock;

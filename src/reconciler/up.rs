@@ -1,20 +1,19 @@
 //! `up`: lock the project, observe, plan, check ports, execute, and (with `--wait`) wait until
 //! every service is running and healthy. An unchanged stack plans nothing and says so.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::container::Ctx;
 use super::error::{ReconcileError, Result};
 use super::execute::execute;
 use super::lock::ProjectLock;
-use super::observe::{observe, project_containers};
+use super::observe::observe;
 use super::progress::Progress;
-use super::restart::{self, Decision};
-use super::state::{HealthStatus, ProjectDir, ProjectMeta};
+use super::state::{ProjectDir, ProjectMeta};
 use super::{acquire, layers, secrets, supervisor, translate};
 use crate::paths::Roots;
 use crate::planner::{self, Action, PlanOptions};
-use crate::runtime::{Runtime, Status};
+use crate::runtime::Runtime;
 use crate::spec::model::Stack;
 
 /// How long `up`/`down` wait for another command holding the project lock (default 30 s;
@@ -163,49 +162,4 @@ fn check_ports(roots: &Roots, stack: &Stack, actual: &planner::Actual, plan: &pl
         }
     }
     Ok(())
-}
-
-/// `up --wait`: until every container of `services` is running (and healthy, when it has a
-/// health check) or has completed with 0; an error as soon as one cannot get there.
-pub fn wait_ready(roots: &Roots, project: &str, services: &[String], timeout: Option<Duration>) -> Result<()> {
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let pending = pending_services(roots, project, services)?;
-        let Some((service, status)) = pending.first() else { return Ok(()) };
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let secs = timeout.map(|t| t.as_secs()).unwrap_or(0);
-            return Err(ReconcileError::service(
-                service,
-                format!("not ready after {secs}s (--wait-timeout): {status}"),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Services not ready yet, with their status; an error for one that failed.
-fn pending_services(roots: &Roots, project: &str, services: &[String]) -> Result<Vec<(String, String)>> {
-    let mut pending = Vec::new();
-    for c in project_containers(roots, project)? {
-        if c.oneoff || !services.contains(&c.service) {
-            continue;
-        }
-        let rec = c.record.clone().unwrap_or_default();
-        match c.state.status {
-            Status::Running => match rec.health {
-                HealthStatus::Unhealthy => {
-                    return Err(ReconcileError::service(&c.service, format!("container {} is unhealthy", c.name)))
-                }
-                HealthStatus::Starting => pending.push((c.service.clone(), "health: starting".into())),
-                _ => {}
-            },
-            Status::Exited { code: 0, .. } if rec.restart == "no" || rec.restart.is_empty() => {}
-            Status::Exited { code, .. } => match restart::decide(&rec, code) {
-                Decision::Restart => pending.push((c.service.clone(), format!("restarting (exit {code})"))),
-                _ => return Err(ReconcileError::service(&c.service, format!("container {} exited ({code})", c.name))),
-            },
-            Status::Created => pending.push((c.service.clone(), "created".into())),
-        }
-    }
-    Ok(pending)
 }

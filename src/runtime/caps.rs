@@ -33,10 +33,15 @@ pub fn parse_cap(name: &str) -> Result<Capability, String> {
     full.parse().map_err(|_| format!("unknown capability {name:?}"))
 }
 
+/// Every capability the kernel knows (privileged containers, `exec --privileged`).
+pub fn all_caps() -> CapsHashSet {
+    caps::all()
+}
+
 /// The capability set a container's processes get.
 pub fn effective_set(cfg: &CapsConfig) -> Result<CapsHashSet, String> {
     if cfg.privileged {
-        return Ok(caps::all());
+        return Ok(all_caps());
     }
     let is_all = |n: &String| n.eq_ignore_ascii_case("all");
     let mut set: CapsHashSet =

@@ -207,6 +207,9 @@ pub struct ExecConfig {
     /// With `exec_tty`: the pty's size when the command starts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_size: Option<super::tty::ConsoleSize>,
+    /// Every capability (`exec --privileged`, as Docker); the container's seccomp filter stays.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
 }
 
 impl ContainerConfig {

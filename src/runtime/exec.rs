@@ -146,10 +146,13 @@ fn child(cfg: &ContainerConfig, ec: &ExecConfig, console: Option<RawFd>) -> Stri
         Ok(c) => c,
         Err(e) => return e,
     };
+    // The container's own filter (made for its capabilities), privileged exec or not: Docker
+    // widens only the capabilities of `exec --privileged`.
     let progs = match seccomp::programs(&cfg.seccomp, &caps) {
         Ok(p) => p,
         Err(e) => return e,
     };
+    let caps = if ec.privileged { caps::all_caps() } else { caps };
     for u in &cfg.process.ulimits {
         if let Some(res) = super::limits::resource(&u.name) {
             let _ = nix::sys::resource::setrlimit(res, u.soft, u.hard);

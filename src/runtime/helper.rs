@@ -2,7 +2,7 @@
 //! separate from the `berth` CLI so the resident monitor maps and touches as little as
 //! possible (no clap, no tracing, no tokio): see the RSS note in mod.rs.
 //!
-//! Modes: `monitor <state-dir>`, `exec <state-dir> <exec-json> [console]`. (The init is a fork of the
+//! Modes: `monitor <state-dir> [room]`, `zygote [room]`, `exec <state-dir> <exec-json> [console]`. (The init is a fork of the
 //! container's first process, see `pid1`.)
 
 use std::path::Path;
@@ -10,7 +10,8 @@ use std::path::Path;
 /// Dispatch on argv; returns the process exit status.
 pub fn main(args: &[String]) -> i32 {
     match args.get(1).map(String::as_str) {
-        Some("monitor") if args.len() == 3 => {
+        // An optional last argument is blank room for the monitor's title (see `proctitle`).
+        Some("monitor") if args.len() == 3 || (args.len() == 4 && super::proctitle::is_room(&args[3])) => {
             // comm would otherwise be the fd number we were exec'd through.
             let _ = nix::sys::prctl::set_name(c"berth-monitor");
             // Only 0/1/2 are ours: an fd our starter's own parent leaked to it without
@@ -20,8 +21,10 @@ pub fn main(args: &[String]) -> i32 {
             super::monitor::main(Path::new(&args[2]))
         }
         // Forks monitors on request (see `zygote`); fd 0 is the request socket.
-        Some("zygote") if args.len() == 2 => {
+        Some("zygote") if args.len() == 2 || (args.len() == 3 && super::proctitle::is_room(&args[2])) => {
             let _ = nix::sys::prctl::set_name(c"berth-zygote");
+            // The room stays for the monitors it forks; until then it reads `berth-zygote`.
+            super::proctitle::set("berth-zygote", false);
             unsafe { libc::close_range(3, u32::MAX, 0) }; // as for the monitor, below
             super::zygote::main()
         }

@@ -189,6 +189,7 @@ impl Runtime {
             cmd.arg0(binary::HELPER_NAME)
                 .arg("monitor")
                 .arg(&dir.0)
+                .arg(super::proctitle::room())
                 .env_clear()
                 .stdin(Stdio::from(stdin))
                 .stdout(Stdio::from(theirs))

@@ -45,6 +45,7 @@ mod mountpoints;
 pub mod mountpolicy;
 mod pid1;
 pub mod process;
+pub mod proctitle;
 mod rootfs;
 pub mod seccomp;
 pub mod seccomp_default;

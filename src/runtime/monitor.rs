@@ -27,7 +27,7 @@ use super::lograte::{self, LogBudget};
 use super::logs::{rfc3339_now, LogWriter};
 use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
 
-/// Entry point (`berth-monitor monitor <state-dir>`).
+/// Entry point (`berth-monitor monitor <state-dir> [room]`).
 pub fn main(state_dir: &Path) -> i32 {
     // Work from the container's state dir, as a daemon should: the starter's working directory
     // (the user's project) would otherwise stay pinned (busy for umount) while the container runs.
@@ -163,6 +163,9 @@ fn run(dir: &StateDir) -> Result<(), String> {
     }
     drop(master);
     detach_stdio();
+    // After the "ok", off the start's critical path: `ps` on the host names the container.
+    let name = if cfg.name.is_empty() { &cfg.id } else { &cfg.name };
+    super::proctitle::set(&format!("berth-monitor {name}"), false);
     pump_logs(dir, &cfg, sp.streams, &pidfd);
     let code = match waitpid(sp.pid, None) {
         Ok(WaitStatus::Exited(_, c)) => c,

@@ -44,39 +44,6 @@ pub fn fork_and_supervise(exec: impl FnOnce() -> String) -> ! {
     }
 }
 
-/// Blank this process's command line and environment (the monitor's, inherited through the
-/// clone: they name host state paths) so /proc/1/cmdline reads `berth-init`. prctl(PR_SET_MM)
-/// would need CAP_SYS_RESOURCE; instead the memory the kernel reads them from (the ranges in
-/// /proc/self/stat fields 48-51, proc(5)) is overwritten in place, as setproctitle(3) does.
-pub fn scrub_cmdline() {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return };
-    // `rest` starts at field 3 (state): field N is tokens[N - 3].
-    let tokens: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| tokens.get(n - 3).and_then(|v| v.parse::<usize>().ok());
-    let (Some(arg_start), Some(arg_end), Some(env_start), Some(env_end)) = (field(48), field(49), field(50), field(51))
-    else {
-        return;
-    };
-    const TITLE: &[u8] = b"berth-init\0";
-    for (start, end, title) in [(arg_start, arg_end, TITLE), (env_start, env_end, &b""[..])] {
-        if end <= start || end - start > 1 << 20 {
-            continue;
-        }
-        let len = end - start;
-        // SAFETY: [start, end) is this process's own argument (or environment) area on its
-        // initial stack, mapped writable for the life of the process (the kernel reads
-        // /proc/PID/cmdline from it). This process is single-threaded and nothing refers to the
-        // old strings after this point (the init only waits for signals).
-        unsafe {
-            let p = start as *mut u8;
-            std::ptr::write_bytes(p, 0, len);
-            std::ptr::copy_nonoverlapping(title.as_ptr(), p, title.len().min(len));
-        }
-    }
-}
-
 fn supervise(child: Pid, all: &SigSet) -> i32 {
     loop {
         let sig = match all.wait() {

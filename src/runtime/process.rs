@@ -137,7 +137,7 @@ fn try_become(w: Workload<'_>, tty: bool) -> Result<std::convert::Infallible, St
         }
         // Its command line and environment are the monitor's (it was cloned from it): they
         // name host state paths. Blank them; /proc/1/cmdline reads "berth-init".
-        super::pid1::scrub_cmdline();
+        super::proctitle::set("berth-init", true);
         // PID 1 stays this process (already running from berth's read-only/sealed helper, so
         // /proc/1/exe is not writable: CVE-2019-5736); the workload is its child.
         super::pid1::fork_and_supervise(move || {

@@ -45,6 +45,7 @@ impl Zygote {
         let child = Command::new(binary::exec_path(helper))
             .arg0(binary::HELPER_NAME)
             .arg("zygote")
+            .arg(super::proctitle::room())
             .env_clear()
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
