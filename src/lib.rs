@@ -7,7 +7,8 @@
 //! - [`runtime`], [`network`], [`volumes`], [`image`]: the kernel-facing layers.
 //! - [`cli`]: the `berth` command line.
 //! - [`fsutil`], [`fsat`], [`timefmt`]: low-level helpers any layer may use (atomic state
-//!   files and flock, no-follow fd-relative file operations, RFC 3339 timestamps).
+//!   files and flock, no-follow fd-relative file operations, RFC 3339 timestamps);
+//!   [`paths`] and [`rootid`]: where state lives, and the id kernel object names derive from.
 
 pub mod build;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod network;
 pub mod paths;
 pub mod planner;
 pub mod reconciler;
+pub mod rootid;
 pub mod runtime;
 pub mod spec;
 pub mod timefmt;

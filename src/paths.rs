@@ -58,6 +58,12 @@ impl Roots {
     pub fn projects(&self) -> PathBuf {
         self.state.join("projects")
     }
+
+    /// The root-unique id host-global kernel object names (cgroups, bridges, veths) derive
+    /// from: "" for the default root, else the id kept in `<state>/root-id` (see `rootid`).
+    pub fn id(&self) -> &'static str {
+        crate::rootid::of(&self.state)
+    }
 }
 
 /// Make the state and run roots private, as Docker made its root 0700/0710 for CVE-2021-41091:

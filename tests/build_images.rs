@@ -302,7 +302,8 @@ fn assert_container_gone(r: &Root, id: &str, marker: &str) {
     assert!(processes_with(marker).is_empty(), "the RUN's processes survive");
     assert!(!r.tmp.path().join("containers").join(id).exists(), "state of {id} left");
     for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        assert!(!ctrl.path().join("berth").join(id).exists(), "cgroup {id} left in {}", ctrl.path().display());
+        let cg = ctrl.path().join(berth::runtime::cgroup::name(berth::paths::Roots::new(Some(r.tmp.path())).id(), id));
+        assert!(!cg.exists(), "cgroup {id} left in {}", ctrl.path().display());
     }
 }
 

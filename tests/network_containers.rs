@@ -195,7 +195,7 @@ fn published_port_of_a_container_answers_on_localhost() {
         mode: "ingress".into(),
         app_protocol: None,
     }];
-    c.net.nm.check_ports_free("web", &ports).unwrap();
+    c.net.nm.check_ports_free(&c.net.project, "web", &ports).unwrap();
     let published = c.net.nm.publish(&web, &c.net.project, &ports).unwrap();
     let mut body = String::new();
     for _ in 0..100 {

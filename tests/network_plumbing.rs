@@ -182,7 +182,7 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
         port(80, None, None, Protocol::Tcp),
         port(53, None, Some("127.0.0.1"), Protocol::Udp),
     ];
-    env.nm.check_ports_free("web", &ports).unwrap();
+    env.nm.check_ports_free(&env.project, "web", &ports).unwrap();
     let published = env.nm.publish(&id, &env.project, &ports).unwrap();
     assert_eq!(published[0].host_port, free);
     assert!(published[1].host_port > 0 && published[1].host_ip == "0.0.0.0");
@@ -202,8 +202,11 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
     tcp.join().unwrap();
     udp.join().unwrap();
     // The port is ours now: the check passes for a replacement, a stranger's bind fails.
-    env.nm.check_ports_free("web", &ports[..1]).unwrap();
+    env.nm.check_ports_free(&env.project, "web", &ports[..1]).unwrap();
     assert!(TcpListener::bind(("127.0.0.1", free)).is_err());
+    // Another project of this root may not take it; the error names who holds it.
+    let other = env.nm.check_ports_free("someone-else", "web", &ports[..1]).unwrap_err().to_string();
+    assert!(other.contains(&format!("port {free}/tcp")) && other.contains(&format!("`{id}`")), "{other}");
     teardown_and_check(&env, &["web"], &["default"]);
     assert!(TcpListener::bind(("127.0.0.1", free)).is_ok(), "port still held after teardown");
 }
@@ -216,14 +219,17 @@ fn port_in_use_is_reported_before_anything_is_made() {
     let env = env("busy");
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let p = busy.local_addr().unwrap().port();
-    let err = env.nm.check_ports_free("web", &[port(80, Some(p.to_string()), None, Protocol::Tcp)]).unwrap_err();
+    let err = env
+        .nm
+        .check_ports_free(&env.project, "web", &[port(80, Some(p.to_string()), None, Protocol::Tcp)])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("port {p}/tcp of service `web` is already in use on 0.0.0.0; choose another host port")
     );
     // A range with one free port is fine.
     let range = format!("{p}-{}", p.saturating_add(1));
-    let ok = env.nm.check_ports_free("web", &[port(80, Some(range), Some("127.0.0.1"), Protocol::Tcp)]);
+    let ok = env.nm.check_ports_free(&env.project, "web", &[port(80, Some(range), Some("127.0.0.1"), Protocol::Tcp)]);
     assert!(ok.is_ok() || TcpListener::bind(("127.0.0.1", p + 1)).is_err());
     assert!(env.nm.list_networks(None).unwrap().is_empty());
     assert_clean(&env, &[], &[]);

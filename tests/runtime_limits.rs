@@ -10,8 +10,8 @@ use std::time::Duration;
 use berth::runtime::{cgroup, Resources, Status};
 use common::*;
 
-fn read(id: &str, ctrl: &str, file: &str) -> String {
-    let p = cgroup::controller_dir(id, ctrl).join(file);
+fn read(env: &Env, id: &str, ctrl: &str, file: &str) -> String {
+    let p = cgroup::controller_dir(env.roots.id(), id, ctrl).join(file);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())).trim().to_string()
 }
 
@@ -38,17 +38,17 @@ fn limits_are_written_to_the_cgroup() {
     env.rt.create(&cfg).unwrap();
     let pid = env.rt.start(&id).unwrap();
     if v2() {
-        assert_eq!(read(&id, "memory", "memory.max"), (64u64 << 20).to_string());
-        assert_eq!(read(&id, "cpu", "cpu.max"), "50000 100000");
+        assert_eq!(read(&env, &id, "memory", "memory.max"), (64u64 << 20).to_string());
+        assert_eq!(read(&env, &id, "cpu", "cpu.max"), "50000 100000");
     } else {
-        assert_eq!(read(&id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
-        assert_eq!(read(&id, "memory", "memory.memsw.limit_in_bytes"), (64u64 << 20).to_string());
-        assert_eq!(read(&id, "cpu", "cpu.cfs_quota_us"), "50000");
-        assert_eq!(read(&id, "cpu", "cpu.cfs_period_us"), "100000");
-        assert_eq!(read(&id, "cpu", "cpu.shares"), "512");
+        assert_eq!(read(&env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+        assert_eq!(read(&env, &id, "memory", "memory.memsw.limit_in_bytes"), (64u64 << 20).to_string());
+        assert_eq!(read(&env, &id, "cpu", "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read(&env, &id, "cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(read(&env, &id, "cpu", "cpu.shares"), "512");
     }
-    assert_eq!(read(&id, "pids", "pids.max"), "20");
-    assert!(read(&id, "pids", "cgroup.procs").lines().any(|l| l == pid.to_string()), "PID 1 is in the cgroup");
+    assert_eq!(read(&env, &id, "pids", "pids.max"), "20");
+    assert!(read(&env, &id, "pids", "cgroup.procs").lines().any(|l| l == pid.to_string()), "PID 1 is in the cgroup");
     let st = env.rt.stop(&id, Some(Duration::from_secs(5))).unwrap();
     assert!(matches!(st.status, Status::Exited { .. }));
     remove_and_check(&env, &id);

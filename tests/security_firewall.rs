@@ -143,8 +143,8 @@ fn deleted_rules_are_reported_and_restored_by_up_in_order() {
         return;
     }
     let mut s = Stack::new("fwup").image("busybox:latest").file(STACK);
-    let outside = bridge_name(&format!("{}_outside", s.project));
-    let secret = bridge_name(&format!("{}_secret", s.project));
+    let outside = bridge_name(s.roots.id(), &format!("{}_outside", s.project));
+    let secret = bridge_name(s.roots.id(), &format!("{}_secret", s.project));
     // The supervisor would repair on its own: keep it out of this test's way.
     up_with_interval(&s, "3600").success();
     assert_rules_in_place(&outside, &secret);
@@ -198,8 +198,8 @@ fn the_supervisor_restores_deleted_rules_within_its_period() {
         return;
     }
     let mut s = Stack::new("fwsup").image("busybox:latest").file(STACK);
-    let outside = bridge_name(&format!("{}_outside", s.project));
-    let secret = bridge_name(&format!("{}_secret", s.project));
+    let outside = bridge_name(s.roots.id(), &format!("{}_outside", s.project));
+    let secret = bridge_name(s.roots.id(), &format!("{}_secret", s.project));
     s.up(&["-d"]).success();
     assert_rules_in_place(&outside, &secret);
     let vault_ip = sh_until_ok(&s, "vault", "hostname -i").trim().to_string();

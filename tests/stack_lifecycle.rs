@@ -218,7 +218,7 @@ services:
     // Other tests run in parallel: only links that carry this test's names count.
     let ours: Vec<_> = leaked
         .iter()
-        .filter(|l| **l == berth::network::names::bridge_name(&format!("{}_default", s.project)))
+        .filter(|l| **l == berth::network::names::bridge_name(s.roots.id(), &format!("{}_default", s.project)))
         .collect();
     assert!(ours.is_empty(), "links left behind: {ours:?}");
     s.down_clean();

@@ -408,9 +408,9 @@ networks:
     );
     let net = format!("{}_back", s.project);
     let links: Vec<String> = vec![
-        berth::network::names::bridge_name(&net),
-        berth::network::names::veth_name(&s.name("a", 1), &net),
-        berth::network::names::veth_name(&s.name("b", 1), &net),
+        berth::network::names::bridge_name(s.roots.id(), &net),
+        berth::network::names::veth_name(s.roots.id(), &s.name("a", 1), &net),
+        berth::network::names::veth_name(s.roots.id(), &s.name("b", 1), &net),
     ];
     let before = footprint(&s, &links);
     assert!(before.is_empty(), "{before:?}");

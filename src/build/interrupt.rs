@@ -157,7 +157,7 @@ fn remove_container(roots: &Roots, rt: &Runtime, id: &str) {
     match rt.remove(id, true) {
         Ok(()) => {}
         Err(RuntimeError::NotFound(_)) => {
-            let _ = crate::runtime::cgroup::destroy(id);
+            let _ = crate::runtime::cgroup::destroy(roots.id(), id);
             for d in [roots.container_state(id), roots.container_run(id)] {
                 let _ = fs::remove_dir_all(d);
             }

@@ -70,7 +70,8 @@ fn running(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::rec
 pub fn top(g: &GlobalOpts, a: &TopArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     for c in running(g, &a.service)? {
-        let rows: Vec<Vec<String>> = procs::container_procs(&c.id).iter().map(procs::Proc::row).collect();
+        let rows: Vec<Vec<String>> =
+            procs::container_procs(roots(g).id(), &c.id).iter().map(procs::Proc::row).collect();
         out.push_str(&format!("{}\n{}\n", c.name, table::render(procs::HEADER, &rows)));
     }
     print!("{out}");
@@ -82,7 +83,7 @@ pub fn stats(g: &GlobalOpts, a: &StatsArgs) -> anyhow::Result<ExitCode> {
     loop {
         let targets: Vec<Target> = running(g, &a.service)?
             .into_iter()
-            .map(|c| Target { id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
+            .map(|c| Target { root_id: roots(g).id(), id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
             .collect();
         let sample = stats::sample(&targets, Duration::from_millis(500));
         let text = match a.format {

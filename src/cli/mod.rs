@@ -156,9 +156,18 @@ pub fn main() -> ExitCode {
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
     if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_)) {
-        if let Err(e) = crate::paths::secure_roots(&crate::paths::Roots::new(cli.global.root.as_deref())) {
+        let roots = crate::paths::Roots::new(cli.global.root.as_deref());
+        if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
             return ExitCode::FAILURE;
+        }
+        // The id kernel object names derive from, made here so a failure stops everything
+        // rather than falling back to a name another process of this root would not compute.
+        if roots.state != std::path::Path::new(crate::paths::DEFAULT_STATE_DIR) {
+            if let Err(e) = crate::rootid::ensure(&roots.state) {
+                eprintln!("error: the state root's id ({}): {e}", roots.state.join(crate::rootid::FILE).display());
+                return ExitCode::FAILURE;
+            }
         }
     }
     let result = match &cli.command {

@@ -130,7 +130,7 @@ impl NetworkManager {
         Ok(NetworkRecord {
             name: spec.name.clone(),
             project: spec.project.clone(),
-            bridge: names::bridge_name(&spec.name),
+            bridge: names::bridge_name(self.store.root_id(), &spec.name),
             subnet,
             gateway,
             internal: spec.internal,

@@ -25,8 +25,17 @@ pub enum NetworkError {
     AddressesExhausted { network: String, container: String },
     #[error("container `{container}` is not attached to a sandbox; call create_sandbox first")]
     NoSandbox { container: String },
-    #[error("port {port}/{proto} of service `{service}` is already in use on {host_ip}; choose another host port")]
-    PortInUse { service: String, port: u16, proto: String, host_ip: String },
+    #[error(
+        "port {port}/{proto} of service `{service}` is already in use on {host_ip}{holder}; choose another host port"
+    )]
+    PortInUse {
+        service: String,
+        port: u16,
+        proto: String,
+        host_ip: String,
+        /// ` (published by …)` when berth knows who holds it, else empty.
+        holder: String,
+    },
     #[error("netlink: {op}: {source}")]
     Netlink {
         op: String,

@@ -1,7 +1,9 @@
 //! Kernel object names derived from berth's names. Linux interface names are at most 15 bytes
 //! (IFNAMSIZ-1, netdevice(7)), so bridges and veths are named from a short SHA-256 of the full
-//! name: two projects (or two networks of one project) never share a bridge, and the name is
-//! recomputable from the state alone.
+//! name and the state root's id (`Roots::id`): two projects, two networks of one project, or
+//! one project under two state roots never share a bridge or a veth, and the name is
+//! recomputable from the state alone. The default root's id is empty, which gives the names
+//! earlier versions made (its bridges and veths survive an upgrade).
 
 use std::net::Ipv4Addr;
 
@@ -19,14 +21,26 @@ pub fn short_hash(s: &str, n: usize) -> String {
     hex::encode(digest)[..n].to_string()
 }
 
-/// `bth-<8 hex>` (12 bytes) for a network's real name (e.g. `demo_default`).
-pub fn bridge_name(network: &str) -> String {
-    format!("{BRIDGE_PREFIX}{}", short_hash(network, 8))
+/// What a name's hash covers: `text`, plus the root id when there is one ("" for the default
+/// root keeps the names of earlier versions).
+fn scoped(root_id: &str, text: &str) -> String {
+    if root_id.is_empty() {
+        text.to_string()
+    } else {
+        format!("{text}\0root={root_id}")
+    }
 }
 
-/// `bv<12 hex>` (14 bytes): the host end of the veth joining `container` to `network`.
-pub fn veth_name(container: &str, network: &str) -> String {
-    format!("{VETH_PREFIX}{}", short_hash(&format!("{container}\0{network}"), 12))
+/// `bth-<8 hex>` (12 bytes) for a network's real name (e.g. `demo_default`) in the state root
+/// with id `root_id`.
+pub fn bridge_name(root_id: &str, network: &str) -> String {
+    format!("{BRIDGE_PREFIX}{}", short_hash(&scoped(root_id, network), 8))
+}
+
+/// `bv<12 hex>` (14 bytes): the host end of the veth joining `container` to `network`, in the
+/// state root with id `root_id`.
+pub fn veth_name(root_id: &str, container: &str, network: &str) -> String {
+    format!("{VETH_PREFIX}{}", short_hash(&scoped(root_id, &format!("{container}\0{network}")), 12))
 }
 
 /// A locally administered unicast MAC derived from the IPv4 address (as Docker does:
@@ -68,15 +82,26 @@ mod tests {
 
     #[test]
     fn names_fit_ifnamsiz_and_differ_per_project() {
-        let a = bridge_name("alpha_default");
-        let b = bridge_name("beta_default");
+        let a = bridge_name("", "alpha_default");
+        let b = bridge_name("", "beta_default");
         assert!(a.len() <= 15 && a.starts_with("bth-"));
         assert_ne!(a, b);
-        assert_eq!(a, bridge_name("alpha_default"));
-        let v = veth_name("alpha-web-1", "alpha_default");
+        assert_eq!(a, bridge_name("", "alpha_default"));
+        let v = veth_name("", "alpha-web-1", "alpha_default");
         assert!(v.len() <= 15);
-        assert_ne!(v, veth_name("beta-web-1", "beta_default"));
-        assert_ne!(v, veth_name("alpha-web-1", "alpha_back"));
+        assert_ne!(v, veth_name("", "beta-web-1", "beta_default"));
+        assert_ne!(v, veth_name("", "alpha-web-1", "alpha_back"));
+    }
+
+    #[test]
+    fn names_differ_per_root_and_the_default_root_keeps_old_names() {
+        assert_eq!(bridge_name("", "alpha_default"), format!("bth-{}", short_hash("alpha_default", 8)));
+        assert_eq!(veth_name("", "a-web-1", "a_default"), format!("bv{}", short_hash("a-web-1\0a_default", 12)));
+        let (r1, r2) = ("0123456789", "abcdefabcd");
+        assert_ne!(bridge_name(r1, "alpha_default"), bridge_name(r2, "alpha_default"));
+        assert_ne!(bridge_name(r1, "alpha_default"), bridge_name("", "alpha_default"));
+        assert_ne!(veth_name(r1, "a-web-1", "a_default"), veth_name(r2, "a-web-1", "a_default"));
+        assert!(bridge_name(r1, "alpha_default").len() <= 15 && veth_name(r1, "a-web-1", "a_default").len() <= 15);
     }
 
     #[test]

@@ -88,12 +88,18 @@ pub fn pick(w: &Wanted, held: impl Fn(u16) -> bool) -> Option<u16> {
 
 /// The error for a port no candidate of which is free.
 pub fn in_use(service: &str, w: &Wanted) -> NetworkError {
+    in_use_by(service, w, String::new())
+}
+
+/// [`in_use`] naming who holds the port (`holder`: ` (published by …)`, or empty).
+pub fn in_use_by(service: &str, w: &Wanted, holder: String) -> NetworkError {
     let port = w.host_ports.map(|(a, _)| a).unwrap_or(0);
     NetworkError::PortInUse {
         service: service.to_string(),
         port,
         proto: w.proto.as_str().to_string(),
         host_ip: w.host_ip.to_string(),
+        holder,
     }
 }
 

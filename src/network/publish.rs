@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::error::{NetworkError, Result};
-use super::ports::{self, Proto};
+use super::ports;
 use super::proxy::{ProxyConfig, ProxyEntry};
 use super::proxyctl::ProxyCtl;
 use super::store::read_json;
@@ -16,30 +16,40 @@ impl NetworkManager {
         ProxyCtl { dir: self.store.proxy_dir(), project, binary: &self.proxy_binary }
     }
 
-    /// Every (host ip, port, proto) some proxy of this state root holds.
-    fn held_ports(&self) -> Vec<(IpAddr, u16, Proto)> {
+    /// Every port some proxy of this state root holds, with the file of that proxy's config.
+    fn held_ports(&self) -> Vec<(std::path::PathBuf, ProxyEntry)> {
         let Ok(dir) = std::fs::read_dir(self.store.proxy_dir()) else { return Vec::new() };
         dir.flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .filter_map(|e| read_json::<ProxyConfig>(&e.path()).ok().flatten())
-            .flat_map(|c| c.entries)
-            .map(|e| (e.host_ip, e.host_port, e.proto))
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| Some((p.clone(), read_json::<ProxyConfig>(&p).ok().flatten()?)))
+            .flat_map(|(p, c)| c.entries.into_iter().map(move |e| (p.clone(), e)))
             .collect()
     }
 
-    /// Fails, naming the service and port, when a host port of `ports` cannot be bound (call
-    /// before creating anything). Ports already held by berth's own proxy (a container being
-    /// replaced) count as free.
-    pub fn check_ports_free(&self, service: &str, ports: &[Port]) -> Result<()> {
+    /// Fails, naming the service, the port and (when it is a berth container of this root)
+    /// who holds it, when a host port of `ports` cannot be bound: call before creating or
+    /// starting anything, so a failed `up` leaves nothing started. Ports held by `project`'s
+    /// own proxy (a container being replaced or started again) count as free; ports another
+    /// project's proxy holds do not.
+    pub fn check_ports_free(&self, project: &str, service: &str, ports: &[Port]) -> Result<()> {
         let held = self.held_ports();
+        let own = self.proxy(project).config_path();
         for p in ports {
             let w = ports::wanted(p)?;
             if w.host_ports.is_none() {
                 continue;
             }
-            let ours = |port: u16| held.iter().any(|(ip, hp, pr)| *ip == w.host_ip && *hp == port && *pr == w.proto);
+            let holds = |e: &ProxyEntry, port: u16| e.host_ip == w.host_ip && e.host_port == port && e.proto == w.proto;
+            let ours = |port: u16| held.iter().any(|(cfg, e)| *cfg == own && holds(e, port));
             if ports::pick(&w, ours).is_none() {
-                return Err(ports::in_use(service, &w));
+                let first = w.host_ports.map_or(0, |(a, _)| a);
+                let holder = held
+                    .iter()
+                    .find(|(_, e)| holds(e, first))
+                    .map(|(_, e)| format!(" (published by berth container `{}`)", e.container))
+                    .unwrap_or_default();
+                return Err(ports::in_use_by(service, &w, holder));
             }
         }
         Ok(())
@@ -57,13 +67,18 @@ impl NetworkManager {
         let ip: IpAddr = ep.ip.parse().map_err(|_| NetworkError::invalid("endpoint address", &ep.ip, "not an IP"))?;
         let ctl = self.proxy(project);
         let mut cfg = ctl.load()?;
+        // What this container published before (a start after a stop that kept them): the
+        // proxy holds those ports for it, so they count as free.
+        let before: Vec<ProxyEntry> = cfg.entries.iter().filter(|e| e.container == container_id).cloned().collect();
         cfg.entries.retain(|e| e.container != container_id);
         let service = sandbox.registration.as_ref().map(|r| r.service.clone()).unwrap_or_else(|| container_id.into());
         let mut published = Vec::new();
         for p in ports {
             let w = ports::wanted(p)?;
             let taken = |port: u16| cfg.entries.iter().any(|e| e.host_port == port && e.proto == w.proto);
-            let free = |port: u16| !taken(port) && ports::try_bind(w.host_ip, port, w.proto).is_some();
+            let had =
+                |port: u16| before.iter().any(|e| e.host_ip == w.host_ip && e.host_port == port && e.proto == w.proto);
+            let free = |port: u16| !taken(port) && (had(port) || ports::try_bind(w.host_ip, port, w.proto).is_some());
             let host_port = match w.host_ports {
                 None => ports::pick(&w, |_| false),
                 Some((a, b)) => (a..=b).find(|p| free(*p)),

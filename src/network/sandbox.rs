@@ -137,7 +137,7 @@ impl NetworkManager {
                 ip: ip.to_string(),
                 mac: names::format_mac(&mac),
             },
-            veth: names::veth_name(id, &att.network),
+            veth: names::veth_name(self.store.root_id(), id, &att.network),
             bridge: net.bridge.clone(),
             ip,
             prefix: net.subnet.prefix(),
@@ -176,8 +176,11 @@ impl NetworkManager {
         }
         let lock = self.store.lock();
         let sandbox = self.store.load_sandbox(container_id).ok().flatten();
-        let veths: Vec<String> =
-            sandbox.iter().flat_map(|s| &s.endpoints).map(|ep| names::veth_name(container_id, &ep.network)).collect();
+        let veths: Vec<String> = sandbox
+            .iter()
+            .flat_map(|s| &s.endpoints)
+            .map(|ep| names::veth_name(self.store.root_id(), container_id, &ep.network))
+            .collect();
         for ep in sandbox.iter().flat_map(|s| &s.endpoints) {
             if let Err(e) = self.forget_endpoint(container_id, &ep.network) {
                 errors.push(e.to_string());

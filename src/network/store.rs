@@ -62,6 +62,8 @@ pub struct SandboxRecord {
 pub struct Store {
     dir: PathBuf,
     run: PathBuf,
+    /// The state root's id, which bridge and veth names include (see `names`).
+    root_id: &'static str,
     /// Parsed sandbox records by path, with the stamp of the file they were read from: every
     /// container's create reads every record of the host (to render hosts files), so without
     /// this a burst of n creates parses n² records under the store lock.
@@ -90,7 +92,11 @@ impl Stamp {
 
 impl Store {
     pub fn new(roots: &Roots) -> Self {
-        Store { dir: roots.state.join("networks"), run: roots.run.clone(), parsed: Arc::default() }
+        Store { dir: roots.state.join("networks"), run: roots.run.clone(), root_id: roots.id(), parsed: Arc::default() }
+    }
+
+    pub fn root_id(&self) -> &'static str {
+        self.root_id
     }
 
     pub fn network_path(&self, name: &str) -> PathBuf {

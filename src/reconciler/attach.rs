@@ -160,7 +160,9 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
     all_done.then_some(0)
 }
 
-/// Stop every running container of the project in parallel; a second Ctrl-C kills them.
+/// Stop every running container of the project in parallel and release their published
+/// ports, as `berth stop` does (a proxy left holding them would make the next `up` fail);
+/// a second Ctrl-C kills them.
 fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectContainer], grace: Option<Duration>) {
     let ctx = Ctx::new(roots, rt, project, None, grace);
     let before = INTERRUPTS.load(Ordering::SeqCst);
@@ -168,7 +170,8 @@ fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectCon
         for c in containers {
             let ctx = &ctx;
             s.spawn(move || {
-                if let Err(e) = container::stop(ctx, &c.name) {
+                let stopped = container::stop(ctx, &c.name);
+                if let Err(e) = stopped.and_then(|()| container::release_ports(ctx, &c.id, &c.name)) {
                     eprintln!("error: {e}");
                 }
             });

@@ -250,6 +250,14 @@ pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     }
 }
 
+/// Withdraw a stopped container's published ports (as Docker does when a container stops, and
+/// as `berth stop` does), so the host ports are free; its next start publishes them again.
+pub fn release_ports(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<()> {
+    layers::release_ports(ctx.roots, id)?;
+    ctx.pd().update_record(name, |r| r.ports.clear())?;
+    Ok(())
+}
+
 /// Stop and remove a container and everything held for it; keeps going past errors and
 /// reports them all. A container that no longer exists is not an error.
 pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {

@@ -122,12 +122,18 @@ pub fn remove_volume(roots: &Roots, _project: &str, name: &str) -> Result<()> {
     VolumeManager::new(roots).remove(name).map_err(vol_err(name))
 }
 
-/// Fail before anything is created when a published port of `service` is taken.
-pub fn check_ports_free(roots: &Roots, service_name: &str, service: &Service) -> Result<()> {
+/// Fail before anything is created or started when a published port of `service` is taken
+/// (ports `project`'s own proxy holds count as free).
+pub fn check_ports_free(roots: &Roots, project: &str, service_name: &str, service: &Service) -> Result<()> {
     if service.ports.is_empty() {
         return Ok(());
     }
-    NetworkManager::new(roots).check_ports_free(service_name, &service.ports).map_err(net_err(service_name))
+    NetworkManager::new(roots).check_ports_free(project, service_name, &service.ports).map_err(net_err(service_name))
+}
+
+/// Withdraw container `id`'s published ports (the project's proxy stops when none remain).
+pub fn release_ports(roots: &Roots, id: &str) -> Result<()> {
+    NetworkManager::new(roots).unpublish(id).map_err(net_err(id))
 }
 
 /// The mounts of `volumes:` and `tmpfs:` and the image's `VOLUME`s (volumes ensured,

@@ -145,20 +145,28 @@ fn preflight(ctx: &Ctx<'_>, stack: &Stack, plan: &planner::Plan) -> Result<()> {
     ReconcileError::collect(errors)
 }
 
-/// Published ports of services getting their first container must be free before anything is
-/// created (a recreated service holds its own ports until its old container goes).
+/// Published ports of services about to get a container running must be free before anything
+/// is created or started, so a failed `up` leaves nothing started: services getting their
+/// first container, and stopped ones being started or recreated (their ports were released
+/// when they stopped; a port this project's proxy still holds counts as free). A service with
+/// a running container holds its own ports until that container goes.
 fn check_ports(roots: &Roots, stack: &Stack, actual: &planner::Actual, plan: &planner::Plan) -> Result<()> {
     let mut checked = Vec::new();
     for id in plan.ids() {
-        let Action::CreateContainer { container, .. } = plan.action(id) else { continue };
+        let container = match plan.action(id) {
+            Action::CreateContainer { container, .. }
+            | Action::RecreateContainer { container, .. }
+            | Action::StartContainer { container } => container,
+            _ => continue,
+        };
         let service = &container.service;
-        let exists = actual.project_containers(&stack.name).any(|c| &c.service == service);
-        if exists || checked.contains(service) {
+        let running = actual.project_containers(&stack.name).any(|c| &c.service == service && c.status.is_running());
+        if running || checked.contains(service) {
             continue;
         }
         checked.push(service.clone());
         if let Some(svc) = stack.services.get(service) {
-            layers::check_ports_free(roots, service, svc)?;
+            layers::check_ports_free(roots, &stack.name, service, svc)?;
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
-//! The container's cgroup (`berth/<id>`) through cgroups-rs, on cgroup v1, hybrid and v2
-//! hosts. cgroups-rs decides v2 only when /sys/fs/cgroup itself is cgroup2, so a hybrid host
+//! The container's cgroup (`berth/<id>`, or `berth/<id>@<root id>` outside the default state
+//! root: see [`name`]) through cgroups-rs, on cgroup v1, hybrid and v2 hosts. cgroups-rs decides v2 only when /sys/fs/cgroup itself is cgroup2, so a hybrid host
 //! (v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) is correctly treated as v1.
 
 use std::fs;
@@ -17,8 +17,19 @@ use super::error::{Result, RuntimeError};
 /// CFS period used for `cpus` (as Docker: 100 ms).
 const CPU_PERIOD: u64 = 100_000;
 
-pub fn name(id: &str) -> String {
-    format!("berth/{id}")
+/// The cgroup of container `id` of the state root with id `root_id` (`Roots::id`). Cgroups
+/// are host-wide, so two roots with a container of the same name (one project name in two CI
+/// jobs' roots) must not share one: a `down` in one would kill the other's processes, and a
+/// limit set in one would change the other's. `@` never occurs in a container name, so no
+/// name of the default root (whose id is empty and whose names are those of earlier
+/// versions, kept across an upgrade) can be another root's. Flat under `berth/`, so cgroup
+/// v2's no-internal-process rule and the removal of `berth/` work as before.
+pub fn name(root_id: &str, id: &str) -> String {
+    if root_id.is_empty() {
+        format!("berth/{id}")
+    } else {
+        format!("berth/{id}@{root_id}")
+    }
 }
 
 /// cgroups-rs's v1 hierarchy minus its hugetlb controller, whose construction compiles a regex
@@ -93,16 +104,16 @@ fn hugetlb_dir(cg: &Cgroup) -> Option<PathBuf> {
 }
 
 /// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory.
-fn make(id: &str) -> std::result::Result<Cgroup, String> {
-    let cg = Cgroup::new(hierarchy(), name(id)).map_err(|e| e.to_string())?;
+fn make(path: &str) -> std::result::Result<Cgroup, String> {
+    let cg = Cgroup::new(hierarchy(), path).map_err(|e| e.to_string())?;
     if let Some(h) = hugetlb_dir(&cg) {
         fs::create_dir_all(&h).map_err(|e| format!("mkdir {}: {e}", h.display()))?;
     }
     Ok(cg)
 }
 
-fn cg_err(id: &str, reason: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Cgroup { path: name(id), reason: reason.to_string() }
+fn cg_err(path: &str, reason: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Cgroup { path: path.to_string(), reason: reason.to_string() }
 }
 
 /// The cgroups-rs view of our resources (cpus → quota/period, shares → weight on v2).
@@ -132,31 +143,32 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 
 /// Create the cgroup, apply the limits and, unless `privileged` (Docker: all devices), the
 /// device allowlist.
-pub fn create(id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
+pub fn create(root_id: &str, id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
+    let path = &name(root_id, id);
     // The shared parent `berth/` is removed when its last container goes (see `destroy`), so a
     // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
     let mut attempt = 0;
     let cg = loop {
-        match make(id) {
+        match make(path) {
             Ok(cg) => break cg,
             Err(_) if attempt < 5 => attempt += 1,
-            Err(e) => return Err(cg_err(id, format!("create: {e}"))),
+            Err(e) => return Err(cg_err(path, format!("create: {e}"))),
         }
     };
     let v2 = cg.v2();
-    cg.apply(&to_resources(r, v2)).map_err(|e| cg_err(id, format!("apply limits: {e}")))?;
+    cg.apply(&to_resources(r, v2)).map_err(|e| cg_err(path, format!("apply limits: {e}")))?;
     // cgroups-rs swallows some write errors; verify the ones a user asked for.
-    if let (Some(want), Some(path)) = (r.memory, memory_dir(&cg)) {
+    if let (Some(want), Some(dir)) = (r.memory, memory_dir(&cg)) {
         let file = if v2 { "memory.max" } else { "memory.limit_in_bytes" };
-        let got = fs::read_to_string(path.join(file)).unwrap_or_default();
+        let got = fs::read_to_string(dir.join(file)).unwrap_or_default();
         if got.trim().parse::<i64>().ok() != Some(want) {
-            return Err(cg_err(id, format!("memory limit {want} not applied ({file} = {})", got.trim())));
+            return Err(cg_err(path, format!("memory limit {want} not applied ({file} = {})", got.trim())));
         }
     }
     match (privileged, v2) {
         (true, _) => {}
-        (false, false) => restrict_devices(id, &cg)?,
-        (false, true) => restrict_devices_v2(id, &cg)?,
+        (false, false) => restrict_devices(path, &cg)?,
+        (false, true) => restrict_devices_v2(path, &cg)?,
     }
     Ok(cg)
 }
@@ -164,19 +176,19 @@ pub fn create(id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
 /// cgroup v2 has no devices.allow: attach the allowlist compiled to a BPF_CGROUP_DEVICE
 /// program (see devices_bpf). Only reached when /sys/fs/cgroup itself is cgroup2 (cgroups-rs's
 /// test), so a hybrid host's /sys/fs/cgroup/unified is never used here.
-fn restrict_devices_v2(id: &str, cg: &Cgroup) -> Result<()> {
+fn restrict_devices_v2(path: &str, cg: &Cgroup) -> Result<()> {
     let dir = PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(cg.path());
-    let rules = devices_bpf::parse_rules(DEVICE_ALLOW).map_err(|e| cg_err(id, e))?;
-    devices_bpf::apply(&dir, &rules).map_err(|e| cg_err(id, e))
+    let rules = devices_bpf::parse_rules(DEVICE_ALLOW).map_err(|e| cg_err(path, e))?;
+    devices_bpf::apply(&dir, &rules).map_err(|e| cg_err(path, e))
 }
 
-fn restrict_devices(id: &str, cg: &Cgroup) -> Result<()> {
+fn restrict_devices(path: &str, cg: &Cgroup) -> Result<()> {
     let Some(dev) = cg.controller_of::<cgroups_rs::devices::DevicesController>() else {
         return Ok(());
     };
     let dir = dev.path().to_path_buf();
     let open = |file: &str| fs::OpenOptions::new().write(true).open(dir.join(file));
-    let fail = |file: &str, v: &str, e: std::io::Error| cg_err(id, format!("{file} {v}: {e}"));
+    let fail = |file: &str, v: &str, e: std::io::Error| cg_err(path, format!("{file} {v}: {e}"));
     open("devices.deny").and_then(|mut f| f.write_all(b"a")).map_err(|e| fail("devices.deny", "a", e))?;
     // One rule per write(2) (the kernel parses one rule per call), through one open file.
     let mut allow = open("devices.allow").map_err(|e| fail("devices.allow", "", e))?;
@@ -186,8 +198,8 @@ fn restrict_devices(id: &str, cg: &Cgroup) -> Result<()> {
     Ok(())
 }
 
-pub fn load(id: &str) -> Cgroup {
-    Cgroup::load(hierarchy(), name(id))
+pub fn load(root_id: &str, id: &str) -> Cgroup {
+    Cgroup::load(hierarchy(), name(root_id, id))
 }
 
 /// The `tasks` file of every v1 hierarchy of `cg`, for the container's first process to join
@@ -210,8 +222,8 @@ pub fn self_join_files(cg: &Cgroup) -> Option<Vec<PathBuf>> {
 
 /// Move process `pid` into the cgroup. The calling process itself, when single-threaded, joins
 /// like the container's first process (see [`self_join_files`]: no grace-period wait).
-pub fn add_pid(id: &str, cg: &Cgroup, pid: i32) -> Result<()> {
-    let fail = |e: String| cg_err(id, format!("add pid {pid}: {e}"));
+pub fn add_pid(cg: &Cgroup, pid: i32) -> Result<()> {
+    let fail = |e: String| cg_err(cg.path(), format!("add pid {pid}: {e}"));
     if pid as u32 == std::process::id() && single_threaded() {
         if let Some(files) = self_join_files(cg) {
             for f in files {
@@ -237,15 +249,15 @@ pub fn memory_dir(cg: &Cgroup) -> Option<PathBuf> {
 }
 
 /// Directory of one controller ("memory", "pids", "cpu", …) of the container's cgroup.
-pub fn controller_dir(id: &str, controller: &str) -> PathBuf {
-    let cg = load(id);
+pub fn controller_dir(root_id: &str, id: &str, controller: &str) -> PathBuf {
+    let cg = load(root_id, id);
     let found = match controller {
         "memory" => memory_dir(&cg),
         "pids" => cg.controller_of::<cgroups_rs::pid::PidController>().map(|c| c.path().to_path_buf()),
         "cpu" => cg.controller_of::<cgroups_rs::cpu::CpuController>().map(|c| c.path().to_path_buf()),
         _ => None,
     };
-    found.unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup").join(name(id)))
+    found.unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup").join(name(root_id, id)))
 }
 
 /// Was a process of the cgroup killed by the OOM killer? v1: `oom_kill N` in
@@ -272,8 +284,9 @@ pub fn procs(cg: &Cgroup) -> Vec<i32> {
 }
 
 /// Kill every process left in the cgroup and remove it; tolerant of a cgroup already gone.
-pub fn destroy(id: &str) -> Result<()> {
-    let cg = load(id);
+pub fn destroy(root_id: &str, id: &str) -> Result<()> {
+    let cg = load(root_id, id);
+    let path = &name(root_id, id);
     let hugetlb = hugetlb_dir(&cg).filter(|h| h.is_dir());
     if !cg.exists() && hugetlb.is_none() {
         return Ok(());
@@ -299,7 +312,7 @@ pub fn destroy(id: &str) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    last.map_err(|e| cg_err(id, format!("remove: {e}")))?;
+    last.map_err(|e| cg_err(path, format!("remove: {e}")))?;
     remove_empty_parent();
     Ok(())
 }

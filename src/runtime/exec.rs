@@ -94,7 +94,7 @@ fn run(dir: &StateDir, exec_json: &str, console: bool) -> Result<i32, String> {
         (true, Some(p)) => p,
         _ => return Err(format!("container {} is not running", cfg.id)),
     };
-    cgroup::add_pid(&cfg.id, &cgroup::load(&cfg.id), std::process::id() as i32).map_err(|e| e.to_string())?;
+    cgroup::add_pid(&cgroup::load(dir.root_id(), &cfg.id), std::process::id() as i32).map_err(|e| e.to_string())?;
     // Open every namespace first: /proc/<pid> is no longer reachable once we are inside.
     let mut fds = Vec::new();
     for (name, flag) in namespaces(&cfg) {

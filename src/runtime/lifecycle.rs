@@ -382,7 +382,7 @@ impl Runtime {
             let _ = self.wait_timeout(id, Duration::from_secs(10));
         }
         let mut errors = Vec::new();
-        if let Err(e) = cgroup::destroy(id) {
+        if let Err(e) = cgroup::destroy(self.roots.id(), id) {
             errors.push(e.to_string());
         }
         let dir = self.state_dir(id);

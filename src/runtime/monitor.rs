@@ -223,7 +223,7 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
     drop((sync_r, err_w, stack));
     let console = console.map(|(ours, _theirs)| ours);
     let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
-    let cg = match place(pid, cfg) {
+    let cg = match place(pid, dir.root_id(), cfg) {
         Ok((cg, release)) => {
             // A child that failed early is gone (EPIPE): its error pipe says why.
             let _ = nix::unistd::write(&sync_w, release.as_bytes());
@@ -242,13 +242,13 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
 /// release message is "g", then the `tasks` files it joins by itself, one a line, then NUL (see
 /// `cgroup::self_join_files`: no grace-period wait). In a user namespace it has no right to
 /// the host's cgroup files, so we move it, and write its id maps.
-fn place(pid: Pid, cfg: &ContainerConfig) -> Result<(cgroups_rs::Cgroup, String), String> {
-    let cg = cgroup::create(&cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
+fn place(pid: Pid, root_id: &str, cfg: &ContainerConfig) -> Result<(cgroups_rs::Cgroup, String), String> {
+    let cg = cgroup::create(root_id, &cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
     let mut release = String::from("g");
     match (&cfg.namespaces.user, cgroup::self_join_files(&cg)) {
         (None, Some(files)) => files.iter().for_each(|f| release.push_str(&format!("\n{}", f.display()))),
         (user, _) => {
-            cgroup::add_pid(&cfg.id, &cg, pid.as_raw()).map_err(|e| e.to_string())?;
+            cgroup::add_pid(&cg, pid.as_raw()).map_err(|e| e.to_string())?;
             if let Some(u) = user {
                 write_id_map(pid, "uid_map", &u.uid_map)?;
                 write_id_map(pid, "gid_map", &u.gid_map)?;

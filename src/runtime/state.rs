@@ -15,6 +15,11 @@ use super::error::{io_err, Result, RuntimeError};
 pub struct StateDir(pub PathBuf);
 
 impl StateDir {
+    /// The id of the state root this dir belongs to, which the container's cgroup name
+    /// includes (see `cgroup::name`).
+    pub fn root_id(&self) -> &'static str {
+        crate::paths::Roots::of_container_state(&self.0).map_or("", |r| r.id())
+    }
     pub fn config(&self) -> PathBuf {
         self.0.join("config.json")
     }

@@ -111,11 +111,11 @@ pub fn teardown_and_check(env: &NetEnv, containers: &[&str], nets: &[&str]) {
 pub fn assert_clean(env: &NetEnv, containers: &[&str], nets: &[&str]) {
     let rules = iptables_rules();
     for n in nets {
-        let bridge = names::bridge_name(&env.net(n));
+        let bridge = names::bridge_name(env.roots.id(), &env.net(n));
         assert!(wait_gone(&bridge), "bridge {bridge} left behind");
         assert!(!rules.contains(&bridge), "firewall rule for {bridge} left behind:\n{rules}");
         for c in containers {
-            let veth = names::veth_name(&env.id(c), &env.net(n));
+            let veth = names::veth_name(env.roots.id(), &env.id(c), &env.net(n));
             assert!(wait_gone(&veth), "veth {veth} left behind");
         }
     }

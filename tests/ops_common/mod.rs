@@ -165,7 +165,7 @@ impl Proj {
         }
         assert!(!berth::reconciler::supervisor::is_running(&self.roots, &self.project).unwrap(), "supervisor left");
         assert!(!self.roots.projects().join(&self.project).exists(), "project state left");
-        let bridge = berth::network::names::bridge_name(&format!("{}_default", self.project));
+        let bridge = berth::network::names::bridge_name(self.roots.id(), &format!("{}_default", self.project));
         assert!(!Path::new("/sys/class/net").join(&bridge).exists(), "bridge {bridge} left");
         let netns: Vec<_> =
             std::fs::read_dir(self.roots.run.join("netns")).map(|d| d.flatten().collect()).unwrap_or_default();
@@ -191,7 +191,7 @@ pub fn assert_nothing_left(roots: &Roots, id: &str) {
     assert!(!roots.container_state(id).exists(), "state dir of {id} left behind");
     assert!(!roots.container_run(id).exists(), "run dir of {id} left behind");
     for ctrl in ["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "systemd", "unified"] {
-        let p = Path::new("/sys/fs/cgroup").join(ctrl).join("berth").join(id);
+        let p = Path::new("/sys/fs/cgroup").join(ctrl).join(berth::runtime::cgroup::name(roots.id(), id));
         assert!(!p.exists(), "cgroup {} left behind", p.display());
     }
     let state = roots.container_state(id);

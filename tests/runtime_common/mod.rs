@@ -94,10 +94,11 @@ pub fn assert_nothing_left(roots: &Roots, id: &str) {
     assert!(!roots.container_state(id).exists(), "state dir of {id} left behind");
     assert!(!roots.container_run(id).exists(), "run dir of {id} left behind");
     for ctrl in ["memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer", "systemd", "unified"] {
-        let p = Path::new("/sys/fs/cgroup").join(ctrl).join("berth").join(id);
+        let p = Path::new("/sys/fs/cgroup").join(ctrl).join(berth::runtime::cgroup::name(roots.id(), id));
         assert!(!p.exists(), "cgroup {} left behind", p.display());
     }
-    assert!(!Path::new("/sys/fs/cgroup/berth").join(id).exists(), "v2 cgroup left behind");
+    let v2 = Path::new("/sys/fs/cgroup").join(berth::runtime::cgroup::name(roots.id(), id));
+    assert!(!v2.exists(), "v2 cgroup left behind");
     let state = roots.container_state(id);
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(state.to_str().unwrap()), "mount under {} left behind", state.display());

@@ -68,6 +68,14 @@ impl Stack {
         Stack { tmp, roots, project, dir, cleaned: false }
     }
 
+    /// A fresh root like [`Stack::new`], with the project name of `other` (two roots running
+    /// one project, as two CI jobs on one host).
+    pub fn same_project_as(name: &str, other: &Stack) -> Self {
+        let mut s = Stack::new(name);
+        s.project = other.project.clone();
+        s
+    }
+
     /// Import the busybox fixture under `reference`.
     pub fn image(self, reference: &str) -> Self {
         super::import_busybox(&self.roots, reference);
@@ -165,14 +173,18 @@ pub fn assert_clean(roots: &Roots, project: &str) {
     let root = roots.state.to_string_lossy().into_owned();
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     assert!(!mounts.lines().any(|l| l.contains(&format!("{root}/")) && l.contains(project)), "mount left behind");
+    // Container cgroups are `berth/<id>` (default root) or `berth/<id>@<root id>`: only this
+    // root's (another root may run a project of the same name).
+    let root_id = roots.id();
     for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
         for e in std::fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with(&prefix), "cgroup {} left behind", e.path().display());
+            let ours = name.rsplit_once('@').map_or("", |(_, r)| r) == root_id;
+            assert!(!(ours && name.starts_with(&prefix)), "cgroup {} left behind", e.path().display());
         }
     }
     assert!(processes_of(project).is_empty(), "processes left behind: {:?}", processes_of(project));
-    let bridge = berth::network::names::bridge_name(&format!("{project}_default"));
+    let bridge = berth::network::names::bridge_name(roots.id(), &format!("{project}_default"));
     assert!(!std::path::Path::new("/sys/class/net").join(&bridge).exists(), "bridge {bridge} left behind");
     for e in std::fs::read_dir(roots.run.join("network")).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();

@@ -134,7 +134,7 @@ impl Env {
         assert!(!state.exists(), "state dir of {id} left behind");
         assert!(!self.roots.container_run(id).exists(), "run dir of {id} left behind");
         for ctrl in ["memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer", "systemd", "unified", ""] {
-            let p = Path::new("/sys/fs/cgroup").join(ctrl).join("berth").join(id);
+            let p = Path::new("/sys/fs/cgroup").join(ctrl).join(berth::runtime::cgroup::name(self.roots.id(), id));
             assert!(!p.exists(), "cgroup {} left behind", p.display());
         }
         let mut needles = vec![state.to_string_lossy().into_owned()];

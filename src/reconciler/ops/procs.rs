@@ -144,9 +144,9 @@ pub fn read_proc(pid: i32) -> Option<Proc> {
     })
 }
 
-/// Every process of container `id` (by its cgroup), in pid order.
-pub fn container_procs(id: &str) -> Vec<Proc> {
-    let cg = cgroup::load(id);
+/// Every process of container `id` of the root with id `root_id` (by its cgroup), in pid order.
+pub fn container_procs(root_id: &str, id: &str) -> Vec<Proc> {
+    let cg = cgroup::load(root_id, id);
     if !cg.exists() {
         return Vec::new();
     }

@@ -46,6 +46,8 @@ impl Stats {
 /// What to sample: the container's id, its display name, and its PID 1 (for the netns).
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The state root's id (`Roots::id`), which the container's cgroup name includes.
+    pub root_id: &'static str,
     pub id: String,
     pub name: String,
     pub pid: Option<i32>,
@@ -61,20 +63,20 @@ pub fn stat_value(text: &str, key: &str) -> Option<u64> {
 }
 
 /// Total CPU time of the container's cgroup, in nanoseconds.
-pub fn cpu_ns(id: &str) -> Option<u64> {
-    let cg = cgroup::load(id);
+pub fn cpu_ns(root_id: &str, id: &str) -> Option<u64> {
+    let cg = cgroup::load(root_id, id);
     if let Some(acct) = cg.controller_of::<cgroups_rs::cpuacct::CpuAcctController>() {
         if let Some(v) = read_u64(&acct.path().join("cpuacct.usage")) {
             return Some(v);
         }
     }
-    let text = fs::read_to_string(cgroup::controller_dir(id, "cpu").join("cpu.stat")).ok()?;
+    let text = fs::read_to_string(cgroup::controller_dir(root_id, id, "cpu").join("cpu.stat")).ok()?;
     stat_value(&text, "usage_usec").map(|us| us * 1000)
 }
 
 /// Memory in use (without inactive file cache) and the limit (the host's memory when none).
-pub fn memory(id: &str) -> (u64, u64) {
-    let dir = cgroup::controller_dir(id, "memory");
+pub fn memory(root_id: &str, id: &str) -> (u64, u64) {
+    let dir = cgroup::controller_dir(root_id, id, "memory");
     let stat = fs::read_to_string(dir.join("memory.stat")).unwrap_or_default();
     let (usage, limit, inactive) = if dir.join("memory.usage_in_bytes").exists() {
         (
@@ -103,9 +105,9 @@ fn host_memory() -> u64 {
         .unwrap_or(0)
 }
 
-pub fn pids(id: &str) -> u64 {
-    read_u64(&cgroup::controller_dir(id, "pids").join("pids.current"))
-        .unwrap_or_else(|| cgroup::procs(&cgroup::load(id)).len() as u64)
+pub fn pids(root_id: &str, id: &str) -> u64 {
+    read_u64(&cgroup::controller_dir(root_id, id, "pids").join("pids.current"))
+        .unwrap_or_else(|| cgroup::procs(&cgroup::load(root_id, id)).len() as u64)
 }
 
 /// Received and sent bytes over every interface but loopback, from /proc/net/dev text.
@@ -127,7 +129,7 @@ pub fn parse_net_dev(text: &str) -> (u64, u64) {
 
 /// Sample every target twice, `interval` apart (CPU % is a rate), and return their numbers.
 pub fn sample(targets: &[Target], interval: Duration) -> Vec<Stats> {
-    let before: Vec<Option<u64>> = targets.iter().map(|t| cpu_ns(&t.id)).collect();
+    let before: Vec<Option<u64>> = targets.iter().map(|t| cpu_ns(t.root_id, &t.id)).collect();
     let start = Instant::now();
     std::thread::sleep(interval);
     let wall = start.elapsed().as_nanos().max(1) as f64;
@@ -135,11 +137,11 @@ pub fn sample(targets: &[Target], interval: Duration) -> Vec<Stats> {
         .iter()
         .zip(before)
         .map(|(t, b)| {
-            let cpu = match (b, cpu_ns(&t.id)) {
+            let cpu = match (b, cpu_ns(t.root_id, &t.id)) {
                 (Some(b), Some(a)) => a.saturating_sub(b) as f64 / wall * 100.0,
                 _ => 0.0,
             };
-            let (mem_usage, mem_limit) = memory(&t.id);
+            let (mem_usage, mem_limit) = memory(t.root_id, &t.id);
             let (net_rx, net_tx) = t
                 .pid
                 .and_then(|p| fs::read_to_string(format!("/proc/{p}/net/dev")).ok())
@@ -153,7 +155,7 @@ pub fn sample(targets: &[Target], interval: Duration) -> Vec<Stats> {
                 mem_percent: if mem_limit > 0 { mem_usage as f64 * 100.0 / mem_limit as f64 } else { 0.0 },
                 net_rx,
                 net_tx,
-                pids: pids(&t.id),
+                pids: pids(t.root_id, &t.id),
             }
         })
         .collect()
