@@ -172,7 +172,7 @@ secrets:
         assert!(err.contains(word), "missing {word:?} in:\n{err}");
     }
     assert!(containers_of(&s.roots, &s.project).is_empty(), "a container was created");
-    let bridge = berth::network::names::bridge_name(&format!("{}_default", s.project));
+    let bridge = berth::network::names::bridge_name(s.roots.id(), &format!("{}_default", s.project));
     assert!(!std::path::Path::new("/sys/class/net").join(&bridge).exists(), "a network was created");
 
     // An unset variable and an external secret are refused the same way.
