@@ -80,6 +80,11 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     }
     acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
     t.mark("before plan");
+    if !a.detach && !a.wait {
+        // Attached: a Ctrl-C from now on, even while containers are being created, stops the
+        // stack gracefully (attach sees it) instead of killing this process half-way.
+        crate::reconciler::attach::catch_interrupts();
+    }
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     t.mark("up");
     if a.wait {

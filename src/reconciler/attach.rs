@@ -50,12 +50,18 @@ impl Follow {
     }
 }
 
-/// Stream logs until the stack is done; returns the exit code `up` should exit with.
-pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
+/// Count SIGINT and SIGTERM (see [`attach`], which acts on them) instead of dying of them.
+/// Idempotent.
+pub fn catch_interrupts() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: the handler only increments an atomic.
         unsafe { libc::signal(sig, on_interrupt as *const () as libc::sighandler_t) };
     }
+}
+
+/// Stream logs until the stack is done; returns the exit code `up` should exit with.
+pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
+    catch_interrupts();
     let tty = std::io::stdout().is_terminal();
     let mut follows: BTreeMap<String, Follow> = BTreeMap::new();
     let rt = Runtime::new(roots);

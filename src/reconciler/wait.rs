@@ -104,7 +104,9 @@ fn failed(roots: &Roots, progress: &Progress, c: &ProjectContainer, why: String)
         progress.note(&format!("last log lines of container {}:", c.name));
         progress.note(lines.trim_end_matches('\n'));
     }
-    ReconcileError::service(&c.service, format!("container {} {why}", c.name))
+    // "container X is unhealthy", "container X exited (3)", "container X is not ready …".
+    let verb = if why.starts_with("unhealthy") { "is " } else { "" };
+    ReconcileError::service(&c.service, format!("container {} {verb}{why}", c.name))
 }
 
 /// The container's last [`LOG_LINES`] log records, as `berth logs --tail` prints them.
