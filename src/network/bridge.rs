@@ -130,13 +130,23 @@ impl NetworkManager {
         Ok(NetworkRecord {
             name: spec.name.clone(),
             project: spec.project.clone(),
-            bridge: names::bridge_name(&spec.name),
+            bridge: names::bridge_name(&self.kernel_seed(spec)),
             subnet,
             gateway,
             internal: spec.internal,
             labels: spec.labels.clone(),
             endpoints: Default::default(),
         })
+    }
+
+    /// What the bridge's name derives from: a project network's name holds its project's, but
+    /// a network of no project (the default bridge, `berth network create`) has the same name
+    /// in every state root, so its seed adds the root's.
+    fn kernel_seed(&self, spec: &NetworkSpec) -> String {
+        match spec.project.is_empty() {
+            true => format!("{}\0{}", self.store.network_path(&spec.name).display(), spec.name),
+            false => spec.name.clone(),
+        }
     }
 
     /// Removes the bridge, its rules and its allocation. Idempotent; refuses while containers
