@@ -89,18 +89,22 @@ impl NetworkManager {
     }
 
     fn prepare_oneoff_inner(&self, id: &str, req: &OneoffNet) -> Result<OneoffSetup> {
+        let mut t = crate::timing::Phases::new(format!("network {id}"));
         let default = req.network == DEFAULT_NETWORK;
         if default {
             self.ensure_default_network()?;
         } else {
             self.require_network(&req.network)?;
         }
+        t.mark("network");
         let netns = self.create_sandbox(id)?;
+        t.mark("sandbox");
         let att = Attachment { network: req.network.clone(), ..Default::default() };
         let endpoint =
             self.attach(id, &[att])?.into_iter().next().ok_or_else(|| {
                 super::NetworkError::NotFound(format!("{} (no endpoint was made for {id})", req.network))
             })?;
+        t.mark("attach");
         let mut extra_hosts = IndexMap::new();
         if !req.name.is_empty() && req.name != req.hostname {
             extra_hosts.insert(req.name.clone(), vec![endpoint.ip.clone()]);
@@ -129,8 +133,10 @@ impl NetworkManager {
                 _ => true,
             })
             .collect();
+        t.mark("hosts files");
         if !req.ports.is_empty() {
             self.publish(id, &oneoff_proxy(id), &req.ports)?;
+            t.mark("publish");
         }
         Ok(OneoffSetup { netns, mounts, endpoint })
     }

@@ -147,11 +147,22 @@ pub fn remove(rt: &Runtime, c: &Standalone, force: bool) -> Result<()> {
 /// container itself was already gone: its monitor may have removed it and died before its
 /// network). Both are attempted; the first error is returned.
 pub fn remove_by_id(rt: &Runtime, roots: &Roots, id: &str, force: bool) -> std::result::Result<(), RuntimeError> {
-    let removed = rt.remove(id, force);
+    let mut t = crate::timing::Phases::new(format!("remove {id}"));
+    // Side by side: both mostly wait on the kernel (cgroup removal, link deletion, unmount).
+    let (removed, released) = std::thread::scope(|s| {
+        let network = s.spawn(|| crate::network::release_container(roots, id));
+        let removed = rt.remove(id, force);
+        let panicked = || crate::network::NetworkError::Teardown {
+            what: format!("network of {id}"),
+            errors: vec!["the thread releasing it panicked".into()],
+        };
+        (removed, network.join().unwrap_or_else(|_| Err(panicked())))
+    });
+    t.mark("runtime + network");
     if let Err(RuntimeError::BadState { .. }) = removed {
         return removed;
     }
-    if let Err(e) = crate::network::release_container(roots, id) {
+    if let Err(e) = released {
         tracing::warn!(container = id, "releasing its network: {e}");
         if removed.is_ok() {
             return Err(RuntimeError::Teardown { id: id.to_string(), errors: e.to_string() });
