@@ -197,3 +197,19 @@ fn random_hex() -> Result<String> {
     }
     Ok(hex::encode(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolution_failures_are_recognised_and_the_hint_names_the_mode() {
+        assert!(resolution_failure("Err:1 http://deb.debian.org bookworm InRelease Temporary failure resolving 'x'"));
+        assert!(resolution_failure("wget: bad address 'nonexistent.invalid'"));
+        assert!(resolution_failure("curl: (6) Could not resolve host: example.invalid"));
+        assert!(!resolution_failure("E: Unable to locate package nope"));
+        assert!(resolution_hint(BuildNetwork::None).contains("no network (network: none)"));
+        assert!(resolution_hint(BuildNetwork::Default).contains("have network"));
+        assert!(resolution_hint(BuildNetwork::Host).contains("host's network"));
+    }
+}

@@ -433,4 +433,49 @@ mod tests {
         let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
         assert_eq!(env, ["PATH=/bin", "A=2"]);
     }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        let os = words.iter().map(std::ffi::OsString::from).collect();
+        docker_run_argv(os).into_iter().map(|w| w.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn dash_p_after_run_publishes_and_before_it_names_the_project() {
+        assert_eq!(
+            argv(&["berth", "-p", "proj", "run", "-p", "8080:80", "-e", "-p", "-p127.0.0.1:1:2", "img", "-p", "x"]),
+            [
+                "berth",
+                "-p",
+                "proj",
+                "run",
+                "--publish",
+                "8080:80",
+                "-e",
+                "-p",
+                "--publish=127.0.0.1:1:2",
+                "img",
+                "-p",
+                "x"
+            ]
+        );
+        assert_eq!(argv(&["berth", "--root", "/r", "up", "-p", "x"]), ["berth", "--root", "/r", "up", "-p", "x"]);
+        assert_eq!(
+            argv(&["berth", "run", "--name=n", "-p", "1", "img"]),
+            ["berth", "run", "--name=n", "--publish", "1", "img"]
+        );
+    }
+
+    #[test]
+    fn add_host_and_publish_forms() {
+        let h = parse_add_hosts(&["foo:10.1.2.3".into(), "bar=::1".into(), "foo:10.1.2.4".into()]).unwrap();
+        assert_eq!(h["foo"], ["10.1.2.3", "10.1.2.4"]);
+        assert_eq!(h["bar"], ["::1"]);
+        assert!(parse_add_hosts(&["nohost".into()]).is_err());
+        assert!(parse_add_hosts(&["foo:notanip".into()]).is_err());
+        let p = parse_publish("127.0.0.1:8080:80/udp").unwrap();
+        assert_eq!((p.host_ip.as_deref(), p.published.as_deref(), p.target), (Some("127.0.0.1"), Some("8080"), 80));
+        assert_eq!(p.protocol, crate::spec::model::Protocol::Udp);
+        assert_eq!(parse_publish("80").unwrap().published, None);
+        assert!(parse_publish("1:2/sctp").is_err());
+    }
 }
