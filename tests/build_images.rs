@@ -83,7 +83,10 @@ impl Drop for Root {
         let rt = berth::runtime::Runtime::new(&roots);
         for st in rt.list().unwrap_or_default() {
             let _ = rt.remove(&st.id, true);
+            let _ = berth::network::release_container(&roots, &st.id);
         }
+        // RUN steps and `berth run` made the root's default bridge (kept, as docker0 is).
+        let _ = support::remove_default_network(self.tmp.path());
     }
 }
 
@@ -136,7 +139,8 @@ fn dockerfile_builds_runs_and_rebuilds_from_cache() {
     let out = r.berth(&["run", "--rm", "myapp:1"]);
     assert_eq!(out.success().stdout(), "hello from run\n");
     let probe = "ls /srv/app; test -e /etc/hostname && echo HOSTNAME-EXISTS; pwd; id -u; echo $SAID";
-    let o = r.berth(&["run", "--rm", "myapp:1", "sh", "-c", probe]);
+    // No network: its /etc/hostname would be bound in, and this asks what the layers hold.
+    let o = r.berth(&["run", "--rm", "--network", "none", "myapp:1", "sh", "-c", probe]);
     let text = o.success().stdout();
     assert!(text.contains("data.txt") && text.contains("made.txt"), "{text}");
     assert!(!text.contains("secret.txt"), ".dockerignore must exclude secret.txt: {text}");

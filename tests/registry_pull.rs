@@ -162,6 +162,7 @@ fn image_push_pull_round_trip_and_errors() {
     ok(root, &["image", "rm", &image]);
     let out = ok(root, &["run", "--rm", &image, "echo", "ran-from-pulled"]);
     assert!(out.contains("ran-from-pulled") && out.contains("Unable to find image"), "{out}");
+    support::remove_default_network(root).unwrap();
     let err = fails(root, &["run", "--rm", "--pull", "never", &missing, "true"]);
     assert!(err.contains("not found"), "{err}");
 

@@ -43,13 +43,13 @@ pub fn request(
     }
     args.extend(extra_args.clone());
     let network = b.network.as_deref().unwrap_or("default");
-    let host_network = match network {
-        "host" => true,
-        "default" | "none" | "" => false,
-        other => {
+    let network = match super::BuildNetwork::parse(network) {
+        Some(n) => n,
+        None => {
+            let other = network;
             return Err(BuildError::Invalid(format!(
                 "service `{service_name}`: build.network `{other}` is not supported (use host, none or default)"
-            )))
+            )));
         }
     };
     let mut tags = vec![image_name(stack, service_name, service)];
@@ -62,7 +62,7 @@ pub fn request(
         target: b.target.clone(),
         labels: b.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         tags,
-        host_network,
+        network,
         no_cache: false,
         helper: None,
     })
@@ -158,7 +158,7 @@ mod tests {
         let svc = &l.stack.services["web"];
         assert_eq!(unsupported_keys(svc), ["cache_from"]);
         let req = request(&l.stack, "web", svc, &BTreeMap::from([("B".into(), "2".into())])).unwrap();
-        assert!(req.host_network);
+        assert_eq!(req.network, crate::build::BuildNetwork::Host);
         assert_eq!(req.tags, ["p-web", "web:extra"]);
         assert_eq!(req.target.as_deref(), Some("t"));
         assert_eq!(req.args.len(), 2);

@@ -9,9 +9,10 @@ pub enum BuildError {
     #[error("{file}:{line}: {message}")]
     Dockerfile { file: String, line: usize, message: String },
 
-    /// A RUN step's command exited non-zero.
-    #[error("{file}:{line}: `{command}` failed: exit code {code}")]
-    RunFailed { file: String, line: usize, command: String, code: i32 },
+    /// A RUN step's command exited non-zero; `hint` (empty, or a new line and a hint) says
+    /// what network the step had when its output reported a name that did not resolve.
+    #[error("{file}:{line}: `{command}` failed: exit code {code}{hint}")]
+    RunFailed { file: String, line: usize, command: String, code: i32, hint: String },
 
     /// A step failed in a lower layer (runtime, image store, file system).
     #[error("{file}:{line}: {what}")]

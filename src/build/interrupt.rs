@@ -164,6 +164,10 @@ fn remove_container(roots: &Roots, rt: &Runtime, id: &str) {
         }
         Err(e) => tracing::warn!(container = %id, error = %e, "could not remove a stale build container"),
     }
+    // Its network sandbox (netns mount, veth, address), when the step had the default bridge.
+    if let Err(e) = crate::network::release_container(roots, id) {
+        tracing::warn!(container = %id, error = %e, "could not remove a stale build container's network");
+    }
 }
 
 /// Tests that run builds or raise signals take this: the flag and dispositions are global.

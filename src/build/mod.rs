@@ -45,6 +45,36 @@ pub use error::{BuildError, Result};
 pub use executor::build;
 pub use instruction::{parse, Dockerfile};
 
+/// The network of a build's RUN steps, as Docker's: the default bridge with egress (so `RUN
+/// apt-get install` works), none (loopback only), or the host's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuildNetwork {
+    #[default]
+    Default,
+    None,
+    Host,
+}
+
+impl BuildNetwork {
+    /// `default` (or empty), `none`, `host`; None for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "default" | "" | "bridge" => Some(BuildNetwork::Default),
+            "none" => Some(BuildNetwork::None),
+            "host" => Some(BuildNetwork::Host),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildNetwork::Default => "default",
+            BuildNetwork::None => "none",
+            BuildNetwork::Host => "host",
+        }
+    }
+}
+
 /// What to build.
 #[derive(Debug, Clone, Default)]
 pub struct Request {
@@ -62,8 +92,8 @@ pub struct Request {
     pub labels: BTreeMap<String, String>,
     /// Tags for the result (none: an untagged image).
     pub tags: Vec<String>,
-    /// RUN steps use the host's network namespace (compose `network: host`).
-    pub host_network: bool,
+    /// The network of RUN steps (compose `build.network`, `--network`).
+    pub network: BuildNetwork,
     /// Do not use the build cache.
     pub no_cache: bool,
     /// The berth-monitor helper binary, when not next to the current executable (tests).

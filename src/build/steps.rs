@@ -14,6 +14,7 @@ use super::runstep::{self, RunSpec};
 use super::state::{now, ImageState, DEFAULT_PATH};
 use super::tree::Tree;
 use super::words;
+use super::BuildNetwork;
 
 impl Executor<'_> {
     fn cached(&mut self, run: &mut StageRun, key: String, prefix: &str) -> bool {
@@ -51,7 +52,8 @@ impl Executor<'_> {
         if !env.iter().any(|e| e.starts_with("PATH=")) {
             env.push(DEFAULT_PATH.into());
         }
-        let host_network = network == Some("host") || (network.is_none() && self.req.host_network);
+        // `RUN --network=` over the build's own (parsed and checked by the instruction parser).
+        let network = network.and_then(BuildNetwork::parse).unwrap_or(self.req.network);
         let user = Some(run.state.config.user.clone()).filter(|u| !u.is_empty());
         let cwd = Some(run.state.config.working_dir.clone()).filter(|w| !w.is_empty());
         let key = Cache::key(
@@ -62,7 +64,7 @@ impl Executor<'_> {
                 &env.join("\0"),
                 user.as_deref().unwrap_or(""),
                 cwd.as_deref().unwrap_or(""),
-                if host_network { "host" } else { "none" },
+                network.as_str(),
             ],
         );
         if self.cached(run, key.clone(), prefix) {
@@ -71,14 +73,20 @@ impl Executor<'_> {
         if run.state.layers.is_empty() {
             return Err(loc.err("RUN needs a base image with a shell (this stage is FROM scratch with no files)"));
         }
-        let spec = RunSpec { layers: self.layer_dirs(&run.state), args, env, cwd, user, host_network, prefix };
-        let (container, code) = runstep::run(&self.rt, &spec, self.log).map_err(|e| loc.wrap("RUN", e))?;
+        let spec = RunSpec { layers: self.layer_dirs(&run.state), args, env, cwd, user, network, prefix };
+        let runstep::Finished { container, code, resolution_failed } =
+            runstep::run(&self.rt, &spec, self.log).map_err(|e| loc.wrap("RUN", e))?;
         if code != 0 {
             return Err(BuildError::RunFailed {
                 file: self.df.file.clone(),
                 line: ins.line,
                 command: ins.text.clone(),
                 code,
+                hint: if resolution_failed {
+                    format!("\n{}", runstep::resolution_hint(network))
+                } else {
+                    String::new()
+                },
             });
         }
         let layer = commit_dir(self.store, &container.upper()).map_err(|e| loc.wrap("RUN: store the layer", e))?;

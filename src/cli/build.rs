@@ -46,8 +46,8 @@ pub struct ImageBuildArgs {
     /// KEY=VALUE label for the image.
     #[arg(long = "label")]
     pub labels: Vec<String>,
-    /// RUN network: none (default) or host.
-    #[arg(long, default_value = "none")]
+    /// RUN network: default (the default bridge, with egress), none or host.
+    #[arg(long, default_value = "default")]
     pub network: String,
     #[arg(long)]
     pub no_cache: bool,
@@ -136,10 +136,8 @@ pub fn run_image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<Exi
 
 fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
-    let host_network = match a.network.as_str() {
-        "host" => true,
-        "none" | "default" => false,
-        other => bail!("--network {other}: expected none, default or host"),
+    let Some(network) = build::BuildNetwork::parse(&a.network) else {
+        bail!("--network {}: expected default, none or host", a.network)
     };
     // `-f -`: the Dockerfile comes from stdin (docker build -f- CONTEXT).
     let stdin_file = a.file.as_deref().is_some_and(|f| f == std::path::Path::new("-"));
@@ -167,7 +165,7 @@ fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
         target: a.target.clone(),
         labels: parse_kv(&a.labels, "--label")?,
         tags: a.tags.clone(),
-        host_network,
+        network,
         no_cache: a.no_cache,
         ..Default::default()
     };

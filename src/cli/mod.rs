@@ -139,7 +139,7 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
     init_tracing(&cli.global.log_level);
     // Held (shared) until this process exits; see ensure_volatile_run_dir.
     let _run_dir_users = match uses_default_run_dir(&cli) && nix::unistd::geteuid().is_root() {

@@ -12,12 +12,19 @@ use clap::Args;
 
 use super::{foreground, GlobalOpts};
 use crate::image::{ImageStore, ResolvedImage};
+use crate::network::oneoff as oneoff_net;
+use crate::network::NetworkManager;
 use crate::paths::Roots;
 use crate::runtime::attach;
-use crate::runtime::{ContainerConfig, Mount, Runtime};
+use crate::runtime::{ContainerConfig, Mount, NetNs, Runtime};
 
+/// `-h` is `--hostname` here, as in `docker run` (help is `--help`).
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
@@ -69,14 +76,21 @@ pub struct RunArgs {
     #[arg(long)]
     pub privileged: bool,
     /// Container hostname (default: the first 12 characters of the id).
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
     /// Override the image's entrypoint.
     #[arg(long)]
     pub entrypoint: Option<String>,
-    /// Network: "none" (own empty namespace, the default until networks land) or "host".
-    #[arg(long, default_value = "none")]
+    /// Network: bridge (berth's default bridge, with egress), none (only loopback), host, or
+    /// the name of an existing berth network.
+    #[arg(long, alias = "net", default_value = oneoff_net::DEFAULT_NETWORK)]
     pub network: String,
+    /// Publish a container port: [IP:][HOST:]CONTAINER[/PROTO] (`-p`, as in docker run).
+    #[arg(long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// An /etc/hosts entry: NAME:IP (or NAME=IP).
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    pub add_host: Vec<String>,
     /// Pull the image: always, missing (when not in the store), never.
     #[arg(long, default_value = "missing", value_name = "POLICY")]
     pub pull: String,
@@ -93,9 +107,16 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
     let rt = Runtime::new(&roots);
-    let cfg = build_config(a, &image, &rt)?;
+    let mut cfg = build_config(a, &image, &rt)?;
     let id = cfg.id.clone();
-    rt.create(&cfg)?;
+    let nm = NetworkManager::new(&roots);
+    let networked = prepare_network(&nm, a, &mut cfg)?;
+    if let Err(e) = rt.create(&cfg) {
+        if networked {
+            let _ = nm.teardown_sandbox(&id);
+        }
+        return Err(e.into());
+    }
     // While we wait for it, we remove a --rm container; if we die, its monitor does (see
     // runtime::autoremove). With -d there is no waiting: the monitor removes it.
     let _attached = match a.rm && !a.detach {
@@ -109,7 +130,7 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok(m) => m,
         Err(e) => {
             if a.rm {
-                let _ = rt.remove(&id, true);
+                let _ = crate::reconciler::ops::standalone::remove_by_id(&rt, &roots, &id, true);
             }
             eprintln!("error: {e}");
             return Ok(ExitCode::from(if e.to_string().contains("not found") { 127 } else { 126 }));
@@ -128,7 +149,7 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("berth: container {id} was killed: out of memory");
     }
     if a.rm {
-        rt.remove(&id, true)?;
+        crate::reconciler::ops::standalone::remove_by_id(&rt, &roots, &id, true)?;
     }
     Ok(ExitCode::from(code as u8))
 }
@@ -167,7 +188,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     cfg.process.tty = a.tty;
     cfg.process.console_size = a.tty.then(attach::caller_window_size).flatten();
     cfg.process.stdin = a.interactive;
-    cfg.hostname = a.hostname.clone();
+    cfg.hostname = Some(a.hostname.clone().unwrap_or_else(|| id[..12].to_string()));
     cfg.stop_signal = ic.stop_signal.clone();
     cfg.init = a.init;
     cfg.rootfs.read_only = a.read_only;
@@ -178,11 +199,9 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
         cfg.seccomp = crate::runtime::SeccompMode::Unconfined;
     }
     cfg.namespaces.net = match a.network.as_str() {
-        "none" | "" => crate::runtime::NetNs::New,
-        "host" => crate::runtime::NetNs::Host,
-        other => {
-            bail!("--network {other}: only none and host are supported by `berth run` (use a stack file for networks)")
-        }
+        "host" => NetNs::Host,
+        // Own namespace; a sandbox replaces it for a network (see prepare_network).
+        _ => NetNs::New,
     };
     cfg.resources.memory = a.memory.as_deref().map(parse_bytes).transpose()?;
     cfg.resources.cpus = a.cpus;
@@ -191,6 +210,135 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
         cfg.mounts.push(parse_volume(v)?);
     }
     Ok(cfg)
+}
+
+/// The network of `--network` (none and host need nothing of the network layer): a sandbox
+/// on the default bridge or a named network, with its hosts files and published ports.
+/// Returns whether one was made.
+fn prepare_network(nm: &NetworkManager, a: &RunArgs, cfg: &mut ContainerConfig) -> anyhow::Result<bool> {
+    let network = match a.network.as_str() {
+        "none" | "host" => {
+            if !a.publish.is_empty() {
+                eprintln!("warning: --network {}: published ports are ignored", a.network);
+            }
+            if !a.add_host.is_empty() && a.network == "none" {
+                eprintln!("warning: --network none: --add-host is ignored");
+            }
+            return Ok(false);
+        }
+        "" | "default" => oneoff_net::DEFAULT_NETWORK.to_string(),
+        other => other.to_string(),
+    };
+    let req = oneoff_net::OneoffNet {
+        network: network.clone(),
+        hostname: cfg.hostname.clone().unwrap_or_default(),
+        name: cfg.name.clone(),
+        extra_hosts: parse_add_hosts(&a.add_host)?,
+        files: Vec::new(),
+        ports: a.publish.iter().map(|p| parse_publish(p)).collect::<anyhow::Result<Vec<_>>>()?,
+    };
+    let setup = nm.prepare_oneoff(&cfg.id, &req).with_context(|| format!("--network {network}"))?;
+    cfg.namespaces.net = NetNs::Path(setup.netns);
+    cfg.mounts.extend(setup.mounts);
+    Ok(true)
+}
+
+/// `--add-host NAME:IP` (or NAME=IP; IP may be IPv6, so split at the first separator).
+fn parse_add_hosts(items: &[String]) -> anyhow::Result<indexmap::IndexMap<String, Vec<String>>> {
+    let mut out: indexmap::IndexMap<String, Vec<String>> = indexmap::IndexMap::new();
+    for item in items {
+        let Some((name, ip)) = item.split_once([':', '=']) else { bail!("--add-host {item}: expected NAME:IP") };
+        let bare = ip.trim_matches(|c| c == '[' || c == ']');
+        if name.is_empty() || bare.parse::<std::net::IpAddr>().is_err() {
+            bail!("--add-host {item}: expected NAME:IP with an IP address");
+        }
+        out.entry(name.to_string()).or_default().push(bare.to_string());
+    }
+    Ok(out)
+}
+
+/// `-p [IP:][HOST:]CONTAINER[/PROTO]` as Compose's short syntax reads it (one port, or one range).
+fn parse_publish(p: &str) -> anyhow::Result<crate::spec::model::Port> {
+    let specs = crate::spec::canonical::parse_port(p).map_err(|e| anyhow::anyhow!("-p {p}: {e}"))?;
+    let [one] = specs.as_slice() else { bail!("-p {p}: give one port or one range per -p") };
+    let protocol = match one.protocol.as_str() {
+        "udp" => crate::spec::model::Protocol::Udp,
+        "tcp" => crate::spec::model::Protocol::Tcp,
+        other => bail!("-p {p}: protocol {other} is not supported (tcp or udp)"),
+    };
+    Ok(crate::spec::model::Port {
+        name: None,
+        target: one.target,
+        published: one.published.clone(),
+        host_ip: one.host_ip.clone(),
+        protocol,
+        mode: "ingress".into(),
+        app_protocol: None,
+    })
+}
+
+/// The command line with `berth run`'s `-p` read as `--publish` (as `docker run` and `docker
+/// compose run` read it) where it comes after `run`: before it, `-p` stays the project name.
+pub fn docker_run_argv(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const GLOBAL_VALUES: &[&str] = &[
+        "-f",
+        "--file",
+        "-p",
+        "--project-name",
+        "--project-directory",
+        "--env-file",
+        "--profile",
+        "--root",
+        "--log-level",
+    ];
+    let mut i = 1;
+    while i < argv.len() {
+        let t = argv[i].to_string_lossy();
+        if t == "run" {
+            break;
+        }
+        if !t.starts_with('-') || t == "--" {
+            return argv;
+        }
+        i += if GLOBAL_VALUES.contains(&t.as_ref()) { 2 } else { 1 };
+    }
+    if i >= argv.len() {
+        return argv;
+    }
+    let cmd = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
+    let takes_value = |t: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_action().takes_values()
+                && (t
+                    .strip_prefix("--")
+                    .is_some_and(|l| a.get_long() == Some(l) || a.get_all_aliases().is_some_and(|al| al.contains(&l)))
+                    || (t.len() == 2 && t.strip_prefix('-').and_then(|s| s.chars().next()) == a.get_short()))
+        })
+    };
+    let mut out: Vec<std::ffi::OsString> = argv[..=i].to_vec();
+    let mut rest = argv[i + 1..].iter();
+    while let Some(tok) = rest.next() {
+        let t = tok.to_string_lossy().into_owned();
+        if t == "-p" {
+            out.push("--publish".into());
+        } else if let Some(v) = t.strip_prefix("-p").filter(|_| !t.starts_with("--")) {
+            out.push(format!("--publish={}", v.trim_start_matches('=')).into());
+            continue;
+        } else {
+            out.push(tok.clone());
+            if t == "--" || !t.starts_with('-') {
+                out.extend(rest.cloned());
+                break;
+            }
+            if !takes_value(&t) || t.contains('=') {
+                continue;
+            }
+        }
+        if let Some(v) = rest.next() {
+            out.push(v.clone());
+        }
+    }
+    out
 }
 
 /// Entrypoint + cmd, as Docker combines flags and image defaults.
@@ -284,5 +432,50 @@ mod tests {
         assert!(parse_volume("data:/b").is_err());
         let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
         assert_eq!(env, ["PATH=/bin", "A=2"]);
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        let os = words.iter().map(std::ffi::OsString::from).collect();
+        docker_run_argv(os).into_iter().map(|w| w.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn dash_p_after_run_publishes_and_before_it_names_the_project() {
+        assert_eq!(
+            argv(&["berth", "-p", "proj", "run", "-p", "8080:80", "-e", "-p", "-p127.0.0.1:1:2", "img", "-p", "x"]),
+            [
+                "berth",
+                "-p",
+                "proj",
+                "run",
+                "--publish",
+                "8080:80",
+                "-e",
+                "-p",
+                "--publish=127.0.0.1:1:2",
+                "img",
+                "-p",
+                "x"
+            ]
+        );
+        assert_eq!(argv(&["berth", "--root", "/r", "up", "-p", "x"]), ["berth", "--root", "/r", "up", "-p", "x"]);
+        assert_eq!(
+            argv(&["berth", "run", "--name=n", "-p", "1", "img"]),
+            ["berth", "run", "--name=n", "--publish", "1", "img"]
+        );
+    }
+
+    #[test]
+    fn add_host_and_publish_forms() {
+        let h = parse_add_hosts(&["foo:10.1.2.3".into(), "bar=::1".into(), "foo:10.1.2.4".into()]).unwrap();
+        assert_eq!(h["foo"], ["10.1.2.3", "10.1.2.4"]);
+        assert_eq!(h["bar"], ["::1"]);
+        assert!(parse_add_hosts(&["nohost".into()]).is_err());
+        assert!(parse_add_hosts(&["foo:notanip".into()]).is_err());
+        let p = parse_publish("127.0.0.1:8080:80/udp").unwrap();
+        assert_eq!((p.host_ip.as_deref(), p.published.as_deref(), p.target), (Some("127.0.0.1"), Some("8080"), 80));
+        assert_eq!(p.protocol, crate::spec::model::Protocol::Udp);
+        assert_eq!(parse_publish("80").unwrap().published, None);
+        assert!(parse_publish("1:2/sctp").is_err());
     }
 }

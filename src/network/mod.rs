@@ -12,7 +12,8 @@
 //! addresses), `store` (state files and locks), `netlink` (the rtnetlink seam), `netns`
 //! (namespaces bound to files), `bridge` (networks), `sandbox` (per-container plumbing),
 //! `hosts` + `discovery` (service discovery), `ports` + `publish` + `proxy` + `proxyctl`
-//! (published ports), `firewall` (masquerade and isolation rules).
+//! (published ports), `firewall` (masquerade and isolation rules), `oneoff` (the default
+//! bridge and the sandboxes of containers outside projects).
 
 mod bridge;
 mod discovery;
@@ -23,6 +24,7 @@ pub mod ipam;
 pub mod names;
 mod netlink;
 pub mod netns;
+pub mod oneoff;
 pub mod ports;
 pub mod proxy;
 mod proxyctl;
@@ -39,6 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{NetworkError, Result};
 pub use firewall::RuleCheck;
 pub use ipam::Ipv4Net;
+pub use oneoff::{release_container, OneoffNet, OneoffSetup, DEFAULT_NETWORK};
 pub use store::HOST_LOCK;
 
 use crate::paths::Roots;

@@ -167,6 +167,7 @@ impl NetworkManager {
     /// deletes a namespace's devices when it dies, so no veth is deleted one by one), files.
     /// Keeps going past errors and reports them all. Idempotent.
     pub fn teardown_sandbox(&self, container_id: &str) -> Result<()> {
+        let mut t = crate::timing::Phases::new(format!("teardown {container_id}"));
         let mut errors = Vec::new();
         if let Err(e) = self.unpublish(container_id) {
             errors.push(e.to_string());
@@ -186,9 +187,11 @@ impl NetworkManager {
                 errors.push(e.to_string());
             }
         }
+        t.mark("ports, names, addresses");
         if let Err(e) = netns::delete(&self.store.netns_path(container_id)) {
             errors.push(e.to_string());
         }
+        t.mark("netns");
         let files = self.store.files_dir(container_id);
         match std::fs::remove_dir_all(&files) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => errors.push(NetworkError::io(&files, e).to_string()),
@@ -199,6 +202,7 @@ impl NetworkManager {
         }
         drop(lock);
         wait_gone(&veths);
+        t.mark("veths gone");
         if errors.is_empty() {
             Ok(())
         } else {

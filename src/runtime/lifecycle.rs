@@ -39,6 +39,11 @@ struct ZygoteSlot {
 }
 
 impl Runtime {
+    /// The state roots this runtime works under.
+    pub fn roots(&self) -> &Roots {
+        &self.roots
+    }
+
     pub fn new(roots: &Roots) -> Self {
         Runtime { roots: roots.clone(), helper: None, sealed: Mutex::new(None), zygote: Mutex::default() }
     }

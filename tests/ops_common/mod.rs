@@ -40,6 +40,7 @@ impl Drop for Proj {
         for st in self.rt.list().unwrap_or_default() {
             let _ = self.rt.remove(&st.id, true);
         }
+        let _ = crate::support::remove_default_network(&self.root);
     }
 }
 
@@ -153,6 +154,8 @@ impl Proj {
             assert!(out.status.success(), "rm -s failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         assert!(self.rt.list().unwrap().is_empty(), "containers left: {:?}", self.rt.list());
+        // `berth run IMAGE` made the root's default bridge (kept, as docker0 is).
+        crate::support::remove_default_network(&self.root).unwrap();
         let records = ProjectDir::new(&self.roots, &self.project).records().unwrap();
         assert!(records.is_empty(), "container records left: {:?}", records.keys());
         for id in &ids {

@@ -258,3 +258,13 @@ pub fn require_root() -> bool {
     println!("SKIP: {name} needs root");
     false
 }
+
+/// Remove the default bridge (`berth run IMAGE`'s and build steps' network, kept like docker0
+/// once made) of the state root at `root`, with its firewall rules: what a test's teardown
+/// does so that its root leaves no bridge behind. Fine when it was never made; returns the
+/// error when containers still use it.
+pub fn remove_default_network(root: &Path) -> Result<(), String> {
+    let roots = berth::paths::Roots::new(Some(root));
+    let nm = berth::network::NetworkManager::new(&roots);
+    nm.remove_network(berth::network::DEFAULT_NETWORK).map_err(|e| e.to_string())
+}

@@ -7,4 +7,4 @@ pub mod oneoff;
 pub mod stack;
 pub mod unpriv;
 
-pub use fixture::{busybox_rootfs, busybox_rootfs_tar, import_busybox, require_root};
+pub use fixture::{busybox_rootfs, busybox_rootfs_tar, import_busybox, remove_default_network, require_root};

@@ -17,7 +17,10 @@ impl Drop for Cli {
         let rt = Runtime::new(&Roots::new(Some(&self.root))).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
         for st in rt.list().unwrap_or_default() {
             let _ = rt.remove(&st.id, true);
+            let _ = berth::network::release_container(&Roots::new(Some(&self.root)), &st.id);
         }
+        // `berth run` made the root's default bridge (kept, as docker0 is).
+        let _ = super::remove_default_network(&self.root);
     }
 }
 

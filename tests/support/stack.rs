@@ -138,6 +138,8 @@ impl Stack {
     #[track_caller]
     pub fn down_clean(&mut self) {
         self.berth(&["down", "-v", "-t", "1"]).success();
+        // A `berth run IMAGE` or a build of the test made the root's default bridge.
+        super::remove_default_network(&self.roots.state).unwrap();
         self.cleaned = true;
         assert_clean(&self.roots, &self.project);
     }
@@ -148,6 +150,7 @@ impl Drop for Stack {
         if !self.cleaned {
             // A failed test still must not leak: best effort, without the stack file.
             let _ = self.command(&["down", "-v", "-t", "0"]).output();
+            let _ = super::remove_default_network(&self.roots.state);
         }
     }
 }

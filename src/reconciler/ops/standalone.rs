@@ -3,15 +3,18 @@
 //! label, so the project commands (`ps`, `stop`, `rm` …) never see them; these do, by name or
 //! unique id prefix, as `docker container …` does.
 //!
-//! Such a container needs only the runtime: `berth run` gives it no project network or
-//! volume (its network is `none` or `host`, its mounts binds), so `Runtime::remove` (process,
-//! cgroup, mounts, state and run dirs) leaves nothing behind.
+//! Such a container has no project volume (its mounts are binds), and no project network:
+//! its network is `none`, `host`, or a sandbox of the network layer (on the default bridge or
+//! a named network), so [`remove_by_id`] — `Runtime::remove` (process, cgroup, mounts, state
+//! and run dirs), then the sandbox's teardown (veth, address, hosts files, published ports) —
+//! leaves nothing behind.
 
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use super::{OpsError, Result};
+use crate::paths::Roots;
 use crate::planner::actual::labels;
 use crate::runtime::state::StateDir;
 use crate::runtime::{autoremove, ContainerConfig, ContainerState, Runtime, RuntimeError};
@@ -57,7 +60,7 @@ pub fn list(rt: &Runtime) -> Result<Vec<Standalone>> {
             continue;
         }
         if autoremove::orphaned(&StateDir(rt.state_dir(&state.id)), &config, &state) {
-            match rt.remove(&state.id, false) {
+            match remove_by_id(rt, rt.roots(), &state.id, false) {
                 Ok(()) | Err(RuntimeError::NotFound(_)) => continue,
                 Err(e) => tracing::warn!(container = %config.name, "removing an exited --rm container: {e}"),
             }
@@ -133,11 +136,39 @@ pub fn remove(rt: &Runtime, c: &Standalone, force: bool) -> Result<()> {
     if running && !force {
         return Err(OpsError::RunningNoForce(c.name.clone()));
     }
-    match rt.remove(&c.id, force) {
+    match remove_by_id(rt, rt.roots(), &c.id, force) {
         Ok(()) => Ok(()),
         Err(e) if gone(&e) => Ok(()),
         Err(e) => Err(OpsError::container(&c.name, e)),
     }
+}
+
+/// `Runtime::remove`, then the container's network sandbox, if it has one (also when the
+/// container itself was already gone: its monitor may have removed it and died before its
+/// network). Both are attempted; the first error is returned.
+pub fn remove_by_id(rt: &Runtime, roots: &Roots, id: &str, force: bool) -> std::result::Result<(), RuntimeError> {
+    let mut t = crate::timing::Phases::new(format!("remove {id}"));
+    // Side by side: both mostly wait on the kernel (cgroup removal, link deletion, unmount).
+    let (removed, released) = std::thread::scope(|s| {
+        let network = s.spawn(|| crate::network::release_container(roots, id));
+        let removed = rt.remove(id, force);
+        let panicked = || crate::network::NetworkError::Teardown {
+            what: format!("network of {id}"),
+            errors: vec!["the thread releasing it panicked".into()],
+        };
+        (removed, network.join().unwrap_or_else(|_| Err(panicked())))
+    });
+    t.mark("runtime + network");
+    if let Err(RuntimeError::BadState { .. }) = removed {
+        return removed;
+    }
+    if let Err(e) = released {
+        tracing::warn!(container = id, "releasing its network: {e}");
+        if removed.is_ok() {
+            return Err(RuntimeError::Teardown { id: id.to_string(), errors: e.to_string() });
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
