@@ -183,6 +183,46 @@ fn cases() -> Vec<Case> {
             &[("a.yaml", "services:\n  web: {image: x}\n"), ("b.yaml", "# nothing\n")],
             Model(&[("/services/web/image", r#""x""#)]),
         ),
+        // ---- env files (dotenv/godotenv_test.go, dotenv/parser.go) ----
+        case(
+            "godotenv_test.go TestUTF8BOM",
+            &[(".env", "\u{feff}OPTION_A=1\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: $OPTION_A}\n")],
+            Model(&[("/services/web/environment/A", r#""1""#)]),
+        ),
+        case(
+            "godotenv_test.go TestParsing (yaml style options)",
+            &[(".env", "OPTION_A: 1\nOPTION_B: Foo=bar\nOPTION_C=1:B\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: $OPTION_A, B: $OPTION_B, C: $OPTION_C}\n")],
+            Model(&[("/services/web/environment", r#"{"A":"1","B":"Foo=bar","C":"1:B"}"#)]),
+        ),
+        case(
+            "godotenv.go ReadWithLookup (keys starting with a digit are skipped)",
+            &[(".env", "1BAD=x\nGOOD=y\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {G: $GOOD}\n")],
+            Model(&[("/services/web/environment/G", r#""y""#)]),
+        ),
+        case(
+            "godotenv_test.go TestLoadQuotedEnv (`'Let\\'s go!'`)",
+            &[(".env", "OPTION_K='Let\\'s go!'\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {K: $OPTION_K}\n")],
+            Model(&[("/services/web/environment/K", r#""Let's go!""#)]),
+        ),
+        case(
+            "godotenv_test.go TestParsing (shell escape sequences, octal)",
+            &[(".env", "KEY=\"Z\\aZ\\bZ\\fZ\\vZ\\0123Z\\x07\"\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {K: $KEY}\n")],
+            Model(&[("/services/web/environment/K", r#""Z\u0007Z\bZ\fZ\u000bZSZ\\x07""#)]),
+        ),
+        case(
+            "template_test.go TestUnescaped via dotenv (`PASS=ab$`)",
+            &[(".env", "PASS=ab$\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {P: $PASS}\n")],
+            Model(&[("/services/web/environment/P", r#""ab$""#)]),
+        ),
+        case(
+            "godotenv_test.go TestSubstitutionsWithEnvFilePrecedence",
+            &[
+                (".env", "OPTION_A=1\nOPTION_B=${OPTION_A}\nOPTION_C=$OPTION_B\n"),
+                ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: $OPTION_A, B: $OPTION_B, C: $OPTION_C}\n"),
+            ],
+            Model(&[("/services/web/environment", r#"{"A":"5","B":"5","C":"5"}"#)]),
+        )
+        .with_env(&[("OPTION_A", "5")]),
     ]
 }
 
