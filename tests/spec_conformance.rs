@@ -147,7 +147,7 @@ fn cases() -> Vec<Case> {
             Model(&[("/services/foo/build", "null"), ("/services/foo/environment", "{}"), ("/services/foo/image", r#""foo""#)]),
         ),
         case(
-            "compose-spec 13-merge: `ports: !reset []` (compose-go override tests)",
+            "reset_test.go TestResetRemove (on a sequence: `ports: !reset []`)",
             &[
                 ("a.yaml", "services:\n  web:\n    image: x\n    ports: [\"8080:80\", \"9090:90\"]\n"),
                 ("b.yaml", "services:\n  web:\n    ports: !reset []\n"),
@@ -155,7 +155,7 @@ fn cases() -> Vec<Case> {
             Model(&[("/services/web/ports", "null")]),
         ),
         case(
-            "compose-spec 13-merge: `!override` on a sequence (compose-go override tests)",
+            "reset_test.go TestOverrideReplace (on a sequence)",
             &[
                 ("a.yaml", "services:\n  web:\n    image: x\n    ports: [\"8080:80\", \"9090:90\"]\n"),
                 ("b.yaml", "services:\n  web:\n    ports: !override [\"7070:70\"]\n"),
@@ -223,6 +223,88 @@ fn cases() -> Vec<Case> {
             Model(&[("/services/web/environment", r#"{"A":"5","B":"5","C":"5"}"#)]),
         )
         .with_env(&[("OPTION_A", "5")]),
+        // ---- accepted by compose-go (loader/tests, schema) ----
+        case(
+            "loader/tests/deploy_test.go TestDeployRestartPolicy (condition is any string: unless-stopped)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    deploy:\n      restart_policy:\n        condition: unless-stopped\n")],
+            Model(&[("/services/web/restart", r#""unless-stopped""#)]),
+        ),
+        case(
+            "loader/tests/deploy_test.go TestDeployRestartPolicy (on-failure, max_attempts; honoured when `restart` is absent)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    deploy:\n      restart_policy:\n        condition: on-failure\n        max_attempts: 3\n")],
+            Model(&[("/services/web/restart", r#""on-failure:3""#)]),
+        ),
+        case(
+            "loader.go loadYamlFile (schema.Validate on the merged dict): partial depends_on in an override",
+            &[
+                ("a.yaml", "services:\n  web:\n    image: x\n    depends_on:\n      db: {condition: service_started}\n  db: {image: y}\n"),
+                ("b.yaml", "services:\n  web:\n    depends_on:\n      db: {required: false}\n"),
+            ],
+            Model(&[("/services/web/depends_on/db/required", "false")]),
+        ),
+        case(
+            "loader/tests/devices_test.go TestDeviceMapping (`/dev/x:/dev/x:rwm`)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    devices: [\"/dev/fuse:/dev/fuse:rwm\"]\n")],
+            Model(&[("/services/web/devices/0/permissions", r#""rwm""#)]),
+        ),
+        case(
+            "loader/tests/gpus_test.go TestGpusAll",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    gpus: all\n")],
+            Warns("gpus", &[]),
+        ),
+        case(
+            "loader/tests/use_api_socket_test.go TestUseAPISocket",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    use_api_socket: true\n")],
+            Warns("use_api_socket", &[]),
+        ),
+        case(
+            "loader/tests/service_hooks_test.go TestServiceHooks (pre_start)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    pre_start:\n      - command: [echo, hi]\n")],
+            Warns("pre_start", &[]),
+        ),
+        case(
+            "loader/tests/build_extra_test.go TestBuildNoCacheFilter",
+            &[("compose.yaml", "services:\n  web:\n    build:\n      context: .\n      no_cache_filter: [a]\n")],
+            Warns("no_cache_filter", &[]),
+        ),
+        case(
+            "loader/tests/models_test.go TestModels",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    models: [llm]\nmodels:\n  llm:\n    model: ai/smollm2\n")],
+            Warns("models", &[]),
+        ),
+        case(
+            "loader/tests/provider_test.go TestProvider",
+            &[("compose.yaml", "services:\n  db:\n    provider:\n      type: awesomecloud\n      options: {type: mysql}\n")],
+            Warns("provider", &[]),
+        ),
+        case(
+            "loader_test.go TestLoadServiceWithLabelFile",
+            &[("labels.txt", ""), ("compose.yaml", "services:\n  web:\n    image: x\n    label_file: ./labels.txt\n")],
+            Warns("label_file", &[]),
+        ),
+        case(
+            "loader/tests/networks_test.go TestServiceNetworks (ipv4_address, network without ipam)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    networks:\n      n:\n        ipv4_address: 172.30.0.10\nnetworks:\n  n: {}\n")],
+            Warns("ipv4_address", &[]),
+        ),
+        case(
+            "loader/tests/build_extra_test.go TestBuildNoCacheFilter (string form)",
+            &[("compose.yaml", "services:\n  web:\n    build:\n      context: .\n      no_cache_filter: foo\n")],
+            Warns("no_cache_filter", &[]),
+        ),
+        case(
+            "loader/tests/depends_on_test.go TestDependsOnObject (a long entry without condition is an error)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    depends_on:\n      db: {required: true}\n  db: {image: y}\n")],
+            Fails("missing required key `condition`"),
+        ),
+        case(
+            "loader.go loadYamlFile: an override's `required:` keeps the base's condition",
+            &[
+                ("a.yaml", "services:\n  web:\n    image: x\n    depends_on:\n      db: {condition: service_healthy}\n  db: {image: y}\n"),
+                ("b.yaml", "services:\n  web:\n    depends_on:\n      db: {required: false}\n"),
+            ],
+            Model(&[("/services/web/depends_on/db/condition", r#""service_healthy""#)]),
+        ),
     ]
 }
 
