@@ -248,6 +248,16 @@ fn cases() -> Vec<Case> {
             Model(&[("/services/web/devices/0/permissions", r#""rwm""#)]),
         ),
         case(
+            "loader/tests/devices_test.go TestDeviceMapping (single path)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    devices: [/dev/single, \"/dev/a:/dev/b:r\"]\n")],
+            Model(&[
+                ("/services/web/devices/0/source", r#""/dev/single""#),
+                ("/services/web/devices/0/target", r#""/dev/single""#),
+                ("/services/web/devices/1/target", r#""/dev/b""#),
+                ("/services/web/devices/1/permissions", r#""r""#),
+            ]),
+        ),
+        case(
             "loader/tests/gpus_test.go TestGpusAll",
             &[("compose.yaml", "services:\n  web:\n    image: x\n    gpus: all\n")],
             Warns("gpus", &[]),
@@ -286,6 +296,19 @@ fn cases() -> Vec<Case> {
             "loader/tests/networks_test.go TestServiceNetworks (ipv4_address, network without ipam)",
             &[("compose.yaml", "services:\n  web:\n    image: x\n    networks:\n      n:\n        ipv4_address: 172.30.0.10\nnetworks:\n  n: {}\n")],
             Warns("ipv4_address", &[]),
+        ),
+        case(
+            "loader.go loadYamlFile (schema.Validate on the merged dict): partial provider in an override",
+            &[
+                ("a.yaml", "services:\n  db:\n    provider:\n      type: awesomecloud\n"),
+                ("b.yaml", "services:\n  db:\n    provider:\n      options: {size: 1}\n"),
+            ],
+            Warns("provider", &[]),
+        ),
+        case(
+            "loader/tests/provider_test.go TestProvider (`type` is required, on the merged files)",
+            &[("a.yaml", "services:\n  db:\n    image: x\n"), ("b.yaml", "services:\n  db:\n    provider:\n      options: {size: 1}\n")],
+            Fails("missing required key `type`"),
         ),
         case(
             "loader/tests/build_extra_test.go TestBuildNoCacheFilter (string form)",

@@ -1,9 +1,11 @@
 //! The whole loading pipeline, from stack files on disk to a validated [`Stack`]:
 //!
 //! 1. [`project`]: which files, which project directory, which variables (`.env`, process env).
-//! 2. Per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate`] →
+//! 2. Per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate_file`] (each `---` document; merged in order) →
 //!    [`canonical::canonicalize`] → [`include`] → [`extends`].
-//! 3. [`merge`] the files in order; the project name (needs the merged top-level `name:`).
+//! 3. [`merge`] the files in order (`!reset`/`!override` honoured); required keys are checked
+//!    on the merged tree ([`schema::validate_required`]), as compose-go validates merged files.
+//!    The project name is found before step 2, so `${COMPOSE_PROJECT_NAME}` resolves to it.
 //! 4. [`convert::stack`] → [`semantic::check`] → profiles.
 //!
 //! Every error of every file is collected into one [`Diagnostics`]: a broken file does not
@@ -137,6 +139,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         }
         return Err(invalid(diags));
     }
+    // Required keys on the merged files, as compose-go validates them (an override may give
+    // part of an entry whose other keys an earlier file set).
+    schema::validate_required(&root, &mut diags);
     let before = diags.items.len();
     let lookup = |k: &str| vars.get(k).cloned();
     let ctx = convert::ConvertContext { project_name: name.clone(), project_dir: project_dir.clone(), lookup: &lookup };
@@ -274,7 +279,7 @@ impl Loader<'_> {
             interpolate::interpolate(&mut tree, &lookup, diags);
         }
         let resets = merge::take_resets(&mut tree);
-        schema::validate(&tree, diags);
+        schema::validate_file(&tree, diags);
         canonical::canonicalize(&mut tree, diags);
         merge::put_resets(&mut tree, resets);
         tree
