@@ -82,6 +82,38 @@ fn cases() -> Vec<Case> {
         )
         .with_env(&[("FOO", "first")]),
         case(
+            "template_test.go TestDefaultsWithNestedExpansion",
+            &[(
+                "compose.yaml",
+                "services:\n  web:\n    image: x\n    environment:\n      A: ok ${UNSET_VAR-$FOO}\n      B: ok ${UNSET_VAR-${FOO} ${FOO}}\n      C: ok ${BAR:-${FOO}}\n      D: ok ${BAR+$FOO ${FOO:+second}}\n",
+            )],
+            Model(&[(
+                "/services/web/environment",
+                r#"{"A":"ok first","B":"ok first first","C":"ok first","D":"ok first second"}"#,
+            )]),
+        )
+        .with_env(&[("FOO", "first"), ("BAR", "")]),
+        case(
+            "template_test.go TestNoValueWithCurlyBracesDefault / TestValueWithCurlyBracesDefault",
+            &[(
+                "compose.yaml",
+                "services:\n  web:\n    image: x\n    environment:\n      A: 'ok ${missing:-{\"json\":1}}'\n      B: 'ok ${missing-{\"json\":1}}'\n      C: 'ok ${JSON:-{\"json\":1}}'\n",
+            )],
+            Model(&[("/services/web/environment", r#"{"A":"ok {\"json\":1}","B":"ok {\"json\":1}","C":"ok {\"json\":2}"}"#)]),
+        )
+        .with_env(&[("JSON", "{\"json\":2}")]),
+        case(
+            "template_test.go TestMandatoryVariableErrors",
+            &[("compose.yaml", "services:\n  web:\n    image: \"not ok ${UNSET_VAR:?Mandatory Variable Unset}\"\n")],
+            Fails("Mandatory Variable Unset"),
+        ),
+        case(
+            "template_test.go TestEmptyValueWithSoftDefault / TestEmptyValueWithHardDefault",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    environment:\n      S: ok ${BAR:-def}\n      H: ok ${BAR-def}\n")],
+            Model(&[("/services/web/environment", r#"{"S":"ok def","H":"ok "}"#)]),
+        )
+        .with_env(&[("BAR", "")]),
+        case(
             "loader_test.go TestProjectNameInterpolation (simple)",
             &[("compose.yaml", "name: interpolated\nservices:\n  web:\n    image: web\n    container_name: ${COMPOSE_PROJECT_NAME}-web\n")],
             Model(&[("/services/web/container_name", r#""interpolated-web""#), ("/name", r#""interpolated""#)]),
@@ -208,6 +240,19 @@ fn cases() -> Vec<Case> {
             "godotenv_test.go TestParsing (shell escape sequences, octal)",
             &[(".env", "KEY=\"Z\\aZ\\bZ\\fZ\\vZ\\0123Z\\x07\"\n"), ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {K: $KEY}\n")],
             Model(&[("/services/web/environment/K", r#""Z\u0007Z\bZ\fZ\u000bZSZ\\x07""#)]),
+        ),
+        case(
+            "godotenv_test.go TestParsing (inline comments, export, `=` in values)",
+            &[
+                (".env", "export OPTION_A=2\nFOO=bar #this is foo\nBAZ=123#not-an-inline-comment\nQ=\"bar#baz\" # comment\nE=foobar=\n"),
+                ("compose.yaml", "services:\n  web:\n    image: x\n    environment: {A: $OPTION_A, F: $FOO, B: $BAZ, Q: $Q, E: $E}\n"),
+            ],
+            Model(&[("/services/web/environment", r#"{"A":"2","F":"bar","B":"123#not-an-inline-comment","Q":"bar#baz","E":"foobar="}"#)]),
+        ),
+        case(
+            "godotenv_test.go TestUnterminatedQuotes",
+            &[(".env", "KEY='value\n"), ("compose.yaml", "services:\n  web: {image: x}\n")],
+            Fails("unterminated"),
         ),
         case(
             "template_test.go TestUnescaped via dotenv (`PASS=ab$`)",
