@@ -1,9 +1,11 @@
-//! `.env` files in the format Compose reads (compose-go's dotenv): `KEY=VAL` lines, optional
-//! `export ` prefix, `#` comments and blank lines, single quotes (literal, may span lines),
-//! double quotes (escapes `\n \t \r \" \\ \$`, may span lines), unquoted values with inline
-//! ` #` comments, and `${VAR}` interpolation in unquoted and double-quoted values from the keys
-//! above in the same file, then from the caller's lookup. A bare `KEY` takes the caller's value
-//! when it is set and is skipped otherwise.
+//! `.env` files in the format Compose reads (compose-go's dotenv): `KEY=VAL` or YAML-style
+//! `KEY: VAL` lines, optional `export ` prefix, `#` comments and blank lines, a leading UTF-8
+//! BOM ignored, single quotes (literal but for `\'`, may span lines), double quotes (escapes
+//! `\a \b \f \n \r \t \v \" \\ \$` and octal `\0NNN`, may span lines), unquoted values
+//! with inline ` #` comments, and `${VAR}` interpolation in unquoted and double-quoted values
+//! from the caller's lookup (the shell wins, as in compose-go), then the keys above in the
+//! same file. A bare `KEY` takes the caller's value when it is set and is skipped otherwise.
+//! Keys starting with a digit are skipped, as compose-go's `ReadWithLookup` does.
 
 use std::sync::Arc;
 
@@ -33,6 +35,8 @@ pub fn parse(
     file: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, Diagnostics> {
+    // compose-go (godotenv.go parseWithLookup) drops a UTF-8 byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = EnvParser {
         text,
         file: Arc::from(file),
@@ -76,7 +80,8 @@ impl EnvParser<'_> {
         }
         let body = strip_export(body);
         let offset = raw.len() - body.len();
-        let Some(eq) = body.find('=') else {
+        // `KEY: value` is read like `KEY=value` (compose-go parser.go locateKeyName).
+        let Some(eq) = body.find(['=', ':']) else {
             let key = body.trim_end();
             if self.check_key(key, offset) {
                 if let Some(v) = lookup(key) {
@@ -117,7 +122,8 @@ impl EnvParser<'_> {
             return;
         };
         let inner = &self.text[start + 1..close];
-        let value = if quote == b'\'' { inner.to_string() } else { self.expand(key, &unescape(inner), &pos, lookup) };
+        let value =
+            if quote == b'\'' { unescape_single(inner) } else { self.expand(key, &unescape(inner), &pos, lookup) };
         self.set(key, value, &pos);
         // Lines spanned by the value, then what follows the closing quote on its line.
         self.line += self.text[self.at..close].matches('\n').count();
@@ -150,7 +156,8 @@ impl EnvParser<'_> {
 
     fn expand(&mut self, key: &str, value: &str, pos: &Pos, lookup: &dyn Fn(&str) -> Option<String>) -> String {
         let vars = &self.vars;
-        let scoped = |name: &str| vars.get(name).cloned().or_else(|| lookup(name));
+        // The caller's values (the shell) win over the file's own keys (godotenv.go expandVariables).
+        let scoped = |name: &str| lookup(name).or_else(|| vars.get(name).cloned());
         let mut d = Diagnostics::new();
         let out = interpolate_str(value, &scoped, Some(pos), key, &mut d);
         // Unset variables in an env file are quietly empty (compose-go does the same).
@@ -158,11 +165,14 @@ impl EnvParser<'_> {
         out
     }
 
-    /// Keys are what a shell or Compose accepts: letters, digits, `_`, `.` and `-`.
+    /// Keys are what compose-go accepts: letters, digits, `_`, `.`, `-`, `[` and `]`. A key
+    /// starting with a digit is skipped without an error, as compose-go does.
     fn check_key(&mut self, key: &str, offset: usize) -> bool {
-        let valid = !key.is_empty()
-            && !key.starts_with(|c: char| c.is_ascii_digit())
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if key.starts_with(|c: char| c.is_ascii_digit()) {
+            return false;
+        }
+        let valid =
+            !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'));
         if !valid {
             let pos = self.pos(offset);
             let msg = if key.is_empty() {
@@ -209,21 +219,21 @@ fn strip_export(body: &str) -> &str {
     }
 }
 
-/// An unquoted value ends at a `#` that follows whitespace; surrounding blanks are dropped.
+/// An unquoted value ends at ` #` (compose-go parser.go extractVarValue); surrounding blanks
+/// are dropped.
 fn strip_inline_comment(value: &str) -> &str {
-    let bytes = value.as_bytes();
-    let cut = (0..bytes.len()).find(|&i| bytes[i] == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')));
-    value[..cut.unwrap_or(value.len())].trim()
+    let value = value.trim_start();
+    value.split(" #").next().unwrap_or(value).trim_end()
 }
 
-/// The index of the quote closing a value opened before `from`; in double quotes a backslash
-/// escapes the next character.
+/// The index of the quote closing a value opened before `from`; a backslash escapes the next
+/// character (in single quotes too, as in compose-go: `'Let\'s go!'`).
 fn find_closing(text: &str, from: usize, quote: u8) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = from;
     while i < bytes.len() {
         match bytes[i] {
-            b'\\' if quote == b'"' => i += 2,
+            b'\\' => i += 2,
             b if b == quote => return Some(i),
             _ => i += 1,
         }
@@ -231,17 +241,64 @@ fn find_closing(text: &str, from: usize, quote: u8) -> Option<usize> {
     None
 }
 
+/// Single quotes: `\'` is a quote, any other backslash is kept as written.
+fn unescape_single(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, false) => out.push(c),
+            (_, true) => match chars.next() {
+                Some('\'') => out.push('\''),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => out.push('\\'),
+            },
+        }
+    }
+    out
+}
+
+/// `\0NNN` (after the `\0`): exactly three octal digits up to 0o377 make one character, as
+/// compose-go's expandEscapes does through strconv.UnquoteChar; anything else stays as written.
+fn octal_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    let mut digits = String::new();
+    while digits.len() < 3 {
+        match chars.peek() {
+            Some(d) if d.is_ascii_digit() => {
+                digits.push(*d);
+                chars.next();
+            }
+            _ => break,
+        }
+    }
+    match u8::from_str_radix(&digits, 8) {
+        Ok(b) if digits.len() == 3 => out.push(char::from(b)),
+        _ => {
+            out.push_str("\\0");
+            out.push_str(&digits);
+        }
+    }
+}
+
 /// Double-quote escapes. `\$` becomes `$$` so the interpolation that follows keeps a literal `$`;
 /// an unknown escape is kept as written.
 fn unescape(inner: &str) -> String {
     let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
+    let mut chars = inner.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
             continue;
         }
         match chars.next() {
+            Some('a') => out.push('\u{7}'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('v') => out.push('\u{b}'),
+            Some('0') => octal_escape(&mut chars, &mut out),
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
             Some('r') => out.push('\r'),
@@ -293,8 +350,9 @@ mod tests {
 
     #[test]
     fn inline_comments_only_after_whitespace() {
-        let m = ok("A=value # a comment\nB=no#comment\nC=#not-a-value-start\nD='x' # c\nE=\"y\"   # c\n");
-        assert_eq!(pairs(&m), [("A", "value"), ("B", "no#comment"), ("C", ""), ("D", "x"), ("E", "y")]);
+        // compose-go parser.go: only ` #` starts a comment in an unquoted value.
+        let m = ok("A=value # a comment\nB=no#comment\nC=#not-a-comment\nD='x' # c\nE=\"y\"   # c\n");
+        assert_eq!(pairs(&m), [("A", "value"), ("B", "no#comment"), ("C", "#not-a-comment"), ("D", "x"), ("E", "y")]);
     }
 
     #[test]
@@ -329,9 +387,20 @@ mod tests {
     }
 
     #[test]
-    fn earlier_keys_shadow_the_lookup_and_later_keys_override() {
-        let m = ok("HOME=/override\nA=$HOME\nA=again\n");
-        assert_eq!(pairs(&m), [("HOME", "/override"), ("A", "again")]);
+    fn the_lookup_wins_over_earlier_keys_and_later_keys_override() {
+        // compose-go godotenv_test.go TestSubstitutionsWithEnvFilePrecedence.
+        let m = ok("HOME=/override\nA=$HOME\nB=$A\nA=again\n");
+        assert_eq!(pairs(&m), [("HOME", "/override"), ("A", "again"), ("B", "/home/me")]);
+    }
+
+    #[test]
+    fn compose_go_dotenv_rules() {
+        // godotenv_test.go TestUTF8BOM, TestParsing (yaml style, escapes), fixtures/quoted.env.
+        let m = ok("\u{feff}OPTION_A: 1\nOPTION_B: Foo=bar\nC=1:B\n1ABC=skipped\nK='Let\\'s go!'\n");
+        assert_eq!(pairs(&m), [("OPTION_A", "1"), ("OPTION_B", "Foo=bar"), ("C", "1:B"), ("K", "Let's go!")]);
+        assert_eq!(ok(r#"KEY="Z\aZ\bZ\fZ\nZ\rZ\tZ\vZ\\Z\0123Z""#)["KEY"], "Z\u{7}Z\u{8}Z\u{c}Z\nZ\rZ\tZ\u{b}Z\\ZSZ");
+        assert_eq!(ok(r#"KEY="\x07 \0 \01""#)["KEY"], r"\x07 \0 \01");
+        assert_eq!(ok("PASS=ab$\n")["PASS"], "ab$");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Variable interpolation, as Compose does it: `$VAR`, `${VAR}`, `${VAR:-default}`,
 //! `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`, `${VAR:+alt}`, `${VAR+alt}`, nested
-//! expressions inside defaults (`${A:-${B:-x}}`) and `$$` for a literal `$`.
+//! expressions inside defaults (`${A:-${B:-x}}`) and `$$` for a literal `$`. A `$` followed
+//! by anything else (`$(date)`, `^REGEX$`, `cost $5`) stays literal, as in compose-go.
 //!
 //! Only string values are interpolated, never keys (Compose does the same), and extension
 //! (`x-*`) values are interpolated like any other value. A variable that is not set and has no
@@ -48,7 +49,7 @@ pub fn interpolate_str(s: &str, lookup: Lookup<'_>, pos: Option<&Pos>, path: &st
 }
 
 fn walk(node: &mut Node, path: &mut String, ctx: &mut Ctx<'_, '_>) {
-    let Node { value, pos } = node;
+    let Node { value, pos, .. } = node;
     match value {
         Value::Str(s) if s.contains('$') => {
             let expanded = ctx.expand(s, Some(pos), path);
@@ -193,13 +194,11 @@ impl<'s> Scanner<'s, '_, '_, '_> {
                 let name = self.name();
                 Ok(if eval { self.value_or_warn(name) } else { String::new() })
             }
+            // compose-go's pattern only matches `$` before a name, `{` or `$`: any other `$`
+            // (`$(date)`, `^REGEX$`, `cost $5`, a trailing `$`) is kept as written.
             _ => {
-                let end = self.s[start + 1..].chars().next().map_or(start + 1, |c| start + 1 + c.len_utf8());
-                let msg = format!(
-                    "invalid interpolation `{}`: `$` must be followed by a variable name, `{{` or `$`",
-                    &self.s[start..end]
-                );
-                self.fail(msg, Some("write `$$` for a literal `$`"))
+                self.i += 1;
+                Ok("$".to_string())
             }
         }
     }
@@ -452,6 +451,15 @@ mod tests {
     }
 
     #[test]
+    fn a_dollar_without_name_brace_or_dollar_is_literal() {
+        // compose-go template_test.go TestUnescaped.
+        for s in ["a $ string", "^REGEX$", "$}", "$", "cost $5", "echo $(date)", "x$-y"] {
+            assert_eq!(ok(s), s);
+        }
+        assert_eq!(ok("${UNSET:-a$}"), "a$");
+    }
+
+    #[test]
     fn malformed_expressions_are_errors() {
         assert_eq!(
             err("${"),
@@ -475,11 +483,6 @@ mod tests {
             "c.yaml:3:7: services.web.image: invalid interpolation `${A:-${B}`: missing closing `}`"
         );
         assert_eq!(err("${A B}"), "c.yaml:3:7: services.web.image: invalid interpolation `${A B}`: expected `}`, `:-`, `-`, `:?`, `?`, `:+` or `+` after `A`");
-        assert_eq!(
-            err("cost $5"),
-            "c.yaml:3:7: services.web.image: invalid interpolation `$5`: `$` must be followed by a variable name, `{` or `$` (write `$$` for a literal `$`)"
-        );
-        assert!(err("trailing $").contains("invalid interpolation `$`"));
         // Syntax errors inside an unused branch are still errors.
         assert!(err("${SET:-${}}").contains("missing variable name"));
     }

@@ -1,9 +1,11 @@
 //! The whole loading pipeline, from stack files on disk to a validated [`Stack`]:
 //!
 //! 1. [`project`]: which files, which project directory, which variables (`.env`, process env).
-//! 2. Per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate`] →
+//! 2. Per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate_file`] (each `---` document; merged in order) →
 //!    [`canonical::canonicalize`] → [`include`] → [`extends`].
-//! 3. [`merge`] the files in order; the project name (needs the merged top-level `name:`).
+//! 3. [`merge`] the files in order (`!reset`/`!override` honoured); required keys are checked
+//!    on the merged tree ([`schema::validate_required`]), as compose-go validates merged files.
+//!    The project name is found before step 2, so `${COMPOSE_PROJECT_NAME}` resolves to it.
 //! 4. [`convert::stack`] → [`semantic::check`] → profiles.
 //!
 //! Every error of every file is collected into one [`Diagnostics`]: a broken file does not
@@ -13,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -102,16 +105,20 @@ pub const MAX_STACK_FILE: u64 = 32 << 20;
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     let set = project::resolve_files(&opts.files, &opts.working_dir)?;
     let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
-    let vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ)?;
+    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ)?;
     let mut diags = Diagnostics { items: set.warnings };
+    let texts = set.files.iter().map(|f| read_top(f)).collect::<Result<Vec<String>>>()?;
+    // The name comes first: `${COMPOSE_PROJECT_NAME}` in the files resolves to it, as in
+    // compose-go (loader.go projectName).
+    let name = name(opts, &vars, &texts, &project_dir, &mut diags);
+    vars.insert("COMPOSE_PROJECT_NAME".to_string(), name.clone());
     let mut loader = Loader { opts, include_stack: Vec::new(), extended: HashMap::new() };
     let mut trees = Vec::new();
-    for file in &set.files {
-        let text = read_top(file)?;
+    for (file, text) in set.files.iter().zip(&texts) {
         let path = loader.key_path(file);
         // On the include stack too, so a file including itself is a cycle at once.
         loader.include_stack.push(path.clone());
-        trees.push(loader.file(&text, &path, &vars, &mut diags));
+        trees.push(loader.file(text, &path, &vars, &mut diags));
         loader.include_stack.pop();
     }
     let trees: Vec<Node> = trees.into_iter().flatten().collect();
@@ -122,8 +129,19 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         merge::merge(&mut a, b);
         a
     });
-    let Some(root) = root.take() else { return Err(invalid(diags)) };
-    let name = name(opts, &vars, &root, &project_dir, &mut diags);
+    let Some(mut root) = root.take() else { return Err(invalid(diags)) };
+    merge::strip_tags(&mut root);
+    if root.as_map().is_none_or(|m| m.is_empty()) {
+        let names: Vec<String> = set.files.iter().map(|f| loader.display(f)).collect();
+        // compose-go: "empty compose file" (unless the cause is an error already reported).
+        if !diags.has_errors() {
+            diags.error(None, "", format!("empty stack file: {} holds no configuration", names.join(", ")));
+        }
+        return Err(invalid(diags));
+    }
+    // Required keys on the merged files, as compose-go validates them (an override may give
+    // part of an entry whose other keys an earlier file set).
+    schema::validate_required(&root, &mut diags);
     let before = diags.items.len();
     let lookup = |k: &str| vars.get(k).cloned();
     let ctx = convert::ConvertContext { project_name: name.clone(), project_dir: project_dir.clone(), lookup: &lookup };
@@ -157,15 +175,27 @@ fn read_top(file: &Path) -> Result<String> {
         .map_err(|source| LoadError::Io { path: file.to_path_buf(), source })
 }
 
-/// The project name; an invalid explicit one is an error (at the `name:` key when from a file).
-fn name(opts: &LoadOptions, vars: &Vars, root: &Node, dir: &Path, diags: &mut Diagnostics) -> String {
-    let top = root.as_map().and_then(|m| m.get_entry("name"));
-    let top_name = top.and_then(|(_, v)| v.scalar_string());
+/// The project name; an invalid explicit one is an error. A top-level `name:` is taken from
+/// the last document of the last file that sets it, interpolated, before anything else is
+/// loaded (a file that does not parse is reported later).
+fn name(opts: &LoadOptions, vars: &Vars, texts: &[String], dir: &Path, diags: &mut Diagnostics) -> String {
+    let mut top_name: Option<String> = None;
+    for text in texts.iter().filter(|t| t.contains("name")) {
+        let docs = yaml::parse_all(text, "").unwrap_or_default();
+        let mut names = docs.iter().filter_map(|d| d.as_map()?.get("name")?.scalar_string());
+        if let Some(n) = names.rfind(|n| !n.is_empty()) {
+            top_name = Some(n);
+        }
+    }
+    if let (Some(n), false) = (top_name.as_mut(), opts.no_interpolate) {
+        let lookup = |k: &str| vars.get(k).cloned();
+        let mut ignored = Diagnostics::new(); // reported when the file itself is interpolated
+        *n = interpolate::interpolate_str(n, &lookup, None, "name", &mut ignored);
+    }
     match project::project_name(opts.project_name.as_deref(), vars, top_name.as_deref(), dir) {
         Ok(n) => n,
         Err(msg) => {
-            let pos = top.filter(|_| msg.contains("`name:`")).map(|(k, _)| k.pos.clone());
-            diags.error(pos.as_ref(), "", msg);
+            diags.error(None, "", msg);
             String::from("invalid")
         }
     }
@@ -221,21 +251,38 @@ impl Loader<'_> {
     }
 
     /// parse → interpolate → validate → canonicalize. None when the YAML is unreadable.
+    /// Several `---` documents are merged in order, as compose-go reads them; empty documents
+    /// are skipped, and a file with none gives an empty mapping.
     fn stage(&mut self, text: &str, path: &Path, vars: &Vars, diags: &mut Diagnostics) -> Option<Node> {
-        let mut tree = match yaml::parse(text, &self.display(path)) {
+        let docs = match yaml::parse_all(text, &self.display(path)) {
             Ok(t) => t,
             Err(d) => {
                 diags.extend(d);
                 return None;
             }
         };
+        let mut merged: Option<Node> = None;
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            let tree = self.stage_doc(doc, vars, diags);
+            match merged.as_mut() {
+                Some(m) => merge::merge(m, tree),
+                None => merged = Some(tree),
+            }
+        }
+        let file = Arc::from(self.display(path));
+        Some(merged.unwrap_or_else(|| Node::new(yaml::Value::Map(yaml::Map::default()), Pos::new(file, 1, 1))))
+    }
+
+    fn stage_doc(&mut self, mut tree: Node, vars: &Vars, diags: &mut Diagnostics) -> Node {
         if !self.opts.no_interpolate {
             let lookup = |k: &str| vars.get(k).cloned();
             interpolate::interpolate(&mut tree, &lookup, diags);
         }
-        schema::validate(&tree, diags);
+        let resets = merge::take_resets(&mut tree);
+        schema::validate_file(&tree, diags);
         canonical::canonicalize(&mut tree, diags);
-        Some(tree)
+        merge::put_resets(&mut tree, resets);
+        tree
     }
 
     fn read(&self, path: &Path, at: &Pos, diags: &mut Diagnostics) -> Option<String> {

@@ -8,10 +8,15 @@
 //! The trees must be canonical (long syntax), so that a port or a volume has one shape.
 //! Positions of replaced values come from the overlay, so a diagnostic points at the file
 //! that set the value.
+//!
+//! compose-go's merge tags are honoured (loader/reset.go): an overlay value tagged `!reset`
+//! removes the key from the base and is not merged; `!override` replaces the base value
+//! instead of merging into it. [`strip_tags`] drops what is left of them once merging is done
+//! (a `!reset` with nothing under it removes its own key).
 
 use std::collections::{HashMap, HashSet};
 
-use super::yaml::{Map, Node, Value};
+use super::yaml::{Key, Map, MergeTag, Node, Value};
 
 /// How sequences under a key merge.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +31,8 @@ enum SeqMode {
 
 /// Merge a whole stack file tree `overlay` over `base`.
 pub fn merge(base: &mut Node, overlay: Node) {
+    // The base's own `!reset` nodes go first, as compose-go drops them while parsing.
+    strip_tags(base);
     merge_entries(base, overlay, |existing, value, key| {
         if key == "services" {
             merge_entries(existing, value, |svc, over, _| merge_service(svc, over));
@@ -49,10 +56,90 @@ fn merge_entries(base: &mut Node, overlay: Node, each: impl Fn(&mut Node, Node, 
     }
     let (Some(base_map), Value::Map(over_map)) = (base.as_map_mut(), overlay.value) else { return };
     for (key, value) in over_map {
+        if tagged(base_map, &key.name, &value) {
+            continue;
+        }
         match base_map.get_mut(&key.name) {
             Some(existing) => each(existing, value, &key.name),
             None => base_map.insert(key, value),
         }
+    }
+}
+
+/// Apply a merge tag on an overlay entry; true when the entry is done with.
+fn tagged(base: &mut Map, key: &str, value: &Node) -> bool {
+    match value.tag {
+        Some(MergeTag::Reset) => {
+            base.remove(key);
+            true
+        }
+        Some(MergeTag::Override) => {
+            base.remove(key);
+            false
+        }
+        None => false,
+    }
+}
+
+/// A `!reset` entry taken out of a tree: the keys of its parent mapping, and its own key.
+pub type ResetEntry = (Vec<String>, Key);
+
+/// Take the `!reset` entries out of a file's tree, so that validation and canonicalization
+/// see the file as compose-go does (it drops them while parsing); [`put_resets`] puts them
+/// back, as null `!reset` markers, for [`merge`] to act on.
+pub fn take_resets(node: &mut Node) -> Vec<ResetEntry> {
+    fn walk(node: &mut Node, path: &mut Vec<String>, out: &mut Vec<ResetEntry>) {
+        let Some(m) = node.as_map_mut() else { return };
+        let reset: Vec<String> =
+            m.iter().filter(|(_, v)| v.tag == Some(MergeTag::Reset)).map(|(k, _)| k.name.clone()).collect();
+        for k in reset {
+            if let Some((key, _)) = m.get_entry(&k).map(|(key, v)| (key.clone(), v)) {
+                m.remove(&k);
+                out.push((path.clone(), key));
+            }
+        }
+        for (k, v) in m.iter_mut() {
+            path.push(k.name.clone());
+            walk(v, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(node, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Put back what [`take_resets`] took (entries whose parent is gone are dropped).
+pub fn put_resets(node: &mut Node, resets: Vec<ResetEntry>) {
+    for (path, key) in resets {
+        let parent = path.iter().try_fold(&mut *node, |n, k| n.as_map_mut()?.get_mut(k));
+        if let Some(m) = parent.and_then(Node::as_map_mut) {
+            let pos = key.pos.clone();
+            m.insert(key, Node { value: Value::Null, pos, tag: Some(MergeTag::Reset) });
+        }
+    }
+}
+
+/// Remove `!reset` nodes left in a tree (keys and sequence items) and forget `!override`:
+/// run on the result of merging, and on a file that is merged over nothing.
+pub fn strip_tags(node: &mut Node) {
+    node.tag = None;
+    match &mut node.value {
+        Value::Map(m) => {
+            let reset: Vec<String> =
+                m.iter().filter(|(_, v)| v.tag == Some(MergeTag::Reset)).map(|(k, _)| k.name.clone()).collect();
+            for k in reset {
+                m.remove(&k);
+            }
+            for (_, v) in m.iter_mut() {
+                strip_tags(v);
+            }
+        }
+        Value::Seq(items) => {
+            items.retain(|v| v.tag != Some(MergeTag::Reset));
+            items.iter_mut().for_each(strip_tags);
+        }
+        _ => {}
     }
 }
 
@@ -99,6 +186,9 @@ fn merge_node(base: &mut Node, overlay: Node, mode: SeqMode) {
 
 fn merge_maps(base: &mut Map, overlay: Map, mode: SeqMode) {
     for (key, value) in overlay {
+        if tagged(base, &key.name, &value) {
+            continue;
+        }
         match base.get_mut(&key.name) {
             Some(existing) => merge_node(existing, value, mode),
             None => base.insert(key, value),

@@ -135,7 +135,8 @@ pub enum NameSource {
 }
 
 /// The project name: `-p`, then BERTH_PROJECT_NAME / COMPOSE_PROJECT_NAME (process env or
-/// `.env`), then the files' top-level `name:`, then the project directory's base name.
+/// `.env`), then the files' top-level `name:` (normalized; when nothing is left of it, the
+/// next source is used), then the project directory's base name.
 pub fn project_name(
     flag: Option<&str>,
     vars: &IndexMap<String, String>,
@@ -146,11 +147,14 @@ pub fn project_name(
         .iter()
         .find_map(|k| vars.get(*k).filter(|v| !v.is_empty()).map(|v| (v.as_str(), NameSource::Env)));
     let dir_name = project_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // compose-go normalizes a `name:` from the files instead of rejecting it (loader.go
+    // projectName); an explicit `-p` or environment name must already be valid.
+    let file_name = top_level.map(normalize_name);
     let (name, source) = flag
         .filter(|f| !f.is_empty())
         .map(|f| (f, NameSource::Flag))
         .or(env)
-        .or(top_level.filter(|n| !n.is_empty()).map(|n| (n, NameSource::File)))
+        .or(file_name.as_deref().filter(|n| !n.is_empty()).map(|n| (n, NameSource::File)))
         .unwrap_or((dir_name.as_str(), NameSource::Directory));
     checked_name(name, source)
 }
@@ -217,8 +221,9 @@ mod tests {
     fn explicit_invalid_name_is_an_error() {
         let err = project_name(Some("My App"), &vars(&[]), None, Path::new("/x")).unwrap_err();
         assert!(err.contains("invalid project name `My App` (from -p)"), "{err}");
-        let err = project_name(None, &vars(&[]), Some("-x"), Path::new("/x")).unwrap_err();
-        assert!(err.contains("top-level `name:`"), "{err}");
+        // A top-level `name:` is normalized instead (compose-go loader.go projectName/NormalizeProjectName).
+        assert_eq!(project_name(None, &vars(&[]), Some("-My_App.v2"), Path::new("/x")).unwrap(), "my_appv2");
+        assert_eq!(project_name(None, &vars(&[]), Some("..."), Path::new("/x/dir")).unwrap(), "dir");
         assert!(project_name(None, &vars(&[]), None, Path::new("/...")).is_err());
     }
 

@@ -34,6 +34,25 @@ pub fn validate(root: &Node, diags: &mut Diagnostics) {
     Validator { diags }.node(&top::ROOT, root, &mut path);
 }
 
+/// The message of a missing required key (see [`validate_file`] and [`validate_required`]).
+const MISSING_REQUIRED: &str = "missing required key `";
+
+/// [`validate`] without the required-key checks: one file of several, whose mappings may be
+/// completed by the files merged with it. compose-go validates the merged files, so an override
+/// may give part of an entry; [`validate_required`] checks the merged tree.
+pub fn validate_file(root: &Node, diags: &mut Diagnostics) {
+    let mut all = Diagnostics::new();
+    validate(root, &mut all);
+    diags.items.extend(all.items.into_iter().filter(|d| !d.message.starts_with(MISSING_REQUIRED)));
+}
+
+/// Only the required-key checks of [`validate`], on the merged (canonical) tree.
+pub fn validate_required(root: &Node, diags: &mut Diagnostics) {
+    let mut all = Diagnostics::new();
+    validate(root, &mut all);
+    diags.items.extend(all.items.into_iter().filter(|d| d.is_error() && d.message.starts_with(MISSING_REQUIRED)));
+}
+
 /// The keys berth accepts on a service.
 pub fn service_keys() -> &'static [&'static str] {
     static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();

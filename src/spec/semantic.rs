@@ -140,10 +140,14 @@ impl Checker<'_, '_> {
             .collect();
         if subnets.is_empty() {
             if !network.external {
+                // Compose accepts it (the engine checks it against the subnet it allocates);
+                // berth wants a declared subnet to reserve the address, so it warns.
                 let msg = format!(
-                    "service `{svc}` sets ipv4_address {addr} on network `{net}`, which declares no ipam subnet"
+                    "service `{svc}` sets ipv4_address {addr} on network `{net}`, which declares no ipam subnet; \
+                     berth may not be able to give it that address"
                 );
-                self.error(path, msg, format!("add `ipam: {{config: [{{subnet: …}}]}}` to network `{net}`"));
+                let hint = format!("add `ipam: {{config: [{{subnet: …}}]}}` to network `{net}`");
+                self.report(false, path, msg, Some(hint));
             }
             return;
         }

@@ -19,6 +19,28 @@ use super::diag::{Diagnostic, Diagnostics, Pos};
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// A compose-go merge tag (`!reset`, `!override`) written on this node, consumed by
+    /// [`super::merge`].
+    pub tag: Option<MergeTag>,
+}
+
+/// compose-go's merge tags (loader/reset.go): `!reset` removes what earlier files set at this
+/// path (and the node itself); `!override` replaces it instead of merging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeTag {
+    Reset,
+    Override,
+}
+
+impl MergeTag {
+    fn from_tag(tag: Option<&yaml_rust2::parser::Tag>) -> Option<MergeTag> {
+        let t = tag?;
+        match (t.handle.as_str(), t.suffix.as_str()) {
+            ("!", "reset") => Some(MergeTag::Reset),
+            ("!", "override") => Some(MergeTag::Override),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +165,7 @@ impl IntoIterator for Map {
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Self {
-        Node { value, pos }
+        Node { value, pos, tag: None }
     }
 
     pub fn as_map(&self) -> Option<&Map> {
@@ -272,6 +294,23 @@ pub const MAX_ALIAS_BYTES: u64 = 64 << 20;
 /// Parse one YAML document into a node tree. `file` names the source in positions.
 /// An empty document gives a Null node. More than one document is an error.
 pub fn parse(source: &str, file: &str) -> Result<Node, Diagnostics> {
+    let file_name: Arc<str> = Arc::from(file);
+    let mut docs = parse_all(source, file)?;
+    match docs.len() {
+        0 => Ok(Node::new(Value::Null, Pos::new(file_name, 1, 1))),
+        1 => Ok(docs.remove(0)),
+        _ => {
+            let pos = docs[1].pos.clone();
+            let mut d = Diagnostics::new();
+            d.error(Some(&pos), "", "a stack file holds one YAML document; found a second `---` document");
+            Err(d)
+        }
+    }
+}
+
+/// Parse every YAML document of a stream (`---` separated), in order; an empty stream gives
+/// none. compose-go reads a multi-document file as that many files merged in order.
+pub fn parse_all(source: &str, file: &str) -> Result<Vec<Node>, Diagnostics> {
     let file: Arc<str> = Arc::from(file);
     let mut builder = Builder::new(file.clone());
     let mut parser = Parser::new_from_str(source);
@@ -301,16 +340,7 @@ pub fn parse(source: &str, file: &str) -> Result<Node, Diagnostics> {
     if !builder.diags.is_empty() {
         return Err(builder.diags);
     }
-    match builder.docs.len() {
-        0 => Ok(Node::new(Value::Null, Pos::new(file, 1, 1))),
-        1 => Ok(builder.docs.remove(0)),
-        _ => {
-            let pos = builder.docs[1].pos.clone();
-            let mut d = Diagnostics::new();
-            d.error(Some(&pos), "", "a stack file holds one YAML document; found a second `---` document");
-            Err(d)
-        }
-    }
+    Ok(builder.docs)
 }
 
 /// What a finished node weighs: its nodes, its scalar bytes, its depth (0 for a scalar).
@@ -337,8 +367,22 @@ impl Size {
 /// A collection being built: a sequence, or a mapping waiting for its next key or value.
 /// `size` adds up its children so far.
 enum Frame {
-    Seq { anchor: usize, pos: Pos, items: Vec<Node>, size: Size },
-    Map { anchor: usize, pos: Pos, map: Map, pending_key: Option<Node>, merges: Vec<Node>, size: Size },
+    Seq {
+        anchor: usize,
+        pos: Pos,
+        tag: Option<MergeTag>,
+        items: Vec<Node>,
+        size: Size,
+    },
+    Map {
+        anchor: usize,
+        pos: Pos,
+        tag: Option<MergeTag>,
+        map: Map,
+        pending_key: Option<Node>,
+        merges: Vec<Node>,
+        size: Size,
+    },
 }
 
 struct Builder {
@@ -375,28 +419,31 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let pos = self.pos(mark);
                 let size = Size { nodes: 1, bytes: text.len() as u64, depth: 0 };
+                let merge_tag = MergeTag::from_tag(tag.as_ref());
                 let value = resolve_scalar(text, style, tag.as_ref().map(|t| t.suffix.as_str()));
-                self.emit(Node::new(value, pos), anchor, size)?;
+                self.emit(Node { value, pos, tag: merge_tag }, anchor, size)?;
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(anchor, tag) => {
                 let pos = self.open(mark)?;
-                self.stack.push(Frame::Seq { anchor, pos, items: Vec::new(), size: Size::default() });
+                let tag = MergeTag::from_tag(tag.as_ref());
+                self.stack.push(Frame::Seq { anchor, pos, tag, items: Vec::new(), size: Size::default() });
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(anchor, tag) => {
                 let pos = self.open(mark)?;
                 let map = Map::default();
                 let size = Size::default();
-                self.stack.push(Frame::Map { anchor, pos, map, pending_key: None, merges: Vec::new(), size });
+                let tag = MergeTag::from_tag(tag.as_ref());
+                self.stack.push(Frame::Map { anchor, pos, tag, map, pending_key: None, merges: Vec::new(), size });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { anchor, pos, items, size }) = self.stack.pop() {
-                    self.emit(Node::new(Value::Seq(items), pos), anchor, size.closed())?;
+                if let Some(Frame::Seq { anchor, pos, tag, items, size }) = self.stack.pop() {
+                    self.emit(Node { value: Value::Seq(items), pos, tag }, anchor, size.closed())?;
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { anchor, pos, mut map, merges, size, .. }) = self.stack.pop() {
+                if let Some(Frame::Map { anchor, pos, tag, mut map, merges, size, .. }) = self.stack.pop() {
                     self.apply_merges(&mut map, merges);
-                    self.emit(Node::new(Value::Map(map), pos), anchor, size.closed())?;
+                    self.emit(Node { value: Value::Map(map), pos, tag }, anchor, size.closed())?;
                 }
             }
             Event::Alias(id) => self.alias(id, mark)?,

@@ -68,14 +68,20 @@ fn push_host(map: &mut Map, host: &str, ip: &str, at: &Node) {
     }
 }
 
-/// `depends_on: [db]` → `{db: {condition: service_started, required: true}}`; long entries get
-/// the same defaults.
+/// `depends_on: [db]` → `{db: {condition: service_started, required: true}}`. Long entries get
+/// no defaults here: an override file's partial entry (`db: {required: false}`) must merge over
+/// the earlier file's `condition`, as in compose-go, which adds defaults after merging; the
+/// conversion of the merged tree applies them (and requires `condition`).
 pub(super) fn depends_on(node: &mut Node) {
     if let Value::Seq(items) = &node.value {
         let mut map = Map::default();
         for item in items {
             if let Some(name) = item.scalar_string() {
-                map.insert(key(&name, &item.pos), Node::new(Value::Map(Map::default()), item.pos.clone()));
+                let mut dep = Map::default();
+                let at = Node::new(Value::Null, item.pos.clone());
+                set_default(&mut dep, "condition", str_node("service_started", &item.pos));
+                set_default(&mut dep, "required", bool_node(true, &at));
+                map.insert(key(&name, &item.pos), Node::new(Value::Map(dep), item.pos.clone()));
             }
         }
         node.value = Value::Map(map);
@@ -84,11 +90,6 @@ pub(super) fn depends_on(node: &mut Node) {
     for (_, dep) in map.iter_mut() {
         if dep.is_null() {
             dep.value = Value::Map(Map::default());
-        }
-        let at = dep.clone();
-        if let Some(m) = dep.as_map_mut() {
-            set_default(m, "condition", str_node("service_started", &at.pos));
-            set_default(m, "required", bool_node(true, &at));
         }
     }
 }
@@ -300,7 +301,8 @@ mod tests {
         assert_eq!(svc("    depends_on: [db, cache]\n", "depends_on"), json!({"db": started, "cache": started}));
         assert_eq!(
             svc("    depends_on:\n      db: {condition: service_healthy, restart: true}\n", "depends_on"),
-            json!({"db": {"condition": "service_healthy", "restart": true, "required": true}})
+            // No defaults on long entries: they are applied after merging (compose-go).
+            json!({"db": {"condition": "service_healthy", "restart": true}})
         );
         assert_eq!(svc("    networks: [front, back]\n", "networks"), json!({"front": null, "back": null}));
     }

@@ -39,7 +39,13 @@ pub(super) fn depends_on(node: &Node, path: &str, d: &mut Diagnostics) -> IndexM
         let p = format!("{path}.{}", k.name);
         let Some(m) = v.as_map() else { continue };
         let condition = match field(m, "condition", &p, d, string).as_deref() {
-            None | Some("service_started") => DependsCondition::ServiceStarted,
+            // Checked on the merged files, as compose-go validates them (an override may
+            // give only `required:`).
+            None => {
+                d.error(Some(&v.pos), &p, "missing required key `condition`");
+                continue;
+            }
+            Some("service_started") => DependsCondition::ServiceStarted,
             Some("service_healthy") => DependsCondition::ServiceHealthy,
             Some("service_completed_successfully") => DependsCondition::ServiceCompletedSuccessfully,
             Some(other) => {

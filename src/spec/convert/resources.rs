@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 
 use super::super::diag::Diagnostics;
 use super::super::model::{
-    BlkioConfig, BlkioRate, BlkioWeightDevice, Deploy, ResourceSpec, Resources, Service, Ulimit,
+    BlkioConfig, BlkioRate, BlkioWeightDevice, Deploy, ResourceSpec, Resources, RestartPolicy, Service, Ulimit,
 };
 use super::super::yaml::{Map, Node};
 use super::fields::{field, map_items, unhonoured};
@@ -84,6 +84,16 @@ pub(super) fn deploy(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Dep
         match k.name.as_str() {
             "replicas" => {}
             "resources" => dep.resources = v.as_map().map(|r| resources(r, &format!("{path}.resources"), d)),
+            "restart_policy" => {
+                // `condition` and `max_attempts` become the restart policy (see [`restart_policy`]).
+                let rp = v.as_map().map(|r| r.keys().map(str::to_string).collect::<Vec<_>>()).unwrap_or_default();
+                for key in rp.iter().filter(|k| !matches!(k.as_str(), "condition" | "max_attempts")) {
+                    if let Some(r) = v.as_map() {
+                        unhonoured(r, key, &format!("{path}.restart_policy"), d);
+                    }
+                }
+                dep.other.insert(k.name.clone(), v.to_json());
+            }
             other => {
                 unhonoured(m, other, path, d);
                 dep.other.insert(other.to_string(), v.to_json());
@@ -112,6 +122,33 @@ fn resources(m: &Map, path: &str, d: &mut Diagnostics) -> Resources {
     Resources { limits: spec("limits", d), reservations: spec("reservations", d) }
 }
 
+/// `deploy.restart_policy` as the restart policy when the service sets no `restart`, mapped as
+/// docker compose does (pkg/compose/create.go mapRestartPolicyCondition): none/no, on-failure
+/// (with max_attempts), unless-stopped, any/always. compose-go accepts any string; one docker
+/// does not know is a warning and no restart.
+pub(super) fn restart_policy(s: &mut Service, svc: &Map, path: &str, d: &mut Diagnostics) {
+    if svc.contains_key("restart") {
+        return;
+    }
+    let Some(rp) = svc.get("deploy").and_then(Node::as_map).and_then(|m| m.get("restart_policy")) else { return };
+    let Some(rp) = rp.as_map() else { return };
+    let p = format!("{path}.deploy.restart_policy");
+    let attempts = field(rp, "max_attempts", &p, d, int).filter(|n: &u32| *n > 0);
+    s.restart = match field(rp, "condition", &p, d, string).as_deref().unwrap_or("") {
+        "" | "none" | "no" => RestartPolicy::No,
+        "on-failure" => RestartPolicy::OnFailure(attempts),
+        "unless-stopped" => RestartPolicy::UnlessStopped,
+        "any" | "always" => RestartPolicy::Always,
+        other => {
+            let msg = format!(
+                "unknown restart condition `{other}`; not restarting (expected none, on-failure, unless-stopped or any)"
+            );
+            d.warning(rp.get("condition").map(|n| &n.pos), format!("{p}.condition"), msg);
+            RestartPolicy::No
+        }
+    };
+}
+
 /// `scale` and `deploy.replicas` may both be set only when they agree.
 pub(super) fn check_scale(s: &Service, svc: &Map, path: &str, d: &mut Diagnostics) {
     let replicas = s.deploy.as_ref().and_then(|dep| dep.replicas);
@@ -127,6 +164,7 @@ pub(super) fn check_scale(s: &Service, svc: &Map, path: &str, d: &mut Diagnostic
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{load, load_ok};
+    use crate::spec::model::RestartPolicy;
 
     #[test]
     fn deploy_resources() {
@@ -146,12 +184,30 @@ mod tests {
 
     #[test]
     fn deploy_other_keys_warn() {
-        let (st, d) = load("services:\n  a:\n    deploy:\n      restart_policy: {condition: on-failure}\n");
+        let (st, d) = load("services:\n  a:\n    deploy:\n      restart_policy: {condition: on-failure, delay: 5s}\n      placement: {}\n");
         assert_eq!(
             d.to_string(),
-            "c.yaml:4:7: warning: services.a.deploy: `restart_policy` is accepted but not honoured by berth yet"
+            "c.yaml:4:47: warning: services.a.deploy.restart_policy: `delay` is accepted but not honoured by berth yet\n\
+             c.yaml:5:7: warning: services.a.deploy: `placement` is accepted but not honoured by berth yet"
         );
         assert!(st.services["a"].deploy.as_ref().is_some_and(|d| d.other.contains_key("restart_policy")));
+        assert_eq!(st.services["a"].restart, RestartPolicy::OnFailure(None));
+    }
+
+    #[test]
+    fn restart_policy_maps_like_docker_compose() {
+        let restart = |src: &str| load(src).0.services["a"].restart;
+        let rp = |c: &str| {
+            format!("services:\n  a:\n    deploy:\n      restart_policy: {{condition: {c}, max_attempts: 2}}\n")
+        };
+        assert_eq!(restart(&rp("unless-stopped")), RestartPolicy::UnlessStopped);
+        assert_eq!(restart(&rp("any")), RestartPolicy::Always);
+        assert_eq!(restart(&rp("none")), RestartPolicy::No);
+        assert_eq!(restart(&rp("on-failure")), RestartPolicy::OnFailure(Some(2)));
+        let both = "services:\n  a:\n    restart: always\n    deploy:\n      restart_policy: {condition: none}\n";
+        assert_eq!(restart(both), RestartPolicy::Always, "`restart` wins when both are set");
+        let (_, d) = load(&rp("sometimes"));
+        assert!(d.to_string().contains("unknown restart condition `sometimes`"), "{d}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
         s.networks.insert("default".into(), Default::default());
     }
     resources::check_scale(&s, map, &path, diags);
+    resources::restart_policy(&mut s, map, &path, diags);
     s
 }
 

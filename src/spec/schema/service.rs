@@ -7,7 +7,7 @@ use super::checks::{
 };
 use super::common::{
     BLKIO_BPS, BLKIO_IOPS, BLKIO_WEIGHT, COMMAND, CONFIG_OR_SECRET_REFS, EXTRA_HOSTS, GPU, HOOK, LIST_OR_DICT, OPTIONS,
-    STRINGS, STRING_OR_LIST, ULIMITS,
+    PRE_START_HOOK, STRINGS, STRING_OR_LIST, ULIMITS,
 };
 use super::service_parts::{BUILD, DEPLOY, DEVELOP};
 use super::shape::{closed, f, obj, obj_req, KeyRule, Obj, Shape};
@@ -77,6 +77,7 @@ pub static SERVICE: Obj = obj(&[
     f("platform", Shape::Str),
     f("ports", Shape::List(&Shape::OneOf(&[Shape::Str, Shape::Obj(&PORT)]))),
     f("post_start", Shape::List(&Shape::Obj(&HOOK))),
+    f("pre_start", Shape::List(&Shape::Obj(&PRE_START_HOOK))),
     f("pre_stop", Shape::List(&Shape::Obj(&HOOK))),
     f("privileged", Shape::Bool),
     f("profiles", STRINGS),
@@ -121,14 +122,13 @@ static BLKIO: Obj = closed(
 
 static CREDENTIAL_SPEC: Obj = obj(&[f("config", Shape::Str), f("file", Shape::Str), f("registry", Shape::Str)]);
 
-static DEPENDENCY: Obj = obj_req(
-    &[
-        f("condition", Shape::Enum(&["service_started", "service_healthy", "service_completed_successfully"])),
-        f("required", Shape::Bool),
-        f("restart", Shape::Bool),
-    ],
-    &["condition"],
-);
+// `condition` is required, but on the merged files (convert/refs.rs): an override file may
+// give only `required:` or `restart:` (compose-go validates after merging).
+static DEPENDENCY: Obj = obj(&[
+    f("condition", Shape::Enum(&["service_started", "service_healthy", "service_completed_successfully"])),
+    f("required", Shape::Bool),
+    f("restart", Shape::Bool),
+]);
 
 static DEVICE: Obj =
     obj_req(&[f("source", Shape::Str), f("target", Shape::Str), f("permissions", Shape::Str)], &["source"]);

@@ -17,6 +17,7 @@ pub static BUILD: Obj = obj(&[
     f("cache_from", STRINGS),
     f("cache_to", STRINGS),
     f("no_cache", Shape::Bool),
+    f("no_cache_filter", STRING_OR_LIST),
     f("additional_contexts", LIST_OR_DICT),
     f("network", Shape::Str),
     f("provenance", Shape::OneOf(&[Shape::Bool, Shape::Str])),
@@ -70,7 +71,9 @@ static GENERIC_RESOURCE: Obj = obj(&[f("discrete_resource_spec", Shape::Obj(&DIS
 static DISCRETE_RESOURCE: Obj = obj(&[f("kind", Shape::Str), f("value", Shape::Num)]);
 
 static RESTART_POLICY: Obj = obj(&[
-    f("condition", Shape::Enum(&["none", "on-failure", "any"])),
+    // Any string, as in the current Compose schema; docker compose maps it onto a restart
+    // policy (convert/resources.rs).
+    f("condition", Shape::Str),
     f("delay", DURATION),
     f("max_attempts", Shape::Int),
     f("window", DURATION),
