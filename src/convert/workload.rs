@@ -1,0 +1,540 @@
+//! A service → its workload: a Deployment (the default), a Job (one-shot services), or a
+//! DaemonSet (`deploy.mode: global`), with the pod spec built from the service's keys.
+
+use serde_json::{json, Map, Value};
+
+use crate::spec::model::{DependsCondition, NetworkMode, PullPolicy, RestartPolicy};
+use crate::spec::Service;
+
+use super::{names, probes, service, storage, Context, Result};
+
+/// Which controller runs a service's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Deployment,
+    Job,
+    DaemonSet,
+}
+
+/// Convert one service into its workload object.
+pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<()> {
+    let at = format!("services.{name}");
+    let dns = names::dns_label(name);
+    if dns != name {
+        ctx.report.loss(
+            &at,
+            format!("`{name}` is not a valid Kubernetes name: objects are named `{dns}`, so the host name `{name}` does not resolve in the cluster"),
+        );
+    }
+    let kind = decide_kind(ctx, name, svc);
+    let restart_policy = match (kind, svc.restart) {
+        (Kind::Job, RestartPolicy::OnFailure(_)) => "OnFailure",
+        (Kind::Job, _) => "Never",
+        _ => "Always",
+    };
+    let pod = pod_spec(ctx, name, svc, &dns, restart_policy)?;
+    let labels = ctx.service_labels(&dns);
+    let mut pod_labels = labels.clone();
+    for net in svc.networks.keys() {
+        pod_labels[super::policy::network_label(net)] = json!("true");
+        ctx.networks_used.entry(net.clone()).or_default().push(dns.clone());
+    }
+    let mut template_meta = json!({ "labels": pod_labels });
+    if !svc.labels.is_empty() {
+        template_meta["annotations"] = json!(svc.labels);
+    }
+    let template = json!({ "metadata": template_meta, "spec": pod });
+    let metadata = ctx.metadata(&dns, labels);
+    let body = match kind {
+        Kind::Deployment => {
+            if svc.replicas() > 1 && svc.volumes.iter().any(|v| v.source.is_some() && is_volume(v)) {
+                ctx.report.loss(
+                    format!("{at}.deploy.replicas"),
+                    "several replicas share a named volume: its PersistentVolumeClaim is ReadWriteOnce, so replicas on other nodes will not start (a StatefulSet with volumeClaimTemplates is not generated yet)",
+                );
+            }
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
+                "spec": { "replicas": svc.replicas(), "selector": { "matchLabels": ctx.selector(&dns) }, "template": template },
+            })
+        }
+        Kind::DaemonSet => json!({
+            "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata,
+            "spec": { "selector": { "matchLabels": ctx.selector(&dns) }, "template": template },
+        }),
+        Kind::Job => {
+            let backoff = match svc.restart {
+                RestartPolicy::OnFailure(n) => n.unwrap_or(6),
+                _ => 0,
+            };
+            json!({
+                "apiVersion": "batch/v1", "kind": "Job", "metadata": metadata,
+                "spec": { "backoffLimit": backoff, "template": template },
+            })
+        }
+    };
+    report_unmapped(ctx, &at, svc);
+    ctx.add(&at, body)
+}
+
+fn is_volume(v: &crate::spec::model::ServiceVolume) -> bool {
+    v.kind == crate::spec::model::MountKind::Volume
+}
+
+/// Deployment unless the service runs once: `x-berth-kubernetes.kind` decides when given;
+/// `deploy.mode: global` is a DaemonSet; a service another waits on with
+/// `service_completed_successfully` is a Job; so is one with `restart: no`/`on-failure`
+/// that nothing reaches (no ports, no health check, nothing waits for it to start).
+/// Compose's default restart policy is `no`, so a bare service with ports stays a Deployment.
+fn decide_kind(ctx: &mut Context, name: &str, svc: &Service) -> Kind {
+    let at = format!("services.{name}");
+    let ext = ctx.service_ext(svc);
+    match ext.get("kind").and_then(Value::as_str) {
+        Some("job") => return Kind::Job,
+        Some("deployment") => return Kind::Deployment,
+        Some("daemonset") => return Kind::DaemonSet,
+        Some(other) => ctx.report.loss(
+            format!("{at}.{}.kind", super::EXTENSION),
+            format!("unknown kind `{other}` (job, deployment or daemonset): decided from the service"),
+        ),
+        None => {}
+    }
+    let mode = svc.deploy.as_ref().and_then(|d| d.other.get("mode")).and_then(Value::as_str);
+    if mode == Some("global") {
+        return Kind::DaemonSet;
+    }
+    let waited_on: Vec<DependsCondition> =
+        ctx.stack.services.values().filter_map(|s| s.depends_on.get(name)).map(|d| d.condition).collect();
+    if waited_on.contains(&DependsCondition::ServiceCompletedSuccessfully) {
+        return Kind::Job;
+    }
+    let restarts = matches!(svc.restart, RestartPolicy::Always | RestartPolicy::UnlessStopped);
+    let reachable =
+        !svc.ports.is_empty() || !svc.expose.is_empty() || svc.healthcheck.is_some() || !waited_on.is_empty();
+    if restarts {
+        return Kind::Deployment;
+    }
+    if !reachable {
+        ctx.report.note(
+            &at,
+            format!("restart `{}` and nothing reaches it (no ports, health check or dependents): converted to a Job that runs once; set `{}: {{kind: deployment}}` to keep it running", String::from(svc.restart), super::EXTENSION),
+        );
+        return Kind::Job;
+    }
+    ctx.report.note(
+        &at,
+        format!("restart `{}` on a long-running service: its Deployment restarts it always (a Deployment allows no other restartPolicy)", String::from(svc.restart)),
+    );
+    Kind::Deployment
+}
+
+/// The pod spec: one container, the wait initContainers, volumes, pod-level settings.
+fn pod_spec(ctx: &mut Context, name: &str, svc: &Service, dns: &str, restart_policy: &str) -> Result<Value> {
+    let at = format!("services.{name}");
+    let pod_storage = storage::pod_storage(ctx, name, svc)?;
+    let mut c = container(ctx, name, svc, dns);
+    if !pod_storage.mounts.is_empty() {
+        c["volumeMounts"] = Value::Array(pod_storage.mounts);
+    }
+    // Compose injects no `<SERVICE>_PORT…` variables; Kubernetes does unless told not to.
+    let mut pod = json!({ "containers": [c], "restartPolicy": restart_policy, "enableServiceLinks": false });
+    if !pod_storage.volumes.is_empty() {
+        pod["volumes"] = Value::Array(pod_storage.volumes);
+    }
+    let waits = wait_containers(ctx, name, svc);
+    if !waits.is_empty() {
+        pod["initContainers"] = Value::Array(waits);
+    }
+    if let Some(g) = &svc.stop_grace_period {
+        pod["terminationGracePeriodSeconds"] = json!(g.0.as_secs() + u64::from(g.0.subsec_nanos() > 0));
+    }
+    if let Some(h) = &svc.hostname {
+        let label = names::dns_label(h);
+        if &label != h {
+            ctx.report
+                .loss(format!("{at}.hostname"), format!("`{h}` is not a DNS label: the pod's host name is `{label}`"));
+        }
+        pod["hostname"] = json!(label);
+    }
+    if !svc.extra_hosts.is_empty() {
+        pod["hostAliases"] = host_aliases(svc);
+    }
+    let psc = pod_security(ctx, &at, svc);
+    if !psc.is_empty() {
+        pod["securityContext"] = Value::Object(psc);
+    }
+    match &svc.network_mode {
+        Some(NetworkMode::Host) => {
+            pod["hostNetwork"] = json!(true);
+            ctx.report.note(format!("{at}.network_mode"), "host: the pod uses its node's network (hostNetwork)");
+        }
+        Some(NetworkMode::Bridge) | None => {}
+        Some(other) => ctx.report.loss(
+            format!("{at}.network_mode"),
+            format!(
+                "`{}` is not converted (sharing another container's network needs both in one pod)",
+                String::from(other.clone())
+            ),
+        ),
+    }
+    Ok(pod)
+}
+
+/// The service's container.
+fn container(ctx: &mut Context, name: &str, svc: &Service, dns: &str) -> Value {
+    let at = format!("services.{name}");
+    let image = match (&svc.image, &svc.build) {
+        (Some(image), Some(_)) => {
+            ctx.report.note(format!("{at}.build"), format!("built by berth: push `{image}` to a registry the cluster can pull from (`berth build && berth push`)"));
+            image.clone()
+        }
+        (Some(image), None) => image.clone(),
+        (None, _) => {
+            let image = format!("{}-{name}", ctx.stack.name);
+            ctx.report.loss(format!("{at}.build"), format!("no `image:` names the built image: the manifest uses `{image}`, which no registry has; set `image:` to a pushed name"));
+            image
+        }
+    };
+    let mut c = json!({ "name": dns, "image": image });
+    if let Some(p) = svc.pull_policy {
+        match p {
+            PullPolicy::Always => c["imagePullPolicy"] = json!("Always"),
+            PullPolicy::Never => c["imagePullPolicy"] = json!("Never"),
+            PullPolicy::Missing | PullPolicy::Refresh => c["imagePullPolicy"] = json!("IfNotPresent"),
+            PullPolicy::Build => ctx.report.loss(format!("{at}.pull_policy"), "`build`: a cluster cannot build images"),
+        }
+    }
+    if let Some(e) = &svc.entrypoint {
+        c["command"] = json!(e.iter().map(|s| escape(s)).collect::<Vec<_>>());
+    }
+    if let Some(a) = &svc.command {
+        c["args"] = json!(a.iter().map(|s| escape(s)).collect::<Vec<_>>());
+    }
+    let env = environment(ctx, &at, svc);
+    if !env.is_empty() {
+        c["env"] = Value::Array(env);
+    }
+    if let Some(w) = &svc.working_dir {
+        c["workingDir"] = json!(w);
+    }
+    let ports = service::container_ports(ctx, name, svc);
+    if !ports.is_empty() {
+        c["ports"] = Value::Array(ports);
+    }
+    let res = resources(ctx, &at, svc);
+    if !res.is_empty() {
+        c["resources"] = Value::Object(res);
+    }
+    let sc = container_security(ctx, &at, svc);
+    if !sc.is_empty() {
+        c["securityContext"] = Value::Object(sc);
+    }
+    for (key, probe) in probes::probes(ctx, name, svc) {
+        c[key] = probe;
+    }
+    if svc.tty {
+        c["tty"] = json!(true);
+    }
+    if svc.stdin_open {
+        c["stdin"] = json!(true);
+    }
+    c
+}
+
+/// Kubernetes expands `$(VAR)` and reduces `$$` to `$` in command, args and env values;
+/// Compose has already resolved its own `$`, so every `$` that Kubernetes would read
+/// specially is doubled to reach the process as written.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && matches!(chars.peek(), Some('$') | Some('(')) {
+            out.push('$');
+        }
+    }
+    out
+}
+
+/// `environment` (env_file already merged in by the loader), sorted by name.
+fn environment(ctx: &mut Context, at: &str, svc: &Service) -> Vec<Value> {
+    let mut vars: Vec<(&String, &Option<String>)> = svc.environment.iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::new();
+    for (k, v) in vars {
+        match v {
+            Some(v) => out.push(json!({ "name": k, "value": escape(v) })),
+            None => ctx.report.loss(
+                format!("{at}.environment.{k}"),
+                "declared without a value and unset when converting: not set in the pod",
+            ),
+        }
+    }
+    out
+}
+
+/// The initContainers that hold the pod until each `depends_on` dependency answers on its
+/// Service's first port. A Service only routes to ready pods (readiness probe = the health
+/// check), so for `service_healthy` a connection means a healthy dependency exists; for
+/// `service_started` it is stricter than Compose (listening, not merely started).
+fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
+    let mut deps: Vec<(&String, &crate::spec::model::Dependency)> = svc.depends_on.iter().collect();
+    deps.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::new();
+    for (dep, d) in deps {
+        let at = format!("services.{name}.depends_on.{dep}");
+        if d.condition == DependsCondition::ServiceCompletedSuccessfully {
+            ctx.report.loss(
+                at,
+                "service_completed_successfully: the dependency is a Job, but waiting for its completion needs cluster API access; this pod may start before it finishes (make it retry, or run the Job first)",
+            );
+            continue;
+        }
+        let Some(dep_svc) = ctx.stack.services.get(dep) else { continue };
+        let Some(port) = service::first_port(dep_svc) else {
+            ctx.report.loss(at, format!("`{dep}` has no ports or expose: there is no Service to wait for, so the pod starts without waiting (add `expose:` to `{dep}`)"));
+            continue;
+        };
+        let host = names::dns_label(dep);
+        let script = format!("until nc -z {host} {port}; do echo waiting for {host}:{port}; sleep 1; done");
+        out.push(json!({
+            "name": names::dns_label(&format!("wait-for-{dep}")),
+            "image": ctx.opts.wait_image,
+            "command": ["sh", "-c", script],
+        }));
+    }
+    out
+}
+
+/// `extra_hosts` → hostAliases, one entry per address with its names, sorted.
+fn host_aliases(svc: &Service) -> Value {
+    let mut by_ip: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (host, ips) in &svc.extra_hosts {
+        for ip in ips {
+            by_ip.entry(ip.as_str()).or_default().push(host.as_str());
+        }
+    }
+    Value::Array(
+        by_ip
+            .into_iter()
+            .map(|(ip, mut hosts)| {
+                hosts.sort();
+                json!({ "ip": ip, "hostnames": hosts })
+            })
+            .collect(),
+    )
+}
+
+/// `deploy.resources` and the short keys (cpus, mem_limit, mem_reservation).
+fn resources(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let res = svc.deploy.as_ref().and_then(|d| d.resources.as_ref());
+    let limits = res.and_then(|r| r.limits.as_ref());
+    let reservations = res.and_then(|r| r.reservations.as_ref());
+    let mut lim = Map::new();
+    if let Some(c) = limits.and_then(|l| l.cpus).or(svc.cpus).filter(|c| *c > 0.0) {
+        lim.insert("cpu".into(), json!(cpu(c)));
+    }
+    if let Some(m) = limits.and_then(|l| l.memory).or(svc.mem_limit).filter(|m| m.0 > 0) {
+        lim.insert("memory".into(), json!(memory(m.0)));
+    }
+    let mut req = Map::new();
+    if let Some(c) = reservations.and_then(|l| l.cpus).filter(|c| *c > 0.0) {
+        req.insert("cpu".into(), json!(cpu(c)));
+    }
+    if let Some(m) = reservations.and_then(|l| l.memory).or(svc.mem_reservation).filter(|m| m.0 > 0) {
+        req.insert("memory".into(), json!(memory(m.0)));
+    }
+    for (which, spec) in [("limits", limits), ("reservations", reservations)] {
+        let Some(spec) = spec else { continue };
+        if spec.pids.is_some() {
+            ctx.report.loss(
+                format!("{at}.deploy.resources.{which}.pids"),
+                "a pod has no per-container pids limit (it is a kubelet setting)",
+            );
+        }
+        for k in spec.other.keys() {
+            ctx.report.loss(format!("{at}.deploy.resources.{which}.{k}"), "not converted");
+        }
+    }
+    let mut out = Map::new();
+    if !lim.is_empty() {
+        out.insert("limits".into(), Value::Object(lim));
+    }
+    if !req.is_empty() {
+        out.insert("requests".into(), Value::Object(req));
+    }
+    out
+}
+
+/// CPUs as millicores (`0.5` → `500m`).
+fn cpu(c: f64) -> String {
+    format!("{}m", (c * 1000.0).round().max(1.0) as u64)
+}
+
+/// Bytes as the largest exact binary unit (`134217728` → `128Mi`).
+pub(super) fn memory(b: u64) -> String {
+    for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+        if b % size == 0 {
+            return format!("{}{unit}", b / size);
+        }
+    }
+    b.to_string()
+}
+
+/// cap_add/cap_drop/privileged/read_only/security_opt/user → the container's securityContext.
+fn container_security(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let mut sc = Map::new();
+    let caps = |v: &[String]| -> Vec<String> {
+        v.iter().map(|c| c.trim_start_matches("CAP_").trim_start_matches("cap_").to_uppercase()).collect()
+    };
+    let mut capabilities = Map::new();
+    if !svc.cap_add.is_empty() {
+        capabilities.insert("add".into(), json!(caps(&svc.cap_add)));
+    }
+    if !svc.cap_drop.is_empty() {
+        capabilities.insert("drop".into(), json!(caps(&svc.cap_drop)));
+    }
+    if !capabilities.is_empty() {
+        sc.insert("capabilities".into(), Value::Object(capabilities));
+    }
+    if svc.privileged {
+        sc.insert("privileged".into(), json!(true));
+    }
+    if svc.read_only {
+        sc.insert("readOnlyRootFilesystem".into(), json!(true));
+    }
+    for opt in &svc.security_opt {
+        let o = opt.replace('=', ":");
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges:true" => {
+                sc.insert("allowPrivilegeEscalation".into(), json!(false));
+            }
+            "no-new-privileges:false" => {}
+            "seccomp:unconfined" => {
+                sc.insert("seccompProfile".into(), json!({ "type": "Unconfined" }));
+            }
+            _ => ctx.report.loss(format!("{at}.security_opt"), format!("`{opt}` is not converted")),
+        }
+    }
+    if let Some(user) = &svc.user {
+        let (u, g) = user.split_once(':').map_or((user.as_str(), None), |(u, g)| (u, Some(g)));
+        match u.parse::<i64>() {
+            Ok(uid) => {
+                sc.insert("runAsUser".into(), json!(uid));
+            }
+            Err(_) => ctx.report.loss(
+                format!("{at}.user"),
+                format!("user name `{u}`: Kubernetes takes a numeric uid (runAsUser); the image's user applies"),
+            ),
+        }
+        match g.map(str::parse::<i64>) {
+            Some(Ok(gid)) => {
+                sc.insert("runAsGroup".into(), json!(gid));
+            }
+            Some(Err(_)) => ctx.report.loss(
+                format!("{at}.user"),
+                format!("group name in `{user}`: Kubernetes takes a numeric gid (runAsGroup)"),
+            ),
+            None => {}
+        }
+    }
+    sc
+}
+
+/// group_add and sysctls → the pod's securityContext.
+fn pod_security(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let mut sc = Map::new();
+    let mut groups = Vec::new();
+    for g in &svc.group_add {
+        match g.parse::<i64>() {
+            Ok(gid) => groups.push(gid),
+            Err(_) => ctx.report.loss(
+                format!("{at}.group_add"),
+                format!("group name `{g}`: Kubernetes takes numeric supplementalGroups"),
+            ),
+        }
+    }
+    if !groups.is_empty() {
+        sc.insert("supplementalGroups".into(), json!(groups));
+    }
+    if !svc.sysctls.is_empty() {
+        let mut s: Vec<Value> = svc.sysctls.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
+        s.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+        sc.insert("sysctls".into(), Value::Array(s));
+        ctx.report.note(format!("{at}.sysctls"), "set in the pod's securityContext: a kubelet admits only its safe set unless allowed (--allowed-unsafe-sysctls)");
+    }
+    sc
+}
+
+/// Every key of the service that the manifests do not carry.
+fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
+    let r = &mut ctx.report;
+    let mut loss = |cond: bool, key: &str, why: &str| {
+        if cond {
+            r.loss(format!("{at}.{key}"), why);
+        }
+    };
+    loss(svc.init == Some(true), "init", "Kubernetes injects no init process: build tini or dumb-init into the image");
+    loss(
+        svc.stop_signal.is_some(),
+        "stop_signal",
+        "Kubernetes 1.30 always sends SIGTERM (bake STOPSIGNAL into the image)",
+    );
+    loss(svc.domainname.is_some(), "domainname", "not converted (a pod subdomain needs a headless Service)");
+    loss(svc.memswap_limit.is_some(), "memswap_limit", "swap is a node setting in Kubernetes");
+    loss(svc.cpu_shares.is_some(), "cpu_shares", "not converted (use deploy.resources.reservations.cpus)");
+    loss(svc.cpu_quota.is_some() || svc.cpu_period.is_some(), "cpu_quota", "not converted (use cpus)");
+    loss(svc.cpuset.is_some(), "cpuset", "CPU pinning is the kubelet's CPU manager policy");
+    loss(svc.pids_limit.is_some(), "pids_limit", "a pod has no per-container pids limit (it is a kubelet setting)");
+    loss(svc.blkio_config.is_some(), "blkio_config", "no block I/O limits in Kubernetes");
+    loss(!svc.ulimits.is_empty(), "ulimits", "no ulimits in Kubernetes (the container runtime's defaults apply)");
+    loss(
+        !svc.dns.is_empty() || !svc.dns_search.is_empty() || !svc.dns_opt.is_empty(),
+        "dns",
+        "cluster DNS applies (dnsConfig not generated)",
+    );
+    loss(svc.logging.is_some(), "logging", "logs go to the node's container runtime log");
+    loss(!svc.devices.is_empty(), "devices", "host devices need a device plugin");
+    loss(!svc.external_links.is_empty(), "external_links", "not converted");
+    loss(!svc.volumes_from.is_empty(), "volumes_from", "not converted (share volumes explicitly)");
+    loss(svc.ipc.is_some(), "ipc", "not converted");
+    loss(svc.pid.is_some(), "pid", "not converted");
+    loss(svc.uts.is_some(), "uts", "not converted");
+    loss(svc.platform.is_some(), "platform", "not converted (use a nodeSelector on kubernetes.io/arch)");
+    loss(svc.mac_address.is_some(), "mac_address", "not converted");
+    loss(svc.oom_score_adj.is_some(), "oom_score_adj", "the kubelet sets it from the QoS class");
+    loss(svc.container_name.is_some(), "container_name", "pod names are generated; the Service name is the service's");
+    let links_aliased = svc.links.iter().any(|l| l.contains(':'));
+    loss(links_aliased, "links", "link aliases are not converted (service names resolve through Services)");
+    if svc.develop.is_some() {
+        ctx.report.note(format!("{at}.develop"), "watch rules are for local development: not converted");
+    }
+    if let Some(d) = &svc.deploy {
+        for k in d.other.keys().filter(|k| k.as_str() != "mode") {
+            ctx.report.loss(format!("{at}.deploy.{k}"), "not converted");
+        }
+    }
+    for (net, n) in &svc.networks {
+        let ip = n.ipv4_address.is_some() || n.ipv6_address.is_some();
+        if ip {
+            ctx.report.loss(format!("{at}.networks.{net}"), "fixed addresses: pod IPs are assigned by the cluster");
+        }
+        if n.mac_address.is_some() || n.priority.is_some() {
+            ctx.report.loss(format!("{at}.networks.{net}"), "mac_address/priority are not converted");
+        }
+        if !n.aliases.is_empty() {
+            ctx.report
+                .loss(format!("{at}.networks.{net}.aliases"), "aliases are not converted (add a Service per alias)");
+        }
+    }
+    for k in svc.other.keys() {
+        if k == super::EXTENSION {
+            continue;
+        }
+        if k.starts_with("x-") {
+            ctx.report.note(format!("{at}.{k}"), "extension: not converted");
+        } else {
+            ctx.report.loss(format!("{at}.{k}"), "not converted");
+        }
+    }
+}
