@@ -104,7 +104,7 @@ pub fn run(g: &GlobalOpts, a: &ConvertArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => write_dir(dir, &converted, a, &report)?,
         None => {
             let text = match a.format {
-                Format::Yaml => render::yaml_stream(&converted.manifests)?,
+                Format::Yaml => render::yaml_stream(&converted.manifests),
                 Format::Json => render::json_list(&converted.manifests)?,
             };
             let mut out = std::io::stdout().lock();
@@ -125,7 +125,7 @@ fn write_dir(dir: &Path, c: &Converted, a: &ConvertArgs, report: &str) -> anyhow
     for m in &c.manifests {
         let file = m.file_name(ext);
         let text = match a.format {
-            Format::Yaml => render::yaml(&m.body)?,
+            Format::Yaml => render::yaml(&m.body),
             Format::Json => render::json(&m.body)?,
         };
         let path = dir.join(&file);
@@ -133,7 +133,7 @@ fn write_dir(dir: &Path, c: &Converted, a: &ConvertArgs, report: &str) -> anyhow
         files.push(file);
     }
     let k = dir.join("kustomization.yaml");
-    std::fs::write(&k, render::kustomization(&files, a.namespace.as_deref())?)
+    std::fs::write(&k, render::kustomization(&files, a.namespace.as_deref()))
         .with_context(|| format!("writing {}", k.display()))?;
     let r = dir.join(REPORT_FILE);
     std::fs::write(&r, report).with_context(|| format!("writing {}", r.display()))?;

@@ -7,6 +7,7 @@
 //! Job, DaemonSet and the pod spec), [`probes`], [`service`], [`policy`] (NetworkPolicy),
 //! [`storage`] (PVC, Secret, ConfigMap), [`report`] and [`render`] (YAML/JSON, kustomization).
 
+pub mod checks;
 pub mod names;
 pub mod policy;
 pub mod probes;
@@ -15,6 +16,7 @@ pub mod report;
 pub mod service;
 pub mod storage;
 pub mod workload;
+pub mod yaml;
 
 #[cfg(test)]
 mod tests;

@@ -18,8 +18,9 @@ pub fn sorted(value: Value) -> Value {
     }
 }
 
-pub fn yaml(value: &Value) -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(value)
+/// One object as YAML that YAML 1.1 readers (kubectl, PyYAML) read back unchanged.
+pub fn yaml(value: &Value) -> String {
+    super::yaml::to_string(value)
 }
 
 pub fn json(value: &Value) -> Result<String, serde_json::Error> {
@@ -27,13 +28,13 @@ pub fn json(value: &Value) -> Result<String, serde_json::Error> {
 }
 
 /// Every object as one multi-document YAML stream.
-pub fn yaml_stream(manifests: &[Manifest]) -> Result<String, serde_yaml::Error> {
+pub fn yaml_stream(manifests: &[Manifest]) -> String {
     let mut out = String::new();
     for m in manifests {
         out.push_str("---\n");
-        out.push_str(&yaml(&m.body)?);
+        out.push_str(&yaml(&m.body));
     }
-    Ok(out)
+    out
 }
 
 /// Every object as a `v1/List`.
@@ -43,7 +44,7 @@ pub fn json_list(manifests: &[Manifest]) -> Result<String, serde_json::Error> {
 }
 
 /// `kustomization.yaml` naming `files` (in the given order) and the namespace.
-pub fn kustomization(files: &[String], namespace: Option<&str>) -> Result<String, serde_yaml::Error> {
+pub fn kustomization(files: &[String], namespace: Option<&str>) -> String {
     let mut k = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",

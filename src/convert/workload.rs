@@ -291,6 +291,9 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
             continue;
         }
         let Some(dep_svc) = ctx.stack.services.get(dep) else { continue };
+        if !ctx.opts.services.is_empty() && !ctx.opts.services.contains(dep) {
+            ctx.report.note(&at, format!("`{dep}` is not among the services converted: the pod waits for a Service `{}` that this output does not create", names::dns_label(dep)));
+        }
         let Some(port) = service::first_port(dep_svc) else {
             ctx.report.loss(at, format!("`{dep}` has no ports or expose: there is no Service to wait for, so the pod starts without waiting (add `expose:` to `{dep}`)"));
             continue;
