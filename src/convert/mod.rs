@@ -149,6 +149,7 @@ pub fn convert(stack: &Stack, opts: &Options) -> Result<Converted> {
         workload::convert_service(&mut ctx, name, svc)?;
         service::convert_ports(&mut ctx, name, svc)?;
     }
+    service::convert_aliases(&mut ctx)?;
     policy::convert_networks(&mut ctx)?;
     storage::finish(&mut ctx)?;
     let mut manifests = ctx.objects.into_values().collect::<Vec<_>>();
@@ -201,6 +202,11 @@ impl<'a> Context<'a> {
         let body = render::sorted(body);
         self.objects.insert(key, Manifest { kind, name, body });
         Ok(())
+    }
+
+    /// The object of that kind and name, if one was added.
+    pub fn get(&self, kind: &str, name: &str) -> Option<&Manifest> {
+        self.objects.get(&(kind.to_string(), name.to_string()))
     }
 
     /// `metadata` for an object: name, namespace, labels.

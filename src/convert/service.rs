@@ -130,3 +130,55 @@ fn report_published(ctx: &mut Context, at: &str, p: &crate::spec::model::Port, t
         (ServiceType::ClusterIp, _) => {}
     }
 }
+
+/// Network aliases → one more Service per alias, selecting the same pods on the same ports,
+/// so the alias resolves as under Compose (namespace-wide, not per network). Run after every
+/// service is converted, so an alias never takes a service's own name.
+pub fn convert_aliases(ctx: &mut Context) -> Result<()> {
+    let stack = ctx.stack;
+    for (name, svc) in &stack.services {
+        if !ctx.opts.services.is_empty() && !ctx.opts.services.contains(name) {
+            continue;
+        }
+        let mut aliases: Vec<(&String, &String)> =
+            svc.networks.iter().flat_map(|(net, n)| n.aliases.iter().map(move |a| (net, a))).collect();
+        aliases.sort_by(|a, b| a.1.cmp(b.1));
+        let dns = names::dns_label(name);
+        for (net, alias) in aliases {
+            let at = format!("services.{name}.networks.{net}.aliases");
+            let alias_dns = names::dns_label(alias);
+            let Some(own) = ctx.get("Service", &dns).cloned() else {
+                ctx.report.loss(
+                    &at,
+                    format!("alias `{alias}`: `{name}` has no ports or expose, so there is no Service to alias"),
+                );
+                continue;
+            };
+            if alias_dns == dns {
+                continue;
+            }
+            if ctx.get("Service", &alias_dns).is_some() {
+                ctx.report.loss(&at, format!("alias `{alias}`: a Service `{alias_dns}` already exists"));
+                continue;
+            }
+            if alias_dns != *alias {
+                ctx.report
+                    .loss(&at, format!("alias `{alias}` is not a valid Kubernetes name: its Service is `{alias_dns}`"));
+            }
+            let mut spec = own.body["spec"].clone();
+            spec["type"] = json!("ClusterIP");
+            if let Some(ports) = spec["ports"].as_array_mut() {
+                ports.iter_mut().filter_map(Value::as_object_mut).for_each(|p| {
+                    p.remove("nodePort");
+                });
+            }
+            let body = json!({ "apiVersion": "v1", "kind": "Service", "metadata": ctx.metadata(&alias_dns, ctx.service_labels(&dns)), "spec": spec });
+            ctx.add(&at, body)?;
+            ctx.report.note(
+                &at,
+                format!("alias `{alias}`: a Service of its own, resolvable from every pod of the namespace"),
+            );
+        }
+    }
+    Ok(())
+}

@@ -239,3 +239,20 @@ fn only_selected_services() {
 fn escapes_dollars_for_kubernetes() {
     assert_eq!(workload::escape("a $(b) $$ $c"), "a $$(b) $$$ $c");
 }
+
+#[test]
+fn aliases_become_services_and_hooks_lifecycle() {
+    // `load`, not `load_ok`: berth's loader warns that it does not run hooks itself.
+    let (st, _) = load(
+        "services:\n  db:\n    image: x\n    expose: ['5432']\n    networks: {default: {aliases: [database, db]}}\n    post_start: [{command: [sh, -c, 'echo up']}]\n    pre_stop: [{command: 'pg_ctl stop', user: postgres}]\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let alias = find(&c, "Service", "database");
+    assert_eq!(alias["spec"]["selector"], find(&c, "Service", "db")["spec"]["selector"]);
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+    let ctr = &find(&c, "Deployment", "db")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(ctr["lifecycle"]["postStart"]["exec"]["command"], serde_json::json!(["sh", "-c", "echo up"]));
+    assert_eq!(ctr["lifecycle"]["preStop"]["exec"]["command"], serde_json::json!(["/bin/sh", "-c", "pg_ctl stop"]));
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    assert_eq!(losses, ["services.db.pre_stop[0].user"]);
+}

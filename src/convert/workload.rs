@@ -232,6 +232,10 @@ fn container(ctx: &mut Context, name: &str, svc: &Service, dns: &str) -> Value {
     for (key, probe) in probes::probes(ctx, name, svc) {
         c[key] = probe;
     }
+    let hooks = lifecycle(ctx, &at, svc);
+    if !hooks.is_empty() {
+        c["lifecycle"] = Value::Object(hooks);
+    }
     if svc.tty {
         c["tty"] = json!(true);
     }
@@ -239,6 +243,42 @@ fn container(ctx: &mut Context, name: &str, svc: &Service, dns: &str) -> Value {
         c["stdin"] = json!(true);
     }
     c
+}
+
+/// Compose's lifecycle hooks that a container hook can carry.
+const HOOKS: [(&str, &str); 2] = [("post_start", "postStart"), ("pre_stop", "preStop")];
+
+/// `post_start`/`pre_stop` → `lifecycle.postStart`/`preStop` exec hooks. Kubernetes runs one
+/// command per hook, as the container's user, in its working directory and environment: more
+/// hooks, or a hook's own user/privileged/working_dir/environment, are reported.
+fn lifecycle(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, k8s) in HOOKS {
+        let Some(hooks) = svc.other.get(key).and_then(Value::as_array) else { continue };
+        let hat = format!("{at}.{key}");
+        if hooks.len() > 1 {
+            ctx.report.loss(&hat, format!("{} hooks: Kubernetes runs one; only the first is converted", hooks.len()));
+        }
+        let Some(hook) = hooks.first() else { continue };
+        let command: Vec<String> = match &hook["command"] {
+            Value::String(s) => vec!["/bin/sh".into(), "-c".into(), escape(s)],
+            Value::Array(a) => {
+                a.iter().map(|v| escape(&v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect()
+            }
+            _ => {
+                ctx.report.loss(&hat, "no command: not converted");
+                continue;
+            }
+        };
+        for extra in ["user", "privileged", "working_dir", "environment"] {
+            if hook.get(extra).is_some_and(|v| !v.is_null()) {
+                ctx.report
+                    .loss(format!("{hat}[0].{extra}"), "a Kubernetes hook runs as the container does: not converted");
+            }
+        }
+        out.insert(k8s.into(), json!({ "exec": { "command": command } }));
+    }
+    out
 }
 
 /// Kubernetes expands `$(VAR)` and reduces `$$` to `$` in command, args and env values;
@@ -525,13 +565,9 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
         if n.mac_address.is_some() || n.priority.is_some() {
             ctx.report.loss(format!("{at}.networks.{net}"), "mac_address/priority are not converted");
         }
-        if !n.aliases.is_empty() {
-            ctx.report
-                .loss(format!("{at}.networks.{net}.aliases"), "aliases are not converted (add a Service per alias)");
-        }
     }
     for k in svc.other.keys() {
-        if k == super::EXTENSION {
+        if k == super::EXTENSION || HOOKS.iter().any(|(h, _)| h == k) {
             continue;
         }
         if k.starts_with("x-") {
