@@ -4,8 +4,10 @@
 //! reading the files of `secrets:`/`configs:` so their content can go into the manifests.
 //!
 //! One file per concern: [`names`] (DNS-1123 names and labels), [`workload`] (Deployment,
-//! Job, DaemonSet and the pod spec), [`probes`], [`service`], [`policy`] (NetworkPolicy),
-//! [`storage`] (PVC, Secret, ConfigMap), [`report`] and [`render`] (YAML/JSON, kustomization).
+//! Job, DaemonSet and the pod spec), [`resources`], [`security`] (securityContext),
+//! [`probes`], [`service`], [`policy`] (NetworkPolicy), [`storage`] (PVC, Secret,
+//! ConfigMap), [`report`], [`render`] and [`yaml`] (output, kustomization), [`checks`]
+//! (semantic checks the tests run on every output).
 
 pub mod checks;
 pub mod names;
@@ -13,6 +15,8 @@ pub mod policy;
 pub mod probes;
 pub mod render;
 pub mod report;
+pub mod resources;
+pub mod security;
 pub mod service;
 pub mod storage;
 pub mod workload;

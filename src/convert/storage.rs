@@ -38,7 +38,7 @@ fn claim_name(ctx: &Context, key: &str) -> String {
 fn memory_dir(size: Option<u64>) -> Value {
     let mut d = json!({ "medium": "Memory" });
     if let Some(s) = size.filter(|s| *s > 0) {
-        d["sizeLimit"] = json!(super::workload::memory(s));
+        d["sizeLimit"] = json!(super::resources::memory(s));
     }
     d
 }

@@ -159,7 +159,7 @@ fn pod_spec(ctx: &mut Context, name: &str, svc: &Service, dns: &str, restart_pol
     if !svc.extra_hosts.is_empty() {
         pod["hostAliases"] = host_aliases(svc);
     }
-    let psc = pod_security(ctx, &at, svc);
+    let psc = super::security::pod_security(ctx, &at, svc);
     if !psc.is_empty() {
         pod["securityContext"] = Value::Object(psc);
     }
@@ -221,11 +221,11 @@ fn container(ctx: &mut Context, name: &str, svc: &Service, dns: &str) -> Value {
     if !ports.is_empty() {
         c["ports"] = Value::Array(ports);
     }
-    let res = resources(ctx, &at, svc);
+    let res = super::resources::resources(ctx, &at, svc);
     if !res.is_empty() {
         c["resources"] = Value::Object(res);
     }
-    let sc = container_security(ctx, &at, svc);
+    let sc = super::security::container_security(ctx, &at, svc);
     if !sc.is_empty() {
         c["securityContext"] = Value::Object(sc);
     }
@@ -366,147 +366,6 @@ fn host_aliases(svc: &Service) -> Value {
             })
             .collect(),
     )
-}
-
-/// `deploy.resources` and the short keys (cpus, mem_limit, mem_reservation).
-fn resources(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
-    let res = svc.deploy.as_ref().and_then(|d| d.resources.as_ref());
-    let limits = res.and_then(|r| r.limits.as_ref());
-    let reservations = res.and_then(|r| r.reservations.as_ref());
-    let mut lim = Map::new();
-    if let Some(c) = limits.and_then(|l| l.cpus).or(svc.cpus).filter(|c| *c > 0.0) {
-        lim.insert("cpu".into(), json!(cpu(c)));
-    }
-    if let Some(m) = limits.and_then(|l| l.memory).or(svc.mem_limit).filter(|m| m.0 > 0) {
-        lim.insert("memory".into(), json!(memory(m.0)));
-    }
-    let mut req = Map::new();
-    if let Some(c) = reservations.and_then(|l| l.cpus).filter(|c| *c > 0.0) {
-        req.insert("cpu".into(), json!(cpu(c)));
-    }
-    if let Some(m) = reservations.and_then(|l| l.memory).or(svc.mem_reservation).filter(|m| m.0 > 0) {
-        req.insert("memory".into(), json!(memory(m.0)));
-    }
-    for (which, spec) in [("limits", limits), ("reservations", reservations)] {
-        let Some(spec) = spec else { continue };
-        if spec.pids.is_some() {
-            ctx.report.loss(
-                format!("{at}.deploy.resources.{which}.pids"),
-                "a pod has no per-container pids limit (it is a kubelet setting)",
-            );
-        }
-        for k in spec.other.keys() {
-            ctx.report.loss(format!("{at}.deploy.resources.{which}.{k}"), "not converted");
-        }
-    }
-    let mut out = Map::new();
-    if !lim.is_empty() {
-        out.insert("limits".into(), Value::Object(lim));
-    }
-    if !req.is_empty() {
-        out.insert("requests".into(), Value::Object(req));
-    }
-    out
-}
-
-/// CPUs as millicores (`0.5` → `500m`).
-fn cpu(c: f64) -> String {
-    format!("{}m", (c * 1000.0).round().max(1.0) as u64)
-}
-
-/// Bytes as the largest exact binary unit (`134217728` → `128Mi`).
-pub(super) fn memory(b: u64) -> String {
-    for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if b % size == 0 {
-            return format!("{}{unit}", b / size);
-        }
-    }
-    b.to_string()
-}
-
-/// cap_add/cap_drop/privileged/read_only/security_opt/user → the container's securityContext.
-fn container_security(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
-    let mut sc = Map::new();
-    let caps = |v: &[String]| -> Vec<String> {
-        v.iter().map(|c| c.trim_start_matches("CAP_").trim_start_matches("cap_").to_uppercase()).collect()
-    };
-    let mut capabilities = Map::new();
-    if !svc.cap_add.is_empty() {
-        capabilities.insert("add".into(), json!(caps(&svc.cap_add)));
-    }
-    if !svc.cap_drop.is_empty() {
-        capabilities.insert("drop".into(), json!(caps(&svc.cap_drop)));
-    }
-    if !capabilities.is_empty() {
-        sc.insert("capabilities".into(), Value::Object(capabilities));
-    }
-    if svc.privileged {
-        sc.insert("privileged".into(), json!(true));
-    }
-    if svc.read_only {
-        sc.insert("readOnlyRootFilesystem".into(), json!(true));
-    }
-    for opt in &svc.security_opt {
-        let o = opt.replace('=', ":");
-        match o.as_str() {
-            "no-new-privileges" | "no-new-privileges:true" => {
-                sc.insert("allowPrivilegeEscalation".into(), json!(false));
-            }
-            "no-new-privileges:false" => {}
-            "seccomp:unconfined" => {
-                sc.insert("seccompProfile".into(), json!({ "type": "Unconfined" }));
-            }
-            _ => ctx.report.loss(format!("{at}.security_opt"), format!("`{opt}` is not converted")),
-        }
-    }
-    if let Some(user) = &svc.user {
-        let (u, g) = user.split_once(':').map_or((user.as_str(), None), |(u, g)| (u, Some(g)));
-        match u.parse::<i64>() {
-            Ok(uid) => {
-                sc.insert("runAsUser".into(), json!(uid));
-            }
-            Err(_) => ctx.report.loss(
-                format!("{at}.user"),
-                format!("user name `{u}`: Kubernetes takes a numeric uid (runAsUser); the image's user applies"),
-            ),
-        }
-        match g.map(str::parse::<i64>) {
-            Some(Ok(gid)) => {
-                sc.insert("runAsGroup".into(), json!(gid));
-            }
-            Some(Err(_)) => ctx.report.loss(
-                format!("{at}.user"),
-                format!("group name in `{user}`: Kubernetes takes a numeric gid (runAsGroup)"),
-            ),
-            None => {}
-        }
-    }
-    sc
-}
-
-/// group_add and sysctls → the pod's securityContext.
-fn pod_security(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
-    let mut sc = Map::new();
-    let mut groups = Vec::new();
-    for g in &svc.group_add {
-        match g.parse::<i64>() {
-            Ok(gid) => groups.push(gid),
-            Err(_) => ctx.report.loss(
-                format!("{at}.group_add"),
-                format!("group name `{g}`: Kubernetes takes numeric supplementalGroups"),
-            ),
-        }
-    }
-    if !groups.is_empty() {
-        sc.insert("supplementalGroups".into(), json!(groups));
-    }
-    if !svc.sysctls.is_empty() {
-        let mut s: Vec<Value> = svc.sysctls.iter().map(|(k, v)| json!({ "name": k, "value": v })).collect();
-        s.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-        sc.insert("sysctls".into(), Value::Array(s));
-        ctx.report.note(format!("{at}.sysctls"), "set in the pod's securityContext: a kubelet admits only its safe set unless allowed (--allowed-unsafe-sysctls)");
-    }
-    sc
 }
 
 /// Every key of the service that the manifests do not carry.
