@@ -16,6 +16,8 @@ use super::{names, Context, ConvertError, Result};
 pub struct PodStorage {
     pub volumes: Vec<Value>,
     pub mounts: Vec<Value>,
+    /// Named volumes claimed per replica (a StatefulSet's volumeClaimTemplates).
+    pub claim_templates: Vec<String>,
 }
 
 impl PodStorage {
@@ -43,7 +45,9 @@ fn memory_dir(size: Option<u64>) -> Value {
     d
 }
 
-pub fn pod_storage(ctx: &mut Context, name: &str, svc: &Service) -> Result<PodStorage> {
+/// `per_replica`: named volumes become one claim per replica (StatefulSet) instead of a
+/// PersistentVolumeClaim shared by every pod.
+pub fn pod_storage(ctx: &mut Context, name: &str, svc: &Service, per_replica: bool) -> Result<PodStorage> {
     let at = format!("services.{name}");
     let mut ps = PodStorage::default();
     for (i, v) in svc.volumes.iter().enumerate() {
@@ -56,6 +60,16 @@ pub fn pod_storage(ctx: &mut Context, name: &str, svc: &Service) -> Result<PodSt
         }
         let vat = format!("{at}.volumes[{i}]");
         let volume = match (v.kind, &v.source) {
+            (MountKind::Volume, Some(key))
+                if per_replica && !ctx.stack.volumes.get(key).is_some_and(|v| v.external) =>
+            {
+                mount["name"] = json!(names::dns_label(key));
+                ps.mounts.push(mount);
+                if !ps.claim_templates.contains(key) {
+                    ps.claim_templates.push(key.clone());
+                }
+                continue;
+            }
             (MountKind::Volume, Some(key)) => {
                 ctx.volumes_used.entry(key.clone()).or_default().push(name.to_string());
                 let claim = claim_name(ctx, key);
@@ -225,7 +239,6 @@ fn object(ctx: &mut Context, name: &str, key: &str, content: Vec<u8>, secret: bo
 /// storage_class, access_mode}}}`, else `--volume-size` (default 1Gi) and the cluster default.
 pub fn finish(ctx: &mut Context) -> Result<()> {
     let used = std::mem::take(&mut ctx.volumes_used);
-    let ext = ctx.stack_ext();
     for (key, users) in &used {
         let at = format!("volumes.{key}");
         let Some(vol) = ctx.stack.volumes.get(key) else { continue };
@@ -239,9 +252,8 @@ pub fn finish(ctx: &mut Context) -> Result<()> {
         if vol.driver.as_deref().is_some_and(|d| d != "local") || !vol.driver_opts.is_empty() {
             ctx.report.loss(&at, "driver/driver_opts: not converted (choose a storage class)");
         }
-        let cfg = ext.get("volumes").and_then(|v| v.get(key)).cloned().unwrap_or(Value::Null);
-        let size = cfg.get("size").and_then(Value::as_str).unwrap_or(&ctx.opts.volume_size).to_string();
-        let mode = cfg.get("access_mode").and_then(Value::as_str).unwrap_or("ReadWriteOnce").to_string();
+        let spec = claim_spec(ctx, key);
+        let mode = spec["accessModes"][0].as_str().unwrap_or_default().to_string();
         let mut users = users.clone();
         users.sort();
         users.dedup();
@@ -252,12 +264,22 @@ pub fn finish(ctx: &mut Context) -> Result<()> {
         let name = names::dns_label(key);
         let mut labels = ctx.project_labels();
         labels.insert("app.kubernetes.io/name".into(), json!(name));
-        let mut spec = json!({ "accessModes": [mode], "resources": { "requests": { "storage": size } } });
-        if let Some(class) = cfg.get("storage_class").and_then(Value::as_str) {
-            spec["storageClassName"] = json!(class);
-        }
         let body = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": ctx.metadata(&name, Value::Object(labels)), "spec": spec });
         ctx.add(&at, body)?;
     }
     Ok(())
+}
+
+/// A claim's spec for named volume `key`: size, storage class and access mode from
+/// top-level `x-berth-kubernetes: {volumes: {KEY: {…}}}`, else `--volume-size` and the defaults.
+pub fn claim_spec(ctx: &Context, key: &str) -> Value {
+    let ext = ctx.stack_ext();
+    let cfg = ext.get("volumes").and_then(|v| v.get(key)).cloned().unwrap_or(Value::Null);
+    let size = cfg.get("size").and_then(Value::as_str).unwrap_or(&ctx.opts.volume_size).to_string();
+    let mode = cfg.get("access_mode").and_then(Value::as_str).unwrap_or("ReadWriteOnce").to_string();
+    let mut spec = json!({ "accessModes": [mode], "resources": { "requests": { "storage": size } } });
+    if let Some(class) = cfg.get("storage_class").and_then(Value::as_str) {
+        spec["storageClassName"] = json!(class);
+    }
+    spec
 }

@@ -256,3 +256,18 @@ fn aliases_become_services_and_hooks_lifecycle() {
     let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
     assert_eq!(losses, ["services.db.pre_stop[0].user"]);
 }
+
+#[test]
+fn replicas_with_a_named_volume_are_a_stateful_set() {
+    let st = load_ok("services:\n  s:\n    image: x\n    restart: always\n    deploy: {replicas: 3}\n    expose: ['9200']\n    volumes: ['data:/data']\nvolumes:\n  data: {}\n");
+    let c = convert(&st, &Options::default()).expect("converts");
+    let set = find(&c, "StatefulSet", "s");
+    assert_eq!(set["spec"]["serviceName"], "s-pods");
+    assert_eq!(set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+    assert_eq!(set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["name"], "data");
+    assert!(set["spec"]["template"]["spec"].get("volumes").is_none());
+    assert_eq!(find(&c, "Service", "s-pods")["spec"]["clusterIP"], "None");
+    // No shared claim is generated for it.
+    assert!(!c.manifests.iter().any(|m| m.kind == "PersistentVolumeClaim"));
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}

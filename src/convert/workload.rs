@@ -12,6 +12,7 @@ use super::{names, probes, service, storage, Context, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Deployment,
+    StatefulSet,
     Job,
     DaemonSet,
 }
@@ -32,7 +33,7 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
         (Kind::Job, _) => "Never",
         _ => "Always",
     };
-    let pod = pod_spec(ctx, name, svc, &dns, restart_policy)?;
+    let (pod, claims) = pod_spec(ctx, name, svc, &dns, restart_policy, kind == Kind::StatefulSet)?;
     let labels = ctx.service_labels(&dns);
     let mut pod_labels = labels.clone();
     for net in svc.networks.keys() {
@@ -50,7 +51,7 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
             if svc.replicas() > 1 && svc.volumes.iter().any(|v| v.source.is_some() && is_volume(v)) {
                 ctx.report.loss(
                     format!("{at}.deploy.replicas"),
-                    "several replicas share a named volume: its PersistentVolumeClaim is ReadWriteOnce, so replicas on other nodes will not start (a StatefulSet with volumeClaimTemplates is not generated yet)",
+                    "several replicas share one named volume: unless its claim allows ReadWriteMany, replicas on other nodes will not start",
                 );
             }
             json!({
@@ -58,6 +59,7 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
                 "spec": { "replicas": svc.replicas(), "selector": { "matchLabels": ctx.selector(&dns) }, "template": template },
             })
         }
+        Kind::StatefulSet => stateful_set(ctx, name, svc, &dns, metadata, template, &claims)?,
         Kind::DaemonSet => json!({
             "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": metadata,
             "spec": { "selector": { "matchLabels": ctx.selector(&dns) }, "template": template },
@@ -77,6 +79,49 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
     ctx.add(&at, body)
 }
 
+/// A StatefulSet: each replica gets its own claim per named volume (volumeClaimTemplates)
+/// and a stable DNS name through the headless Service `<service>-pods`.
+fn stateful_set(
+    ctx: &mut Context,
+    name: &str,
+    svc: &Service,
+    dns: &str,
+    metadata: Value,
+    template: Value,
+    claims: &[String],
+) -> Result<Value> {
+    let at = format!("services.{name}");
+    let headless = names::dns_label(&format!("{dns}-pods"));
+    let mut spec = json!({ "clusterIP": "None", "selector": ctx.selector(dns) });
+    let ports: Vec<Value> = service::container_ports(ctx, name, svc)
+        .into_iter()
+        .map(|p| json!({ "name": p["name"], "port": p["containerPort"], "targetPort": p["containerPort"], "protocol": p["protocol"] }))
+        .collect();
+    if !ports.is_empty() {
+        spec["ports"] = Value::Array(ports);
+    }
+    let service = json!({ "apiVersion": "v1", "kind": "Service", "metadata": ctx.metadata(&headless, ctx.service_labels(dns)), "spec": spec });
+    ctx.add(&at, service)?;
+    let mut templates = Vec::new();
+    for key in claims {
+        let mut labels = ctx.project_labels();
+        labels.insert("app.kubernetes.io/name".into(), json!(dns));
+        let claim = json!({ "metadata": { "name": names::dns_label(key), "labels": labels }, "spec": storage::claim_spec(ctx, key) });
+        templates.push(claim);
+        ctx.report.note(
+            format!("{at}.volumes"),
+            format!("`{key}` with {} replicas: a StatefulSet gives each replica its own claim (under Compose the replicas share one volume)", svc.replicas()),
+        );
+    }
+    Ok(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata,
+        "spec": {
+            "replicas": svc.replicas(), "serviceName": headless, "selector": { "matchLabels": ctx.selector(dns) },
+            "template": template, "volumeClaimTemplates": templates,
+        },
+    }))
+}
+
 fn is_volume(v: &crate::spec::model::ServiceVolume) -> bool {
     v.kind == crate::spec::model::MountKind::Volume
 }
@@ -92,10 +137,11 @@ fn decide_kind(ctx: &mut Context, name: &str, svc: &Service) -> Kind {
     match ext.get("kind").and_then(Value::as_str) {
         Some("job") => return Kind::Job,
         Some("deployment") => return Kind::Deployment,
+        Some("statefulset") => return Kind::StatefulSet,
         Some("daemonset") => return Kind::DaemonSet,
         Some(other) => ctx.report.loss(
             format!("{at}.{}.kind", super::EXTENSION),
-            format!("unknown kind `{other}` (job, deployment or daemonset): decided from the service"),
+            format!("unknown kind `{other}` (job, deployment, statefulset or daemonset): decided from the service"),
         ),
         None => {}
     }
@@ -112,7 +158,7 @@ fn decide_kind(ctx: &mut Context, name: &str, svc: &Service) -> Kind {
     let reachable =
         !svc.ports.is_empty() || !svc.expose.is_empty() || svc.healthcheck.is_some() || !waited_on.is_empty();
     if restarts {
-        return Kind::Deployment;
+        return long_running(ctx, svc);
     }
     if !reachable {
         ctx.report.note(
@@ -123,15 +169,35 @@ fn decide_kind(ctx: &mut Context, name: &str, svc: &Service) -> Kind {
     }
     ctx.report.note(
         &at,
-        format!("restart `{}` on a long-running service: its Deployment restarts it always (a Deployment allows no other restartPolicy)", String::from(svc.restart)),
+        format!("restart `{}` on a long-running service: its pods are restarted always (a Deployment or StatefulSet allows no other restartPolicy)", String::from(svc.restart)),
     );
-    Kind::Deployment
+    long_running(ctx, svc)
+}
+
+/// A StatefulSet when several replicas mount a named volume of the project (each replica
+/// then gets a claim of its own), else a Deployment.
+fn long_running(ctx: &Context, svc: &Service) -> Kind {
+    let own_volume = svc.volumes.iter().any(|v| {
+        is_volume(v) && v.source.as_ref().is_some_and(|k| ctx.stack.volumes.get(k).is_some_and(|vol| !vol.external))
+    });
+    if svc.replicas() > 1 && own_volume {
+        Kind::StatefulSet
+    } else {
+        Kind::Deployment
+    }
 }
 
 /// The pod spec: one container, the wait initContainers, volumes, pod-level settings.
-fn pod_spec(ctx: &mut Context, name: &str, svc: &Service, dns: &str, restart_policy: &str) -> Result<Value> {
+fn pod_spec(
+    ctx: &mut Context,
+    name: &str,
+    svc: &Service,
+    dns: &str,
+    restart_policy: &str,
+    per_replica: bool,
+) -> Result<(Value, Vec<String>)> {
     let at = format!("services.{name}");
-    let pod_storage = storage::pod_storage(ctx, name, svc)?;
+    let pod_storage = storage::pod_storage(ctx, name, svc, per_replica)?;
     let mut c = container(ctx, name, svc, dns);
     if !pod_storage.mounts.is_empty() {
         c["volumeMounts"] = Value::Array(pod_storage.mounts);
@@ -177,7 +243,7 @@ fn pod_spec(ctx: &mut Context, name: &str, svc: &Service, dns: &str, restart_pol
             ),
         ),
     }
-    Ok(pod)
+    Ok((pod, pod_storage.claim_templates))
 }
 
 /// The service's container.
