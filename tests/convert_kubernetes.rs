@@ -188,3 +188,22 @@ fn stdout_is_one_yaml_stream() {
     // Only `app` and what it needs: its Service, its network's policy, its published port.
     assert_eq!(kinds, ["Service/app", "NetworkPolicy/app-published", "NetworkPolicy/net-default", "Deployment/app"]);
 }
+
+#[test]
+fn reconverting_removes_what_the_stack_no_longer_makes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let stack = tmp.path().join("compose.yaml");
+    let out = tmp.path().join("k8s");
+    std::fs::write(
+        &stack,
+        "name: shrink\nservices:\n  a: {image: x, expose: ['80']}\n  b: {image: x, expose: ['81']}\n",
+    )
+    .expect("write");
+    assert!(convert(&stack, &out, &[]).status.success());
+    assert!(out.join("b-deployment.yaml").exists());
+    std::fs::write(out.join("mine.yaml"), "kept: true\n").expect("write");
+    std::fs::write(&stack, "name: shrink\nservices:\n  a: {image: x, expose: ['80']}\n").expect("write");
+    assert!(convert(&stack, &out, &[]).status.success());
+    assert!(!out.join("b-deployment.yaml").exists() && !out.join("b-service.yaml").exists());
+    assert!(out.join("a-deployment.yaml").exists() && out.join("mine.yaml").exists());
+}

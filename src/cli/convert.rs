@@ -132,6 +132,7 @@ fn write_dir(dir: &Path, c: &Converted, a: &ConvertArgs, report: &str) -> anyhow
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         files.push(file);
     }
+    remove_stale(dir, &files);
     let k = dir.join("kustomization.yaml");
     std::fs::write(&k, render::kustomization(&files, a.namespace.as_deref()))
         .with_context(|| format!("writing {}", k.display()))?;
@@ -139,4 +140,22 @@ fn write_dir(dir: &Path, c: &Converted, a: &ConvertArgs, report: &str) -> anyhow
     std::fs::write(&r, report).with_context(|| format!("writing {}", r.display()))?;
     eprintln!("wrote {} manifests, kustomization.yaml and {REPORT_FILE} to {}", files.len(), dir.display());
     Ok(())
+}
+
+/// Remove the manifests a previous conversion into `dir` listed in its kustomization.yaml
+/// and this one no longer makes (a service removed from the stack), so `kubectl apply -f
+/// DIR` does not apply them. Only plain file names of that list are touched, nothing else.
+fn remove_stale(dir: &Path, files: &[String]) {
+    let Ok(text) = std::fs::read_to_string(dir.join("kustomization.yaml")) else { return };
+    let Ok(old) = serde_yaml::from_str::<serde_json::Value>(&text) else { return };
+    for name in old["resources"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str) {
+        let plain = !name.contains('/') && (name.ends_with(".yaml") || name.ends_with(".json"));
+        if plain && !files.iter().any(|f| f == name) {
+            match std::fs::remove_file(dir.join(name)) {
+                Ok(()) => eprintln!("removed {name}: the stack no longer makes it"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => eprintln!("warning: removing stale {}: {e}", dir.join(name).display()),
+            }
+        }
+    }
 }

@@ -164,6 +164,12 @@ fn file_object(ctx: &mut Context, at: &str, r: &FileRef, secret: bool, ps: &mut 
             ),
         );
     } else if let Some(content) = content(ctx, top_key, &r.source, &obj, what)? {
+        if secret {
+            ctx.report.note(
+                format!("secrets.{}", r.source),
+                "its content is written into the Secret manifest (base64, not encrypted): keep the output private, or make the secret `external: true`",
+            );
+        }
         let body = object(ctx, &obj_name, &key, content, secret);
         ctx.add(&format!("{top_key}.{}", r.source), body)?;
     }
@@ -213,15 +219,11 @@ fn content(
     Ok(None)
 }
 
-fn object(ctx: &mut Context, name: &str, key: &str, content: Vec<u8>, secret: bool) -> Value {
+fn object(ctx: &Context, name: &str, key: &str, content: Vec<u8>, secret: bool) -> Value {
     let mut labels = ctx.project_labels();
     labels.insert("app.kubernetes.io/name".into(), json!(name));
     let metadata = ctx.metadata(name, Value::Object(labels));
     if secret {
-        ctx.report.note(
-            format!("secrets.{key}"),
-            "its content is written into the Secret manifest (base64, not encrypted): keep the output private, or make the secret `external: true`",
-        );
         let data = base64::engine::general_purpose::STANDARD.encode(&content);
         return json!({ "apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque", "data": { key: data } });
     }
