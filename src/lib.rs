@@ -12,6 +12,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod convert;
 pub mod errchain;
 pub mod fsat;
 pub mod fsutil;

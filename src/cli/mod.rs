@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod config;
+// Stack → Kubernetes manifests (issue 19).
+mod convert;
 // Containers outside any project (`berth run IMAGE`).
 mod container;
 mod images;
@@ -80,6 +82,8 @@ pub enum Command {
     Down(down::DownArgs),
     /// Parse, resolve and validate the stack file(s), and print the normalized model.
     Config(config::ConfigArgs),
+    /// Convert the stack to another orchestrator's manifests (Kubernetes), with a loss report.
+    Convert(convert::ConvertArgs),
     /// Show what `up` would do: a diff of the desired stack against the actual state.
     #[command(disable_version_flag = true)]
     Plan(plan::PlanArgs),
@@ -155,7 +159,7 @@ pub fn main() -> ExitCode {
     };
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
-    if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_)) {
+    if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_) | Command::Convert(_)) {
         let roots = crate::paths::Roots::new(cli.global.root.as_deref());
         if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
@@ -172,6 +176,7 @@ pub fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Config(args) => config::run(&cli.global, args),
+        Command::Convert(args) => convert::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Build(args) => build::run(&cli.global, args),
         Command::Images(args) => images::run_images(&cli.global, args),

@@ -1,0 +1,273 @@
+//! Conversion tests: a small stack against golden YAML (byte for byte), and semantic checks.
+
+use serde_json::Value;
+
+use super::*;
+use crate::spec::convert::testutil::{load, load_ok};
+
+const SMALL: &str = r#"
+services:
+  web:
+    image: nginx:1.27
+    ports: ["8080:80"]
+    healthcheck:
+      test: ["CMD", "curl", "-f", "http://localhost/"]
+      interval: 10s
+      timeout: 3s
+      retries: 4
+      start_period: 20s
+    depends_on:
+      api: {condition: service_healthy}
+    networks: [front, back]
+  api:
+    image: example/api:2
+    entrypoint: ["/bin/api"]
+    command: ["--listen", ":3000", "--greeting", "$(not expanded)"]
+    expose: ["3000"]
+    environment:
+      MODE: production
+      DB_URL: postgres://db:5432/app
+    working_dir: /srv
+    user: "1000:1000"
+    read_only: true
+    cap_drop: [ALL]
+    cap_add: [NET_BIND_SERVICE]
+    security_opt: ["no-new-privileges:true"]
+    stop_grace_period: 10s
+    tmpfs: ["/tmp:size=64m"]
+    shm_size: 128m
+    deploy:
+      replicas: 2
+      resources:
+        limits: {cpus: "0.5", memory: 256m}
+        reservations: {cpus: "0.25", memory: 128m}
+    healthcheck:
+      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:3000/health"]
+    secrets: [token]
+    configs: [{source: settings, target: /etc/api/settings.json, mode: 0444}]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+    networks: [back]
+  migrate:
+    image: example/api:2
+    command: ["/bin/api", "migrate"]
+    restart: "no"
+    volumes: ["data:/var/lib/api"]
+    networks: [back]
+networks:
+  front: {}
+  back: {internal: true}
+volumes:
+  data: {}
+secrets:
+  token: {environment: FOO}
+configs:
+  settings: {content: '{"debug": false}'}
+"#;
+
+fn convert_small(opts: &Options) -> Converted {
+    convert(&load_ok(SMALL), opts).expect("converts")
+}
+
+fn find<'a>(c: &'a Converted, kind: &str, name: &str) -> &'a Value {
+    &c.manifests.iter().find(|m| m.kind == kind && m.name == name).unwrap_or_else(|| panic!("no {kind}/{name}")).body
+}
+
+#[test]
+fn golden_yaml() {
+    let text = render::yaml_stream(&convert_small(&Options::default()).manifests);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/convert/testdata/small.golden.yaml");
+    if std::env::var_os("BERTH_UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &text).expect("write golden");
+    }
+    let golden = std::fs::read_to_string(path).expect("golden file (BERTH_UPDATE_GOLDEN=1 writes it)");
+    assert_eq!(text, golden, "output differs from {path}; BERTH_UPDATE_GOLDEN=1 rewrites it after review");
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let a = render::yaml_stream(&convert_small(&Options::default()).manifests);
+    let b = render::yaml_stream(&convert_small(&Options::default()).manifests);
+    assert_eq!(a, b);
+    let json = render::json_list(&convert_small(&Options::default()).manifests).expect("json");
+    assert_eq!(json, render::json_list(&convert_small(&Options::default()).manifests).expect("json"));
+}
+
+#[test]
+fn semantic_checks_pass() {
+    let c = convert_small(&Options::default());
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
+
+#[test]
+fn workloads_and_restart_policies() {
+    let c = convert_small(&Options::default());
+    let web = find(&c, "Deployment", "web");
+    assert_eq!(web["spec"]["template"]["spec"]["restartPolicy"], "Always");
+    assert_eq!(find(&c, "Deployment", "api")["spec"]["replicas"], 2);
+    // migrate: restart no, and api waits for it to complete → a Job that never restarts.
+    let job = find(&c, "Job", "migrate");
+    assert_eq!(job["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    assert_eq!(job["spec"]["backoffLimit"], 0);
+    assert!(!c.manifests.iter().any(|m| m.kind == "Deployment" && m.name == "migrate"));
+}
+
+#[test]
+fn health_check_is_readiness_not_liveness() {
+    let c = convert_small(&Options::default());
+    let web = &find(&c, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(web["readinessProbe"]["exec"]["command"], serde_json::json!(["curl", "-f", "http://localhost/"]));
+    assert_eq!(web["readinessProbe"]["periodSeconds"], 10);
+    assert_eq!(web["readinessProbe"]["timeoutSeconds"], 3);
+    assert_eq!(web["readinessProbe"]["failureThreshold"], 4);
+    // 20s of start period every 5s (Compose's default start_interval), then 4 retries.
+    assert_eq!(web["startupProbe"]["failureThreshold"], 8);
+    assert!(web.get("livenessProbe").is_none());
+    let api = &find(&c, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(api["readinessProbe"]["exec"]["command"][0], "/bin/sh");
+}
+
+#[test]
+fn liveness_and_kind_on_request() {
+    let st = load_ok(
+        "services:\n  w:\n    image: x\n    healthcheck: {test: [CMD, 'true']}\n    x-berth-kubernetes: {liveness: true}\n  j:\n    image: x\n    restart: always\n    x-berth-kubernetes: {kind: job}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(find(&c, "Deployment", "w")["spec"]["template"]["spec"]["containers"][0].get("livenessProbe").is_some());
+    assert_eq!(find(&c, "Job", "j")["spec"]["template"]["spec"]["restartPolicy"], "Never");
+}
+
+#[test]
+fn pod_spec_fields() {
+    let c = convert_small(&Options::default());
+    let pod = &find(&c, "Deployment", "api")["spec"]["template"]["spec"];
+    let api = &pod["containers"][0];
+    assert_eq!(api["command"], serde_json::json!(["/bin/api"]));
+    // Kubernetes would expand `$(…)`: the `$` is doubled to reach the process as written.
+    assert_eq!(api["args"][3], "$$(not expanded)");
+    assert_eq!(api["securityContext"]["runAsUser"], 1000);
+    assert_eq!(api["securityContext"]["runAsGroup"], 1000);
+    assert_eq!(api["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(api["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(api["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(api["resources"]["limits"]["cpu"], "500m");
+    assert_eq!(api["resources"]["limits"]["memory"], "256Mi");
+    assert_eq!(api["resources"]["requests"]["memory"], "128Mi");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 10);
+    assert_eq!(api["env"][0]["name"], "DB_URL");
+    let mounts = api["volumeMounts"].as_array().expect("mounts");
+    let at = |p: &str| mounts.iter().any(|m| m["mountPath"] == p);
+    assert!(at("/tmp") && at("/dev/shm") && at("/run/secrets/token") && at("/etc/api/settings.json"));
+}
+
+#[test]
+fn dependencies_wait_on_service_dns() {
+    let c = convert_small(&Options::default());
+    let web = &find(&c, "Deployment", "web")["spec"]["template"]["spec"];
+    assert_eq!(web["initContainers"][0]["image"], "busybox:1.36");
+    assert_eq!(
+        web["initContainers"][0]["command"][2],
+        "until nc -z api 3000; do echo waiting for api:3000; sleep 1; done"
+    );
+    // api waits for a Job to complete: not expressible without API access → reported.
+    assert!(c.report.losses().any(|f| f.at == "services.api.depends_on.migrate"));
+}
+
+#[test]
+fn secrets_configs_volumes_and_services() {
+    let c = convert_small(&Options { service_type: Some(ServiceType::NodePort), ..Options::default() });
+    assert_eq!(find(&c, "Secret", "token")["data"]["token"], "YmFy"); // "bar"
+    assert_eq!(find(&c, "ConfigMap", "settings")["data"]["settings"], "{\"debug\": false}");
+    assert!(c.report.findings.iter().any(|f| f.at == "secrets.token" && f.message.contains("not encrypted")));
+    assert_eq!(find(&c, "PersistentVolumeClaim", "data")["spec"]["resources"]["requests"]["storage"], "1Gi");
+    assert_eq!(find(&c, "Service", "web")["spec"]["type"], "NodePort");
+    assert_eq!(find(&c, "Service", "api")["spec"]["type"], "ClusterIP");
+    // 8080 is outside the node port range: reported, a port is assigned.
+    assert!(c.report.losses().any(|f| f.at == "services.web.ports"));
+}
+
+#[test]
+fn network_policies_follow_networks() {
+    let c = convert_small(&Options::default());
+    let back = find(&c, "NetworkPolicy", "net-back");
+    assert_eq!(back["spec"]["podSelector"]["matchLabels"]["network.berth.dev/back"], "true");
+    // internal: egress to the network's pods and to DNS only.
+    assert_eq!(back["spec"]["egress"].as_array().map(Vec::len), Some(2));
+    assert_eq!(find(&c, "NetworkPolicy", "net-front")["spec"]["egress"], serde_json::json!([{}]));
+}
+
+#[test]
+fn losses_are_reported() {
+    let st = load_ok(
+        "services:\n  s:\n    image: x\n    init: true\n    ulimits: {nofile: 1024}\n    pids_limit: 10\n    volumes: ['/srv:/srv']\n    stop_signal: SIGINT\n    user: www-data\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let at: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    for key in [
+        "services.s.init",
+        "services.s.ulimits",
+        "services.s.pids_limit",
+        "services.s.volumes[0]",
+        "services.s.stop_signal",
+        "services.s.user",
+    ] {
+        assert!(at.contains(&key), "{key} not reported in {at:?}");
+    }
+}
+
+#[test]
+fn names_are_sanitized_and_clashes_refused() {
+    let st = load_ok("services:\n  my_db:\n    image: x\n    expose: ['5432']\n");
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(c.manifests.iter().any(|m| m.kind == "Service" && m.name == "my-db"));
+    assert!(c.report.losses().any(|f| f.at == "services.my_db"));
+    let (st, _) = load("services:\n  a_b: {image: x}\n  a-b: {image: x}\n");
+    assert!(matches!(convert(&st, &Options::default()), Err(ConvertError::NameClash { .. })));
+}
+
+#[test]
+fn only_selected_services() {
+    let c = convert_small(&Options { services: vec!["web".into()], ..Options::default() });
+    assert!(c.manifests.iter().all(|m| m.kind != "Job"));
+    assert!(matches!(
+        convert(&load_ok(SMALL), &Options { services: vec!["nope".into()], ..Options::default() }),
+        Err(ConvertError::UnknownService(_))
+    ));
+}
+
+#[test]
+fn escapes_dollars_for_kubernetes() {
+    assert_eq!(workload::escape("a $(b) $$ $c"), "a $$(b) $$$ $c");
+}
+
+#[test]
+fn aliases_become_services_and_hooks_lifecycle() {
+    // `load`, not `load_ok`: berth's loader warns that it does not run hooks itself.
+    let (st, _) = load(
+        "services:\n  db:\n    image: x\n    expose: ['5432']\n    networks: {default: {aliases: [database, db]}}\n    post_start: [{command: [sh, -c, 'echo up']}]\n    pre_stop: [{command: 'pg_ctl stop', user: postgres}]\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let alias = find(&c, "Service", "database");
+    assert_eq!(alias["spec"]["selector"], find(&c, "Service", "db")["spec"]["selector"]);
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+    let ctr = &find(&c, "Deployment", "db")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(ctr["lifecycle"]["postStart"]["exec"]["command"], serde_json::json!(["sh", "-c", "echo up"]));
+    assert_eq!(ctr["lifecycle"]["preStop"]["exec"]["command"], serde_json::json!(["/bin/sh", "-c", "pg_ctl stop"]));
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    assert_eq!(losses, ["services.db.pre_stop[0].user"]);
+}
+
+#[test]
+fn replicas_with_a_named_volume_are_a_stateful_set() {
+    let st = load_ok("services:\n  s:\n    image: x\n    restart: always\n    deploy: {replicas: 3}\n    expose: ['9200']\n    volumes: ['data:/data']\nvolumes:\n  data: {}\n");
+    let c = convert(&st, &Options::default()).expect("converts");
+    let set = find(&c, "StatefulSet", "s");
+    assert_eq!(set["spec"]["serviceName"], "s-pods");
+    assert_eq!(set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+    assert_eq!(set["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["name"], "data");
+    assert!(set["spec"]["template"]["spec"].get("volumes").is_none());
+    assert_eq!(find(&c, "Service", "s-pods")["spec"]["clusterIP"], "None");
+    // No shared claim is generated for it.
+    assert!(!c.manifests.iter().any(|m| m.kind == "PersistentVolumeClaim"));
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}

@@ -1,0 +1,209 @@
+//! `berth convert --to kubernetes` through the real binary: every stack of examples/stacks
+//! and of tests/fixtures/k8s converts, passes berth's semantic checks, converts the same
+//! twice, and validates offline against Kubernetes 1.30's OpenAPI schemas in strict mode
+//! with `kubernetes-validate` (PyPI; scripts/install-deps installs it). No root, no cluster.
+//! Without the validator the schema step is skipped with a loud SKIP line, never passed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use berth::convert::{checks, Manifest};
+
+const K8S_VERSION: &str = "1.30.0";
+const REPORT: &str = "berth-convert-report.txt";
+
+fn stacks() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in ["examples/stacks", "tests/fixtures/k8s"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .expect("stack dir")
+            .map(|e| e.expect("entry").path().join("compose.yaml"))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    assert!(out.len() >= 8, "expected the examples and the fixtures, found {out:?}");
+    out
+}
+
+fn convert(file: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("-f")
+        .arg(file)
+        .args(["convert", "--to", "kubernetes", "--namespace", "demo", "-o"])
+        .arg(out)
+        .args(extra)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROFILES")
+        .env_remove("BERTH_PROJECT_NAME")
+        .env("SECRETS_API_TOKEN", "t0k3n")
+        .output()
+        .expect("run berth")
+}
+
+/// The manifest files of an output directory, sorted (kustomization and report excluded).
+fn manifest_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("output dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+        .filter(|p| !p.ends_with("kustomization.yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn read_manifests(files: &[PathBuf]) -> Vec<Manifest> {
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).expect("read manifest");
+            let body: serde_json::Value = serde_yaml::from_str(&text).expect("manifest parses");
+            let kind = body["kind"].as_str().expect("kind").to_string();
+            let name = body["metadata"]["name"].as_str().expect("name").to_string();
+            Manifest { kind, name, body }
+        })
+        .collect()
+}
+
+fn validator() -> Option<PathBuf> {
+    let ok = Command::new("kubernetes-validate").arg("--version").output().is_ok_and(|o| o.status.success());
+    ok.then(|| PathBuf::from("kubernetes-validate"))
+}
+
+#[test]
+fn every_stack_converts_checks_and_validates() {
+    let validator = validator();
+    if validator.is_none() {
+        eprintln!("SKIP (schema validation): kubernetes-validate not found; run scripts/install-deps (pip install kubernetes-validate). Conversion and semantic checks still run.");
+    }
+    for file in stacks() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("k8s");
+        let run = convert(&file, &out, &[]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{}: convert failed:\n{stderr}", file.display());
+        let report = std::fs::read_to_string(out.join(REPORT)).expect("report written");
+        // The report on stderr is the report in the file.
+        assert!(stderr.contains(report.lines().next().unwrap_or_default()), "{}: report not on stderr", file.display());
+        let files = manifest_files(&out);
+        assert!(!files.is_empty(), "{}: no manifests", file.display());
+        let kustomization = std::fs::read_to_string(out.join("kustomization.yaml")).expect("kustomization");
+        for f in &files {
+            let name = f.file_name().and_then(|n| n.to_str()).expect("file name");
+            assert!(kustomization.contains(name), "{}: kustomization lacks {name}", file.display());
+        }
+        let manifests = read_manifests(&files);
+        assert_eq!(checks::check(&manifests), Vec::<String>::new(), "{}: semantic checks", file.display());
+        assert!(manifests.iter().all(|m| m.body["metadata"]["namespace"] == "demo"));
+
+        // Same input, same bytes.
+        let again = tmp.path().join("again");
+        assert!(convert(&file, &again, &[]).status.success());
+        for f in &files {
+            let twin = again.join(f.file_name().expect("name"));
+            assert_eq!(
+                std::fs::read(f).expect("a"),
+                std::fs::read(&twin).expect("b"),
+                "{}: not deterministic",
+                f.display()
+            );
+        }
+
+        if let Some(v) = &validator {
+            let res = Command::new(v)
+                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
+                .args(&files)
+                .output()
+                .expect("run kubernetes-validate");
+            assert!(
+                res.status.success(),
+                "{}: kubernetes-validate failed:\n{}{}",
+                file.display(),
+                String::from_utf8_lossy(&res.stdout),
+                String::from_utf8_lossy(&res.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn json_output_validates_too() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/shop/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    let run = convert(&file, &out, &["--format", "json", "--service-type", "LoadBalancer"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let files = manifest_files(&out);
+    assert!(files.iter().all(|f| f.extension().is_some_and(|e| e == "json")));
+    let manifests = read_manifests(&files);
+    let web = manifests.iter().find(|m| m.kind == "Service" && m.name == "web").expect("web Service");
+    assert_eq!(web.body["spec"]["type"], "LoadBalancer");
+    match validator() {
+        Some(v) => {
+            let res = Command::new(v)
+                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
+                .args(&files)
+                .output()
+                .expect("run");
+            assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
+        }
+        None => eprintln!("SKIP (schema validation of JSON output): kubernetes-validate not found"),
+    }
+}
+
+#[test]
+fn strict_refuses_losses_and_writes_nothing() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stacks/webapp/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    let run = convert(&file, &out, &["--strict"]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("loss: services.web.volumes[0]"), "{stderr}");
+    assert!(stderr.contains("--strict"), "{stderr}");
+    assert!(!out.exists(), "--strict wrote output despite losses");
+}
+
+#[test]
+fn stdout_is_one_yaml_stream() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/migrate-job/compose.yaml");
+    let run = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("-f")
+        .arg(&file)
+        .args(["convert", "--to", "kubernetes", "app"])
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .expect("run berth");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = String::from_utf8(run.stdout).expect("utf-8");
+    let kinds: Vec<String> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| {
+            let v = <serde_json::Value as serde::Deserialize>::deserialize(d).expect("document");
+            format!("{}/{}", v["kind"].as_str().unwrap_or("?"), v["metadata"]["name"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    // Only `app` and what it needs: its Service, its network's policy, its published port.
+    assert_eq!(kinds, ["Service/app", "NetworkPolicy/app-published", "NetworkPolicy/net-default", "Deployment/app"]);
+}
+
+#[test]
+fn reconverting_removes_what_the_stack_no_longer_makes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let stack = tmp.path().join("compose.yaml");
+    let out = tmp.path().join("k8s");
+    std::fs::write(
+        &stack,
+        "name: shrink\nservices:\n  a: {image: x, expose: ['80']}\n  b: {image: x, expose: ['81']}\n",
+    )
+    .expect("write");
+    assert!(convert(&stack, &out, &[]).status.success());
+    assert!(out.join("b-deployment.yaml").exists());
+    std::fs::write(out.join("mine.yaml"), "kept: true\n").expect("write");
+    std::fs::write(&stack, "name: shrink\nservices:\n  a: {image: x, expose: ['80']}\n").expect("write");
+    assert!(convert(&stack, &out, &[]).status.success());
+    assert!(!out.join("b-deployment.yaml").exists() && !out.join("b-service.yaml").exists());
+    assert!(out.join("a-deployment.yaml").exists() && out.join("mine.yaml").exists());
+}
