@@ -149,14 +149,18 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
     env.ensure("default", false);
     let ip = env.sandbox("web", &["default"]);
     let id = env.id("web");
-    // Servers inside the sandbox: TCP echo-once on 80, UDP echo on 53.
+    // Servers inside the sandbox: TCP echo-once on 80, UDP echo on 53. Each says when it is
+    // bound, so no connection races its listener (the proxy would see a refusal: "").
     let (tip, uip) = (ip.clone(), ip.clone());
+    let (ready_tx, ready) = std::sync::mpsc::channel::<()>();
+    let udp_ready = ready_tx.clone();
     let tcp = {
         let nm = env.nm.clone();
         let id = id.clone();
         std::thread::spawn(move || {
             in_ns(&nm, &id, move || {
                 let l = TcpListener::bind((tip.as_str(), 80)).unwrap();
+                let _ = ready_tx.send(());
                 for _ in 0..2 {
                     let (mut s, _) = l.accept().unwrap();
                     s.write_all(b"tcp-ok").unwrap();
@@ -170,12 +174,16 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
         std::thread::spawn(move || {
             in_ns(&nm, &id, move || {
                 let s = UdpSocket::bind((uip.as_str(), 53)).unwrap();
+                let _ = udp_ready.send(());
                 let mut buf = [0u8; 64];
                 let (n, from) = s.recv_from(&mut buf).unwrap();
                 s.send_to(&buf[..n], from).unwrap();
             })
         })
     };
+    for _ in 0..2 {
+        ready.recv_timeout(Duration::from_secs(10)).expect("servers bound in the sandbox");
+    }
     let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let ports = [
         port(80, Some(free.to_string()), Some("127.0.0.1"), Protocol::Tcp),
