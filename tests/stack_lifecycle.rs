@@ -257,7 +257,7 @@ fn a_second_up_waits_for_the_lock_then_fails_clearly() {
     let text = String::from_utf8_lossy(&second.stderr).into_owned();
     assert!(!second.status.success());
     assert!(
-        text.contains(&format!("another berth command is working on project `{}` (pid {})", s.project, first.id())),
+        text.contains(&format!("another berth command is working on project `{}` (pid {}", s.project, first.id())),
         "{text}"
     );
     let out = first.wait_with_output().unwrap();
