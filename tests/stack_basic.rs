@@ -118,15 +118,19 @@ fn invalid_services_fail_together_before_anything_is_created() {
     if !support::require_root() {
         return;
     }
-    let mut s = Stack::new("preflight").image("busybox:latest").file(
+    // Above fs.nr_open: impossible on any host, for a root with CAP_SYS_RESOURCE too (a value
+    // merely above this process's hard limit would pass vacuously there).
+    let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap().trim().parse().unwrap();
+    let mut s = Stack::new("preflight").image("busybox:latest").file(&format!(
         r#"
 services:
-  ok: {image: busybox:latest, command: [sleep, "600"]}
-  limits: {image: busybox:latest, command: [sleep, "600"], ulimits: {nofile: 30000}}
-  sysctl: {image: busybox:latest, command: [sleep, "600"], sysctls: {kernel.hostname_bogus: "1"}}
-  missing: {image: "nosuch:1", command: [sleep, "600"], pull_policy: never}
+  ok: {{image: busybox:latest, command: [sleep, "600"]}}
+  limits: {{image: busybox:latest, command: [sleep, "600"], ulimits: {{nofile: {}}}}}
+  sysctl: {{image: busybox:latest, command: [sleep, "600"], sysctls: {{kernel.hostname_bogus: "1"}}}}
+  missing: {{image: "nosuch:1", command: [sleep, "600"], pull_policy: never}}
 "#,
-    );
+        nr_open + 1
+    ));
     let r = s.up(&["-d"]);
     r.failure();
     let err = r.stderr();

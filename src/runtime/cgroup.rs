@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use cgroups_rs::hierarchies::{self, V1};
 use cgroups_rs::{Cgroup, CgroupPid, Controller, Controllers, Hierarchy, MaxValue, Subsystem};
 
+use super::cgroup_home;
 use super::config::Resources;
 use super::devices_bpf::{self, DEVICE_ALLOW};
 use super::error::{Result, RuntimeError};
@@ -92,9 +93,20 @@ fn hugetlb_dir(cg: &Cgroup) -> Option<PathBuf> {
     root.as_ref().map(|r| r.join(cg.path()))
 }
 
-/// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory.
-fn make(id: &str) -> std::result::Result<Cgroup, String> {
-    let cg = Cgroup::new(hierarchy(), name(id)).map_err(|e| e.to_string())?;
+/// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory. On
+/// v2, only the controllers `r` needs are enabled, and only in berth's subtree (see
+/// `cgroup_home::delegate_v2`): cgroups-rs left alone enables every one at the root.
+fn make(id: &str, r: &Resources) -> std::result::Result<Cgroup, String> {
+    let hier = hierarchy();
+    let cg = if hier.v2() {
+        let root = hier.root();
+        let delegated = cgroup_home::delegate_v2(&root, &cgroup_home::v2_needed(r))
+            .map_err(|e| format!("mkdir {}/{}: {e}", root.display(), cgroup_home::BERTH_DIR))?;
+        Cgroup::new_with_specified_controllers(hier, name(id), Some(delegated))
+    } else {
+        Cgroup::new(hier, name(id))
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(h) = hugetlb_dir(&cg) {
         fs::create_dir_all(&h).map_err(|e| format!("mkdir {}: {e}", h.display()))?;
     }
@@ -137,7 +149,7 @@ pub fn create(id: &str, r: &Resources, privileged: bool) -> Result<Cgroup> {
     // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
     let mut attempt = 0;
     let cg = loop {
-        match make(id) {
+        match make(id, r) {
             Ok(cg) => break cg,
             Err(_) if attempt < 5 => attempt += 1,
             Err(e) => return Err(cg_err(id, format!("create: {e}"))),
@@ -308,6 +320,7 @@ pub fn destroy(id: &str) -> Result<()> {
 /// it, so a host without berth containers carries no berth cgroups. rmdir fails with EBUSY
 /// while a child exists, which is exactly the check we want; a racing create retries.
 fn remove_empty_parent() {
+    cgroup_home::prune();
     let Ok(entries) = fs::read_dir("/sys/fs/cgroup") else { return };
     let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/berth")];
     dirs.extend(entries.flatten().map(|e| e.path().join("berth")));

@@ -165,11 +165,9 @@ pub fn assert_clean(roots: &Roots, project: &str) {
     let root = roots.state.to_string_lossy().into_owned();
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     assert!(!mounts.lines().any(|l| l.contains(&format!("{root}/")) && l.contains(project)), "mount left behind");
-    for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        for e in std::fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with(&prefix), "cgroup {} left behind", e.path().display());
-        }
+    for cg in super::berth_cgroups() {
+        let name = cg.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        assert!(!name.starts_with(&prefix), "cgroup {} left behind", cg.display());
     }
     assert!(processes_of(project).is_empty(), "processes left behind: {:?}", processes_of(project));
     let bridge = berth::network::names::bridge_name(&format!("{project}_default"));
