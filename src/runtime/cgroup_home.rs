@@ -24,10 +24,11 @@
 //! delegates controllers to its children, so it may hold no process itself.
 //!
 //! Controllers on v2 ([`delegate_v2`]): only those a container needs (memory and pids always,
-//! cpu, cpuset and io when its limits use them) are enabled, at the root only when missing (on
-//! a systemd host, memory, pids, cpu and io normally are already) and in `berth/`. cgroups-rs
-//! alone would enable every controller the kernel has at the root (cpuset, hugetlb, rdma,
-//! misc…), changing every systemd slice.
+//! cpu, cpuset and io when its limits use them) are enabled, at the root only when missing (a
+//! Debian 12 systemd host has memory and pids there) and in `berth/`; what berth had to switch
+//! on at the root is switched off again when the last of berth's cgroups goes, so the root is
+//! left as it was. cgroups-rs alone would enable every controller the kernel has at the root
+//! (cpuset, hugetlb, rdma, misc…) for good, changing every systemd slice.
 
 use std::fs;
 use std::io;
@@ -77,25 +78,93 @@ fn read(path: &Path) -> String {
 }
 
 /// Enable `needed` in `dir`'s subtree_control, one write per controller (a controller that
-/// cannot be enabled does not stop the others); returns what `dir` now delegates.
-fn enable_in(dir: &Path, needed: &[&str]) -> String {
+/// cannot be enabled does not stop the others); returns the ones this call enabled.
+fn enable_in(dir: &Path, needed: &[&str]) -> Vec<String> {
     let control = dir.join("cgroup.subtree_control");
+    let mut added = Vec::new();
     for c in to_enable(&read(&dir.join("cgroup.controllers")), &read(&control), needed) {
-        if let Err(e) = fs::write(&control, format!("+{c}")) {
-            tracing::debug!(dir = %dir.display(), controller = %c, error = %e, "cannot enable cgroup controller");
+        match fs::write(&control, format!("+{c}")) {
+            Ok(()) => added.push(c),
+            Err(e) => {
+                tracing::debug!(dir = %dir.display(), controller = %c, error = %e, "cannot enable cgroup controller")
+            }
         }
     }
-    read(&control)
+    added
 }
 
-/// Make `<root>/berth` delegate `needed` (v2): enabled at `root` only where missing, then in
-/// `berth/`. Returns the controllers `berth/` delegates, for cgroups-rs to use (and enable
-/// nothing beyond).
+/// The xattr on `berth/` (v2) listing the controllers berth enabled at the root, so the
+/// last removal of `berth/` switches them off again and leaves the root as it was.
+const ROOT_ADDED_XATTR: &str = "trusted.berth.root_added";
+
+/// Make `<root>/berth` delegate `needed` (v2): enabled at `root` only where missing (and
+/// remembered, see [`ROOT_ADDED_XATTR`]), then in `berth/`. Returns the controllers `berth/`
+/// delegates, for cgroups-rs to use (and enable nothing beyond). A concurrent last removal of
+/// `berth/` may switch a root controller off between the two steps: checked, and done again.
 pub fn delegate_v2(root: &Path, needed: &[&str]) -> io::Result<Vec<String>> {
-    enable_in(root, needed);
     let berth = root.join(BERTH_DIR);
-    mkdir(&berth)?;
-    Ok(enable_in(&berth, needed).split_whitespace().map(str::to_string).collect())
+    let mut delegated = Vec::new();
+    for _ in 0..3 {
+        let added = enable_in(root, needed);
+        mkdir(&berth)?;
+        if !added.is_empty() {
+            let mut all: Vec<String> =
+                get_xattr(&berth, ROOT_ADDED_XATTR).split_whitespace().map(str::to_string).collect();
+            all.extend(added);
+            all.sort();
+            all.dedup();
+            set_xattr(&berth, ROOT_ADDED_XATTR, &all.join(" "));
+        }
+        enable_in(&berth, needed);
+        let now = read(&berth.join("cgroup.subtree_control"));
+        delegated = now.split_whitespace().map(str::to_string).collect();
+        if to_enable(&read(&root.join("cgroup.controllers")), &now, needed).is_empty() {
+            break;
+        }
+    }
+    Ok(delegated)
+}
+
+/// rmdir `<root>/berth` (fails while anything is in it); when that worked, switch off at the
+/// root what berth had switched on there (v2). A controller some other cgroup now delegates
+/// stays (the kernel refuses with EBUSY).
+fn remove_berth_dir(root: &Path) {
+    let berth = root.join(BERTH_DIR);
+    let added = get_xattr(&berth, ROOT_ADDED_XATTR);
+    if fs::remove_dir(&berth).is_err() {
+        return;
+    }
+    for c in added.split_whitespace() {
+        let _ = fs::write(root.join("cgroup.subtree_control"), format!("-{c}"));
+    }
+}
+
+fn cpath(p: &Path, name: &str) -> Option<(std::ffi::CString, std::ffi::CString)> {
+    use std::os::unix::ffi::OsStrExt;
+    Some((std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?, std::ffi::CString::new(name).ok()?))
+}
+
+/// An xattr's value ("" when absent or unreadable).
+fn get_xattr(p: &Path, name: &str) -> String {
+    let Some((path, name)) = cpath(p, name) else { return String::new() };
+    let mut buf = [0u8; 256];
+    // SAFETY: both strings are NUL-terminated and live across the call; the kernel writes at
+    // most buf.len() bytes into buf.
+    let n = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n <= 0 {
+        return String::new();
+    }
+    String::from_utf8_lossy(&buf[..n as usize]).into_owned()
+}
+
+fn set_xattr(p: &Path, name: &str, value: &str) {
+    let Some((path, name)) = cpath(p, name) else { return };
+    // SAFETY: both strings are NUL-terminated and live across the call; the kernel reads
+    // value.len() bytes from value.
+    let rc = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    if rc != 0 {
+        tracing::debug!(path = %p.display(), error = %io::Error::last_os_error(), "cannot record the root's controllers");
+    }
 }
 
 fn mkdir(dir: &Path) -> io::Result<()> {
@@ -170,10 +239,9 @@ pub fn prune() {
     let mut roots = vec![PathBuf::from(V2_ROOT)];
     roots.extend(entries.flatten().map(|e| e.path()));
     for root in roots {
-        let helpers = helpers_dir(&root);
-        if helpers.is_dir() {
-            let _ = fs::remove_dir(&helpers);
-            let _ = fs::remove_dir(root.join(BERTH_DIR));
+        if root.join(BERTH_DIR).is_dir() {
+            let _ = fs::remove_dir(helpers_dir(&root));
+            remove_berth_dir(&root);
         }
     }
 }
