@@ -31,3 +31,11 @@ pub fn berth_cgroups() -> Vec<std::path::PathBuf> {
 pub fn berth_cgroups_named(name: &str) -> Vec<std::path::PathBuf> {
     berth_cgroups().into_iter().filter(|p| p.file_name().is_some_and(|n| n == name)).collect()
 }
+
+/// How long to wait for something before giving up: `d` times `BERTH_TEST_PATIENCE` (default
+/// 1). scripts/test-v2 raises it for its emulated guest, 5-10 times slower than this machine.
+/// Only for give-up bounds of waits: speed is measured in benchmarks (bench/), not tests.
+pub fn patience(d: std::time::Duration) -> std::time::Duration {
+    let factor = std::env::var("BERTH_TEST_PATIENCE").ok().and_then(|v| v.trim().parse::<u32>().ok());
+    d * factor.unwrap_or(1).max(1)
+}

@@ -116,9 +116,11 @@ impl Stack {
         berth::runtime::Runtime::new(&self.roots).state(&self.name(service, n)).ok()
     }
 
-    /// Poll `f` every 50 ms until it is true; panic with `what` after `timeout`.
+    /// Poll `f` every 50 ms until it is true; panic with `what` after `timeout` (times
+    /// [`super::patience`]).
     #[track_caller]
     pub fn eventually(&self, timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+        let timeout = super::patience(timeout);
         let t0 = Instant::now();
         while !f() {
             assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
