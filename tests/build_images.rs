@@ -93,11 +93,9 @@ impl Drop for Root {
 /// `build-*` cgroups with no process in them.
 fn dead_build_cgroups() -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
-    for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        for e in fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with("build-") && !cgroup_live(&e.path()) {
-                out.push(e.path());
-            }
+    for cg in support::berth_cgroups() {
+        if cg.file_name().unwrap_or_default().to_string_lossy().starts_with("build-") && !cgroup_live(&cg) {
+            out.push(cg);
         }
     }
     out
@@ -305,10 +303,11 @@ fn wait_for(mut child: std::process::Child) -> (std::process::ExitStatus, String
 fn assert_container_gone(r: &Root, id: &str, marker: &str) {
     assert!(processes_with(marker).is_empty(), "the RUN's processes survive");
     assert!(!r.tmp.path().join("containers").join(id).exists(), "state of {id} left");
-    for ctrl in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        let cg = ctrl.path().join(berth::runtime::cgroup::name(berth::paths::Roots::new(Some(r.tmp.path())).id(), id));
-        assert!(!cg.exists(), "cgroup {id} left in {}", ctrl.path().display());
-    }
+    let left = support::berth_cgroups_named(&berth::runtime::cgroup::leaf(
+        berth::paths::Roots::new(Some(r.tmp.path())).id(),
+        id,
+    ));
+    assert!(left.is_empty(), "cgroups of {id} left: {left:?}");
 }
 
 #[test]

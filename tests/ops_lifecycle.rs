@@ -50,7 +50,7 @@ fn stop_start_restart_kill_rm() {
     let st = p.rt.state(&web).unwrap();
     assert!(st.is_running() && st.pid != pid, "restart gave a new PID 1");
     p.ok(&["kill", "-s", "KILL", "web"]);
-    let st = p.rt.wait_timeout(&web, std::time::Duration::from_secs(5)).unwrap().unwrap();
+    let st = p.rt.wait_timeout(&web, crate::support::patience(std::time::Duration::from_secs(5))).unwrap().unwrap();
     assert_eq!(st.status, Status::Exited { code: 137, oom: false });
     assert!(record(&p, &web).stopped_by_user);
     // rm removes stopped containers only (db is stopped, web exited).
@@ -126,7 +126,7 @@ fn stopped_or_killed_containers_are_not_restarted_by_their_policy() {
     p.ok(&["start", "svc"]);
     let pid = p.rt.state(&id).unwrap().pid.unwrap();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + crate::support::patience(std::time::Duration::from_secs(10));
     while p.rt.state(&id).unwrap().pid == Some(pid) || !p.rt.state(&id).unwrap().is_running() {
         assert!(std::time::Instant::now() < deadline, "a crashed container was not restarted");
         std::thread::sleep(std::time::Duration::from_millis(50));

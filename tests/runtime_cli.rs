@@ -107,19 +107,24 @@ fn sigkill_of_the_cli_does_not_kill_the_container() {
         return;
     }
     let c = cli();
-    let mut child = berth(&c, &["run", "busybox:test", "sh", "-c", "sleep 1; echo done; exit 3"])
+    let mut child = berth(&c, &["run", "busybox:test", "sh", "-c", "sleep 2; echo done; exit 3"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
     let roots = Roots::new(Some(&c.root));
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
+    // Kill the CLI once the container runs (however long a slow host takes to get there).
+    let t0 = std::time::Instant::now();
+    while !rt.list().unwrap().iter().any(|st| st.is_running()) {
+        assert!(t0.elapsed() < support::patience(Duration::from_secs(10)), "the container never ran");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
     let list = rt.list().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let id = list[0].id.clone();
-    let st = rt.wait_timeout(&id, Duration::from_secs(10)).unwrap().expect("container exited");
+    let st = rt.wait_timeout(&id, support::patience(Duration::from_secs(10))).unwrap().expect("container exited");
     assert_eq!(st.status, Status::Exited { code: 3, oom: false });
     let log: String = berth::runtime::logs::read_all(&rt.log_path(&id)).into_iter().map(|l| l.log).collect();
     assert_eq!(log, "done\n");

@@ -84,7 +84,7 @@ fn forked_monitors_match_execd_ones_and_the_zygote_goes_with_its_runtime() {
     let t0 = std::time::Instant::now();
     for (i, cid) in ids.iter().enumerate() {
         while !output(&env, cid, false).contains(&format!("hello {i}")) {
-            assert!(t0.elapsed() < Duration::from_secs(10), "no log line from {cid}");
+            assert!(t0.elapsed() < support::patience(Duration::from_secs(10)), "no log line from {cid}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }

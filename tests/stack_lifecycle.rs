@@ -31,7 +31,8 @@ services:
     std::thread::sleep(Duration::from_secs(2));
     let rec = s.record("boom", 1).unwrap();
     // 100 ms doubling: ~6 restarts in the first 6 s; without backoff there would be dozens.
-    assert!(rec.restart_count >= 4 && rec.restart_count <= 9, "restart count {}", rec.restart_count);
+    // The upper bound is the backoff's doing; a slow host only restarts less often.
+    assert!(rec.restart_count >= 3 && rec.restart_count <= 9, "restart count {}", rec.restart_count);
     assert_eq!(rec.last_exit_code, Some(3));
     let ps = s.berth(&["ps", "-a"]);
     ps.success();
@@ -82,7 +83,8 @@ services:
     let t0 = Instant::now();
     let r = s.up(&["-d", "--wait", "--wait-timeout", "60"]);
     r.failure();
-    assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
+    // Failing fast: well before the 60 s --wait-timeout.
+    assert!(t0.elapsed() < Duration::from_secs(30), "took {:?}", t0.elapsed());
     assert!(r.stderr().contains("is unhealthy"), "{}", r.stderr());
     let rec = s.record("sick", 1).unwrap_or_else(|| panic!("no record; up said:\n{}", r.stderr()));
     assert_eq!(rec.health, HealthStatus::Unhealthy);
@@ -132,7 +134,7 @@ services:
     assert_eq!(r.code(), 7, "{}", r.text());
     assert!(r.stdout().contains("tests-1 | testing"), "{}", r.stdout());
     assert!(r.stdout().contains("app-1"), "{}", r.stdout());
-    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert!(t0.elapsed() < support::patience(Duration::from_secs(10)));
     // The stack was stopped on the way out.
     assert!(!s.runtime_state("app", 1).unwrap().is_running());
     s.down_clean();

@@ -381,11 +381,9 @@ fn footprint(s: &Stack, links: &[String]) -> BTreeSet<String> {
         .map(|l| format!("mount {l}"))
         .collect();
     out.extend(host_links().into_iter().filter(|l| links.contains(l)).map(|l| format!("link {l}")));
-    for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        for e in std::fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
-            if e.file_name().to_string_lossy().starts_with(&s.project) {
-                out.insert(format!("cgroup {}", e.path().display()));
-            }
+    for cg in support::berth_cgroups() {
+        if cg.file_name().unwrap_or_default().to_string_lossy().starts_with(&s.project) {
+            out.insert(format!("cgroup {}", cg.display()));
         }
     }
     out.extend(processes_of(&s.project).into_iter().map(|(pid, cmd)| format!("pid {pid} {cmd}")));

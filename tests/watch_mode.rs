@@ -39,6 +39,7 @@ impl Watcher {
 
     #[track_caller]
     fn wait_for(&self, text: &str, timeout: Duration) {
+        let timeout = support::patience(timeout);
         let t0 = Instant::now();
         while !self.output().contains(text) {
             assert!(t0.elapsed() < timeout, "no `{text}` from berth after {timeout:?}; it said:\n{}", self.output());
@@ -83,6 +84,7 @@ fn cat(s: &Stack, svc: &str, path: &str) -> Option<String> {
 
 #[track_caller]
 fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let timeout = support::patience(timeout);
     let t0 = Instant::now();
     while !f() {
         assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");

@@ -12,7 +12,8 @@ use crate::paths::Roots;
 use crate::reconciler::container::Ctx;
 use crate::reconciler::ops::control::{self, Outcome};
 use crate::reconciler::ops::select;
-use crate::reconciler::ProjectContainer;
+use crate::reconciler::up::lock_wait;
+use crate::reconciler::{ProjectContainer, ProjectLock};
 use crate::runtime::Runtime;
 use crate::spec::Stack;
 
@@ -83,7 +84,11 @@ fn stack_of(g: &GlobalOpts, project: &str) -> Option<Stack> {
     crate::spec::load::load(&opts).ok().map(|l| l.stack).filter(|s| s.name == project)
 }
 
-/// Run `f` with the reconciler's per-container context for the project.
+/// Run `f` with the reconciler's per-container context for the project, holding the project
+/// lock as `up` and `down` do: the supervisor acts (restart policies, firewall repair) only
+/// with that lock, so it cannot start a container that a `stop`, `start` or `restart` is
+/// handling (the old process left running untracked, the new one failing on its ports). The
+/// targets are chosen again under the lock: what was there before it may have changed.
 fn with_ctx<T>(
     g: &GlobalOpts,
     services: &[String],
@@ -91,6 +96,9 @@ fn with_ctx<T>(
     oneoff: bool,
     f: impl FnOnce(&Ctx<'_>, &[ProjectContainer]) -> crate::reconciler::ops::Result<T>,
 ) -> anyhow::Result<T> {
+    // No containers: fail before making a lock file for a project that does not exist.
+    let (roots, project, _) = targets(g, services, oneoff)?;
+    let _lock = ProjectLock::acquire(&roots, &project, lock_wait())?;
     let (roots, project, targets) = targets(g, services, oneoff)?;
     let stack = stack_of(g, &project);
     let rt = Runtime::new(&roots);

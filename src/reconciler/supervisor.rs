@@ -171,6 +171,10 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
         }
     };
     lock.write_pid()?;
+    // Out of the starter's cgroup (see runtime::cgroup_home).
+    if let Err(e) = crate::runtime::cgroup_home::enter() {
+        tracing::warn!(project, error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the supervisor");
+    }
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic.
         unsafe { libc::signal(sig, on_term as *const () as libc::sighandler_t) };
@@ -191,6 +195,9 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
         }
     }
     sup.shutdown();
+    // Leave while still holding the lock: `stop` (and so `down`) goes on once it is free.
+    crate::runtime::cgroup_home::leave();
+    drop(lock);
     Ok(())
 }
 

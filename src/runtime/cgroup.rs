@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use cgroups_rs::hierarchies::{self, V1};
 use cgroups_rs::{Cgroup, CgroupPid, Controller, Controllers, Hierarchy, MaxValue, Subsystem};
 
+use super::cgroup_home;
 use super::config::Resources;
 use super::devices_bpf::{self, DEVICE_ALLOW};
 use super::error::{Result, RuntimeError};
@@ -25,10 +26,15 @@ const CPU_PERIOD: u64 = 100_000;
 /// versions, kept across an upgrade) can be another root's. Flat under `berth/`, so cgroup
 /// v2's no-internal-process rule and the removal of `berth/` work as before.
 pub fn name(root_id: &str, id: &str) -> String {
+    format!("berth/{}", leaf(root_id, id))
+}
+
+/// The last component of [`name`]: the container's directory under `berth/`.
+pub fn leaf(root_id: &str, id: &str) -> String {
     if root_id.is_empty() {
-        format!("berth/{id}")
+        id.to_string()
     } else {
-        format!("berth/{id}@{root_id}")
+        format!("{id}@{root_id}")
     }
 }
 
@@ -103,9 +109,20 @@ fn hugetlb_dir(cg: &Cgroup) -> Option<PathBuf> {
     root.as_ref().map(|r| r.join(cg.path()))
 }
 
-/// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory.
-fn make(path: &str) -> std::result::Result<Cgroup, String> {
-    let cg = Cgroup::new(hierarchy(), path).map_err(|e| e.to_string())?;
+/// Make the cgroup in every hierarchy: cgroups-rs's controllers, then hugetlb's directory. On
+/// v2, only the controllers `r` needs are enabled, and only in berth's subtree (see
+/// `cgroup_home::delegate_v2`): cgroups-rs left alone enables every one at the root.
+fn make(path: &str, r: &Resources) -> std::result::Result<Cgroup, String> {
+    let hier = hierarchy();
+    let cg = if hier.v2() {
+        let root = hier.root();
+        let delegated = cgroup_home::delegate_v2(&root, &cgroup_home::v2_needed(r))
+            .map_err(|e| format!("mkdir {}/{}: {e}", root.display(), cgroup_home::BERTH_DIR))?;
+        Cgroup::new_with_specified_controllers(hier, path, Some(delegated))
+    } else {
+        Cgroup::new(hier, path)
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(h) = hugetlb_dir(&cg) {
         fs::create_dir_all(&h).map_err(|e| format!("mkdir {}: {e}", h.display()))?;
     }
@@ -149,7 +166,7 @@ pub fn create(root_id: &str, id: &str, r: &Resources, privileged: bool) -> Resul
     // concurrent removal may delete it between our mkdir of the parent and of the child: retry.
     let mut attempt = 0;
     let cg = loop {
-        match make(path) {
+        match make(path, r) {
             Ok(cg) => break cg,
             Err(_) if attempt < 5 => attempt += 1,
             Err(e) => return Err(cg_err(path, format!("create: {e}"))),
@@ -321,6 +338,7 @@ pub fn destroy(root_id: &str, id: &str) -> Result<()> {
 /// it, so a host without berth containers carries no berth cgroups. rmdir fails with EBUSY
 /// while a child exists, which is exactly the check we want; a racing create retries.
 fn remove_empty_parent() {
+    cgroup_home::prune();
     let Ok(entries) = fs::read_dir("/sys/fs/cgroup") else { return };
     let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/sys/fs/cgroup/berth")];
     dirs.extend(entries.flatten().map(|e| e.path().join("berth")));

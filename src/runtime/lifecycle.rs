@@ -18,7 +18,7 @@ use super::config::{ContainerConfig, ExecConfig, Mount, SeccompMode};
 use super::error::{io_err, sys_err, Result, RuntimeError};
 use super::logs::rfc3339_now;
 use super::seccomp_profile::Profile;
-use super::state::{durable, read_json, write_json, ContainerState, StateDir, Status};
+use super::state::{durable, monitor_alive, read_json, write_json, ContainerState, StateDir, Status};
 use super::zygote::Zygote;
 use super::{caps, cgroup, limits, stop, tty};
 use crate::paths::Roots;
@@ -126,12 +126,30 @@ impl Runtime {
         read_json(&dir.config())
     }
 
+    /// The container's record as it is true now: "running" only while its monitor lives (see
+    /// [`ContainerState::observed`]).
     pub fn state(&self, id: &str) -> Result<ContainerState> {
         let dir = self.dir(id);
         if !dir.state().exists() {
             return Err(RuntimeError::NotFound(id.to_string()));
         }
-        read_json(&dir.state())
+        let st: ContainerState = read_json(&dir.state())?;
+        if !st.is_running() || st.monitor_pid.is_none_or(monitor_alive) {
+            return Ok(st);
+        }
+        // The monitor records the exit and then exits: read again before calling it lost.
+        let again: ContainerState = read_json(&dir.state())?;
+        Ok(again.observed(monitor_alive))
+    }
+
+    /// Kill whatever is left of a container whose monitor is gone (its processes are in its
+    /// cgroup) and remove that cgroup; the next start makes a fresh one.
+    fn reap_unsupervised(&self, id: &str, st: &ContainerState) -> Result<()> {
+        if !st.monitor_lost {
+            return Ok(());
+        }
+        tracing::warn!(container = id, "the container's monitor is gone; killing what is left of it");
+        cgroup::destroy(self.roots.id(), id)
     }
 
     /// Every container under this root.
@@ -174,6 +192,7 @@ impl Runtime {
         if st.is_running() {
             return Err(bad_state(id, &st, "stop it first"));
         }
+        self.reap_unsupervised(id, &st)?;
         let dir = self.dir(id);
         let helper = self.sealed_helper()?;
         let (ours, theirs) = UnixStream::pair().map_err(io_err("socketpair for", &dir.0))?;
@@ -308,6 +327,7 @@ impl Runtime {
     /// does not catch the signal (see [`super::stop`]). Returns the final state.
     pub fn stop(&self, id: &str, grace: Option<Duration>) -> Result<ContainerState> {
         let st = self.state(id)?;
+        self.reap_unsupervised(id, &st)?;
         let (true, Some(pid1)) = (st.is_running(), st.pid) else { return Ok(st) };
         let cfg = self.config(id)?;
         let sig = stop::parse_signal(cfg.stop_signal.as_deref().unwrap_or("SIGTERM"))
@@ -385,6 +405,11 @@ impl Runtime {
             }
             let _ = self.kill(id, Signal::SIGKILL);
             let _ = self.wait_timeout(id, Duration::from_secs(10));
+        }
+        // An exited container's monitor is on its way out: let it go first, so the helpers'
+        // cgroup it leaves can be pruned with the container's (see cgroup_home).
+        if let Some(m) = st.monitor_pid.filter(|&m| !st.is_running() && monitor_alive(m)) {
+            stop::wait_for_monitor(Some(m), Duration::from_secs(2));
         }
         let mut errors = Vec::new();
         if let Err(e) = cgroup::destroy(self.roots.id(), id) {

@@ -36,6 +36,9 @@ pub fn check_ulimit(u: &Ulimit, can_raise: bool) -> Result<Resource, String> {
     if u.soft > u.hard {
         return Err(format!("ulimit {}: soft limit {} is above the hard limit {}", u.name, u.soft, u.hard));
     }
+    if res == Resource::RLIMIT_NOFILE {
+        above_nr_open(u, nr_open())?;
+    }
     if !can_raise {
         if let Ok((_, hard)) = nix::sys::resource::getrlimit(res) {
             if u.hard > hard {
@@ -47,6 +50,24 @@ pub fn check_ulimit(u: &Ulimit, can_raise: bool) -> Result<Resource, String> {
         }
     }
     Ok(res)
+}
+
+/// `fs.nr_open`: no process may have more open files, CAP_SYS_RESOURCE or not (setrlimit(2)
+/// fails with EPERM above it). None when it cannot be read.
+fn nr_open() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open").ok()?.trim().parse().ok()
+}
+
+/// A `nofile` ulimit above `fs.nr_open` (`nr_open`) is impossible on every host, for root with
+/// CAP_SYS_RESOURCE too: refuse it before anything is created.
+pub fn above_nr_open(u: &Ulimit, nr_open: Option<u64>) -> Result<(), String> {
+    match nr_open {
+        Some(max) if u.hard > max || u.soft > max => Err(format!(
+            "ulimit {}: {}:{} is above this host's fs.nr_open ({max}), the most open files any process may have",
+            u.name, u.soft, u.hard
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Is `key` (dotted or slashed) a sysctl scoped to the container's own namespaces?
@@ -89,5 +110,16 @@ mod tests {
         assert!(check_ulimit(&unknown, true).is_err());
         let huge = Ulimit { name: "nofile".into(), soft: 1, hard: u64::MAX - 1 };
         assert!(check_ulimit(&huge, false).unwrap_err().contains("ulimit nofile"));
+        // Refused even where berth may raise limits (root with CAP_SYS_RESOURCE).
+        assert!(check_ulimit(&huge, true).is_err() || nr_open().is_none());
+    }
+
+    #[test]
+    fn nofile_above_nr_open_is_refused_whatever_the_capabilities() {
+        let u = |soft, hard| Ulimit { name: "nofile".into(), soft, hard };
+        let err = above_nr_open(&u(1024, 1 << 30), Some(1 << 20)).unwrap_err();
+        assert!(err.contains("fs.nr_open (1048576)"), "{err}");
+        assert!(above_nr_open(&u(1024, 1 << 20), Some(1 << 20)).is_ok());
+        assert!(above_nr_open(&u(1024, 1 << 30), None).is_ok());
     }
 }

@@ -28,6 +28,7 @@ pub mod autoremove;
 pub mod binary;
 pub mod caps;
 pub mod cgroup;
+pub mod cgroup_home;
 mod cgroupfs;
 mod child;
 pub mod config;

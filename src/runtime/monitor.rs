@@ -49,14 +49,21 @@ pub fn main(state_dir: &Path) -> i32 {
         }
     }
     let dir = StateDir(state_dir.to_path_buf());
-    match run(&dir) {
+    // Out of the starter's cgroup (a systemd unit's, a login session's), so stopping that does
+    // not kill us (see cgroup_home). Not fatal: the container still runs, only less safely.
+    if let Err(e) = super::cgroup_home::enter() {
+        note(&dir.monitor_log(), &format!("cannot move to berth's helpers' cgroup: {e}"));
+    }
+    let code = match run(&dir) {
         Ok(()) => 0,
         Err(msg) => {
             note(&dir.monitor_log(), &msg);
             say(&format!("err {}\n", msg.replace('\n', " ")));
             1
         }
-    }
+    };
+    super::cgroup_home::leave();
+    code
 }
 
 /// Append a line to the container's monitor.log, making it if needed.

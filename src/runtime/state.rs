@@ -72,6 +72,12 @@ pub struct ContainerState {
     pub finished_at: Option<String>,
     /// Why the container could not start, when it could not.
     pub error: Option<String>,
+    /// Never stored: set when reading a "running" record whose monitor is gone (killed with
+    /// the cgroup of whatever started it, say). Such a container is unsupervised and its exit
+    /// status unknowable, so it reads as exited (255, as Docker after losing a shim); whatever
+    /// is left of it in its cgroup is killed by the next start, stop or removal.
+    #[serde(default, skip_serializing)]
+    pub monitor_lost: bool,
 }
 
 impl ContainerState {
@@ -85,12 +91,36 @@ impl ContainerState {
             started_at: None,
             finished_at: None,
             error: None,
+            monitor_lost: false,
         }
+    }
+
+    /// What is true of this record now: "running" with its monitor gone becomes exited, with
+    /// [`ContainerState::monitor_lost`] set (see [`monitor_alive`]).
+    pub fn observed(mut self, monitor_alive: impl Fn(i32) -> bool) -> Self {
+        if let (Status::Running, Some(m)) = (&self.status, self.monitor_pid) {
+            if !monitor_alive(m) {
+                self.status = Status::Exited { code: 255, oom: false };
+                self.monitor_lost = true;
+                self.error = Some(format!("its monitor (pid {m}) is gone; the exit status is unknown"));
+            }
+        }
+        self
     }
 
     pub fn is_running(&self) -> bool {
         self.status == Status::Running
     }
+}
+
+/// Is `pid` a live berth monitor? Its name says so (set by the helper, and kept across the
+/// zygote's fork), which also tells a reused pid from ours; a zombie is dead.
+pub fn monitor_alive(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { return false };
+    let comm = &stat[open + 1..close];
+    let state = stat[close + 1..].split_whitespace().next().unwrap_or("");
+    comm == "berth-monitor" && !matches!(state, "Z" | "X" | "x")
 }
 
 /// Label of a container whose record goes with its run (`berth run --rm`): its files are

@@ -81,6 +81,9 @@ impl Drop for Zygote {
 /// The zygote's main loop (`berth-monitor zygote`, fd 0 = the request socket).
 pub fn main() -> i32 {
     let _ = super::cgroupfs::hierarchies(); // read once here, inherited by every fork
+                                            // Into berth's helpers' cgroup before the first fork: every monitor is born there (no
+                                            // migration per monitor). A failure is the monitor's to report (it tries again).
+    let _ = super::cgroup_home::enter();
     loop {
         match next_request(0) {
             Ok(Some((dir, fds))) => serve(&dir, fds),
@@ -90,6 +93,7 @@ pub fn main() -> i32 {
         reap(WaitPidFlag::WNOHANG);
     }
     reap(WaitPidFlag::empty());
+    super::cgroup_home::leave();
     0
 }
 

@@ -3,7 +3,7 @@
 //! ends with (no state dir, no cgroup, no mount, no process left).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use berth::paths::Roots;
@@ -93,12 +93,8 @@ pub fn remove_and_check(env: &Env, id: &str) {
 pub fn assert_nothing_left(roots: &Roots, id: &str) {
     assert!(!roots.container_state(id).exists(), "state dir of {id} left behind");
     assert!(!roots.container_run(id).exists(), "run dir of {id} left behind");
-    for ctrl in ["memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer", "systemd", "unified"] {
-        let p = Path::new("/sys/fs/cgroup").join(ctrl).join(berth::runtime::cgroup::name(roots.id(), id));
-        assert!(!p.exists(), "cgroup {} left behind", p.display());
-    }
-    let v2 = Path::new("/sys/fs/cgroup").join(berth::runtime::cgroup::name(roots.id(), id));
-    assert!(!v2.exists(), "v2 cgroup left behind");
+    let left = crate::support::berth_cgroups_named(&berth::runtime::cgroup::leaf(roots.id(), id));
+    assert!(left.is_empty(), "cgroups left behind: {left:?}");
     let state = roots.container_state(id);
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(state.to_str().unwrap()), "mount under {} left behind", state.display());

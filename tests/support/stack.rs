@@ -124,9 +124,11 @@ impl Stack {
         berth::runtime::Runtime::new(&self.roots).state(&self.name(service, n)).ok()
     }
 
-    /// Poll `f` every 50 ms until it is true; panic with `what` after `timeout`.
+    /// Poll `f` every 50 ms until it is true; panic with `what` after `timeout` (times
+    /// [`super::patience`]).
     #[track_caller]
     pub fn eventually(&self, timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+        let timeout = super::patience(timeout);
         let t0 = Instant::now();
         while !f() {
             assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
@@ -179,12 +181,10 @@ pub fn assert_clean(roots: &Roots, project: &str) {
     // Container cgroups are `berth/<id>` (default root) or `berth/<id>@<root id>`: only this
     // root's (another root may run a project of the same name).
     let root_id = roots.id();
-    for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-        for e in std::fs::read_dir(ctrl.path().join("berth")).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let ours = name.rsplit_once('@').map_or("", |(_, r)| r) == root_id;
-            assert!(!(ours && name.starts_with(&prefix)), "cgroup {} left behind", e.path().display());
-        }
+    for cg in super::berth_cgroups() {
+        let name = cg.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let ours = name.rsplit_once('@').map_or("", |(_, r)| r) == root_id;
+        assert!(!(ours && name.starts_with(&prefix)), "cgroup {} left behind", cg.display());
     }
     assert!(processes_of(project).is_empty(), "processes left behind: {:?}", processes_of(project));
     let bridge = berth::network::names::bridge_name(roots.id(), &format!("{project}_default"));

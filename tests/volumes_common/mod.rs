@@ -133,10 +133,8 @@ impl Env {
         let state = self.roots.container_state(id);
         assert!(!state.exists(), "state dir of {id} left behind");
         assert!(!self.roots.container_run(id).exists(), "run dir of {id} left behind");
-        for ctrl in ["memory", "pids", "cpu", "cpuset", "blkio", "devices", "freezer", "systemd", "unified", ""] {
-            let p = Path::new("/sys/fs/cgroup").join(ctrl).join(berth::runtime::cgroup::name(self.roots.id(), id));
-            assert!(!p.exists(), "cgroup {} left behind", p.display());
-        }
+        let left = crate::support::berth_cgroups_named(&berth::runtime::cgroup::leaf(self.roots.id(), id));
+        assert!(left.is_empty(), "cgroups left behind: {left:?}");
         let mut needles = vec![state.to_string_lossy().into_owned()];
         for m in mounts {
             if let Mount::Bind { source, .. } = m {

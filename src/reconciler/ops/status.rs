@@ -46,7 +46,11 @@ pub fn status_text(st: &ContainerState, health: HealthStatus, restarting: bool, 
         }
         Status::Exited { code, oom } => {
             let word = if restarting { "Restarting" } else { "Exited" };
-            let oom = if oom { " (out of memory)" } else { "" };
+            let oom = match (oom, st.monitor_lost) {
+                (true, _) => " (out of memory)",
+                (false, true) => " (monitor lost)",
+                _ => "",
+            };
             match st.finished_at {
                 Some(_) => format!("{word} ({code}){oom} {} ago", ago(&st.finished_at)),
                 None => format!("{word} ({code}){oom}"),
@@ -81,6 +85,15 @@ mod tests {
         assert_eq!(status_text(&ex, HealthStatus::None, true, now), "Restarting (3) 3 seconds ago");
         assert_eq!(state_word(&ex, true), "restarting");
         assert_eq!(status_text(&state(Status::Created), HealthStatus::None, false, now), "Created");
+        // A "running" record whose monitor is gone is not Up.
+        let mut lost = state(Status::Running);
+        lost.monitor_pid = Some(12345);
+        lost.finished_at = None;
+        let lost = lost.observed(|_| false);
+        assert_eq!(status_text(&lost, HealthStatus::Healthy, false, now), "Exited (255) (monitor lost)");
+        assert_eq!(state_word(&lost, false), "exited");
+        let alive = state(Status::Running);
+        assert_eq!(alive.clone().observed(|_| true), alive);
     }
 
     #[test]
