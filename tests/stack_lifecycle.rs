@@ -80,12 +80,12 @@ services:
       retries: 2
 "#,
     );
-    let t0 = Instant::now();
-    let r = s.up(&["-d", "--wait", "--wait-timeout", "60"]);
+    let r = s.up(&["-d", "--wait", "--wait-timeout", "600"]);
     r.failure();
-    // Failing fast: well before the 60 s --wait-timeout.
-    assert!(t0.elapsed() < Duration::from_secs(30), "took {:?}", t0.elapsed());
+    // Failing fast: on the unhealthy verdict, not at the (long) --wait-timeout. The words say
+    // which; no timing here, as the suite also runs on slow emulated hosts.
     assert!(r.stderr().contains("is unhealthy"), "{}", r.stderr());
+    assert!(!r.stderr().contains("--wait-timeout"), "{}", r.stderr());
     let rec = s.record("sick", 1).unwrap_or_else(|| panic!("no record; up said:\n{}", r.stderr()));
     assert_eq!(rec.health, HealthStatus::Unhealthy);
     s.down_clean();
@@ -134,7 +134,8 @@ services:
     assert_eq!(r.code(), 7, "{}", r.text());
     assert!(r.stdout().contains("tests-1 | testing"), "{}", r.stdout());
     assert!(r.stdout().contains("app-1"), "{}", r.stdout());
-    assert!(t0.elapsed() < support::patience(Duration::from_secs(10)));
+    // Ended by the test container's exit, not by app's `sleep 600` (no speed claim: slow hosts).
+    assert!(t0.elapsed() < Duration::from_secs(300), "took {:?}", t0.elapsed());
     // The stack was stopped on the way out.
     assert!(!s.runtime_state("app", 1).unwrap().is_running());
     s.down_clean();
