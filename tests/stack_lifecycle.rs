@@ -255,7 +255,14 @@ fn a_second_up_waits_for_the_lock_then_fails_clearly() {
     }
     let mut s = Stack::new("locked").image("busybox:latest").file(SLOW_CHAIN);
     let first = s.command(&["up", "-d"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Until the first holds the project lock (a fixed sleep was too short on a slow host).
+    let lock = berth::reconciler::lock::project_lock_path(&s.roots, &s.project);
+    s.eventually(Duration::from_secs(30), "the first up to take the project lock", || {
+        std::fs::File::open(&lock)
+            .ok()
+            .and_then(|f| berth::fsutil::lock_holder(&f))
+            .is_some_and(|(pid, _)| pid == first.id() as i32)
+    });
     let second = s.command(&["up", "-d"]).env("BERTH_LOCK_WAIT", "0").output().unwrap();
     let text = String::from_utf8_lossy(&second.stderr).into_owned();
     assert!(!second.status.success());

@@ -133,7 +133,9 @@ pub fn ensure(roots: &Roots, project: &str) -> Result<()> {
 pub fn stop(roots: &Roots, project: &str) -> Result<()> {
     let path = lock_path(roots, project);
     if !is_running(roots, project)? {
+        // Gone already (it ends when nothing is left to supervise): its files go all the same.
         let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(log_path(roots, project));
         return Ok(());
     }
     let pid: Option<i32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
