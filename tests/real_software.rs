@@ -67,8 +67,11 @@ fn postgres_initdb_secret_health_gated_app_piped_psql_and_clean_shutdown() {
     assert!(ps_line(&s, "db").contains("(healthy)"), "pg_isready passed: {}", ps_line(&s, "db"));
     // The app started only once db was healthy: its first and only login worked, over the
     // network, by service name, with the password from the secret.
-    let app = s.berth(&["logs", "app"]).success().stdout();
-    assert!(app.contains("app connected to postgres"), "{app}");
+    s.eventually(Duration::from_secs(60), "app's login", || {
+        let app = s.berth(&["logs", "app"]).success().stdout();
+        assert!(!app.contains("error"), "{app}");
+        app.contains("app connected to postgres")
+    });
     let initdb = s.berth(&["logs", "db"]).success().stdout();
     assert!(initdb.contains("initdb: done") && initdb.contains("ready to accept connections"), "{initdb}");
 
