@@ -64,14 +64,20 @@ pub(crate) fn project_name(g: &GlobalOpts) -> anyhow::Result<String> {
     Ok(loaded.stack.name)
 }
 
-/// The image a container runs, as the user wrote it when the record has it, else the id.
+/// The image a container runs, as the user wrote it when the record has it; for a service
+/// built without `image:`, the name the build gave it (`<project>-<service>`, as Compose
+/// shows); else the id.
 pub(crate) fn image_of(c: &ProjectContainer) -> String {
-    let from_record =
-        c.record.as_ref().and_then(|r| r.config.as_ref()).and_then(|v| v.get("image")).and_then(|v| v.as_str());
-    match from_record {
-        Some(i) => i.to_string(),
-        None => {
-            let id = c.config.labels.get(crate::planner::actual::labels::IMAGE).cloned().unwrap_or_default();
+    use crate::planner::actual::labels;
+    let config = c.record.as_ref().and_then(|r| r.config.as_ref());
+    let from_record = config.and_then(|v| v.get("image")).and_then(|v| v.as_str());
+    // A service has `image:` or `build:`; the record keeps the first when it is there.
+    let built = config.is_some() && from_record.is_none();
+    match (from_record, c.config.labels.get(labels::PROJECT)) {
+        (Some(i), _) => i.to_string(),
+        (None, Some(project)) if built => format!("{project}-{}", c.service),
+        _ => {
+            let id = c.config.labels.get(labels::IMAGE).cloned().unwrap_or_default();
             let short = id.strip_prefix("sha256:").unwrap_or(&id);
             short.chars().take(12).collect()
         }

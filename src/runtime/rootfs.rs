@@ -57,10 +57,19 @@ pub fn mount_overlay(layers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
             return Err(format!("layer path {s} contains ':' or ',' which overlayfs cannot take"));
         }
     }
-    // overlayfs lists lower dirs top-most first.
-    let lower: Vec<String> = layers.iter().rev().map(|p| p.to_string_lossy().into_owned()).collect();
+    let lower = lower_dirs(layers);
     let opts = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), upper.display(), work.display());
     mnt(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(&opts))
+}
+
+/// overlayfs's `lowerdir` list (top-most first) for `layers` (lowest first), each directory
+/// once. An image may hold the same layer twice (two `RUN`s that change nothing both make the
+/// empty layer; Docker keys its snapshots by chain id, so it never notices), and overlayfs
+/// refuses a directory listed twice with ELOOP. Keeping only the top-most occurrence gives the
+/// same tree: whatever a lower copy says of a path, the identical upper copy says again on top.
+fn lower_dirs(layers: &[PathBuf]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    layers.iter().rev().filter(|p| seen.insert(p.as_path())).map(|p| p.to_string_lossy().into_owned()).collect()
 }
 
 fn propagation_flags(p: Propagation) -> MsFlags {
@@ -286,4 +295,17 @@ pub fn mask_and_protect() -> R {
 /// Step (after pivot): the read-only root, when asked.
 pub fn root_read_only() -> R {
     mnt(None, Path::new("/"), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_listed_twice_is_lowered_once_at_its_top_most_place() {
+        let p = |s: &str| PathBuf::from(s);
+        let layers = [p("/l/base"), p("/l/empty"), p("/l/app"), p("/l/empty")];
+        assert_eq!(lower_dirs(&layers), ["/l/empty", "/l/app", "/l/base"]);
+        assert_eq!(lower_dirs(&[p("/l/a"), p("/l/b")]), ["/l/b", "/l/a"]);
+    }
 }

@@ -2,6 +2,7 @@
 //! Not every test uses every helper, hence the crate-wide allow.
 #![allow(dead_code, unused_imports)]
 
+pub mod debian;
 pub mod fixture;
 pub mod oneoff;
 pub mod stack;
