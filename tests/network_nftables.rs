@@ -38,10 +38,18 @@ fn table() -> nftables::Ruleset {
     nftables::Ruleset::read().expect("list berth's nftables table")
 }
 
-/// The rules tagged as `bridge`'s: (chain, rule text without the tag).
+/// The rules tagged as `bridge`'s: (chain, rule text without the tag), in chain order, the
+/// chains by name (the kernel lists chains in creation order, which depends on which network
+/// came first).
 fn rules_of(bridge: &str) -> Vec<(String, String)> {
     let prefix = format!("{bridge}: ");
-    table().rules.into_iter().filter_map(|r| Some((r.chain, r.comment?.strip_prefix(&prefix)?.to_string()))).collect()
+    let mut rules: Vec<(String, String)> = table()
+        .rules
+        .into_iter()
+        .filter_map(|r| Some((r.chain, r.comment?.strip_prefix(&prefix)?.to_string())))
+        .collect();
+    rules.sort_by(|a, b| a.0.cmp(&b.0));
+    rules
 }
 
 /// `nft list table ip berth`, None when nft is not installed.
@@ -61,14 +69,14 @@ fn assert_rules_in_place(outside: &str, secret: &str) {
     assert_eq!(
         rules_of(outside),
         vec![
-            (
-                "postrouting".to_string(),
-                format!("ip saddr {} oifname != {} masquerade", subnet_of(outside), q(outside))
-            ),
             ("forward".to_string(), format!("iifname {} oifname {} accept", q(outside), q(outside))),
             ("forward".to_string(), format!("iifname {} oifname \"bth-*\" drop", q(outside))),
             ("forward".to_string(), format!("iifname {} accept", q(outside))),
             ("forward".to_string(), format!("oifname {} ct state established,related accept", q(outside))),
+            (
+                "postrouting".to_string(),
+                format!("ip saddr {} oifname != {} masquerade", subnet_of(outside), q(outside)),
+            ),
         ]
     );
     // An internal network: no masquerade, only bridge-local traffic.
@@ -159,7 +167,11 @@ fn a_stack_on_nftables_talks_within_networks_only() {
     let mut s = Stack::new("nftnet").image("busybox:latest").file(&file);
     let br = |n: &str| bridge_name(s.roots.id(), &format!("{}_{n}", s.project));
     let (outside, elsewhere, secret) = (br("outside"), br("elsewhere"), br("secret"));
-    s.up(&["-d"]).success();
+    // The supervisor stays out of the way: here `up` repairs.
+    let mut up = s.command(&["up", "-d"]);
+    up.env("BERTH_FIREWALL_CHECK_INTERVAL", "3600");
+    let out = up.output().expect("run berth up");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_rules_in_place(&outside, &secret);
     assert_eq!(rules_of(&elsewhere).len(), 5);
     let iptables = Command::new("iptables-save").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
@@ -179,8 +191,40 @@ fn a_stack_on_nftables_talks_within_networks_only() {
     assert!(!reaches(&s, "web", &vault_ip), "web reaches the internal network");
     assert_eq!(s.berth(&["plan"]).success().stdout(), "nothing to do: the stack is up to date\n");
 
+    // Another tool deletes the two normal networks' rules: with nothing else dropping
+    // forwarded traffic the host now routes between them (the hole is real); `plan` reports
+    // it and `up` closes it.
+    for b in [&outside, &elsewhere] {
+        assert!(firewall::remove(b, "10.0.0.0/8".parse().unwrap(), false).is_empty());
+    }
+    assert_eq!(rules_of(&secret).len(), 3, "the internal network's rules were not touched");
+    if forward_policy_accepts() {
+        s.eventually(Duration::from_secs(10), "web reaching the other network once the rules are gone", || {
+            reaches(&s, "web", &other_ip)
+        });
+    }
+    let plan = s.berth(&["plan"]).success().stdout();
+    for net in ["outside", "elsewhere"] {
+        let line = format!("{}_{net}", s.project);
+        assert!(plan.lines().any(|l| l.contains(&line) && l.contains("restore firewall rules: 5 missing")), "{plan}");
+    }
+    let up = s.up(&["-d"]);
+    assert!(up.success().stderr().contains("Firewall restored"), "{}", up.stderr());
+    assert_rules_in_place(&outside, &secret);
+    assert!(!reaches(&s, "web", &other_ip), "web reaches another network after up restored the rules");
+    assert_eq!(s.berth(&["plan"]).success().stdout(), "nothing to do: the stack is up to date\n");
+
     s.down_clean();
     assert_table_gone();
+}
+
+/// Whether forwarded traffic passes when no berth rule drops it (iptables' FORWARD policy;
+/// no iptables: nothing else filters here).
+fn forward_policy_accepts() -> bool {
+    match Command::new("iptables-save").args(["-t", "filter"]).output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with(":FORWARD ACCEPT")),
+        Err(_) => true,
+    }
 }
 
 fn http_get(port: u16) -> Option<String> {
