@@ -29,7 +29,8 @@ fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
         return None;
     }
     let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY-free: set while holding the lock, the same value by every test of this binary.
+    // Set while holding the lock, the same value by every test of this binary; the berth
+    // commands (and the supervisor they start) inherit it.
     std::env::set_var(firewall::DRIVER_ENV, "nftables");
     Some(guard)
 }
