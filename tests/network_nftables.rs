@@ -289,3 +289,26 @@ fn rules_deleted_behind_berths_back_are_reported_and_restored() {
     s.down_clean();
     assert_table_gone();
 }
+
+#[test]
+fn with_no_iptables_binary_nftables_is_chosen_by_itself() {
+    let Some(_lock) = setup() else { return };
+    let mut s = Stack::new("nftauto")
+        .image("busybox:latest")
+        .file("services: {web: {image: busybox:latest, command: [sleep, \"600\"]}}\n");
+    let bridge = bridge_name(s.roots.id(), &format!("{}_default", s.project));
+    // A PATH without /usr/sbin: no `iptables`, and no override.
+    let mut up = s.command(&["up", "-d"]);
+    up.env("PATH", "/usr/local/bin:/usr/bin").env_remove(firewall::DRIVER_ENV);
+    let out = up.output().expect("run berth up");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rules = rules_of(&bridge);
+    assert_eq!(rules.len(), 5, "berth's table holds the default network's rules: {rules:?}");
+    let saved = Command::new("iptables-save").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    assert!(!saved.unwrap_or_default().contains(&bridge), "iptables rules written although no iptables was found");
+    let mut down = s.command(&["down", "-v", "-t", "1"]);
+    down.env("PATH", "/usr/local/bin:/usr/bin").env_remove(firewall::DRIVER_ENV);
+    assert!(down.output().expect("run berth down").status.success());
+    s.down_clean();
+    assert_table_gone();
+}
