@@ -28,6 +28,12 @@ fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
     if !support::require_root() {
         return None;
     }
+    if let Err(e) = nftables::in_use() {
+        let name = std::thread::current().name().unwrap_or("test").to_string();
+        eprintln!("SKIP: {name} needs the kernel's nf_tables: {e}");
+        println!("SKIP: {name} needs the kernel's nf_tables: {e}");
+        return None;
+    }
     let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Set while holding the lock, the same value by every test of this binary; the berth
     // commands (and the supervisor they start) inherit it.

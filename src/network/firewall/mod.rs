@@ -75,9 +75,9 @@ fn iptables_kind() -> IptablesKind {
 pub fn driver() -> Result<Option<Driver>> {
     static HOST: OnceLock<(IptablesKind, Option<bool>)> = OnceLock::new();
     let env = std::env::var(DRIVER_ENV).ok();
-    let choice = choose(env.as_deref(), IptablesKind::NfTables, || None)?;
-    if env.is_some_and(|e| !matches!(e.trim(), "" | "auto")) {
-        return Ok(choice);
+    if let Some(e) = env.as_deref().filter(|e| !matches!(e.trim(), "" | "auto")) {
+        // An override (or a wrong value) decides without probing the host.
+        return choose(Some(e), IptablesKind::Missing, || None);
     }
     let (kind, in_use) = *HOST.get_or_init(|| {
         let kind = iptables_kind();
