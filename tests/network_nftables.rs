@@ -318,3 +318,33 @@ fn with_no_iptables_binary_nftables_is_chosen_by_itself() {
     s.down_clean();
     assert_table_gone();
 }
+
+#[test]
+fn concurrent_writers_retry_on_a_moved_generation_and_lose_nothing() {
+    let Some(_lock) = setup() else { return };
+    // Eight networks written and removed at once (as parallel `up`s of several roots): each
+    // batch carries the generation it was computed from, so the kernel refuses the stale
+    // ones and the driver reads again; no network loses a rule, the table goes with the last.
+    let pid = std::process::id() & 0xff_ffff;
+    let bridges: Vec<String> = (0..8).map(|i| format!("bth-c{i}{pid:06x}")).collect();
+    let run = |f: fn(&str, usize)| {
+        std::thread::scope(|scope| {
+            for (i, b) in bridges.iter().enumerate() {
+                scope.spawn(move || f(b, i));
+            }
+        })
+    };
+    run(|b, i| {
+        let subnet = format!("10.213.{}.0/24", 240 + i).parse().unwrap();
+        firewall::ensure(b, subnet, i % 2 == 1).expect("ensure under contention");
+    });
+    for (i, b) in bridges.iter().enumerate() {
+        assert_eq!(rules_of(b).len(), if i % 2 == 1 { 3 } else { 5 }, "rules of {b}");
+    }
+    run(|b, i| {
+        let subnet = format!("10.213.{}.0/24", 240 + i).parse().unwrap();
+        let errors = firewall::remove(b, subnet, i % 2 == 1);
+        assert!(errors.is_empty(), "remove {b}: {errors:?}");
+    });
+    assert_table_gone();
+}

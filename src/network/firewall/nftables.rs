@@ -36,8 +36,9 @@ pub use expr::{Chain, Rule};
 
 pub const TABLE: &str = "berth";
 const FAMILY: u8 = libc::NFPROTO_IPV4 as u8;
-/// A concurrent change refuses a batch; after this many tries it is an error.
-const TRIES: usize = 5;
+/// A concurrent change refuses a batch (each try costs well under a millisecond); after this
+/// many tries in a row it is an error.
+const TRIES: usize = 32;
 
 const NFTA_TABLE_NAME: u16 = 1;
 const NFTA_CHAIN_TABLE: u16 = 1;
@@ -182,14 +183,24 @@ fn read_once(sock: &mut Socket) -> std::io::Result<Option<Ruleset>> {
     let tables = sock.dump(&Msg::new(nfnl::NFT_MSG_GETTABLE, FAMILY, Attrs::new()))?;
     let table = tables.iter().any(|t| nfnl::attr_str(&t.payload, NFTA_TABLE_NAME).as_deref() == Some(TABLE));
     let mut set = Ruleset { genid, table, ..Ruleset::default() };
+    // The table going between the two dumps: read again.
+    let gone = |e: &std::io::Error| e.raw_os_error() == Some(libc::ENOENT);
     if table {
-        let chains = sock.dump(&Msg::new(nfnl::NFT_MSG_GETCHAIN, FAMILY, Attrs::new().str(NFTA_CHAIN_TABLE, TABLE)))?;
+        let chains =
+            match sock.dump(&Msg::new(nfnl::NFT_MSG_GETCHAIN, FAMILY, Attrs::new().str(NFTA_CHAIN_TABLE, TABLE))) {
+                Err(e) if gone(&e) => return Ok(None),
+                other => other?,
+            };
         set.chains = chains
             .iter()
             .filter(|c| nfnl::attr_str(&c.payload, NFTA_CHAIN_TABLE).as_deref() == Some(TABLE))
             .filter_map(|c| nfnl::attr_str(&c.payload, NFTA_CHAIN_NAME))
             .collect();
-        let rules = sock.dump(&Msg::new(nfnl::NFT_MSG_GETRULE, FAMILY, Attrs::new().str(NFTA_RULE_TABLE, TABLE)))?;
+        let rules = match sock.dump(&Msg::new(nfnl::NFT_MSG_GETRULE, FAMILY, Attrs::new().str(NFTA_RULE_TABLE, TABLE)))
+        {
+            Err(e) if gone(&e) => return Ok(None),
+            other => other?,
+        };
         set.rules = rules.iter().filter_map(|r| listed_rule(&r.payload)).collect();
     }
     Ok((sock.genid()? == genid).then_some(set))
@@ -279,6 +290,7 @@ fn commit_fresh(first: Option<&Ruleset>, what: &str, make: impl Fn(&Ruleset) -> 
         match sock.commit(&msgs, Some(present.genid)) {
             Ok(()) => return Ok(true),
             Err((_, e)) if e.raw_os_error() == Some(libc::ERESTART) => {
+                tracing::debug!(what, "nftables generation moved: reading again");
                 owned = Ruleset::read()?;
                 present = &owned;
             }
