@@ -20,7 +20,7 @@ impl NetworkManager {
     }
 
     /// [`Self::ensure_network`] without the firewall rules, which [`Self::install_firewall`]
-    /// adds: `up` installs them (two iptables runs, a few ms) while its containers are being
+    /// adds: `up` installs them (a few ms) while its containers are being
     /// created, and waits for them before any container process starts.
     pub fn ensure_network_links(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
         check_name(&spec.name)?;
@@ -45,9 +45,10 @@ impl NetworkManager {
         Ok(info(&rec))
     }
 
-    /// The network's firewall rules (idempotent; see firewall.rs). Not under the store lock:
-    /// the rules name only this network's bridge, and `iptables-restore --noflush` inserts
-    /// them atomically per table without touching anyone else's.
+    /// The network's firewall rules (idempotent; see firewall/). Not under the store lock:
+    /// the rules name only this network's bridge, and both drivers write them atomically
+    /// (`iptables-restore --noflush` per table, one nftables batch) without touching anyone
+    /// else's.
     pub fn install_firewall(&self, name: &str) -> Result<()> {
         self.repair_firewall(name).map(|_| ())
     }
@@ -59,8 +60,9 @@ impl NetworkManager {
         firewall::ensure(&rec.bridge, rec.subnet, rec.internal)
     }
 
-    /// How the firewall rules of each network of `project` stand, with one `iptables-save`
-    /// for them all (none when the project has no network). Empty when iptables is missing.
+    /// How the firewall rules of each network of `project` stand, with one read of the
+    /// driver's rules for them all (none when the project has no network). Empty when there
+    /// is no firewall to drive.
     pub fn firewall_checks(&self, project: &str) -> Result<Vec<(String, RuleCheck)>> {
         let recs: Vec<NetworkRecord> = self.store.networks()?.into_iter().filter(|r| r.project == project).collect();
         if recs.is_empty() {
@@ -76,8 +78,8 @@ impl NetworkManager {
             .collect())
     }
 
-    /// [`Self::repair_firewall`] for every network of `project`, with one `iptables-save` when
-    /// nothing is amiss (the supervisor's periodic check). Returns each network that needed a
+    /// [`Self::repair_firewall`] for every network of `project`, with one read of the rules
+    /// when nothing is amiss (the supervisor's periodic check). Returns each network that needed a
     /// repair with the rules restored, or why they could not be; keeps going past a failure.
     pub fn repair_firewalls(&self, project: &str) -> Result<Vec<(String, Result<RuleCheck>)>> {
         let recs: Vec<NetworkRecord> = self.store.networks()?.into_iter().filter(|r| r.project == project).collect();

@@ -62,6 +62,12 @@ pub enum NetworkError {
     },
     #[error("firewall: `iptables {args}` failed: {stderr}")]
     Firewall { args: String, stderr: String },
+    #[error("firewall (nftables): {op}: {source}")]
+    Nftables {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "firewall rules of bridge {bridge} still missing after restoring them: {}; is another tool rewriting the tables?",
         .missing.join(", ")

@@ -18,7 +18,7 @@
 mod bridge;
 mod discovery;
 pub mod error;
-mod firewall;
+pub mod firewall;
 mod hosts;
 pub mod ipam;
 pub mod names;

@@ -10,7 +10,7 @@
 //!   nothing; the next `up` (or `ensure`) starts a new one, which reads the state dir afresh.
 //! - Polite: restarts happen only while no `up`/`down` holds the project lock.
 //! - Firewall drift: every [`FIREWALL_PERIOD`] it checks the project's networks' firewall rules
-//!   (one `iptables-save`) and restores any that another tool deleted, with a WARN line naming
+//!   (one `iptables-save`, or one netlink dump of berth's nftables table) and restores any that another tool deleted, with a WARN line naming
 //!   the network and the rules (isolation of `internal` networks included).
 //! - It exits once nothing of the project runs or waits for a restart (after a short grace,
 //!   so it does not race an `up` that is still creating containers).
@@ -35,8 +35,8 @@ use crate::runtime::{Runtime, Status};
 const TICK: Duration = Duration::from_millis(100);
 /// How long the supervisor stays with nothing to watch before it exits.
 const IDLE_GRACE: Duration = Duration::from_secs(3);
-/// How often the firewall rules are checked: one `iptables-save` (a few ms), so drift (a
-/// `iptables -F` by another tool, a firewall service reloading) is repaired within this.
+/// How often the firewall rules are checked: one read of the rules (a few ms), so drift (an
+/// `iptables -F` or `nft flush ruleset` by another tool, a firewall service reloading) is repaired within this.
 /// `BERTH_FIREWALL_CHECK_INTERVAL` (seconds, in the environment of the `up` that starts the
 /// supervisor) overrides it.
 pub const FIREWALL_PERIOD: Duration = Duration::from_secs(10);

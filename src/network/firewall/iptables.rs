@@ -1,5 +1,5 @@
-//! The few firewall rules a bridge network truly needs, added through `iptables` (the nf_tables
-//! backend on this host; no `nft` binary is installed) and only ever naming the network's own
+//! The iptables driver: the few firewall rules a bridge network truly needs, added through
+//! `iptables-save`/`iptables-restore` (either backend) and only ever naming the network's own
 //! bridge, so no rule of the host or of another project is touched:
 //!
 //! - non-internal: masquerade egress from the subnet, accept forwarding off the bridge (the
@@ -12,9 +12,10 @@
 
 use std::process::Command;
 
-use super::error::{NetworkError, Result};
-use super::ipam::Ipv4Net;
-use super::names::BRIDGE_PREFIX;
+use super::{enable_forwarding, RuleCheck};
+use crate::network::error::{NetworkError, Result};
+use crate::network::ipam::Ipv4Net;
+use crate::network::names::BRIDGE_PREFIX;
 
 /// One rule: table, chain, match-and-target arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,34 +53,6 @@ pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
 /// the form [`listed_form`] builds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ruleset(Vec<(String, String)>);
-
-/// How one network's rules stand in a [`Ruleset`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RuleCheck {
-    /// The missing rules, as `<table>: -A CHAIN spec`.
-    pub missing: Vec<String>,
-    /// Every rule there, but not in their order: an isolation DROP after the ACCEPT it must
-    /// precede lets the traffic through.
-    pub misordered: bool,
-}
-
-impl RuleCheck {
-    pub fn is_ok(&self) -> bool {
-        self.missing.is_empty() && !self.misordered
-    }
-
-    /// `3 missing: filter: -A FORWARD …; …`, `out of order`.
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.missing.is_empty() {
-            parts.push(format!("{} missing: {}", self.missing.len(), self.missing.join("; ")));
-        }
-        if self.misordered {
-            parts.push("out of order".to_string());
-        }
-        parts.join(", ")
-    }
-}
 
 impl Ruleset {
     /// The live ruleset; None when iptables is not installed.
@@ -196,23 +169,14 @@ fn listed_form(r: &Rule) -> String {
     format!("-A {} {}", r.chain, r.spec.join(" "))
 }
 
-/// Installs the rules, or repairs them after another tool deleted some (idempotent: a network
-/// whose rules are all there, in order, costs one `iptables-save`), then reads them back: the
-/// rules are verified, not only installed. Returns what was wrong before (ok when nothing was).
+/// Installs the rules, or repairs them after another tool deleted some, against a ruleset
+/// already read (the supervisor checks every network of a project with one read), then reads
+/// them back: the rules are verified, not only installed. Returns what was wrong before (ok
+/// when nothing was); a network whose rules are all there, in order, costs nothing more.
 ///
 /// Every iptables run costs several ms (it loads the whole ruleset), so the present rules are
 /// read with one `iptables-save` and the repair written with one `iptables-restore --noflush`
 /// (atomic per table), instead of a `-C` and an `-I` per rule.
-pub fn ensure(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
-    let Some(present) = Ruleset::read()? else {
-        tracing::warn!(bridge, "iptables not found: network works, but without egress masquerade or isolation");
-        return Ok(RuleCheck::default());
-    };
-    ensure_in(&present, bridge, subnet, internal)
-}
-
-/// [`ensure`] against a ruleset already read (the supervisor checks every network of a
-/// project with one read).
 pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
     if !internal {
         enable_forwarding()?;
@@ -291,15 +255,6 @@ fn delete_input(wanted: &[Rule], present: &Ruleset) -> String {
         }
     }
     text
-}
-
-/// net.ipv4.ip_forward=1, written only when it is not already on.
-fn enable_forwarding() -> Result<()> {
-    let path = "/proc/sys/net/ipv4/ip_forward";
-    if std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1") {
-        return Ok(());
-    }
-    std::fs::write(path, "1").map_err(|e| NetworkError::io(path, e))
 }
 
 #[cfg(test)]

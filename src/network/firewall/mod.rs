@@ -1,0 +1,225 @@
+//! The firewall rules of bridge networks, through one of two drivers, with the same rules,
+//! the same drift check and the same repair:
+//!
+//! - `iptables` (iptables.rs): `iptables-save`/`iptables-restore` on the host's tables;
+//! - `nftables` (nftables.rs): berth's own nf_tables table `ip berth` over netlink.
+//!
+//! The driver is chosen once per process: `BERTH_FIREWALL=iptables|nftables` when set;
+//! otherwise iptables when the `iptables` binary is the nf_tables variant, or the legacy one
+//! on a host that does not use nf_tables (today's behaviour where it works); nftables when
+//! there is no `iptables`, or when it is legacy while nf_tables holds a ruleset (legacy rules
+//! there would be a second, unseen firewall). No iptables and no nf_tables: no rules, a warning.
+//!
+//! Setup fails fast; removal keeps going and reports every failure.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::error::{NetworkError, Result};
+use super::ipam::Ipv4Net;
+
+pub mod iptables;
+mod nfnl;
+pub mod nftables;
+
+/// The variable that overrides the driver choice.
+pub const DRIVER_ENV: &str = "BERTH_FIREWALL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    Iptables,
+    Nftables,
+}
+
+/// What the host's `iptables` binary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IptablesKind {
+    Missing,
+    NfTables,
+    Legacy,
+}
+
+/// The driver for `env` (the value of [`DRIVER_ENV`]), the host's iptables, and whether the
+/// kernel's nf_tables holds any table (None: nf_tables unusable).
+pub fn choose(
+    env: Option<&str>,
+    iptables: IptablesKind,
+    nft_in_use: impl FnOnce() -> Option<bool>,
+) -> Result<Option<Driver>> {
+    match env.map(str::trim) {
+        Some("iptables") => return Ok(Some(Driver::Iptables)),
+        Some("nftables") => return Ok(Some(Driver::Nftables)),
+        None | Some("") | Some("auto") => {}
+        Some(other) => {
+            return Err(NetworkError::invalid("BERTH_FIREWALL", other, "use `iptables`, `nftables` or `auto`"));
+        }
+    }
+    Ok(match iptables {
+        IptablesKind::NfTables => Some(Driver::Iptables),
+        IptablesKind::Missing => nft_in_use().map(|_| Driver::Nftables),
+        IptablesKind::Legacy if nft_in_use() == Some(true) => Some(Driver::Nftables),
+        IptablesKind::Legacy => Some(Driver::Iptables),
+    })
+}
+
+/// `iptables -V`: `iptables v1.8.9 (nf_tables)`, `(legacy)`, or before 1.8 no suffix (legacy).
+fn iptables_kind() -> IptablesKind {
+    match Command::new("iptables").arg("-V").output() {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("nf_tables") => IptablesKind::NfTables,
+        Ok(out) if out.status.success() => IptablesKind::Legacy,
+        _ => IptablesKind::Missing,
+    }
+}
+
+/// The driver of this process (the host probe runs once).
+pub fn driver() -> Result<Option<Driver>> {
+    static HOST: OnceLock<(IptablesKind, Option<bool>)> = OnceLock::new();
+    let env = std::env::var(DRIVER_ENV).ok();
+    if let Some(e) = env.as_deref().filter(|e| !matches!(e.trim(), "" | "auto")) {
+        // An override (or a wrong value) decides without probing the host.
+        return choose(Some(e), IptablesKind::Missing, || None);
+    }
+    let (kind, in_use) = *HOST.get_or_init(|| {
+        let kind = iptables_kind();
+        let in_use = match kind {
+            IptablesKind::NfTables => None,
+            _ => nftables::in_use().inspect_err(|e| tracing::debug!(error = %e, "nf_tables unusable")).ok(),
+        };
+        tracing::debug!(?kind, ?in_use, "firewall host probe");
+        (kind, in_use)
+    });
+    choose(None, kind, || in_use)
+}
+
+/// The live rules of the chosen driver, read once for any number of networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ruleset {
+    Iptables(iptables::Ruleset),
+    Nftables(nftables::Ruleset),
+}
+
+impl Ruleset {
+    /// The live rules; None when there is no firewall to drive.
+    pub fn read() -> Result<Option<Ruleset>> {
+        match driver()? {
+            None => Ok(None),
+            Some(Driver::Iptables) => Ok(iptables::Ruleset::read()?.map(Ruleset::Iptables)),
+            Some(Driver::Nftables) => Ok(Some(Ruleset::Nftables(nftables::Ruleset::read()?))),
+        }
+    }
+}
+
+/// How one network's rules stand in a [`Ruleset`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleCheck {
+    /// The missing rules, as `<table or chain>: <rule>`.
+    pub missing: Vec<String>,
+    /// Every rule there, but not in their order: an isolation DROP after the ACCEPT it must
+    /// precede lets the traffic through.
+    pub misordered: bool,
+}
+
+impl RuleCheck {
+    pub fn is_ok(&self) -> bool {
+        self.missing.is_empty() && !self.misordered
+    }
+
+    /// `3 missing: filter: -A FORWARD …; …`, `out of order`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("{} missing: {}", self.missing.len(), self.missing.join("; ")));
+        }
+        if self.misordered {
+            parts.push("out of order".to_string());
+        }
+        parts.join(", ")
+    }
+}
+
+/// Installs the network's rules, or repairs them after another tool deleted some
+/// (idempotent), and verifies them. Returns what was wrong before (ok when nothing was).
+pub fn ensure(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+    let Some(present) = Ruleset::read()? else {
+        tracing::warn!(
+            bridge,
+            "neither iptables nor nf_tables: network works, but without egress masquerade or isolation"
+        );
+        return Ok(RuleCheck::default());
+    };
+    ensure_in(&present, bridge, subnet, internal)
+}
+
+/// [`ensure`] against a ruleset already read (the supervisor checks every network of a
+/// project with one read).
+pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+    match present {
+        Ruleset::Iptables(p) => iptables::ensure_in(p, bridge, subnet, internal),
+        Ruleset::Nftables(p) => nftables::ensure_in(p, bridge, subnet, internal),
+    }
+}
+
+/// How the network's rules stand in `present`.
+pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> RuleCheck {
+    match present {
+        Ruleset::Iptables(p) => iptables::check(p, bridge, subnet, internal),
+        Ruleset::Nftables(p) => nftables::check(p, bridge, subnet, internal),
+    }
+}
+
+/// Removes the network's rules from both drivers' places (the driver may have been another
+/// when the network was made), reporting the chosen driver's failures; the other one is
+/// best effort (it may not exist on this host).
+pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
+    let (chosen, mut errors) = match driver() {
+        Ok(d) => (d, Vec::new()),
+        Err(e) => (None, vec![e.to_string()]),
+    };
+    for d in [Driver::Iptables, Driver::Nftables] {
+        let result = match d {
+            Driver::Iptables => iptables::remove(bridge, subnet, internal),
+            Driver::Nftables => nftables::remove(bridge).err().map(|e| e.to_string()).into_iter().collect(),
+        };
+        if chosen == Some(d) {
+            errors.extend(result);
+        } else if !result.is_empty() {
+            tracing::debug!(bridge, driver = ?d, errors = ?result, "firewall cleanup by the other driver failed");
+        }
+    }
+    errors
+}
+
+/// net.ipv4.ip_forward=1, written only when it is not already on.
+fn enable_forwarding() -> Result<()> {
+    let path = "/proc/sys/net/ipv4/ip_forward";
+    if std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1") {
+        return Ok(());
+    }
+    std::fs::write(path, "1").map_err(|e| NetworkError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_override_wins_and_bad_values_are_refused() {
+        let never = || -> Option<bool> { panic!("no probe with an override") };
+        assert_eq!(choose(Some("nftables"), IptablesKind::NfTables, never).unwrap(), Some(Driver::Nftables));
+        assert_eq!(choose(Some(" iptables"), IptablesKind::Missing, never).unwrap(), Some(Driver::Iptables));
+        let err = choose(Some("pf"), IptablesKind::NfTables, never).unwrap_err().to_string();
+        assert!(err.contains("BERTH_FIREWALL") && err.contains("nftables"), "{err}");
+    }
+
+    #[test]
+    fn automatic_choice_keeps_iptables_where_it_works() {
+        let no_probe = || -> Option<bool> { panic!("nf_tables iptables needs no probe") };
+        assert_eq!(choose(None, IptablesKind::NfTables, no_probe).unwrap(), Some(Driver::Iptables));
+        assert_eq!(choose(Some("auto"), IptablesKind::Legacy, || Some(false)).unwrap(), Some(Driver::Iptables));
+        assert_eq!(choose(None, IptablesKind::Legacy, || None).unwrap(), Some(Driver::Iptables));
+        // Legacy iptables on a host whose firewall lives in nf_tables: berth's own table.
+        assert_eq!(choose(None, IptablesKind::Legacy, || Some(true)).unwrap(), Some(Driver::Nftables));
+        assert_eq!(choose(None, IptablesKind::Missing, || Some(false)).unwrap(), Some(Driver::Nftables));
+        assert_eq!(choose(None, IptablesKind::Missing, || None).unwrap(), None);
+    }
+}
