@@ -373,6 +373,62 @@ fn cases() -> Vec<Case> {
             ],
             Model(&[("/services/web/depends_on/db/condition", r#""service_healthy""#)]),
         ),
+        // ---- consistency (loader/validate.go checkConsistency, loader tests) ----
+        case(
+            "validate_test.go TestValidateNoBuildNoImage",
+            &[("compose.yaml", "services:\n  web:\n    command: [echo]\n")],
+            Fails("has neither an image nor a build context"),
+        ),
+        case(
+            "loader_test.go TestLoadBindMountSourceMustNotBeEmpty",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    volumes:\n      - type: bind\n        target: /app\n")],
+            Fails("has no `source`"),
+        ),
+        case(
+            "loader_test.go TestInvalidExternalAndDriverCombination",
+            &[("compose.yaml", "services:\n  web: {image: x}\nvolumes:\n  v: {external: true, driver: foo}\n")],
+            Fails("is external and also sets `driver`"),
+        ),
+        case(
+            "loader_test.go TestInvalidExternalAndLabelsCombination",
+            &[("compose.yaml", "services:\n  web: {image: x}\nvolumes:\n  v: {external: true, labels: {a: b}}\n")],
+            Fails("is external and also sets `labels`"),
+        ),
+        case(
+            "validate.go checkConsistency (dockerfile vs dockerfile_inline; no test of its own)",
+            &[("compose.yaml", "services:\n  web:\n    build: {context: ., dockerfile: D, dockerfile_inline: 'FROM x'}\n")],
+            Fails("both `dockerfile` and `dockerfile_inline`"),
+        ),
+        case(
+            "validate_test.go TestValidateMountConflict",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    tmpfs: [/foo, '/conflict:size=64m']\n    volumes: ['.:/bar', '.:/conflict']\n")],
+            Fails("target /conflict is already mounted as tmpfs[1]"),
+        ),
+        case(
+            "validate.go checkConsistency (cpus vs deploy.resources.limits.cpus)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    cpus: 1\n    deploy: {resources: {limits: {cpus: '2'}}}\n")],
+            Fails("distinct values on `cpus`"),
+        ),
+        case(
+            "validate.go checkConsistency (equal values agree)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    cpus: 1\n    mem_limit: 1g\n    deploy: {resources: {limits: {cpus: '1', memory: 1024M}}}\n")],
+            Model(&[("/services/web/cpus", "1.0")]),
+        ),
+        case(
+            "validate_test.go TestValidateWatch",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    develop: {watch: [{action: sync, path: ./src}]}\n")],
+            Fails("has no `target`"),
+        ),
+        case(
+            "validate.go checkConsistency / TestValidateDependsOn (required: false excuses only a disabled service)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    depends_on: {nope: {condition: service_started, required: false}}\n")],
+            Fails("depends on undefined service"),
+        ),
+        case(
+            "validate.go checkConsistency (ErrDisabled and not required: skipped)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    depends_on: {dbg: {condition: service_started, required: false}}\n  dbg: {image: x, profiles: [debug]}\n")],
+            Model(&[("/services/web/image", "\"x\"")]),
+        ),
     ]
 }
 

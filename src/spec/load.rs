@@ -25,7 +25,7 @@ use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::model::Stack;
 use super::project::{self, ProjectError, STDIN};
 use super::yaml::{self, Node};
-use super::{canonical, convert, extends, include, interpolate, merge, schema, semantic};
+use super::{canonical, consistency, convert, extends, include, interpolate, merge, schema, semantic};
 
 /// What to load and with which settings (the CLI builds it from its global options).
 #[derive(Debug, Clone, Default)]
@@ -150,6 +150,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     stack.project_dir = project_dir;
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);
+    consistency::check(&stack, &root, &mut diags);
     drop_echoes(&mut diags, before);
     let profiles = all_profiles(&stack);
     apply_profiles(&mut stack, &root, &enabled_profiles(opts, &vars), opts, &mut diags);

@@ -9,6 +9,7 @@
 //! and the project name.
 
 pub mod canonical;
+pub mod consistency;
 pub mod convert;
 pub mod diag;
 pub mod envfile;

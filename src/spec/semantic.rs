@@ -86,18 +86,17 @@ impl Checker<'_, '_> {
     }
 
     fn depends_on(&mut self, name: &str, svc: &Service) {
-        for (dep, d) in &svc.depends_on {
+        for dep in svc.depends_on.keys() {
             if self.names.contains(dep.as_str()) {
                 continue;
             }
             let path = [Seg::Key("services"), Seg::Key(name), Seg::Key("depends_on"), Seg::Key(dep)];
             let msg = format!("service `{name}` depends on undefined service `{dep}`");
             let hint = self.service_hint(dep, "define it under `services:` or remove the dependency");
-            if d.required {
-                self.error(&path, msg, hint);
-            } else {
-                self.report(false, &path, format!("{msg}; skipped because it is not required"), None);
-            }
+            // `required: false` excuses a service disabled by a profile (dropped later, in
+            // load::apply_profiles), never one that is defined nowhere: compose-go refuses
+            // that too.
+            self.error(&path, msg, hint);
         }
     }
 
@@ -317,7 +316,8 @@ mod tests {
         assert_eq!(out, "s.yaml:3:18: services.web.depends_on.dbb: service `web` depends on undefined service `dbb` (did you mean `db`?)");
         let out =
             check_src("services:\n  web:\n    depends_on:\n      zzz: {condition: service_started, required: false}\n");
-        assert_eq!(out, "s.yaml:4:7: warning: services.web.depends_on.zzz: service `web` depends on undefined service `zzz`; skipped because it is not required");
+        // `required: false` excuses only a service a profile disables, as in compose-go.
+        assert_eq!(out, "s.yaml:4:7: services.web.depends_on.zzz: service `web` depends on undefined service `zzz` (define it under `services:` or remove the dependency)");
     }
 
     #[test]
