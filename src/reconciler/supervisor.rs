@@ -266,6 +266,11 @@ impl Supervisor {
 
     fn probe(&mut self, c: &ProjectContainer, now: Instant) -> Result<()> {
         let Some(spec) = c.record.as_ref().and_then(|r| r.healthcheck.clone()) else { return Ok(()) };
+        // As Docker: no probes while the container is paused (one would only time out); a
+        // probe already running finishes, or times out, once it is unpaused.
+        if c.state.paused {
+            return Ok(());
+        }
         let pid = c.state.pid.unwrap_or_default();
         let prober = self.probers.entry(c.name.clone()).or_insert_with(|| Prober::new(pid, &spec, now));
         if prober.pid != pid {

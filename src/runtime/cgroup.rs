@@ -316,6 +316,8 @@ pub fn destroy(root_id: &str, id: &str) -> Result<()> {
         for p in pids {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
         }
+        // A paused container's tasks die only once thawed (v1 freezer).
+        let _ = super::freeze::thaw_if_frozen(root_id, id);
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let mut last = Ok(());

@@ -35,6 +35,7 @@ pub mod config;
 pub mod devices_bpf;
 pub mod error;
 pub mod exec;
+pub mod freeze;
 pub mod helper;
 mod lifecycle;
 pub mod limits;
