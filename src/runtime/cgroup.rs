@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 use cgroups_rs::hierarchies::{self, V1};
 use cgroups_rs::{Cgroup, CgroupPid, Controller, Controllers, Hierarchy, MaxValue, Subsystem};
 
-use super::cgroup_home;
 use super::config::Resources;
 use super::devices_bpf::{self, DEVICE_ALLOW};
 use super::error::{Result, RuntimeError};
+use super::{blkio, cgroup_home};
 
 /// CFS period used for `cpus` (as Docker: 100 ms).
 const CPU_PERIOD: u64 = 100_000;
@@ -146,7 +146,7 @@ pub fn to_resources(r: &Resources, v2: bool) -> cgroups_rs::Resources {
     res.cpu.cpus = r.cpuset_cpus.clone();
     res.cpu.mems = r.cpuset_mems.clone();
     res.pid.maximum_number_of_processes = r.pids_limit.map(|n| if n <= 0 { MaxValue::Max } else { MaxValue::Value(n) });
-    res.blkio.weight = r.blkio_weight;
+    // blkio_config is written by `blkio` (weights missing on most hosts warn, not fail).
     res
 }
 
@@ -182,12 +182,48 @@ pub fn create(root_id: &str, id: &str, r: &Resources, privileged: bool) -> Resul
             return Err(cg_err(path, format!("memory limit {want} not applied ({file} = {})", got.trim())));
         }
     }
+    apply_blkio(path, &cg, r)?;
     match (privileged, v2) {
         (true, _) => {}
         (false, false) => restrict_devices(path, &cg)?,
         (false, true) => restrict_devices_v2(path, &cg)?,
     }
     Ok(cg)
+}
+
+/// `blkio_config`: see [`blkio`]. A weight the kernel cannot take is logged (the reconciler
+/// warned the user before creating the container, see `blkio::weight_supported`).
+fn apply_blkio(path: &str, cg: &Cgroup, r: &Resources) -> Result<()> {
+    if r.blkio_weight.is_none() && r.blkio_devices.is_empty() {
+        return Ok(());
+    }
+    let (dir, writes) = if cg.v2() {
+        let dir = PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(cg.path());
+        let bfq = dir.join("io.bfq.weight").exists();
+        let writes = blkio::v2_writes(r.blkio_weight, &r.blkio_devices, bfq);
+        (dir, writes)
+    } else {
+        let Some(c) = cg.controller_of::<cgroups_rs::blkio::BlkIoController>() else {
+            return Err(cg_err(
+                path,
+                "blkio_config needs the blkio cgroup controller, which this host has not mounted",
+            ));
+        };
+        (c.path().to_path_buf(), blkio::v1_writes(r.blkio_weight, &r.blkio_devices))
+    };
+    for warning in blkio::apply(&dir, &writes).map_err(|e| cg_err(path, e))? {
+        tracing::warn!(cgroup = path, "{warning}");
+    }
+    Ok(())
+}
+
+/// Directory of the container's blkio (v1) or io (v2) files.
+pub fn blkio_dir(root_id: &str, id: &str) -> PathBuf {
+    let cg = load(root_id, id);
+    match cg.controller_of::<cgroups_rs::blkio::BlkIoController>() {
+        Some(c) if !cg.v2() => c.path().to_path_buf(),
+        _ => PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(name(root_id, id)),
+    }
 }
 
 /// cgroup v2 has no devices.allow: attach the allowlist compiled to a BPF_CGROUP_DEVICE

@@ -58,7 +58,7 @@ pub fn v2_needed(r: &Resources) -> Vec<&'static str> {
     if r.cpuset_cpus.is_some() || r.cpuset_mems.is_some() {
         v.push("cpuset");
     }
-    if r.blkio_weight.is_some() {
+    if r.blkio_weight.is_some() || !r.blkio_devices.is_empty() {
         v.push("io");
     }
     v

@@ -26,6 +26,7 @@
 pub mod attach;
 pub mod autoremove;
 pub mod binary;
+pub mod blkio;
 pub mod caps;
 pub mod cgroup;
 pub mod cgroup_home;
