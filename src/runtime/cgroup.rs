@@ -399,4 +399,30 @@ mod tests {
         assert_eq!(res.pid.maximum_number_of_processes, Some(MaxValue::Value(20)));
         assert_eq!(to_resources(&r, true).cpu.shares, Some(39));
     }
+
+    /// What cgroups-rs writes on cgroup v2 for `cpus`, `cpu_shares` and `pids_limit`, on a
+    /// fake cgroup directory holding the kernel's defaults (the real v2 files are tested in
+    /// the v2 guest's runtime_limits run).
+    #[test]
+    fn v2_files_for_cpu_and_pids() {
+        use cgroups_rs::{cpu::CpuController, pid::PidController};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(p.join("cpu.max"), "max 100000\n").unwrap();
+        fs::write(p.join("cpu.weight"), "100\n").unwrap();
+        fs::write(p.join("pids.max"), "max\n").unwrap();
+        let r = Resources { cpus: Some(1.5), cpu_shares: Some(512), pids_limit: Some(64), ..Default::default() };
+        let res = to_resources(&r, true);
+        CpuController::new(p.to_path_buf(), true).apply(&res).unwrap();
+        PidController::new(p.to_path_buf(), true).apply(&res).unwrap();
+        let read = |f: &str| fs::read_to_string(p.join(f)).unwrap().trim().to_string();
+        assert_eq!(read("cpu.max"), "150000 100000");
+        assert_eq!(read("cpu.weight"), shares_to_weight(512).to_string());
+        assert_eq!(read("cpu.weight"), "20");
+        assert_eq!(read("pids.max"), "64");
+        // pids_limit 0 or -1: unlimited.
+        let unlimited = Resources { pids_limit: Some(-1), ..Default::default() };
+        PidController::new(p.to_path_buf(), true).apply(&to_resources(&unlimited, true)).unwrap();
+        assert_eq!(read("pids.max"), "max");
+    }
 }
