@@ -6,6 +6,7 @@ mod support;
 
 use std::time::Duration;
 
+use berth::reconciler::HealthStatus;
 use support::stack::{path_in, Stack};
 
 const STACK: &str = r#"
@@ -64,6 +65,10 @@ fn pause_freezes_and_unpause_resumes() {
     std::thread::sleep(Duration::from_millis(500));
     let later = s.runtime_state("counter", 1).expect("state");
     assert!(later.paused && later.pid == st.pid, "{later:?}");
+    // No health probes while paused (each would fail, and after 3 the service would read
+    // unhealthy): more than ten 100 ms intervals have passed.
+    let health = s.record("counter", 1).expect("record").health;
+    assert_ne!(health, HealthStatus::Unhealthy, "probes ran against the paused container");
 
     let said = s.berth(&["unpause"]).failure().stderr();
     assert!(said.contains(&s.name("idle", 1)), "unpausing a running container must say which: {said}");
@@ -72,6 +77,9 @@ fn pause_freezes_and_unpause_resumes() {
     assert!(!st.paused, "{st:?}");
     s.eventually(Duration::from_secs(10), "the counter to go on", || count(&s) > frozen + 3);
     s.berth(&["exec", "counter", "true"]).success();
+    s.eventually(Duration::from_secs(10), "healthy after unpause", || {
+        s.record("counter", 1).is_some_and(|r| r.health == HealthStatus::Healthy)
+    });
     s.down_clean();
 }
 

@@ -266,16 +266,17 @@ impl Supervisor {
 
     fn probe(&mut self, c: &ProjectContainer, now: Instant) -> Result<()> {
         let Some(spec) = c.record.as_ref().and_then(|r| r.healthcheck.clone()) else { return Ok(()) };
-        // As Docker: no probes while the container is paused (one would only time out); a
-        // probe already running finishes, or times out, once it is unpaused.
-        if c.state.paused {
-            return Ok(());
-        }
         let pid = c.state.pid.unwrap_or_default();
         let prober = self.probers.entry(c.name.clone()).or_insert_with(|| Prober::new(pid, &spec, now));
         if prober.pid != pid {
             prober.abandon();
             *prober = Prober::new(pid, &spec, now);
+        }
+        // As Docker: no probes while the container is paused (one would only time out); a
+        // probe the freeze caught gets its time back once it is unpaused (`Prober::pause`).
+        if c.state.paused {
+            prober.pause(now);
+            return Ok(());
         }
         if let Some(outcome) = prober.tick(&self.rt, &c.id, &spec, now) {
             let in_start = prober.in_start_period(&spec, now);
