@@ -1,4 +1,4 @@
-//! `berth stop|start|restart|kill|rm|wait [SERVICE...]`: act on the project's existing
+//! `berth stop|start|restart|kill|pause|unpause|rm|wait [SERVICE...]`: act on the project's existing
 //! containers (no stack file needed), and say what happened to each on stderr.
 
 use std::process::ExitCode;
@@ -36,6 +36,11 @@ pub struct KillArgs {
     /// Signal to send (name or number).
     #[arg(short = 's', long, default_value = "SIGKILL")]
     pub signal: String,
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
     pub service: Vec<String>,
 }
 
@@ -129,6 +134,14 @@ pub fn restart(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
 pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
     let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
     Ok(report(&with_ctx(g, &a.service, None, false, |ctx, t| control::kill_all(ctx, t, sig))?))
+}
+
+pub fn pause(g: &GlobalOpts, a: &PauseArgs) -> anyhow::Result<ExitCode> {
+    Ok(report(&with_ctx(g, &a.service, None, false, control::pause_all)?))
+}
+
+pub fn unpause(g: &GlobalOpts, a: &PauseArgs) -> anyhow::Result<ExitCode> {
+    Ok(report(&with_ctx(g, &a.service, None, false, control::unpause_all)?))
 }
 
 pub fn rm(g: &GlobalOpts, a: &RmArgs) -> anyhow::Result<ExitCode> {

@@ -118,6 +118,10 @@ pub enum Command {
     Restart(lifecycle::StopArgs),
     /// Send a signal to containers (default SIGKILL).
     Kill(lifecycle::KillArgs),
+    /// Pause containers (freeze their processes).
+    Pause(lifecycle::PauseArgs),
+    /// Unpause paused containers.
+    Unpause(lifecycle::PauseArgs),
     /// Remove stopped containers.
     Rm(lifecycle::RmArgs),
     /// Block until containers exit; print their exit codes.
@@ -198,6 +202,8 @@ pub fn main() -> ExitCode {
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
         Command::Kill(args) => lifecycle::kill(&cli.global, args),
+        Command::Pause(args) => lifecycle::pause(&cli.global, args),
+        Command::Unpause(args) => lifecycle::unpause(&cli.global, args),
         Command::Rm(args) => lifecycle::rm(&cli.global, args),
         Command::Wait(args) => lifecycle::wait(&cli.global, args),
         Command::Top(args) => inspect::top(&cli.global, args),
@@ -236,6 +242,8 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         | Command::Restart(_)
         | Command::Stop(_)
         | Command::Kill(_)
+        | Command::Pause(_)
+        | Command::Unpause(_)
         | Command::Rm(_)
         | Command::Container(_)
         | Command::Exec(_)

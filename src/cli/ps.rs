@@ -156,7 +156,7 @@ pub fn run(g: &GlobalOpts, a: &PsArgs) -> anyhow::Result<ExitCode> {
     let rows: Vec<Row> = chosen
         .iter()
         .map(|c| row(&project, c, now))
-        .filter(|r| a.all || !a.status.is_empty() || matches!(r.state.as_str(), "running" | "restarting"))
+        .filter(|r| a.all || !a.status.is_empty() || matches!(r.state.as_str(), "running" | "paused" | "restarting"))
         .filter(|r| a.status.is_empty() || a.status.iter().any(|s| s.eq_ignore_ascii_case(&r.state)))
         .collect();
     if a.services {

@@ -16,6 +16,8 @@ pub struct Prober {
     started: Instant,
     next: Instant,
     in_flight: Option<(Child, Instant)>,
+    /// Since when the container is paused (no probes then; see [`Prober::pause`]).
+    paused_since: Option<Instant>,
 }
 
 /// What a finished probe means for the record.
@@ -27,11 +29,30 @@ pub enum Outcome {
 
 impl Prober {
     pub fn new(pid: i32, spec: &HealthSpec, now: Instant) -> Self {
-        Prober { pid, started: now, next: now + first_delay(spec), in_flight: None }
+        Prober { pid, started: now, next: now + first_delay(spec), in_flight: None, paused_since: None }
+    }
+
+    /// The container is paused (`berth pause`): as Docker, no probe runs. Call on every tick
+    /// while paused; the next [`Prober::tick`] after it shifts the schedule, the start period
+    /// and an in-flight probe's deadline by the time spent paused, so a probe the freeze caught
+    /// is not counted as timed out.
+    pub fn pause(&mut self, now: Instant) {
+        self.paused_since.get_or_insert(now);
+    }
+
+    fn resume(&mut self, now: Instant) {
+        let Some(since) = self.paused_since.take() else { return };
+        let paused = now.saturating_duration_since(since);
+        self.started += paused;
+        self.next += paused;
+        if let Some((_, deadline)) = &mut self.in_flight {
+            *deadline += paused;
+        }
     }
 
     /// Start a probe when one is due; collect a finished (or timed-out) one.
     pub fn tick(&mut self, rt: &Runtime, id: &str, spec: &HealthSpec, now: Instant) -> Option<Outcome> {
+        self.resume(now);
         if let Some((child, deadline)) = &mut self.in_flight {
             let outcome = match child.try_wait() {
                 Ok(Some(status)) => Some(if status.success() { Outcome::Pass } else { Outcome::Fail }),
@@ -119,6 +140,20 @@ pub fn apply(rec: &mut ContainerRecord, outcome: Outcome, in_start_period: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pause_shifts_the_schedule_and_the_start_period() {
+        let spec =
+            HealthSpec { interval_ms: 1000, start_period_ms: 5000, start_interval_ms: 1000, ..Default::default() };
+        let t0 = Instant::now();
+        let mut p = Prober::new(1, &spec, t0);
+        p.pause(t0 + Duration::from_secs(1));
+        p.pause(t0 + Duration::from_secs(2)); // every paused tick: the first one counts
+        p.resume(t0 + Duration::from_secs(11));
+        assert_eq!(p.next, t0 + Duration::from_secs(11));
+        assert!(p.in_start_period(&spec, t0 + Duration::from_secs(14)), "10 s paused do not use up the start period");
+        assert!(p.paused_since.is_none());
+    }
 
     #[test]
     fn retries_then_unhealthy_and_start_period_forgives() {

@@ -272,6 +272,12 @@ impl Supervisor {
             prober.abandon();
             *prober = Prober::new(pid, &spec, now);
         }
+        // As Docker: no probes while the container is paused (one would only time out); a
+        // probe the freeze caught gets its time back once it is unpaused (`Prober::pause`).
+        if c.state.paused {
+            prober.pause(now);
+            return Ok(());
+        }
         if let Some(outcome) = prober.tick(&self.rt, &c.id, &spec, now) {
             let in_start = prober.in_start_period(&spec, now);
             self.pd.update_record(&c.name, |r| health::apply(r, outcome, in_start))?;

@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 use cgroups_rs::hierarchies::{self, V1};
 use cgroups_rs::{Cgroup, CgroupPid, Controller, Controllers, Hierarchy, MaxValue, Subsystem};
 
-use super::cgroup_home;
 use super::config::Resources;
 use super::devices_bpf::{self, DEVICE_ALLOW};
 use super::error::{Result, RuntimeError};
+use super::{blkio, cgroup_home};
 
 /// CFS period used for `cpus` (as Docker: 100 ms).
 const CPU_PERIOD: u64 = 100_000;
@@ -146,7 +146,7 @@ pub fn to_resources(r: &Resources, v2: bool) -> cgroups_rs::Resources {
     res.cpu.cpus = r.cpuset_cpus.clone();
     res.cpu.mems = r.cpuset_mems.clone();
     res.pid.maximum_number_of_processes = r.pids_limit.map(|n| if n <= 0 { MaxValue::Max } else { MaxValue::Value(n) });
-    res.blkio.weight = r.blkio_weight;
+    // blkio_config is written by `blkio` (weights missing on most hosts warn, not fail).
     res
 }
 
@@ -182,12 +182,48 @@ pub fn create(root_id: &str, id: &str, r: &Resources, privileged: bool) -> Resul
             return Err(cg_err(path, format!("memory limit {want} not applied ({file} = {})", got.trim())));
         }
     }
+    apply_blkio(path, &cg, r)?;
     match (privileged, v2) {
         (true, _) => {}
         (false, false) => restrict_devices(path, &cg)?,
         (false, true) => restrict_devices_v2(path, &cg)?,
     }
     Ok(cg)
+}
+
+/// `blkio_config`: see [`blkio`]. A weight the kernel cannot take is logged (the reconciler
+/// warned the user before creating the container, see `blkio::weight_supported`).
+fn apply_blkio(path: &str, cg: &Cgroup, r: &Resources) -> Result<()> {
+    if r.blkio_weight.is_none() && r.blkio_devices.is_empty() {
+        return Ok(());
+    }
+    let (dir, writes) = if cg.v2() {
+        let dir = PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(cg.path());
+        let bfq = dir.join("io.bfq.weight").exists();
+        let writes = blkio::v2_writes(r.blkio_weight, &r.blkio_devices, bfq);
+        (dir, writes)
+    } else {
+        let Some(c) = cg.controller_of::<cgroups_rs::blkio::BlkIoController>() else {
+            return Err(cg_err(
+                path,
+                "blkio_config needs the blkio cgroup controller, which this host has not mounted",
+            ));
+        };
+        (c.path().to_path_buf(), blkio::v1_writes(r.blkio_weight, &r.blkio_devices))
+    };
+    for warning in blkio::apply(&dir, &writes).map_err(|e| cg_err(path, e))? {
+        tracing::warn!(cgroup = path, "{warning}");
+    }
+    Ok(())
+}
+
+/// Directory of the container's blkio (v1) or io (v2) files.
+pub fn blkio_dir(root_id: &str, id: &str) -> PathBuf {
+    let cg = load(root_id, id);
+    match cg.controller_of::<cgroups_rs::blkio::BlkIoController>() {
+        Some(c) if !cg.v2() => c.path().to_path_buf(),
+        _ => PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(name(root_id, id)),
+    }
 }
 
 /// cgroup v2 has no devices.allow: attach the allowlist compiled to a BPF_CGROUP_DEVICE
@@ -316,6 +352,8 @@ pub fn destroy(root_id: &str, id: &str) -> Result<()> {
         for p in pids {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
         }
+        // A paused container's tasks die only once thawed (v1 freezer).
+        let _ = super::freeze::thaw_if_frozen(root_id, id);
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let mut last = Ok(());
@@ -360,5 +398,31 @@ mod tests {
         assert_eq!((res.cpu.quota, res.cpu.period, res.cpu.shares), (Some(50_000), Some(CPU_PERIOD), Some(1024)));
         assert_eq!(res.pid.maximum_number_of_processes, Some(MaxValue::Value(20)));
         assert_eq!(to_resources(&r, true).cpu.shares, Some(39));
+    }
+
+    /// What cgroups-rs writes on cgroup v2 for `cpus`, `cpu_shares` and `pids_limit`, on a
+    /// fake cgroup directory holding the kernel's defaults (the real v2 files are tested in
+    /// the v2 guest's runtime_limits run).
+    #[test]
+    fn v2_files_for_cpu_and_pids() {
+        use cgroups_rs::{cpu::CpuController, pid::PidController};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        fs::write(p.join("cpu.max"), "max 100000\n").unwrap();
+        fs::write(p.join("cpu.weight"), "100\n").unwrap();
+        fs::write(p.join("pids.max"), "max\n").unwrap();
+        let r = Resources { cpus: Some(1.5), cpu_shares: Some(512), pids_limit: Some(64), ..Default::default() };
+        let res = to_resources(&r, true);
+        CpuController::new(p.to_path_buf(), true).apply(&res).unwrap();
+        PidController::new(p.to_path_buf(), true).apply(&res).unwrap();
+        let read = |f: &str| fs::read_to_string(p.join(f)).unwrap().trim().to_string();
+        assert_eq!(read("cpu.max"), "150000 100000");
+        assert_eq!(read("cpu.weight"), shares_to_weight(512).to_string());
+        assert_eq!(read("cpu.weight"), "20");
+        assert_eq!(read("pids.max"), "64");
+        // pids_limit 0 or -1: unlimited.
+        let unlimited = Resources { pids_limit: Some(-1), ..Default::default() };
+        PidController::new(p.to_path_buf(), true).apply(&to_resources(&unlimited, true)).unwrap();
+        assert_eq!(read("pids.max"), "max");
     }
 }

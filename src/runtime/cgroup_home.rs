@@ -58,7 +58,7 @@ pub fn v2_needed(r: &Resources) -> Vec<&'static str> {
     if r.cpuset_cpus.is_some() || r.cpuset_mems.is_some() {
         v.push("cpuset");
     }
-    if r.blkio_weight.is_some() {
+    if r.blkio_weight.is_some() || !r.blkio_devices.is_empty() {
         v.push("io");
     }
     v
@@ -279,6 +279,13 @@ mod tests {
         let r =
             Resources { cpus: Some(0.5), cpuset_cpus: Some("0".into()), blkio_weight: Some(300), ..Default::default() };
         assert_eq!(v2_needed(&r), ["memory", "pids", "cpu", "cpuset", "io"]);
+        // A throttle alone (no weight) needs io too; cpu_shares alone needs cpu.
+        let throttle = crate::runtime::blkio::BlkioDevices {
+            read_bps: vec![crate::runtime::blkio::DeviceValue { major: 8, minor: 0, value: 1 }],
+            ..Default::default()
+        };
+        let r = Resources { cpu_shares: Some(512), blkio_devices: throttle, ..Default::default() };
+        assert_eq!(v2_needed(&r), ["memory", "pids", "cpu", "io"]);
     }
 
     #[test]

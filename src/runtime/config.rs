@@ -189,6 +189,9 @@ pub struct Resources {
     pub cpuset_mems: Option<String>,
     pub pids_limit: Option<i64>,
     pub blkio_weight: Option<u16>,
+    /// Per-device weights and throttles (`blkio_config`), device numbers resolved.
+    #[serde(skip_serializing_if = "super::blkio::BlkioDevices::is_empty")]
+    pub blkio_devices: super::blkio::BlkioDevices,
 }
 
 /// A process to run inside a running container (`exec`).

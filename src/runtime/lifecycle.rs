@@ -20,7 +20,7 @@ use super::logs::rfc3339_now;
 use super::seccomp_profile::Profile;
 use super::state::{durable, monitor_alive, read_json, write_json, ContainerState, StateDir, Status};
 use super::zygote::Zygote;
-use super::{caps, cgroup, limits, stop, tty};
+use super::{caps, cgroup, freeze, limits, stop, tty};
 use crate::paths::Roots;
 
 pub struct Runtime {
@@ -133,13 +133,54 @@ impl Runtime {
         if !dir.state().exists() {
             return Err(RuntimeError::NotFound(id.to_string()));
         }
-        let st: ContainerState = read_json(&dir.state())?;
+        let mut st: ContainerState = read_json(&dir.state())?;
         if !st.is_running() || st.monitor_pid.is_none_or(monitor_alive) {
+            st.paused = st.is_running() && freeze::is_frozen(self.roots.id(), id);
             return Ok(st);
         }
         // The monitor records the exit and then exits: read again before calling it lost.
         let again: ContainerState = read_json(&dir.state())?;
         Ok(again.observed(monitor_alive))
+    }
+
+    /// Pause a running container: freeze every process in its cgroup (see [`freeze`]).
+    /// Pausing a paused container is an error, as in Docker.
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let st = self.state(id)?;
+        if !st.is_running() {
+            return Err(bad_state(id, &st, "only a running container can be paused"));
+        }
+        if st.paused {
+            return Err(bad_state(id, &st, "it is already paused"));
+        }
+        self.freezer(id)?.set(true)
+    }
+
+    /// Unpause a paused container (thaw its cgroup).
+    pub fn unpause(&self, id: &str) -> Result<()> {
+        let st = self.state(id)?;
+        if !st.paused {
+            return Err(bad_state(id, &st, "it is not paused"));
+        }
+        self.freezer(id)?.set(false)
+    }
+
+    fn freezer(&self, id: &str) -> Result<freeze::Freezer> {
+        freeze::freezer(self.roots.id(), id).ok_or_else(|| RuntimeError::Cgroup {
+            path: cgroup::name(self.roots.id(), id),
+            reason: "this host has no cgroup v1 freezer hierarchy mounted; pause needs one".into(),
+        })
+    }
+
+    /// After signalling a paused container: thaw it, so the signal is acted on (Docker does
+    /// the same after a kill). The container stays stopped only for the user who paused it;
+    /// a stop or kill means to end it.
+    fn thaw_after_signal(&self, id: &str, st: &ContainerState) {
+        if st.paused {
+            if let Err(e) = freeze::thaw_if_frozen(self.roots.id(), id) {
+                tracing::warn!(container = id, error = %e, "cannot thaw the paused container after signalling it");
+            }
+        }
     }
 
     /// Kill whatever is left of a container whose monitor is gone (its processes are in its
@@ -282,7 +323,11 @@ impl Runtime {
     pub fn kill(&self, id: &str, sig: Signal) -> Result<()> {
         let st = self.state(id)?;
         match (st.is_running(), st.pid) {
-            (true, Some(pid)) => kill(Pid::from_raw(pid), sig).map_err(sys_err(format!("kill {pid} with {sig}"))),
+            (true, Some(pid)) => {
+                kill(Pid::from_raw(pid), sig).map_err(sys_err(format!("kill {pid} with {sig}")))?;
+                self.thaw_after_signal(id, &st);
+                Ok(())
+            }
             _ => Err(bad_state(id, &st, "it is not running")),
         }
     }
@@ -337,8 +382,10 @@ impl Runtime {
         let target = Pid::from_raw(pid1);
         if at_once {
             let _ = kill(target, Signal::SIGKILL);
+            self.thaw_after_signal(id, &st);
         } else {
             let _ = kill(target, sig);
+            self.thaw_after_signal(id, &st);
             if self.wait_timeout(id, grace)?.is_none() {
                 let _ = kill(target, Signal::SIGKILL);
             }
@@ -353,6 +400,9 @@ impl Runtime {
         let st = self.state(id)?;
         if !st.is_running() {
             return Err(bad_state(id, &st, "exec needs a running container"));
+        }
+        if st.paused {
+            return Err(bad_state(id, &st, "unpause it first (`berth unpause`)"));
         }
         if ec.args.is_empty() {
             return Err(RuntimeError::InvalidConfig { id: id.into(), reason: "exec needs a command".into() });
@@ -449,6 +499,7 @@ fn unmount_under(dir: &Path, errors: &mut Vec<String>) {
 fn bad_state(id: &str, st: &ContainerState, hint: &str) -> RuntimeError {
     let status = match st.status {
         Status::Created => "created".to_string(),
+        Status::Running if st.paused => "paused".to_string(),
         Status::Running => "running".to_string(),
         Status::Exited { code, .. } => format!("exited ({code})"),
     };

@@ -26,6 +26,7 @@
 pub mod attach;
 pub mod autoremove;
 pub mod binary;
+pub mod blkio;
 pub mod caps;
 pub mod cgroup;
 pub mod cgroup_home;
@@ -35,6 +36,7 @@ pub mod config;
 pub mod devices_bpf;
 pub mod error;
 pub mod exec;
+pub mod freeze;
 pub mod helper;
 mod lifecycle;
 pub mod limits;

@@ -78,6 +78,10 @@ pub struct ContainerState {
     /// is left of it in its cgroup is killed by the next start, stop or removal.
     #[serde(default, skip_serializing)]
     pub monitor_lost: bool,
+    /// Never stored: set when reading a running container whose cgroup is frozen (`berth
+    /// pause`); the kernel is the only record of it (see `freeze`).
+    #[serde(default, skip_serializing)]
+    pub paused: bool,
 }
 
 impl ContainerState {
@@ -92,6 +96,7 @@ impl ContainerState {
             finished_at: None,
             error: None,
             monitor_lost: false,
+            paused: false,
         }
     }
 

@@ -1,4 +1,4 @@
-//! `stop`, `start`, `restart`, `kill`, `rm`, `wait` on a project's containers.
+//! `stop`, `start`, `restart`, `kill`, `pause`, `unpause`, `rm`, `wait` on a project's containers.
 //!
 //! Order: `start` goes in dependency order (a service after what it depends on), `stop` in
 //! reverse; the containers of one level are handled in parallel (each stop may wait out a
@@ -136,6 +136,24 @@ pub fn kill_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], sig: Signal) -> Res
         }
         ctx.rt.kill(&c.id, sig).map_err(|e| OpsError::container(&c.name, e))?;
         Ok(outcome(c, "Killed"))
+    })
+}
+
+/// Pause running containers (freeze their cgroups), as `docker compose pause`: the
+/// processes stay, stopped where they were, until `unpause`. A container that is not running,
+/// or already paused, is an error naming it.
+pub fn pause_all(ctx: &Ctx<'_>, targets: &[ProjectContainer]) -> Result<Vec<Outcome>> {
+    by_levels(targets, true, |c| {
+        ctx.rt.pause(&c.id).map_err(|e| OpsError::container(&c.name, e))?;
+        Ok(outcome(c, "Paused"))
+    })
+}
+
+/// Unpause paused containers (thaw their cgroups), dependencies first.
+pub fn unpause_all(ctx: &Ctx<'_>, targets: &[ProjectContainer]) -> Result<Vec<Outcome>> {
+    by_levels(targets, false, |c| {
+        ctx.rt.unpause(&c.id).map_err(|e| OpsError::container(&c.name, e))?;
+        Ok(outcome(c, "Unpaused"))
     })
 }
 

@@ -37,6 +37,10 @@ pub enum OpsError {
     NoReplica { service: String, project: String, index: u32, count: usize },
     #[error("container `{container}` of service `{service}` is not running; start it with `berth start {service}`")]
     NotRunning { container: String, service: String },
+    #[error(
+        "container `{container}` of service `{service}` is paused; unpause it first with `berth unpause {service}`"
+    )]
+    Paused { container: String, service: String },
     #[error("service `{service}` does not publish port {port}/{protocol}")]
     NoPort { service: String, port: u16, protocol: String },
     #[error(

@@ -41,11 +41,14 @@ pub fn one(all: Vec<ProjectContainer>, project: &str, service: &str, index: u32)
     })
 }
 
-/// Like [`one`], and it must be running (`exec`).
+/// Like [`one`], and it must be running, not paused (`exec`).
 pub fn running(all: Vec<ProjectContainer>, project: &str, service: &str, index: u32) -> Result<ProjectContainer> {
     let c = one(all, project, service, index)?;
     if !c.is_running() {
         return Err(OpsError::NotRunning { container: c.name, service: c.service });
+    }
+    if c.state.paused {
+        return Err(OpsError::Paused { container: c.name, service: c.service });
     }
     Ok(c)
 }

@@ -19,11 +19,12 @@ pub fn ports_text(ports: &[PortRecord]) -> String {
     ports.iter().map(port_text).collect::<Vec<_>>().join(", ")
 }
 
-/// The one word `--status` filters on, as Docker's `State`: created, running, restarting,
-/// exited.
+/// The one word `--status` filters on, as Docker's `State`: created, running, paused,
+/// restarting, exited.
 pub fn state_word(st: &ContainerState, restarting: bool) -> &'static str {
     match st.status {
         Status::Created => "created",
+        Status::Running if st.paused => "paused",
         Status::Running => "running",
         Status::Exited { .. } if restarting => "restarting",
         Status::Exited { .. } => "exited",
@@ -35,6 +36,8 @@ pub fn status_text(st: &ContainerState, health: HealthStatus, restarting: bool, 
     let ago = |ts: &Option<String>| ts.as_deref().map(|t| human::duration(human::since(t, now))).unwrap_or_default();
     match st.status {
         Status::Created => "Created".to_string(),
+        // Docker: "Up 3 seconds (Paused)", the health left out.
+        Status::Running if st.paused => format!("Up {} (Paused)", ago(&st.started_at)),
         Status::Running => {
             let health = match health {
                 HealthStatus::Healthy => " (healthy)",
@@ -78,6 +81,9 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(113);
         let up = state(Status::Running);
         assert_eq!(status_text(&up, HealthStatus::None, false, now), "Up 13 seconds");
+        let paused = ContainerState { paused: true, ..up.clone() };
+        assert_eq!(status_text(&paused, HealthStatus::Healthy, false, now), "Up 13 seconds (Paused)");
+        assert_eq!(state_word(&paused, false), "paused");
         assert_eq!(status_text(&up, HealthStatus::Healthy, false, now), "Up 13 seconds (healthy)");
         assert_eq!(status_text(&up, HealthStatus::Starting, false, now), "Up 13 seconds (health: starting)");
         let ex = state(Status::Exited { code: 3, oom: false });
