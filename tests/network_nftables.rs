@@ -11,8 +11,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -188,7 +187,7 @@ fn a_stack_on_nftables_talks_within_networks_only() {
     sh_until_ok(&s, "web", "ping -c1 -W2 peer");
     let mut got = String::new();
     s.eventually(Duration::from_secs(10), "the published port answering", || {
-        got = http_get(port).unwrap_or_default();
+        got = support::http::get_any(port, "/").unwrap_or_default();
         got.contains("nft-ok")
     });
     // Across networks, by address: the host would route it; berth's drops stop it.
@@ -232,15 +231,6 @@ fn forward_policy_accepts() -> bool {
         Ok(out) => String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with(":FORWARD ACCEPT")),
         Err(_) => true,
     }
-}
-
-fn http_get(port: u16) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut body = String::new();
-    c.read_to_string(&mut body).ok()?;
-    Some(body)
 }
 
 #[test]

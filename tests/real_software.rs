@@ -12,8 +12,8 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -118,16 +118,6 @@ fn postgres_initdb_secret_health_gated_app_piped_psql_and_clean_shutdown() {
     s.down_clean();
 }
 
-/// One HTTP GET of `/` on 127.0.0.1:port; the body, or None when nothing answers.
-fn http_get(port: u16) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(c, "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    c.read_to_string(&mut text).ok()?;
-    text.starts_with("HTTP/1.1 200").then(|| text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
-}
-
 #[test]
 fn nginx_proxies_to_a_python_app_by_service_name() {
     if !support::require_root() {
@@ -142,7 +132,7 @@ fn nginx_proxies_to_a_python_app_by_service_name() {
     s.berth(&["build"]).success();
     s.up(&["-d", "--wait", "--wait-timeout", WAIT]).success();
     // nginx found `app` by name and passed the request on; the app saw the proxy's header.
-    let body = http_get(port).expect("the published port answers");
+    let body = support::http::body(port, "/").expect("the published port answers");
     assert!(body.starts_with("hello from the app on "), "{body}");
     assert!(body.contains("asked by 10."), "the proxy forwarded the client address: {body}");
     let proxy = s.berth(&["logs", "proxy"]).success().stdout();
@@ -155,7 +145,7 @@ fn nginx_proxies_to_a_python_app_by_service_name() {
     // nginx on SIGQUIT (the image's STOPSIGNAL) and the app's SIGTERM handler: both exit 0.
     assert_clean_stop(&s, "proxy", "gracefully shutting down");
     assert_clean_stop(&s, "app", "app listening");
-    assert!(http_get(port).is_none(), "the port is released on stop");
+    assert!(support::http::body(port, "/").is_none(), "the port is released on stop");
     s.down_clean();
 }
 

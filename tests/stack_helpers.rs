@@ -12,8 +12,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -29,16 +28,6 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP GET to 127.0.0.1:port, None when nothing answers.
-fn http_get(port: u16) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(c, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut body = String::new();
-    c.read_to_string(&mut body).ok()?;
-    body.contains("200 OK").then_some(body)
 }
 
 fn stack_file(port: u16) -> String {
@@ -111,7 +100,7 @@ fn web_restarts_after_kill(s: &Stack, port: u16, why: &str) {
         restarted && s.runtime_state("web", 1).is_some_and(|st| st.is_running() && st.pid != Some(pid))
     });
     s.eventually(WAIT, &format!("web's port answering ({why})"), || {
-        http_get(port).is_some_and(|b| b.contains("helpers-ok"))
+        support::http::get(port, "/").is_some_and(|b| b.contains("helpers-ok"))
     });
 }
 
@@ -124,7 +113,7 @@ fn helpers_live_in_berths_cgroup_and_a_lost_monitor_is_not_up() {
     let port = free_port();
     let mut s = Stack::new("helpers").image("busybox:latest").file(&stack_file(port));
     s.up(&["-d"]).success();
-    s.eventually(WAIT, "web answering", || http_get(port).is_some());
+    s.eventually(WAIT, "web answering", || support::http::get(port, "/").is_some());
     let monitor = s.runtime_state("lone", 1).and_then(|st| st.monitor_pid).expect("lone's monitor");
     assert_in_helpers_cgroup("monitor", monitor);
     assert_in_helpers_cgroup("supervisor", supervisor_pid(&s).expect("a supervisor"));
@@ -146,7 +135,7 @@ fn helpers_live_in_berths_cgroup_and_a_lost_monitor_is_not_up() {
         s.runtime_state("web", 1).is_some_and(|st| st.is_running() && st.monitor_pid != Some(web_monitor))
     });
     s.eventually(WAIT, "the orphaned web workload killed", || !alive(web_pid));
-    s.eventually(WAIT, "web answering again", || http_get(port).is_some());
+    s.eventually(WAIT, "web answering again", || support::http::get(port, "/").is_some());
 
     // `down` tears down what is left: the orphaned `lone` workload included.
     s.down_clean();
@@ -205,7 +194,7 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
             .unwrap_or_default()
             .escape_ascii()
     );
-    s.eventually(WAIT, "web answering", || http_get(port).is_some());
+    s.eventually(WAIT, "web answering", || support::http::get(port, "/").is_some());
 
     // Nothing of berth is left in the unit's cgroup (systemd drops an empty one: no path),
     // so stopping the unit kills nothing of ours.

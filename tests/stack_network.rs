@@ -6,8 +6,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,21 +31,11 @@ fn free_port_pair() -> u16 {
     }
 }
 
-/// One HTTP GET to 127.0.0.1:port from the host, None when nothing answers.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(c, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut body = String::new();
-    c.read_to_string(&mut body).ok()?;
-    body.contains("200 OK").then_some(body)
-}
-
 #[track_caller]
 fn http_until_ok(s: &Stack, port: u16, path: &str) -> String {
     let mut got = None;
     s.eventually(WAIT, &format!("http on 127.0.0.1:{port}"), || {
-        got = http_get(port, path);
+        got = support::http::get(port, path);
         got.is_some()
     });
     got.unwrap_or_default()

@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -246,15 +244,6 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn http_get(port: u16) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    c.write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut body = String::new();
-    c.read_to_string(&mut body).ok()?;
-    Some(body)
-}
-
 #[test]
 fn dev_watch_example_syncs_edits_into_the_served_page() {
     if !support::require_root() {
@@ -266,12 +255,18 @@ fn dev_watch_example_syncs_edits_into_the_served_page() {
     let port = free_port();
     let mut w = Watcher::start(&s, &["up", "--watch"], &[("DEV_WATCH_PORT", port.to_string())]);
     let t = Duration::from_secs(30);
-    eventually("the page is served", t, || http_get(port).is_some_and(|b| b.contains("dev-watch")));
+    eventually("the page is served", t, || {
+        support::http::get_any(port, "/index.html").is_some_and(|b| b.contains("dev-watch"))
+    });
     write(&s.dir.join("app/src/index.html"), "<h1>edited by the test</h1>");
-    eventually("the edit is served", t, || http_get(port).is_some_and(|b| b.contains("edited by the test")));
+    eventually("the edit is served", t, || {
+        support::http::get_any(port, "/index.html").is_some_and(|b| b.contains("edited by the test"))
+    });
     write(&s.dir.join("app/config/app.conf"), "GREETING=\"hello again\"\n");
     w.wait_for("hello again", t);
-    eventually("served after the restart", t, || http_get(port).is_some_and(|b| b.contains("edited by the test")));
+    eventually("served after the restart", t, || {
+        support::http::get_any(port, "/index.html").is_some_and(|b| b.contains("edited by the test"))
+    });
     w.stop();
     let mut s = s;
     s.down_clean();

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::{MountKind, Service, Stack, WatchAction};
-use super::semantic::{pos_at, Seg};
+use super::semantic::{pos_at, render, Seg};
 use super::yaml::Node;
 
 /// Run every check on `stack`, reporting positions from `root`.
@@ -45,14 +45,7 @@ struct Checker<'a, 'd> {
 
 impl Checker<'_, '_> {
     fn error(&mut self, path: &[Seg], message: String, hint: &str) {
-        let text = path
-            .iter()
-            .map(|s| match s {
-                Seg::Key(k) => format!(".{k}"),
-                Seg::Idx(i) => format!("[{i}]"),
-            })
-            .collect::<String>();
-        let mut d = Diagnostic::error(pos_at(self.root, path), text.trim_start_matches('.').to_string(), message);
+        let mut d = Diagnostic::error(pos_at(self.root, path), render(path), message);
         d.hint = Some(hint.to_string());
         self.diags.push(d);
     }

@@ -257,7 +257,7 @@ impl Checker<'_, '_> {
 }
 
 /// `a.b[2].c` from path segments.
-fn render(path: &[Seg]) -> String {
+pub(super) fn render(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {

@@ -4,6 +4,7 @@
 
 pub mod debian;
 pub mod fixture;
+pub mod http;
 pub mod oneoff;
 pub mod stack;
 pub mod unpriv;
