@@ -17,7 +17,10 @@ use super::names::short_hash;
 use super::proxy::{status_path, ProxyConfig, ProxyStatus};
 use super::store::{read_json, remove_file, write_atomic, write_json};
 
-const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a proxy may take to confirm its configuration before `up` gives up: generous, as
+/// a busy or emulated host can take seconds to start a process; a proxy that dies is
+/// noticed at once instead (see `await_generation`).
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct ProxyCtl<'a> {
     pub dir: PathBuf,
@@ -92,6 +95,18 @@ impl ProxyCtl<'_> {
         write_atomic(&self.file("pid"), child.id().to_string().as_bytes())
     }
 
+    /// Is the proxy named by the pid file still running (not a zombie)? True when that cannot
+    /// be told (no pid file yet), so only a proxy known to be gone ends the wait early.
+    fn proxy_alive(&self) -> bool {
+        let Some(pid) = fs::read_to_string(self.file("pid")).ok().and_then(|s| s.trim().parse::<u32>().ok()) else {
+            return true;
+        };
+        match fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+            Err(_) => false,
+        }
+    }
+
     fn await_generation(&self, generation: u64) -> Result<ProxyStatus> {
         let deadline = Instant::now() + CONFIRM_TIMEOUT;
         let path = status_path(&self.config_path());
@@ -101,9 +116,17 @@ impl ProxyCtl<'_> {
                     return Ok(st);
                 }
             }
-            if Instant::now() > deadline {
+            let gone = !self.proxy_alive();
+            if gone || Instant::now() > deadline {
+                // Read the status once more: the proxy may have answered and exited since.
+                if let Some(st) =
+                    read_json::<ProxyStatus>(&path).ok().flatten().filter(|st| st.generation >= generation)
+                {
+                    return Ok(st);
+                }
                 let log = fs::read_to_string(self.file("log")).unwrap_or_default();
-                return Err(self.err(format!("no answer within {CONFIRM_TIMEOUT:?}; log: {}", log.trim())));
+                let why = if gone { "it exited".to_string() } else { format!("no answer within {CONFIRM_TIMEOUT:?}") };
+                return Err(self.err(format!("{why}; log: {}", log.trim())));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
