@@ -128,6 +128,11 @@ fn sigkill_of_the_cli_does_not_kill_the_container() {
     assert_eq!(st.status, Status::Exited { code: 3, oom: false });
     let log: String = berth::runtime::logs::read_all(&rt.log_path(&id)).into_iter().map(|l| l.log).collect();
     assert_eq!(log, "done\n");
-    rt.remove(&id, false).unwrap();
+    // Removed as a user would (`container rm`): the container and the network sandbox the
+    // killed CLI had made for it (netns mount, veth, address).
+    let rm = berth(&c, &["container", "rm", &id]).output().unwrap();
+    assert!(rm.status.success(), "{}", String::from_utf8_lossy(&rm.stderr));
     common::assert_nothing_left(&roots, &id);
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert!(!mounts.contains(c.root.to_str().unwrap()), "a mount of the run is left:\n{mounts}");
 }
