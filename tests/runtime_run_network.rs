@@ -221,13 +221,10 @@ fn published_port_serves_a_page_on_127_0_0_1() {
     c.assert_clean();
 }
 
-#[test]
-fn a_container_reaches_a_host_listener_on_the_gateway_and_rm_exit_releases_it() {
-    if !support::require_root() {
-        return;
-    }
-    let c = cli();
-    // Made through the library as `run` makes it, so the listener can bind the gateway first.
+/// The root's default bridge made as `run` makes it (so a listener can bind its gateway
+/// first), and a host listener on the gateway: the bridge, the gateway, the port, and the
+/// text of the one connection it accepts.
+fn gateway_listener(c: &Cli) -> (String, Ipv4Addr, u16, std::thread::JoinHandle<String>) {
     c.nm().ensure_default_network().unwrap();
     let (bridge, _, gw) = c.bridge();
     let listener = TcpListener::bind((gw, 0)).unwrap();
@@ -238,6 +235,16 @@ fn a_container_reaches_a_host_listener_on_the_gateway_and_rm_exit_releases_it() 
         s.read_to_string(&mut text).unwrap();
         text
     });
+    (bridge, gw, port, got)
+}
+
+#[test]
+fn a_container_reaches_a_host_listener_on_the_gateway_and_rm_exit_releases_it() {
+    if !support::require_root() {
+        return;
+    }
+    let c = cli();
+    let (bridge, gw, port, got) = gateway_listener(&c);
     let cmd = format!("echo hello-gateway | nc {gw} {port}");
     // -d --rm: nobody waits for it, so its monitor removes it, network included, as it exits.
     c.ok(&["run", "-d", "--rm", "busybox:test", "sh", "-c", &cmd]);
@@ -256,16 +263,7 @@ fn build_steps_have_network_by_default_and_none_fails_with_a_hint() {
         return;
     }
     let c = cli();
-    c.nm().ensure_default_network().unwrap();
-    let (bridge, _, gw) = c.bridge();
-    let listener = TcpListener::bind((gw, 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let got = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        text
-    });
+    let (bridge, gw, port, got) = gateway_listener(&c);
     let ctx = c.root.parent().unwrap().join("ctx");
     std::fs::create_dir_all(&ctx).unwrap();
     let df = format!(
