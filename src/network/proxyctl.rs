@@ -74,8 +74,7 @@ impl ProxyCtl<'_> {
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let want = self.config_path();
         let ours = cmdline.split(|b| *b == 0).any(|a| a == want.as_os_str().as_encoded_bytes());
-        let zombie = fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
-        (ours && !zombie).then_some(Pid::from_raw(pid))
+        (ours && process_alive(pid)).then_some(Pid::from_raw(pid))
     }
 
     /// Starts the proxy detached (own process group, stdio away from the CLI's terminal) so it
@@ -95,28 +94,18 @@ impl ProxyCtl<'_> {
         write_atomic(&self.file("pid"), child.id().to_string().as_bytes())
     }
 
-    /// Is the proxy named by the pid file still running (not a zombie)? True when that cannot
-    /// be told (no pid file yet), so only a proxy known to be gone ends the wait early.
-    fn proxy_alive(&self) -> bool {
-        let Some(pid) = fs::read_to_string(self.file("pid")).ok().and_then(|s| s.trim().parse::<u32>().ok()) else {
-            return true;
-        };
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-            Err(_) => false,
-        }
-    }
-
     fn await_generation(&self, generation: u64) -> Result<ProxyStatus> {
         let deadline = Instant::now() + CONFIRM_TIMEOUT;
         let path = status_path(&self.config_path());
+        let pid = self.running_pid().map(Pid::as_raw);
         loop {
             if let Some(st) = read_json::<ProxyStatus>(&path).ok().flatten() {
                 if st.generation >= generation {
                     return Ok(st);
                 }
             }
-            let gone = !self.proxy_alive();
+            // Only a proxy known to be gone ends the wait early (no pid file: wait it out).
+            let gone = pid.is_some_and(|p| !process_alive(p));
             if gone || Instant::now() > deadline {
                 // Read the status once more: the proxy may have answered and exited since.
                 if let Some(st) =
@@ -148,5 +137,13 @@ impl ProxyCtl<'_> {
         }
         remove_file(&self.file("pid"))?;
         remove_file(&self.file("log"))
+    }
+}
+
+/// Is `pid` running (not a zombie)?
+fn process_alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
     }
 }
