@@ -151,6 +151,13 @@ class Context:
             if p.returncode != 0:
                 self.cleanup_errors.append(f"dockerd-stop: {p.stderr.strip()}")
         self.reap_leftovers()
+        # `berth run` made the root's default bridge (kept between runs, as docker0 is): remove it
+        # with the root, or its link and firewall rules outlive the run.
+        if self.berth and self.berth_root and os.path.isdir(self.berth_root):
+            p = subprocess.run(self.berth_base() + ["network", "rm", "bridge"], capture_output=True, text=True,
+                               timeout=120)
+            if p.returncode != 0 and "no such network" not in p.stderr and "not found" not in p.stderr:
+                self.cleanup_errors.append(f"berth default network: {p.stderr.strip()}")
         # The peers leave their parent cgroups (docker/, libpod_parent/) behind; remove those this
         # run made, once empty (rmdir(2) refuses a cgroup that still has members or children).
         for path in peer_cgroups() - self.peer_cgroups_before:
