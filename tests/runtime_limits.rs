@@ -33,13 +33,19 @@ fn limits_are_written_to_the_cgroup() {
         cpus: Some(0.5),
         cpu_shares: Some(512),
         pids_limit: Some(20),
+        cpuset_cpus: Some("0".into()),
         ..Default::default()
     };
     env.rt.create(&cfg).unwrap();
     let pid = env.rt.start(&id).unwrap();
+    assert_eq!(read(&env, &id, "cpuset", "cpuset.cpus"), "0");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.lines().any(|l| l == "Cpus_allowed_list:\t0"), "PID 1 runs on CPU 0 only:\n{status}");
     if v2() {
         assert_eq!(read(&env, &id, "memory", "memory.max"), (64u64 << 20).to_string());
         assert_eq!(read(&env, &id, "cpu", "cpu.max"), "50000 100000");
+        // 512 shares in v1 terms, as runc and crun convert them.
+        assert_eq!(read(&env, &id, "cpu", "cpu.weight"), "20");
     } else {
         assert_eq!(read(&env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
         assert_eq!(read(&env, &id, "memory", "memory.memsw.limit_in_bytes"), (64u64 << 20).to_string());

@@ -273,6 +273,11 @@ pub fn self_join_files(cg: &Cgroup) -> Option<Vec<PathBuf>> {
     (!files.is_empty()).then_some(files)
 }
 
+/// The cgroup's directory when it is a v2 one (for `clone3::clone_into_cgroup`).
+pub fn v2_dir(cg: &Cgroup) -> Option<PathBuf> {
+    cg.v2().then(|| PathBuf::from(hierarchies::UNIFIED_MOUNTPOINT).join(cg.path()))
+}
+
 /// Move process `pid` into the cgroup. The calling process itself, when single-threaded, joins
 /// like the container's first process (see [`self_join_files`]: no grace-period wait).
 pub fn add_pid(cg: &Cgroup, pid: i32) -> Result<()> {
@@ -308,6 +313,7 @@ pub fn controller_dir(root_id: &str, id: &str, controller: &str) -> PathBuf {
         "memory" => memory_dir(&cg),
         "pids" => cg.controller_of::<cgroups_rs::pid::PidController>().map(|c| c.path().to_path_buf()),
         "cpu" => cg.controller_of::<cgroups_rs::cpu::CpuController>().map(|c| c.path().to_path_buf()),
+        "cpuset" => cg.controller_of::<cgroups_rs::cpuset::CpuSetController>().map(|c| c.path().to_path_buf()),
         _ => None,
     };
     found.unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup").join(name(root_id, id)))

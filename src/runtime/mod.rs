@@ -32,6 +32,7 @@ pub mod cgroup;
 pub mod cgroup_home;
 mod cgroupfs;
 mod child;
+mod clone3;
 pub mod config;
 pub mod devices_bpf;
 pub mod error;

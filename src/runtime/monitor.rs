@@ -10,7 +10,7 @@
 //! goes to monitor.log in the state dir, made on its first line ([`note`]): most containers
 //! never need one, and an empty file per container cost a disk inode on every create.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Instant;
@@ -22,6 +22,7 @@ use nix::unistd::{ForkResult, Pid};
 use super::autoremove;
 use super::cgroup;
 use super::child::{self, ChildCtx};
+use super::clone3;
 use super::config::{ContainerConfig, IdMap, NetNs};
 use super::lograte::{self, LogBudget};
 use super::logs::{rfc3339_now, LogWriter};
@@ -230,14 +231,40 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
         console: console.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
         stdio,
     };
-    let mut stack = vec![0u8; 2 << 20];
-    let pid =
-        unsafe { nix::sched::clone(Box::new(|| child::run(&ctx)), &mut stack, clone_flags(cfg), Some(libc::SIGCHLD)) }
-            .map_err(|e| format!("clone the container process: {e}"))?;
-    drop((sync_r, err_w, stack));
+    // On cgroup v2 the cgroup is made first and the child is born in it (see clone3); else
+    // the cgroup is made while the child mounts its root filesystem, and it joins by itself.
+    let early = if cgroups_rs::hierarchies::is_cgroup2_unified_mode() {
+        let cg =
+            cgroup::create(dir.root_id(), &cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
+        let fd = cgroup::v2_dir(&cg).and_then(|d| std::fs::File::open(d).ok());
+        Some((cg, fd))
+    } else {
+        None
+    };
+    let born_in = early.as_ref().and_then(|(_, fd)| fd.as_ref()).and_then(|fd| {
+        match clone3::clone_into_cgroup(clone_flags(cfg), fd.as_fd(), || child::run(&ctx)) {
+            Ok(pid) => Some(Ok(pid)),
+            Err(clone3::Error::Unsupported(_)) => None,
+            Err(clone3::Error::Failed(e)) => Some(Err(format!("clone the container process: {e}"))),
+        }
+    });
+    let placed = born_in.is_some();
+    let pid = match born_in {
+        Some(r) => r?,
+        None => {
+            let mut stack = vec![0u8; 2 << 20];
+            // SAFETY: the monitor is single-threaded; without CLONE_VM the child runs `child::run`
+            // in its own copy of the address space, on `stack`, which outlives the call.
+            unsafe {
+                nix::sched::clone(Box::new(|| child::run(&ctx)), &mut stack, clone_flags(cfg), Some(libc::SIGCHLD))
+            }
+            .map_err(|e| format!("clone the container process: {e}"))?
+        }
+    };
+    drop((sync_r, err_w));
     let console = console.map(|(ours, _theirs)| ours);
     let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
-    let cg = match place(pid, dir.root_id(), cfg) {
+    let cg = match place(pid, dir.root_id(), cfg, early.map(|(cg, _)| cg), placed) {
         Ok((cg, release)) => {
             // A child that failed early is gone (EPIPE): its error pipe says why.
             let _ = nix::unistd::write(&sync_w, release.as_bytes());
@@ -252,22 +279,31 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
     Ok((Spawned { pid, err_r, streams, console }, cg))
 }
 
-/// Create the cgroup (limits, device allowlist) and say how the child gets into it: the
-/// release message is "g", then the `tasks` files it joins by itself, one a line, then NUL (see
-/// `cgroup::self_join_files`: no grace-period wait). In a user namespace it has no right to
-/// the host's cgroup files, so we move it, and write its id maps.
-fn place(pid: Pid, root_id: &str, cfg: &ContainerConfig) -> Result<(cgroups_rs::Cgroup, String), String> {
-    let cg = cgroup::create(root_id, &cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?;
+/// Create the cgroup (limits, device allowlist), unless the caller made it already (`made`,
+/// on v2), and say how the child gets into it: the release message is "g", then the `tasks`
+/// files it joins by itself, one a line, then NUL (see `cgroup::self_join_files`: no
+/// grace-period wait). A child `born_in` the cgroup (clone3) joins nothing. In a user namespace
+/// it has no right to the host's cgroup files, so we move it, and write its id maps.
+fn place(
+    pid: Pid,
+    root_id: &str,
+    cfg: &ContainerConfig,
+    made: Option<cgroups_rs::Cgroup>,
+    born_in: bool,
+) -> Result<(cgroups_rs::Cgroup, String), String> {
+    let cg = match made {
+        Some(cg) => cg,
+        None => cgroup::create(root_id, &cfg.id, &cfg.resources, cfg.caps.privileged).map_err(|e| e.to_string())?,
+    };
     let mut release = String::from("g");
-    match (&cfg.namespaces.user, cgroup::self_join_files(&cg)) {
-        (None, Some(files)) => files.iter().for_each(|f| release.push_str(&format!("\n{}", f.display()))),
-        (user, _) => {
-            cgroup::add_pid(&cg, pid.as_raw()).map_err(|e| e.to_string())?;
-            if let Some(u) = user {
-                write_id_map(pid, "uid_map", &u.uid_map)?;
-                write_id_map(pid, "gid_map", &u.gid_map)?;
-            }
-        }
+    match (born_in, &cfg.namespaces.user, cgroup::self_join_files(&cg)) {
+        (true, _, _) => {}
+        (false, None, Some(files)) => files.iter().for_each(|f| release.push_str(&format!("\n{}", f.display()))),
+        (false, _, _) => cgroup::add_pid(&cg, pid.as_raw()).map_err(|e| e.to_string())?,
+    }
+    if let Some(u) = &cfg.namespaces.user {
+        write_id_map(pid, "uid_map", &u.uid_map)?;
+        write_id_map(pid, "gid_map", &u.gid_map)?;
     }
     // NUL ends the message: the child holds a copy of the pipe's write end, so it sees no EOF.
     release.push('\0');
