@@ -235,3 +235,41 @@ fn up_pulls_missing_images_and_pull_never_refuses() {
     assert!(s.berth(&["pull", "--ignore-pull-failures"]).code() == 0);
     s.down_clean();
 }
+
+/// `pull_policy: every_<d>` / `daily` (docker compose's refresh policies): the image is pulled
+/// again once its last pull is older than the interval, and not before.
+#[test]
+fn refresh_pull_policy_pulls_again_after_its_interval() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/refresh:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    ok(seed.path(), &["image", "push", &image]);
+
+    let yaml = |policy: &str| {
+        format!("services:\n  often:\n    image: {image}\n    pull_policy: {policy}\n    command: [sleep, '1000']\n")
+    };
+    let mut s = Stack::new("regrefresh").file(&yaml("every_3s"));
+    let config = s.berth(&["config"]);
+    config.success();
+    assert!(config.stdout().contains("pull_policy: every_3s"), "{}", config.stdout());
+    let first = s.up(&["-d"]);
+    first.success();
+    assert!(first.text().contains("Pulled"), "a missing image is pulled:\n{}", first.text());
+    let again = s.up(&["-d"]);
+    again.success();
+    assert!(!again.text().contains("Pulled"), "pulled again within the interval:\n{}", again.text());
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let late = s.up(&["-d"]);
+    late.success();
+    assert!(late.text().contains("Pulled"), "not pulled once the interval passed:\n{}", late.text());
+    // `daily`: the pull just made is fresh, so nothing is pulled.
+    s.write(&yaml("daily"));
+    let daily = s.up(&["-d"]);
+    daily.success();
+    assert!(!daily.text().contains("Pulled"), "daily pulled a fresh image:\n{}", daily.text());
+    s.down_clean();
+}

@@ -429,6 +429,62 @@ fn cases() -> Vec<Case> {
             &[("compose.yaml", "services:\n  web:\n    image: x\n    depends_on: {dbg: {condition: service_started, required: false}}\n  dbg: {image: x, profiles: [debug]}\n")],
             Model(&[("/services/web/image", "\"x\"")]),
         ),
+        // ---- values (loader/tests, types, transform) ----
+        case(
+            "types/hostList.go NewHostsList (`h=ip1,ip2` is two addresses)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    extra_hosts: ['h=10.0.0.1,10.0.0.2', 'g:10.0.0.3']\n")],
+            Model(&[("/services/web/extra_hosts/h", r#"["10.0.0.1","10.0.0.2"]"#), ("/services/web/extra_hosts/g", r#"["10.0.0.3"]"#)]),
+        ),
+        case(
+            "dns_test.go TestDNSOmitEmpty",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    dns: ${UNSET_VAR}\n")],
+            Model(&[("/services/web/dns", "[]")]),
+        ),
+        case(
+            "transform/volume.go defaultVolumeBind (`bind: {}` creates the host path)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    volumes:\n      - {type: bind, source: ./d, target: /d, bind: {}}\n")],
+            Model(&[("/services/web/volumes/0/bind/create_host_path", "true")]),
+        ),
+        case(
+            "loader_test.go TestLoadWithPullPolicy... (every_<d> kept as written)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    pull_policy: every_2d\n")],
+            Model(&[("/services/web/pull_policy", r#""every_2d""#)]),
+        ),
+        case(
+            "types.go ServiceVolumeImage (type: image keeps image.subpath)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    volumes:\n      - {type: image, source: y, target: /y, image: {subpath: sub}}\n")],
+            Model(&[("/services/web/volumes/0/image/subpath", r#""sub""#)]),
+        ),
+        case(
+            "loader_test.go (build.shm_size is UnitBytes)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    build: {context: ., shm_size: 2gb}\n")],
+            Warns("shm_size", &[("/services/web/build/shm_size", "2147483648")]),
+        ),
+        case(
+            "environment_test.go TestEnvironmentWhitespace",
+            &[("compose.yaml", "services:\n  test:\n    image: x\n    environment:\n      - DEBUG = true\n")],
+            Fails("is declared with a trailing space"),
+        ),
+        case(
+            "validate.go checkConsistency (build.platforms must include platform)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    platform: linux/arm64\n    build: {context: ., platforms: [linux/amd64]}\n")],
+            Fails("build.platforms must include"),
+        ),
+        case(
+            "validate.go checkConsistency (platform listed in build.platforms)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    platform: linux/amd64\n    build: {context: ., platforms: [linux/amd64, linux/arm64]}\n")],
+            Warns("platforms", &[("/services/web/platform", r#""linux/amd64""#)]),
+        ),
+        case(
+            "validate.go checkConsistency (additional_contexts service: unknown)",
+            &[("compose.yaml", "services:\n  web:\n    build: {context: ., additional_contexts: {base: 'service:nope'}}\n")],
+            Fails("declares unknown service `nope`"),
+        ),
+        case(
+            "compose-spec.json (tmpfs.size is an integer or a string)",
+            &[("compose.yaml", "services:\n  web:\n    image: x\n    volumes:\n      - {type: tmpfs, target: /t, tmpfs: {size: 1.5}}\n")],
+            Fails("not a whole number of bytes"),
+        ),
     ]
 }
 

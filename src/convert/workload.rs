@@ -262,11 +262,11 @@ fn container(ctx: &mut Context, name: &str, svc: &Service, dns: &str) -> Value {
         }
     };
     let mut c = json!({ "name": dns, "image": image });
-    if let Some(p) = svc.pull_policy {
+    if let Some(p) = &svc.pull_policy {
         match p {
             PullPolicy::Always => c["imagePullPolicy"] = json!("Always"),
             PullPolicy::Never => c["imagePullPolicy"] = json!("Never"),
-            PullPolicy::Missing | PullPolicy::Refresh => c["imagePullPolicy"] = json!("IfNotPresent"),
+            PullPolicy::Missing | PullPolicy::Refresh { .. } => c["imagePullPolicy"] = json!("IfNotPresent"),
             PullPolicy::Build => ctx.report.loss(format!("{at}.pull_policy"), "`build`: a cluster cannot build images"),
         }
     }

@@ -157,6 +157,19 @@ impl ImageStore {
         })
     }
 
+    /// When `reference` was last tagged in this store (imported, pulled, built), as RFC 3339;
+    /// None when no such tag exists. A pull re-tags even an unchanged image, so for pulled
+    /// images this is the last pull (what `pull_policy: every_<d>` compares against).
+    pub fn tagged_at(&self, reference: &str) -> Result<Option<String>> {
+        let want = Reference::parse(reference).map(|r| r.to_string()).unwrap_or_else(|_| reference.to_string());
+        let idx = self.layout.read_index()?;
+        Ok(idx
+            .manifests()
+            .iter()
+            .find(|d| ref_name(d) == Some(want.as_str()))
+            .and_then(|d| d.annotations().as_ref()?.get(index::IMPORTED).cloned()))
+    }
+
     /// The short-form tags of every descriptor whose image has config `id`.
     fn tags_of(&self, descs: &[Descriptor], id: &str) -> Result<Vec<String>> {
         let mut out = Vec::new();

@@ -4,8 +4,9 @@
 //! leaves nothing half-made; [`before_plan`] applies `up --pull` and `pull_policy: always`
 //! before planning, so a re-pulled image with a new id is noticed by the planner (recreate).
 //!
-//! `pull_policy: daily|weekly|every_<d>` (`Refresh`) is treated as `missing`: the store does
-//! not record when a tag was last pulled.
+//! `pull_policy: daily|weekly|every_<d>` (`Refresh`): pulled before planning when the image
+//! is missing or its tag is older than the interval (the store's tag time is the last pull),
+//! as docker compose does; otherwise it is `missing`.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,7 +96,8 @@ fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Pr
 /// - `never`: image-only services get `pull_policy: never` (a missing image is an error naming
 ///   the service);
 /// - `always`: every selected service with an `image:` and no `build:` is pulled now;
-/// - default (`missing`): services with `pull_policy: always` are pulled now.
+/// - default (`missing`): services with `pull_policy: always` are pulled now, and those with a
+///   refresh policy (`daily`, `weekly`, `every_<d>`) whose image is missing or older than it.
 ///
 /// Services pulled here are set to `missing` so the plan does not pull them a second time.
 pub fn before_plan(
@@ -119,7 +121,7 @@ pub fn before_plan(
         .filter(|(_, s)| s.image.is_some() && s.pull_policy != Some(PullPolicy::Never))
         .filter(|(_, s)| match flag {
             PullFlag::Always => s.build.is_none() || s.pull_policy == Some(PullPolicy::Always),
-            _ => s.pull_policy == Some(PullPolicy::Always),
+            _ => s.pull_policy == Some(PullPolicy::Always) || refresh_due(roots, s),
         })
         .map(|(name, _)| name.clone())
         .collect();
@@ -131,6 +133,17 @@ pub fn before_plan(
         }
     }
     Ok(())
+}
+
+/// A refresh policy whose image is missing, or was last pulled longer ago than its interval.
+fn refresh_due(roots: &Roots, s: &crate::spec::model::Service) -> bool {
+    let (Some(every), Some(image)) = (s.pull_policy.as_ref().and_then(PullPolicy::refresh_interval), &s.image) else {
+        return false;
+    };
+    let tagged = ImageStore::open(roots).ok().and_then(|st| st.tagged_at(image).ok().flatten());
+    let Some(at) = tagged.as_deref().and_then(super::ops::human::parse_rfc3339) else { return true };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+    now - at >= every.as_nanos() as i128
 }
 
 /// One job per distinct `image:` of `services` (in order), with the services using it.

@@ -61,7 +61,7 @@ fn service(svc: &mut Map, path: &str, diags: &mut Diagnostics) {
         match name {
             "ports" => ports::canonicalize(node, &kpath, diags),
             "volumes" => volumes::canonicalize(node, &kpath, diags),
-            "environment" => lists::to_map(node, Missing::Null),
+            "environment" => lists::env_list(node, &kpath, diags),
             "labels" | "annotations" | "sysctls" => lists::to_map(node, Missing::Empty),
             "extra_hosts" => lists::extra_hosts(node, &kpath, diags),
             "depends_on" => lists::depends_on(node),
@@ -69,12 +69,13 @@ fn service(svc: &mut Map, path: &str, diags: &mut Diagnostics) {
             "command" | "entrypoint" => lists::shell_command(node, &kpath, diags),
             "healthcheck" => lists::healthcheck(node),
             "env_file" => lists::env_file(node),
-            "build" => lists::build(node),
+            "build" => lists::build(node, &kpath, diags),
             "secrets" | "configs" => lists::file_refs(node),
             "ulimits" => lists::ulimits(node),
             "devices" => lists::devices(node, &kpath, diags),
             "expose" => lists::expose(node),
-            "tmpfs" | "dns" | "dns_search" | "label_file" => lists::string_to_list(node),
+            "tmpfs" | "dns_search" | "label_file" => lists::string_to_list(node),
+            "dns" => lists::dns(node),
             "develop" => lists::develop(node),
             "deploy" => {
                 if let Some(labels) = node.as_map_mut().and_then(|m| m.get_mut("labels")) {

@@ -16,6 +16,8 @@ pub fn check(stack: &Stack, root: &Node, diags: &mut Diagnostics) {
     for (name, svc) in &stack.services {
         c.image_or_build(name, svc);
         c.dockerfile(name, svc);
+        c.platform(name, svc);
+        c.additional_contexts(name, stack);
         c.mounts(name, svc);
         c.resources(name, svc);
         c.watch(name, svc);
@@ -43,7 +45,7 @@ struct Checker<'a, 'd> {
     diags: &'d mut Diagnostics,
 }
 
-impl Checker<'_, '_> {
+impl<'a> Checker<'a, '_> {
     fn error(&mut self, path: &[Seg], message: String, hint: &str) {
         let mut d = Diagnostic::error(pos_at(self.root, path), render(path), message);
         d.hint = Some(hint.to_string());
@@ -74,6 +76,48 @@ impl Checker<'_, '_> {
                     "service `{name}` declares both `dockerfile` and `dockerfile_inline`, which exclude each other"
                 ),
                 "keep one of them",
+            );
+        }
+    }
+
+    fn build_node(&self, service: &str, key: &str) -> Option<&'a Node> {
+        let path = [Seg::Key("services"), Seg::Key(service), Seg::Key("build"), Seg::Key(key)];
+        super::semantic::node_at(self.root, &path)
+    }
+
+    /// `platform` must be one of `build.platforms` when both are set (compose-go validate.go).
+    fn platform(&mut self, name: &str, svc: &Service) {
+        let (Some(platform), Some(list)) = (&svc.platform, self.build_node(name, "platforms")) else { return };
+        let platforms: Vec<String> = list.as_seq().unwrap_or_default().iter().filter_map(Node::scalar_string).collect();
+        if !platforms.is_empty() && !platforms.contains(platform) {
+            self.error(
+                &[Seg::Key("services"), Seg::Key(name), Seg::Key("platform")],
+                format!("service `{name}`: build.platforms must include its platform `{platform}`"),
+                &format!("add {platform} to build.platforms, or change platform to one of {}", platforms.join(", ")),
+            );
+        }
+    }
+
+    /// `build.additional_contexts` entries `service:NAME` must name a buildable service.
+    fn additional_contexts(&mut self, name: &str, stack: &Stack) {
+        let Some(contexts) = self.build_node(name, "additional_contexts").and_then(Node::as_map) else { return };
+        for (key, value) in contexts.iter() {
+            let Some(target) = value.as_str().and_then(|v| v.strip_prefix("service:")) else { continue };
+            let problem = match stack.services.get(target) {
+                None => "unknown",
+                Some(t) if t.build.is_none() => "non-buildable",
+                Some(_) => continue,
+            };
+            self.error(
+                &[
+                    Seg::Key("services"),
+                    Seg::Key(name),
+                    Seg::Key("build"),
+                    Seg::Key("additional_contexts"),
+                    Seg::Key(&key.name),
+                ],
+                format!("service `{name}` declares {problem} service `{target}` as additional context `{}`", key.name),
+                "name a service of this stack that has a `build:` section",
             );
         }
     }

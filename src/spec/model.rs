@@ -293,8 +293,17 @@ pub struct ServiceVolume {
     pub volume: Option<VolumeOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<TmpfsOptions>,
+    /// `type: image`: `image.subpath`, the directory of the image to mount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageMountOptions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ImageMountOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -571,15 +580,91 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `pull_policy`, written in the model (and `config`) as the user wrote it: `always`,
+/// `never`, `missing` (`if_not_present`), `build`, `daily`, `weekly`, `every_<duration>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum PullPolicy {
     Always,
     Never,
     Missing,
     Build,
-    /// `daily`, `weekly`, `every_<duration>`: treated as `missing` until registries land.
-    Refresh,
+    /// `daily`, `weekly`, `every_<duration>`: pull when the local image was last pulled longer
+    /// ago than the interval (in seconds), as docker compose does.
+    Refresh {
+        text: String,
+        every_secs: u64,
+    },
+}
+
+impl PullPolicy {
+    /// The interval of a refresh policy.
+    pub fn refresh_interval(&self) -> Option<std::time::Duration> {
+        match self {
+            PullPolicy::Refresh { every_secs, .. } => Some(std::time::Duration::from_secs(*every_secs)),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<String> for PullPolicy {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let refresh = |secs: u64| PullPolicy::Refresh { text: text.clone(), every_secs: secs };
+        match text.as_str() {
+            "always" => Ok(PullPolicy::Always),
+            "never" => Ok(PullPolicy::Never),
+            "missing" | "if_not_present" => Ok(PullPolicy::Missing),
+            "build" => Ok(PullPolicy::Build),
+            "daily" => Ok(refresh(86_400)),
+            "weekly" => Ok(refresh(7 * 86_400)),
+            t => match t.strip_prefix("every_").map(every_secs) {
+                Some(Some(secs)) => Ok(refresh(secs)),
+                _ => Err(format!(
+                    "unknown pull_policy `{text}`; expected always, never, missing, build, daily, weekly or \
+                     every_<duration> (e.g. every_12h, every_2d)"
+                )),
+            },
+        }
+    }
+}
+
+impl From<PullPolicy> for String {
+    fn from(p: PullPolicy) -> String {
+        match p {
+            PullPolicy::Always => "always".into(),
+            PullPolicy::Never => "never".into(),
+            PullPolicy::Missing => "missing".into(),
+            PullPolicy::Build => "build".into(),
+            PullPolicy::Refresh { text, .. } => text,
+        }
+    }
+}
+
+/// `2d12h`, `90m`, `1w` (weeks, days, hours, minutes, seconds) in seconds; None if malformed or 0.
+fn every_secs(d: &str) -> Option<u64> {
+    let (mut total, mut n, mut digits) = (0u64, 0u64, false);
+    for c in d.chars() {
+        if let Some(v) = c.to_digit(10) {
+            n = n.checked_mul(10)?.checked_add(v as u64)?;
+            digits = true;
+            continue;
+        }
+        let unit = match c {
+            'w' => 7 * 86_400,
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        if !digits {
+            return None;
+        }
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        (n, digits) = (0, false);
+    }
+    (!digits && total > 0).then_some(total)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

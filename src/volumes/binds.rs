@@ -123,6 +123,7 @@ mod tests {
 
     fn bind(source: &str, create: bool) -> ServiceVolume {
         ServiceVolume {
+            image: None,
             kind: MountKind::Bind,
             source: Some(source.into()),
             target: "/t".into(),

@@ -10,6 +10,22 @@ fn bool_node(b: bool, at: &Node) -> Node {
     Node::new(Value::Bool(b), at.pos.clone())
 }
 
+/// `environment`/`build.args` lists: a name ending in whitespace (`- DEBUG = true`) is an
+/// error, as in compose-go (types/mapping.go): the variable would be named `DEBUG `.
+pub(super) fn env_list(node: &mut Node, path: &str, diags: &mut Diagnostics) {
+    if let Value::Seq(items) = &node.value {
+        for (i, item) in items.iter().enumerate() {
+            let text = item.scalar_string().unwrap_or_default();
+            let name = text.split_once('=').map_or(text.as_str(), |(k, _)| k);
+            if name.ends_with(char::is_whitespace) {
+                let msg = format!("environment variable `{name}` is declared with a trailing space");
+                diags.error(Some(&item.pos), format!("{path}[{i}]"), msg);
+            }
+        }
+    }
+    to_map(node, Missing::Null);
+}
+
 /// `[A=1, B]` → `{A: "1", B: null | ""}`; a later duplicate wins. Maps are left as they are.
 pub(super) fn to_map(node: &mut Node, missing: Missing) {
     let Value::Seq(items) = &node.value else { return };
@@ -39,7 +55,10 @@ pub(super) fn extra_hosts(node: &mut Node, path: &str, diags: &mut Diagnostics) 
                     diags.error(Some(&item.pos), format!("{path}[{i}]"), msg);
                     continue;
                 };
-                push_host(&mut map, host, ip, item);
+                // `h=ip1,ip2` is two addresses (compose-go NewHostsList).
+                for ip in ip.split(',') {
+                    push_host(&mut map, host, ip, item);
+                }
             }
         }
         Value::Map(m) => {
@@ -145,13 +164,13 @@ pub(super) fn env_file(node: &mut Node) {
 }
 
 /// `build: ./dir` → `{context: ./dir}`; `args`/`labels` lists → maps.
-pub(super) fn build(node: &mut Node) {
+pub(super) fn build(node: &mut Node, path: &str, diags: &mut Diagnostics) {
     if let Value::Str(_) = node.value {
         *node = map_node(vec![("context", node.clone())], &node.pos);
     }
     let Some(m) = node.as_map_mut() else { return };
     if let Some(args) = m.get_mut("args") {
-        to_map(args, Missing::Null);
+        env_list(args, &format!("{path}.args"), diags);
     }
     if let Some(labels) = m.get_mut("labels") {
         to_map(labels, Missing::Empty);
@@ -248,6 +267,15 @@ pub(super) fn expose(node: &mut Node) {
 pub(super) fn string_to_list(node: &mut Node) {
     if let Value::Str(_) = node.value {
         node.value = Value::Seq(vec![node.clone()]);
+    }
+}
+
+/// `dns`: a string → a list, without empty entries (`dns: ${UNSET}` means no server; compose-go
+/// loader/omitEmpty.go).
+pub(super) fn dns(node: &mut Node) {
+    string_to_list(node);
+    if let Value::Seq(items) = &mut node.value {
+        items.retain(|i| !(i.is_null() || i.as_str() == Some("")));
     }
 }
 

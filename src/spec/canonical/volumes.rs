@@ -30,7 +30,7 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
     if spec.is_empty() {
         return Err("empty volume spec".into());
     }
-    let parts: Vec<&str> = spec.split(':').collect();
+    let parts = split_colons(spec);
     let (source, target, mode) = match parts.as_slice() {
         [t] => (None, *t, None),
         [s, t] => (Some(*s), *t, None),
@@ -41,7 +41,9 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
         return Err(format!("container path `{target}` must be absolute"));
     }
     let source = source.filter(|s| !s.is_empty());
-    let is_path = source.is_some_and(|s| s.starts_with(['.', '/', '~']));
+    // An uninterpolated `${VAR:-./dir}` (`config --no-interpolate`) is a path when it
+    // mentions one.
+    let is_path = source.is_some_and(|s| s.starts_with(['.', '/', '~']) || (s.starts_with('$') && s.contains('/')));
     let mut v = VolumeSpec {
         kind: if is_path { "bind" } else { "volume" },
         source: source.map(str::to_string),
@@ -67,6 +69,26 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
     Ok(v)
 }
 
+/// Split at the colons that are not inside a `${…}` (left there by `config --no-interpolate`,
+/// where `${SRC:-./data}` has a colon of its own).
+fn split_colons(spec: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut depth) = (Vec::new(), 0, 0usize);
+    let bytes = spec.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'{' if i > 0 && bytes[i - 1] == b'$' => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                parts.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&spec[start..]);
+    parts
+}
+
 /// Rewrite the `volumes:` list of one service.
 pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics) {
     let Value::Seq(items) = &mut node.value else { return };
@@ -80,7 +102,7 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
                     continue;
                 }
             }
-            out.push(item);
+            out.push(long_form(item, &format!("{path}[{i}]"), diags));
             continue;
         };
         match parse_volume(text) {
@@ -89,6 +111,26 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
         }
     }
     *items = out;
+}
+
+/// A long-form mount, as compose-go reads it: a `bind:` section defaults `create_host_path`
+/// to true (transform/volume.go defaultVolumeBind); `tmpfs.size` is a whole number of bytes
+/// or a size string, never a fraction (the schema's `integer`).
+fn long_form(mut item: Node, path: &str, diags: &mut Diagnostics) -> Node {
+    let Some(m) = item.as_map_mut() else { return item };
+    if let Some(bind) = m.get_mut("bind") {
+        let at = bind.pos.clone();
+        if let Some(b) = bind.as_map_mut() {
+            super::set_default(b, "create_host_path", Node::new(Value::Bool(true), at));
+        }
+    }
+    if let Some(size) = m.get("tmpfs").and_then(|t| t.as_map()).and_then(|t| t.get("size")) {
+        if let Value::Float(f) = &size.value {
+            let msg = format!("`{f}` is not a whole number of bytes; write an integer or a size such as 64m");
+            diags.error(Some(&size.pos), format!("{path}.tmpfs.size"), msg);
+        }
+    }
+    item
 }
 
 fn spec_node(v: VolumeSpec, at: &Node) -> Node {

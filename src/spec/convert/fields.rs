@@ -2,8 +2,8 @@
 
 use super::super::diag::Diagnostics;
 use super::super::model::{
-    BindOptions, Build, Develop, MountKind, Port, Protocol, ServiceVolume, TmpfsOptions, VolumeOptions, WatchAction,
-    WatchRule,
+    BindOptions, Build, Develop, ImageMountOptions, MountKind, Port, Protocol, ServiceVolume, TmpfsOptions,
+    VolumeOptions, WatchAction, WatchRule,
 };
 use super::super::yaml::{Map, Node};
 use super::scalar::{boolean, bytes, int, mode, opt_string_map, string, string_map_at, strings};
@@ -118,7 +118,12 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Dia
             let tp = format!("{p}.tmpfs");
             TmpfsOptions { size: field(t, "size", &tp, d, bytes), mode: field(t, "mode", &tp, d, mode) }
         });
+        let image = m
+            .get("image")
+            .and_then(Node::as_map)
+            .map(|i| ImageMountOptions { subpath: field(i, "subpath", &format!("{p}.image"), d, string) });
         out.push(ServiceVolume {
+            image,
             kind,
             source,
             target,
@@ -157,7 +162,12 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
     };
     for (k, v) in m.iter().filter(|(k, _)| !BUILD_KEYS.contains(&k.name.as_str())) {
         unhonoured(m, &k.name, path, d);
-        b.other.insert(k.name.clone(), v.to_json());
+        let value = match k.name.as_str() {
+            // In bytes, as compose-go's model has it (UnitBytes).
+            "shm_size" => field(m, "shm_size", path, d, bytes).map_or_else(|| v.to_json(), |b| serde_json::json!(b.0)),
+            _ => v.to_json(),
+        };
+        b.other.insert(k.name.clone(), value);
     }
     Some(b)
 }

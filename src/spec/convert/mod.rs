@@ -31,6 +31,10 @@ impl ConvertContext<'_> {
     /// `raw` as an absolute, lexically cleaned path: `~` is the user's home, relative paths are
     /// relative to the project directory.
     pub fn resolve_path(&self, raw: &str) -> String {
+        // Left uninterpolated (`config --no-interpolate`): only interpolation knows the path.
+        if raw.starts_with("${") {
+            return raw.to_string();
+        }
         let home = || (self.lookup)("HOME").or_else(|| std::env::var("HOME").ok()).unwrap_or_else(|| "/".into());
         let expanded = if raw == "~" {
             PathBuf::from(home())

@@ -135,20 +135,7 @@ fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> R
 }
 
 fn pull_policy(text: String) -> Result<PullPolicy, String> {
-    let policy = match text.as_str() {
-        "always" => Some(PullPolicy::Always),
-        "never" => Some(PullPolicy::Never),
-        "missing" | "if_not_present" => Some(PullPolicy::Missing),
-        "build" => Some(PullPolicy::Build),
-        "daily" | "weekly" => Some(PullPolicy::Refresh),
-        t if t.starts_with("every_") => Some(PullPolicy::Refresh),
-        _ => None,
-    };
-    policy.ok_or_else(|| {
-        format!(
-            "unknown pull_policy `{text}`; expected always, never, missing, build, daily, weekly or every_<duration>"
-        )
-    })
+    PullPolicy::try_from(text)
 }
 
 #[cfg(test)]
