@@ -22,8 +22,8 @@ enum Expect {
 struct Case {
     /// The compose-go test this case came from.
     source: &'static str,
-    /// Files written to a fresh directory; the stack files are the ones not starting with `.`
-    /// or `env/`, loaded with `-f` in this order.
+    /// Files written to a fresh directory; the stack files are the ones not starting with `.`,
+    /// `env/` or `lib/` (files other files name), loaded with `-f` in this order.
     files: &'static [(&'static str, &'static str)],
     /// Process environment.
     env: &'static [(&'static str, &'static str)],
@@ -485,6 +485,47 @@ fn cases() -> Vec<Case> {
             &[("compose.yaml", "services:\n  web:\n    image: x\n    volumes:\n      - {type: tmpfs, target: /t, tmpfs: {size: 1.5}}\n")],
             Fails("not a whole number of bytes"),
         ),
+        // ---- extends (loader/extends_test.go) ----
+        case(
+            "extends_test.go TestExtendsWithServiceRef (depends_on travels; undefined is an error)",
+            &[
+                ("compose.yaml", "services:\n  bar:\n    extends: {file: ./lib/base.yaml, service: with_depends_on}\n"),
+                ("lib/base.yaml", "services:\n  with_depends_on:\n    image: foo\n    depends_on: [zot]\n  zot: {image: hidden}\n"),
+            ],
+            Fails("depends on undefined service `zot`"),
+        ),
+        case(
+            "extends_test.go TestExtendsWithServiceRef (volumes_from travels; undefined is an error)",
+            &[
+                ("compose.yaml", "services:\n  bar:\n    extends: {file: ./lib/base.yaml, service: with_volumes_from}\n"),
+                ("lib/base.yaml", "services:\n  with_volumes_from:\n    image: foo\n    volumes_from: [zot]\n  zot: {image: hidden}\n"),
+            ],
+            Fails("undefined service `zot`"),
+        ),
+        case(
+            "extends_test.go TestExtendsWithServiceRef (a local zot satisfies the inherited depends_on)",
+            &[
+                ("compose.yaml", "services:\n  bar:\n    extends: {file: ./lib/base.yaml, service: with_depends_on}\n  zot: {image: zot}\n"),
+                ("lib/base.yaml", "services:\n  with_depends_on:\n    image: foo\n    depends_on: [zot]\n  zot: {image: hidden}\n"),
+            ],
+            Model(&[("/services/bar/depends_on/zot/condition", r#""service_started""#), ("/services/zot/image", r#""zot""#)]),
+        ),
+        case(
+            "loader/extends.go getExtendsBaseFromFile (SkipValidation: only the result is validated)",
+            &[
+                ("compose.yaml", "services:\n  web:\n    extends: {file: lib/base.yaml, service: base}\n"),
+                ("lib/base.yaml", "services:\n  base: {image: x}\n  broken: nil\n  odd: {image: y, not_a_key: 1}\nunknown_top: 1\n"),
+            ],
+            Model(&[("/services/web/image", r#""x""#)]),
+        ),
+        case(
+            "loader/extends.go (the extended service itself is validated)",
+            &[
+                ("compose.yaml", "services:\n  web:\n    extends: {file: lib/base.yaml, service: base}\n"),
+                ("lib/base.yaml", "services:\n  base: {image: x, not_a_key: 1}\n"),
+            ],
+            Fails("not_a_key"),
+        ),
     ]
 }
 
@@ -503,7 +544,7 @@ impl Case {
             let path = dir.join(name);
             std::fs::create_dir_all(path.parent().unwrap_or(Path::new("/"))).map_err(|e| e.to_string())?;
             std::fs::write(&path, text).map_err(|e| e.to_string())?;
-            if !name.starts_with('.') && !name.starts_with("env/") {
+            if !name.starts_with('.') && !name.starts_with("env/") && !name.starts_with("lib/") {
                 stack_files.push(path.clone());
             }
         }

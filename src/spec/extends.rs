@@ -2,10 +2,11 @@
 //! canonical trees, recursively, before the files are merged.
 //!
 //! The extending service's keys merge over the base service by the merge rules ([`merge`]).
-//! Following the Compose documentation ("volumes_from and depends_on are never shared between
-//! services that use extends", and the spec's rule that keys introducing a dependency on
-//! another service do not travel through `extends`), the base's `depends_on`, `volumes_from`
-//! and `links` are not inherited: dependencies stay visible in the file that declares them.
+//! Every key is inherited, `depends_on`, `volumes_from` and `links` included, as compose-go
+//! does (loader/extends.go; its TestExtendsWithServiceRef): a dependency on a service the
+//! extending file lacks is then an "undefined service" error there. A base file is checked
+//! only where it is used: the problems of its other services (or top-level keys) are not
+//! reported, as compose-go loads it with validation skipped and validates the result.
 //! Relative paths of a base taken from another file are made absolute against that file's
 //! directory, as Compose resolves them relative to the file that names them.
 
@@ -16,14 +17,15 @@ use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::merge::merge_service;
 use super::yaml::{Node, Value};
 
-/// Keys of a base service that `extends` does not carry over.
-const NOT_INHERITED: [&str; 3] = ["depends_on", "volumes_from", "links"];
-
 /// Where `extends` finds other files' trees.
 pub trait Source {
     /// The canonical tree of `path` (parsed, interpolated, validated, canonicalized); `None`
     /// when it cannot be loaded, with the reason pushed to `diags` at `at`.
     fn tree(&mut self, path: &Path, at: &Pos, diags: &mut Diagnostics) -> Option<Node>;
+
+    /// Service `service` of `path` (a file loaded by [`Source::tree`]) is used as a base:
+    /// report the problems found in it.
+    fn used(&mut self, _path: &Path, _service: &str, _diags: &mut Diagnostics) {}
 }
 
 /// Resolve every `extends` in `root` (the canonical tree of `file`), in place.
@@ -32,7 +34,13 @@ pub fn resolve(root: &mut Node, file: &Path, source: &mut dyn Source, diags: &mu
     if names.is_empty() {
         return;
     }
-    let mut r = Resolver { source, files: HashMap::new(), done: HashMap::new(), failed: HashSet::new() };
+    let mut r = Resolver {
+        source,
+        root: file.to_path_buf(),
+        files: HashMap::new(),
+        done: HashMap::new(),
+        failed: HashSet::new(),
+    };
     r.files.insert(file.to_path_buf(), Some(root.clone()));
     for name in names {
         let resolved = r.service(file, &name, &mut Vec::new(), None, diags);
@@ -46,6 +54,8 @@ type Link = (PathBuf, String);
 
 struct Resolver<'a> {
     source: &'a mut dyn Source,
+    /// The file being resolved (already checked as a whole).
+    root: PathBuf,
     files: HashMap<PathBuf, Option<Node>>,
     done: HashMap<Link, Node>,
     /// Services whose resolution failed (already reported): not reported again.
@@ -94,11 +104,6 @@ impl Resolver<'_> {
                 self.failed.insert(link);
                 return None;
             };
-            if let Some(m) = base.as_map_mut() {
-                for key in NOT_INHERITED {
-                    m.remove(key);
-                }
-            }
             if r.file != file {
                 if let Some(dir) = r.file.parent() {
                     absolutize_service_paths(&mut base, dir);
@@ -120,6 +125,9 @@ impl Resolver<'_> {
         }
         let tree = self.files.get(file)?.as_ref()?;
         let found = services(tree).and_then(|m| m.get(name)).cloned();
+        if found.is_some() && file != self.root {
+            self.source.used(file, name, diags);
+        }
         if found.is_none() {
             let known: Vec<&str> = services(tree).map(|m| m.keys().collect()).unwrap_or_default();
             let mut d =
@@ -261,7 +269,7 @@ mod tests {
         assert!(d.is_empty(), "{d}");
         assert_eq!(s["web"]["image"], "busybox");
         assert_eq!(s["web"]["environment"], serde_json::json!({"A": "1", "B": "2"}));
-        assert!(s["web"].get("depends_on").is_none(), "depends_on is not inherited");
+        assert_eq!(s["web"]["depends_on"]["db"]["condition"], "service_started", "depends_on is inherited");
         assert!(s["web"].get("extends").is_none());
     }
 

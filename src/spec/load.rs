@@ -112,7 +112,13 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     // compose-go (loader.go projectName).
     let name = name(opts, &vars, &texts, &project_dir, &mut diags);
     vars.insert("COMPOSE_PROJECT_NAME".to_string(), name.clone());
-    let mut loader = Loader { opts, include_stack: Vec::new(), extended: HashMap::new() };
+    let mut loader = Loader {
+        opts,
+        include_stack: Vec::new(),
+        extended: HashMap::new(),
+        extended_diags: HashMap::new(),
+        extended_used: HashSet::new(),
+    };
     let mut trees = Vec::new();
     for (file, text) in set.files.iter().zip(&texts) {
         let path = loader.key_path(file);
@@ -225,6 +231,10 @@ struct Loader<'o> {
     opts: &'o LoadOptions,
     include_stack: Vec<PathBuf>,
     extended: HashMap<PathBuf, Option<Node>>,
+    /// The problems found in each extended file, reported per service when it is used.
+    extended_diags: HashMap<PathBuf, Vec<Diagnostic>>,
+    /// (file, service) bases whose problems were reported.
+    extended_used: HashSet<(PathBuf, String)>,
 }
 
 impl Loader<'_> {
@@ -327,9 +337,32 @@ impl extends::Source for ExtendsSource<'_, '_> {
         if let Some(done) = self.loader.extended.get(path) {
             return done.clone();
         }
-        let tree = self.loader.read(path, at, diags).and_then(|t| self.loader.stage(&t, path, self.vars, diags));
+        // Checked only where used (see `used`); a file that cannot be read or parsed is
+        // reported at once.
+        let mut own = Diagnostics::new();
+        let tree = self.loader.read(path, at, diags).and_then(|t| self.loader.stage(&t, path, self.vars, &mut own));
+        if tree.is_none() {
+            diags.extend(own);
+        } else {
+            self.loader.extended_diags.insert(path.to_path_buf(), own.items);
+        }
         self.loader.extended.insert(path.to_path_buf(), tree.clone());
         tree
+    }
+
+    fn used(&mut self, path: &Path, service: &str, diags: &mut Diagnostics) {
+        if !self.loader.extended_used.insert((path.to_path_buf(), service.to_string())) {
+            return;
+        }
+        let prefix = format!("services.{service}");
+        let own = self.loader.extended_diags.get(path).map(Vec::as_slice).unwrap_or_default();
+        for d in own {
+            let rest = d.path.strip_prefix(&prefix);
+            let in_service = rest.is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']));
+            if in_service || d.path == "services" {
+                diags.push(d.clone());
+            }
+        }
     }
 }
 
