@@ -191,7 +191,9 @@ fn extends_across_files() {
     assert_eq!(s["web"]["image"], "example/app:3");
     assert_eq!(s["web"]["environment"]["LOG_LEVEL"], "debug");
     assert_eq!(s["web"]["environment"]["SHARED_SECRET"], "from-common");
-    assert!(s["web"].get("depends_on").is_none(), "depends_on is not inherited through extends");
+    assert_eq!(s["web"]["depends_on"]["somewhere-else"]["condition"], "service_started", "depends_on is inherited");
+    let worker_deps: Vec<&String> = s["worker"]["depends_on"].as_object().expect("worker depends_on").keys().collect();
+    assert_eq!(worker_deps, ["somewhere-else", "web"], "the base's and its own");
     assert_eq!(s["worker"]["command"], serde_json::json!(["worker", "--concurrency", "4"]));
     assert_eq!(s["cron"]["command"], serde_json::json!(["cron"]));
     assert_eq!(s["cron"]["restart"], "on-failure:3");
