@@ -29,11 +29,13 @@ struct Case {
     env: &'static [(&'static str, &'static str)],
     /// `-p`.
     project: Option<&'static str>,
+    /// Services named on the command line (`config SERVICE…`).
+    services: &'static [&'static str],
     expect: Expect,
 }
 
 const fn case(source: &'static str, files: &'static [(&'static str, &'static str)], expect: Expect) -> Case {
-    Case { source, files, env: &[], project: None, expect }
+    Case { source, files, env: &[], project: None, services: &[], expect }
 }
 
 fn cases() -> Vec<Case> {
@@ -526,12 +528,37 @@ fn cases() -> Vec<Case> {
             ],
             Fails("not_a_key"),
         ),
+        // ---- selected services (docker compose: project.WithSelectedServices before the
+        // services' environment is resolved) ----
+        case(
+            "docker compose config SERVICE (another service's missing env_file is not read)",
+            &[("compose.yaml", "services:\n  a: {image: x, env_file: missing.env}\n  b: {image: x}\n")],
+            Model(&[("/services/b/image", r#""x""#)]),
+        )
+        .selecting(&["b"]),
+        case(
+            "docker compose config SERVICE (a dependency's missing env_file is still an error)",
+            &[("compose.yaml", "services:\n  a: {image: x, env_file: missing.env}\n  b: {image: x, depends_on: [a]}\n")],
+            Fails("missing.env"),
+        )
+        .selecting(&["b"]),
+        case(
+            "docker compose up SERVICE (a container_name clash with a service that won't run)",
+            &[("compose.yaml", "services:\n  a: {image: x, container_name: foo}\n  b: {image: x, container_name: foo}\n")],
+            Model(&[("/services/b/container_name", r#""foo""#)]),
+        )
+        .selecting(&["b"]),
     ]
 }
 
 impl Case {
     fn with_env(mut self, env: &'static [(&'static str, &'static str)]) -> Case {
         self.env = env;
+        self
+    }
+
+    fn selecting(mut self, services: &'static [&'static str]) -> Case {
+        self.services = services;
         self
     }
 
@@ -553,6 +580,7 @@ impl Case {
             project_name: self.project.map(str::to_string),
             working_dir: dir.clone(),
             environ: self.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            enabled_services: self.services.iter().map(|s| s.to_string()).collect(),
             ..LoadOptions::default()
         };
         let result = load(&opts);

@@ -158,6 +158,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     semantic::check(&stack, &root, &mut diags);
     consistency::check(&stack, &root, &mut diags);
     drop_echoes(&mut diags, before);
+    drop_unselected(&stack, opts, &mut diags, before);
     let profiles = all_profiles(&stack);
     apply_profiles(&mut stack, &root, &enabled_profiles(opts, &vars), opts, &mut diags);
     if diags.has_errors() {
@@ -422,6 +423,71 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
 }
 
 /// `--profile` (the CLI also maps COMPOSE_PROFILES of the process onto it), else
+/// The services named on the command line and every service they need (depends_on, links,
+/// volumes_from, network_mode/ipc/pid `service:`), transitively.
+fn selection(stack: &Stack, names: &[String]) -> HashSet<String> {
+    let mut out: HashSet<String> = HashSet::new();
+    let mut todo: Vec<String> = names.to_vec();
+    while let Some(name) = todo.pop() {
+        if !out.insert(name.clone()) {
+            continue;
+        }
+        let Some(svc) = stack.services.get(&name) else { continue };
+        let shared =
+            [svc.ipc.as_deref(), svc.pid.as_deref()].into_iter().flatten().filter_map(|v| v.strip_prefix("service:"));
+        let net = match &svc.network_mode {
+            Some(super::model::NetworkMode::Service(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let links = svc.links.iter().map(|l| l.split(':').next().unwrap_or_default());
+        let from = svc
+            .volumes_from
+            .iter()
+            .filter(|v| !v.starts_with("container:"))
+            .map(|v| v.split(':').next().unwrap_or_default());
+        todo.extend(
+            svc.depends_on
+                .keys()
+                .map(String::as_str)
+                .chain(shared)
+                .chain(net)
+                .chain(links)
+                .chain(from)
+                .map(str::to_string),
+        );
+    }
+    out
+}
+
+/// `config SERVICE`, `up SERVICE`: problems that only matter to a service that will run (an
+/// env_file that cannot be read, a container_name clash) are not reported for services
+/// outside the selection, as docker compose resolves them only for the selected services.
+fn drop_unselected(stack: &Stack, opts: &LoadOptions, diags: &mut Diagnostics, from: usize) {
+    if opts.enabled_services.is_empty() {
+        return;
+    }
+    let selected = selection(stack, &opts.enabled_services);
+    let unselected = |name: &str| stack.services.contains_key(name) && !selected.contains(name);
+    let mut i = 0;
+    diags.items.retain(|d| {
+        i += 1;
+        if i <= from {
+            return true;
+        }
+        let Some(rest) = d.path.strip_prefix("services.") else { return true };
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let (service, key) = rest.split_at(end);
+        if key.starts_with(".env_file") {
+            return !unselected(service);
+        }
+        if key == ".container_name" {
+            let other = d.message.split("already used by service `").nth(1).and_then(|t| t.split('`').next());
+            return !(unselected(service) || other.is_some_and(unselected));
+        }
+        true
+    });
+}
+
 /// COMPOSE_PROFILES from `.env`, as Compose reads it there too.
 fn enabled_profiles(opts: &LoadOptions, vars: &Vars) -> Vec<String> {
     if !opts.profiles.is_empty() {
