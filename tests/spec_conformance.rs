@@ -548,6 +548,42 @@ fn cases() -> Vec<Case> {
             Model(&[("/services/b/container_name", r#""foo""#)]),
         )
         .selecting(&["b"]),
+        // ---- include (loader/include.go, include_test.go) ----
+        case(
+            "include.go importResources (the same file included twice: a diamond)",
+            &[
+                ("compose.yaml", "include: [lib/a.yaml, lib/b.yaml]\nservices:\n  main: {image: m}\n"),
+                ("lib/a.yaml", "include: [c.yaml]\nservices:\n  sa: {image: a}\n"),
+                ("lib/b.yaml", "include: [c.yaml]\nservices:\n  sb: {image: b}\n"),
+                ("lib/c.yaml", "services:\n  shared: {image: c}\n"),
+            ],
+            Model(&[("/services/shared/image", r#""c""#), ("/services/sa/image", r#""a""#)]),
+        ),
+        case(
+            "include.go importResources (a local service overrides an included one: MergeYaml)",
+            &[
+                ("compose.yaml", "include: [lib/inc.yaml]\nservices:\n  web: {image: local}\n"),
+                ("lib/inc.yaml", "services:\n  web: {image: included, environment: {A: '1'}}\n"),
+            ],
+            Model(&[("/services/web/image", r#""local""#), ("/services/web/environment/A", r#""1""#)]),
+        ),
+        case(
+            "include_test.go (the include's env_file feeds bare environment entries)",
+            &[
+                ("compose.yaml", "include:\n  - path: lib/inc.yaml\n    env_file: lib/inc.env\n"),
+                ("lib/inc.yaml", "services:\n  s: {image: x, environment: [FOO]}\n"),
+                ("lib/inc.env", "FOO=from-include\n"),
+            ],
+            Model(&[("/services/s/environment/FOO", r#""from-include""#)]),
+        ),
+        case(
+            "include.go ApplyInclude (project_directory is the base of relative paths)",
+            &[
+                ("compose.yaml", "include:\n  - path: lib/inc.yaml\n    project_directory: elsewhere\n"),
+                ("lib/inc.yaml", "services:\n  s: {build: ./ctx}\n"),
+            ],
+            Model(&[("/services/s/build/context", r#""<dir>/elsewhere/ctx""#)]),
+        ),
     ]
 }
 
@@ -606,8 +642,9 @@ impl Case {
         let model = serde_json::to_value(&loaded.stack).map_err(|e| e.to_string())?;
         for (pointer, want) in checks.iter() {
             let got = model.pointer(pointer).cloned().unwrap_or(serde_json::Value::Null);
+            let want = want.replace("<dir>", &dir.display().to_string());
             let want: serde_json::Value =
-                serde_json::from_str(want).map_err(|e| format!("bad case JSON {want}: {e}"))?;
+                serde_json::from_str(&want).map_err(|e| format!("bad case JSON {want}: {e}"))?;
             let zero = is_empty(&want) || want == serde_json::Value::Bool(false);
             if got != want && !(zero && is_empty(&got)) {
                 return Err(format!("{pointer}: got {got}, compose-go has {want}"));

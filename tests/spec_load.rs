@@ -212,18 +212,24 @@ fn include_with_its_own_env_file() {
 }
 
 #[test]
-fn include_conflict_names_both_files() {
+fn include_local_service_overrides_and_diamonds_merge() {
     let dir = scratch(&[
-        ("compose.yaml", "include: [other/compose.yaml]\nservices:\n  web: {image: a}\n"),
-        ("other/compose.yaml", "services:\n  web: {image: b}\n"),
+        (
+            "compose.yaml",
+            "include: [other/compose.yaml, a/compose.yaml, b/compose.yaml]\nservices:\n  web: {image: a}\n",
+        ),
+        ("other/compose.yaml", "services:\n  web: {image: b, environment: {FROM_INCLUDE: '1'}}\n"),
+        ("a/compose.yaml", "include: [../c/compose.yaml]\nservices:\n  sa: {image: a}\n"),
+        ("b/compose.yaml", "include: [../c/compose.yaml]\nservices:\n  sb: {image: b}\n"),
+        ("c/compose.yaml", "services:\n  shared: {image: c}\n"),
     ]);
-    let out = berth(dir.path(), &["config"]).failed();
-    assert!(
-        out.stderr
-            .contains("service `web` is defined both in compose.yaml and in the included file other/compose.yaml"),
-        "{}",
-        out.stderr
-    );
+    let j = json_config(dir.path(), &[]);
+    let s = &j["services"];
+    assert_eq!(s["web"]["image"], "a", "the local definition wins");
+    assert_eq!(s["web"]["environment"]["FROM_INCLUDE"], "1", "merged over the included one");
+    assert_eq!(s["shared"]["image"], "c", "a file included twice (diamond) is fine");
+    assert_eq!(s["sa"]["image"], "a");
+    assert_eq!(s["sb"]["image"], "b");
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Top-level `include:` — other stack files loaded as sub-projects, each with its own project
 //! directory and env file, whose services, networks, volumes, configs and secrets are added to
 //! the including file. A resource defined both in the including file and in an included one
-//! (or in two included ones) is an error naming both files, as in Compose, except identical
-//! non-service definitions (two files declaring the same network the same way).
+//! is merged, the including file's definition over the included one (compose-go's
+//! importResources since late 2025: a local service may override an included one); two
+//! included files defining the same resource (the same file included twice, a diamond) merge
+//! the same way, the earlier one winning.
 //!
 //! Forms: `include: [path]` or `include: [{path: a | [a, b], env_file: f | [f], project_directory: d}]`.
 //! Paths are relative to the including file's directory.
@@ -11,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Pos};
 use super::extends::clean_join;
-use super::yaml::{Key, Map, Node, Value};
+use super::merge::{merge_resource, merge_service};
+use super::yaml::{Map, Node, Value};
 
 /// Top-level sections whose entries an included file contributes.
 const SECTIONS: [&str; 5] = ["services", "networks", "volumes", "configs", "secrets"];
@@ -54,7 +57,7 @@ pub fn apply(root: &mut Node, file_dir: &Path, source: &mut dyn Source, diags: &
     for (i, entry) in entries.iter().enumerate() {
         let Some(req) = request(entry, file_dir, &format!("include[{i}]"), diags) else { continue };
         if let Some(included) = source.include(&req, diags) {
-            add_resources(root, included, diags);
+            add_resources(root, included);
         }
     }
 }
@@ -87,8 +90,9 @@ fn strings(node: Option<&Node>) -> Vec<String> {
     }
 }
 
-/// Add the included tree's resources to `root`; a clash is an error naming both places.
-fn add_resources(root: &mut Node, included: Node, diags: &mut Diagnostics) {
+/// Add the included tree's resources to `root`; a resource it already has is merged over
+/// the included one.
+fn add_resources(root: &mut Node, included: Node) {
     let Value::Map(inc) = included.value else { return };
     let Some(root_map) = root.as_map_mut() else { return };
     for (key, section) in inc {
@@ -102,25 +106,17 @@ fn add_resources(root: &mut Node, included: Node, diags: &mut Diagnostics) {
         }
         let Some(target) = root_map.get_mut(&key.name).and_then(Node::as_map_mut) else { continue };
         for (name, value) in entries {
-            add_one(target, &key.name, name, value, diags);
-        }
-    }
-}
-
-fn add_one(target: &mut Map, section: &str, name: Key, value: Node, diags: &mut Diagnostics) {
-    match target.get_entry(&name.name) {
-        None => target.insert(name, value),
-        Some((_, existing)) if section != "services" && existing.to_json() == value.to_json() => {}
-        Some((existing_key, _)) => {
-            let what = if section == "services" { "service" } else { section.trim_end_matches('s') };
-            diags.error(
-                Some(&existing_key.pos),
-                format!("{section}.{}", name.name),
-                format!(
-                    "{what} `{}` is defined both in {} and in the included file {} (at {})",
-                    name.name, existing_key.pos.file, name.pos.file, name.pos
-                ),
-            );
+            match target.get_mut(&name.name) {
+                None => target.insert(name, value),
+                Some(existing) => {
+                    let local = std::mem::replace(existing, value);
+                    if key.name == "services" {
+                        merge_service(existing, local);
+                    } else {
+                        merge_resource(existing, local);
+                    }
+                }
+            }
         }
     }
 }
@@ -159,20 +155,22 @@ mod tests {
     }
 
     #[test]
-    fn resources_are_added_and_service_conflicts_name_both_files() {
-        let mut root = parse("include: [inc.yaml]\nservices:\n  web: {image: a}\n", "/p/compose.yaml").unwrap();
-        let mut src =
-            Fake(Vec::new(), "services:\n  web: {image: b}\n  db: {image: c}\nvolumes: {data: {}}\nnetworks: {}\n");
+    fn resources_are_added_and_a_local_service_overrides_an_included_one() {
+        let mut root =
+            parse("include: [inc.yaml]\nservices:\n  web: {image: a, environment: {L: '1'}}\n", "/p/compose.yaml")
+                .unwrap();
+        let mut src = Fake(
+            Vec::new(),
+            "services:\n  web: {image: b, environment: {I: '2'}}\n  db: {image: c}\nvolumes: {data: {}}\nnetworks: {}\n",
+        );
         let mut diags = Diagnostics::new();
         apply(&mut root, Path::new("/p"), &mut src, &mut diags);
         let j = root.to_json();
         assert_eq!(j["services"]["db"]["image"], "c");
-        assert_eq!(j["services"]["web"]["image"], "a");
+        assert_eq!(j["services"]["web"]["image"], "a", "the including file's value wins");
+        assert_eq!(j["services"]["web"]["environment"], serde_json::json!({"I": "2", "L": "1"}), "merged");
         assert!(j["volumes"]["data"].is_object());
-        assert_eq!(
-            diags.to_string(),
-            "/p/compose.yaml:3:3: services.web: service `web` is defined both in /p/compose.yaml and in the included file /p/inc.yaml (at /p/inc.yaml:2:3)"
-        );
+        assert!(diags.is_empty(), "{diags}");
     }
 
     #[test]

@@ -398,7 +398,29 @@ impl include::Source for IncludeSource<'_, '_> {
                 None => merged = Some(tree),
             }
         }
+        if let Some(tree) = merged.as_mut() {
+            resolve_bare_environment(tree, &vars);
+        }
         merged
+    }
+}
+
+/// `environment: [VAR]` entries (null values) of an included project take their value from
+/// that project's variables (its `env_file`s over the includer's), as in Compose; left null
+/// when unset, for the usual resolution later.
+fn resolve_bare_environment(tree: &mut Node, vars: &Vars) {
+    let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")).and_then(Node::as_map_mut) else {
+        return;
+    };
+    for (_, svc) in services.iter_mut() {
+        let Some(env) = svc.as_map_mut().and_then(|m| m.get_mut("environment")).and_then(Node::as_map_mut) else {
+            continue;
+        };
+        for (key, value) in env.iter_mut() {
+            if let (true, Some(v)) = (value.is_null(), vars.get(&key.name)) {
+                value.value = yaml::Value::Str(v.clone());
+            }
+        }
     }
 }
 

@@ -42,6 +42,11 @@ pub fn merge(base: &mut Node, overlay: Node) {
     });
 }
 
+/// Merge one top-level resource (network, volume, config, secret) over another.
+pub fn merge_resource(base: &mut Node, overlay: Node) {
+    merge_node(base, overlay, SeqMode::AppendUnique);
+}
+
 /// Merge one service's tree over another (used by multi-file merge and by `extends`).
 pub fn merge_service(base: &mut Node, overlay: Node) {
     merge_entries(base, overlay, |existing, value, key| merge_node(existing, value, service_key_mode(key)));
