@@ -63,7 +63,7 @@ impl Root {
             if dead.is_empty() {
                 break;
             }
-            assert!(t0.elapsed() < std::time::Duration::from_secs(3), "cgroups left: {dead:?}");
+            assert!(t0.elapsed() < support::patience(std::time::Duration::from_secs(3)), "cgroups left: {dead:?}");
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         let tmp: Vec<_> = fs::read_dir(self.tmp.path().join("images/tmp"))
@@ -153,7 +153,7 @@ fn dockerfile_builds_runs_and_rebuilds_from_cache() {
     again.success();
     assert!(again.stderr().contains("3 cached"), "every layer step (WORKDIR, RUN, COPY) cached: {}", again.text());
     assert!(!again.stderr().contains("hello from run"), "the RUN did not run again: {}", again.text());
-    assert!(took < std::time::Duration::from_secs(5), "cached rebuild took {took:?}");
+    assert!(took < support::patience(std::time::Duration::from_secs(5)), "cached rebuild took {took:?}");
     let id2 = r.berth(&["image", "build", "-q", "-t", "myapp:1", &ctx]).success().stdout();
     assert_eq!(id1, id2, "a fully cached rebuild gives the same image id");
     let changed = r.berth(&["image", "build", "-q", "--build-arg", "GREETING=hi", "-t", "myapp:2", &ctx]);
@@ -262,7 +262,7 @@ fn start_sleeping_build(r: &Root, marker: &str, compose: bool) -> (std::process:
         if let Some(st) = running.filter(|_| !processes_with(marker).is_empty()) {
             return (child, st.id);
         }
-        if t0.elapsed() > std::time::Duration::from_secs(30) {
+        if t0.elapsed() > support::patience(std::time::Duration::from_secs(30)) {
             let _ = child.kill();
             let out = child.wait_with_output().expect("wait");
             panic!("the RUN container did not start: {}", String::from_utf8_lossy(&out.stderr));
@@ -289,7 +289,7 @@ fn processes_with(marker: &str) -> Vec<i32> {
 fn wait_for(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
     let t0 = std::time::Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
-        if t0.elapsed() > std::time::Duration::from_secs(20) {
+        if t0.elapsed() > support::patience(std::time::Duration::from_secs(20)) {
             let _ = child.kill();
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -59,7 +59,11 @@ impl Registry {
                 let log = fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
                 panic!("docker-registry exited ({status}) before listening:\n{log}");
             }
-            assert!(t0.elapsed() < Duration::from_secs(15), "docker-registry did not listen on {}", self.port);
+            assert!(
+                t0.elapsed() < support::patience(Duration::from_secs(15)),
+                "docker-registry did not listen on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
