@@ -204,8 +204,11 @@ pub(super) fn devices(node: &mut Node, path: &str, diags: &mut Diagnostics) {
     for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
         if let Value::Str(text) = &item.value {
             match parse_device(text) {
-                Ok((s, t, p)) => {
+                Ok((s, t, p, warning)) => {
                     let pos = &item.pos;
+                    if let Some(w) = warning {
+                        diags.warning(Some(pos), format!("{path}[{i}]"), w);
+                    }
                     out.push(map_node(
                         vec![
                             ("source", str_node(s, pos)),
@@ -235,22 +238,28 @@ fn is_perms(s: &str) -> bool {
     !s.is_empty() && s.len() <= 3 && s.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
 }
 
-fn parse_device(text: &str) -> Result<(String, String, String), String> {
+/// `HOST[:CONTAINER][:PERMISSIONS]` (`/dev/sda:rwm` is the host path with permissions, as
+/// `docker run --device` reads it). Like compose-go, the loader takes any paths and
+/// permissions (a CDI name such as `vendor.com/gpu=all` is not a path); what is odd is a
+/// warning.
+fn parse_device(text: &str) -> Result<(String, String, String, Option<String>), String> {
     let parts: Vec<&str> = text.split(':').collect();
     let (s, t, p) = match parts.as_slice() {
         [s] => (*s, *s, "rwm"),
         [s, p] if is_perms(p) => (*s, *s, *p),
         [s, t] => (*s, *t, "rwm"),
         [s, t, p] => (*s, *t, *p),
-        _ => return Err("expected HOST_PATH[:CONTAINER_PATH][:PERMISSIONS]".into()),
+        _ => return Err("confusing device mapping; use the long syntax (source, target, permissions)".into()),
     };
-    if !s.starts_with('/') || !t.starts_with('/') {
-        return Err("device paths must be absolute".into());
-    }
-    if !is_perms(p) {
-        return Err(format!("permissions `{p}` must be a combination of r, w and m"));
-    }
-    Ok((s.into(), t.into(), p.into()))
+    let t = if t.is_empty() { s } else { t };
+    let warning = if !s.starts_with('/') || !t.starts_with('/') {
+        Some(format!("device `{text}`: not an absolute device path (a CDI name?)"))
+    } else if !is_perms(p) {
+        Some(format!("device `{text}`: permissions `{p}` are not a combination of r, w and m"))
+    } else {
+        None
+    };
+    Ok((s.into(), t.into(), p.into(), warning))
 }
 
 /// `expose: [3000, "8000-8010/udp"]` → all strings.
@@ -398,7 +407,7 @@ mod tests {
         let (_, d) = canon("services:\n  a:\n    devices: ['/a:/b:xyz']\n");
         assert_eq!(
             d.to_string(),
-            "c.yaml:3:15: services.a.devices[0]: invalid device `/a:/b:xyz`: permissions `xyz` must be a combination of r, w and m"
+            "c.yaml:3:15: warning: services.a.devices[0]: device `/a:/b:xyz`: permissions `xyz` are not a combination of r, w and m"
         );
     }
 

@@ -230,11 +230,13 @@ mod tests {
 
     #[test]
     fn hosts_devices_refs_logging() {
-        let st = load_ok(
+        let (st, d) = load(
             "services:\n  a:\n    extra_hosts: ['db:10.0.0.2', 'db=10.0.0.3']\n    devices: ['/dev/fuse']\n    \
              secrets: [s, {source: t, target: /run/t, mode: '0440'}]\n    configs: [c]\n    logging: {driver: json-file, options: {max-size: 10m}}\n\
              secrets: {s: {file: ./s}, t: {environment: T}}\nconfigs: {c: {content: x}}\n",
         );
+        assert_eq!(d.items.len(), 1, "{d}");
+        assert!(d.to_string().contains("`devices` is accepted but not honoured"), "{d}");
         let a = &st.services["a"];
         assert_eq!(a.extra_hosts["db"], ["10.0.0.2", "10.0.0.3"]);
         assert_eq!(

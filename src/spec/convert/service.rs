@@ -109,7 +109,17 @@ fn structured(s: &mut Service, key: &str, v: &Node, p: &str, ctx: &ConvertContex
         "depends_on" => s.depends_on = refs::depends_on(v, p, d),
         "healthcheck" => s.healthcheck = refs::healthcheck(v, p, d),
         "extra_hosts" => s.extra_hosts = refs::extra_hosts(v, p, d),
-        "devices" => s.devices = refs::devices(v, p, d),
+        "devices" => {
+            s.devices = refs::devices(v, p, d);
+            // Modeled (config, convert) but not yet mapped into containers: say so.
+            if !s.devices.is_empty() {
+                d.warning(
+                    Some(&v.pos),
+                    p,
+                    "`devices` is accepted but not honoured by berth yet (no host device is mapped)",
+                );
+            }
+        }
         "secrets" => s.secrets = refs::file_refs(v, p, d),
         "configs" => s.configs = refs::file_refs(v, p, d),
         "logging" => s.logging = refs::logging(v, p, d),
