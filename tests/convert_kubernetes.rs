@@ -4,13 +4,14 @@
 //! with `kubernetes-validate` (PyPI; scripts/install-deps installs it). No root, no cluster.
 //! Without the validator the schema step is skipped with a loud SKIP line, never passed.
 
+#[path = "convert_common/mod.rs"]
+mod convert_common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use berth::convert::{checks, Manifest};
-
-const K8S_VERSION: &str = "1.30.0";
-const REPORT: &str = "berth-convert-report.txt";
+use berth::convert::checks;
+use convert_common::{convert, manifest_files, read_manifests, validate_strict, validator, REPORT};
 
 fn stacks() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -26,51 +27,6 @@ fn stacks() -> Vec<PathBuf> {
     }
     assert!(out.len() >= 8, "expected the examples and the fixtures, found {out:?}");
     out
-}
-
-fn convert(file: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .arg("-f")
-        .arg(file)
-        .args(["convert", "--to", "kubernetes", "--namespace", "demo", "-o"])
-        .arg(out)
-        .args(extra)
-        .env_remove("COMPOSE_FILE")
-        .env_remove("COMPOSE_PROFILES")
-        .env_remove("BERTH_PROJECT_NAME")
-        .env("SECRETS_API_TOKEN", "t0k3n")
-        .output()
-        .expect("run berth")
-}
-
-/// The manifest files of an output directory, sorted (kustomization and report excluded).
-fn manifest_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("output dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
-        .filter(|p| !p.ends_with("kustomization.yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn read_manifests(files: &[PathBuf]) -> Vec<Manifest> {
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f).expect("read manifest");
-            let body: serde_json::Value = serde_yaml::from_str(&text).expect("manifest parses");
-            let kind = body["kind"].as_str().expect("kind").to_string();
-            let name = body["metadata"]["name"].as_str().expect("name").to_string();
-            Manifest { kind, name, body }
-        })
-        .collect()
-}
-
-fn validator() -> Option<PathBuf> {
-    let ok = Command::new("kubernetes-validate").arg("--version").output().is_ok_and(|o| o.status.success());
-    ok.then(|| PathBuf::from("kubernetes-validate"))
 }
 
 #[test]
@@ -113,18 +69,7 @@ fn every_stack_converts_checks_and_validates() {
         }
 
         if let Some(v) = &validator {
-            let res = Command::new(v)
-                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
-                .args(&files)
-                .output()
-                .expect("run kubernetes-validate");
-            assert!(
-                res.status.success(),
-                "{}: kubernetes-validate failed:\n{}{}",
-                file.display(),
-                String::from_utf8_lossy(&res.stdout),
-                String::from_utf8_lossy(&res.stderr)
-            );
+            validate_strict(v, &files, &file.display().to_string());
         }
     }
 }
@@ -142,14 +87,7 @@ fn json_output_validates_too() {
     let web = manifests.iter().find(|m| m.kind == "Service" && m.name == "web").expect("web Service");
     assert_eq!(web.body["spec"]["type"], "LoadBalancer");
     match validator() {
-        Some(v) => {
-            let res = Command::new(v)
-                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
-                .args(&files)
-                .output()
-                .expect("run");
-            assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
-        }
+        Some(v) => validate_strict(&v, &files, "shop as JSON"),
         None => eprintln!("SKIP (schema validation of JSON output): kubernetes-validate not found"),
     }
 }
@@ -185,8 +123,20 @@ fn stdout_is_one_yaml_stream() {
             format!("{}/{}", v["kind"].as_str().unwrap_or("?"), v["metadata"]["name"].as_str().unwrap_or("?"))
         })
         .collect();
-    // Only `app` and what it needs: its Service, its network's policy, its published port.
-    assert_eq!(kinds, ["Service/app", "NetworkPolicy/app-published", "NetworkPolicy/net-default", "Deployment/app"]);
+    // Only `app` and what it needs: the account its Job wait uses, its Service, its
+    // network's policy, its published port.
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount/app-waits",
+            "Role/app-waits",
+            "RoleBinding/app-waits",
+            "Service/app",
+            "NetworkPolicy/app-published",
+            "NetworkPolicy/net-default",
+            "Deployment/app"
+        ]
+    );
 }
 
 #[test]

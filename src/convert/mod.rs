@@ -5,11 +5,12 @@
 //!
 //! One file per concern: [`names`] (DNS-1123 names and labels), [`workload`] (Deployment,
 //! Job, DaemonSet and the pod spec), [`resources`], [`security`] (securityContext),
-//! [`probes`], [`service`], [`policy`] (NetworkPolicy), [`storage`] (PVC, Secret,
+//! [`probes`], [`jobwait`] (waiting for a Job), [`service`], [`policy`] (NetworkPolicy), [`storage`] (PVC, Secret,
 //! ConfigMap), [`report`], [`render`] and [`yaml`] (output, kustomization), [`checks`]
 //! (semantic checks the tests run on every output).
 
 pub mod checks;
+pub mod jobwait;
 pub mod names;
 pub mod policy;
 pub mod probes;
@@ -54,6 +55,10 @@ pub enum ConvertError {
 
 pub type Result<T> = std::result::Result<T, ConvertError>;
 
+/// The default image waiting for a Job: curl with a shell, verifying the API server's
+/// certificate against the cluster CA.
+pub const JOB_WAIT_IMAGE: &str = "curlimages/curl:8.10.1";
+
 /// How a published port is exposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServiceType {
@@ -81,6 +86,9 @@ pub struct Options {
     pub service_type: Option<ServiceType>,
     /// The image of the initContainers that wait for dependencies (needs `sh` and `nc`).
     pub wait_image: String,
+    /// The image of the initContainers that wait for a Job to complete (needs `sh`, `curl`
+    /// and `grep`).
+    pub job_wait_image: String,
     /// Only these services (empty: all).
     pub services: Vec<String>,
     /// The PVC size when neither the stack nor a flag says.
@@ -93,6 +101,7 @@ impl Default for Options {
             namespace: None,
             service_type: None,
             wait_image: "busybox:1.36".into(),
+            job_wait_image: JOB_WAIT_IMAGE.into(),
             services: Vec::new(),
             volume_size: "1Gi".into(),
         }
@@ -128,13 +137,16 @@ fn kind_rank(kind: &str) -> u8 {
         "ConfigMap" => 0,
         "Secret" => 1,
         "PersistentVolumeClaim" => 2,
-        "Service" => 3,
-        "NetworkPolicy" => 4,
-        "Deployment" => 5,
-        "StatefulSet" => 6,
-        "DaemonSet" => 7,
-        "Job" => 8,
-        _ => 9,
+        "ServiceAccount" => 3,
+        "Role" => 4,
+        "RoleBinding" => 5,
+        "Service" => 6,
+        "NetworkPolicy" => 7,
+        "Deployment" => 8,
+        "StatefulSet" => 9,
+        "DaemonSet" => 10,
+        "Job" => 11,
+        _ => 12,
     }
 }
 

@@ -41,8 +41,9 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
         ctx.networks_used.entry(net.clone()).or_default().push(dns.clone());
     }
     let mut template_meta = json!({ "labels": pod_labels });
-    if !svc.labels.is_empty() {
-        template_meta["annotations"] = json!(svc.labels);
+    let annotations = pod_annotations(ctx, &at, svc);
+    if !annotations.is_empty() {
+        template_meta["annotations"] = Value::Object(annotations);
     }
     let template = json!({ "metadata": template_meta, "spec": pod });
     let metadata = ctx.metadata(&dns, labels);
@@ -120,6 +121,23 @@ fn stateful_set(
             "template": template, "volumeClaimTemplates": templates,
         },
     }))
+}
+
+/// `labels` and `annotations` (the latter kept verbatim by the loader) → the pod's
+/// annotations: Kubernetes labels are for selection and have a stricter syntax.
+fn pod_annotations(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let mut out = Map::new();
+    let labels = svc.labels.iter().map(|(k, v)| ("labels", k, v.clone()));
+    let given = svc.other.get("annotations").and_then(Value::as_object).into_iter().flatten();
+    let annotations = given.map(|(k, v)| ("annotations", k, v.as_str().map_or_else(|| v.to_string(), str::to_string)));
+    for (key, k, v) in labels.chain(annotations) {
+        if names::is_qualified_name(k) {
+            out.insert(k.clone(), json!(v));
+        } else {
+            ctx.report.loss(format!("{at}.{key}.{k}"), "not a valid Kubernetes annotation key: not converted");
+        }
+    }
+    out
 }
 
 fn is_volume(v: &crate::spec::model::ServiceVolume) -> bool {
@@ -207,7 +225,12 @@ fn pod_spec(
     if !pod_storage.volumes.is_empty() {
         pod["volumes"] = Value::Array(pod_storage.volumes);
     }
-    let waits = wait_containers(ctx, name, svc);
+    let mut waits = wait_containers(ctx, name, svc);
+    let job_waits = super::jobwait::wait_containers(ctx, name, svc)?;
+    if !job_waits.is_empty() {
+        super::jobwait::pod_settings(name, &mut pod);
+        waits.extend(job_waits);
+    }
     if !waits.is_empty() {
         pod["initContainers"] = Value::Array(waits);
     }
@@ -221,6 +244,15 @@ fn pod_spec(
                 .loss(format!("{at}.hostname"), format!("`{h}` is not a DNS label: the pod's host name is `{label}`"));
         }
         pod["hostname"] = json!(label);
+    }
+    if svc.init == Some(true) {
+        // The pod's pause process becomes PID 1 of a shared PID namespace and reaps
+        // zombies; the workload, no longer PID 1, gets default signal dispositions.
+        pod["shareProcessNamespace"] = json!(true);
+        ctx.report.note(
+            format!("{at}.init"),
+            "shareProcessNamespace: the pod's pause process is PID 1 and reaps zombies, the service is not PID 1 (as with an init); containers of the pod see each other's processes",
+        );
     }
     if !svc.extra_hosts.is_empty() {
         pod["hostAliases"] = host_aliases(svc);
@@ -380,7 +412,7 @@ fn environment(ctx: &mut Context, at: &str, svc: &Service) -> Vec<Value> {
 }
 
 /// The initContainers that hold the pod until each `depends_on` dependency answers on its
-/// Service's first port. A Service only routes to ready pods (readiness probe = the health
+/// Service's first port (`service_completed_successfully` is [`super::jobwait`]'s). A Service only routes to ready pods (readiness probe = the health
 /// check), so for `service_healthy` a connection means a healthy dependency exists; for
 /// `service_started` it is stricter than Compose (listening, not merely started).
 fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
@@ -389,12 +421,14 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
     let mut out = Vec::new();
     for (dep, d) in deps {
         let at = format!("services.{name}.depends_on.{dep}");
-        if d.condition == DependsCondition::ServiceCompletedSuccessfully {
+        if d.restart {
             ctx.report.loss(
-                at,
-                "service_completed_successfully: the dependency is a Job, but waiting for its completion needs cluster API access; this pod may start before it finishes (make it retry, or run the Job first)",
+                format!("{at}.restart"),
+                "restart: true (restart this service when the dependency restarts) has no Kubernetes equivalent",
             );
-            continue;
+        }
+        if d.condition == DependsCondition::ServiceCompletedSuccessfully {
+            continue; // a Job: waited for by super::jobwait
         }
         let Some(dep_svc) = ctx.stack.services.get(dep) else { continue };
         if !ctx.opts.services.is_empty() && !ctx.opts.services.contains(dep) {
@@ -442,7 +476,6 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
             r.loss(format!("{at}.{key}"), why);
         }
     };
-    loss(svc.init == Some(true), "init", "Kubernetes injects no init process: build tini or dumb-init into the image");
     loss(
         svc.stop_signal.is_some(),
         "stop_signal",
@@ -492,7 +525,7 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
         }
     }
     for k in svc.other.keys() {
-        if k == super::EXTENSION || HOOKS.iter().any(|(h, _)| h == k) {
+        if k == super::EXTENSION || k == "annotations" || HOOKS.iter().any(|(h, _)| h == k) {
             continue;
         }
         if k.starts_with("x-") {
