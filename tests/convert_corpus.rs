@@ -55,14 +55,21 @@ fn corpus_converts_checks_and_validates() {
         assert!(convert(&file, &again, &[]).status.success());
         for f in files.iter().chain([&out.join(REPORT), &out.join("kustomization.yaml")]) {
             let twin = again.join(f.file_name().expect("name"));
-            assert_eq!(std::fs::read(f).ok(), std::fs::read(&twin).ok(), "{name}: {} differs between runs", f.display());
+            assert_eq!(
+                std::fs::read(f).ok(),
+                std::fs::read(&twin).ok(),
+                "{name}: {} differs between runs",
+                f.display()
+            );
         }
         all_files.extend(files);
     }
     // One validator run for the whole corpus (its start-up dominates); a failure names the file.
     match validator() {
         Some(v) => validate_strict(&v, &all_files, "corpus"),
-        None => eprintln!("SKIP (schema validation of the corpus): kubernetes-validate not found; run scripts/install-deps"),
+        None => {
+            eprintln!("SKIP (schema validation of the corpus): kubernetes-validate not found; run scripts/install-deps")
+        }
     }
 }
 
@@ -165,16 +172,16 @@ fn round_trip(project: &str, name: &str, svc: &Value, ms: &[Manifest], report: &
         .collect();
     let want_mounts = expected_mounts(svc);
     check("mounts", mounts == want_mounts, &mounts, &want_mounts);
+    check("working_dir", c["workingDir"] == svc["working_dir"], &c["workingDir"], &svc["working_dir"]);
+    if let Some(uid) = svc["user"].as_str().and_then(|u| u.split(':').next()).and_then(|u| u.parse::<i64>().ok()) {
+        let got = &c["securityContext"]["runAsUser"];
+        check("user", got.as_i64() == Some(uid), got, &uid);
+    }
     for (i, v) in svc["volumes"].as_array().into_iter().flatten().enumerate() {
         let line = format!("loss: services.{name}.volumes[{i}]: bind mount");
         if v["type"] == "bind" && !report.contains(&line) {
             problems.push(format!("{name}: bind mount {} is not in the report", v["target"]));
         }
-    }
-    check("working_dir", c["workingDir"] == svc["working_dir"], &c["workingDir"], &svc["working_dir"]);
-    if let Some(uid) = svc["user"].as_str().and_then(|u| u.split(':').next()).and_then(|u| u.parse::<i64>().ok()) {
-        let got = &c["securityContext"]["runAsUser"];
-        check("user", got.as_i64() == Some(uid), got, &uid);
     }
     problems
 }
@@ -197,7 +204,8 @@ fn corpus_round_trips_against_berth_config() {
         let project = cfg["name"].as_str().expect("project name");
         for (svc_name, svc) in cfg["services"].as_object().expect("services") {
             services += 1;
-            problems.extend(round_trip(project, svc_name, svc, &ms, &report).into_iter().map(|p| format!("{name}: {p}")));
+            problems
+                .extend(round_trip(project, svc_name, svc, &ms, &report).into_iter().map(|p| format!("{name}: {p}")));
         }
     }
     assert!(services >= 100, "only {services} services in the corpus");

@@ -157,3 +157,45 @@ fn reconverting_removes_what_the_stack_no_longer_makes() {
     assert!(!out.join("b-deployment.yaml").exists() && !out.join("b-service.yaml").exists());
     assert!(out.join("a-deployment.yaml").exists() && out.join("mine.yaml").exists());
 }
+
+/// The Job wait's script, run as Kubernetes would run it (`$$` → `$`) with a fake `curl`
+/// answering as the API server would: it exits 0 once the Job has succeeded, 1 once it has
+/// failed, and keeps waiting while it runs. No cluster, no network.
+#[test]
+fn job_wait_script_follows_the_job_status() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/migrate-job/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    assert!(convert(&file, &out, &[]).status.success());
+    let app = read_manifests(&manifest_files(&out))
+        .into_iter()
+        .find(|m| m.kind == "Deployment" && m.name == "app")
+        .expect("app");
+    let init = app.body["spec"]["template"]["spec"]["initContainers"].as_array().expect("initContainers").clone();
+    let wait = init.iter().find(|c| c["name"] == "wait-for-migrate").expect("wait-for-migrate");
+    let script = wait["command"][2].as_str().expect("script").replace("$$", "$");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let curl = bin.join("curl");
+    std::fs::write(&curl, "#!/bin/sh\ncase \"$*\" in *jobs/migrate*) printf '%s' \"$FAKE_JOB\";; *) exit 22;; esac\n")
+        .expect("write fake curl");
+    std::fs::set_permissions(&curl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let run = |status: &str| {
+        Command::new("timeout")
+            .args(["5", "sh", "-c", &script])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("JOB", "migrate")
+            .env("FAKE_JOB", status)
+            .output()
+            .expect("run the script")
+            .status
+            .code()
+    };
+    // Compact and pretty-printed JSON (the API server pretty-prints for curl).
+    assert_eq!(run(r#"{"kind":"Job","status":{"succeeded":1}}"#), Some(0));
+    assert_eq!(run("{\n  \"status\": {\n    \"succeeded\": 1\n  }\n}"), Some(0));
+    assert_eq!(run(r#"{"status":{"failed":1,"conditions":[{"type":"Failed","status":"True"}]}}"#), Some(1));
+    // Still running, or the Job not created yet: it keeps waiting (timeout's 124).
+    assert_eq!(run(r#"{"status":{"active":1,"succeeded":0}}"#), Some(124));
+    assert_eq!(run(""), Some(124));
+}

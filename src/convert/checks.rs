@@ -98,7 +98,11 @@ fn check_job_wait(manifests: &[Manifest], id: &str, pod: &Value, job: &str) -> V
     }
     let account = pod["serviceAccountName"].as_str().unwrap_or_default();
     let allowed = manifests.iter().filter(|m| m.kind == "RoleBinding").any(|b| {
-        let bound = b.body["subjects"].as_array().into_iter().flatten().any(|s| s["kind"] == "ServiceAccount" && s["name"] == account);
+        let bound = b.body["subjects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["kind"] == "ServiceAccount" && s["name"] == account);
         let role = b.body["roleRef"]["name"].as_str().unwrap_or_default();
         bound
             && manifests.iter().any(|r| {
@@ -106,7 +110,10 @@ fn check_job_wait(manifests: &[Manifest], id: &str, pod: &Value, job: &str) -> V
                     && r.name == role
                     && r.body["rules"].as_array().into_iter().flatten().any(|rule| {
                         let has = |k: &str, v: &str| rule[k].as_array().is_some_and(|a| a.iter().any(|x| x == v));
-                        has("apiGroups", "batch") && has("resources", "jobs") && has("verbs", "get") && has("resourceNames", job)
+                        has("apiGroups", "batch")
+                            && has("resources", "jobs")
+                            && has("verbs", "get")
+                            && has("resourceNames", job)
                     })
             })
     });

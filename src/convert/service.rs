@@ -45,7 +45,8 @@ pub fn first_port(svc: &Service) -> Option<u16> {
 /// A port's name: the Compose `name` when Kubernetes accepts it (an IANA service name:
 /// at most 15 of `[a-z0-9-]`, a letter, no hyphen at either end or twice), else `tcp-PORT`.
 fn port_name(svc: &Service, port: u16, proto: &str) -> String {
-    let given = svc.ports.iter().find(|p| p.target == port && protocol(p.protocol) == proto).and_then(|p| p.name.as_deref());
+    let given =
+        svc.ports.iter().find(|p| p.target == port && protocol(p.protocol) == proto).and_then(|p| p.name.as_deref());
     match given {
         Some(n) if is_iana_name(n) => n.to_string(),
         _ => format!("{}-{port}", proto.to_lowercase()),
@@ -66,7 +67,11 @@ pub fn container_ports(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Valu
         if p.name.as_deref().is_some_and(|n| !is_iana_name(n)) {
             ctx.report.loss(
                 format!("services.{name}.ports"),
-                format!("port name `{}` is not a valid Kubernetes port name: the port is named `{}`", p.name.as_deref().unwrap_or(""), port_name(svc, p.target, protocol(p.protocol))),
+                format!(
+                    "port name `{}` is not a valid Kubernetes port name: the port is named `{}`",
+                    p.name.as_deref().unwrap_or(""),
+                    port_name(svc, p.target, protocol(p.protocol))
+                ),
             );
         }
     }
@@ -102,7 +107,8 @@ pub fn convert_ports(ctx: &mut Context, name: &str, svc: &Service) -> Result<()>
     }
     let mut svc_ports = Vec::new();
     for (port, proto) in &list {
-        let mut p = json!({ "name": port_name(svc, *port, proto), "port": port, "targetPort": port, "protocol": proto });
+        let mut p =
+            json!({ "name": port_name(svc, *port, proto), "port": port, "targetPort": port, "protocol": proto });
         let publ = published.iter().find(|x| x.target == *port && protocol(x.protocol) == *proto);
         if let Some(publ) = publ {
             report_published(ctx, &at, publ, ty, &mut p);

@@ -186,14 +186,21 @@ fn completed_successfully_waits_for_the_job_with_least_access() {
     assert_eq!(pod["automountServiceAccountToken"], false);
     assert_eq!(pod["serviceAccountName"], "api-waits");
     assert_eq!(wait["volumeMounts"][0]["name"], "job-wait-token");
-    assert!(pod["containers"][0]["volumeMounts"].as_array().expect("mounts").iter().all(|m| m["name"] != "job-wait-token"));
+    assert!(pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .all(|m| m["name"] != "job-wait-token"));
     let role = find(&c, "Role", "api-waits");
     assert_eq!(
         role["rules"],
         serde_json::json!([{ "apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": ["migrate"], "verbs": ["get"] }])
     );
     let binding = find(&c, "RoleBinding", "api-waits");
-    assert_eq!(binding["subjects"], serde_json::json!([{ "kind": "ServiceAccount", "name": "api-waits", "namespace": "ns" }]));
+    assert_eq!(
+        binding["subjects"],
+        serde_json::json!([{ "kind": "ServiceAccount", "name": "api-waits", "namespace": "ns" }])
+    );
     assert_eq!(find(&c, "ServiceAccount", "api-waits")["automountServiceAccountToken"], false);
     assert!(!c.report.losses().any(|f| f.at.starts_with("services.api.depends_on")));
     assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
@@ -211,7 +218,8 @@ fn completion_of_a_service_that_is_no_job_is_reported() {
     let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
     assert!(losses.contains(&"services.a.depends_on.b"), "{losses:?}");
     assert!(losses.contains(&"services.a.depends_on.b.restart"), "{losses:?}");
-    assert!(find(&c, "Deployment", "a")["spec"]["template"]["spec"].get("initContainers").is_none());
+    // `a` runs once (restart no, nothing reaches it): a Job, starting without a wait.
+    assert!(find(&c, "Job", "a")["spec"]["template"]["spec"].get("initContainers").is_none());
 }
 
 #[test]
@@ -403,10 +411,39 @@ services:
 
 /// Keys of MANY_KEYS's service `s` whose meaning the manifests carry.
 const MAPPED: &[&str] = &[
-    "image", "command", "entrypoint", "environment", "working_dir", "user", "hostname", "ports", "expose", "tmpfs",
-    "depends_on", "healthcheck", "restart", "init", "stop_grace_period", "labels", "cap_add", "cap_drop",
-    "privileged", "read_only", "sysctls", "shm_size", "extra_hosts", "pull_policy", "tty", "stdin_open", "group_add",
-    "mem_limit", "mem_reservation", "cpus", "post_start", "pre_stop", "annotations",
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "working_dir",
+    "user",
+    "hostname",
+    "ports",
+    "expose",
+    "tmpfs",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "init",
+    "stop_grace_period",
+    "labels",
+    "cap_add",
+    "cap_drop",
+    "privileged",
+    "read_only",
+    "sysctls",
+    "shm_size",
+    "extra_hosts",
+    "pull_policy",
+    "tty",
+    "stdin_open",
+    "group_add",
+    "mem_limit",
+    "mem_reservation",
+    "cpus",
+    "post_start",
+    "pre_stop",
+    "annotations",
 ];
 /// Keys that convert partly: each of their unmapped parts is checked separately below.
 const PARTLY: &[&str] = &["deploy", "security_opt", "volumes"];
@@ -416,7 +453,9 @@ fn every_unmapped_key_is_reported() {
     let (st, _warnings) = load(MANY_KEYS);
     let c = convert(&st, &Options::default()).expect("converts");
     let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
-    let reported = |at: &str| losses.iter().any(|l| *l == at || l.starts_with(&format!("{at}.")) || l.starts_with(&format!("{at}[")));
+    let reported = |at: &str| {
+        losses.iter().any(|l| *l == at || l.starts_with(&format!("{at}.")) || l.starts_with(&format!("{at}[")))
+    };
     let raw: serde_yaml::Value = serde_yaml::from_str(MANY_KEYS).expect("yaml");
     let keys = raw["services"]["s"].as_mapping().expect("service");
     let mut unreported = Vec::new();

@@ -484,16 +484,19 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
     loss(svc.domainname.is_some(), "domainname", "not converted (a pod subdomain needs a headless Service)");
     loss(svc.memswap_limit.is_some(), "memswap_limit", "swap is a node setting in Kubernetes");
     loss(svc.cpu_shares.is_some(), "cpu_shares", "not converted (use deploy.resources.reservations.cpus)");
-    loss(svc.cpu_quota.is_some() || svc.cpu_period.is_some(), "cpu_quota", "not converted (use cpus)");
+    loss(svc.cpu_quota.is_some(), "cpu_quota", "not converted (use cpus)");
+    loss(svc.cpu_period.is_some(), "cpu_period", "not converted (use cpus)");
     loss(svc.cpuset.is_some(), "cpuset", "CPU pinning is the kubelet's CPU manager policy");
     loss(svc.pids_limit.is_some(), "pids_limit", "a pod has no per-container pids limit (it is a kubelet setting)");
     loss(svc.blkio_config.is_some(), "blkio_config", "no block I/O limits in Kubernetes");
     loss(!svc.ulimits.is_empty(), "ulimits", "no ulimits in Kubernetes (the container runtime's defaults apply)");
     loss(
-        !svc.dns.is_empty() || !svc.dns_search.is_empty() || !svc.dns_opt.is_empty(),
+        !svc.dns.is_empty(),
         "dns",
-        "cluster DNS applies (dnsConfig not generated)",
+        "cluster DNS applies: nameservers are not converted (a pod resolving elsewhere loses the Service names)",
     );
+    loss(!svc.dns_search.is_empty(), "dns_search", "not converted: the pod's search list is the cluster's");
+    loss(!svc.dns_opt.is_empty(), "dns_opt", "not converted: the pod's resolver options are the cluster's");
     loss(svc.logging.is_some(), "logging", "logs go to the node's container runtime log");
     loss(!svc.devices.is_empty(), "devices", "host devices need a device plugin");
     loss(!svc.external_links.is_empty(), "external_links", "not converted");
