@@ -199,3 +199,25 @@ fn job_wait_script_follows_the_job_status() {
     assert_eq!(run(r#"{"status":{"active":1,"succeeded":0}}"#), Some(124));
     assert_eq!(run(""), Some(124));
 }
+
+#[test]
+fn host_path_and_storage_class_flags_validate() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/edge/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    let run = convert(&file, &out, &["--host-path", "--storage-class", "fast", "--service-type", "NodePort"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let files = manifest_files(&out);
+    let manifests = read_manifests(&files);
+    let front = manifests.iter().find(|m| m.kind == "Deployment" && m.name == "frontend-app").expect("frontend-app");
+    let volumes = front.body["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    assert!(
+        volumes.iter().any(|v| v["hostPath"]["path"].as_str().is_some_and(|p| p.ends_with("/static"))),
+        "{volumes:?}"
+    );
+    assert_eq!(checks::check(&manifests), Vec::<String>::new());
+    match validator() {
+        Some(v) => validate_strict(&v, &files, "edge with --host-path"),
+        None => eprintln!("SKIP (schema validation): kubernetes-validate not found"),
+    }
+}

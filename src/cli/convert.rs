@@ -69,6 +69,14 @@ pub struct ConvertArgs {
     /// The size of a named volume's PersistentVolumeClaim when the stack does not say.
     #[arg(long, default_value = "1Gi")]
     pub volume_size: String,
+    /// The storage class of the PersistentVolumeClaims when the stack does not say
+    /// (default: the cluster's default class).
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Convert bind mounts to hostPath volumes (files of the node the pod runs on) instead
+    /// of reporting them.
+    #[arg(long)]
+    pub host_path: bool,
     /// Only these services.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
@@ -93,6 +101,8 @@ pub fn run(g: &GlobalOpts, a: &ConvertArgs) -> anyhow::Result<ExitCode> {
         job_wait_image: a.job_wait_image.clone(),
         services: a.services.clone(),
         volume_size: a.volume_size.clone(),
+        storage_class: a.storage_class.clone(),
+        host_path: a.host_path,
     };
     let converted = convert::convert(&loaded.stack, &opts)?;
     let report = converted.report.render();

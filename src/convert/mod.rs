@@ -93,6 +93,10 @@ pub struct Options {
     pub services: Vec<String>,
     /// The PVC size when neither the stack nor a flag says.
     pub volume_size: String,
+    /// The PVCs' storage class when the stack does not say (None: the cluster's default).
+    pub storage_class: Option<String>,
+    /// Bind mounts become hostPath volumes (node-local) instead of being reported.
+    pub host_path: bool,
 }
 
 impl Default for Options {
@@ -104,6 +108,8 @@ impl Default for Options {
             job_wait_image: JOB_WAIT_IMAGE.into(),
             services: Vec::new(),
             volume_size: "1Gi".into(),
+            storage_class: None,
+            host_path: false,
         }
     }
 }
@@ -171,6 +177,24 @@ pub fn convert(stack: &Stack, opts: &Options) -> Result<Converted> {
     let mut manifests = ctx.objects.into_values().collect::<Vec<_>>();
     manifests.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
     Ok(Converted { manifests, report: ctx.report })
+}
+
+/// Compose labels → annotations of an object (Kubernetes labels select; annotations
+/// describe): keys Kubernetes refuses are reported under `at.KEY`.
+pub fn annotations(
+    ctx: &mut Context,
+    at: &str,
+    labels: &indexmap::IndexMap<String, String>,
+) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for (k, v) in labels {
+        if names::is_qualified_name(k) {
+            out.insert(k.clone(), Value::String(v.clone()));
+        } else {
+            ctx.report.loss(format!("{at}.{k}"), "not a valid Kubernetes annotation key: not converted");
+        }
+    }
+    out
 }
 
 /// What the per-concern converters share while one stack is converted.

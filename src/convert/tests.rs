@@ -481,3 +481,23 @@ fn every_unmapped_key_is_reported() {
     }
     assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
 }
+
+#[test]
+fn host_paths_storage_class_and_labels_on_request() {
+    let st = load_ok(
+        "services:\n  s:\n    image: x\n    volumes: ['/srv/data:/data', 'v:/v']\n    labels: {'bad key!': x, ok.key: y}\nvolumes:\n  v:\n    labels: {com.example.backup: daily}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(c.report.losses().any(|f| f.at == "services.s.volumes[0]"));
+    assert!(c.report.losses().any(|f| f.at == "services.s.labels.bad key!"));
+    let opts = Options { host_path: true, storage_class: Some("fast".into()), ..Options::default() };
+    let c = convert(&st, &opts).expect("converts");
+    assert!(!c.report.losses().any(|f| f.at == "services.s.volumes[0]"));
+    let job = &find(&c, "Job", "s")["spec"]["template"];
+    assert_eq!(job["spec"]["volumes"][0]["hostPath"]["path"], "/srv/data");
+    assert_eq!(job["metadata"]["annotations"], serde_json::json!({ "ok.key": "y" }));
+    let pvc = find(&c, "PersistentVolumeClaim", "v");
+    assert_eq!(pvc["spec"]["storageClassName"], "fast");
+    assert_eq!(pvc["metadata"]["annotations"]["com.example.backup"], "daily");
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}

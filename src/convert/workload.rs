@@ -126,17 +126,16 @@ fn stateful_set(
 /// `labels` and `annotations` (the latter kept verbatim by the loader) → the pod's
 /// annotations: Kubernetes labels are for selection and have a stricter syntax.
 fn pod_annotations(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
-    let mut out = Map::new();
-    let labels = svc.labels.iter().map(|(k, v)| ("labels", k, v.clone()));
-    let given = svc.other.get("annotations").and_then(Value::as_object).into_iter().flatten();
-    let annotations = given.map(|(k, v)| ("annotations", k, v.as_str().map_or_else(|| v.to_string(), str::to_string)));
-    for (key, k, v) in labels.chain(annotations) {
-        if names::is_qualified_name(k) {
-            out.insert(k.clone(), json!(v));
-        } else {
-            ctx.report.loss(format!("{at}.{key}.{k}"), "not a valid Kubernetes annotation key: not converted");
-        }
-    }
+    let mut out = super::annotations(ctx, &format!("{at}.labels"), &svc.labels);
+    let given: indexmap::IndexMap<String, String> = svc
+        .other
+        .get("annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect();
+    out.extend(super::annotations(ctx, &format!("{at}.annotations"), &given));
     out
 }
 
