@@ -1,9 +1,9 @@
 //! The corpus: a few dozen stacks in the style of public compose files (awesome-compose
 //! samples, the official files of common projects), under tests/fixtures/k8s/corpus. Every
 //! one converts, passes the semantic checks, converts to the same bytes twice, validates
-//! against Kubernetes' OpenAPI schemas in strict mode, and round-trips: each workload's
-//! container, env, ports and mounts are what `berth config --format json` says the service
-//! has. No root, no cluster, no network.
+//! against Kubernetes' OpenAPI schemas (1.25, 1.30 and 1.37) in strict mode, and
+//! round-trips: each workload's container, env, ports and mounts are what
+//! `berth config --format json` says the service has. No root, no cluster, no network.
 
 #[path = "convert_common/mod.rs"]
 mod convert_common;
@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use berth::convert::{checks, names, Manifest};
-use convert_common::{berth, convert, manifest_files, read_manifests, validate_strict, validator, REPORT};
+use convert_common::{
+    berth, convert, manifest_files, read_manifests, validate_strict_for, validator, K8S_VERSIONS, REPORT,
+};
 
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/corpus");
@@ -64,9 +66,14 @@ fn corpus_converts_checks_and_validates() {
         }
         all_files.extend(files);
     }
-    // One validator run for the whole corpus (its start-up dominates); a failure names the file.
+    // One validator run per version for the whole corpus (its start-up dominates); a
+    // failure names the file.
     match validator() {
-        Some(v) => validate_strict(&v, &all_files, "corpus"),
+        Some(v) => {
+            for version in K8S_VERSIONS {
+                validate_strict_for(&v, &all_files, "corpus", version);
+            }
+        }
         None => {
             eprintln!("SKIP (schema validation of the corpus): kubernetes-validate not found; run scripts/install-deps")
         }

@@ -22,7 +22,7 @@ const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// The pod volume holding them.
 const TOKEN_VOLUME: &str = "job-wait-token";
 
-/// The Jobs `svc` waits for (sorted), each with its stack path for the report.
+/// The services `svc` waits on with `service_completed_successfully`, sorted.
 pub fn jobs_waited_for(svc: &Service) -> Vec<&String> {
     let mut deps: Vec<&String> = svc
         .depends_on

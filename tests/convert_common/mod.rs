@@ -66,16 +66,24 @@ pub fn validator() -> Option<PathBuf> {
     ok.then(|| PathBuf::from("kubernetes-validate"))
 }
 
+/// The oldest and newest versions kubernetes-validate has schemas for, and the one between.
+pub const K8S_VERSIONS: &[&str] = &["1.25.0", K8S_VERSION, "1.37.0"];
+
 /// Validate `files` in strict mode (unknown fields are errors); panics naming `what`.
 pub fn validate_strict(v: &Path, files: &[PathBuf], what: &str) {
+    validate_strict_for(v, files, what, K8S_VERSION);
+}
+
+/// [`validate_strict`] against the schemas of Kubernetes `version`.
+pub fn validate_strict_for(v: &Path, files: &[PathBuf], what: &str, version: &str) {
     let res = Command::new(v)
-        .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
+        .args(["--strict", "--quiet", "--kubernetes-version", version])
         .args(files)
         .output()
         .expect("run kubernetes-validate");
     assert!(
         res.status.success(),
-        "{what}: kubernetes-validate failed:\n{}{}",
+        "{what}: kubernetes-validate for {version} failed:\n{}{}",
         String::from_utf8_lossy(&res.stdout),
         String::from_utf8_lossy(&res.stderr)
     );
