@@ -92,8 +92,38 @@ pub fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Result<V
     }
     if !jobs.is_empty() {
         access(ctx, name, &jobs)?;
+        api_egress(ctx, name, svc)?;
     }
     Ok(out)
+}
+
+/// A pod only on `internal` networks may reach nothing but its networks and kube-dns, so
+/// the wait could not reach the API server: this policy adds egress to TCP 443 and 6443
+/// (the API server's Service port and its usual endpoint port: policies see the endpoint)
+/// for that pod. NetworkPolicies cannot name the API server, so any destination is allowed
+/// on those ports, for the whole pod; reported as a note.
+fn api_egress(ctx: &mut Context, name: &str, svc: &Service) -> Result<()> {
+    let internal = |net: &String| ctx.stack.networks.get(net).is_some_and(|n| n.internal);
+    if svc.networks.is_empty() || !svc.networks.keys().all(internal) {
+        return Ok(());
+    }
+    let dns = names::dns_label(name);
+    let policy = names::dns_label(&format!("{name}-api-egress"));
+    let body = json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": ctx.metadata(&policy, ctx.service_labels(&dns)),
+        "spec": {
+            "podSelector": { "matchLabels": ctx.selector(&dns) },
+            "policyTypes": ["Egress"],
+            "egress": [{ "ports": [{ "port": 443, "protocol": "TCP" }, { "port": 6443, "protocol": "TCP" }] }],
+        },
+    });
+    ctx.add(&format!("services.{name}.depends_on"), body)?;
+    ctx.report.note(
+        format!("services.{name}.networks"),
+        format!("only on internal networks, but waiting for a Job reads the API server: NetworkPolicy `{policy}` lets the pod reach TCP 443 and 6443 anywhere"),
+    );
+    Ok(())
 }
 
 /// The ServiceAccount, Role and RoleBinding of a waiting service.

@@ -501,3 +501,20 @@ fn host_paths_storage_class_and_labels_on_request() {
     assert_eq!(pvc["metadata"]["annotations"]["com.example.backup"], "daily");
     assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
 }
+
+#[test]
+fn a_job_wait_on_an_internal_network_may_reach_the_api_server() {
+    let st = load_ok(
+        "services:\n  app:\n    image: x\n    expose: ['80']\n    networks: [data]\n    depends_on: {init: {condition: service_completed_successfully}}\n  init:\n    image: x\n    networks: [data]\nnetworks:\n  data: {internal: true}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let egress = find(&c, "NetworkPolicy", "app-api-egress");
+    assert_eq!(
+        egress["spec"]["podSelector"]["matchLabels"],
+        find(&c, "Deployment", "app")["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(egress["spec"]["egress"][0]["ports"][0]["port"], 443);
+    // The Job itself reads nothing: no such policy for it.
+    assert!(!c.manifests.iter().any(|m| m.name == "init-api-egress"));
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
