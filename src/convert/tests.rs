@@ -518,3 +518,16 @@ fn a_job_wait_on_an_internal_network_may_reach_the_api_server() {
     assert!(!c.manifests.iter().any(|m| m.name == "init-api-egress"));
     assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
 }
+
+#[test]
+fn a_wait_across_isolated_networks_is_reported_not_hung() {
+    let st = load_ok(
+        "services:\n  a:\n    image: x\n    expose: ['80']\n    networks: [n1]\n    depends_on: [b, c]\n  b:\n    image: x\n    expose: ['81']\n    networks: [n2]\n  c:\n    image: x\n    ports: ['82:82']\n    networks: [n2]\nnetworks:\n  n1: {}\n  n2: {}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(c.report.losses().any(|f| f.at == "services.a.depends_on.b"));
+    // c's port is published, so admitted from anywhere: the wait stays.
+    let init = &find(&c, "Deployment", "a")["spec"]["template"]["spec"]["initContainers"];
+    assert_eq!(init.as_array().map(Vec::len), Some(1));
+    assert_eq!(init[0]["name"], "wait-for-c");
+}

@@ -437,6 +437,10 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
             ctx.report.loss(at, format!("`{dep}` has no ports or expose: there is no Service to wait for, so the pod starts without waiting (add `expose:` to `{dep}`)"));
             continue;
         };
+        if !reachable(svc, dep_svc, port) {
+            ctx.report.loss(at, format!("`{name}` and `{dep}` share no network and port {port} is not published: the NetworkPolicies would block the wait forever, so the pod starts without waiting"));
+            continue;
+        }
         let host = names::dns_label(dep);
         let script = format!("until nc -z {host} {port}; do echo waiting for {host}:{port}; sleep 1; done");
         out.push(json!({
@@ -446,6 +450,17 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
         }));
     }
     out
+}
+
+/// Whether the NetworkPolicies let `svc`'s pod connect to `dep` on `port`: they share a
+/// network, or the port is published (admitted from anywhere). Host-network pods are
+/// selected by no policy.
+fn reachable(svc: &Service, dep: &Service, port: u16) -> bool {
+    let host = |s: &Service| matches!(s.network_mode, Some(NetworkMode::Host));
+    host(svc)
+        || host(dep)
+        || svc.networks.keys().any(|n| dep.networks.contains_key(n))
+        || dep.ports.iter().any(|p| p.target == port)
 }
 
 /// `extra_hosts` → hostAliases, one entry per address with its names, sorted.
