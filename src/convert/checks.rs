@@ -1,6 +1,7 @@
 //! Semantic checks that the OpenAPI schemas cannot express, run by the tests on every
 //! conversion: controllers restart as their kind allows, selectors select the pods they
-//! are meant for, Services target ports the pods listen on, names are valid.
+//! are meant for, Services target ports the pods listen on, names are valid, probes check
+//! declared ports, mounts name volumes, a Job wait has its Job and the Role to read it.
 
 use serde_json::Value;
 
@@ -50,6 +51,7 @@ pub fn check(manifests: &[Manifest]) -> Vec<String> {
                 }
             }
             problems.extend(check_mounts(&id, spec, &t["spec"]));
+            problems.extend(check_probes(&id, &t["spec"]));
         }
         match m.kind.as_str() {
             "Service" => {
@@ -134,6 +136,26 @@ fn check_mounts(id: &str, spec: &Value, pod: &Value) -> Vec<String> {
                 if !known.contains(&&m["name"]) {
                     problems.push(format!("{id}: container {} mounts unknown volume {}", c["name"], m["name"]));
                 }
+            }
+        }
+    }
+    problems
+}
+
+/// A probe is an exec, or checks a port (number or name) its container declares.
+fn check_probes(id: &str, pod: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for c in pod["containers"].as_array().into_iter().flatten() {
+        let ports: Vec<&Value> = c["ports"].as_array().into_iter().flatten().collect();
+        for key in ["readinessProbe", "startupProbe", "livenessProbe"] {
+            let probe = &c[key];
+            let port = ["httpGet", "tcpSocket", "grpc"].iter().map(|k| &probe[*k]["port"]).find(|p| !p.is_null());
+            let ok = match port {
+                None => probe.is_null() || probe["exec"]["command"].as_array().is_some_and(|a| !a.is_empty()),
+                Some(p) => ports.iter().any(|cp| cp["containerPort"] == *p || cp["name"] == *p),
+            };
+            if !ok {
+                problems.push(format!("{id}: {key} of {} checks no port of its container", c["name"]));
             }
         }
     }

@@ -100,6 +100,26 @@ fn semantic_checks_pass() {
 }
 
 #[test]
+fn semantic_checks_catch_broken_manifests() {
+    let mut c = convert_small(&Options::default());
+    let web = c.manifests.iter_mut().find(|m| m.kind == "Deployment" && m.name == "web").expect("web");
+    let pod = &mut web.body["spec"]["template"]["spec"];
+    pod["restartPolicy"] = "Never".into();
+    pod["containers"][0]["readinessProbe"] = serde_json::json!({ "tcpSocket": { "port": 9999 } });
+    pod["containers"][0]["volumeMounts"] = serde_json::json!([{ "name": "nope", "mountPath": "/x" }]);
+    web.body["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = "other".into();
+    let problems = checks::check(&c.manifests);
+    for want in [
+        "Deployment/web: restartPolicy Never is not allowed",
+        "Deployment/web: selector does not match the template's labels",
+        "Deployment/web: container \"web\" mounts unknown volume \"nope\"",
+        "Deployment/web: readinessProbe of \"web\" checks no port of its container",
+    ] {
+        assert!(problems.iter().any(|p| p == want), "{want} not in {problems:?}");
+    }
+}
+
+#[test]
 fn workloads_and_restart_policies() {
     let c = convert_small(&Options::default());
     let web = find(&c, "Deployment", "web");
