@@ -256,6 +256,10 @@ fn object(ctx: &Context, name: &str, key: &str, content: Vec<u8>, secret: bool) 
 /// class and access mode from top-level `x-berth-kubernetes: {volumes: {NAME: {size,
 /// storage_class, access_mode}}}`, else `--volume-size` (default 1Gi) and the cluster default.
 pub fn finish(ctx: &mut Context) -> Result<()> {
+    let ext = ctx.stack_ext();
+    for k in ext.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| k.as_str() != "volumes") {
+        ctx.report.loss(format!("{}.{k}", super::EXTENSION), "unknown setting (volumes is known): ignored");
+    }
     let used = std::mem::take(&mut ctx.volumes_used);
     for (key, users) in &used {
         let at = format!("volumes.{key}");

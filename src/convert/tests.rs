@@ -551,3 +551,14 @@ fn a_wait_across_isolated_networks_is_reported_not_hung() {
     assert_eq!(init.as_array().map(Vec::len), Some(1));
     assert_eq!(init[0]["name"], "wait-for-c");
 }
+
+#[test]
+fn unknown_extension_settings_are_reported() {
+    let st = load_ok(
+        "services:\n  s:\n    image: x\n    x-berth-kubernetes: {livenes: true}\nx-berth-kubernetes: {volume: {}}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    assert!(losses.contains(&"services.s.x-berth-kubernetes.livenes"), "{losses:?}");
+    assert!(losses.contains(&"x-berth-kubernetes.volume"), "{losses:?}");
+}

@@ -484,6 +484,15 @@ fn host_aliases(svc: &Service) -> Value {
 
 /// Every key of the service that the manifests do not carry.
 fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
+    let ext = ctx.service_ext(svc);
+    for k in ext.as_object().into_iter().flat_map(|o| o.keys()) {
+        if !["kind", "liveness", "host_path"].contains(&k.as_str()) {
+            ctx.report.loss(
+                format!("{at}.{}.{k}", super::EXTENSION),
+                "unknown setting (kind, liveness and host_path are known): ignored",
+            );
+        }
+    }
     let r = &mut ctx.report;
     let mut loss = |cond: bool, key: &str, why: &str| {
         if cond {
