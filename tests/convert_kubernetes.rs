@@ -4,13 +4,14 @@
 //! with `kubernetes-validate` (PyPI; scripts/install-deps installs it). No root, no cluster.
 //! Without the validator the schema step is skipped with a loud SKIP line, never passed.
 
+#[path = "convert_common/mod.rs"]
+mod convert_common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use berth::convert::{checks, Manifest};
-
-const K8S_VERSION: &str = "1.30.0";
-const REPORT: &str = "berth-convert-report.txt";
+use berth::convert::checks;
+use convert_common::{convert, manifest_files, read_manifests, validate_strict, validator, REPORT};
 
 fn stacks() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -26,51 +27,6 @@ fn stacks() -> Vec<PathBuf> {
     }
     assert!(out.len() >= 8, "expected the examples and the fixtures, found {out:?}");
     out
-}
-
-fn convert(file: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .arg("-f")
-        .arg(file)
-        .args(["convert", "--to", "kubernetes", "--namespace", "demo", "-o"])
-        .arg(out)
-        .args(extra)
-        .env_remove("COMPOSE_FILE")
-        .env_remove("COMPOSE_PROFILES")
-        .env_remove("BERTH_PROJECT_NAME")
-        .env("SECRETS_API_TOKEN", "t0k3n")
-        .output()
-        .expect("run berth")
-}
-
-/// The manifest files of an output directory, sorted (kustomization and report excluded).
-fn manifest_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("output dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
-        .filter(|p| !p.ends_with("kustomization.yaml"))
-        .collect();
-    files.sort();
-    files
-}
-
-fn read_manifests(files: &[PathBuf]) -> Vec<Manifest> {
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f).expect("read manifest");
-            let body: serde_json::Value = serde_yaml::from_str(&text).expect("manifest parses");
-            let kind = body["kind"].as_str().expect("kind").to_string();
-            let name = body["metadata"]["name"].as_str().expect("name").to_string();
-            Manifest { kind, name, body }
-        })
-        .collect()
-}
-
-fn validator() -> Option<PathBuf> {
-    let ok = Command::new("kubernetes-validate").arg("--version").output().is_ok_and(|o| o.status.success());
-    ok.then(|| PathBuf::from("kubernetes-validate"))
 }
 
 #[test]
@@ -113,18 +69,7 @@ fn every_stack_converts_checks_and_validates() {
         }
 
         if let Some(v) = &validator {
-            let res = Command::new(v)
-                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
-                .args(&files)
-                .output()
-                .expect("run kubernetes-validate");
-            assert!(
-                res.status.success(),
-                "{}: kubernetes-validate failed:\n{}{}",
-                file.display(),
-                String::from_utf8_lossy(&res.stdout),
-                String::from_utf8_lossy(&res.stderr)
-            );
+            validate_strict(v, &files, &file.display().to_string());
         }
     }
 }
@@ -142,14 +87,7 @@ fn json_output_validates_too() {
     let web = manifests.iter().find(|m| m.kind == "Service" && m.name == "web").expect("web Service");
     assert_eq!(web.body["spec"]["type"], "LoadBalancer");
     match validator() {
-        Some(v) => {
-            let res = Command::new(v)
-                .args(["--strict", "--quiet", "--kubernetes-version", K8S_VERSION])
-                .args(&files)
-                .output()
-                .expect("run");
-            assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stdout));
-        }
+        Some(v) => validate_strict(&v, &files, "shop as JSON"),
         None => eprintln!("SKIP (schema validation of JSON output): kubernetes-validate not found"),
     }
 }
@@ -185,8 +123,20 @@ fn stdout_is_one_yaml_stream() {
             format!("{}/{}", v["kind"].as_str().unwrap_or("?"), v["metadata"]["name"].as_str().unwrap_or("?"))
         })
         .collect();
-    // Only `app` and what it needs: its Service, its network's policy, its published port.
-    assert_eq!(kinds, ["Service/app", "NetworkPolicy/app-published", "NetworkPolicy/net-default", "Deployment/app"]);
+    // Only `app` and what it needs: the account its Job wait uses, its Service, its
+    // network's policy, its published port.
+    assert_eq!(
+        kinds,
+        [
+            "ServiceAccount/app-waits",
+            "Role/app-waits",
+            "RoleBinding/app-waits",
+            "Service/app",
+            "NetworkPolicy/app-published",
+            "NetworkPolicy/net-default",
+            "Deployment/app"
+        ]
+    );
 }
 
 #[test]
@@ -206,4 +156,68 @@ fn reconverting_removes_what_the_stack_no_longer_makes() {
     assert!(convert(&stack, &out, &[]).status.success());
     assert!(!out.join("b-deployment.yaml").exists() && !out.join("b-service.yaml").exists());
     assert!(out.join("a-deployment.yaml").exists() && out.join("mine.yaml").exists());
+}
+
+/// The Job wait's script, run as Kubernetes would run it (`$$` → `$`) with a fake `curl`
+/// answering as the API server would: it exits 0 once the Job has succeeded, 1 once it has
+/// failed, and keeps waiting while it runs. No cluster, no network.
+#[test]
+fn job_wait_script_follows_the_job_status() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/migrate-job/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    assert!(convert(&file, &out, &[]).status.success());
+    let app = read_manifests(&manifest_files(&out))
+        .into_iter()
+        .find(|m| m.kind == "Deployment" && m.name == "app")
+        .expect("app");
+    let init = app.body["spec"]["template"]["spec"]["initContainers"].as_array().expect("initContainers").clone();
+    let wait = init.iter().find(|c| c["name"] == "wait-for-migrate").expect("wait-for-migrate");
+    let script = wait["command"][2].as_str().expect("script").replace("$$", "$");
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    let curl = bin.join("curl");
+    std::fs::write(&curl, "#!/bin/sh\ncase \"$*\" in *jobs/migrate*) printf '%s' \"$FAKE_JOB\";; *) exit 22;; esac\n")
+        .expect("write fake curl");
+    std::fs::set_permissions(&curl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let run = |status: &str| {
+        Command::new("timeout")
+            .args(["5", "sh", "-c", &script])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("JOB", "migrate")
+            .env("FAKE_JOB", status)
+            .output()
+            .expect("run the script")
+            .status
+            .code()
+    };
+    // Compact and pretty-printed JSON (the API server pretty-prints for curl).
+    assert_eq!(run(r#"{"kind":"Job","status":{"succeeded":1}}"#), Some(0));
+    assert_eq!(run("{\n  \"status\": {\n    \"succeeded\": 1\n  }\n}"), Some(0));
+    assert_eq!(run(r#"{"status":{"failed":1,"conditions":[{"type":"Failed","status":"True"}]}}"#), Some(1));
+    // Still running, or the Job not created yet: it keeps waiting (timeout's 124).
+    assert_eq!(run(r#"{"status":{"active":1,"succeeded":0}}"#), Some(124));
+    assert_eq!(run(""), Some(124));
+}
+
+#[test]
+fn host_path_and_storage_class_flags_validate() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s/edge/compose.yaml");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("k8s");
+    let run = convert(&file, &out, &["--host-path", "--storage-class", "fast", "--service-type", "NodePort"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let files = manifest_files(&out);
+    let manifests = read_manifests(&files);
+    let front = manifests.iter().find(|m| m.kind == "Deployment" && m.name == "frontend-app").expect("frontend-app");
+    let volumes = front.body["spec"]["template"]["spec"]["volumes"].as_array().expect("volumes");
+    assert!(
+        volumes.iter().any(|v| v["hostPath"]["path"].as_str().is_some_and(|p| p.ends_with("/static"))),
+        "{volumes:?}"
+    );
+    assert_eq!(checks::check(&manifests), Vec::<String>::new());
+    match validator() {
+        Some(v) => validate_strict(&v, &files, "edge with --host-path"),
+        None => eprintln!("SKIP (schema validation): kubernetes-validate not found"),
+    }
 }

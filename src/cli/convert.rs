@@ -62,9 +62,21 @@ pub struct ConvertArgs {
     /// The image of the initContainers waiting for dependencies (needs `sh` and `nc`).
     #[arg(long, default_value = "busybox:1.36")]
     pub wait_image: String,
+    /// The image of the initContainers waiting for a Job (`service_completed_successfully`;
+    /// needs `sh`, `curl` and `grep`).
+    #[arg(long, default_value = convert::JOB_WAIT_IMAGE)]
+    pub job_wait_image: String,
     /// The size of a named volume's PersistentVolumeClaim when the stack does not say.
     #[arg(long, default_value = "1Gi")]
     pub volume_size: String,
+    /// The storage class of the PersistentVolumeClaims when the stack does not say
+    /// (default: the cluster's default class).
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Convert bind mounts to hostPath volumes (files of the node the pod runs on) instead
+    /// of reporting them.
+    #[arg(long)]
+    pub host_path: bool,
     /// Only these services.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
@@ -86,8 +98,11 @@ pub fn run(g: &GlobalOpts, a: &ConvertArgs) -> anyhow::Result<ExitCode> {
             ServiceTypeArg::LoadBalancer => ServiceType::LoadBalancer,
         }),
         wait_image: a.wait_image.clone(),
+        job_wait_image: a.job_wait_image.clone(),
         services: a.services.clone(),
         volume_size: a.volume_size.clone(),
+        storage_class: a.storage_class.clone(),
+        host_path: a.host_path,
     };
     let converted = convert::convert(&loaded.stack, &opts)?;
     let report = converted.report.render();

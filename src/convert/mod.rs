@@ -5,11 +5,12 @@
 //!
 //! One file per concern: [`names`] (DNS-1123 names and labels), [`workload`] (Deployment,
 //! Job, DaemonSet and the pod spec), [`resources`], [`security`] (securityContext),
-//! [`probes`], [`service`], [`policy`] (NetworkPolicy), [`storage`] (PVC, Secret,
+//! [`probes`], [`jobwait`] (waiting for a Job), [`service`], [`policy`] (NetworkPolicy), [`storage`] (PVC, Secret,
 //! ConfigMap), [`report`], [`render`] and [`yaml`] (output, kustomization), [`checks`]
 //! (semantic checks the tests run on every output).
 
 pub mod checks;
+pub mod jobwait;
 pub mod names;
 pub mod policy;
 pub mod probes;
@@ -54,6 +55,10 @@ pub enum ConvertError {
 
 pub type Result<T> = std::result::Result<T, ConvertError>;
 
+/// The default image waiting for a Job: curl with a shell, verifying the API server's
+/// certificate against the cluster CA.
+pub const JOB_WAIT_IMAGE: &str = "curlimages/curl:8.10.1";
+
 /// How a published port is exposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ServiceType {
@@ -81,10 +86,17 @@ pub struct Options {
     pub service_type: Option<ServiceType>,
     /// The image of the initContainers that wait for dependencies (needs `sh` and `nc`).
     pub wait_image: String,
+    /// The image of the initContainers that wait for a Job to complete (needs `sh`, `curl`
+    /// and `grep`).
+    pub job_wait_image: String,
     /// Only these services (empty: all).
     pub services: Vec<String>,
     /// The PVC size when neither the stack nor a flag says.
     pub volume_size: String,
+    /// The PVCs' storage class when the stack does not say (None: the cluster's default).
+    pub storage_class: Option<String>,
+    /// Bind mounts become hostPath volumes (node-local) instead of being reported.
+    pub host_path: bool,
 }
 
 impl Default for Options {
@@ -93,8 +105,11 @@ impl Default for Options {
             namespace: None,
             service_type: None,
             wait_image: "busybox:1.36".into(),
+            job_wait_image: JOB_WAIT_IMAGE.into(),
             services: Vec::new(),
             volume_size: "1Gi".into(),
+            storage_class: None,
+            host_path: false,
         }
     }
 }
@@ -128,13 +143,16 @@ fn kind_rank(kind: &str) -> u8 {
         "ConfigMap" => 0,
         "Secret" => 1,
         "PersistentVolumeClaim" => 2,
-        "Service" => 3,
-        "NetworkPolicy" => 4,
-        "Deployment" => 5,
-        "StatefulSet" => 6,
-        "DaemonSet" => 7,
-        "Job" => 8,
-        _ => 9,
+        "ServiceAccount" => 3,
+        "Role" => 4,
+        "RoleBinding" => 5,
+        "Service" => 6,
+        "NetworkPolicy" => 7,
+        "Deployment" => 8,
+        "StatefulSet" => 9,
+        "DaemonSet" => 10,
+        "Job" => 11,
+        _ => 12,
     }
 }
 
@@ -159,6 +177,24 @@ pub fn convert(stack: &Stack, opts: &Options) -> Result<Converted> {
     let mut manifests = ctx.objects.into_values().collect::<Vec<_>>();
     manifests.sort_by(|a, b| (kind_rank(&a.kind), &a.kind, &a.name).cmp(&(kind_rank(&b.kind), &b.kind, &b.name)));
     Ok(Converted { manifests, report: ctx.report })
+}
+
+/// Compose labels → annotations of an object (Kubernetes labels select; annotations
+/// describe): keys Kubernetes refuses are reported under `at.KEY`.
+pub fn annotations(
+    ctx: &mut Context,
+    at: &str,
+    labels: &indexmap::IndexMap<String, String>,
+) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for (k, v) in labels {
+        if names::is_qualified_name(k) {
+            out.insert(k.clone(), Value::String(v.clone()));
+        } else {
+            ctx.report.loss(format!("{at}.{k}"), "not a valid Kubernetes annotation key: not converted");
+        }
+    }
+    out
 }
 
 /// What the per-concern converters share while one stack is converted.

@@ -44,6 +44,31 @@ pub fn data_key(raw: &str) -> String {
     }
 }
 
+/// Whether `key` is a valid label or annotation key: an optional DNS-1123 subdomain prefix
+/// (at most 253) and `/`, then a name of at most 63 `[A-Za-z0-9._-]`, alphanumeric at both ends.
+pub fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|part| {
+                part.len() <= 63
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+            })
+    });
+    name_ok && prefix_ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +82,10 @@ mod tests {
         assert_eq!(dns_label(&"a".repeat(80)).len(), 63);
         assert_eq!(label_value("proj_"), "proj");
         assert_eq!(data_key("db password"), "db-password");
+        assert!(is_qualified_name("com.example.team"));
+        assert!(is_qualified_name("example.com/team_a"));
+        assert!(!is_qualified_name("a/b/c"));
+        assert!(!is_qualified_name("-x"));
+        assert!(!is_qualified_name(&"k".repeat(64)));
     }
 }

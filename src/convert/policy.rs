@@ -49,11 +49,25 @@ pub fn convert_networks(ctx: &mut Context) -> Result<()> {
         let peers = json!({ "podSelector": { "matchLabels": { label.clone(): "true" } } });
         let egress = if network.internal { json!([{ "to": [peers] }, dns_egress()]) } else { json!([{}]) };
         let name = names::dns_label(&format!("net-{net}"));
+        for k in network.other.keys() {
+            ctx.report.loss(format!("{at}.{k}"), "not converted");
+        }
+        if network.attachable {
+            ctx.report.note(
+                format!("{at}.attachable"),
+                "no meaning in Kubernetes: any pod of the namespace may be given the network's label",
+            );
+        }
         let mut labels = ctx.project_labels();
         labels.insert("app.kubernetes.io/name".into(), json!(name));
+        let mut metadata = ctx.metadata(&name, Value::Object(labels));
+        let annotations = super::annotations(ctx, &format!("{at}.labels"), &network.labels);
+        if !annotations.is_empty() {
+            metadata["annotations"] = Value::Object(annotations);
+        }
         let body = json!({
             "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": ctx.metadata(&name, Value::Object(labels)),
+            "metadata": metadata,
             "spec": {
                 "podSelector": { "matchLabels": { label: "true" } },
                 "policyTypes": ["Ingress", "Egress"],

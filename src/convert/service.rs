@@ -42,14 +42,42 @@ pub fn first_port(svc: &Service) -> Option<u16> {
     svc.ports.first().map(|p| p.target).or_else(|| svc.expose.iter().find_map(|e| parse_expose(e)).map(|p| p.0))
 }
 
-fn port_name(port: u16, proto: &str) -> String {
-    format!("{}-{port}", proto.to_lowercase())
+/// A port's name: the Compose `name` when Kubernetes accepts it (an IANA service name:
+/// at most 15 of `[a-z0-9-]`, a letter, no hyphen at either end or twice), else `tcp-PORT`.
+fn port_name(svc: &Service, port: u16, proto: &str) -> String {
+    let given =
+        svc.ports.iter().find(|p| p.target == port && protocol(p.protocol) == proto).and_then(|p| p.name.as_deref());
+    match given {
+        Some(n) if is_iana_name(n) => n.to_string(),
+        _ => format!("{}-{port}", proto.to_lowercase()),
+    }
 }
 
-pub fn container_ports(_ctx: &mut Context, _name: &str, svc: &Service) -> Vec<Value> {
+fn is_iana_name(n: &str) -> bool {
+    n.len() <= 15
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && n.chars().any(|c| c.is_ascii_lowercase())
+        && !n.starts_with('-')
+        && !n.ends_with('-')
+        && !n.contains("--")
+}
+
+pub fn container_ports(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
+    for p in &svc.ports {
+        if p.name.as_deref().is_some_and(|n| !is_iana_name(n)) {
+            ctx.report.loss(
+                format!("services.{name}.ports"),
+                format!(
+                    "port name `{}` is not a valid Kubernetes port name: the port is named `{}`",
+                    p.name.as_deref().unwrap_or(""),
+                    port_name(svc, p.target, protocol(p.protocol))
+                ),
+            );
+        }
+    }
     ports(svc)
         .into_iter()
-        .map(|(p, proto)| json!({ "containerPort": p, "protocol": proto, "name": port_name(p, proto) }))
+        .map(|(p, proto)| json!({ "containerPort": p, "protocol": proto, "name": port_name(svc, p, proto) }))
         .collect()
 }
 
@@ -79,10 +107,14 @@ pub fn convert_ports(ctx: &mut Context, name: &str, svc: &Service) -> Result<()>
     }
     let mut svc_ports = Vec::new();
     for (port, proto) in &list {
-        let mut p = json!({ "name": port_name(*port, proto), "port": port, "targetPort": port, "protocol": proto });
+        let mut p =
+            json!({ "name": port_name(svc, *port, proto), "port": port, "targetPort": port, "protocol": proto });
         let publ = published.iter().find(|x| x.target == *port && protocol(x.protocol) == *proto);
         if let Some(publ) = publ {
             report_published(ctx, &at, publ, ty, &mut p);
+            if let Some(app) = &publ.app_protocol {
+                p["appProtocol"] = json!(app);
+            }
         }
         svc_ports.push(p);
     }
@@ -102,6 +134,12 @@ pub fn convert_ports(ctx: &mut Context, name: &str, svc: &Service) -> Result<()>
 /// port range becomes the nodePort; host IPs, other host ports and ranges are reported.
 fn report_published(ctx: &mut Context, at: &str, p: &crate::spec::model::Port, ty: ServiceType, out: &mut Value) {
     let at = format!("{at}.ports");
+    if p.mode == "host" {
+        ctx.report.loss(
+            &at,
+            format!("mode: host of port {}: the port is published through the Service, not on the node of each pod (hostPort)", p.target),
+        );
+    }
     if p.host_ip.as_deref().is_some_and(|ip| !ip.is_empty() && ip != "0.0.0.0" && ip != "::") {
         ctx.report.loss(
             &at,

@@ -89,8 +89,18 @@ pub fn pod_storage(ctx: &mut Context, name: &str, svc: &Service, per_replica: bo
                 }
                 json!({ "name": format!("tmpfs-{i}"), "emptyDir": memory_dir(size) })
             }
+            (MountKind::Bind, Some(src)) if host_path(ctx, svc) => {
+                ctx.report.note(
+                    &vat,
+                    format!(
+                        "bind mount {src} → {}: a hostPath volume, the files of whichever node the pod runs on",
+                        v.target
+                    ),
+                );
+                json!({ "name": format!("host-{i}"), "hostPath": { "path": src } })
+            }
             (MountKind::Bind, src) => {
-                ctx.report.loss(&vat, format!("bind mount {} → {}: host paths do not exist on cluster nodes (bake the files into the image, or use a ConfigMap)", src.as_deref().unwrap_or("?"), v.target));
+                ctx.report.loss(&vat, format!("bind mount {} → {}: host paths do not exist on cluster nodes (bake the files into the image, use a ConfigMap, or --host-path)", src.as_deref().unwrap_or("?"), v.target));
                 continue;
             }
             (kind, _) => {
@@ -129,6 +139,12 @@ pub fn pod_storage(ctx: &mut Context, name: &str, svc: &Service, per_replica: bo
         file_object(ctx, &at, r, false, &mut ps)?;
     }
     Ok(ps)
+}
+
+/// Whether bind mounts become hostPath volumes: `--host-path`, or the service's
+/// `x-berth-kubernetes: {host_path: true}`.
+fn host_path(ctx: &Context, svc: &Service) -> bool {
+    ctx.opts.host_path || ctx.service_ext(svc).get("host_path").and_then(Value::as_bool) == Some(true)
 }
 
 /// One `secrets:`/`configs:` reference: the object (once per stack) and its mount.
@@ -240,6 +256,10 @@ fn object(ctx: &Context, name: &str, key: &str, content: Vec<u8>, secret: bool) 
 /// class and access mode from top-level `x-berth-kubernetes: {volumes: {NAME: {size,
 /// storage_class, access_mode}}}`, else `--volume-size` (default 1Gi) and the cluster default.
 pub fn finish(ctx: &mut Context) -> Result<()> {
+    let ext = ctx.stack_ext();
+    for k in ext.as_object().into_iter().flat_map(|o| o.keys()).filter(|k| k.as_str() != "volumes") {
+        ctx.report.loss(format!("{}.{k}", super::EXTENSION), "unknown setting (volumes is known): ignored");
+    }
     let used = std::mem::take(&mut ctx.volumes_used);
     for (key, users) in &used {
         let at = format!("volumes.{key}");
@@ -266,7 +286,12 @@ pub fn finish(ctx: &mut Context) -> Result<()> {
         let name = names::dns_label(key);
         let mut labels = ctx.project_labels();
         labels.insert("app.kubernetes.io/name".into(), json!(name));
-        let body = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": ctx.metadata(&name, Value::Object(labels)), "spec": spec });
+        let mut metadata = ctx.metadata(&name, Value::Object(labels));
+        let annotations = super::annotations(ctx, &format!("{at}.labels"), &vol.labels);
+        if !annotations.is_empty() {
+            metadata["annotations"] = Value::Object(annotations);
+        }
+        let body = json!({ "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": metadata, "spec": spec });
         ctx.add(&at, body)?;
     }
     Ok(())
@@ -280,7 +305,7 @@ pub fn claim_spec(ctx: &Context, key: &str) -> Value {
     let size = cfg.get("size").and_then(Value::as_str).unwrap_or(&ctx.opts.volume_size).to_string();
     let mode = cfg.get("access_mode").and_then(Value::as_str).unwrap_or("ReadWriteOnce").to_string();
     let mut spec = json!({ "accessModes": [mode], "resources": { "requests": { "storage": size } } });
-    if let Some(class) = cfg.get("storage_class").and_then(Value::as_str) {
+    if let Some(class) = cfg.get("storage_class").and_then(Value::as_str).or(ctx.opts.storage_class.as_deref()) {
         spec["storageClassName"] = json!(class);
     }
     spec

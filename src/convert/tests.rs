@@ -100,6 +100,26 @@ fn semantic_checks_pass() {
 }
 
 #[test]
+fn semantic_checks_catch_broken_manifests() {
+    let mut c = convert_small(&Options::default());
+    let web = c.manifests.iter_mut().find(|m| m.kind == "Deployment" && m.name == "web").expect("web");
+    let pod = &mut web.body["spec"]["template"]["spec"];
+    pod["restartPolicy"] = "Never".into();
+    pod["containers"][0]["readinessProbe"] = serde_json::json!({ "tcpSocket": { "port": 9999 } });
+    pod["containers"][0]["volumeMounts"] = serde_json::json!([{ "name": "nope", "mountPath": "/x" }]);
+    web.body["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = "other".into();
+    let problems = checks::check(&c.manifests);
+    for want in [
+        "Deployment/web: restartPolicy Never is not allowed",
+        "Deployment/web: selector does not match the template's labels",
+        "Deployment/web: container \"web\" mounts unknown volume \"nope\"",
+        "Deployment/web: readinessProbe of \"web\" checks no port of its container",
+    ] {
+        assert!(problems.iter().any(|p| p == want), "{want} not in {problems:?}");
+    }
+}
+
+#[test]
 fn workloads_and_restart_policies() {
     let c = convert_small(&Options::default());
     let web = find(&c, "Deployment", "web");
@@ -169,8 +189,65 @@ fn dependencies_wait_on_service_dns() {
         web["initContainers"][0]["command"][2],
         "until nc -z api 3000; do echo waiting for api:3000; sleep 1; done"
     );
-    // api waits for a Job to complete: not expressible without API access → reported.
-    assert!(c.report.losses().any(|f| f.at == "services.api.depends_on.migrate"));
+}
+
+#[test]
+fn completed_successfully_waits_for_the_job_with_least_access() {
+    let c = convert_small(&Options { namespace: Some("ns".into()), ..Options::default() });
+    let pod = &find(&c, "Deployment", "api")["spec"]["template"]["spec"];
+    let wait = &pod["initContainers"][0];
+    assert_eq!(wait["name"], "wait-for-migrate");
+    assert_eq!(wait["image"], JOB_WAIT_IMAGE);
+    assert_eq!(wait["env"], serde_json::json!([{ "name": "JOB", "value": "migrate" }]));
+    let script = wait["command"][2].as_str().expect("script");
+    assert!(script.contains("/apis/batch/v1/namespaces/$$(cat $t/namespace)/jobs/$JOB"), "{script}");
+    assert!(script.contains("--cacert $t/ca.crt"), "{script}");
+    // The token reaches the wait container only.
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["serviceAccountName"], "api-waits");
+    assert_eq!(wait["volumeMounts"][0]["name"], "job-wait-token");
+    assert!(pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .all(|m| m["name"] != "job-wait-token"));
+    let role = find(&c, "Role", "api-waits");
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{ "apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": ["migrate"], "verbs": ["get"] }])
+    );
+    let binding = find(&c, "RoleBinding", "api-waits");
+    assert_eq!(
+        binding["subjects"],
+        serde_json::json!([{ "kind": "ServiceAccount", "name": "api-waits", "namespace": "ns" }])
+    );
+    assert_eq!(find(&c, "ServiceAccount", "api-waits")["automountServiceAccountToken"], false);
+    assert!(!c.report.losses().any(|f| f.at.starts_with("services.api.depends_on")));
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+    // Without its Role the check fails: the check can fail.
+    let without: Vec<Manifest> = c.manifests.iter().filter(|m| m.kind != "Role").cloned().collect();
+    assert_eq!(checks::check(&without), ["Deployment/api: ServiceAccount `api-waits` may not get Job `migrate`"]);
+}
+
+#[test]
+fn completion_of_a_service_that_is_no_job_is_reported() {
+    let st = load_ok(
+        "services:\n  a:\n    image: x\n    depends_on: {b: {condition: service_completed_successfully, restart: true}}\n  b:\n    image: x\n    x-berth-kubernetes: {kind: deployment}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    assert!(losses.contains(&"services.a.depends_on.b"), "{losses:?}");
+    assert!(losses.contains(&"services.a.depends_on.b.restart"), "{losses:?}");
+    // `a` runs once (restart no, nothing reaches it): a Job, starting without a wait.
+    assert!(find(&c, "Job", "a")["spec"]["template"]["spec"].get("initContainers").is_none());
+}
+
+#[test]
+fn init_shares_the_process_namespace() {
+    let st = load_ok("services:\n  s:\n    image: x\n    init: true\n    ports: ['80']\n");
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert_eq!(find(&c, "Deployment", "s")["spec"]["template"]["spec"]["shareProcessNamespace"], true);
+    assert!(!c.report.losses().any(|f| f.at == "services.s.init"));
 }
 
 #[test]
@@ -199,12 +276,11 @@ fn network_policies_follow_networks() {
 #[test]
 fn losses_are_reported() {
     let st = load_ok(
-        "services:\n  s:\n    image: x\n    init: true\n    ulimits: {nofile: 1024}\n    pids_limit: 10\n    volumes: ['/srv:/srv']\n    stop_signal: SIGINT\n    user: www-data\n",
+        "services:\n  s:\n    image: x\n    ulimits: {nofile: 1024}\n    pids_limit: 10\n    volumes: ['/srv:/srv']\n    stop_signal: SIGINT\n    user: www-data\n",
     );
     let c = convert(&st, &Options::default()).expect("converts");
     let at: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
     for key in [
-        "services.s.init",
         "services.s.ulimits",
         "services.s.pids_limit",
         "services.s.volumes[0]",
@@ -270,4 +346,219 @@ fn replicas_with_a_named_volume_are_a_stateful_set() {
     // No shared claim is generated for it.
     assert!(!c.manifests.iter().any(|m| m.kind == "PersistentVolumeClaim"));
     assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
+
+/// A service using (nearly) every key Compose has. The test walks the keys as written and
+/// requires each one the converter does not carry to be in the report as a loss: a key
+/// added here that is neither mapped nor reported fails it.
+const MANY_KEYS: &str = r#"
+services:
+  s:
+    image: example/s:1
+    command: [serve]
+    entrypoint: [/bin/s]
+    environment: {A: "1"}
+    working_dir: /srv
+    user: "1000"
+    hostname: s
+    domainname: example.com
+    ports: ["8080:80"]
+    expose: ["81"]
+    volumes: ["/host:/in"]
+    tmpfs: [/tmp]
+    depends_on: {t: {condition: service_started}}
+    healthcheck: {test: [CMD, "true"]}
+    restart: always
+    init: true
+    stop_grace_period: 5s
+    stop_signal: SIGINT
+    labels: {a: b}
+    deploy:
+      replicas: 2
+      resources: {limits: {cpus: "0.5", pids: 10}}
+      restart_policy: {condition: any}
+      placement: {constraints: [node.role==manager]}
+      update_config: {parallelism: 1}
+      labels: {x: y}
+      endpoint_mode: vip
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    privileged: false
+    read_only: true
+    security_opt: [no-new-privileges:true, apparmor:unconfined]
+    sysctls: {net.core.somaxconn: "1024"}
+    shm_size: 64m
+    extra_hosts: ["h:10.0.0.1"]
+    pull_policy: always
+    tty: true
+    stdin_open: true
+    group_add: ["100"]
+    mem_limit: 256m
+    mem_reservation: 128m
+    memswap_limit: 512m
+    cpus: 0.5
+    cpu_shares: 512
+    cpu_quota: 50000
+    cpuset: "0"
+    pids_limit: 50
+    blkio_config: {weight: 300}
+    ulimits: {nofile: 1024}
+    dns: [1.1.1.1]
+    dns_search: [example.com]
+    dns_opt: [ndots:1]
+    logging: {driver: syslog}
+    devices: ["/dev/fuse:/dev/fuse"]
+    external_links: [other:o]
+    ipc: host
+    pid: host
+    uts: host
+    platform: linux/arm64
+    mac_address: "02:42:ac:11:00:02"
+    oom_score_adj: 100
+    container_name: the-s
+    links: ["t:tee"]
+    cgroup_parent: /custom
+    isolation: default
+    userns_mode: host
+    storage_opt: {size: 1G}
+    annotations: {x: y}
+    post_start: [{command: [echo, hi]}]
+    pre_stop: [{command: [echo, bye]}]
+  t:
+    image: example/t:1
+    expose: ["90"]
+"#;
+
+/// Keys of MANY_KEYS's service `s` whose meaning the manifests carry.
+const MAPPED: &[&str] = &[
+    "image",
+    "command",
+    "entrypoint",
+    "environment",
+    "working_dir",
+    "user",
+    "hostname",
+    "ports",
+    "expose",
+    "tmpfs",
+    "depends_on",
+    "healthcheck",
+    "restart",
+    "init",
+    "stop_grace_period",
+    "labels",
+    "cap_add",
+    "cap_drop",
+    "privileged",
+    "read_only",
+    "sysctls",
+    "shm_size",
+    "extra_hosts",
+    "pull_policy",
+    "tty",
+    "stdin_open",
+    "group_add",
+    "mem_limit",
+    "mem_reservation",
+    "cpus",
+    "post_start",
+    "pre_stop",
+    "annotations",
+];
+/// Keys that convert partly: each of their unmapped parts is checked separately below.
+const PARTLY: &[&str] = &["deploy", "security_opt", "volumes"];
+
+#[test]
+fn every_unmapped_key_is_reported() {
+    let (st, _warnings) = load(MANY_KEYS);
+    let c = convert(&st, &Options::default()).expect("converts");
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    let reported = |at: &str| {
+        losses.iter().any(|l| *l == at || l.starts_with(&format!("{at}.")) || l.starts_with(&format!("{at}[")))
+    };
+    let raw: serde_yaml::Value = serde_yaml::from_str(MANY_KEYS).expect("yaml");
+    let keys = raw["services"]["s"].as_mapping().expect("service");
+    let mut unreported = Vec::new();
+    for key in keys.keys().filter_map(serde_yaml::Value::as_str) {
+        if MAPPED.contains(&key) || PARTLY.contains(&key) {
+            continue;
+        }
+        if !reported(&format!("services.s.{key}")) {
+            unreported.push(key.to_string());
+        }
+    }
+    for sub in ["restart_policy", "placement", "update_config", "labels", "endpoint_mode", "resources.limits.pids"] {
+        if !reported(&format!("services.s.deploy.{sub}")) {
+            unreported.push(format!("deploy.{sub}"));
+        }
+    }
+    assert!(reported("services.s.security_opt"), "apparmor:unconfined not reported: {losses:?}");
+    assert!(reported("services.s.volumes[0]"), "the bind mount is not reported: {losses:?}");
+    assert_eq!(unreported, Vec::<String>::new(), "unmapped keys missing from the report {losses:?}");
+    // And the mapped ones are not reported as lost.
+    for key in MAPPED {
+        assert!(!losses.contains(&format!("services.s.{key}").as_str()), "{key} is mapped but reported lost");
+    }
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
+
+#[test]
+fn host_paths_storage_class_and_labels_on_request() {
+    let st = load_ok(
+        "services:\n  s:\n    image: x\n    volumes: ['/srv/data:/data', 'v:/v']\n    labels: {'bad key!': x, ok.key: y}\nvolumes:\n  v:\n    labels: {com.example.backup: daily}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(c.report.losses().any(|f| f.at == "services.s.volumes[0]"));
+    assert!(c.report.losses().any(|f| f.at == "services.s.labels.bad key!"));
+    let opts = Options { host_path: true, storage_class: Some("fast".into()), ..Options::default() };
+    let c = convert(&st, &opts).expect("converts");
+    assert!(!c.report.losses().any(|f| f.at == "services.s.volumes[0]"));
+    let job = &find(&c, "Job", "s")["spec"]["template"];
+    assert_eq!(job["spec"]["volumes"][0]["hostPath"]["path"], "/srv/data");
+    assert_eq!(job["metadata"]["annotations"], serde_json::json!({ "ok.key": "y" }));
+    let pvc = find(&c, "PersistentVolumeClaim", "v");
+    assert_eq!(pvc["spec"]["storageClassName"], "fast");
+    assert_eq!(pvc["metadata"]["annotations"]["com.example.backup"], "daily");
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
+
+#[test]
+fn a_job_wait_on_an_internal_network_may_reach_the_api_server() {
+    let st = load_ok(
+        "services:\n  app:\n    image: x\n    expose: ['80']\n    networks: [data]\n    depends_on: {init: {condition: service_completed_successfully}}\n  init:\n    image: x\n    networks: [data]\nnetworks:\n  data: {internal: true}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let egress = find(&c, "NetworkPolicy", "app-api-egress");
+    assert_eq!(
+        egress["spec"]["podSelector"]["matchLabels"],
+        find(&c, "Deployment", "app")["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(egress["spec"]["egress"][0]["ports"][0]["port"], 443);
+    // The Job itself reads nothing: no such policy for it.
+    assert!(!c.manifests.iter().any(|m| m.name == "init-api-egress"));
+    assert_eq!(checks::check(&c.manifests), Vec::<String>::new());
+}
+
+#[test]
+fn a_wait_across_isolated_networks_is_reported_not_hung() {
+    let st = load_ok(
+        "services:\n  a:\n    image: x\n    expose: ['80']\n    networks: [n1]\n    depends_on: [b, c]\n  b:\n    image: x\n    expose: ['81']\n    networks: [n2]\n  c:\n    image: x\n    ports: ['82:82']\n    networks: [n2]\nnetworks:\n  n1: {}\n  n2: {}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    assert!(c.report.losses().any(|f| f.at == "services.a.depends_on.b"));
+    // c's port is published, so admitted from anywhere: the wait stays.
+    let init = &find(&c, "Deployment", "a")["spec"]["template"]["spec"]["initContainers"];
+    assert_eq!(init.as_array().map(Vec::len), Some(1));
+    assert_eq!(init[0]["name"], "wait-for-c");
+}
+
+#[test]
+fn unknown_extension_settings_are_reported() {
+    let st = load_ok(
+        "services:\n  s:\n    image: x\n    x-berth-kubernetes: {livenes: true}\nx-berth-kubernetes: {volume: {}}\n",
+    );
+    let c = convert(&st, &Options::default()).expect("converts");
+    let losses: Vec<&str> = c.report.losses().map(|f| f.at.as_str()).collect();
+    assert!(losses.contains(&"services.s.x-berth-kubernetes.livenes"), "{losses:?}");
+    assert!(losses.contains(&"x-berth-kubernetes.volume"), "{losses:?}");
 }

@@ -41,8 +41,9 @@ pub fn convert_service(ctx: &mut Context, name: &str, svc: &Service) -> Result<(
         ctx.networks_used.entry(net.clone()).or_default().push(dns.clone());
     }
     let mut template_meta = json!({ "labels": pod_labels });
-    if !svc.labels.is_empty() {
-        template_meta["annotations"] = json!(svc.labels);
+    let annotations = pod_annotations(ctx, &at, svc);
+    if !annotations.is_empty() {
+        template_meta["annotations"] = Value::Object(annotations);
     }
     let template = json!({ "metadata": template_meta, "spec": pod });
     let metadata = ctx.metadata(&dns, labels);
@@ -120,6 +121,22 @@ fn stateful_set(
             "template": template, "volumeClaimTemplates": templates,
         },
     }))
+}
+
+/// `labels` and `annotations` (the latter kept verbatim by the loader) → the pod's
+/// annotations: Kubernetes labels are for selection and have a stricter syntax.
+fn pod_annotations(ctx: &mut Context, at: &str, svc: &Service) -> Map<String, Value> {
+    let mut out = super::annotations(ctx, &format!("{at}.labels"), &svc.labels);
+    let given: indexmap::IndexMap<String, String> = svc
+        .other
+        .get("annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+        .collect();
+    out.extend(super::annotations(ctx, &format!("{at}.annotations"), &given));
+    out
 }
 
 fn is_volume(v: &crate::spec::model::ServiceVolume) -> bool {
@@ -207,7 +224,12 @@ fn pod_spec(
     if !pod_storage.volumes.is_empty() {
         pod["volumes"] = Value::Array(pod_storage.volumes);
     }
-    let waits = wait_containers(ctx, name, svc);
+    let mut waits = wait_containers(ctx, name, svc);
+    let job_waits = super::jobwait::wait_containers(ctx, name, svc)?;
+    if !job_waits.is_empty() {
+        super::jobwait::pod_settings(name, &mut pod);
+        waits.extend(job_waits);
+    }
     if !waits.is_empty() {
         pod["initContainers"] = Value::Array(waits);
     }
@@ -221,6 +243,15 @@ fn pod_spec(
                 .loss(format!("{at}.hostname"), format!("`{h}` is not a DNS label: the pod's host name is `{label}`"));
         }
         pod["hostname"] = json!(label);
+    }
+    if svc.init == Some(true) {
+        // The pod's pause process becomes PID 1 of a shared PID namespace and reaps
+        // zombies; the workload, no longer PID 1, gets default signal dispositions.
+        pod["shareProcessNamespace"] = json!(true);
+        ctx.report.note(
+            format!("{at}.init"),
+            "shareProcessNamespace: the pod's pause process is PID 1 and reaps zombies, the service is not PID 1 (as with an init); containers of the pod see each other's processes",
+        );
     }
     if !svc.extra_hosts.is_empty() {
         pod["hostAliases"] = host_aliases(svc);
@@ -380,7 +411,7 @@ fn environment(ctx: &mut Context, at: &str, svc: &Service) -> Vec<Value> {
 }
 
 /// The initContainers that hold the pod until each `depends_on` dependency answers on its
-/// Service's first port. A Service only routes to ready pods (readiness probe = the health
+/// Service's first port (`service_completed_successfully` is [`super::jobwait`]'s). A Service only routes to ready pods (readiness probe = the health
 /// check), so for `service_healthy` a connection means a healthy dependency exists; for
 /// `service_started` it is stricter than Compose (listening, not merely started).
 fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
@@ -389,12 +420,14 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
     let mut out = Vec::new();
     for (dep, d) in deps {
         let at = format!("services.{name}.depends_on.{dep}");
-        if d.condition == DependsCondition::ServiceCompletedSuccessfully {
+        if d.restart {
             ctx.report.loss(
-                at,
-                "service_completed_successfully: the dependency is a Job, but waiting for its completion needs cluster API access; this pod may start before it finishes (make it retry, or run the Job first)",
+                format!("{at}.restart"),
+                "restart: true (restart this service when the dependency restarts) has no Kubernetes equivalent",
             );
-            continue;
+        }
+        if d.condition == DependsCondition::ServiceCompletedSuccessfully {
+            continue; // a Job: waited for by super::jobwait
         }
         let Some(dep_svc) = ctx.stack.services.get(dep) else { continue };
         if !ctx.opts.services.is_empty() && !ctx.opts.services.contains(dep) {
@@ -404,6 +437,10 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
             ctx.report.loss(at, format!("`{dep}` has no ports or expose: there is no Service to wait for, so the pod starts without waiting (add `expose:` to `{dep}`)"));
             continue;
         };
+        if !reachable(svc, dep_svc, port) {
+            ctx.report.loss(at, format!("`{name}` and `{dep}` share no network and port {port} is not published: the NetworkPolicies would block the wait forever, so the pod starts without waiting"));
+            continue;
+        }
         let host = names::dns_label(dep);
         let script = format!("until nc -z {host} {port}; do echo waiting for {host}:{port}; sleep 1; done");
         out.push(json!({
@@ -413,6 +450,17 @@ fn wait_containers(ctx: &mut Context, name: &str, svc: &Service) -> Vec<Value> {
         }));
     }
     out
+}
+
+/// Whether the NetworkPolicies let `svc`'s pod connect to `dep` on `port`: they share a
+/// network, or the port is published (admitted from anywhere). Host-network pods are
+/// selected by no policy.
+fn reachable(svc: &Service, dep: &Service, port: u16) -> bool {
+    let host = |s: &Service| matches!(s.network_mode, Some(NetworkMode::Host));
+    host(svc)
+        || host(dep)
+        || svc.networks.keys().any(|n| dep.networks.contains_key(n))
+        || dep.ports.iter().any(|p| p.target == port)
 }
 
 /// `extra_hosts` → hostAliases, one entry per address with its names, sorted.
@@ -436,13 +484,21 @@ fn host_aliases(svc: &Service) -> Value {
 
 /// Every key of the service that the manifests do not carry.
 fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
+    let ext = ctx.service_ext(svc);
+    for k in ext.as_object().into_iter().flat_map(|o| o.keys()) {
+        if !["kind", "liveness", "host_path"].contains(&k.as_str()) {
+            ctx.report.loss(
+                format!("{at}.{}.{k}", super::EXTENSION),
+                "unknown setting (kind, liveness and host_path are known): ignored",
+            );
+        }
+    }
     let r = &mut ctx.report;
     let mut loss = |cond: bool, key: &str, why: &str| {
         if cond {
             r.loss(format!("{at}.{key}"), why);
         }
     };
-    loss(svc.init == Some(true), "init", "Kubernetes injects no init process: build tini or dumb-init into the image");
     loss(
         svc.stop_signal.is_some(),
         "stop_signal",
@@ -451,16 +507,19 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
     loss(svc.domainname.is_some(), "domainname", "not converted (a pod subdomain needs a headless Service)");
     loss(svc.memswap_limit.is_some(), "memswap_limit", "swap is a node setting in Kubernetes");
     loss(svc.cpu_shares.is_some(), "cpu_shares", "not converted (use deploy.resources.reservations.cpus)");
-    loss(svc.cpu_quota.is_some() || svc.cpu_period.is_some(), "cpu_quota", "not converted (use cpus)");
+    loss(svc.cpu_quota.is_some(), "cpu_quota", "not converted (use cpus)");
+    loss(svc.cpu_period.is_some(), "cpu_period", "not converted (use cpus)");
     loss(svc.cpuset.is_some(), "cpuset", "CPU pinning is the kubelet's CPU manager policy");
     loss(svc.pids_limit.is_some(), "pids_limit", "a pod has no per-container pids limit (it is a kubelet setting)");
     loss(svc.blkio_config.is_some(), "blkio_config", "no block I/O limits in Kubernetes");
     loss(!svc.ulimits.is_empty(), "ulimits", "no ulimits in Kubernetes (the container runtime's defaults apply)");
     loss(
-        !svc.dns.is_empty() || !svc.dns_search.is_empty() || !svc.dns_opt.is_empty(),
+        !svc.dns.is_empty(),
         "dns",
-        "cluster DNS applies (dnsConfig not generated)",
+        "cluster DNS applies: nameservers are not converted (a pod resolving elsewhere loses the Service names)",
     );
+    loss(!svc.dns_search.is_empty(), "dns_search", "not converted: the pod's search list is the cluster's");
+    loss(!svc.dns_opt.is_empty(), "dns_opt", "not converted: the pod's resolver options are the cluster's");
     loss(svc.logging.is_some(), "logging", "logs go to the node's container runtime log");
     loss(!svc.devices.is_empty(), "devices", "host devices need a device plugin");
     loss(!svc.external_links.is_empty(), "external_links", "not converted");
@@ -492,7 +551,7 @@ fn report_unmapped(ctx: &mut Context, at: &str, svc: &Service) {
         }
     }
     for k in svc.other.keys() {
-        if k == super::EXTENSION || HOOKS.iter().any(|(h, _)| h == k) {
+        if k == super::EXTENSION || k == "annotations" || HOOKS.iter().any(|(h, _)| h == k) {
             continue;
         }
         if k.starts_with("x-") {
