@@ -23,6 +23,8 @@ mod volume;
 // Operations on a project's containers (issue 6).
 mod exec;
 mod foreground;
+// `--format` templates and JSON Lines (issue 18).
+mod format;
 mod inspect;
 mod lifecycle;
 mod logs;
