@@ -16,6 +16,10 @@ mod images;
 pub(crate) mod load;
 mod network;
 mod plan;
+// Compose's project commands made of the others: create, scale, images, volumes (issue 18).
+mod project;
+// version, completion, man (issue 18).
+mod meta;
 // Registry pull/push (image and compose forms).
 mod pull;
 mod run;
@@ -91,14 +95,28 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Build the images of the stack's services that have a `build:` section.
     Build(build::BuildArgs),
-    /// List images in the local store.
-    Images(images::ImagesArgs),
-    /// Manage images: import, pull, push, build, rm, inspect, ls.
+    /// List the images used by the project's containers (CONTAINER REPOSITORY TAG IMAGE ID
+    /// SIZE). Every image in the store: `berth image ls`.
+    Images(project::ImagesArgs),
+    /// Manage images: import, pull, push, build, rm, inspect, ls (every image in the store).
     Image(images::ImageArgs),
     /// A one-off container: of a SERVICE of the stack (compose run), else of an IMAGE (docker run).
     Run(Box<run::RunArgs>),
     /// Manage volumes: ls, inspect, create, rm, prune.
     Volume(volume::VolumeArgs),
+    /// List the project's volumes (of the named services only, when given).
+    Volumes(project::VolumesArgs),
+    /// Create the stack's containers (and networks, volumes) without starting them; `up` or
+    /// `start` starts them.
+    Create(Box<project::CreateArgs>),
+    /// Set the number of containers of services: `scale web=3 worker=0`.
+    Scale(project::ScaleArgs),
+    /// Show berth's version.
+    Version(meta::VersionArgs),
+    /// Print a shell completion script: `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion(meta::CompletionArgs),
+    /// Write man pages (berth.1, berth-up.1, …) into DIR, or print berth(1).
+    Man(meta::ManArgs),
     /// Manage networks: ls, create, rm.
     Network(network::NetworkArgs),
     /// The per-project port proxy (started by berth itself).
@@ -165,7 +183,11 @@ pub fn main() -> ExitCode {
     };
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
-    if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_) | Command::Convert(_)) {
+    let stateless = matches!(
+        cli.command,
+        Command::Config(_) | Command::Convert(_) | Command::Version(_) | Command::Completion(_) | Command::Man(_)
+    );
+    if nix::unistd::geteuid().is_root() && !stateless {
         let roots = crate::paths::Roots::new(cli.global.root.as_deref());
         if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
@@ -185,7 +207,13 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Build(args) => build::run(&cli.global, args),
-        Command::Images(args) => images::run_images(&cli.global, args),
+        Command::Images(args) => project::images(&cli.global, args),
+        Command::Volumes(args) => project::volumes(&cli.global, args),
+        Command::Create(args) => project::create(&cli.global, args),
+        Command::Scale(args) => project::scale(&cli.global, args),
+        Command::Version(args) => meta::version(args),
+        Command::Completion(args) => meta::completion(args),
+        Command::Man(args) => meta::man(args),
         Command::Image(args) => images::run_image(&cli.global, args),
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
@@ -238,6 +266,8 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         Command::Supervise(a) => a.run_dir == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
         Command::Proxy(a) => a.config.starts_with(crate::paths::DEFAULT_STATE_DIR),
         Command::Up(_)
+        | Command::Create(_)
+        | Command::Scale(_)
         | Command::Down(_)
         | Command::Run(_)
         | Command::Start(_)

@@ -219,7 +219,7 @@ fn render_table(rows: &[Row], no_trunc: bool) -> String {
 /// Outside any project (no stack file found, no project named): true. `ps` is project-scoped
 /// as in Compose; there it shows the containers outside any project instead (`berth container
 /// ls`), rather than failing on the missing stack file.
-fn outside_any_project(g: &GlobalOpts) -> bool {
+pub(crate) fn outside_any_project(g: &GlobalOpts) -> bool {
     if g.project_name.is_some() || !g.files.is_empty() || std::env::var_os("COMPOSE_PROJECT_NAME").is_some() {
         return false;
     }
