@@ -108,6 +108,7 @@ pub enum Command {
     Volumes(project::VolumesArgs),
     /// Create the stack's containers (and networks, volumes) without starting them; `up` or
     /// `start` starts them.
+    #[command(disable_version_flag = true)]
     Create(Box<project::CreateArgs>),
     /// Set the number of containers of services: `scale web=3 worker=0`.
     Scale(project::ScaleArgs),
@@ -305,4 +306,16 @@ fn init_tracing(level: &str) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks (unique short flags, valid defaults …) on every command,
+    /// which otherwise fire only when that command is first parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
