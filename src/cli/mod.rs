@@ -16,6 +16,9 @@ mod images;
 pub(crate) mod load;
 mod network;
 mod plan;
+// COMPOSE_* from the environment and `.env`; --dry-run (issue 18).
+mod compose_env;
+mod dry_run;
 // Compose's project commands made of the others: create, scale, images, volumes (issue 18).
 mod project;
 // version, completion, man (issue 18).
@@ -56,15 +59,19 @@ pub struct GlobalOpts {
     /// Stack file(s); later files merge over earlier ones. Default: compose.yaml, compose.yml,
     /// docker-compose.yaml or docker-compose.yml in the working directory.
     /// Given before the command, as with `docker compose -f FILE up` (so `logs -f` can follow).
-    #[arg(short = 'f', long = "file", env = "COMPOSE_FILE", value_delimiter = ':')]
+    /// Also COMPOSE_FILE (files separated by `:`, or by COMPOSE_PATH_SEPARATOR), from the
+    /// environment or `.env`.
+    #[arg(short = 'f', long = "file")]
     pub files: Vec<PathBuf>,
-    /// Project name (default: top-level `name:`, else the stack file's directory name).
+    /// Project name (default: COMPOSE_PROJECT_NAME from the environment or `.env`, else
+    /// top-level `name:`, else the stack file's directory name).
     #[arg(short = 'p', long = "project-name", global = true, env = "BERTH_PROJECT_NAME")]
     pub project_name: Option<String>,
     /// Working directory for the project (default: the first stack file's directory).
     #[arg(long, global = true)]
     pub project_directory: Option<PathBuf>,
-    /// Alternate environment file(s) (default: `.env` in the project directory).
+    /// Alternate environment file(s) (default: COMPOSE_ENV_FILES, comma-separated, else `.env`
+    /// in the project directory).
     #[arg(long = "env-file", global = true)]
     pub env_files: Vec<PathBuf>,
     /// Enable services of these profiles (repeatable).
@@ -76,6 +83,23 @@ pub struct GlobalOpts {
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, global = true, env = "BERTH_LOG", default_value = "warn")]
     pub log_level: String,
+    /// Show what the command would do and change nothing (up, create, scale, down, and the
+    /// stop/start/restart/kill/pause/unpause/rm family; read-only commands run as usual, the
+    /// others refuse).
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// How progress is shown: auto, tty, plain, json (one object per line), quiet (default:
+    /// COMPOSE_PROGRESS, else auto).
+    #[arg(long, global = true, value_enum)]
+    pub progress: Option<crate::term::ProgressMode>,
+    /// At most N actions (creates, starts, pulls…) at once; -1 for no limit (default:
+    /// COMPOSE_PARALLEL_LIMIT, else 16).
+    #[arg(long, global = true, value_name = "N", allow_negative_numbers = true)]
+    pub parallel: Option<i64>,
+    /// When to use ANSI escape codes (colours): never, always, auto (default: COMPOSE_ANSI,
+    /// else auto: only on a terminal).
+    #[arg(long, global = true, value_enum)]
+    pub ansi: Option<crate::term::Ansi>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,10 +192,37 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
+    let mut cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
+    let stateless = matches!(
+        cli.command,
+        Command::Config(_) | Command::Convert(_) | Command::Version(_) | Command::Completion(_) | Command::Man(_)
+    );
+    // berth's own helpers get everything on their command line: no `.env` of whatever
+    // directory they were started in may change them.
+    let helper = matches!(cli.command, Command::Supervise(_) | Command::Proxy(_));
+    if !helper && !matches!(cli.command, Command::Version(_) | Command::Completion(_) | Command::Man(_)) {
+        match compose_env::apply(&mut cli.global) {
+            Ok(out) => {
+                crate::term::set(out.ansi, out.progress);
+                if let Some(n) = out.parallel {
+                    crate::reconciler::execute::set_parallel_limit(n);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     init_tracing(&cli.global.log_level);
+    if cli.global.dry_run {
+        // Before anything below makes the run dir or the state root's files.
+        if let Some(result) = dry_run::run(&cli.global, &cli.command) {
+            return exit(result);
+        }
+    }
     // Held (shared) until this process exits; see ensure_volatile_run_dir.
-    let _run_dir_users = match uses_default_run_dir(&cli) && nix::unistd::geteuid().is_root() {
+    let _run_dir_users = match uses_default_run_dir(&cli) && !cli.global.dry_run && nix::unistd::geteuid().is_root() {
         true => match crate::paths::ensure_volatile_run_dir(std::path::Path::new(crate::paths::DEFAULT_RUN_DIR)) {
             Ok((file, _)) => Some(file),
             // Best effort: without it berth works the same, only its run dir sits on disk.
@@ -184,11 +235,7 @@ pub fn main() -> ExitCode {
     };
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
-    let stateless = matches!(
-        cli.command,
-        Command::Config(_) | Command::Convert(_) | Command::Version(_) | Command::Completion(_) | Command::Man(_)
-    );
-    if nix::unistd::geteuid().is_root() && !stateless {
+    if nix::unistd::geteuid().is_root() && !stateless && !cli.global.dry_run {
         let roots = crate::paths::Roots::new(cli.global.root.as_deref());
         if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
@@ -248,6 +295,10 @@ pub fn main() -> ExitCode {
         Command::Supervise(args) => up::supervise(args),
         Command::Watch(args) => watch::run(&cli.global, args),
     };
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
@@ -302,7 +353,7 @@ fn init_tracing(level: &str) {
         .log_internal_errors(false)
         // Colours only for a person at a terminal: not in CI logs, pipes, or the supervisor's
         // log file (its stderr), where escape codes are noise that breaks grep.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(crate::term::colour(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .with_target(false)
         .without_time()
         .try_init();
