@@ -136,3 +136,146 @@ fn scale_images_and_volumes_of_the_project() {
     assert!(p.ok(&["volumes", "-q"]).is_empty());
     p.teardown();
 }
+
+/// A file with its size and modification time.
+type FileStamp = (std::path::PathBuf, u64, std::time::SystemTime);
+
+/// What [`host_view`] sees: files, mounts, bridge, cgroups, containers.
+type HostView = (Vec<FileStamp>, usize, bool, usize, usize);
+
+/// Every file under `dir` with its size and modification time.
+fn tree(dir: &std::path::Path) -> Vec<FileStamp> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let Ok(m) = e.path().symlink_metadata() else { continue };
+            if m.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), m.len(), m.modified().unwrap_or(std::time::UNIX_EPOCH)));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What of this project exists on the host: state files, mounts under the root, its bridge,
+/// the cgroups of its containers, its containers.
+fn host_view(p: &common::Proj) -> HostView {
+    let root = p.root.to_str().unwrap().to_string();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root)).count();
+    let bridge = berth::network::names::bridge_name(p.roots.id(), &format!("{}_default", p.project));
+    let has_bridge = std::path::Path::new("/sys/class/net").join(bridge).exists();
+    let leaf = |s: &str| berth::runtime::cgroup::leaf(p.roots.id(), &format!("{}-{s}-1", p.project));
+    let cgroups = ["web", "side"].iter().map(|s| support::berth_cgroups_named(&leaf(s)).len()).sum();
+    (tree(&p.root), mounts, has_bridge, cgroups, p.rt.list().unwrap().len())
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_leaves_the_host_unchanged() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("clidry", STACK);
+    let before = host_view(&p);
+    let plan = p.ok(&["--dry-run", "up", "-d"]);
+    assert!(plan.lines().all(|l| l.starts_with("DRY-RUN MODE - ")), "{plan}");
+    assert!(plan.contains(&format!("+ create   {}-web-1", p.project)), "{plan}");
+    assert!(p.ok(&["--dry-run", "create"]).contains(&format!("{}-side-1", p.project)));
+    assert!(p.ok(&["--dry-run", "scale", "side=2"]).contains(&format!("{}-side-2", p.project)));
+    let refused = p.berth(&["--dry-run", "run", "side", "true"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`berth run` has no dry run"), "{refused:?}");
+    assert_eq!(host_view(&p), before, "a dry run changed the host");
+
+    p.ok(&["up", "-d"]);
+    let ids = p.ok(&["ps", "-q"]);
+    let (files, mounts, bridge, cgroups, containers) = host_view(&p);
+    let down = p.ok(&["--dry-run", "down", "-v"]);
+    assert!(down.contains(&format!("- remove   {}-web-1", p.project)), "{down}");
+    let stop = p.ok(&["--dry-run", "stop", "web"]);
+    assert_eq!(stop, format!("DRY-RUN MODE - Container {}-web-1  Stop\n", p.project));
+    assert!(p.ok(&["--dry-run", "up", "-d", "--force-recreate"]).contains("~ recreate"));
+    assert!(p.ok(&["--dry-run", "ps", "-q"]) == ids, "read-only commands run as usual");
+    let after = host_view(&p);
+    let paths =
+        |v: &[(std::path::PathBuf, u64, std::time::SystemTime)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&after.0), paths(&files), "a dry run added or removed state files");
+    assert_eq!((after.1, after.2, after.3, after.4), (mounts, bridge, cgroups, containers));
+    assert_eq!(p.ok(&["ps", "-q"]), ids, "the containers are the same ones, still running");
+    p.teardown();
+}
+
+#[test]
+fn progress_ansi_and_parallel_flags() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project(
+        "cliprog",
+        "services:\n  web:\n    image: busybox:test\n    command: [sh, -c, 'echo hello; sleep 1000']\n",
+    );
+    let out = p.berth(&["--progress", "json", "--parallel", "1", "up", "-d"]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = err.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    assert!(
+        lines.iter().any(|v| v["id"] == format!("Container {}-web-1", p.project) && v["status"] == "Started"),
+        "{err}"
+    );
+    let quiet = p.berth(&["--progress", "quiet", "up", "-d", "--force-recreate"]);
+    assert!(quiet.status.success() && quiet.stderr.is_empty(), "{quiet:?}");
+    let plain = p.berth(&["--progress", "plain", "--ansi", "always", "up", "-d", "--force-recreate"]);
+    assert!(String::from_utf8_lossy(&plain.stderr).contains(&format!("Container {}-web-1  Started", p.project)));
+    p.wait_log(&format!("{}-web-1", p.project), "hello");
+    let coloured = p.ok(&["--ansi", "always", "logs"]);
+    assert!(coloured.contains("\x1b[") && coloured.contains("hello"), "{coloured:?}");
+    let plain = p.ok(&["--ansi", "never", "logs"]);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    let bad = p.berth(&["--parallel", "0", "ps"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--parallel 0"));
+    p.teardown();
+}
+
+/// COMPOSE_* variables from the environment and from `.env`, as a user sets them.
+#[test]
+fn compose_variables_from_the_environment_and_dotenv() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.yaml"), "services:\n  a:\n    image: x\n").unwrap();
+    std::fs::write(dir.path().join("two.yaml"), "services:\n  b:\n    image: y\n    profiles: [extra]\n").unwrap();
+    std::fs::write(dir.path().join("three.yaml"), "services:\n  c:\n    image: z\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "COMPOSE_FILE=one.yaml:two.yaml\nCOMPOSE_PROJECT_NAME=fromdotenv\nCOMPOSE_PROFILES=extra\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+        c.current_dir(dir.path());
+        for k in ["COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES", "BERTH_PROJECT_NAME"]
+        {
+            c.env_remove(k);
+        }
+        c.envs(env.iter().copied()).args(args);
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // From .env: both files, the profile, the name.
+    assert_eq!(run(&[], &["config", "--services"]), "a\nb\n");
+    assert!(run(&[], &["config"]).starts_with("name: fromdotenv\n"));
+    // The environment wins over .env; BERTH_PROJECT_NAME is still read; -f wins over both.
+    let env = [("COMPOSE_FILE", "one.yaml:three.yaml"), ("COMPOSE_PROJECT_NAME", "fromenv")];
+    assert_eq!(run(&env, &["config", "--services"]), "a\nc\n");
+    assert!(run(&env, &["config"]).starts_with("name: fromenv\n"));
+    assert!(run(&[("BERTH_PROJECT_NAME", "berthname")], &["config"]).starts_with("name: berthname\n"));
+    assert_eq!(run(&env, &["-f", "three.yaml", "config", "--services"]), "c\n");
+    // COMPOSE_PATH_SEPARATOR, and COMPOSE_ENV_FILES naming the env file instead of .env.
+    let sep = [("COMPOSE_FILE", "one.yaml;three.yaml"), ("COMPOSE_PATH_SEPARATOR", ";")];
+    assert_eq!(run(&sep, &["config", "--services"]), "a\nc\n");
+    std::fs::write(dir.path().join("ci.env"), "COMPOSE_FILE=three.yaml\nCOMPOSE_PROJECT_NAME=ci\n").unwrap();
+    let files = [("COMPOSE_ENV_FILES", "ci.env")];
+    assert_eq!(run(&files, &["config", "--services"]), "c\n");
+    assert!(run(&files, &["config"]).starts_with("name: ci\n"));
+}

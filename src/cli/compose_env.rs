@@ -29,8 +29,19 @@ pub struct Output {
 /// Fill the unset global options from the environment and `.env`; returns the output modes.
 pub fn apply(g: &mut GlobalOpts) -> anyhow::Result<Output> {
     let environ: IndexMap<String, String> = std::env::vars().collect();
+    // First: it names the files the other variables are read from.
+    env_files_from(g, &environ);
     let dotenv = dotenv(g, &environ)?;
     apply_with(g, &environ, &dotenv)
+}
+
+/// `--env-file`, else COMPOSE_ENV_FILES (comma-separated; from the environment only, as it
+/// names the files `.env` would otherwise be).
+fn env_files_from(g: &mut GlobalOpts, environ: &IndexMap<String, String>) {
+    if g.env_files.is_empty() {
+        let v = environ.get("COMPOSE_ENV_FILES").map(String::as_str).unwrap_or_default();
+        g.env_files = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+    }
 }
 
 /// The variables of the `.env` file (or the `--env-file` files), empty when there is none.
@@ -73,16 +84,7 @@ fn apply_with(
     if g.profiles.is_empty() {
         g.profiles = lookup("COMPOSE_PROFILES").map(|v| list(v, ",")).unwrap_or_default();
     }
-    if g.env_files.is_empty() {
-        g.env_files = environ
-            .get("COMPOSE_ENV_FILES")
-            .cloned()
-            .map(|v| list(v, ","))
-            .unwrap_or_default()
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
-    }
+    env_files_from(g, environ);
     let parallel = match g.parallel {
         Some(n) => Some(n),
         None => match lookup("COMPOSE_PARALLEL_LIMIT") {
