@@ -38,6 +38,11 @@ fn version_completion_and_man_pages() {
     assert!(!dir.path().join("berth-__supervise.1").exists(), "hidden commands get no page");
     let missing = berth_plain(&["man", dir.path().join("nope").to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a directory"));
+    // A Compose command that makes no sense for berth says why, and what to use.
+    let bridge = berth_plain(&["bridge", "convert", "-o", "out"]);
+    assert!(!bridge.status.success());
+    assert!(String::from_utf8_lossy(&bridge.stderr).contains("berth convert --to kubernetes"));
+    assert!(stdout_ok(&["bridge", "--help"]).contains("Not in berth"));
 }
 
 const STACK: &str = "services:

@@ -89,6 +89,7 @@ fn reads_only(c: &Command) -> bool {
                 | Command::Version(_)
                 | Command::Completion(_)
                 | Command::Man(_)
+                | Command::Bridge(_)
         ),
     }
 }

@@ -75,6 +75,22 @@ pub fn man(a: &ManArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `berth bridge …`: whatever follows is taken, so `bridge convert -o out` gets the answer
+/// below rather than a usage error.
+#[derive(Debug, Args)]
+pub struct BridgeArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+/// Compose's `bridge` has no berth form: it runs Docker transformer images.
+pub fn bridge() -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "berth has no `bridge`: Compose's `bridge convert` runs Docker's transformer images (a Docker \
+         engine and registry access); berth converts a stack itself: `berth convert --to kubernetes -o DIR`"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

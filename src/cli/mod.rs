@@ -142,6 +142,9 @@ pub enum Command {
     Completion(meta::CompletionArgs),
     /// Write man pages (berth.1, berth-up.1, …) into DIR, or print berth(1).
     Man(meta::ManArgs),
+    /// Not in berth: Compose's `bridge convert` runs Docker's transformer images to make
+    /// Kubernetes or Helm files; berth converts by itself with `berth convert --to kubernetes`.
+    Bridge(meta::BridgeArgs),
     /// Manage networks: ls, create, rm.
     Network(network::NetworkArgs),
     /// The per-project port proxy (started by berth itself).
@@ -195,7 +198,12 @@ pub fn main() -> ExitCode {
     let mut cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
     let stateless = matches!(
         cli.command,
-        Command::Config(_) | Command::Convert(_) | Command::Version(_) | Command::Completion(_) | Command::Man(_)
+        Command::Config(_)
+            | Command::Convert(_)
+            | Command::Version(_)
+            | Command::Completion(_)
+            | Command::Man(_)
+            | Command::Bridge(_)
     );
     // berth's own helpers get everything on their command line: no `.env` of whatever
     // directory they were started in may change them.
@@ -262,6 +270,7 @@ pub fn main() -> ExitCode {
         Command::Version(args) => meta::version(args),
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),
+        Command::Bridge(_) => meta::bridge(),
         Command::Image(args) => images::run_image(&cli.global, args),
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
