@@ -125,6 +125,7 @@ fn scale_images_and_volumes_of_the_project() {
     let json: serde_json::Value = serde_json::from_str(&p.ok(&["images", "--format", "json", "web"])).unwrap();
     assert_eq!(json[0]["ContainerName"], format!("{}-web-1", p.project));
     assert!(json[0]["ID"].as_str().unwrap().starts_with("sha256:") && json[0]["Size"].as_u64().unwrap() > 0);
+    assert_eq!(p.ok(&["images", "-q"]).lines().count(), 1, "one image, listed once");
     // The whole store stays under `image ls`.
     assert!(p.ok(&["image", "ls"]).contains("Total:"));
 

@@ -115,8 +115,12 @@ pub fn images(g: &GlobalOpts, a: &ImagesArgs) -> anyhow::Result<ExitCode> {
         rows.push(ImageRow { id, container_name: c.name.clone(), repository, tag, size });
     }
     let out = if a.quiet {
-        let mut ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        ids.dedup();
+        let mut ids: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !ids.contains(&r.id.as_str()) {
+                ids.push(&r.id);
+            }
+        }
         ids.iter().map(|i| format!("{i}\n")).collect()
     } else {
         match &a.format {
