@@ -284,4 +284,10 @@ fn compose_variables_from_the_environment_and_dotenv() {
     let files = [("COMPOSE_ENV_FILES", "ci.env")];
     assert_eq!(run(&files, &["config", "--services"]), "c\n");
     assert!(run(&files, &["config"]).starts_with("name: ci\n"));
+    // `alpha viz` on the same project: a DOT graph of its services.
+    let viz = run(&[], &["alpha", "viz", "--image"]);
+    assert!(
+        viz.starts_with("digraph \"fromdotenv\" {") && viz.contains("\"a\" [shape=box label=\"a\\nimage: x\"];"),
+        "{viz}"
+    );
 }

@@ -90,6 +90,7 @@ fn reads_only(c: &Command) -> bool {
                 | Command::Completion(_)
                 | Command::Man(_)
                 | Command::Bridge(_)
+                | Command::Alpha(_)
         ),
     }
 }

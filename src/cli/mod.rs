@@ -23,6 +23,8 @@ mod dry_run;
 mod project;
 // version, completion, man (issue 18).
 mod meta;
+// alpha viz (issue 18).
+mod viz;
 // Registry pull/push (image and compose forms).
 mod pull;
 mod run;
@@ -145,6 +147,8 @@ pub enum Command {
     /// Not in berth: Compose's `bridge convert` runs Docker's transformer images to make
     /// Kubernetes or Helm files; berth converts by itself with `berth convert --to kubernetes`.
     Bridge(meta::BridgeArgs),
+    /// Experimental Compose commands: viz (the stack as a Graphviz graph).
+    Alpha(viz::AlphaArgs),
     /// Manage networks: ls, create, rm.
     Network(network::NetworkArgs),
     /// The per-project port proxy (started by berth itself).
@@ -204,6 +208,7 @@ pub fn main() -> ExitCode {
             | Command::Completion(_)
             | Command::Man(_)
             | Command::Bridge(_)
+            | Command::Alpha(_)
     );
     // berth's own helpers get everything on their command line: no `.env` of whatever
     // directory they were started in may change them.
@@ -271,6 +276,7 @@ pub fn main() -> ExitCode {
         Command::Completion(args) => meta::completion(args),
         Command::Man(args) => meta::man(args),
         Command::Bridge(_) => meta::bridge(),
+        Command::Alpha(args) => viz::run(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
