@@ -88,6 +88,12 @@ fn create_then_up_then_recreate_gives_new_ids() {
     let row: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     assert_eq!(row["ID"], second[0].as_str());
     assert_eq!(row["Project"], p.project.as_str());
+    for key in ["ID", "Name", "Image", "Command", "Project", "Service", "State", "Health", "ExitCode", "Publishers"] {
+        assert!(row.get(key).is_some(), "no {key} in {row}");
+    }
+    assert!(row["CreatedAt"].as_str().unwrap().starts_with("20") && row["Status"].as_str().unwrap().starts_with("Up"));
+    assert_eq!((row["Image"].as_str(), row["Command"].as_str()), (Some("busybox:test"), Some("sleep 1000")));
+    assert_eq!(row["Networks"], format!("{}_default", p.project));
     let t = p.ok(&["ps", "--format", "table {{.Service}}\\t{{.State}}"]);
     assert_eq!(t, "SERVICE   STATE\nweb       running\n");
     let bad = p.berth(&["ps", "--filter", "name=web"]);

@@ -154,9 +154,10 @@ pub(crate) fn row(project: &str, c: &ProjectContainer, now: SystemTime) -> Row {
         .collect();
     let since = crate::reconciler::ops::human::since(&c.state.created_at, now);
     let labels: Vec<String> = c.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    // The normalized config names networks by their real names (`<project>_default`).
     let networks = c.record.as_ref().and_then(|r| r.config.as_ref()).and_then(|v| v.get("networks"));
     let networks = match networks.and_then(|n| n.as_object()) {
-        Some(n) => n.keys().map(|k| format!("{project}_{k}")).collect::<Vec<_>>().join(","),
+        Some(n) => n.keys().cloned().collect::<Vec<_>>().join(","),
         None => String::new(),
     };
     Row {
