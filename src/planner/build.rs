@@ -263,6 +263,11 @@ impl<'a> Builder<'a> {
         before.extend(named_volumes(service).filter_map(|k| self.volumes.get(k).copied()));
         for e in self.graph.dependencies(name) {
             match e.kind {
+                // With no starts (`create`), the dependency's sandbox made by its create is
+                // what a `network_mode: service:` container joins.
+                EdgeKind::NetworkMode | EdgeKind::Namespace if self.no_start => {
+                    before.extend(self.creates.get(&e.dependency).into_iter().flatten())
+                }
                 EdgeKind::NetworkMode | EdgeKind::Namespace => {
                     before.extend(self.starts.get(&e.dependency).into_iter().flatten())
                 }
