@@ -297,3 +297,23 @@ fn compose_variables_from_the_environment_and_dotenv() {
         "{viz}"
     );
 }
+
+#[test]
+fn create_joins_a_shared_network_namespace_and_up_starts_both() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:\n  app:\n    image: busybox:test\n    command: [sleep, '1000']\n    network_mode: 'service:net'\n  net:\n    image: busybox:test\n    command: [sleep, '1000']\n";
+    let p = common::project("clinetns", stack);
+    p.ok(&["create"]);
+    let states = p.ok(&["ps", "-a", "--format", "{{.Service}}={{.State}}"]);
+    assert_eq!(states, "app=created\nnet=created\n");
+    p.ok(&["up", "-d"]);
+    assert_eq!(p.ok(&["ps", "--format", "{{.Service}}={{.State}}"]), "app=running\nnet=running\n");
+    let netns = |svc: &str| {
+        let pid = p.rt.state(&format!("{}-{svc}-1", p.project)).unwrap().pid.expect("running");
+        std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap()
+    };
+    assert_eq!(netns("app"), netns("net"), "app is in net's network namespace");
+    p.teardown();
+}
