@@ -24,6 +24,7 @@ pub mod reconciler;
 pub mod rootid;
 pub mod runtime;
 pub mod spec;
+pub mod term;
 pub mod timefmt;
 pub mod timing;
 pub mod volumes;

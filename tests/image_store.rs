@@ -136,9 +136,9 @@ fn rootfs_tar_import_lists_resolves_and_removes_cleanly() {
     let tar = support::busybox_rootfs_tar(&work);
     let id = ok(&root, &["image", "import", tar.to_str().unwrap(), "busybox:test"]).trim().to_string();
     assert!(id.starts_with("sha256:"));
-    let table = ok(&root, &["images"]);
+    let table = ok(&root, &["image", "ls"]);
     assert!(table.lines().any(|l| l.starts_with("busybox") && l.contains("test") && l.contains(&id[7..19])), "{table}");
-    let json: serde_json::Value = serde_json::from_str(&ok(&root, &["images", "--format", "json"])).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(&root, &["image", "ls", "--format", "json"])).unwrap();
     assert_eq!(json[0]["references"][0], "busybox:test");
 
     let store = ImageStore::open(&Roots::new(Some(&root))).unwrap();
@@ -176,7 +176,7 @@ fn docker_archive_and_oci_layouts_share_one_unpacked_layer() {
 
     let store = ImageStore::open(&Roots::new(Some(&root))).unwrap();
     assert_eq!(store.cached_layers().unwrap(), vec![format!("sha256:{}", sha(&layer))], "the layer is unpacked once");
-    let table = ok(&root, &["images"]);
+    let table = ok(&root, &["image", "ls"]);
     for tag in ["rootfs", "docker", "oci", "ocitar"] {
         assert!(table.lines().any(|l| l.contains(&format!(" {tag} "))), "missing tag {tag}:\n{table}");
     }

@@ -36,14 +36,25 @@ fn ps_shows_running_and_exited_with_status_and_json() {
     let job_line = all.lines().find(|l| l.starts_with(&job)).expect("job row");
     assert!(job_line.contains("Exited (3)") && job_line.contains("ago"), "{all}");
     // Columns align: STATUS starts at the same offset on every line.
+    // (In characters: a cut command ends in `…`, as Docker's.)
     let col = all.lines().next().unwrap().find("STATUS").unwrap();
-    assert!(all.lines().skip(1).all(|l| l[col..].starts_with("Up") || l[col..].starts_with("Exited")), "{all}");
-    let json: serde_json::Value = serde_json::from_str(&p.ok(&["ps", "-a", "--format", "json"])).unwrap();
-    let rows = json.as_array().unwrap();
-    assert_eq!(rows.len(), 2);
+    let from_col = |l: &str| l.chars().skip(col).collect::<String>();
+    assert!(all.lines().skip(1).all(|l| from_col(l).starts_with("Up") || from_col(l).starts_with("Exited")), "{all}");
+    assert!(all.contains("\"sh -c echo job-done…\""), "the command, cut as Docker's:\n{all}");
+    // JSON Lines, as Compose ≥ 2.21: one object per line.
+    let jsonl = p.ok(&["ps", "-a", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    assert_eq!(rows.len(), 2, "{jsonl}");
     let j = rows.iter().find(|r| r["Service"] == "job").unwrap();
     assert_eq!((j["State"].as_str(), j["ExitCode"].as_i64()), (Some("exited"), Some(3)));
-    assert_eq!(p.ok(&["ps", "-a", "--status", "exited", "-q"]).trim(), job);
+    assert_eq!(j["Name"], job.as_str());
+    let job_id = j["ID"].as_str().unwrap();
+    assert!(job_id.len() == 64 && job_id.chars().all(|c| c.is_ascii_hexdigit()), "{job_id}");
+    assert_eq!(p.ok(&["ps", "-a", "--status", "exited", "-q"]).trim(), job_id);
+    assert_eq!(
+        p.ok(&["ps", "-a", "--filter", "status=exited", "--format", "{{.Name}} {{.State}}"]),
+        format!("{job} exited\n")
+    );
     assert_eq!(p.ok(&["ps", "-a", "--services"]), "job\nweb\n");
     let err = p.berth(&["ps", "nope"]);
     let msg = String::from_utf8_lossy(&err.stderr);

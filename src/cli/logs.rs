@@ -68,7 +68,7 @@ pub fn run(g: &GlobalOpts, a: &LogsArgs) -> anyhow::Result<ExitCode> {
     let rt = Runtime::new(&roots);
     let mut tailer = Tailer::new(targets.iter().map(|c| rt.log_path(&c.id)).collect());
     let prefixes = targets.iter().map(prefix).collect();
-    let colour = !a.no_color && std::io::stdout().is_terminal();
+    let colour = !a.no_color && crate::term::colour(std::io::stdout().is_terminal());
     let printer = Printer::new(prefixes, colour, a.timestamps).without_prefix(a.no_log_prefix);
     let mut out = std::io::stdout().lock();
     if printer.write(&mut out, &tailer.initial(tail, since)).is_err() || !a.follow {

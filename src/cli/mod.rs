@@ -16,6 +16,15 @@ mod images;
 pub(crate) mod load;
 mod network;
 mod plan;
+// COMPOSE_* from the environment and `.env`; --dry-run (issue 18).
+mod compose_env;
+mod dry_run;
+// Compose's project commands made of the others: create, scale, images, volumes (issue 18).
+mod project;
+// version, completion, man (issue 18).
+mod meta;
+// alpha viz (issue 18).
+mod viz;
 // Registry pull/push (image and compose forms).
 mod pull;
 mod run;
@@ -23,6 +32,8 @@ mod volume;
 // Operations on a project's containers (issue 6).
 mod exec;
 mod foreground;
+// `--format` templates and JSON Lines (issue 18).
+mod format;
 mod inspect;
 mod lifecycle;
 mod logs;
@@ -50,15 +61,19 @@ pub struct GlobalOpts {
     /// Stack file(s); later files merge over earlier ones. Default: compose.yaml, compose.yml,
     /// docker-compose.yaml or docker-compose.yml in the working directory.
     /// Given before the command, as with `docker compose -f FILE up` (so `logs -f` can follow).
-    #[arg(short = 'f', long = "file", env = "COMPOSE_FILE", value_delimiter = ':')]
+    /// Also COMPOSE_FILE (files separated by `:`, or by COMPOSE_PATH_SEPARATOR), from the
+    /// environment or `.env`.
+    #[arg(short = 'f', long = "file")]
     pub files: Vec<PathBuf>,
-    /// Project name (default: top-level `name:`, else the stack file's directory name).
+    /// Project name (default: COMPOSE_PROJECT_NAME from the environment or `.env`, else
+    /// top-level `name:`, else the stack file's directory name).
     #[arg(short = 'p', long = "project-name", global = true, env = "BERTH_PROJECT_NAME")]
     pub project_name: Option<String>,
     /// Working directory for the project (default: the first stack file's directory).
     #[arg(long, global = true)]
     pub project_directory: Option<PathBuf>,
-    /// Alternate environment file(s) (default: `.env` in the project directory).
+    /// Alternate environment file(s) (default: COMPOSE_ENV_FILES, comma-separated, else `.env`
+    /// in the project directory).
     #[arg(long = "env-file", global = true)]
     pub env_files: Vec<PathBuf>,
     /// Enable services of these profiles (repeatable).
@@ -70,6 +85,23 @@ pub struct GlobalOpts {
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, global = true, env = "BERTH_LOG", default_value = "warn")]
     pub log_level: String,
+    /// Show what the command would do and change nothing (up, create, scale, down, and the
+    /// stop/start/restart/kill/pause/unpause/rm family; read-only commands run as usual, the
+    /// others refuse).
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// How progress is shown: auto, tty, plain, json (one object per line), quiet (default:
+    /// COMPOSE_PROGRESS, else auto).
+    #[arg(long, global = true, value_enum)]
+    pub progress: Option<crate::term::ProgressMode>,
+    /// At most N actions (creates, starts, pulls…) at once; -1 for no limit (default:
+    /// COMPOSE_PARALLEL_LIMIT, else 16).
+    #[arg(long, global = true, value_name = "N", allow_negative_numbers = true)]
+    pub parallel: Option<i64>,
+    /// When to use ANSI escape codes (colours): never, always, auto (default: COMPOSE_ANSI,
+    /// else auto: only on a terminal).
+    #[arg(long, global = true, value_enum)]
+    pub ansi: Option<crate::term::Ansi>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,14 +121,34 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Build the images of the stack's services that have a `build:` section.
     Build(build::BuildArgs),
-    /// List images in the local store.
-    Images(images::ImagesArgs),
-    /// Manage images: import, pull, push, build, rm, inspect, ls.
+    /// List the images used by the project's containers (CONTAINER REPOSITORY TAG IMAGE ID
+    /// SIZE). Every image in the store: `berth image ls`.
+    Images(project::ImagesArgs),
+    /// Manage images: import, pull, push, build, rm, inspect, ls (every image in the store).
     Image(images::ImageArgs),
     /// A one-off container: of a SERVICE of the stack (compose run), else of an IMAGE (docker run).
     Run(Box<run::RunArgs>),
     /// Manage volumes: ls, inspect, create, rm, prune.
     Volume(volume::VolumeArgs),
+    /// List the project's volumes (of the named services only, when given).
+    Volumes(project::VolumesArgs),
+    /// Create the stack's containers (and networks, volumes) without starting them; `up` or
+    /// `start` starts them.
+    #[command(disable_version_flag = true)]
+    Create(Box<project::CreateArgs>),
+    /// Set the number of containers of services: `scale web=3 worker=0`.
+    Scale(project::ScaleArgs),
+    /// Show berth's version.
+    Version(meta::VersionArgs),
+    /// Print a shell completion script: `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion(meta::CompletionArgs),
+    /// Write man pages (berth.1, berth-up.1, …) into DIR, or print berth(1).
+    Man(meta::ManArgs),
+    /// Not in berth: Compose's `bridge convert` runs Docker's transformer images to make
+    /// Kubernetes or Helm files; berth converts by itself with `berth convert --to kubernetes`.
+    Bridge(meta::BridgeArgs),
+    /// Experimental Compose commands: viz (the stack as a Graphviz graph).
+    Alpha(viz::AlphaArgs),
     /// Manage networks: ls, create, rm.
     Network(network::NetworkArgs),
     /// The per-project port proxy (started by berth itself).
@@ -147,10 +199,43 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
+    let mut cli = Cli::parse_from(run::docker_run_argv(std::env::args_os().collect()));
+    let stateless = matches!(
+        cli.command,
+        Command::Config(_)
+            | Command::Convert(_)
+            | Command::Version(_)
+            | Command::Completion(_)
+            | Command::Man(_)
+            | Command::Bridge(_)
+            | Command::Alpha(_)
+    );
+    // berth's own helpers get everything on their command line: no `.env` of whatever
+    // directory they were started in may change them.
+    let helper = matches!(cli.command, Command::Supervise(_) | Command::Proxy(_));
+    if !helper && !matches!(cli.command, Command::Version(_) | Command::Completion(_) | Command::Man(_)) {
+        match compose_env::apply(&mut cli.global) {
+            Ok(out) => {
+                crate::term::set(out.ansi, out.progress);
+                if let Some(n) = out.parallel {
+                    crate::reconciler::execute::set_parallel_limit(n);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     init_tracing(&cli.global.log_level);
+    if cli.global.dry_run {
+        // Before anything below makes the run dir or the state root's files.
+        if let Some(result) = dry_run::run(&cli.global, &cli.command) {
+            return exit(result);
+        }
+    }
     // Held (shared) until this process exits; see ensure_volatile_run_dir.
-    let _run_dir_users = match uses_default_run_dir(&cli) && nix::unistd::geteuid().is_root() {
+    let _run_dir_users = match uses_default_run_dir(&cli) && !cli.global.dry_run && nix::unistd::geteuid().is_root() {
         true => match crate::paths::ensure_volatile_run_dir(std::path::Path::new(crate::paths::DEFAULT_RUN_DIR)) {
             Ok((file, _)) => Some(file),
             // Best effort: without it berth works the same, only its run dir sits on disk.
@@ -163,7 +248,7 @@ pub fn main() -> ExitCode {
     };
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
-    if nix::unistd::geteuid().is_root() && !matches!(cli.command, Command::Config(_) | Command::Convert(_)) {
+    if nix::unistd::geteuid().is_root() && !stateless && !cli.global.dry_run {
         let roots = crate::paths::Roots::new(cli.global.root.as_deref());
         if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
@@ -183,7 +268,15 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Build(args) => build::run(&cli.global, args),
-        Command::Images(args) => images::run_images(&cli.global, args),
+        Command::Images(args) => project::images(&cli.global, args),
+        Command::Volumes(args) => project::volumes(&cli.global, args),
+        Command::Create(args) => project::create(&cli.global, args),
+        Command::Scale(args) => project::scale(&cli.global, args),
+        Command::Version(args) => meta::version(args),
+        Command::Completion(args) => meta::completion(args),
+        Command::Man(args) => meta::man(args),
+        Command::Bridge(_) => meta::bridge(),
+        Command::Alpha(args) => viz::run(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
@@ -217,6 +310,10 @@ pub fn main() -> ExitCode {
         Command::Supervise(args) => up::supervise(args),
         Command::Watch(args) => watch::run(&cli.global, args),
     };
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
@@ -236,6 +333,8 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         Command::Supervise(a) => a.run_dir == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
         Command::Proxy(a) => a.config.starts_with(crate::paths::DEFAULT_STATE_DIR),
         Command::Up(_)
+        | Command::Create(_)
+        | Command::Scale(_)
         | Command::Down(_)
         | Command::Run(_)
         | Command::Start(_)
@@ -269,8 +368,20 @@ fn init_tracing(level: &str) {
         .log_internal_errors(false)
         // Colours only for a person at a terminal: not in CI logs, pipes, or the supervisor's
         // log file (its stderr), where escape codes are noise that breaks grep.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(crate::term::colour(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// clap's own consistency checks (unique short flags, valid defaults …) on every command,
+    /// which otherwise fire only when that command is first parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -34,7 +34,7 @@ pub struct PlanArgs {
 }
 
 /// The flags that shape a plan, shared by `plan` and `up` (so both accept the same ones).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PlanFlags {
     /// Recreate containers even if their configuration has not changed.
     #[arg(long, conflicts_with = "no_recreate")]
@@ -68,6 +68,7 @@ impl PlanFlags {
             no_deps: self.no_deps,
             remove_orphans: self.remove_orphans,
             scale: self.scale.iter().cloned().collect(),
+            no_start: false,
         }
     }
 }

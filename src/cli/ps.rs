@@ -8,11 +8,13 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use super::format::OutputFormat;
 use super::GlobalOpts;
 use crate::paths::Roots;
 use crate::reconciler::ops::{select, status, table};
 use crate::reconciler::ProjectContainer;
 
+/// Table or JSON, for the commands that offer only these two (`ls`, `stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Aligned columns.
@@ -21,22 +23,36 @@ pub enum Format {
     Json,
 }
 
+/// The states `--status` and `--filter status=` accept (Docker's).
+const STATES: [&str; 7] = ["paused", "restarting", "removing", "running", "dead", "created", "exited"];
+
 #[derive(Debug, Args)]
 pub struct PsArgs {
-    /// Show stopped containers too (default: running and restarting ones).
+    /// Show stopped containers too (default: running, paused and restarting ones).
     #[arg(short = 'a', long)]
     pub all: bool,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format: `table`, `json` (JSON Lines: one object per line, as Compose ≥ 2.21), or
+    /// a template such as `{{.Name}}\t{{.State}}` (`table {{.Name}}…` for aligned columns with
+    /// headers). Fields: ID, Name, Names, Image, Command, Project, Service, State, Health,
+    /// ExitCode, Publishers, Ports, CreatedAt, RunningFor, Status, Labels, Networks.
+    #[arg(long, default_value = "table")]
+    pub format: OutputFormat,
     /// Print only the service names.
     #[arg(long)]
     pub services: bool,
-    /// Only containers in this state: created, running, restarting, exited (repeatable).
+    /// Only containers in this state: paused, restarting, removing, running, dead, created,
+    /// exited (repeatable).
     #[arg(long = "status", value_name = "STATUS")]
     pub status: Vec<String>,
-    /// Print only container ids.
+    /// Filter by a property: `status=STATE` (repeatable; as `--status`).
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print only container ids (unique; a recreated container gets a new one).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Do not truncate the command in the table.
+    #[arg(long)]
+    pub no_trunc: bool,
     /// Only these services.
     pub service: Vec<String>,
 }
@@ -84,23 +100,40 @@ pub(crate) fn image_of(c: &ProjectContainer) -> String {
     }
 }
 
-/// One row of `ps`, also its JSON form (keys as `docker compose ps --format json`).
+/// A published port in `ps --format json`, as Compose writes it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Publisher {
+    #[serde(rename = "URL")]
+    pub url: String,
+    pub target_port: u16,
+    pub published_port: u16,
+    pub protocol: String,
+}
+
+/// One row of `ps`, also its JSON form (keys and order as `docker compose ps --format json`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Row {
+    #[serde(rename = "ID")]
     pub id: String,
     pub name: String,
+    pub names: String,
     pub image: String,
     pub command: String,
     pub project: String,
     pub service: String,
+    pub created_at: String,
+    pub running_for: String,
     pub state: String,
     pub status: String,
     pub health: String,
     pub exit_code: i32,
     pub restart_count: u32,
-    pub created_at: String,
-    pub publishers: Vec<crate::reconciler::PortRecord>,
+    pub labels: String,
+    pub networks: String,
+    pub ports: String,
+    pub publishers: Vec<Publisher>,
 }
 
 pub(crate) fn row(project: &str, c: &ProjectContainer, now: SystemTime) -> Row {
@@ -109,27 +142,85 @@ pub(crate) fn row(project: &str, c: &ProjectContainer, now: SystemTime) -> Row {
         crate::runtime::Status::Exited { code, .. } => code,
         _ => 0,
     };
+    let publishers = c
+        .ports()
+        .iter()
+        .map(|p| Publisher {
+            url: p.host_ip.clone(),
+            target_port: p.target,
+            published_port: p.host_port,
+            protocol: p.protocol.clone(),
+        })
+        .collect();
+    let since = crate::reconciler::ops::human::since(&c.state.created_at, now);
+    let labels: Vec<String> = c.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    // The normalized config names networks by their real names (`<project>_default`).
+    let networks = c.record.as_ref().and_then(|r| r.config.as_ref()).and_then(|v| v.get("networks"));
+    let networks = match networks.and_then(|n| n.as_object()) {
+        Some(n) => n.keys().cloned().collect::<Vec<_>>().join(","),
+        None => String::new(),
+    };
     Row {
-        id: c.id.clone(),
+        id: c.container_id(),
         name: c.name.clone(),
+        names: c.name.clone(),
         image: image_of(c),
         command: c.config.process.args.join(" "),
         project: project.to_string(),
         service: c.service.clone(),
+        created_at: c.state.created_at.clone(),
+        running_for: format!("{} ago", crate::reconciler::ops::human::duration(since)),
         state: status::state_word(&c.state, restarting).to_string(),
         status: status::status_text(&c.state, c.health(), restarting, now),
         health: c.health().as_str().to_string(),
         exit_code,
         restart_count: c.restart_count(),
-        created_at: c.state.created_at.clone(),
-        publishers: c.ports().to_vec(),
+        labels: labels.join(","),
+        networks,
+        ports: status::ports_text(c.ports()),
+        publishers,
     }
+}
+
+/// The states asked for by `--status` and `--filter status=…`, checked against Docker's list.
+fn wanted_states(a: &PsArgs) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for f in &a.filter {
+        match f.split_once('=') {
+            Some(("status", v)) => out.push(v.to_string()),
+            _ => anyhow::bail!("--filter {f:?}: the only filter is `status=STATE` (as in docker compose ps)"),
+        }
+    }
+    out.extend(a.status.iter().cloned());
+    for s in &out {
+        if !STATES.contains(&s.to_ascii_lowercase().as_str()) {
+            anyhow::bail!("invalid status {s:?}: use one of {}", STATES.join(", "));
+        }
+    }
+    Ok(out)
+}
+
+/// Docker's table: NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS, the command quoted and
+/// cut to 20 characters unless `--no-trunc`.
+fn render_table(rows: &[Row], no_trunc: bool) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let command = match r.command.chars().count() > 20 && !no_trunc {
+                true => format!("\"{}…\"", r.command.chars().take(19).collect::<String>()),
+                false => format!("\"{}\"", r.command),
+            };
+            let cells = [&r.name, &r.image, &command, &r.service, &r.running_for, &r.status, &r.ports];
+            cells.into_iter().cloned().collect()
+        })
+        .collect();
+    table::render(&["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"], &cells)
 }
 
 /// Outside any project (no stack file found, no project named): true. `ps` is project-scoped
 /// as in Compose; there it shows the containers outside any project instead (`berth container
 /// ls`), rather than failing on the missing stack file.
-fn outside_any_project(g: &GlobalOpts) -> bool {
+pub(crate) fn outside_any_project(g: &GlobalOpts) -> bool {
     if g.project_name.is_some() || !g.files.is_empty() || std::env::var_os("COMPOSE_PROJECT_NAME").is_some() {
         return false;
     }
@@ -150,36 +241,33 @@ pub fn run(g: &GlobalOpts, a: &PsArgs) -> anyhow::Result<ExitCode> {
         return super::container::ls(&crate::runtime::Runtime::new(&roots(g)), &ls);
     }
     let project = project_name(g)?;
+    let states = wanted_states(a)?;
     let all = select::all(&roots(g), &project, a.all)?;
     let chosen = select::services(all, &project, &a.service)?;
     let now = SystemTime::now();
     let rows: Vec<Row> = chosen
         .iter()
         .map(|c| row(&project, c, now))
-        .filter(|r| a.all || !a.status.is_empty() || matches!(r.state.as_str(), "running" | "paused" | "restarting"))
-        .filter(|r| a.status.is_empty() || a.status.iter().any(|s| s.eq_ignore_ascii_case(&r.state)))
+        .filter(|r| a.all || !states.is_empty() || matches!(r.state.as_str(), "running" | "paused" | "restarting"))
+        .filter(|r| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&r.state)))
         .collect();
-    if a.services {
-        let mut seen = Vec::new();
+    let out = if a.services {
+        let mut seen: Vec<&str> = Vec::new();
         for r in &rows {
-            if !seen.contains(&r.service) {
-                println!("{}", r.service);
-                seen.push(r.service.clone());
+            if !seen.contains(&r.service.as_str()) {
+                seen.push(&r.service);
             }
         }
+        seen.iter().map(|s| format!("{s}\n")).collect()
     } else if a.quiet {
-        rows.iter().for_each(|r| println!("{}", r.id));
-    } else if a.format == Format::Json {
-        println!("{}", serde_json::to_string(&rows)?);
+        rows.iter().map(|r| format!("{}\n", r.id)).collect()
     } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                let ports = status::ports_text(&r.publishers);
-                vec![r.name.clone(), r.image.clone(), r.service.clone(), r.status.clone(), ports]
-            })
-            .collect();
-        print!("{}", table::render(&["NAME", "IMAGE", "SERVICE", "STATUS", "PORTS"], &cells));
-    }
+        match &a.format {
+            OutputFormat::Json => super::format::json_lines(&rows)?,
+            OutputFormat::Table => render_table(&rows, a.no_trunc),
+            OutputFormat::Template { text, table } => super::format::render_template(text, *table, &rows)?,
+        }
+    };
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,29 @@ pub struct UpArgs {
     /// Watch the services' `develop.watch` paths and sync, restart or rebuild as files change.
     #[arg(short = 'w', long)]
     pub watch: bool,
+    /// Create the containers but do not start them (as `berth create`).
+    #[arg(long, conflicts_with_all = ["wait", "watch", "abort_on_container_exit", "exit_code_from"])]
+    pub no_start: bool,
+}
+
+impl UpArgs {
+    /// `up -d SERVICES` with these plan flags and nothing else (for `create` and `scale`).
+    pub(crate) fn detached(services: &[String], plan: &super::plan::PlanFlags) -> Self {
+        UpArgs {
+            services: services.to_vec(),
+            detach: true,
+            wait: false,
+            wait_timeout: None,
+            plan: plan.clone(),
+            abort_on_container_exit: false,
+            exit_code_from: None,
+            timeout: None,
+            build: false,
+            pull: None,
+            watch: false,
+            no_start: false,
+        }
+    }
 }
 
 /// Arguments of the hidden `berth __supervise`.
@@ -69,7 +92,8 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_with(load_options(g, &a.services)?)?;
     t.mark("load");
     let mut stack = loaded.stack;
-    let opts = a.plan.options(&a.services);
+    let mut opts = a.plan.options(&a.services);
+    opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
     let progress = Progress::new();
     if a.watch {
@@ -80,13 +104,16 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     }
     acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
     t.mark("before plan");
-    if !a.detach && !a.wait {
+    if !a.detach && !a.wait && !a.no_start {
         // Attached: a Ctrl-C from now on, even while containers are being created, stops the
         // stack gracefully (attach sees it) instead of killing this process half-way.
         crate::reconciler::attach::catch_interrupts();
     }
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     t.mark("up");
+    if a.no_start {
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.wait {
         let timeout = a.wait_timeout.map(Duration::from_secs);
         wait::wait_ready(&roots, &stack.name, &report.services, timeout, &progress).context("--wait")?;

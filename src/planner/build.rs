@@ -33,6 +33,7 @@ pub fn plan(desired: &Stack, actual: &Actual, opts: &PlanOptions) -> Result<Plan
     let decisions = Decider::new(desired, actual, &graph, opts).decide_all(&selected)?;
     let mut b = Builder::new(desired, actual, &graph, &selected);
     b.renew_anon_volumes = opts.renew_anon_volumes;
+    b.no_start = opts.no_start;
     b.prerequisites(&decisions);
     for (name, steps) in &decisions {
         b.service(name, steps);
@@ -59,6 +60,8 @@ struct Builder<'a> {
     awaits: HashMap<(String, bool), ActionId>,
     /// `up -V`: recreated containers get new anonymous volumes instead of their old ones.
     renew_anon_volumes: bool,
+    /// `create` / `up --no-start`: no start, restart or await actions.
+    no_start: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -76,6 +79,7 @@ impl<'a> Builder<'a> {
             starts: HashMap::new(),
             awaits: HashMap::new(),
             renew_anon_volumes: false,
+            no_start: false,
         }
     }
 
@@ -210,10 +214,14 @@ impl<'a> Builder<'a> {
                     };
                     let create = self.plan.add(action);
                     self.wire_create(name, service, create);
+                    if self.no_start {
+                        continue;
+                    }
                     let start = self.plan.add(Action::StartContainer { container });
                     self.plan.order_after(create, start);
                     self.starts.entry(name.into()).or_default().push(start);
                 }
+                Step::Start | Step::Restart(_) if self.no_start => {}
                 Step::Start => self.add_start(name, Action::StartContainer { container }),
                 Step::Restart(cause) => {
                     self.add_start(name, Action::RestartContainer { container, cause: cause.clone() })
@@ -255,6 +263,11 @@ impl<'a> Builder<'a> {
         before.extend(named_volumes(service).filter_map(|k| self.volumes.get(k).copied()));
         for e in self.graph.dependencies(name) {
             match e.kind {
+                // With no starts (`create`), the dependency's sandbox made by its create is
+                // what a `network_mode: service:` container joins.
+                EdgeKind::NetworkMode | EdgeKind::Namespace if self.no_start => {
+                    before.extend(self.creates.get(&e.dependency).into_iter().flatten())
+                }
                 EdgeKind::NetworkMode | EdgeKind::Namespace => {
                     before.extend(self.starts.get(&e.dependency).into_iter().flatten())
                 }

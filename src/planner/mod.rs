@@ -54,6 +54,8 @@ pub struct PlanOptions {
     pub remove_orphans: bool,
     /// `--scale SERVICE=N`: replicas overriding the file.
     pub scale: IndexMap<String, u32>,
+    /// `create` / `up --no-start`: create (or recreate) containers, start none.
+    pub no_start: bool,
 }
 
 /// Why no plan could be made.

@@ -525,3 +525,31 @@ fn recreate_hands_anonymous_volumes_over_and_dash_v_renews_them() {
         "--renew-anon-volumes and --no-recreate cannot be used together"
     );
 }
+
+#[test]
+fn no_start_creates_but_starts_and_awaits_nothing() {
+    let s = stack(
+        "name: demo\nservices:\n  web: {image: nginx, depends_on: {db: {condition: service_healthy}}}\n  db: {image: pg, healthcheck: {test: [CMD, 'true']}}\n",
+    );
+    let opts = PlanOptions { no_start: true, ..Default::default() };
+    let kinds = |a: &Actual| {
+        let p = plan(&s, a, &opts).expect("plan");
+        p.ids().map(|id| p.action(id).kind()).collect::<Vec<_>>()
+    };
+    let fresh = kinds(&Actual::default());
+    assert_eq!(fresh.iter().filter(|k| **k == "create_container").count(), 2, "{fresh:?}");
+    assert!(!fresh.iter().any(|k| k.contains("start") || k.starts_with("await")), "{fresh:?}");
+    // A service in another's network namespace is created after it (it joins its sandbox).
+    let shared = stack("name: demo\nservices:\n  app: {image: a, network_mode: 'service:net'}\n  net: {image: n}\n");
+    let p = plan(&shared, &Actual::default(), &opts).expect("plan");
+    let create_of = |svc: &str| {
+        p.ids()
+            .find(|id| matches!(p.action(*id), Action::CreateContainer { container, .. } if container.service == svc))
+    };
+    let (app, net) = (create_of("app").unwrap(), create_of("net").unwrap());
+    assert!(p.dependencies(app).contains(&net), "{:?}", p.dependencies(app));
+    // Stopped containers stay stopped.
+    let mut stopped = up_state(&s);
+    stopped.containers.iter_mut().for_each(|c| c.status = ContainerStatus::Exited(0));
+    assert!(kinds(&stopped).is_empty(), "{:?}", kinds(&stopped));
+}

@@ -62,7 +62,7 @@ pub fn catch_interrupts() {
 /// Stream logs until the stack is done; returns the exit code `up` should exit with.
 pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
     catch_interrupts();
-    let tty = std::io::stdout().is_terminal();
+    let tty = crate::term::colour(std::io::stdout().is_terminal());
     let mut follows: BTreeMap<String, Follow> = BTreeMap::new();
     let rt = Runtime::new(roots);
     let mut stdout = std::io::stdout();

@@ -147,6 +147,7 @@ pub fn create(
         service: c.service.clone(),
         number: c.number,
         id: cfg.id.clone(),
+        uid: super::state::new_uid(&c.name)?,
         name: c.name.clone(),
         config_hash: config_hash.to_string(),
         config: Some(crate::planner::normalized_config(service, stack)),

@@ -19,9 +19,21 @@ use crate::runtime::Status;
 /// says otherwise.
 pub const MAX_PARALLEL: usize = 16;
 
-/// The parallelism of this run: `COMPOSE_PARALLEL_LIMIT` when set to a positive number, else
-/// [`MAX_PARALLEL`].
+/// Set by the CLI's `--parallel N` (0: not set).
+static PARALLEL_OVERRIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `--parallel N`: at most N actions at once in this process (over COMPOSE_PARALLEL_LIMIT).
+pub fn set_parallel_limit(n: usize) {
+    PARALLEL_OVERRIDE.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The parallelism of this run: `--parallel`, else `COMPOSE_PARALLEL_LIMIT` when set to a
+/// positive number, else [`MAX_PARALLEL`].
 pub fn parallel_limit() -> usize {
+    let set = PARALLEL_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed);
+    if set > 0 {
+        return set;
+    }
     std::env::var("COMPOSE_PARALLEL_LIMIT")
         .ok()
         .and_then(|v| v.trim().parse().ok())

@@ -50,6 +50,19 @@ impl ProjectContainer {
         self.state.is_running()
     }
 
+    /// The container's unique id (64 hex digits), as `ps -q` prints it: the uid its record
+    /// got at create; for a container without one (a one-off, or a record from before berth
+    /// kept uids) a hash of its name and creation time, which is as stable as the container
+    /// and changes when it is recreated.
+    pub fn container_id(&self) -> String {
+        if let Some(uid) = self.record.as_ref().map(|r| &r.uid).filter(|u| !u.is_empty()) {
+            return uid.clone();
+        }
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(format!("{}\n{}", self.name, self.state.created_at));
+        hex::encode(digest)
+    }
+
     /// The status as `ps` shows it: `created`, `running`, `restarting`, `exited (3)`.
     pub fn status_text(&self) -> String {
         match (&self.state.status, &self.record) {

@@ -31,18 +31,30 @@ impl Kind {
 pub struct Progress {
     tty: bool,
     quiet: bool,
+    /// `--progress json`: one JSON object per line.
+    json: bool,
     out: Mutex<()>,
 }
 
 impl Progress {
-    /// Lines on stderr (stdout stays for logs and data), styled when stderr is a terminal.
+    /// Lines on stderr (stdout stays for logs and data), as `--progress` and `--ansi` say:
+    /// by default styled when stderr is a terminal.
     pub fn new() -> Self {
-        Progress { tty: std::io::stderr().is_terminal(), quiet: false, out: Mutex::new(()) }
+        use crate::term::{colour, progress, ProgressMode};
+        let on_tty = std::io::stderr().is_terminal();
+        let mode = progress();
+        let tty = match mode {
+            ProgressMode::Auto => colour(on_tty),
+            ProgressMode::Tty => colour(true),
+            _ => false,
+        };
+        let (quiet, json) = (mode == ProgressMode::Quiet, mode == ProgressMode::Json);
+        Progress { tty, quiet, json, out: Mutex::new(()) }
     }
 
     /// A progress that prints nothing (the supervisor).
     pub fn quiet() -> Self {
-        Progress { tty: false, quiet: true, out: Mutex::new(()) }
+        Progress { tty: false, quiet: true, json: false, out: Mutex::new(()) }
     }
 
     /// `✔ Container NAME  WHAT  ELAPSED`.
@@ -60,6 +72,10 @@ impl Progress {
         if self.quiet {
             return;
         }
+        let text = match self.json {
+            true => serde_json::json!({ "level": "info", "text": text }).to_string(),
+            false => text.to_string(),
+        };
         let _g = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(std::io::stderr(), "{text}");
     }
@@ -68,7 +84,10 @@ impl Progress {
         if self.quiet {
             return;
         }
-        let text = render(self.tty, ok, kind, name, what, elapsed, reason);
+        let text = match self.json {
+            true => render_json(ok, kind, name, what, elapsed, reason),
+            false => render(self.tty, ok, kind, name, what, elapsed, reason),
+        };
         let _g = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let _ = writeln!(std::io::stderr(), "{text}");
     }
@@ -99,6 +118,28 @@ fn render(
     }
 }
 
+/// `--progress json`: `{"id":"Container demo-web-1","status":"Started","text":"Started","elapsed":0.3}`,
+/// or with `"level":"error"` and the reason as text.
+fn render_json(
+    ok: bool,
+    kind: Kind,
+    name: &str,
+    what: &str,
+    elapsed: Option<Duration>,
+    reason: Option<&str>,
+) -> String {
+    let mut v = serde_json::json!({
+        "id": format!("{} {name}", kind.as_str()),
+        "status": what,
+        "text": reason.unwrap_or(what),
+        "level": if ok { "info" } else { "error" },
+    });
+    if let Some(d) = elapsed {
+        v["elapsed"] = serde_json::json!((d.as_secs_f64() * 10.0).round() / 10.0);
+    }
+    v.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +153,16 @@ mod tests {
         );
         let styled = render(true, false, Kind::Network, "demo_default", "Error", None, Some("boom"));
         assert!(styled.contains("✘") && styled.ends_with("Network demo_default  Error  boom"), "{styled}");
+    }
+
+    #[test]
+    fn json_lines() {
+        let line = render_json(true, Kind::Container, "demo-web-1", "Started", Some(Duration::from_millis(320)), None);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!((v["id"].as_str(), v["status"].as_str()), (Some("Container demo-web-1"), Some("Started")));
+        assert_eq!(v["elapsed"], 0.3);
+        let err: serde_json::Value =
+            serde_json::from_str(&render_json(false, Kind::Network, "n", "Error", None, Some("boom"))).unwrap();
+        assert_eq!((err["level"].as_str(), err["text"].as_str()), (Some("error"), Some("boom")));
     }
 }

@@ -63,6 +63,10 @@ pub struct ContainerRecord {
     pub number: u32,
     /// The runtime's container id.
     pub id: String,
+    /// A unique id made at create (64 random hex digits, Docker's form): what `ps -q` prints,
+    /// new for every recreate. Empty in records written before berth kept one (see
+    /// [`ProjectContainer::container_id`](super::ProjectContainer::container_id)).
+    pub uid: String,
     pub name: String,
     pub config_hash: String,
     /// `planner::normalized_config` at creation (so a recreate names the changed fields).
@@ -111,6 +115,18 @@ pub struct ProjectMeta {
     /// The image references of the stack's services at the last `up` (`down --rmi` finds
     /// them here when the containers are already gone).
     pub images: Vec<String>,
+}
+
+/// A new container uid: 32 random bytes as 64 hex digits (the form of Docker's ids).
+pub fn new_uid(container: &str) -> Result<String> {
+    let mut b = [0u8; 32];
+    // SAFETY: getrandom(2) writes at most `len` bytes into the buffer we own.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n != b.len() as isize {
+        let e = std::io::Error::last_os_error();
+        return Err(ReconcileError::container(container, format!("making its id: getrandom: {e}")));
+    }
+    Ok(hex::encode(b))
 }
 
 /// The state dir of one project.

@@ -69,6 +69,12 @@ pub fn up(
         project_dir: stack.project_dir.clone(),
         images: stack.services.iter().map(|(name, svc)| crate::planner::image_ref(stack, name, svc)).collect(),
     })?;
+    if opts.no_start {
+        // `create`: nothing runs, so there is nothing to supervise yet (`up` starts it).
+        let result = execute(&ctx, &plan, progress).and(ctx.firewalls_ready());
+        t.mark("execute");
+        return result.map(|()| UpReport { changed: true, services });
+    }
     // The supervisor probes health while the plan runs (AwaitHealthy reads what it records).
     // Spawning it (a fork of this process, then an exec) runs alongside the plan's first steps.
     let (started, result) = std::thread::scope(|s| {

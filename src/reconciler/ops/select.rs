@@ -138,3 +138,28 @@ pub(crate) mod tests {
         assert_eq!(names, vec![vec!["demo-db-1"], vec!["demo-api-1"], vec!["demo-web-1", "demo-web-2"]]);
     }
 }
+
+#[cfg(test)]
+mod id_tests {
+    use super::tests::container;
+    use crate::reconciler::state::{new_uid, ContainerRecord};
+
+    #[test]
+    fn container_ids_come_from_the_record_else_from_name_and_creation() {
+        let mut c = container("web", 1, "");
+        c.state.created_at = "2026-01-01T00:00:00Z".into();
+        let derived = c.container_id();
+        assert!(derived.len() == 64 && derived.chars().all(|ch| ch.is_ascii_hexdigit()));
+        assert_eq!(c.container_id(), derived, "stable for the container's life");
+        let mut recreated = c.clone();
+        recreated.state.created_at = "2026-01-01T00:00:05Z".into();
+        assert_ne!(recreated.container_id(), derived, "a recreate changes it");
+        let uid = new_uid("demo-web-1").unwrap();
+        assert_ne!(uid, new_uid("demo-web-1").unwrap());
+        c.record = Some(ContainerRecord { uid: uid.clone(), ..Default::default() });
+        assert_eq!(c.container_id(), uid);
+        // A record written before uids existed still reads, with an empty one.
+        let old: ContainerRecord = serde_json::from_str(r#"{"service":"web","number":1,"id":"demo-web-1"}"#).unwrap();
+        assert_eq!(old.uid, "");
+    }
+}
