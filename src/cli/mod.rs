@@ -33,6 +33,8 @@ mod down;
 mod up;
 // Watch mode (develop.watch).
 mod watch;
+// Issue 18, part 2: files, images and credentials in and out of containers.
+mod cp;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -143,6 +145,9 @@ pub enum Command {
     Supervise(up::SuperviseArgs),
     /// Watch the services' `develop.watch` paths and sync, restart or rebuild on changes.
     Watch(watch::WatchArgs),
+    // Issue 18, part 2 (cp, export, commit, events, login/logout).
+    /// Copy files/folders between a service container and the host (`-`: a tar stream).
+    Cp(cp::CpArgs),
 }
 
 /// Entry point of the binary.
@@ -216,6 +221,7 @@ pub fn main() -> ExitCode {
         Command::Down(args) => down::run(&cli.global, args),
         Command::Supervise(args) => up::supervise(args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Cp(args) => cp::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
