@@ -233,7 +233,7 @@ fn root_owner(maps: &IdMaps) -> Owner {
     Owner::Fixed(u, g)
 }
 
-fn id_maps(cfg: &crate::runtime::ContainerConfig) -> IdMaps {
+pub(crate) fn id_maps(cfg: &crate::runtime::ContainerConfig) -> IdMaps {
     let Some(u) = &cfg.namespaces.user else { return IdMaps::default() };
     let r = |m: &[crate::runtime::IdMap]| m.iter().map(|m| (m.container_id, m.host_id, m.size)).collect();
     IdMaps { uids: r(&u.uid_map), gids: r(&u.gid_map) }

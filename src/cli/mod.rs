@@ -35,6 +35,8 @@ mod up;
 mod watch;
 // Issue 18, part 2: files, images and credentials in and out of containers.
 mod cp;
+mod export;
+mod image_io;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -148,6 +150,10 @@ pub enum Command {
     // Issue 18, part 2 (cp, export, commit, events, login/logout).
     /// Copy files/folders between a service container and the host (`-`: a tar stream).
     Cp(cp::CpArgs),
+    /// Export a service container's filesystem as a tar archive.
+    Export(export::ExportArgs),
+    /// Create a new image from a service container's changes.
+    Commit(export::CommitArgs),
 }
 
 /// Entry point of the binary.
@@ -222,6 +228,8 @@ pub fn main() -> ExitCode {
         Command::Supervise(args) => up::supervise(args),
         Command::Watch(args) => watch::run(&cli.global, args),
         Command::Cp(args) => cp::run(&cli.global, args),
+        Command::Export(args) => export::export(&cli.global, args),
+        Command::Commit(args) => export::commit(&cli.global, args),
     };
     match result {
         Ok(code) => code,

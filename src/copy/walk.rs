@@ -18,8 +18,8 @@ use crate::fsat as at;
 pub struct Walker {
     /// (dev, inode) of a multiply-linked file → the path it was first sent as.
     links: HashMap<(u64, u64), Vec<OsString>>,
-    /// Do not descend into directories of another filesystem than their parent (mount
-    /// points: a container's /proc, /sys, /dev and volumes, for `export`); they are sent empty.
+    /// Do not descend into mounts (a container's /proc, /sys, /dev, volumes, bound files:
+    /// `export`, as Docker's); their mount points are sent empty.
     pub one_file_system: bool,
     /// Applied to every owner (host ids → the ids the destination should record).
     pub map_ids: Option<super::IdMaps>,
@@ -56,6 +56,12 @@ impl Walker {
         if let Some(m) = &self.map_ids {
             (meta.uid, meta.gid) = m.to_container(meta.uid, meta.gid);
         }
+        if self.one_file_system && parent_dev.is_some() && is_mount_root(dir, name) {
+            // A mount (a volume, /proc, a bound secret or /etc/hosts): its mount point only,
+            // empty, as Docker's export shows it.
+            let kind = if st.st_mode & libc::S_IFMT == libc::S_IFDIR { Kind::Dir } else { Kind::File };
+            return sink.entry(&path, &kind, &Meta { size: 0, ..meta }, Some(&mut std::io::empty()));
+        }
         match st.st_mode & libc::S_IFMT {
             libc::S_IFDIR => {
                 if depth >= MAX_DEPTH {
@@ -66,9 +72,6 @@ impl Walker {
                 }
                 meta.size = 0;
                 sink.entry(&path, &Kind::Dir, &meta, None)?;
-                if self.one_file_system && parent_dev.is_some_and(|d| d != st.st_dev) {
-                    return Ok(());
-                }
                 let sub = at::open_dir_at(dir, name).map_err(io_at(&shown_path))?;
                 self.children(&sub, &path, st.st_dev, sink, depth + 1)
             }
@@ -132,6 +135,20 @@ impl Walker {
         }
         Ok(())
     }
+}
+
+/// Whether `name` in `dir` is the root of a mount (statx(2) STATX_ATTR_MOUNT_ROOT, Linux 5.8);
+/// on older kernels, never.
+fn is_mount_root(dir: &File, name: &OsStr) -> bool {
+    let Ok(c) = at::cstr(name.as_bytes()) else { return false };
+    // SAFETY: a zeroed statx is a valid out-parameter.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid dirfd, C string and out-parameter.
+    let rc = unsafe {
+        libc::statx(dir.as_raw_fd(), c.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, libc::STATX_BASIC_STATS, &mut stx)
+    };
+    let bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    rc == 0 && stx.stx_attributes_mask & bit != 0 && stx.stx_attributes & bit != 0
 }
 
 pub fn fstat(f: &File) -> std::io::Result<libc::stat> {
