@@ -35,6 +35,7 @@ mod up;
 mod watch;
 // Issue 18, part 2: files, images and credentials in and out of containers.
 mod cp;
+mod events;
 mod export;
 mod image_io;
 
@@ -154,6 +155,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Create a new image from a service container's changes.
     Commit(export::CommitArgs),
+    /// Stream the project's container events (create, start, die, health_status, oom, destroy …).
+    Events(events::EventsArgs),
 }
 
 /// Entry point of the binary.
@@ -230,6 +233,7 @@ pub fn main() -> ExitCode {
         Command::Cp(args) => cp::run(&cli.global, args),
         Command::Export(args) => export::export(&cli.global, args),
         Command::Commit(args) => export::commit(&cli.global, args),
+        Command::Events(args) => events::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
