@@ -38,6 +38,7 @@ mod cp;
 mod events;
 mod export;
 mod image_io;
+mod login;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -157,6 +158,10 @@ pub enum Command {
     Commit(export::CommitArgs),
     /// Stream the project's container events (create, start, die, health_status, oom, destroy …).
     Events(events::EventsArgs),
+    /// Log in to a registry (credentials in ~/.docker/config.json, as Docker).
+    Login(login::LoginArgs),
+    /// Log out from a registry.
+    Logout(login::LogoutArgs),
 }
 
 /// Entry point of the binary.
@@ -234,6 +239,8 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::export(&cli.global, args),
         Command::Commit(args) => export::commit(&cli.global, args),
         Command::Events(args) => events::run(&cli.global, args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
     };
     match result {
         Ok(code) => code,
