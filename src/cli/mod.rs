@@ -34,6 +34,7 @@ mod up;
 // Watch mode (develop.watch).
 mod watch;
 // Issue 18, part 2: files, images and credentials in and out of containers.
+mod attach;
 mod cp;
 mod events;
 mod export;
@@ -162,6 +163,8 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
+    /// Attach to a service container's output (stdout and stderr) until it exits.
+    Attach(attach::AttachArgs),
 }
 
 /// Entry point of the binary.
@@ -241,6 +244,7 @@ pub fn main() -> ExitCode {
         Command::Events(args) => events::run(&cli.global, args),
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
+        Command::Attach(args) => attach::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
