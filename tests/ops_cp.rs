@@ -214,6 +214,11 @@ fn container_symlinks_never_reach_host_files() {
     let r = piped(&s, &["cp", "-", "app:/srv"], b.into_inner().unwrap());
     assert!(r.failure().stderr().contains("symlink"), "{}", r.stderr());
     assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 0, "a tar stream wrote into a host directory");
+    // Out: a device node the container made (CAP_MKNOD) is not planted on the host.
+    sh(&s, "app", "mkdir /srv/devd && busybox mknod -m 666 /srv/devd/mem c 1 1 && echo x > /srv/devd/f").success();
+    let r = s.berth(&["cp", "app:/srv/devd", out.join("devd").to_str().unwrap()]);
+    assert!(r.success().stderr().contains("device node not copied"), "{}", r.stderr());
+    assert!(out.join("devd/f").is_file() && std::fs::symlink_metadata(out.join("devd/mem")).is_err());
     // Out: a symlink to a host path is copied as a symlink, never followed.
     s.berth(&["cp", "app:/srv/.", out.join("srv").to_str().unwrap()]).success();
     assert_eq!(std::fs::read_link(out.join("srv/leak")).unwrap(), secret);

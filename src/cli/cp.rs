@@ -190,7 +190,7 @@ pub fn run(g: &GlobalOpts, a: &CpArgs) -> anyhow::Result<ExitCode> {
                 Owner::Fixed(nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())
             };
             match &dest {
-                Endpoint::Host(d) => copy(&mut walker, &from, &sp, d, on_host(d, false)?, owner)?,
+                Endpoint::Host(d) => copy(true, &mut walker, &from, &sp, d, on_host(d, false)?, owner)?,
                 _ => to_stdout(&mut walker, &from, &sp)?,
             }
         }
@@ -199,7 +199,7 @@ pub fn run(g: &GlobalOpts, a: &CpArgs) -> anyhow::Result<ExitCode> {
             let to = in_container(&croot.root, service, &follow_dest(&croot.root, cpath)?, false)?;
             let mut walker = Walker::default();
             let owner = if a.archive { Owner::Keep(maps.clone()) } else { root_owner(&maps) };
-            copy(&mut walker, &from, &sp, &a.dest, to, owner)?
+            copy(false, &mut walker, &from, &sp, &a.dest, to, owner)?
         }
         _ => {
             let (to, _) = in_container(&croot.root, service, &follow_dest(&croot.root, cpath)?, false)?;
@@ -243,6 +243,7 @@ pub(crate) fn id_maps(cfg: &crate::runtime::ContainerConfig) -> IdMaps {
 /// with `SRC/.`), else it becomes DEST; a file into a directory lands inside it, else it
 /// becomes (or replaces) DEST.
 fn copy(
+    host_dest: bool,
     walker: &mut Walker,
     from: &Place,
     sp: &Split,
@@ -266,6 +267,7 @@ fn copy(
         None => (to.parent.try_clone()?, to.name.clone()),
     };
     let mut sink = FsSink::new(sink_root, dest_arg, owner);
+    sink.devices = !host_dest;
     send(walker, from, src_dir, top, &mut sink)?;
     sink.finish()?;
     Ok(Some(sink.bytes))

@@ -30,12 +30,24 @@ pub struct FsSink {
     dirs: Vec<(Vec<OsString>, Meta)>,
     /// Regular-file bytes written.
     pub bytes: u64,
+    /// Make device nodes. Off when writing to the host: a container with CAP_MKNOD (Docker's
+    /// default set) can make a node of any host device, world-readable, and a copy out must not
+    /// plant it on the host; such entries are skipped with a warning.
+    pub devices: bool,
 }
 
 impl FsSink {
     pub fn new(root: File, base: &str, owner: Owner) -> FsSink {
         let is_root = nix::unistd::geteuid().is_root();
-        FsSink { root, base: base.trim_end_matches('/').to_string(), owner, is_root, dirs: Vec::new(), bytes: 0 }
+        FsSink {
+            root,
+            base: base.trim_end_matches('/').to_string(),
+            owner,
+            is_root,
+            dirs: Vec::new(),
+            bytes: 0,
+            devices: true,
+        }
     }
 
     fn show(&self, path: &[OsString]) -> String {
@@ -110,6 +122,10 @@ impl FsSink {
     fn special(&mut self, parent: &File, name: &OsString, kind: &Kind, meta: &Meta, sh: &str) -> Result<()> {
         let (fmt, dev) = match kind {
             Kind::Fifo => (libc::S_IFIFO, 0),
+            Kind::Char(_) | Kind::Block(_) if !self.devices => {
+                eprintln!("warning: {sh}: device node not copied to the host");
+                return Ok(());
+            }
             Kind::Char(d) => (libc::S_IFCHR, *d),
             Kind::Block(d) => (libc::S_IFBLK, *d),
             _ => return Ok(()),
