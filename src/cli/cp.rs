@@ -135,9 +135,9 @@ fn in_container(root: &OwnedFd, service: &str, path: &str, follow: bool) -> anyh
     } else {
         (sp.parent.clone(), sp.name.clone())
     };
-    let parent = open_in_root(root, &parent_rel)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("{shown}: the directory /{parent_rel} does not exist in the container"))?;
+    let parent = open_in_root(root, &parent_rel).map_err(anyhow::Error::msg).with_context(|| {
+        format!("{shown}: the directory /{} does not exist in the container", parent_rel.trim_start_matches('/'))
+    })?;
     Ok((Place { parent: file_of(parent), name, shown }, sp))
 }
 

@@ -280,6 +280,8 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         | Command::Build(_)
         | Command::Image(_)
         | Command::Network(_) => default_root,
+        // A stopped container's cp/export/commit takes the project lock (run/locks).
+        Command::Cp(_) | Command::Export(_) | Command::Commit(_) => default_root,
         _ => false,
     }
 }
