@@ -47,7 +47,7 @@ fn cp_copies_both_ways_with_docker_rules() {
     }
     let mut s = Stack::new("cp").image("busybox:latest").file(STACK);
     std::fs::create_dir_all(path_in(&s, "data")).unwrap();
-    s.up(&["-d"]).success();
+    s.up(&["-d", "--scale", "app=2"]).success();
     sh(&s, "app", "mkdir -p /srv/d/sub && echo hi > /srv/d/a.txt && echo deep > /srv/d/sub/b && ln -s a.txt /srv/d/link && chown 123:45 /srv/d/a.txt && chmod 640 /srv/d/a.txt").success();
     let host = s.tmp.path().join("host");
     std::fs::create_dir(&host).unwrap();
@@ -90,6 +90,11 @@ fn cp_copies_both_ways_with_docker_rules() {
     assert_eq!(sh(&s, "app", "cat /srv/d/a.txt").stdout(), "from host\n");
     let r = s.berth(&["cp", src.to_str().unwrap(), "app:/srv/d/a.txt"]);
     assert!(r.failure().stderr().contains("cannot copy a directory to a file"), "{}", r.stderr());
+
+    // --index picks the replica.
+    s.berth(&["cp", "--index", "2", src.join("x").to_str().unwrap(), "app:/only2"]).success();
+    assert_eq!(s.berth(&["exec", "--index", "2", "app", "cat", "/only2"]).success().stdout(), "from host\n");
+    s.berth(&["exec", "app", "test", "-e", "/only2"]).failure();
 
     // Streams: out as a tar on stdout, in from a tar on stdin.
     let r = s.berth(&["cp", "app:/srv/d/sub", "-"]);
