@@ -13,6 +13,7 @@
 pub mod build;
 pub mod cli;
 pub mod convert;
+pub mod copy;
 pub mod errchain;
 pub mod fsat;
 pub mod fsutil;

@@ -31,6 +31,7 @@ pub mod instruction;
 mod interrupt;
 mod layer;
 mod runstep;
+pub mod snapshot;
 mod state;
 mod steps;
 #[cfg(test)]

@@ -74,6 +74,12 @@ pub enum ImageCommand {
     /// List images (same as `berth images`).
     #[command(alias = "list")]
     Ls(ImagesArgs),
+    /// Give an image another name: `berth image tag SOURCE TARGET`.
+    Tag { source: String, target: String },
+    /// Write images to a `docker save` archive (manifest.json and an OCI layout).
+    Save(super::image_io::SaveArgs),
+    /// Load images from a `docker save` or OCI archive, keeping their names.
+    Load(super::image_io::LoadArgs),
 }
 
 fn open_store(g: &GlobalOpts) -> anyhow::Result<(Roots, ImageStore)> {
@@ -124,6 +130,9 @@ pub fn run_image(g: &GlobalOpts, a: &ImageArgs) -> anyhow::Result<ExitCode> {
         ImageCommand::Push { reference, quiet } => super::pull::image_push(g, reference, *quiet),
         ImageCommand::Build(args) => super::build::run_image_build(g, args),
         ImageCommand::Ls(args) => run_images(g, args),
+        ImageCommand::Tag { source, target } => super::image_io::tag(g, source, target),
+        ImageCommand::Save(args) => super::image_io::save(g, args),
+        ImageCommand::Load(args) => super::image_io::load(g, args),
     }
 }
 

@@ -44,6 +44,13 @@ mod down;
 mod up;
 // Watch mode (develop.watch).
 mod watch;
+// Issue 18, part 2: files, images and credentials in and out of containers.
+mod attach;
+mod cp;
+mod events;
+mod export;
+mod image_io;
+mod login;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -195,6 +202,21 @@ pub enum Command {
     Supervise(up::SuperviseArgs),
     /// Watch the services' `develop.watch` paths and sync, restart or rebuild on changes.
     Watch(watch::WatchArgs),
+    // Issue 18, part 2 (cp, export, commit, events, login/logout).
+    /// Copy files/folders between a service container and the host (`-`: a tar stream).
+    Cp(cp::CpArgs),
+    /// Export a service container's filesystem as a tar archive.
+    Export(export::ExportArgs),
+    /// Create a new image from a service container's changes.
+    Commit(export::CommitArgs),
+    /// Stream the project's container events (create, start, die, health_status, oom, destroy …).
+    Events(events::EventsArgs),
+    /// Log in to a registry (credentials in ~/.docker/config.json, as Docker).
+    Login(login::LoginArgs),
+    /// Log out from a registry.
+    Logout(login::LogoutArgs),
+    /// Attach to a service container's output (stdout and stderr) until it exits.
+    Attach(attach::AttachArgs),
 }
 
 /// Entry point of the binary.
@@ -309,6 +331,13 @@ pub fn main() -> ExitCode {
         Command::Down(args) => down::run(&cli.global, args),
         Command::Supervise(args) => up::supervise(args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Cp(args) => cp::run(&cli.global, args),
+        Command::Export(args) => export::export(&cli.global, args),
+        Command::Commit(args) => export::commit(&cli.global, args),
+        Command::Events(args) => events::run(&cli.global, args),
+        Command::Login(args) => login::login(args),
+        Command::Logout(args) => login::logout(args),
+        Command::Attach(args) => attach::run(&cli.global, args),
     };
     exit(result)
 }
@@ -350,6 +379,8 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
         | Command::Build(_)
         | Command::Image(_)
         | Command::Network(_) => default_root,
+        // A stopped container's cp/export/commit takes the project lock (run/locks).
+        Command::Cp(_) | Command::Export(_) | Command::Commit(_) => default_root,
         _ => false,
     }
 }

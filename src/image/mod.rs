@@ -16,10 +16,12 @@ pub mod limits;
 pub mod reference;
 pub mod registry;
 mod remove;
+mod save;
 mod source;
 mod store;
 
 pub use config::{Healthcheck, ImageConfig};
 pub use error::{ImageError, Result};
 pub use reference::Reference;
+pub use save::save_to_file;
 pub use store::{ImageId, ImageStore, ImageSummary, RemoveReport, ResolvedImage};

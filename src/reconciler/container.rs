@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::error::{ReconcileError, Result};
+use super::events;
 use super::layers;
 use super::secrets;
 use super::state::{ContainerRecord, HealthStatus, ProjectDir};
@@ -168,6 +169,8 @@ pub fn create(
         return Err(ReconcileError::container(&c.name, e));
     }
     t.mark("runtime create");
+    let image_name = resolved.references.first().cloned().unwrap_or_else(|| image.to_string());
+    events::container(&ctx.pd(), &c.name, &c.service, "create", &[("image", image_name)]);
     Ok(())
 }
 
@@ -222,6 +225,7 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     if !st.is_running() {
         ctx.firewalls_ready()?;
         ctx.rt.start(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
+        events::container(&ctx.pd(), &c.name, &c.service, "start", &[]);
     }
     t.mark("runtime start");
     if let (Some(stack), Some(service)) = (ctx.stack, ctx.stack.and_then(|s| s.services.get(&c.service))) {
@@ -236,6 +240,7 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
 /// Stop a container on purpose: the restart policy leaves it alone afterwards.
 pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     ctx.pd().update_record(name, |r| r.stopped_by_user = true)?;
+    let was_running = ctx.rt.state(name).is_ok_and(|st| st.is_running());
     match ctx.rt.stop(name, ctx.grace) {
         Ok(st) => {
             if let crate::runtime::Status::Exited { code, oom } = st.status {
@@ -243,6 +248,11 @@ pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
                     r.last_exit_code = Some(code);
                     r.oom |= oom;
                 })?;
+                events::exited(&ctx.pd(), name, &st);
+            }
+            if was_running {
+                let service = ctx.pd().record(name).ok().flatten().map(|r| r.service).unwrap_or_default();
+                events::container(&ctx.pd(), name, &service, "stop", &[]);
             }
             Ok(())
         }
@@ -264,6 +274,7 @@ pub fn release_ports(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<()> {
 pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     let mut t = crate::timing::Phases::new(format!("remove {name}"));
     let mut errors = Vec::new();
+    let service = ctx.pd().record(name).ok().flatten().map(|r| r.service);
     if let Err(e) = stop(ctx, name) {
         errors.push(e);
     }
@@ -287,6 +298,9 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     }
     if let Err(e) = ctx.pd().remove_record(name) {
         errors.push(e);
+    }
+    if let Some(service) = service {
+        events::container(&ctx.pd(), name, &service, "destroy", &[]);
     }
     ReconcileError::collect(errors)
 }

@@ -14,6 +14,7 @@ pub mod attach;
 pub mod container;
 pub mod down;
 pub mod error;
+pub mod events;
 pub mod execute;
 pub mod health;
 pub(crate) mod layers;

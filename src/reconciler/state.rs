@@ -89,6 +89,9 @@ pub struct ContainerRecord {
     pub restart: String,
     /// The effective health check (service over image), if any.
     pub healthcheck: Option<HealthSpec>,
+    /// `finished_at` of the last exit reported as an event (see events::exited).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_reported: Option<String>,
 }
 
 /// A health check, resolved: the argv to exec and its timing.

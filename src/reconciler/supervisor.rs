@@ -280,7 +280,12 @@ impl Supervisor {
         }
         if let Some(outcome) = prober.tick(&self.rt, &c.id, &spec, now) {
             let in_start = prober.in_start_period(&spec, now);
-            self.pd.update_record(&c.name, |r| health::apply(r, outcome, in_start))?;
+            let before = c.record.as_ref().map(|r| r.health);
+            let after = self.pd.update_record(&c.name, |r| health::apply(r, outcome, in_start))?.map(|r| r.health);
+            if let Some(h) = after.filter(|h| Some(*h) != before) {
+                let action = format!("health_status: {}", h.as_str());
+                super::events::container(&self.pd, &c.name, &c.service, &action, &[]);
+            }
         }
         Ok(())
     }
@@ -298,6 +303,7 @@ impl Supervisor {
                 r.last_exit_code = Some(code);
                 r.oom |= oom;
             })?;
+            super::events::exited(&self.pd, &c.name, &c.state);
         }
         match restart::decide(rec, code) {
             Decision::Leave => Ok(false),
@@ -334,8 +340,9 @@ impl Supervisor {
                 r.failing_streak = 0;
             }
         })?;
-        if let Err(e) = self.rt.start(&c.id) {
-            eprintln!("container {}: restart failed: {e}", c.name);
+        match self.rt.start(&c.id) {
+            Ok(_) => super::events::container(&self.pd, &c.name, &c.service, "start", &[]),
+            Err(e) => eprintln!("container {}: restart failed: {e}", c.name),
         }
         Ok(())
     }

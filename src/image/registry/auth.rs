@@ -99,7 +99,7 @@ pub(crate) fn credentials_for(registry: &str) -> Option<Credentials> {
     lookup(&config, registry)
 }
 
-fn docker_config_path() -> Option<PathBuf> {
+pub(crate) fn docker_config_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
         return Some(PathBuf::from(dir).join("config.json"));
     }
@@ -120,7 +120,7 @@ fn lookup(config: &serde_json::Value, registry: &str) -> Option<Credentials> {
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/` → `host:5000`.
-fn normalize(key: &str) -> String {
+pub(crate) fn normalize(key: &str) -> String {
     let k = key.trim_start_matches("https://").trim_start_matches("http://");
     let host = k.split('/').next().unwrap_or(k);
     match host {

@@ -66,6 +66,16 @@ pub(crate) struct Client {
 
 impl Client {
     pub fn new(ep: Endpoint, push: bool) -> Client {
+        let creds = credentials_for(&ep.registry);
+        Client::build(ep, push, creds)
+    }
+
+    /// A pull client with these credentials rather than the stored ones (`login` checks them).
+    pub fn with_credentials(ep: Endpoint, creds: Option<Credentials>) -> Client {
+        Client::build(ep, false, creds)
+    }
+
+    fn build(ep: Endpoint, push: bool, creds: Option<Credentials>) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(15)))
@@ -73,7 +83,6 @@ impl Client {
             .timeout_per_read(Some(Duration::from_secs(120)))
             .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
             .build();
-        let creds = credentials_for(&ep.registry);
         Client {
             agent: config.new_agent(),
             ep,

@@ -15,6 +15,7 @@ mod client;
 mod client_tests;
 mod endpoint;
 mod error;
+pub mod login;
 pub mod manifest;
 mod pull;
 mod push;

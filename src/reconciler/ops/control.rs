@@ -135,6 +135,8 @@ pub fn kill_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], sig: Signal) -> Res
             mark_stopped(ctx, c, true)?;
         }
         ctx.rt.kill(&c.id, sig).map_err(|e| OpsError::container(&c.name, e))?;
+        let signal = sig.as_str().trim_start_matches("SIG").to_string();
+        crate::reconciler::events::container(&ctx.pd(), &c.name, &c.service, "kill", &[("signal", signal)]);
         Ok(outcome(c, "Killed"))
     })
 }
@@ -145,6 +147,7 @@ pub fn kill_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], sig: Signal) -> Res
 pub fn pause_all(ctx: &Ctx<'_>, targets: &[ProjectContainer]) -> Result<Vec<Outcome>> {
     by_levels(targets, true, |c| {
         ctx.rt.pause(&c.id).map_err(|e| OpsError::container(&c.name, e))?;
+        crate::reconciler::events::container(&ctx.pd(), &c.name, &c.service, "pause", &[]);
         Ok(outcome(c, "Paused"))
     })
 }
@@ -153,6 +156,7 @@ pub fn pause_all(ctx: &Ctx<'_>, targets: &[ProjectContainer]) -> Result<Vec<Outc
 pub fn unpause_all(ctx: &Ctx<'_>, targets: &[ProjectContainer]) -> Result<Vec<Outcome>> {
     by_levels(targets, false, |c| {
         ctx.rt.unpause(&c.id).map_err(|e| OpsError::container(&c.name, e))?;
+        crate::reconciler::events::container(&ctx.pd(), &c.name, &c.service, "unpause", &[]);
         Ok(outcome(c, "Unpaused"))
     })
 }
