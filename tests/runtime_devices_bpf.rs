@@ -27,7 +27,7 @@ struct TestCgroup {
 
 impl Drop for TestCgroup {
     fn drop(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + crate::support::patience(Duration::from_secs(5));
         while std::fs::remove_dir(&self.dir).is_err() && self.dir.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -167,7 +167,7 @@ fn reapplying_replaces_the_program_and_removal_frees_it() {
     assert_eq!(second.len(), 1, "programs stacked: {second:?}");
     assert_ne!(first, second);
     // The replaced program is gone at once (our fd was closed, the detach dropped the last ref).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(10));
     while devices_bpf::program_exists(first[0]) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -175,7 +175,7 @@ fn reapplying_replaces_the_program_and_removal_frees_it() {
     // Removing the cgroup releases the attached one (asynchronously, after the cgroup dies).
     let id = second[0];
     drop(cg);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(20));
     while devices_bpf::program_exists(id) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -115,7 +115,7 @@ fn bridge_ports(bridge: &str) -> Vec<String> {
 }
 
 fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(10));
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));

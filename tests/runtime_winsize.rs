@@ -67,7 +67,7 @@ impl Term {
     }
 
     fn wait_for(&self, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + support::patience(Duration::from_secs(20));
         while !self.text().contains(want) {
             assert!(Instant::now() < deadline, "never saw {want:?}; terminal: {:?}", self.text());
             std::thread::sleep(Duration::from_millis(10));
@@ -82,7 +82,7 @@ impl Term {
 
     /// Wait for the command (20 s at most, then kill it); its exit code and the terminal text.
     fn finish(mut self) -> (Option<i32>, String) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + support::patience(Duration::from_secs(20));
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;

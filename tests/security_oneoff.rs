@@ -70,7 +70,7 @@ fn alive(pid: i32) -> bool {
 
 /// Nothing of container `id` is left: its processes, state and run dirs, cgroups, mounts.
 fn assert_gone(c: &Cli, id: &str, pids: &[i32]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(10));
     while pids.iter().any(|&p| alive(p)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }

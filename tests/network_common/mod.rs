@@ -77,7 +77,7 @@ pub fn link_exists(name: &str) -> bool {
 
 /// The kernel destroys a namespace (and its veths) asynchronously: allow it a moment.
 pub fn wait_gone(name: &str) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(5));
     while link_exists(name) {
         if Instant::now() > deadline {
             return false;

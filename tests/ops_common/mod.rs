@@ -123,7 +123,7 @@ impl Proj {
 
     /// Wait until the container's log contains `text` (at most 10 s).
     pub fn wait_log(&self, id: &str, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + crate::support::patience(Duration::from_secs(10));
         loop {
             let log: String =
                 berth::runtime::logs::read_all(&self.rt.log_path(id)).into_iter().map(|l| l.log).collect();
@@ -178,7 +178,7 @@ impl Proj {
 }
 
 fn wait_gone(pid: i32) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(5));
     while Instant::now() < deadline {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // Gone, or a zombie not yet reaped by its (non-berth) parent.
