@@ -91,8 +91,10 @@ class Compose:
         `podman run` failed (e.g. `network_mode: none`, which it pairs with `--net <default>`), so
         a suite that needs the containers up checks this rather than the exit status."""
         if self.tool == "berth":
+            # JSON Lines (one object per container), as docker compose >= 2.21 prints them.
             out = sh(self.cmd(project, "ps", "--format", "json"), env=self.env, cwd=self.dir).stdout
-            return len(json.loads(out or "[]"))
+            rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+            return sum(1 for r in rows if r.get("State") == "running")
         cli = "podman" if self.tool == "podman-compose" else DOCKER
         out = sh([cli, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"],
                  env=self.env).stdout
