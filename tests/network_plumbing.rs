@@ -184,13 +184,19 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
     for _ in 0..2 {
         ready.recv_timeout(Duration::from_secs(10)).expect("servers bound in the sandbox");
     }
-    let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let ports = [
-        port(80, Some(free.to_string()), Some("127.0.0.1"), Protocol::Tcp),
-        port(80, None, None, Protocol::Tcp),
-        port(53, None, Some("127.0.0.1"), Protocol::Udp),
-    ];
-    env.nm.check_ports_free(&env.project, "web", &ports).unwrap();
+    // A port that was free a moment ago may be taken by a parallel test before we publish
+    // it: pick another then.
+    let (free, ports) = (0..10)
+        .find_map(|_| {
+            let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let ports = [
+                port(80, Some(free.to_string()), Some("127.0.0.1"), Protocol::Tcp),
+                port(80, None, None, Protocol::Tcp),
+                port(53, None, Some("127.0.0.1"), Protocol::Udp),
+            ];
+            env.nm.check_ports_free(&env.project, "web", &ports).is_ok().then_some((free, ports))
+        })
+        .expect("a free port to publish");
     let published = env.nm.publish(&id, &env.project, &ports).unwrap();
     assert_eq!(published[0].host_port, free);
     assert!(published[1].host_port > 0 && published[1].host_ip == "0.0.0.0");

@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use support::stack::{path_in, sh, Run, Stack};
+use support::stack::{path_in, sh, Stack};
 
 const STACK: &str = "services:
   app:
@@ -22,19 +21,6 @@ const STACK: &str = "services:
     command: [sh, -c, 'echo made > /made']
     volumes: ['./data:/data']
 ";
-
-fn piped(s: &Stack, args: &[&str], input: Vec<u8>) -> Run {
-    let mut cmd = s.command(args);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn berth");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait for berth");
-    writer.join().expect("writer");
-    Run { out }
-}
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -113,7 +99,7 @@ fn cp_copies_both_ways_with_docker_rules() {
     h.set_size(7);
     h.set_mode(0o600);
     b.append_data(&mut h, "t/streamed", &b"via tar"[..]).unwrap();
-    piped(&s, &["cp", "-", "app:/srv"], b.into_inner().unwrap()).success();
+    s.piped(&["cp", "-", "app:/srv"], b.into_inner().unwrap()).success();
     assert_eq!(sh(&s, "app", "cat /srv/t/streamed").stdout(), "via tar");
 
     // A stopped container: read its files, write into its rootfs and its bind mount.
@@ -216,7 +202,7 @@ fn container_symlinks_never_reach_host_files() {
     h.set_size(6);
     h.set_mode(0o644);
     b.append_data(&mut h, "esc/z", &b"PWNED\n"[..]).unwrap();
-    let r = piped(&s, &["cp", "-", "app:/srv"], b.into_inner().unwrap());
+    let r = s.piped(&["cp", "-", "app:/srv"], b.into_inner().unwrap());
     assert!(r.failure().stderr().contains("symlink"), "{}", r.stderr());
     assert_eq!(std::fs::read_dir(&victim_dir).unwrap().count(), 0, "a tar stream wrote into a host directory");
     // Out: a device node the container made (CAP_MKNOD) is not planted on the host.

@@ -6,11 +6,10 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::process::Stdio;
+use std::io::Read;
 use std::time::Duration;
 
-use support::stack::{path_in, sh, Run, Stack};
+use support::stack::{path_in, sh, Stack};
 
 const STACK: &str = "services:
   app:
@@ -34,19 +33,6 @@ fn entries(bytes: &[u8]) -> BTreeMap<String, (tar::EntryType, Vec<u8>)> {
         out.insert(name, (e.header().entry_type(), body));
     }
     out
-}
-
-fn piped(s: &Stack, args: &[&str], input: Vec<u8>) -> Run {
-    let mut cmd = s.command(args);
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn berth");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait for berth");
-    writer.join().expect("writer");
-    Run { out }
 }
 
 #[test]
@@ -137,7 +123,7 @@ fn commit_then_save_remove_load_and_run() {
         s.berth(&["run", "--rm", "committed/app:1", "true"]).failure();
         let loaded = match how {
             "file" => s.berth(&["image", "load", "-i", archive.to_str().unwrap()]),
-            _ => piped(&s, &["image", "load"], std::fs::read(&archive).unwrap()),
+            _ => s.piped(&["image", "load"], std::fs::read(&archive).unwrap()),
         };
         let said = loaded.success().stdout();
         assert!(said.contains("Loaded image: committed/app:1") && said.contains("Loaded image: saved/bb:2"), "{said}");

@@ -101,6 +101,23 @@ impl Stack {
         cmd
     }
 
+    /// `berth ARGS` with `input` on its stdin (written from a thread, so a command that
+    /// answers before reading it all cannot deadlock the test).
+    pub fn piped(&self, args: &[&str], input: Vec<u8>) -> Run {
+        use std::io::Write as _;
+        use std::process::Stdio;
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn berth");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("wait for berth");
+        writer.join().expect("writer");
+        Run { out }
+    }
+
     pub fn berth(&self, args: &[&str]) -> Run {
         Run { out: self.command(args).output().expect("run berth") }
     }
