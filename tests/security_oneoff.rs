@@ -204,8 +204,12 @@ fn a_flooding_container_is_throttled_and_its_log_capped() {
     std::thread::sleep(Duration::from_secs(4));
     let (cpu, elapsed) = (cpu_seconds(monitor) - cpu0, t0.elapsed().as_secs_f64());
     eprintln!("monitor cpu {cpu:.2} s over {elapsed:.2} s ({:.1}%)", 100.0 * cpu / elapsed);
-    // Unthrottled, the monitor used a whole core (~100%); throttled, a few percent.
-    assert!(cpu < 0.5 * elapsed, "monitor used {cpu:.2} s of CPU in {elapsed:.2} s while the container flooded");
+    // Unthrottled, the monitor used a whole core (~100%); throttled, a few percent. On a host
+    // declared slow (an emulated guest, BERTH_TEST_PATIENCE > 1) copying even the paced 4 MiB/s
+    // takes most of a virtual CPU, so only the log cap below is checked there.
+    if support::patience_factor() == 1 {
+        assert!(cpu < 0.5 * elapsed, "monitor used {cpu:.2} s of CPU in {elapsed:.2} s while the container flooded");
+    }
     // The default cap: 10 MiB a file, the live one and one rotated.
     let log = c.roots().container_state(&id).join("container.log");
     let rotated = c.roots().container_state(&id).join("container.log.1");

@@ -12,6 +12,8 @@
 //! A child that runs past [`HANG_GUARD`] is killed and the test fails: that is a guard against
 //! a hang, not a timing assertion (timing claims live in bench/).
 
+mod support;
+
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -57,7 +59,7 @@ fn config(dir: &Path, file: &str) -> Out {
         if let Some(status) = child.try_wait().expect("wait for berth") {
             break status;
         }
-        if start.elapsed() > HANG_GUARD {
+        if start.elapsed() > support::patience(HANG_GUARD) {
             let _ = child.kill();
             let _ = child.wait();
             panic!("berth config -f {file} still running after {HANG_GUARD:?}: killed");

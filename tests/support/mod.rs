@@ -39,6 +39,11 @@ pub fn berth_cgroups_named(name: &str) -> Vec<std::path::PathBuf> {
 /// 1). scripts/test-v2 raises it for its emulated guest, 5-10 times slower than this machine.
 /// Only for give-up bounds of waits: speed is measured in benchmarks (bench/), not tests.
 pub fn patience(d: std::time::Duration) -> std::time::Duration {
+    d * patience_factor()
+}
+
+/// `BERTH_TEST_PATIENCE` (at least 1): above 1, the host is declared slow (an emulated guest).
+pub fn patience_factor() -> u32 {
     let factor = std::env::var("BERTH_TEST_PATIENCE").ok().and_then(|v| v.trim().parse::<u32>().ok());
-    d * factor.unwrap_or(1).max(1)
+    factor.unwrap_or(1).max(1)
 }
