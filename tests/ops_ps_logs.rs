@@ -83,6 +83,12 @@ fn logs_tail_timestamps_prefixes_and_since() {
     assert_eq!(p.ok(&["logs", "--since", "2000-01-01T00:00:00Z", "job"]), "job-1 | job-done\n");
     assert_eq!(p.ok(&["logs", "--since", "2999-01-01T00:00:00Z"]), "");
     assert!(!p.berth(&["logs", "--since", "yesterday"]).status.success());
+    // --until: only what was written before it; --index: one replica of each service.
+    assert_eq!(p.ok(&["logs", "--until", "2000-01-01T00:00:00Z"]), "");
+    assert_eq!(p.ok(&["logs", "--no-color", "--until", "2999-01-01T00:00:00Z"]), all);
+    assert_eq!(p.ok(&["logs", "--index", "1", "--tail", "1", "web"]), "web-1 | web-three\n");
+    assert!(!p.berth(&["logs", "--index", "2", "web"]).status.success(), "no web-2");
+    assert!(!p.berth(&["logs", "--until", "tomorrow"]).status.success());
     p.teardown();
 }
 

@@ -30,6 +30,13 @@ pub struct LogsArgs {
     /// Only lines since this time: a duration back from now (`10m`, `1h30m`) or RFC 3339.
     #[arg(long)]
     pub since: Option<String>,
+    /// Only lines before this time: a duration back from now (`10m`) or RFC 3339. With
+    /// `--follow`, following ends at that time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only the container with this number (`web-2`: 2) of each service.
+    #[arg(long)]
+    pub index: Option<u32>,
     /// Plain prefixes (the default when stdout is not a terminal).
     #[arg(long)]
     pub no_color: bool,
@@ -51,33 +58,50 @@ pub fn run(g: &GlobalOpts, a: &LogsArgs) -> anyhow::Result<ExitCode> {
             Err(_) => bail!("invalid --tail `{n}`: give a number of lines or `all`"),
         },
     };
-    let since = match &a.since {
+    let time = |flag: &str, value: &Option<String>| match value {
         Some(s) => match human::parse_since(s, SystemTime::now()) {
-            Some(t) => Some(t),
-            None => bail!("invalid --since `{s}`: give a duration (10m, 1h30m) or an RFC 3339 time"),
+            Some(t) => Ok(Some(t)),
+            None => bail!("invalid --{flag} `{s}`: give a duration (10m, 1h30m) or an RFC 3339 time"),
         },
-        None => None,
+        None => Ok(None),
     };
+    let since = time("since", &a.since)?;
+    let until = time("until", &a.until)?;
     let project = project_name(g)?;
     let roots = roots(g);
     let all = select::all(&roots, &project, false)?;
     if all.is_empty() {
         bail!("no containers in project `{project}`; run `berth up` first");
     }
-    let targets = select::services(all, &project, &a.service)?;
+    let mut targets = select::services(all, &project, &a.service)?;
+    if let Some(n) = a.index {
+        targets.retain(|c| !c.oneoff && c.number == n);
+        if targets.is_empty() {
+            bail!("no container with index {n} in project `{project}` for the selected services");
+        }
+    }
     let rt = Runtime::new(&roots);
     let mut tailer = Tailer::new(targets.iter().map(|c| rt.log_path(&c.id)).collect());
     let prefixes = targets.iter().map(prefix).collect();
     let colour = !a.no_color && crate::term::colour(std::io::stdout().is_terminal());
     let printer = Printer::new(prefixes, colour, a.timestamps).without_prefix(a.no_log_prefix);
     let mut out = std::io::stdout().lock();
-    if printer.write(&mut out, &tailer.initial(tail, since)).is_err() || !a.follow {
+    let before_until = |mut entries: Vec<crate::reconciler::ops::logs::Entry>| {
+        if let Some(u) = until {
+            entries.retain(|e| e.nanos <= u);
+        }
+        entries
+    };
+    if printer.write(&mut out, &before_until(tailer.initial(tail, since))).is_err() || !a.follow {
         return Ok(ExitCode::SUCCESS);
     }
     let mut checked = Instant::now();
     loop {
         std::thread::sleep(POLL);
-        if printer.write(&mut out, &tailer.poll()).is_err() {
+        if printer.write(&mut out, &before_until(tailer.poll())).is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if until.is_some_and(|u| human::now_nanos() > u) {
             return Ok(ExitCode::SUCCESS);
         }
         if checked.elapsed() >= Duration::from_millis(500) {

@@ -110,7 +110,13 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     crate::spec::units::parse_duration(s).ok()
 }
 
-/// `--since`: a duration back from now, or an RFC 3339 time; as nanoseconds since the epoch.
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_nanos() -> i128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// `--since`/`--until`: a duration back from now, or an RFC 3339 time; as nanoseconds since
+/// the epoch.
 pub fn parse_since(s: &str, now: SystemTime) -> Option<i128> {
     if let Some(t) = parse_rfc3339(s) {
         return Some(t);
