@@ -50,6 +50,16 @@ fn three_tier_comes_up_in_order_and_is_idempotent() {
     assert!(healthy < api_started, "{text}");
     assert_eq!(s.record("db", 1).unwrap().health, berth::reconciler::HealthStatus::Healthy);
 
+    // `config --hash` prints the hash the containers were made from (docker compose's
+    // config --hash), one `SERVICE HASH` line each.
+    let hashes = s.berth(&["config", "--hash", "*"]);
+    hashes.success();
+    for svc in ["db", "api", "web"] {
+        let want = format!("{svc} {}\n", s.record(svc, 1).unwrap().config_hash);
+        assert!(hashes.stdout().contains(&want), "{want} not in {}", hashes.stdout());
+    }
+    assert_eq!(s.berth(&["config", "--hash", "api"]).stdout().lines().count(), 1);
+
     // Unchanged: a no-op.
     let again = s.up(&["-d"]);
     again.success();

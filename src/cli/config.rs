@@ -44,6 +44,10 @@ pub struct ConfigArgs {
     /// Do not interpolate variables (print `${VAR}` as written).
     #[arg(long)]
     pub no_interpolate: bool,
+    /// Print `SERVICE HASH` for these services (comma-separated, `*` for all): the hash of the
+    /// configuration berth compares to decide on a recreate, as `docker compose config --hash`.
+    #[arg(long, value_name = "SERVICES")]
+    pub hash: Option<String>,
     /// Only these services (their profiles are enabled, as in Compose).
     #[arg(value_name = "SERVICE")]
     pub only: Vec<String>,
@@ -60,6 +64,23 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     if a.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // On the whole stack: a service's hash covers what it refers to.
+    if let Some(which) = &a.hash {
+        let wanted: Vec<&str> = which.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        let all = wanted.contains(&"*");
+        if let Some(missing) = wanted.iter().find(|w| **w != "*" && !loaded.stack.services.contains_key(**w)) {
+            anyhow::bail!("no such service: `{missing}`");
+        }
+        let stack = &loaded.stack;
+        let text: String = stack
+            .services
+            .iter()
+            .filter(|(name, _)| all || wanted.contains(&name.as_str()))
+            .map(|(name, svc)| format!("{name} {}\n", crate::planner::config_hash(svc, stack)))
+            .collect();
+        std::io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
     if !a.only.is_empty() {
