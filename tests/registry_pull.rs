@@ -215,6 +215,24 @@ fn up_pulls_missing_images_and_pull_never_refuses() {
     out.success();
     assert!(out.text().contains("Pulled") && out.text().contains("nothing to do"), "{}", out.text());
     s.berth(&["pull", "-q"]).success();
+    // pull --policy missing: the image is here, so nothing is pulled; the default pulls.
+    let missing = s.berth(&["pull", "--policy", "missing"]);
+    missing.success();
+    assert!(!missing.text().contains("Pulled"), "{}", missing.text());
+    let always = s.berth(&["pull", "--ignore-buildable"]);
+    always.success();
+    assert!(always.text().contains("Pulled"), "app has no build: still pulled\n{}", always.text());
+    // A service that can be built: its missing image is a warning, and not tried at all with
+    // --ignore-buildable.
+    let built = format!("{}/test/app:built-here", reg.addr());
+    s.write(&format!("services:\n  b:\n    image: {built}\n    build: .\n"));
+    let tried = s.berth(&["pull"]);
+    tried.success();
+    assert!(tried.text().contains("cannot pull image"), "{}", tried.text());
+    let skipped = s.berth(&["pull", "--ignore-buildable"]);
+    skipped.success();
+    assert!(!skipped.text().contains("cannot pull image"), "{}", skipped.text());
+    s.write(&stack_yaml(&[("app", &image)]));
     s.down_clean();
 
     let mut s = Stack::new("regnever").file(&stack_yaml(&[("app", &image)]));

@@ -29,6 +29,12 @@ pub struct PullArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Skip the services that have a `build:` section (they can be built instead).
+    #[arg(long)]
+    pub ignore_buildable: bool,
+    /// `missing`: only the images not in the local store; `always` (the default): every one.
+    #[arg(long, value_parser = ["missing", "always"], default_value = "always")]
+    pub policy: String,
 }
 
 #[derive(Debug, Args)]
@@ -96,7 +102,13 @@ pub fn run_pull(g: &GlobalOpts, a: &PullArgs) -> anyhow::Result<ExitCode> {
     let stack = load_with(load_options(g, &a.services)?)?.stack;
     let roots = Roots::new(g.root.as_deref());
     let names = chosen(&stack, &a.services, a.include_deps)?;
-    let pullable: Vec<String> = names.into_iter().filter(|n| stack.services[n].image.is_some()).collect();
+    let present = |image: &str| open_store(g).is_ok_and(|st| st.tagged_at(image).ok().flatten().is_some());
+    let pullable: Vec<String> = names
+        .into_iter()
+        .filter(|n| stack.services[n].image.is_some())
+        .filter(|n| !(a.ignore_buildable && stack.services[n].build.is_some()))
+        .filter(|n| a.policy != "missing" || stack.services[n].image.as_deref().is_some_and(|i| !present(i)))
+        .collect();
     let jobs = acquire::jobs_for(&stack, &pullable);
     let progress = if a.quiet { Progress::quiet() } else { Progress::new() };
     let failures = acquire::pull_jobs(&roots, &jobs, &progress);
