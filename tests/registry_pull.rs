@@ -274,17 +274,25 @@ fn refresh_pull_policy_pulls_again_after_its_interval() {
     let yaml = |policy: &str| {
         format!("services:\n  often:\n    image: {image}\n    pull_policy: {policy}\n    command: [sleep, '1000']\n")
     };
-    let mut s = Stack::new("regrefresh").file(&yaml("every_3s"));
+    let mut s = Stack::new("regrefresh").file(&yaml("every_2h"));
     let config = s.berth(&["config"]);
     config.success();
-    assert!(config.stdout().contains("pull_policy: every_3s"), "{}", config.stdout());
+    assert!(config.stdout().contains("pull_policy: every_2h"), "{}", config.stdout());
     let first = s.up(&["-d"]);
     first.success();
     assert!(first.text().contains("Pulled"), "a missing image is pulled:\n{}", first.text());
     let again = s.up(&["-d"]);
     again.success();
     assert!(!again.text().contains("Pulled"), "pulled again within the interval:\n{}", again.text());
-    std::thread::sleep(std::time::Duration::from_millis(3500));
+    // Three hours pass: the tag's time (its last pull) is set back, as the store records it.
+    let index = s.roots.images().join("index.json");
+    let mut v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&index).unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let old = berth::timefmt::rfc3339(now - 3 * 3600, None);
+    for m in v["manifests"].as_array_mut().unwrap() {
+        m["annotations"]["io.berth.image.imported"] = serde_json::json!(old);
+    }
+    fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
     let late = s.up(&["-d"]);
     late.success();
     assert!(late.text().contains("Pulled"), "not pulled once the interval passed:\n{}", late.text());
