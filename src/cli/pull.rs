@@ -102,7 +102,8 @@ pub fn run_pull(g: &GlobalOpts, a: &PullArgs) -> anyhow::Result<ExitCode> {
     let stack = load_with(load_options(g, &a.services)?)?.stack;
     let roots = Roots::new(g.root.as_deref());
     let names = chosen(&stack, &a.services, a.include_deps)?;
-    let present = |image: &str| open_store(g).is_ok_and(|st| st.tagged_at(image).ok().flatten().is_some());
+    let store = if a.policy == "missing" { Some(open_store(g)?) } else { None };
+    let present = |image: &str| store.as_ref().is_some_and(|st| st.tagged_at(image).ok().flatten().is_some());
     let pullable: Vec<String> = names
         .into_iter()
         .filter(|n| stack.services[n].image.is_some())

@@ -142,8 +142,7 @@ fn refresh_due(roots: &Roots, s: &crate::spec::model::Service) -> bool {
     };
     let tagged = ImageStore::open(roots).ok().and_then(|st| st.tagged_at(image).ok().flatten());
     let Some(at) = tagged.as_deref().and_then(super::ops::human::parse_rfc3339) else { return true };
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
-    now - at >= every.as_nanos() as i128
+    super::ops::human::now_nanos() - at >= every.as_nanos() as i128
 }
 
 /// One job per distinct `image:` of `services` (in order), with the services using it.
