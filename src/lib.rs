@@ -10,7 +10,7 @@
 //!   files and flock, no-follow fd-relative file operations, RFC 3339 timestamps);
 //!   [`paths`] and [`rootid`]: where state lives, and the id kernel object names derive from.
 
-pub mod build;
+pub mod builder;
 pub mod cli;
 pub mod convert;
 pub mod copy;

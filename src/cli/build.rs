@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::load::{load_options, load_with};
 use super::GlobalOpts;
-use crate::build::{self, compose, BuildError, Request, StderrLog};
+use crate::builder::{self, compose, BuildError, Request, StderrLog};
 use crate::paths::Roots;
 
 #[derive(Debug, Args)]
@@ -119,7 +119,7 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(out: &build::Outcome, quiet: bool) {
+fn report(out: &builder::Outcome, quiet: bool) {
     if quiet {
         println!("{}", out.id);
         return;
@@ -136,13 +136,13 @@ pub fn run_image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<Exi
 
 fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
-    let Some(network) = build::BuildNetwork::parse(&a.network) else {
+    let Some(network) = builder::BuildNetwork::parse(&a.network) else {
         bail!("--network {}: expected default, none or host", a.network)
     };
     // `-f -`: the Dockerfile comes from stdin (docker build -f- CONTEXT).
     let stdin_file = a.file.as_deref().is_some_and(|f| f == std::path::Path::new("-"));
     let inline = if stdin_file {
-        let limit = crate::build::dockerfile::MAX_DOCKERFILE;
+        let limit = crate::builder::dockerfile::MAX_DOCKERFILE;
         let text = crate::fsutil::read_reader_string_limited(std::io::stdin().lock(), limit, "Dockerfile")
             .context("read the Dockerfile from stdin")?;
         Some(text)
@@ -170,7 +170,7 @@ fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let log = StderrLog { quiet: a.quiet, label: String::new() };
-    let out = build::build(&roots, &req, &log).with_context(|| format!("building {}", a.context.display()))?;
+    let out = builder::build(&roots, &req, &log).with_context(|| format!("building {}", a.context.display()))?;
     report(&out, a.quiet);
     Ok(ExitCode::SUCCESS)
 }

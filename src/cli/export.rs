@@ -128,14 +128,14 @@ pub fn commit(g: &GlobalOpts, a: &CommitArgs) -> anyhow::Result<ExitCode> {
     if freeze {
         rt.pause(&c.id).with_context(|| format!("pausing {}", what()))?;
     }
-    let snap = crate::build::snapshot::Snapshot {
+    let snap = crate::builder::snapshot::Snapshot {
         image,
         upper: &StateDir(rt.state_dir(&c.id)).upper(),
         created_by: format!("berth commit {}", c.name),
         comment: a.message.clone(),
         tags: a.reference.iter().cloned().collect(),
     };
-    let result = crate::build::snapshot::commit_container(&store, &snap);
+    let result = crate::builder::snapshot::commit_container(&store, &snap);
     if freeze {
         if let Err(e) = rt.unpause(&c.id) {
             eprintln!("error: unpausing {}: {e:#}", what());

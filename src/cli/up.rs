@@ -100,7 +100,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         super::watch::check_configured(&stack, &a.services)?;
     }
     if a.build {
-        crate::build::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
+        crate::builder::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
     }
     acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
     t.mark("before plan");

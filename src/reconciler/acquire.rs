@@ -76,12 +76,12 @@ pub fn images(ctx: &Ctx<'_>, stack: &Stack, plan: &Plan, progress: &Progress) ->
     ReconcileError::collect(errors)
 }
 
-/// BUILD HOOK: `service`'s `build:` section built by berth's own builder (src/build/) into
+/// BUILD HOOK: `service`'s `build:` section built by berth's own builder (src/builder/) into
 /// `image` (the service's image name, which the builder tags).
 fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Progress) -> Result<()> {
     let t0 = Instant::now();
-    let log = crate::build::StderrLog { quiet: false, label: format!("{service} ") };
-    match crate::build::compose::build_service(ctx.roots, stack, service, false, &Default::default(), &log) {
+    let log = crate::builder::StderrLog { quiet: false, label: format!("{service} ") };
+    match crate::builder::compose::build_service(ctx.roots, stack, service, false, &Default::default(), &log) {
         Ok(_) => {
             progress.done(Kind::Image, image, "Built", t0.elapsed());
             Ok(())

@@ -133,7 +133,7 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
             let service = services.first().map(String::as_str).unwrap_or("?");
             ctx.resolve_image(service, image).map(|_| ())
         }
-        // Built by acquire::images before the plan runs (src/build/); here it must exist.
+        // Built by acquire::images before the plan runs (src/builder/); here it must exist.
         Action::BuildImage { service, image } => ctx.resolve_image(service, image).map(|_| ()),
         Action::CreateNetwork { key, name } => match stack {
             Some(s) => layers::ensure_network_links(ctx.roots, s, key, name).map(|()| ctx.start_firewall(name)),

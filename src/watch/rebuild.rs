@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use super::error::{Result, WatchError};
-use crate::build::compose::{build_service, chain, image_name};
-use crate::build::StderrLog;
+use crate::builder::compose::{build_service, chain, image_name};
+use crate::builder::StderrLog;
 use crate::image::ImageStore;
 use crate::paths::Roots;
 use crate::planner::PlanOptions;

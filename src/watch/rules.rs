@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build::ignore::{glob_match, Ignore};
+use crate::builder::ignore::{glob_match, Ignore};
 use crate::spec::model::{Stack, WatchAction, WatchRule};
 
 /// Names that never trigger a rule (Compose's ephemeral-file list: vim swap and backup files,

@@ -21,7 +21,7 @@ use crate::runtime::{autoremove, ContainerConfig, ContainerState, Runtime, Runti
 
 /// Label `berth run` puts on its containers: the image as the user named it.
 pub const IMAGE_REF_LABEL: &str = "berth.image-ref";
-/// Label of the containers of build steps (`build::runstep`): the builder's own, not listed.
+/// Label of the containers of build steps (`builder::runstep`): the builder's own, not listed.
 const BUILD_LABEL: &str = "io.berth.build";
 
 /// One container outside any project.

@@ -158,7 +158,7 @@ mod tests {
         let svc = &l.stack.services["web"];
         assert_eq!(unsupported_keys(svc), ["cache_from"]);
         let req = request(&l.stack, "web", svc, &BTreeMap::from([("B".into(), "2".into())])).unwrap();
-        assert_eq!(req.network, crate::build::BuildNetwork::Host);
+        assert_eq!(req.network, crate::builder::BuildNetwork::Host);
         assert_eq!(req.tags, ["p-web", "web:extra"]);
         assert_eq!(req.target.as_deref(), Some("t"));
         assert_eq!(req.args.len(), 2);
