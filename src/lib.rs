@@ -12,6 +12,7 @@
 
 pub mod builder;
 pub mod cli;
+pub mod common;
 pub mod convert;
 pub mod copy;
 pub mod errchain;

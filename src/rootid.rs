@@ -41,7 +41,7 @@ pub fn of(state: &Path) -> &'static str {
             if state.is_dir() {
                 tracing::warn!("state root {}: no root id ({e}); using a hash of its path", state.display());
             }
-            Box::leak(crate::network::names::short_hash(&state.to_string_lossy(), LEN).into_boxed_str())
+            Box::leak(crate::common::ids::short_hash(&state.to_string_lossy(), LEN).into_boxed_str())
         }
     }
 }

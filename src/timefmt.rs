@@ -1,6 +1,12 @@
 //! RFC 3339 UTC timestamps from Unix time, without a date crate: the image store stamps
 //! `created` in seconds, the runtime stamps log records and container state in nanoseconds.
 
+/// Now as RFC 3339 UTC with nanoseconds.
+pub fn rfc3339_now() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    rfc3339(d.as_secs() as i64, Some(d.subsec_nanos()))
+}
+
 /// `YYYY-MM-DDThh:mm:ssZ`, or with `nanos` `YYYY-MM-DDThh:mm:ss.nnnnnnnnnZ`.
 pub fn rfc3339(secs: i64, nanos: Option<u32>) -> String {
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));

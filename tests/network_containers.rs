@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use berth::network::{Attachment, HostsSpec, Registration};
 use berth::runtime::{logs, ContainerConfig, NetNs, ProcessConfig, Runtime, Status};
-use berth::spec::model::{Port, Protocol};
+use berth::common::{PortRequest, Protocol};
 use common::*;
 
 struct Ctx {
@@ -186,15 +186,8 @@ fn published_port_of_a_container_answers_on_localhost() {
     let c = ctx("cpub");
     c.net.ensure("default", false);
     let web = start(&c, "web-1", "web", &[("default", &[], None)], &httpd("hello-from-web"));
-    let ports = [Port {
-        name: None,
-        target: 8080,
-        published: None,
-        host_ip: Some("127.0.0.1".into()),
-        protocol: Protocol::Tcp,
-        mode: "ingress".into(),
-        app_protocol: None,
-    }];
+    let ports =
+        [PortRequest { target: 8080, published: None, host_ip: Some("127.0.0.1".into()), protocol: Protocol::Tcp }];
     c.net.nm.check_ports_free(&c.net.project, "web", &ports).unwrap();
     let published = c.net.nm.publish(&web, &c.net.project, &ports).unwrap();
     let mut body = String::new();

@@ -10,19 +10,11 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use berth::network::{Attachment, NetworkSpec};
-use berth::spec::model::{Port, Protocol};
+use berth::common::{PortRequest, Protocol};
 use common::*;
 
-fn port(target: u16, published: Option<String>, host_ip: Option<&str>, protocol: Protocol) -> Port {
-    Port {
-        name: None,
-        target,
-        published,
-        host_ip: host_ip.map(String::from),
-        protocol,
-        mode: "ingress".into(),
-        app_protocol: None,
-    }
+fn port(target: u16, published: Option<String>, host_ip: Option<&str>, protocol: Protocol) -> PortRequest {
+    PortRequest { target, published, host_ip: host_ip.map(String::from), protocol }
 }
 
 #[test]

@@ -83,7 +83,7 @@ fn rm_v_removes_anonymous_volumes_only_when_asked() {
     let b = p.up("b", 1);
     p.wait_exit(&a);
     p.wait_exit(&b);
-    let vm = berth::volumes::VolumeManager::new(&p.roots);
+    let vm = berth::reconciler::mounts::volume_manager(&p.roots);
     let volumes = || -> Vec<String> { vm.list(Some(&p.project)).unwrap().into_iter().map(|v| v.name).collect() };
     assert_eq!(volumes().len(), 2, "one anonymous volume each");
     p.ok(&["rm", "a"]);

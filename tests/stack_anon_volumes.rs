@@ -57,7 +57,7 @@ fn image_volume_is_seeded_kept_on_recreate_renewed_by_v_and_orphaned_by_down() {
     let first = anon_volumes(&s);
     assert_eq!(first.len(), 1, "one anonymous volume for VOLUME /data: {first:?}");
     assert_eq!(sh_until_ok(&s, "db", "cat /data/seed"), "seed\n");
-    let vm = berth::volumes::VolumeManager::new(&s.roots);
+    let vm = berth::reconciler::mounts::volume_manager(&s.roots);
     let info = vm.get(&first[0]).expect("volume");
     assert_eq!(info.project.as_deref(), Some(s.project.as_str()));
     assert_eq!(std::fs::read_to_string(info.path.join("seed")).expect("seed in the volume"), "seed\n");

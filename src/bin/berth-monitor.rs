@@ -3,5 +3,8 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    berth::runtime::helper::set_release_network(|roots, id| {
+        berth::network::release_container(roots, id).map_err(|e| e.to_string())
+    });
     std::process::exit(berth::runtime::helper::main(&args));
 }

@@ -101,17 +101,7 @@ pub fn build_service(
 /// `pull_policy: missing` on this copy of the stack so the plan does not build them again.
 /// `services` are `up`'s targets (with their dependencies unless `no_deps`); empty = all.
 pub fn build_before_plan(roots: &Roots, stack: &mut Stack, services: &[String], no_deps: bool) -> Result<()> {
-    let selected: Vec<String> = if services.is_empty() || no_deps {
-        if services.is_empty() {
-            stack.services.keys().cloned().collect()
-        } else {
-            services.to_vec()
-        }
-    } else {
-        crate::planner::ServiceGraph::new(stack)
-            .map(|g| g.with_dependencies(services).into_iter().collect())
-            .unwrap_or_else(|_| services.to_vec())
-    };
+    let selected = crate::spec::deps::select(stack, services, no_deps);
     let names: Vec<String> =
         selected.into_iter().filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some())).collect();
     for name in &names {

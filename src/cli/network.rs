@@ -102,7 +102,14 @@ pub fn run(global: &GlobalOpts, args: &NetworkArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// `berth __proxy CONFIG`: runs until its configuration is empty or it gets SIGTERM.
+/// It lives in berth's helpers' cgroup, like the monitors (see runtime::cgroup_home): out of
+/// its starter's cgroup before any thread exists.
 pub fn proxy(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
-    crate::network::proxy::run(&args.config).with_context(|| format!("port proxy {}", args.config.display()))?;
+    if let Err(e) = crate::runtime::cgroup_home::enter() {
+        tracing::warn!(error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the port proxy");
+    }
+    let result = crate::network::proxy::run(&args.config);
+    crate::runtime::cgroup_home::leave();
+    result.with_context(|| format!("port proxy {}", args.config.display()))?;
     Ok(ExitCode::SUCCESS)
 }

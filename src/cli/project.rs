@@ -15,7 +15,7 @@ use super::up::UpArgs;
 use super::GlobalOpts;
 use crate::image::{ImageStore, Reference};
 use crate::reconciler::ops::{select, table};
-use crate::volumes::{VolumeInfo, VolumeManager};
+use crate::volumes::VolumeInfo;
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
@@ -170,7 +170,7 @@ struct VolumeRow {
 /// `berth volumes [SERVICE…]`: the project's volumes (docker compose volumes).
 pub fn volumes(g: &GlobalOpts, a: &VolumesArgs) -> anyhow::Result<ExitCode> {
     let project = project_name(g)?;
-    let vm = VolumeManager::new(&roots(g));
+    let vm = crate::reconciler::mounts::volume_manager(&roots(g));
     let mut list = vm.list(Some(&project))?;
     if !a.services.is_empty() {
         let loaded = super::load::load_stack(g).context("`volumes SERVICE` reads the stack file")?;

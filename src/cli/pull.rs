@@ -154,13 +154,7 @@ fn chosen(stack: &Stack, services: &[String], deps: bool) -> anyhow::Result<Vec<
             bail!("no such service: `{s}` (project `{}`)", stack.name);
         }
     }
-    if services.is_empty() {
-        return Ok(stack.services.keys().cloned().collect());
-    }
-    if !deps {
-        return Ok(services.to_vec());
-    }
-    Ok(crate::planner::ServiceGraph::new(stack)?.with_dependencies(services).into_iter().collect())
+    Ok(crate::spec::deps::select(stack, services, !deps))
 }
 
 fn finish(result: anyhow::Result<()>, ignore: bool) -> anyhow::Result<ExitCode> {

@@ -258,7 +258,7 @@ fn parse_add_hosts(items: &[String]) -> anyhow::Result<indexmap::IndexMap<String
 }
 
 /// `-p [IP:][HOST:]CONTAINER[/PROTO]` as Compose's short syntax reads it (one port, or one range).
-fn parse_publish(p: &str) -> anyhow::Result<crate::spec::model::Port> {
+fn parse_publish(p: &str) -> anyhow::Result<crate::common::PortRequest> {
     let specs = crate::spec::canonical::parse_port(p).map_err(|e| anyhow::anyhow!("-p {p}: {e}"))?;
     let [one] = specs.as_slice() else { bail!("-p {p}: give one port or one range per -p") };
     let protocol = match one.protocol.as_str() {
@@ -266,14 +266,11 @@ fn parse_publish(p: &str) -> anyhow::Result<crate::spec::model::Port> {
         "tcp" => crate::spec::model::Protocol::Tcp,
         other => bail!("-p {p}: protocol {other} is not supported (tcp or udp)"),
     };
-    Ok(crate::spec::model::Port {
-        name: None,
+    Ok(crate::common::PortRequest {
         target: one.target,
         published: one.published.clone(),
         host_ip: one.host_ip.clone(),
         protocol,
-        mode: "ingress".into(),
-        app_protocol: None,
     })
 }
 

@@ -67,7 +67,7 @@ pub enum VolumeCommand {
 }
 
 pub fn run(g: &GlobalOpts, a: &VolumeArgs) -> anyhow::Result<ExitCode> {
-    let vm = VolumeManager::new(&Roots::new(g.root.as_deref()));
+    let vm = crate::reconciler::mounts::volume_manager(&Roots::new(g.root.as_deref()));
     match &a.command {
         VolumeCommand::Ls { scope, quiet, format } => {
             let volumes = vm.list(project(g, scope).as_deref())?;

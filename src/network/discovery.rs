@@ -10,7 +10,7 @@ use super::error::Result;
 use super::hosts::{render_hosts, render_resolv, write_in_place};
 use super::store::SandboxRecord;
 use super::{HostsSpec, NetworkManager, Registration};
-use crate::runtime::{Mount, Propagation};
+use crate::common::{Mount, Propagation};
 
 const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 

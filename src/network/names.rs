@@ -7,7 +7,6 @@
 
 use std::net::Ipv4Addr;
 
-use sha2::{Digest, Sha256};
 
 /// Prefix of every berth bridge; firewall rules match `bth+` to isolate berth bridges from each
 /// other, so nothing else berth makes may start with it.
@@ -15,11 +14,7 @@ pub const BRIDGE_PREFIX: &str = "bth-";
 /// Prefix of the host end of every veth pair.
 pub const VETH_PREFIX: &str = "bv";
 
-/// The first `n` hex digits of SHA-256(`s`).
-pub fn short_hash(s: &str, n: usize) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    hex::encode(digest)[..n].to_string()
-}
+pub use crate::common::ids::short_hash;
 
 /// What a name's hash covers: `text`, plus the root id when there is one ("" for the default
 /// root keeps the names of earlier versions).

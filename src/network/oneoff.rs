@@ -19,8 +19,7 @@ use indexmap::IndexMap;
 use super::error::Result;
 use super::store::NetworkRecord;
 use super::{Attachment, Endpoint, HostsSpec, NetworkManager, NetworkSpec, Registration};
-use crate::runtime::Mount;
-use crate::spec::model::Port;
+use crate::common::Mount;
 
 /// The default network's name, as Docker's.
 pub const DEFAULT_NETWORK: &str = "bridge";
@@ -41,7 +40,7 @@ pub struct OneoffNet {
     /// Which of /etc/hosts, /etc/resolv.conf, /etc/hostname to bind (all when empty).
     pub files: Vec<&'static str>,
     /// `-p` entries, published through a proxy of the container's own.
-    pub ports: Vec<Port>,
+    pub ports: Vec<crate::common::PortRequest>,
 }
 
 /// What the runtime gets: the namespace to join and the files to bind.

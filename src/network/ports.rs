@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 use serde::{Deserialize, Serialize};
 
 use super::error::{NetworkError, Result};
-use crate::spec::model::{Port, Protocol};
+use crate::common::port::{PortRequest, Protocol};
 
 /// A port as the user asked for it: host side possibly a range or absent (ephemeral).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl Proto {
 
 /// Resolves one Compose port entry. Default host ip: every address (0.0.0.0), which covers
 /// 127.0.0.1 and the host's own addresses, as Docker does.
-pub fn wanted(port: &Port) -> Result<Wanted> {
+pub fn wanted(port: &PortRequest) -> Result<Wanted> {
     let proto = match port.protocol {
         Protocol::Tcp => Proto::Tcp,
         Protocol::Udp => Proto::Udp,
@@ -107,16 +107,8 @@ pub fn in_use_by(service: &str, w: &Wanted, holder: String) -> NetworkError {
 mod tests {
     use super::*;
 
-    fn port(published: Option<&str>, host_ip: Option<&str>, proto: Protocol) -> Port {
-        Port {
-            name: None,
-            target: 80,
-            published: published.map(String::from),
-            host_ip: host_ip.map(String::from),
-            protocol: proto,
-            mode: "ingress".into(),
-            app_protocol: None,
-        }
+    fn port(published: Option<&str>, host_ip: Option<&str>, proto: Protocol) -> PortRequest {
+        PortRequest { target: 80, published: published.map(String::from), host_ip: host_ip.map(String::from), protocol: proto }
     }
 
     #[test]

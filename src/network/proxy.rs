@@ -53,16 +53,12 @@ pub fn status_path(config: &Path) -> PathBuf {
     config.with_extension("status")
 }
 
-/// Entry point of `berth __proxy CONFIG`.
+/// Entry point of `berth __proxy CONFIG` (the caller has moved the process out of its
+/// starter's cgroup first: see cli/network.rs).
 pub fn run(config: &Path) -> std::io::Result<()> {
-    // Out of the starter's cgroup before any thread exists (see runtime::cgroup_home).
-    if let Err(e) = crate::runtime::cgroup_home::enter() {
-        tracing::warn!(error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the port proxy");
-    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let result = rt.block_on(serve(config));
     drop(rt);
-    crate::runtime::cgroup_home::leave();
     result
 }
 

@@ -9,7 +9,7 @@ use super::proxy::{ProxyConfig, ProxyEntry};
 use super::proxyctl::ProxyCtl;
 use super::store::read_json;
 use super::{NetworkManager, PublishedPort};
-use crate::spec::model::Port;
+use crate::common::PortRequest;
 
 impl NetworkManager {
     fn proxy<'a>(&'a self, project: &'a str) -> ProxyCtl<'a> {
@@ -32,7 +32,7 @@ impl NetworkManager {
     /// starting anything, so a failed `up` leaves nothing started. Ports held by `project`'s
     /// own proxy (a container being replaced or started again) count as free; ports another
     /// project's proxy holds do not.
-    pub fn check_ports_free(&self, project: &str, service: &str, ports: &[Port]) -> Result<()> {
+    pub fn check_ports_free(&self, project: &str, service: &str, ports: &[PortRequest]) -> Result<()> {
         let held = self.held_ports();
         let own = self.proxy(project).config_path();
         for p in ports {
@@ -57,7 +57,7 @@ impl NetworkManager {
 
     /// Publishes container `id`'s ports through project `project`'s proxy, forwarding to the
     /// container's address on its first network. Replaces what the container had published.
-    pub fn publish(&self, container_id: &str, project: &str, ports: &[Port]) -> Result<Vec<PublishedPort>> {
+    pub fn publish(&self, container_id: &str, project: &str, ports: &[PortRequest]) -> Result<Vec<PublishedPort>> {
         let _lock = self.store.lock()?;
         let mut sandbox = self.store.require_sandbox(container_id)?;
         let Some(ep) = sandbox.endpoints.first() else {

@@ -245,5 +245,5 @@ pub(crate) fn select(stack: &Stack, graph: &ServiceGraph, opts: &PlanOptions) ->
         let wanted: HashSet<&String> = opts.services.iter().collect();
         return Ok(graph.order().iter().filter(|s| wanted.contains(s)).cloned().collect());
     }
-    Ok(graph.with_dependencies(&opts.services))
+    Ok(graph.with_dependencies(stack, &opts.services))
 }

@@ -10,29 +10,8 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::PlanError;
-use crate::spec::model::{DependsCondition, NetworkMode, Service, Stack};
-
-/// Why one service comes after another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EdgeKind {
-    /// `depends_on` with its condition and `restart` flag.
-    DependsOn { condition: DependsCondition, restart: bool },
-    /// `network_mode: service:X`: shares X's network namespace (X must be running first).
-    NetworkMode,
-    /// `ipc: service:X` or `pid: service:X`: shares another namespace of X's container.
-    Namespace,
-    /// `volumes_from: [X]`: X's container must exist first.
-    VolumesFrom,
-    /// `links: [X]`: X is started first (as Compose does).
-    Link,
-}
-
-/// One dependency of a service, in declaration order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edge {
-    pub dependency: String,
-    pub kind: EdgeKind,
-}
+pub use crate::spec::deps::{Edge, EdgeKind};
+use crate::spec::model::{Service, Stack};
 
 /// The services of a stack and their dependencies, sorted topologically.
 #[derive(Debug, Clone)]
@@ -100,17 +79,10 @@ impl ServiceGraph {
         levels
     }
 
-    /// `targets` plus everything they depend on, transitively, in dependency order.
-    pub fn with_dependencies(&self, targets: &[String]) -> IndexSet<String> {
-        let mut wanted: IndexSet<&str> = targets.iter().map(String::as_str).collect();
-        let mut queue: VecDeque<&str> = wanted.iter().copied().collect();
-        while let Some(s) = queue.pop_front() {
-            for e in self.dependencies(s) {
-                if wanted.insert(e.dependency.as_str()) {
-                    queue.push_back(e.dependency.as_str());
-                }
-            }
-        }
+    /// `targets` plus everything they depend on, transitively (the one rule:
+    /// [`crate::spec::deps::with_dependencies`]), in dependency order.
+    pub fn with_dependencies(&self, stack: &Stack, targets: &[String]) -> IndexSet<String> {
+        let wanted = crate::spec::deps::with_dependencies(stack, targets);
         self.order.iter().filter(|s| wanted.contains(s.as_str())).cloned().collect()
     }
 
@@ -119,42 +91,19 @@ impl ServiceGraph {
     }
 }
 
-/// The dependencies one service declares, explicit and implicit.
+/// The dependencies one service declares (src/spec/deps.rs), checked: an unknown required
+/// one is an error, an unknown optional one is skipped, duplicates count once.
 fn service_edges(name: &str, service: &Service, stack: &Stack) -> Result<Vec<Edge>, PlanError> {
-    let mut edges = Vec::new();
-    let mut add = |dep: &str, kind: EdgeKind, via: &'static str, required: bool| {
-        if stack.services.contains_key(dep) {
-            if !edges.iter().any(|e: &Edge| e.dependency == dep && e.kind == kind) {
-                edges.push(Edge { dependency: dep.to_string(), kind });
+    let mut edges: Vec<Edge> = Vec::new();
+    for d in crate::spec::deps::declared(service) {
+        if stack.services.contains_key(d.dependency) {
+            if !edges.iter().any(|e| e.dependency == d.dependency && e.kind == d.kind) {
+                edges.push(Edge { dependency: d.dependency.to_string(), kind: d.kind });
             }
-            Ok(())
-        } else if required {
-            Err(PlanError::UnknownDependency { service: name.to_string(), dependency: dep.to_string(), via })
-        } else {
-            Ok(())
+        } else if d.required {
+            let (service, dependency) = (name.to_string(), d.dependency.to_string());
+            return Err(PlanError::UnknownDependency { service, dependency, via: d.via });
         }
-    };
-    for (dep, d) in &service.depends_on {
-        add(dep, EdgeKind::DependsOn { condition: d.condition, restart: d.restart }, "depends on", d.required)?;
-    }
-    if let Some(NetworkMode::Service(dep)) = &service.network_mode {
-        add(dep, EdgeKind::NetworkMode, "uses the network of", true)?;
-    }
-    for ns in [&service.ipc, &service.pid].into_iter().flatten() {
-        if let Some(dep) = ns.strip_prefix("service:") {
-            add(dep, EdgeKind::Namespace, "shares a namespace of", true)?;
-        }
-    }
-    for entry in &service.volumes_from {
-        // `service[:ro|:rw]`; `container:NAME[:mode]` names a container outside the stack.
-        if !entry.starts_with("container:") {
-            let dep = entry.split(':').next().unwrap_or(entry);
-            add(dep, EdgeKind::VolumesFrom, "takes volumes_from", true)?;
-        }
-    }
-    for link in &service.links {
-        let dep = link.split(':').next().unwrap_or(link);
-        add(dep, EdgeKind::Link, "links to", true)?;
     }
     Ok(edges)
 }

@@ -61,8 +61,7 @@ pub fn config_hash(service: &Service, stack: &Stack) -> String {
 
 /// sha256 (hex) of an already normalized config.
 pub fn hash_value(config: &Value) -> String {
-    let text = config.to_string();
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::common::ids::sha256_hex(&config.to_string())
 }
 
 /// The top-level keys whose values differ between two normalized configs, sorted.

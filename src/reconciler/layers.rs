@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::error::{ReconcileError, Result};
+use super::mounts::{self, volume_manager};
 use super::state::PortRecord;
+use super::translate;
 use crate::network::{Attachment, HostsSpec, NetworkManager, NetworkSpec, Registration};
 use crate::paths::Roots;
 use crate::planner::actual::labels;
@@ -16,7 +18,7 @@ use crate::planner::hash::network_name;
 use crate::planner::{FirewallDrift, NetworkState, VolumeState};
 use crate::runtime::{ContainerConfig, Mount, NetNs};
 use crate::spec::model::{Service, Stack};
-use crate::volumes::{anonymous_mounts, ImageMounts, VolumeManager, VolumeSpec};
+use crate::volumes::{anonymous_mounts, ImageMounts};
 
 /// The project's networks that exist.
 pub fn list_networks(roots: &Roots, project: &str) -> Result<Vec<NetworkState>> {
@@ -29,8 +31,9 @@ pub fn list_networks(roots: &Roots, project: &str) -> Result<Vec<NetworkState>> 
 
 /// The project's volumes that exist (anonymous ones included).
 pub fn list_volumes(roots: &Roots, project: &str) -> Result<Vec<VolumeState>> {
-    let vols = VolumeManager::new(roots).list(Some(project)).map_err(vol_err(project))?;
-    Ok(vols.iter().map(|v| v.to_state()).collect())
+    let vols = volume_manager(roots).list(Some(project)).map_err(vol_err(project))?;
+    // A volume listed by project was created by berth for that project: never external.
+    Ok(vols.into_iter().map(|v| VolumeState { name: v.name, project: v.project, external: false }).collect())
 }
 
 /// Make sure network `name` (key `key` in the stack) exists.
@@ -104,22 +107,12 @@ pub fn remove_network(roots: &Roots, _project: &str, name: &str) -> Result<()> {
 
 /// Make sure volume `name` (key `key` in the stack) exists.
 pub fn ensure_volume(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
-    let def = stack.volumes.get(key);
-    let spec = VolumeSpec {
-        name: name.to_string(),
-        project: Some(stack.name.clone()),
-        external: def.is_some_and(|v| v.external),
-        driver: def.and_then(|v| v.driver.clone()),
-        driver_opts: def
-            .map(|v| v.driver_opts.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
-        labels: def.map(|v| v.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
-    };
-    VolumeManager::new(roots).ensure(&spec).map(|_| ()).map_err(vol_err(name))
+    let spec = mounts::volume_spec(stack, key, name);
+    volume_manager(roots).ensure(&spec).map(|_| ()).map_err(vol_err(name))
 }
 
 pub fn remove_volume(roots: &Roots, _project: &str, name: &str) -> Result<()> {
-    VolumeManager::new(roots).remove(name).map_err(vol_err(name))
+    volume_manager(roots).remove(name).map_err(vol_err(name))
 }
 
 /// Fail before anything is created or started when a published port of `service` is taken
@@ -128,7 +121,7 @@ pub fn check_ports_free(roots: &Roots, project: &str, service_name: &str, servic
     if service.ports.is_empty() {
         return Ok(());
     }
-    NetworkManager::new(roots).check_ports_free(project, service_name, &service.ports).map_err(net_err(service_name))
+    NetworkManager::new(roots).check_ports_free(project, service_name, &translate::port_requests(service)).map_err(net_err(service_name))
 }
 
 /// Withdraw container `id`'s published ports (the project's proxy stops when none remain).
@@ -146,9 +139,8 @@ pub fn mounts(
     container_id: &str,
     image: &ImageMounts<'_>,
 ) -> Result<Vec<Mount>> {
-    VolumeManager::new(roots)
-        .mounts_for(service_name, service, stack, container_id, image)
-        .map_err(vol_err(service_name))
+    let requests = mounts::mount_requests(service_name, service, stack).map_err(vol_err(service_name))?;
+    volume_manager(roots).mounts_for(service_name, &requests, &stack.name, container_id, image).map_err(vol_err(service_name))
 }
 
 /// The project's anonymous volumes the containers of `containers` mount, per container id:
@@ -158,7 +150,7 @@ pub fn anonymous_volumes<'a>(
     project: &str,
     containers: impl Iterator<Item = (&'a str, &'a [Mount])>,
 ) -> Result<BTreeMap<String, Vec<(String, String)>>> {
-    let vols = VolumeManager::new(roots).list(Some(project)).map_err(vol_err(project))?;
+    let vols = volume_manager(roots).list(Some(project)).map_err(vol_err(project))?;
     if !vols.iter().any(|v| v.is_anonymous()) {
         return Ok(BTreeMap::new());
     }
@@ -168,7 +160,7 @@ pub fn anonymous_volumes<'a>(
 /// `up -V`: remove the anonymous volumes of a container that was just removed (refused, and
 /// reported, while another container still mounts one).
 pub fn remove_volumes(roots: &Roots, names: &[String]) -> Result<()> {
-    let vm = VolumeManager::new(roots);
+    let vm = volume_manager(roots);
     let errors: Vec<ReconcileError> = names.iter().filter_map(|n| vm.remove(n).err().map(|e| vol_err(n)(e))).collect();
     ReconcileError::collect(errors)
 }
@@ -255,7 +247,7 @@ pub fn after_start(
         return Ok(Vec::new());
     }
     let published =
-        NetworkManager::new(roots).publish(container, &stack.name, &service.ports).map_err(net_err(service_name))?;
+        NetworkManager::new(roots).publish(container, &stack.name, &translate::port_requests(service)).map_err(net_err(service_name))?;
     Ok(published
         .into_iter()
         .map(|p| PortRecord { host_ip: p.host_ip, host_port: p.host_port, target: p.target, protocol: p.protocol })

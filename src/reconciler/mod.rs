@@ -19,6 +19,7 @@ pub mod execute;
 pub mod health;
 pub(crate) mod layers;
 pub mod lock;
+pub mod mounts;
 pub mod observe;
 pub mod ops;
 pub mod progress;

@@ -122,14 +122,8 @@ pub struct ProjectMeta {
 
 /// A new container uid: 32 random bytes as 64 hex digits (the form of Docker's ids).
 pub fn new_uid(container: &str) -> Result<String> {
-    let mut b = [0u8; 32];
-    // SAFETY: getrandom(2) writes at most `len` bytes into the buffer we own.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n != b.len() as isize {
-        let e = std::io::Error::last_os_error();
-        return Err(ReconcileError::container(container, format!("making its id: getrandom: {e}")));
-    }
-    Ok(hex::encode(b))
+    crate::common::ids::hex_id(32)
+        .map_err(|e| ReconcileError::container(container, format!("making its id: getrandom: {e}")))
 }
 
 /// The state dir of one project.

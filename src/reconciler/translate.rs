@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 
 use super::error::{ReconcileError, Result};
 use super::state::HealthSpec;
@@ -233,9 +232,22 @@ fn image_test(hc: &crate::image::Healthcheck) -> Option<Vec<String>> {
     }
 }
 
+/// A service's `ports:` as the network layer takes them.
+pub fn port_requests(svc: &Service) -> Vec<crate::common::PortRequest> {
+    svc.ports
+        .iter()
+        .map(|p| crate::common::PortRequest {
+            host_ip: p.host_ip.clone(),
+            published: p.published.clone(),
+            target: p.target,
+            protocol: p.protocol,
+        })
+        .collect()
+}
+
 /// 12 hex characters of sha256(text).
 pub fn short_hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))[..12].to_string()
+    crate::common::ids::short_hash(text, 12)
 }
 
 #[cfg(test)]

@@ -93,16 +93,7 @@ pub fn up(
 
 /// The services `up` acts on: the named ones (plus dependencies unless --no-deps), or all.
 pub(super) fn selected_services(stack: &Stack, opts: &PlanOptions) -> Vec<String> {
-    if opts.services.is_empty() {
-        return stack.services.keys().cloned().collect();
-    }
-    if opts.no_deps {
-        return opts.services.clone();
-    }
-    match planner::ServiceGraph::new(stack) {
-        Ok(g) => g.with_dependencies(&opts.services).into_iter().collect(),
-        Err(_) => opts.services.clone(),
-    }
+    crate::spec::deps::select(stack, &opts.services, opts.no_deps)
 }
 
 /// Everything about the containers to create that can be checked before anything exists: the

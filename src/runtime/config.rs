@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::common::mount::{Mount, Propagation};
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ContainerConfig {
@@ -118,39 +120,6 @@ pub struct IdMap {
     pub container_id: u32,
     pub host_id: u32,
     pub size: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Mount {
-    Bind {
-        source: PathBuf,
-        /// Absolute path inside the container.
-        target: String,
-        #[serde(default)]
-        read_only: bool,
-        #[serde(default)]
-        propagation: Propagation,
-    },
-    Tmpfs {
-        target: String,
-        #[serde(default)]
-        size: Option<u64>,
-        #[serde(default)]
-        mode: Option<u32>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "lowercase")]
-pub enum Propagation {
-    #[default]
-    Rprivate,
-    Private,
-    Rslave,
-    Slave,
-    Rshared,
-    Shared,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -8,6 +8,25 @@
 use std::path::Path;
 
 /// Dispatch on argv; returns the process exit status.
+/// Releases a container's network sandbox (veth, address, hosts files, published ports):
+/// what a monitor does after removing an orphaned `--rm` container. The network layer is the
+/// runtime's peer, not a part of it, so the helper binary installs it (src/bin/berth-monitor.rs).
+pub type ReleaseNetwork = fn(&crate::paths::Roots, &str) -> Result<(), String>;
+
+static RELEASE_NETWORK: std::sync::OnceLock<ReleaseNetwork> = std::sync::OnceLock::new();
+
+/// Install the network release hook (once, before [`main`]).
+pub fn set_release_network(f: ReleaseNetwork) {
+    let _ = RELEASE_NETWORK.set(f);
+}
+
+pub(super) fn release_network(roots: &crate::paths::Roots, id: &str) -> Result<(), String> {
+    match RELEASE_NETWORK.get() {
+        Some(f) => f(roots, id),
+        None => Err("no network release hook installed in this helper".into()),
+    }
+}
+
 pub fn main(args: &[String]) -> i32 {
     match args.get(1).map(String::as_str) {
         // An optional last argument is blank room for the monitor's title (see `proctitle`).

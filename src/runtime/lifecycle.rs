@@ -193,6 +193,23 @@ impl Runtime {
         cgroup::destroy(self.roots.id(), id)
     }
 
+    /// Ids of the containers whose config (running or not) bind-mounts `path` or anything
+    /// inside it: the volumes layer asks before removing a volume.
+    pub fn bind_users(&self, path: &Path) -> Vec<String> {
+        let base = self.roots.state.join("containers");
+        let Ok(entries) = fs::read_dir(&base) else { return Vec::new() };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let Some(id) = e.file_name().to_str().map(str::to_string) else { continue };
+            let Ok(cfg) = self.config(&id) else { continue };
+            if cfg.mounts.iter().any(|m| matches!(m, Mount::Bind { source, .. } if source.starts_with(path))) {
+                out.push(cfg.id);
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// Every container under this root.
     pub fn list(&self) -> Result<Vec<ContainerState>> {
         let base = self.roots.state.join("containers");

@@ -9,7 +9,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -161,11 +160,7 @@ pub fn read_all(path: &Path) -> Vec<LogLine> {
     out
 }
 
-/// Now as RFC 3339 UTC with nanoseconds.
-pub fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    rfc3339(d.as_secs() as i64, d.subsec_nanos())
-}
+pub use crate::timefmt::rfc3339_now;
 
 /// Format a Unix time with nanoseconds.
 pub fn rfc3339(secs: i64, nanos: u32) -> String {

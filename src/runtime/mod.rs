@@ -44,7 +44,6 @@ mod lifecycle;
 pub mod limits;
 pub mod lograte;
 pub mod logs;
-pub(crate) mod loopback;
 mod monitor;
 mod mountpoints;
 pub mod mountpolicy;

@@ -193,7 +193,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
             // Its network sandbox (veth, address, hosts files, published ports), through the
             // network layer's one narrow call for it; the CLI that made it is gone.
             if matches!(cfg.namespaces.net, super::config::NetNs::Path(_)) {
-                if let Err(e) = crate::network::release_container(&roots, &cfg.id) {
+                if let Err(e) = super::helper::release_network(&roots, &cfg.id) {
                     note(&dir.monitor_log(), &format!("--rm: network: {e}"));
                 }
             }

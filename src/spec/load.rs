@@ -444,43 +444,6 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
     }
 }
 
-/// `--profile` (the CLI also maps COMPOSE_PROFILES of the process onto it), else
-/// The services named on the command line and every service they need (depends_on, links,
-/// volumes_from, network_mode/ipc/pid `service:`), transitively.
-fn selection(stack: &Stack, names: &[String]) -> HashSet<String> {
-    let mut out: HashSet<String> = HashSet::new();
-    let mut todo: Vec<String> = names.to_vec();
-    while let Some(name) = todo.pop() {
-        if !out.insert(name.clone()) {
-            continue;
-        }
-        let Some(svc) = stack.services.get(&name) else { continue };
-        let shared =
-            [svc.ipc.as_deref(), svc.pid.as_deref()].into_iter().flatten().filter_map(|v| v.strip_prefix("service:"));
-        let net = match &svc.network_mode {
-            Some(super::model::NetworkMode::Service(s)) => Some(s.as_str()),
-            _ => None,
-        };
-        let links = svc.links.iter().map(|l| l.split(':').next().unwrap_or_default());
-        let from = svc
-            .volumes_from
-            .iter()
-            .filter(|v| !v.starts_with("container:"))
-            .map(|v| v.split(':').next().unwrap_or_default());
-        todo.extend(
-            svc.depends_on
-                .keys()
-                .map(String::as_str)
-                .chain(shared)
-                .chain(net)
-                .chain(links)
-                .chain(from)
-                .map(str::to_string),
-        );
-    }
-    out
-}
-
 /// `config SERVICE`, `up SERVICE`: problems that only matter to a service that will run (an
 /// env_file that cannot be read, a container_name clash) are not reported for services
 /// outside the selection, as docker compose resolves them only for the selected services.
@@ -488,7 +451,7 @@ fn drop_unselected(stack: &Stack, opts: &LoadOptions, diags: &mut Diagnostics, f
     if opts.enabled_services.is_empty() {
         return;
     }
-    let selected = selection(stack, &opts.enabled_services);
+    let selected = super::deps::with_dependencies(stack, &opts.enabled_services);
     let unselected = |name: &str| stack.services.contains_key(name) && !selected.contains(name);
     let mut i = 0;
     diags.items.retain(|d| {

@@ -10,6 +10,7 @@
 
 pub mod canonical;
 pub mod consistency;
+pub mod deps;
 pub mod convert;
 pub mod diag;
 pub mod envfile;

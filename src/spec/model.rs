@@ -230,14 +230,7 @@ pub struct EnvFile {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    #[default]
-    Tcp,
-    Udp,
-    Sctp,
-}
+pub use crate::common::port::Protocol;
 
 /// One published or exposed port in long form. A host range with a single container port
 /// (`8000-8010:80`) stays one entry with `published: "8000-8010"`; equal-length ranges on both

@@ -12,21 +12,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::runtime::Mount;
+use crate::common::Mount;
 
 use super::error::{Result, VolumeError};
 use super::manager::{labels, VolumeInfo, VolumeSpec};
 
 /// A new anonymous volume name: 32 random bytes as 64 hex digits (Docker's form).
 pub fn new_anonymous_name() -> Result<String> {
-    let mut b = [0u8; 32];
-    // SAFETY: getrandom(2) writes at most `len` bytes into the buffer we own; 32 bytes from
-    // the urandom source never return short once the pool is initialised.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n != b.len() as isize {
-        return Err(VolumeError::Random(std::io::Error::last_os_error()));
-    }
-    Ok(hex::encode(b))
+    crate::common::ids::hex_id(32).map_err(VolumeError::Random)
 }
 
 /// The spec of anonymous volume `name` of `container_id` at `target`.
@@ -78,7 +71,7 @@ pub fn anonymous_mounts(volumes: &[VolumeInfo], mounts: &[Mount]) -> Vec<(String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::Propagation;
+    use crate::common::Propagation;
 
     #[test]
     fn names_are_fresh_64_hex_and_valid() {

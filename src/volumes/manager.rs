@@ -3,13 +3,12 @@
 //! looked up, so they never carry a project label and no project-scoped removal touches them.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::paths::Roots;
-use crate::runtime::{ContainerConfig, Mount};
+use crate::common::Mount;
 
 use super::error::{Result, VolumeError};
 use super::store::{bind_device, validate_name, VolumeMeta, VolumeStore};
@@ -58,21 +57,31 @@ impl VolumeInfo {
         self.labels.get(labels::ANONYMOUS).is_some_and(|v| v == "true")
     }
 
-    /// The planner's view of it (for `planner::Actual::volumes`). A volume listed by project
-    /// was created by berth for that project, so it is never external.
-    pub fn to_state(&self) -> crate::planner::VolumeState {
-        crate::planner::VolumeState { name: self.name.clone(), project: self.project.clone(), external: false }
+}
+
+/// Who bind-mounts a path, asked before a volume is removed. The runtime knows (its
+/// containers' configs); the volumes layer never reads the runtime's state itself. Any
+/// `Fn(&Path) -> Vec<String>` is one (tests pass a fake).
+pub trait MountUsers: Send + Sync {
+    /// Ids of the containers (running or not) that bind-mount `path` or anything inside it.
+    fn users_of(&self, path: &Path) -> Vec<String>;
+}
+
+impl<F: Fn(&Path) -> Vec<String> + Send + Sync> MountUsers for F {
+    fn users_of(&self, path: &Path) -> Vec<String> {
+        self(path)
     }
 }
 
 pub struct VolumeManager {
-    roots: Roots,
     store: VolumeStore,
+    users: Box<dyn MountUsers>,
 }
 
 impl VolumeManager {
-    pub fn new(roots: &Roots) -> Self {
-        VolumeManager { roots: roots.clone(), store: VolumeStore::new(roots.volumes()) }
+    /// The volumes under `roots`, with `users` telling which containers mount a volume.
+    pub fn new(roots: &Roots, users: impl MountUsers + 'static) -> Self {
+        VolumeManager { store: VolumeStore::new(roots.volumes()), users: Box::new(users) }
     }
 
     fn info(&self, meta: VolumeMeta) -> VolumeInfo {
@@ -121,7 +130,7 @@ impl VolumeManager {
             project: spec.project.clone(),
             labels: spec.labels.clone(),
             driver_opts: spec.driver_opts.clone(),
-            created: crate::runtime::logs::rfc3339_now(),
+            created: crate::timefmt::rfc3339_now(),
         };
         self.store.create(&meta)?;
         tracing::debug!(volume = %meta.name, "volume created");
@@ -182,21 +191,9 @@ impl VolumeManager {
         first_err.map_or(Ok(removed), Err)
     }
 
-    /// Ids of the containers whose recorded config bind-mounts `path` or anything inside it.
-    pub fn users(&self, path: &Path) -> Vec<String> {
-        let base = self.roots.state.join("containers");
-        let Ok(entries) = fs::read_dir(&base) else { return Vec::new() };
-        let mut out = Vec::new();
-        for e in entries.flatten() {
-            let Ok(bytes) = fs::read(e.path().join("config.json")) else { continue };
-            let Ok(cfg) = serde_json::from_slice::<ContainerConfig>(&bytes) else { continue };
-            let uses = cfg.mounts.iter().any(|m| matches!(m, Mount::Bind { source, .. } if source.starts_with(path)));
-            if uses {
-                out.push(cfg.id);
-            }
-        }
-        out.sort();
-        out
+    /// Ids of the containers (running or not) that bind-mount `path` or anything inside it.
+    fn users(&self, path: &Path) -> Vec<String> {
+        self.users.users_of(path)
     }
 
     pub(crate) fn store(&self) -> &VolumeStore {

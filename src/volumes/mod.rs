@@ -3,8 +3,9 @@
 //!
 //! Files: `store` (volumes on disk, atomic metadata), `manager` ([`VolumeManager`]: ensure,
 //! create, list, remove, prune, in-use checks), `anonymous` (image `VOLUME`s and `- /path`
-//! entries: fresh names, handing them over on recreate), `mounts` (service → runtime mounts), `binds`
-//! (bind and tmpfs entries), `copyup` (image content into a fresh volume, as overlayfs merges
+//! entries: fresh names, handing them over on recreate), `request` ([`MountRequest`]: what a
+//! container asks for, plain data), `mounts` (requests → runtime mounts), `binds` (bind
+//! entries), `copyup` (image content into a fresh volume, as overlayfs merges
 //! the layers, with [`crate::fsat`]'s no-follow, fd-relative file operations), `xattrs`
 //! (layer files' extended attributes and opaque markers).
 //!
@@ -18,11 +19,13 @@ pub mod copyup;
 pub mod error;
 mod manager;
 mod mounts;
+mod request;
 pub mod store;
 mod xattrs;
 
 pub use anonymous::{anonymous_mounts, new_anonymous_name};
-pub use binds::{parse_propagation, tmpfs_entry};
+pub use binds::parse_propagation;
 pub use error::{Result, VolumeError};
-pub use manager::{labels, VolumeInfo, VolumeManager, VolumeSpec};
+pub use manager::{labels, MountUsers, VolumeInfo, VolumeManager, VolumeSpec};
 pub use mounts::ImageMounts;
+pub use request::MountRequest;

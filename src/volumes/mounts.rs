@@ -1,5 +1,5 @@
-//! [`VolumeManager::mounts_for`]: a service's `volumes:` and `tmpfs:`, and its image's
-//! `VOLUME`s, → the runtime mounts of one container. Named and anonymous volumes are ensured
+//! [`VolumeManager::mounts_for`]: a container's [`MountRequest`]s (its service's `volumes:`
+//! and `tmpfs:`), and its image's `VOLUME`s, → the runtime mounts of one container. Named and anonymous volumes are ensured
 //! here, and an empty one gets the image's content at its target (Docker's copy-up) unless
 //! `volume.nocopy` is set.
 
@@ -7,32 +7,16 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 
-use crate::runtime::{Mount, Propagation};
-use crate::spec::model::{MountKind, Service, ServiceVolume, Stack};
+use crate::common::{Mount, Propagation};
 
 use super::anonymous::{anonymous_spec, new_anonymous_name, normal_target, uncovered_image_volumes};
-use super::binds::{bind_mount, check_target, tmpfs_entry, tmpfs_long};
+use super::binds::{bind_mount, check_target};
 use super::copyup;
 use super::error::{io_err, Result, VolumeError};
 use super::manager::{VolumeInfo, VolumeManager, VolumeSpec};
+use super::request::MountRequest;
 use super::store::bind_device;
 use crate::fsat;
-
-impl VolumeSpec {
-    /// The spec of top-level volume `key` of `stack` (what `up` ensures before containers).
-    pub fn from_stack(stack: &Stack, key: &str) -> Option<VolumeSpec> {
-        let vol = stack.volumes.get(key)?;
-        let owned = |m: &indexmap::IndexMap<String, String>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Some(VolumeSpec {
-            name: vol.name.clone(),
-            project: Some(stack.name.clone()),
-            external: vol.external,
-            driver: vol.driver.clone(),
-            driver_opts: owned(&vol.driver_opts),
-            labels: owned(&vol.labels),
-        })
-    }
-}
 
 /// What the image and the container being replaced contribute to a container's mounts.
 #[derive(Debug, Clone, Copy)]
@@ -56,38 +40,51 @@ impl Default for ImageMounts<'_> {
 }
 
 impl VolumeManager {
-    /// Every mount of one container of `service_name`, in the order the stack lists them
-    /// (`volumes:` then `tmpfs:`), then an anonymous volume for each image `VOLUME` none of
-    /// them covers (Docker's rule: a service mount on the path replaces the image's volume).
+    /// Every mount of one container of `service_name` of project `project`, in the order
+    /// asked (the service's `volumes:` then `tmpfs:`), then an anonymous volume for each image
+    /// `VOLUME` none of them covers (Docker's rule: a service mount on the path replaces the
+    /// image's volume).
     pub fn mounts_for(
         &self,
         service_name: &str,
-        service: &Service,
-        stack: &Stack,
+        requests: &[MountRequest],
+        project: &str,
         container_id: &str,
         image: &ImageMounts<'_>,
     ) -> Result<Vec<Mount>> {
         let image_layers = image.layers;
-        let mut out = Vec::with_capacity(service.volumes.len() + service.tmpfs.len() + image.volumes.len());
-        for v in &service.volumes {
-            check_target(service_name, &v.target)?;
-            let m = match v.kind {
-                MountKind::Bind => bind_mount(service_name, v)?,
-                MountKind::Tmpfs => tmpfs_long(service_name, v)?,
-                MountKind::Volume => self.volume_mount(service_name, v, stack, container_id, image)?,
-                other => {
-                    let kind = serde_json::to_value(other).ok().and_then(|k| k.as_str().map(str::to_string));
+        let mut out = Vec::with_capacity(requests.len() + image.volumes.len());
+        for r in requests {
+            check_target(service_name, r.target())?;
+            let m = match r {
+                MountRequest::Bind { .. } => bind_mount(service_name, r)?,
+                MountRequest::Tmpfs { target, size, mode } => {
+                    Mount::Tmpfs { target: target.clone(), size: *size, mode: *mode }
+                }
+                MountRequest::Volume { volume, target, read_only, nocopy, subpath } => {
+                    if subpath.is_some() {
+                        let kind = "volume with subpath".to_string();
+                        return Err(VolumeError::UnsupportedMount {
+                            service: service_name.into(),
+                            kind,
+                            target: target.clone(),
+                        });
+                    }
+                    let spec = match volume {
+                        Some(spec) => spec.clone(),
+                        None => self.anonymous_for(project, container_id, target, image.inherit)?,
+                    };
+                    self.volume_mount(&spec, target, *read_only, *nocopy, image)?
+                }
+                MountRequest::Unsupported { kind, target } => {
                     return Err(VolumeError::UnsupportedMount {
                         service: service_name.into(),
-                        kind: kind.unwrap_or_default(),
-                        target: v.target.clone(),
+                        kind: kind.clone(),
+                        target: target.clone(),
                     });
                 }
             };
             out.push(m);
-        }
-        for t in &service.tmpfs {
-            out.push(tmpfs_entry(service_name, t)?);
         }
         let covered: Vec<&str> = out
             .iter()
@@ -96,7 +93,7 @@ impl VolumeManager {
             })
             .collect();
         for target in uncovered_image_volumes(image.volumes, &covered) {
-            let info = self.ensure(&self.anonymous_for(&stack.name, container_id, target, image.inherit)?)?;
+            let info = self.ensure(&self.anonymous_for(project, container_id, target, image.inherit)?)?;
             if !image_layers.is_empty() {
                 self.copy_up_if_empty(&info, target, image_layers)?;
             }
@@ -122,47 +119,21 @@ impl VolumeManager {
         Ok(anonymous_spec(project, container_id, normal_target(target), name))
     }
 
-    /// The spec of the volume a `type: volume` entry names (or of its anonymous volume).
-    fn spec_for(
-        &self,
-        service: &str,
-        v: &ServiceVolume,
-        stack: &Stack,
-        container_id: &str,
-        inherit: &BTreeMap<String, String>,
-    ) -> Result<VolumeSpec> {
-        let Some(key) = v.source.as_deref() else {
-            return self.anonymous_for(&stack.name, container_id, &v.target, inherit);
-        };
-        VolumeSpec::from_stack(stack, key)
-            .ok_or_else(|| VolumeError::Undeclared { service: service.into(), volume: key.into() })
-    }
-
     fn volume_mount(
         &self,
-        service: &str,
-        v: &ServiceVolume,
-        stack: &Stack,
-        container_id: &str,
+        spec: &VolumeSpec,
+        target: &str,
+        read_only: bool,
+        nocopy: bool,
         image: &ImageMounts<'_>,
     ) -> Result<Mount> {
         let layers = image.layers;
-        if v.volume.as_ref().is_some_and(|o| o.subpath.is_some()) {
-            let kind = "volume with subpath".to_string();
-            return Err(VolumeError::UnsupportedMount { service: service.into(), kind, target: v.target.clone() });
-        }
-        let info = self.ensure(&self.spec_for(service, v, stack, container_id, image.inherit)?)?;
-        let nocopy = v.volume.as_ref().is_some_and(|o| o.nocopy);
+        let info = self.ensure(spec)?;
         // A bind volume's device is the user's own directory: never filled from the image.
         if !nocopy && bind_device(&info.driver_opts).is_none() && !layers.is_empty() {
-            self.copy_up_if_empty(&info, &v.target, layers)?;
+            self.copy_up_if_empty(&info, target, layers)?;
         }
-        Ok(Mount::Bind {
-            source: info.path,
-            target: v.target.clone(),
-            read_only: v.read_only,
-            propagation: Propagation::default(),
-        })
+        Ok(Mount::Bind { source: info.path, target: target.to_string(), read_only, propagation: Propagation::default() })
     }
 
     /// Copy the image's content at `target` into the volume if the volume is empty. Serialized

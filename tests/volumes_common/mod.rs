@@ -38,7 +38,7 @@ pub fn env(test: &str) -> Env {
     let roots = Roots::new(Some(&dir.path().join("root")));
     let busybox = crate::support::busybox_rootfs(dir.path());
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));
-    let vm = VolumeManager::new(&roots);
+    let vm = berth::reconciler::mounts::volume_manager(&roots);
     let project = format!("v{}{}", std::process::id(), test.replace('_', ""));
     Env { dir, roots, rt, vm, busybox, project }
 }
@@ -85,7 +85,8 @@ impl Env {
         layers: &[PathBuf],
     ) -> berth::volumes::Result<Vec<Mount>> {
         let image = berth::volumes::ImageMounts { layers, ..Default::default() };
-        self.vm.mounts_for(service, &stack.services[service], stack, id, &image)
+        let requests = berth::reconciler::mounts::mount_requests(service, &stack.services[service], stack)?;
+        self.vm.mounts_for(service, &requests, &stack.name, id, &image)
     }
 
     pub fn config(&self, id: &str, layers: Vec<PathBuf>, mounts: Vec<Mount>, script: &str) -> ContainerConfig {

@@ -19,7 +19,6 @@ use crate::planner::ContainerRef;
 use crate::reconciler::container::{self, Ctx};
 use crate::reconciler::{supervisor, ProjectContainer};
 use crate::runtime::{stop, Runtime, Status};
-use crate::volumes::VolumeManager;
 
 /// What happened to one container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +192,7 @@ pub fn remove_all(
 /// they are (an orphan of an earlier container of the same name is not one), with no stack
 /// file needed.
 fn remove_anonymous_volumes(ctx: &Ctx<'_>, c: &ProjectContainer) -> Result<()> {
-    let vm = VolumeManager::new(ctx.roots);
+    let vm = crate::reconciler::mounts::volume_manager(ctx.roots);
     vm.remove_anonymous(ctx.project, &c.config.mounts).map_err(|e| OpsError::container(&c.name, e))?;
     Ok(())
 }

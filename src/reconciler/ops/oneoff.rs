@@ -36,13 +36,8 @@ pub struct Overrides {
 
 /// `<project>-<service>-run-<6 random hex digits>`.
 pub fn container_name(project: &str, service: &str) -> Result<String> {
-    let mut b = [0u8; 3];
-    // SAFETY: getrandom writes at most `len` bytes into the buffer we own.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n != b.len() as isize {
-        return Err(OpsError::container(service, format!("getrandom: {}", std::io::Error::last_os_error())));
-    }
-    Ok(format!("{project}-{service}-run-{}", hex::encode(b)))
+    let suffix = crate::common::ids::hex_id(3).map_err(|e| OpsError::container(service, format!("getrandom: {e}")))?;
+    Ok(format!("{project}-{service}-run-{suffix}"))
 }
 
 /// The service with the overrides applied (so translate sees one consistent service).
