@@ -119,7 +119,7 @@ fn code_only(src: &str) -> String {
 fn named_modules(code: &str, prefix: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     for (at, _) in code.match_indices(prefix) {
-        if at > 0 && code.as_bytes()[at - 1].is_ascii_alphanumeric() || at > 0 && code.as_bytes()[at - 1] == b'_' {
+        if at > 0 && (code.as_bytes()[at - 1].is_ascii_alphanumeric() || code.as_bytes()[at - 1] == b'_') {
             continue;
         }
         let line = code[..at].matches('\n').count() + 1;
@@ -172,7 +172,8 @@ fn violations(files: &[(PathBuf, String)]) -> Vec<Violation> {
             let ok = if GROUND.contains(&from.as_str()) {
                 GROUND.contains(&to.as_str())
             } else {
-                GROUND.contains(&to.as_str()) || allowed.get(from.as_str()).is_some_and(|list| list.contains(&to.as_str()))
+                GROUND.contains(&to.as_str())
+                    || allowed.get(from.as_str()).is_some_and(|list| list.contains(&to.as_str()))
             };
             if !ok {
                 out.push(Violation { file: rel.display().to_string(), line, from: from.clone(), to });
@@ -223,12 +224,14 @@ fn the_checker_sees_forbidden_arrows_in_every_form() {
         file("network/y.rs", "use crate::{fsutil, spec::model::Port};\nfn f() { crate::common::Mount; }\n"),
         file("volumes/z.rs", "fn f() {\n    let _ = crate::planner::VolumeState::default();\n}\n"),
         file("fsutil.rs", "use crate::runtime::Mount;\n"),
-        file("spec/ok.rs", "// crate::cli in a comment\nconst S: &str = \"crate::cli in a string\";\nuse crate::common;\n"),
+        file(
+            "spec/ok.rs",
+            "// crate::cli in a comment\nconst S: &str = \"crate::cli in a string\";\nuse crate::common;\n",
+        ),
         file("planner/ok.rs", "use crate::spec::model::Stack;\nuse super::x;\n"),
         file("bin/helper.rs", "fn main() { berth::runtime::helper::main(&[]); }\n"),
     ];
-    let got: Vec<(String, usize, String)> =
-        violations(&files).into_iter().map(|v| (v.file, v.line, v.to)).collect();
+    let got: Vec<(String, usize, String)> = violations(&files).into_iter().map(|v| (v.file, v.line, v.to)).collect();
     assert_eq!(
         got,
         vec![

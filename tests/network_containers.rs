@@ -10,9 +10,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use berth::common::{PortRequest, Protocol};
 use berth::network::{Attachment, HostsSpec, Registration};
 use berth::runtime::{logs, ContainerConfig, NetNs, ProcessConfig, Runtime, Status};
-use berth::common::{PortRequest, Protocol};
 use common::*;
 
 struct Ctx {

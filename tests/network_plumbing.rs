@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use berth::network::{Attachment, NetworkSpec};
 use berth::common::{PortRequest, Protocol};
+use berth::network::{Attachment, NetworkSpec};
 use common::*;
 
 fn port(target: u16, published: Option<String>, host_ip: Option<&str>, protocol: Protocol) -> PortRequest {

@@ -116,7 +116,8 @@ pub fn run_pull(g: &GlobalOpts, a: &PullArgs) -> anyhow::Result<ExitCode> {
     let (fatal, buildable): (Vec<_>, Vec<_>) = failures.into_iter().partition(|(i, _)| {
         jobs[*i].services.iter().any(|s| stack.services.get(s).is_some_and(|svc| svc.build.is_none()))
     });
-    for (i, reason) in &buildable {
+    for (i, error) in &buildable {
+        let reason = crate::errchain::chain(error.as_ref());
         eprintln!("warning: cannot pull image `{}` (it can be built): {reason}", jobs[*i].image);
     }
     finish(acquire::failures_to_error(&jobs, fatal).map_err(anyhow::Error::from), a.ignore_pull_failures)

@@ -7,7 +7,6 @@
 
 use std::net::Ipv4Addr;
 
-
 /// Prefix of every berth bridge; firewall rules match `bth+` to isolate berth bridges from each
 /// other, so nothing else berth makes may start with it.
 pub const BRIDGE_PREFIX: &str = "bth-";

@@ -108,7 +108,12 @@ mod tests {
     use super::*;
 
     fn port(published: Option<&str>, host_ip: Option<&str>, proto: Protocol) -> PortRequest {
-        PortRequest { target: 80, published: published.map(String::from), host_ip: host_ip.map(String::from), protocol: proto }
+        PortRequest {
+            target: 80,
+            published: published.map(String::from),
+            host_ip: host_ip.map(String::from),
+            protocol: proto,
+        }
     }
 
     #[test]

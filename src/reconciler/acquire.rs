@@ -10,13 +10,14 @@
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::container::Ctx;
 use super::error::{ReconcileError, Result};
 use super::progress::{Kind, Progress};
-use crate::image::{registry, ImageStore};
+use crate::image::registry::{self, RegistryError};
+use crate::image::ImageStore;
 use crate::paths::Roots;
 use crate::planner::{Action, Plan, PlanOptions};
 use crate::spec::model::{PullPolicy, Stack};
@@ -86,7 +87,9 @@ fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Pr
             progress.done(Kind::Image, image, "Built", t0.elapsed());
             Ok(())
         }
-        Err(e) => Err(ReconcileError::service(service, format!("cannot build image `{image}`: {}", chain(&e)))),
+        Err(e) => {
+            Err(ReconcileError::Build { service: service.to_string(), image: image.to_string(), error: Box::new(e) })
+        }
     }
 }
 
@@ -159,14 +162,17 @@ pub fn jobs_for(stack: &Stack, services: &[String]) -> Vec<PullJob> {
 }
 
 /// Pull every job, [`PARALLEL_PULLS`] at a time, with `Pulling`/`Pulled` progress lines.
-/// Returns the failures: (index into `jobs`, reason with its causes).
-pub fn pull_jobs(roots: &Roots, jobs: &[PullJob], progress: &Progress) -> Vec<(usize, String)> {
+/// Returns the failures: (index into `jobs`, what went wrong).
+pub fn pull_jobs(roots: &Roots, jobs: &[PullJob], progress: &Progress) -> Vec<(usize, PullFailure)> {
     if jobs.is_empty() {
         return Vec::new();
     }
     let store = match ImageStore::open(roots) {
         Ok(s) => s,
-        Err(e) => return (0..jobs.len()).map(|i| (i, chain(&e))).collect(),
+        Err(e) => {
+            let e: PullFailure = Arc::new(e.into());
+            return (0..jobs.len()).map(|i| (i, e.clone())).collect();
+        }
     };
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
@@ -182,11 +188,14 @@ pub fn pull_jobs(roots: &Roots, jobs: &[PullJob], progress: &Progress) -> Vec<(u
         }
     });
     let mut failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
-    failures.sort();
+    failures.sort_by_key(|(i, _)| *i);
     failures
 }
 
-fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result::Result<(), String> {
+/// Why one image could not be pulled (shared by the services that use it).
+pub type PullFailure = Arc<RegistryError>;
+
+fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result::Result<(), PullFailure> {
     let t0 = Instant::now();
     progress.note(&format!("Image {image}  Pulling"));
     match registry::pull(store, image, &|_| {}) {
@@ -195,20 +204,20 @@ fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result
             Ok(())
         }
         Err(e) => {
-            let reason = chain(&e);
-            progress.failed(Kind::Image, image, &reason);
-            Err(reason)
+            progress.failed(Kind::Image, image, &chain(&e));
+            Err(Arc::new(e))
         }
     }
 }
 
 /// One error per service whose image failed to pull, all together.
-pub fn failures_to_error(jobs: &[PullJob], failures: Vec<(usize, String)>) -> Result<()> {
+pub fn failures_to_error(jobs: &[PullJob], failures: Vec<(usize, PullFailure)>) -> Result<()> {
     let mut errors = Vec::new();
-    for (i, reason) in failures {
+    for (i, error) in failures {
         let Some(job) = jobs.get(i) else { continue };
         for service in &job.services {
-            errors.push(ReconcileError::service(service, format!("cannot pull image `{}`: {reason}", job.image)));
+            let (service, image) = (service.clone(), job.image.clone());
+            errors.push(ReconcileError::Pull { service, image, error: error.clone() });
         }
     }
     ReconcileError::collect(errors)
@@ -234,8 +243,13 @@ mod tests {
             PullJob { image: "a:1".into(), services: vec!["web".into(), "worker".into()] },
             PullJob { image: "b:1".into(), services: vec!["db".into()] },
         ];
-        let err = failures_to_error(&jobs, vec![(0, "not found".into())]).unwrap_err().to_string();
-        assert!(err.contains("service `web`: cannot pull image `a:1`: not found"), "{err}");
+        let missing = RegistryError::NotFound { reference: "a:1".into(), registry: "r".into(), detail: String::new() };
+        let err = failures_to_error(&jobs, vec![(0, Arc::new(missing))]).unwrap_err();
+        assert!(
+            matches!(&err, ReconcileError::Many(v) if matches!(&v[0], ReconcileError::Pull { error, .. } if matches!(**error, RegistryError::NotFound { .. })))
+        );
+        let err = err.to_string();
+        assert!(err.contains("service `web`: cannot pull image `a:1`: image `a:1` not found on registry r"), "{err}");
         assert!(err.contains("service `worker`"), "{err}");
         assert!(!err.contains("db"), "{err}");
         assert!(failures_to_error(&jobs, vec![]).is_ok());

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::{ReconcileError, Result};
@@ -14,7 +14,8 @@ use super::layers;
 use super::secrets;
 use super::state::{ContainerRecord, HealthStatus, ProjectDir};
 use super::translate::{self, Target};
-use crate::image::{ImageStore, ResolvedImage};
+use crate::image::{ImageError, ImageStore, ResolvedImage};
+use crate::network::NetworkError;
 use crate::paths::Roots;
 use crate::planner::ContainerRef;
 use crate::runtime::{NetNs, Runtime, RuntimeError};
@@ -39,9 +40,11 @@ pub struct Ctx<'a> {
     firewalls: Mutex<Vec<(String, FirewallJob)>>,
 }
 
+/// A network's firewall install: running, or its outcome (kept: every start that waits for it
+/// gets the same failure). `Err(None)`: the install thread panicked.
 enum FirewallJob {
-    Running(std::thread::JoinHandle<std::result::Result<(), String>>),
-    Done(std::result::Result<(), String>),
+    Running(std::thread::JoinHandle<std::result::Result<(), NetworkError>>),
+    Done(std::result::Result<(), Option<Arc<NetworkError>>>),
 }
 
 impl<'a> Ctx<'a> {
@@ -59,7 +62,7 @@ impl<'a> Ctx<'a> {
     /// of which the containers' creates need none).
     pub fn start_firewall(&self, name: &str) {
         let (roots, net) = (self.roots.clone(), name.to_string());
-        let job = std::thread::spawn(move || layers::install_firewall(&roots, &net).map_err(|e| e.to_string()));
+        let job = std::thread::spawn(move || layers::install_firewall_raw(&roots, &net));
         self.firewalls.lock().unwrap_or_else(|p| p.into_inner()).push((name.to_string(), FirewallJob::Running(job)));
     }
 
@@ -71,10 +74,19 @@ impl<'a> Ctx<'a> {
         for (name, job) in jobs.iter_mut() {
             if let FirewallJob::Running(_) = job {
                 let FirewallJob::Running(h) = std::mem::replace(job, FirewallJob::Done(Ok(()))) else { continue };
-                *job = FirewallJob::Done(h.join().unwrap_or_else(|_| Err("the firewall install panicked".into())));
+                *job = FirewallJob::Done(match h.join() {
+                    Ok(r) => r.map_err(|e| Some(Arc::new(e))),
+                    Err(_) => Err(None),
+                });
             }
-            if let FirewallJob::Done(Err(e)) = job {
-                errors.push(ReconcileError::Layer { what: format!("network {name}"), reason: e.clone() });
+            match job {
+                FirewallJob::Done(Err(Some(e))) => {
+                    errors.push(ReconcileError::Network { what: format!("network {name}"), error: e.clone() })
+                }
+                FirewallJob::Done(Err(None)) => {
+                    errors.push(ReconcileError::Other(format!("network {name}: the firewall install panicked")))
+                }
+                _ => {}
             }
         }
         ReconcileError::collect(errors)
@@ -94,10 +106,14 @@ impl<'a> Ctx<'a> {
         if let Some(found) = cached {
             return Ok(found);
         }
-        let store = ImageStore::open(self.roots).map_err(|e| ReconcileError::service(service, e))?;
-        let found = store
-            .resolve(reference)
-            .map_err(|_| ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() })?;
+        let image_err = |error| ReconcileError::Image { service: service.to_string(), error };
+        let store = ImageStore::open(self.roots).map_err(image_err)?;
+        let found = store.resolve(reference).map_err(|e| match e {
+            ImageError::NotFound { .. } => {
+                ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() }
+            }
+            other => image_err(other),
+        })?;
         if let Ok(mut m) = self.images.lock() {
             m.insert(reference.to_string(), found.clone());
         }
@@ -166,7 +182,7 @@ pub fn create(
         let _ = layers::teardown_container(ctx.roots, &cfg.id);
         let _ = secrets::remove(ctx.roots, &cfg.id);
         let _ = ctx.pd().remove_record(&c.name);
-        return Err(ReconcileError::container(&c.name, e));
+        return Err(ReconcileError::in_container(&c.name, e));
     }
     t.mark("runtime create");
     let image_name = resolved.references.first().cloned().unwrap_or_else(|| image.to_string());
@@ -212,7 +228,7 @@ fn netns_of_container(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathB
 /// Start a created or exited container (a running one is left alone), then publish its ports.
 pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     let mut t = crate::timing::Phases::new(format!("start {}", c.name));
-    let st = ctx.rt.state(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
+    let st = ctx.rt.state(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
     ctx.pd().update_record(&c.name, |r| {
         r.stopped_by_user = false;
         r.gave_up = false;
@@ -224,7 +240,7 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     t.mark("record");
     if !st.is_running() {
         ctx.firewalls_ready()?;
-        ctx.rt.start(&c.name).map_err(|e| ReconcileError::container(&c.name, e))?;
+        ctx.rt.start(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
         events::container(&ctx.pd(), &c.name, &c.service, "start", &[]);
     }
     t.mark("runtime start");
@@ -257,7 +273,7 @@ pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
             Ok(())
         }
         Err(RuntimeError::NotFound(_)) => Ok(()),
-        Err(e) => Err(ReconcileError::container(name, e)),
+        Err(e) => Err(ReconcileError::in_container(name, e)),
     }
 }
 
@@ -285,7 +301,7 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     t.mark("network teardown");
     match ctx.rt.remove(name, true) {
         Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-        Err(e) => errors.push(ReconcileError::container(name, e)),
+        Err(e) => errors.push(ReconcileError::in_container(name, e)),
     }
     t.mark("runtime remove");
     // A half-created container (no state.json) is not listed by the runtime: clear its dir

@@ -1,7 +1,13 @@
 //! The reconciler's error type. Messages are lower-case and name the project, service,
 //! container or path involved, and what to do.
+//!
+//! The lower layers' errors are kept typed (`Runtime`, `Plan`, `Network`, `Volume`, `Image`
+//! …), never flattened to text: a caller can match on them. Each variant's message already
+//! ends with its cause's (`what: cause`), so the variants carry the cause as a plain field
+//! rather than as `source()`: printing the chain would say it twice.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -31,9 +37,25 @@ pub enum ReconcileError {
     MissingImage { service: String, image: String },
     #[error("container {container}: {reason}")]
     Container { container: String, reason: String },
-    /// An error of the network or volume layer about `what` (a service, container, network or volume).
-    #[error("{what}: {reason}")]
-    Layer { what: String, reason: String },
+    /// An error of the network layer about `what` (a service, container or network). Shared:
+    /// a failed firewall install is reported to every action waiting for it.
+    #[error("{what}: {error}")]
+    Network { what: String, error: Arc<crate::network::NetworkError> },
+    /// An error of the runtime about `what` ("container NAME" or "service `NAME`").
+    #[error("{what}: {error}")]
+    RuntimeFor { what: String, error: crate::runtime::RuntimeError },
+    /// berth's builder failed for a service's `build:`.
+    #[error("service `{service}`: cannot build image `{image}`: {}", crate::errchain::chain(error))]
+    Build { service: String, image: String, error: Box<crate::builder::BuildError> },
+    /// A pull failed (shared by every service of that image).
+    #[error("service `{service}`: cannot pull image `{image}`: {}", crate::errchain::chain(error.as_ref()))]
+    Pull { service: String, image: String, error: Arc<crate::image::registry::RegistryError> },
+    /// An error of the volumes layer about `what` (a service or volume).
+    #[error("{what}: {error}")]
+    Volume { what: String, error: crate::volumes::VolumeError },
+    /// The image store failed (not "image missing": that is [`ReconcileError::MissingImage`]).
+    #[error("service `{service}`: {error}")]
+    Image { service: String, error: crate::image::ImageError },
     #[error("{0}")]
     Other(String),
     /// Several errors, each on its own line (teardown and parallel execution report them all).
@@ -54,6 +76,16 @@ impl ReconcileError {
 
     pub fn container(container: &str, reason: impl std::fmt::Display) -> Self {
         ReconcileError::Container { container: container.to_string(), reason: reason.to_string() }
+    }
+
+    /// A runtime error about container `container`.
+    pub fn in_container(container: &str, error: crate::runtime::RuntimeError) -> Self {
+        ReconcileError::RuntimeFor { what: format!("container {container}"), error }
+    }
+
+    /// A runtime error about service `service`.
+    pub fn in_service(service: &str, error: crate::runtime::RuntimeError) -> Self {
+        ReconcileError::RuntimeFor { what: format!("service `{service}`"), error }
     }
 
     /// One error as is, several as [`ReconcileError::Many`], none as Ok.

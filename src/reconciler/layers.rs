@@ -66,8 +66,14 @@ pub fn ensure_network_links(roots: &Roots, stack: &Stack, key: &str, name: &str)
 }
 
 pub fn install_firewall(roots: &Roots, name: &str) -> Result<()> {
+    install_firewall_raw(roots, name).map_err(net_err(name))
+}
+
+/// [`install_firewall`] with the network layer's own error (for `Ctx::start_firewall`'s
+/// background job, whose outcome several waiters share).
+pub fn install_firewall_raw(roots: &Roots, name: &str) -> std::result::Result<(), crate::network::NetworkError> {
     let mut t = crate::timing::Phases::new(format!("network {name}"));
-    let r = NetworkManager::new(roots).install_firewall(name).map_err(net_err(name));
+    let r = NetworkManager::new(roots).install_firewall(name);
     t.mark("firewall");
     r
 }
@@ -121,7 +127,9 @@ pub fn check_ports_free(roots: &Roots, project: &str, service_name: &str, servic
     if service.ports.is_empty() {
         return Ok(());
     }
-    NetworkManager::new(roots).check_ports_free(project, service_name, &translate::port_requests(service)).map_err(net_err(service_name))
+    NetworkManager::new(roots)
+        .check_ports_free(project, service_name, &translate::port_requests(service))
+        .map_err(net_err(service_name))
 }
 
 /// Withdraw container `id`'s published ports (the project's proxy stops when none remain).
@@ -140,7 +148,9 @@ pub fn mounts(
     image: &ImageMounts<'_>,
 ) -> Result<Vec<Mount>> {
     let requests = mounts::mount_requests(service_name, service, stack).map_err(vol_err(service_name))?;
-    volume_manager(roots).mounts_for(service_name, &requests, &stack.name, container_id, image).map_err(vol_err(service_name))
+    volume_manager(roots)
+        .mounts_for(service_name, &requests, &stack.name, container_id, image)
+        .map_err(vol_err(service_name))
 }
 
 /// The project's anonymous volumes the containers of `containers` mount, per container id:
@@ -225,7 +235,7 @@ pub fn prepare_network(
     })();
     result.map_err(|e: crate::network::NetworkError| {
         let _ = nm.teardown_sandbox(id);
-        ReconcileError::service(service_name, e)
+        ReconcileError::Network { what: format!("service `{service_name}`"), error: std::sync::Arc::new(e) }
     })
 }
 
@@ -246,8 +256,9 @@ pub fn after_start(
     if service.ports.is_empty() || service.network_mode.is_some() {
         return Ok(Vec::new());
     }
-    let published =
-        NetworkManager::new(roots).publish(container, &stack.name, &translate::port_requests(service)).map_err(net_err(service_name))?;
+    let published = NetworkManager::new(roots)
+        .publish(container, &stack.name, &translate::port_requests(service))
+        .map_err(net_err(service_name))?;
     Ok(published
         .into_iter()
         .map(|p| PortRecord { host_ip: p.host_ip, host_port: p.host_port, target: p.target, protocol: p.protocol })
@@ -260,9 +271,9 @@ pub fn teardown_container(roots: &Roots, container: &str) -> Result<()> {
 }
 
 fn net_err(what: &str) -> impl FnOnce(crate::network::NetworkError) -> ReconcileError + '_ {
-    move |e| ReconcileError::Layer { what: what.to_string(), reason: e.to_string() }
+    move |e| ReconcileError::Network { what: what.to_string(), error: std::sync::Arc::new(e) }
 }
 
 fn vol_err(what: &str) -> impl FnOnce(crate::volumes::VolumeError) -> ReconcileError + '_ {
-    move |e| ReconcileError::Layer { what: what.to_string(), reason: e.to_string() }
+    move |e| ReconcileError::Volume { what: what.to_string(), error: e }
 }

@@ -139,9 +139,10 @@ mod tests {
             "volumes": {"data": {"name": "demo_data", "labels": {"a": "b"}}}
         }))
         .unwrap();
-        let v: ServiceVolume =
-            serde_json::from_value(serde_json::json!({"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": true}}))
-                .unwrap();
+        let v: ServiceVolume = serde_json::from_value(
+            serde_json::json!({"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": true}}),
+        )
+        .unwrap();
         let MountRequest::Volume { volume: Some(spec), nocopy: true, .. } = request("web", &v, &stack).unwrap() else {
             panic!("not a named volume request")
         };

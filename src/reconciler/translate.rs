@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-
 use super::error::{ReconcileError, Result};
 use super::state::HealthSpec;
 use crate::image::ResolvedImage;

@@ -129,8 +129,9 @@ fn preflight(ctx: &Ctx<'_>, stack: &Stack, plan: &planner::Plan) -> Result<()> {
             name: &container.name,
             config_hash,
         };
-        let checked = translate::container_config(&target, &resolved)
-            .and_then(|cfg| crate::runtime::validate(&cfg).map_err(|e| ReconcileError::service(&container.service, e)));
+        let checked = translate::container_config(&target, &resolved).and_then(|cfg| {
+            crate::runtime::validate(&cfg).map_err(|e| ReconcileError::in_service(&container.service, e))
+        });
         if let Err(e) = checked {
             errors.push(e);
         }

@@ -393,7 +393,7 @@ impl Runtime {
         let (true, Some(pid1)) = (st.is_running(), st.pid) else { return Ok(st) };
         let cfg = self.config(id)?;
         let sig = stop::parse_signal(cfg.stop_signal.as_deref().unwrap_or("SIGTERM"))
-            .map_err(|reason| RuntimeError::InvalidConfig { id: id.into(), reason })?;
+            .map_err(|e| RuntimeError::InvalidConfig { id: id.into(), reason: e.to_string() })?;
         let grace = grace.unwrap_or_else(|| cfg.stop_grace());
         let at_once = stop::kill_at_once(pid1, sig, cfg.init, !cfg.namespaces.pid_host);
         let target = Pid::from_raw(pid1);
@@ -568,7 +568,7 @@ pub fn validate(cfg: &ContainerConfig) -> Result<()> {
         super::seccomp::programs(&profile, &caps).map_err(|e| bad(format!("seccomp profile: {e}")))?;
     }
     if let Some(s) = &cfg.stop_signal {
-        stop::parse_signal(s).map_err(bad)?;
+        stop::parse_signal(s).map_err(|e| bad(e.to_string()))?;
     }
     for m in &cfg.mounts {
         let target = match m {

@@ -8,15 +8,20 @@
 use nix::sys::signal::Signal;
 
 /// Parse `SIGTERM`, `TERM`, `term` or `15`.
-pub fn parse_signal(s: &str) -> Result<Signal, String> {
+pub fn parse_signal(s: &str) -> Result<Signal, UnknownSignal> {
     let t = s.trim();
     if let Ok(n) = t.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| format!("unknown signal {s:?}"));
+        return Signal::try_from(n).map_err(|_| UnknownSignal(s.to_string()));
     }
     let up = t.to_ascii_uppercase();
     let full = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    full.parse().map_err(|_| format!("unknown signal {s:?}"))
+    full.parse().map_err(|_| UnknownSignal(s.to_string()))
 }
+
+/// A signal name or number that is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown signal {0:?}")]
+pub struct UnknownSignal(pub String);
 
 fn mask(status: &str, field: &str) -> u64 {
     status

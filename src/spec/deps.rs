@@ -54,14 +54,24 @@ pub fn declared(service: &Service) -> Vec<Declared<'_>> {
     }
     for ns in [&service.ipc, &service.pid].into_iter().flatten() {
         if let Some(dep) = ns.strip_prefix("service:") {
-            out.push(Declared { dependency: dep, kind: EdgeKind::Namespace, via: "shares a namespace of", required: true });
+            out.push(Declared {
+                dependency: dep,
+                kind: EdgeKind::Namespace,
+                via: "shares a namespace of",
+                required: true,
+            });
         }
     }
     for entry in &service.volumes_from {
         // `service[:ro|:rw]`; `container:NAME[:mode]` names a container outside the stack.
         if !entry.starts_with("container:") {
             let dep = entry.split(':').next().unwrap_or(entry);
-            out.push(Declared { dependency: dep, kind: EdgeKind::VolumesFrom, via: "takes volumes_from", required: true });
+            out.push(Declared {
+                dependency: dep,
+                kind: EdgeKind::VolumesFrom,
+                via: "takes volumes_from",
+                required: true,
+            });
         }
     }
     for link in &service.links {

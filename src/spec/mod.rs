@@ -10,8 +10,8 @@
 
 pub mod canonical;
 pub mod consistency;
-pub mod deps;
 pub mod convert;
+pub mod deps;
 pub mod diag;
 pub mod envfile;
 pub mod extends;

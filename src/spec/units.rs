@@ -15,11 +15,20 @@ pub struct DurationSpec(pub Duration);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ByteSize(pub u64);
 
+/// A duration or size that does not parse; the message says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnitError {
+    #[error("invalid duration `{0}`; expected e.g. 10s, 1m30s, 500ms or 1h")]
+    Duration(String),
+    #[error("invalid size `{0}`; expected bytes or a number with a unit, e.g. 512m, 1g, 1.5GB")]
+    Size(String),
+}
+
 /// Parse a Go-style duration: a sequence of decimal numbers with units ns, us (µs), ms, s, m, h.
 /// A bare `0` is allowed. Errors name what was expected.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let s = text.trim();
-    let bad = || format!("invalid duration `{text}`; expected e.g. 10s, 1m30s, 500ms or 1h");
+    let bad = || UnitError::Duration(text.to_string());
     if s == "0" {
         return Ok(Duration::ZERO);
     }
@@ -57,9 +66,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Parse a byte size: an integer count of bytes, or a number with a unit b, k, m, g, t, p
 /// (optionally followed by `b`/`ib`, any case), in binary multiples.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn parse_bytes(text: &str) -> Result<u64, UnitError> {
     let s = text.trim();
-    let bad = || format!("invalid size `{text}`; expected bytes or a number with a unit, e.g. 512m, 1g, 1.5GB");
+    let bad = || UnitError::Size(text.to_string());
     let num_len = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     if num_len == 0 {
         return Err(bad());
@@ -121,13 +130,13 @@ fn trim_float(v: f64) -> String {
 }
 
 impl DurationSpec {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         parse_duration(text).map(DurationSpec)
     }
 }
 
 impl ByteSize {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, UnitError> {
         parse_bytes(text).map(ByteSize)
     }
 }

@@ -28,7 +28,11 @@ pub fn parse_propagation(s: &str) -> Option<Propagation> {
 /// naming the service and path otherwise.
 pub fn bind_mount(service: &str, r: &MountRequest) -> Result<Mount> {
     let MountRequest::Bind { source, target, read_only, create_host_path, propagation, selinux } = r else {
-        return Err(VolumeError::UnsupportedMount { service: service.into(), kind: "non-bind".into(), target: r.target().into() });
+        return Err(VolumeError::UnsupportedMount {
+            service: service.into(),
+            kind: "non-bind".into(),
+            target: r.target().into(),
+        });
     };
     let Some(raw) = source.as_deref() else {
         return Err(VolumeError::BindWithoutSource { service: service.into(), target: target.clone() });

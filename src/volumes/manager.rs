@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::paths::Roots;
 use crate::common::Mount;
+use crate::paths::Roots;
 
 use super::error::{Result, VolumeError};
 use super::store::{bind_device, validate_name, VolumeMeta, VolumeStore};
@@ -56,7 +56,6 @@ impl VolumeInfo {
     pub fn is_anonymous(&self) -> bool {
         self.labels.get(labels::ANONYMOUS).is_some_and(|v| v == "true")
     }
-
 }
 
 /// Who bind-mounts a path, asked before a volume is removed. The runtime knows (its

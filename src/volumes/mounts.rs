@@ -133,7 +133,12 @@ impl VolumeManager {
         if !nocopy && bind_device(&info.driver_opts).is_none() && !layers.is_empty() {
             self.copy_up_if_empty(&info, target, layers)?;
         }
-        Ok(Mount::Bind { source: info.path, target: target.to_string(), read_only, propagation: Propagation::default() })
+        Ok(Mount::Bind {
+            source: info.path,
+            target: target.to_string(),
+            read_only,
+            propagation: Propagation::default(),
+        })
     }
 
     /// Copy the image's content at `target` into the volume if the volume is empty. Serialized

@@ -72,7 +72,7 @@ pub fn bytes(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<ByteSiz
         Value::Str(s) | Value::Float(s) => match ByteSize::parse(s) {
             Ok(b) => Some(b),
             Err(e) => {
-                diags.error(Some(&node.pos), path, e);
+                diags.error(Some(&node.pos), path, e.to_string());
                 None
             }
         },
@@ -89,7 +89,7 @@ pub fn duration(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<Dura
     match DurationSpec::parse(&text) {
         Ok(d) => Some(d),
         Err(e) => {
-            diags.error(Some(&node.pos), path, e);
+            diags.error(Some(&node.pos), path, e.to_string());
             None
         }
     }

@@ -22,11 +22,11 @@ pub const MICROS_OR_DURATION: Shape =
     Shape::Check(Check { what: "an integer or a duration", check: micros_or_duration });
 
 fn duration(s: &str) -> Result<(), String> {
-    parse_duration(s).map(drop)
+    parse_duration(s).map(drop).map_err(|e| e.to_string())
 }
 
 fn bytes(s: &str) -> Result<(), String> {
-    parse_bytes(s).map(drop)
+    parse_bytes(s).map(drop).map_err(|e| e.to_string())
 }
 
 fn bytes_or_unlimited(s: &str) -> Result<(), String> {
