@@ -39,7 +39,7 @@ pub fn build(roots: &Roots, req: &Request, log: &dyn BuildLog) -> Result<Outcome
         df: &df,
         req,
         log,
-        ignore: Ignore::load(&req.context, path.as_deref())?,
+        ignore: super::ignore::load(&req.context, path.as_deref())?,
         context: vec![req.context.clone()],
         built: vec![None; df.stages.len()],
         globals: BTreeMap::new(),

@@ -338,34 +338,23 @@ pub fn docker_run_argv(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString>
     out
 }
 
-/// Entrypoint + cmd, as Docker combines flags and image defaults.
+/// Entrypoint + cmd, as Docker combines flags and image defaults (`--entrypoint ""` clears it).
 fn command_line(a: &RunArgs, ic: &crate::image::ImageConfig) -> Vec<String> {
-    let entrypoint = match &a.entrypoint {
-        Some(e) if e.is_empty() => Vec::new(),
-        Some(e) => vec![e.clone()],
-        None => ic.entrypoint.clone().unwrap_or_default(),
-    };
-    // An explicit --entrypoint drops the image's cmd, as in Docker.
-    let cmd = if !a.command.is_empty() {
-        a.command.clone()
-    } else if a.entrypoint.is_some() {
-        Vec::new()
-    } else {
-        ic.cmd.clone().unwrap_or_default()
-    };
-    entrypoint.into_iter().chain(cmd).collect()
+    let entrypoint = a.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
+    let command = (!a.command.is_empty()).then(|| a.command.clone());
+    crate::reconciler::translate::process_args(entrypoint, command, ic)
 }
 
 /// The image's env with `-e` entries over it (`-e KEY` copies KEY from our environment).
 fn merge_env(image: &[String], flags: &[String]) -> Vec<String> {
-    let mut env = image.to_vec();
-    for e in flags {
-        let kv = if e.contains('=') { e.clone() } else { format!("{e}={}", std::env::var(e).unwrap_or_default()) };
-        let key = kv.split('=').next().unwrap_or("").to_string();
-        env.retain(|x| x.split('=').next() != Some(key.as_str()));
-        env.push(kv);
-    }
-    env
+    let pairs: Vec<(String, String)> = flags
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e.clone(), std::env::var(e).unwrap_or_default()),
+        })
+        .collect();
+    crate::reconciler::translate::overlay_env(image, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 fn parse_volume(v: &str) -> anyhow::Result<Mount> {
@@ -387,32 +376,14 @@ fn parse_volume(v: &str) -> anyhow::Result<Mount> {
     })
 }
 
-/// `64m`, `1g`, `512k`, `1048576`.
+/// A size as Compose writes it (`64m`, `1g`, `1.5GB`, `1048576`): the loader's one rule.
 pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: f64 = num.parse().with_context(|| format!("bad size {s:?} (e.g. 64m)"))?;
-    Ok((n * mult as f64) as i64)
+    let n = crate::spec::units::parse_bytes(s)?;
+    i64::try_from(n).map_err(|_| anyhow::anyhow!("size {s:?} is too large"))
 }
 
 fn random_id() -> anyhow::Result<String> {
-    let mut b = [0u8; 16];
-    getrandom(&mut b)?;
-    Ok(hex::encode(b))
-}
-
-fn getrandom(buf: &mut [u8]) -> anyhow::Result<()> {
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n != buf.len() as isize {
-        bail!("getrandom: {}", std::io::Error::last_os_error());
-    }
-    Ok(())
+    Ok(crate::common::ids::hex_id(16)?)
 }
 
 #[cfg(test)]

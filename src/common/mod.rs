@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod loopback;
 pub mod mount;
+pub mod patterns;
 pub mod port;
 
 pub use mount::{Mount, Propagation};

@@ -94,21 +94,37 @@ fn container_labels(t: &Target<'_>, image_id: &str) -> BTreeMap<String, String> 
 /// Entrypoint + cmd as Docker combines them: a service `entrypoint` replaces the image's and
 /// drops the image's cmd; a service `command` replaces the image's cmd.
 pub fn command_line(svc: &Service, ic: &crate::image::ImageConfig) -> Vec<String> {
-    let (entrypoint, default_cmd) = match &svc.entrypoint {
-        Some(e) => (e.clone(), Vec::new()),
+    process_args(svc.entrypoint.clone(), svc.command.clone(), ic)
+}
+
+/// Docker's rule for a container's command line (services and `berth run` alike): an
+/// explicit entrypoint replaces the image's and drops its cmd; an explicit command replaces
+/// the cmd.
+pub fn process_args(
+    entrypoint: Option<Vec<String>>,
+    command: Option<Vec<String>>,
+    ic: &crate::image::ImageConfig,
+) -> Vec<String> {
+    let (entrypoint, default_cmd) = match entrypoint {
+        Some(e) => (e, Vec::new()),
         None => (ic.entrypoint.clone().unwrap_or_default(), ic.cmd.clone().unwrap_or_default()),
     };
-    let cmd = svc.command.clone().unwrap_or(default_cmd);
+    let cmd = command.unwrap_or(default_cmd);
     entrypoint.into_iter().chain(cmd).collect()
 }
 
 /// The image's env with the service's `environment` over it (a variable without a value, not
 /// resolved by the loader, is left out as Compose does).
 pub fn environment(image_env: &[String], svc: &Service) -> Vec<String> {
-    let mut env: Vec<String> = image_env.to_vec();
-    for (k, v) in &svc.environment {
-        let Some(v) = v else { continue };
-        env.retain(|e| e.split('=').next() != Some(k.as_str()));
+    overlay_env(image_env, svc.environment.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_deref()?))))
+}
+
+/// `base` (`KEY=value` entries) with `overrides` over it: an override replaces the entry of
+/// its key, new keys come last.
+pub fn overlay_env<'a>(base: &[String], overrides: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    let mut env: Vec<String> = base.to_vec();
+    for (k, v) in overrides {
+        env.retain(|e| e.split('=').next() != Some(k));
         env.push(format!("{k}={v}"));
     }
     env

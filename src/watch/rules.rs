@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::builder::ignore::{glob_match, Ignore};
+use crate::common::patterns::{glob_match, Ignore};
 use crate::spec::model::{Stack, WatchAction, WatchRule};
 
 /// Names that never trigger a rule (Compose's ephemeral-file list: vim swap and backup files,
@@ -35,7 +35,7 @@ impl Trigger {
         let include = (!rule.include.is_empty()).then(|| Ignore::parse(&rule.include.join("\n")));
         let context_ignore = match (rule.action, context) {
             (WatchAction::Rebuild, Some((ctx, dockerfile))) => {
-                Ignore::load(ctx, dockerfile).ok().map(|ig| (ctx.to_path_buf(), ig))
+                crate::builder::ignore::load(ctx, dockerfile).ok().map(|ig| (ctx.to_path_buf(), ig))
             }
             _ => None,
         };
