@@ -43,11 +43,19 @@ pub fn parallel_limit() -> usize {
 
 /// Execute `plan`, printing a progress line per finished action.
 pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
+    schedule(plan, parallel_limit(), &|action| run_action(ctx, action, progress))
+}
+
+/// The DAG scheduler, apart from what an action does (the seam the unit tests below drive
+/// with a recording fake): every action whose prerequisites are done starts at once, at most
+/// `limit` at a time; after a failure nothing new starts, the running ones finish, and every
+/// error is returned. A panicking action is an error, not a hang.
+pub fn schedule(plan: &Plan, limit: usize, run: &(dyn Fn(&Action) -> Result<()> + Sync)) -> Result<()> {
+    let limit = limit.max(1);
     let mut done: HashSet<ActionId> = HashSet::new();
     let mut started: HashSet<ActionId> = HashSet::new();
     let mut errors = Vec::new();
     let (tx, rx) = mpsc::channel::<(ActionId, Result<()>)>();
-    let limit = parallel_limit();
     std::thread::scope(|scope| {
         let mut running = 0usize;
         loop {
@@ -61,8 +69,8 @@ pub fn execute(ctx: &Ctx<'_>, plan: &Plan, progress: &Progress) -> Result<()> {
                         let tx = tx.clone();
                         scope.spawn(move || {
                             // A panic must still report, or the loop below waits for it forever.
-                            let run = std::panic::AssertUnwindSafe(|| run_action(ctx, plan.action(id), progress));
-                            let result = std::panic::catch_unwind(run).unwrap_or_else(|p| {
+                            let once = std::panic::AssertUnwindSafe(|| run(plan.action(id)));
+                            let result = std::panic::catch_unwind(once).unwrap_or_else(|p| {
                                 let what = plan.action(id).target().to_string();
                                 Err(ReconcileError::Other(format!("{what}: internal error: {}", panic_text(&p))))
                             });
@@ -234,4 +242,113 @@ fn service_condition(ctx: &Ctx<'_>, service: &str, healthy: bool) -> Result<Opti
         }
     }
     Ok(Some(all))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::planner::{plan, Actual, PlanOptions};
+    use crate::spec::model::Stack;
+
+    /// `up` of a fresh project: networks, volumes, images, then containers in dependency order.
+    fn up_plan(yaml: &str) -> Plan {
+        let stack: Stack = serde_yaml::from_str(yaml).expect("test stack");
+        plan(&stack, &Actual::default(), &PlanOptions::default()).expect("plan")
+    }
+
+    const STACK: &str = "name: p\nservices:\n  db: {image: d}\n  cache: {image: c}\n  api: {image: a, depends_on: {db: {condition: service_started}, cache: {condition: service_started}}}\n  web: {image: w, depends_on: {api: {condition: service_started}}}\n  lone1: {image: l}\n  lone2: {image: l}\n  lone3: {image: l}\n";
+
+    /// Records what ran, in order of start and finish, and how many ran at once.
+    #[derive(Default)]
+    struct Recorder {
+        log: Mutex<Vec<(String, &'static str)>>,
+        running: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    impl Recorder {
+        fn run(&self, a: &Action, fail: Option<&str>) -> Result<()> {
+            let key = format!("{a:?}");
+            self.log.lock().unwrap().push((key.clone(), "start"));
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            self.log.lock().unwrap().push((key.clone(), "end"));
+            match fail {
+                Some(f) if key.contains(f) => Err(ReconcileError::Other(format!("{f} failed"))),
+                _ => Ok(()),
+            }
+        }
+        fn position(&self) -> HashMap<(String, &'static str), usize> {
+            self.log.lock().unwrap().iter().cloned().enumerate().map(|(i, k)| (k, i)).collect()
+        }
+    }
+
+    #[test]
+    fn every_action_runs_once_after_all_of_its_prerequisites() {
+        let plan = up_plan(STACK);
+        let rec = Recorder::default();
+        schedule(&plan, 16, &|a| rec.run(a, None)).unwrap();
+        let pos = rec.position();
+        assert_eq!(rec.log.lock().unwrap().len(), plan.len() * 2, "each action started and ended once");
+        for id in plan.ids() {
+            let me = format!("{:?}", plan.action(id));
+            for dep in plan.dependencies(id) {
+                let dep = format!("{:?}", plan.action(dep));
+                assert!(pos[&(dep.clone(), "end")] < pos[&(me.clone(), "start")], "{me} started before {dep} ended");
+            }
+        }
+        assert!(rec.peak.load(Ordering::SeqCst) > 1, "independent actions run at once");
+    }
+
+    #[test]
+    fn the_parallel_limit_holds() {
+        let plan = up_plan(STACK);
+        let rec = Recorder::default();
+        schedule(&plan, 2, &|a| rec.run(a, None)).unwrap();
+        assert!(rec.peak.load(Ordering::SeqCst) <= 2);
+        let rec = Recorder::default();
+        schedule(&plan, 1, &|a| rec.run(a, None)).unwrap();
+        assert_eq!(rec.peak.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn after_a_failure_nothing_new_starts_and_the_error_is_returned() {
+        let plan = up_plan(STACK);
+        let rec = Recorder::default();
+        // The db container's create fails: nothing that needs it (db's start, then api's and
+        // web's starts) ever runs.
+        let err = schedule(&plan, 16, &|a| rec.run(a, Some("p-db-1"))).unwrap_err();
+        assert!(err.to_string().contains("p-db-1 failed"), "{err}");
+        let log = rec.log.lock().unwrap();
+        let needs_db =
+            |k: &str| k.starts_with("StartContainer") && ["p-db-1", "p-api-1", "p-web-1"].iter().any(|c| k.contains(c));
+        assert!(!log.iter().any(|(k, _)| needs_db(k)), "{log:?}");
+        // What started also ended (running actions finish).
+        let starts = log.iter().filter(|(_, e)| *e == "start").count();
+        assert_eq!(starts, log.len() - starts);
+    }
+
+    #[test]
+    fn a_panicking_action_is_an_error_not_a_hang() {
+        let plan = up_plan(
+            "name: p\nservices:\n  a: {image: x}\n  b: {image: y, depends_on: {a: {condition: service_started}}}\n",
+        );
+        let ran = AtomicUsize::new(0);
+        let err = schedule(&plan, 4, &|a| {
+            ran.fetch_add(1, Ordering::SeqCst);
+            if format!("{a:?}").contains("p-a-1") {
+                panic!("boom");
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("internal error: boom"), "{err}");
+        assert!(ran.load(Ordering::SeqCst) < plan.len(), "b's actions never ran");
+    }
 }
