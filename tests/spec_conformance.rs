@@ -48,8 +48,19 @@ fn cases_name_their_source() {
     for (area, cases) in conformance::all() {
         for c in cases {
             assert!(c.source.contains(".go") || c.source.contains("compose"), "[{area}] {}: names no source", c.source);
-            let key = format!("{:?}{:?}{:?}", c.files, c.env, c.stack);
+            let key = format!(
+                "{:?}{:?}{:?}{:?}{:?}{:?}{}",
+                c.files, c.env, c.stack, c.project, c.services, c.profiles, c.no_interpolate
+            ) + &describe(&c.expect);
             assert!(seen.insert(key), "[{area}] {}: the same files as another case", c.source);
         }
+    }
+}
+
+fn describe(e: &conformance::Expect) -> String {
+    match e {
+        conformance::Expect::Model(c) => format!("model {c:?}"),
+        conformance::Expect::Warns(w, c) => format!("warns {w} {c:?}"),
+        conformance::Expect::Fails(f) => format!("fails {f}"),
     }
 }

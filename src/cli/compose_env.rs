@@ -54,9 +54,8 @@ fn dotenv(g: &GlobalOpts, environ: &IndexMap<String, String>) -> anyhow::Result<
     }
     let mut vars = IndexMap::new();
     for f in files.iter().filter(|f| f.is_file()) {
-        let read = crate::spec::project::read_env_file(f, environ, &vars)
+        vars = crate::spec::project::read_env_file(f, environ, vars)
             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        vars.extend(read);
     }
     Ok(vars)
 }

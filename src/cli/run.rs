@@ -274,6 +274,7 @@ fn parse_publish(p: &str) -> anyhow::Result<crate::spec::model::Port> {
         protocol,
         mode: "ingress".into(),
         app_protocol: None,
+        other: Default::default(),
     })
 }
 

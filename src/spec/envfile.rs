@@ -4,8 +4,9 @@
 //! `\a \b \f \n \r \t \v \" \\ \$` and octal `\0NNN`, may span lines), unquoted values
 //! with inline ` #` comments, and `${VAR}` interpolation in unquoted and double-quoted values
 //! from the caller's lookup (the shell wins, as in compose-go), then the keys above in the
-//! same file. A bare `KEY` takes the caller's value when it is set and is skipped otherwise.
-//! Keys starting with a digit are skipped, as compose-go's `ReadWithLookup` does.
+//! same file (and the values given as a base: earlier env files). A bare `KEY` takes the caller's
+//! value when it is set and is skipped otherwise. Keys may start with a digit (compose-go's
+//! parser keeps them; such a key is no variable name, but it is a container variable).
 
 use std::sync::Arc;
 
@@ -35,6 +36,18 @@ pub fn parse(
     file: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, Diagnostics> {
+    parse_over(text, file, lookup, IndexMap::new())
+}
+
+/// [`parse`] over `base`, the values read before this file (compose-go reads several env files
+/// into one map: a later file's `${VAR}` sees the earlier files' values, after the caller's).
+/// Returns `base` with this file's values over it.
+pub fn parse_over(
+    text: &str,
+    file: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    base: IndexMap<String, String>,
+) -> Result<IndexMap<String, String>, Diagnostics> {
     // compose-go (godotenv.go parseWithLookup) drops a UTF-8 byte order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = EnvParser {
@@ -42,7 +55,7 @@ pub fn parse(
         file: Arc::from(file),
         at: 0,
         line: 1,
-        vars: IndexMap::new(),
+        vars: base,
         diags: Diagnostics::new(),
         total: 0,
     };
@@ -165,12 +178,8 @@ impl EnvParser<'_> {
         out
     }
 
-    /// Keys are what compose-go accepts: letters, digits, `_`, `.`, `-`, `[` and `]`. A key
-    /// starting with a digit is skipped without an error, as compose-go does.
+    /// Keys are what compose-go accepts: letters, digits, `_`, `.`, `-`, `[` and `]`.
     fn check_key(&mut self, key: &str, offset: usize) -> bool {
-        if key.starts_with(|c: char| c.is_ascii_digit()) {
-            return false;
-        }
         let valid =
             !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'));
         if !valid {
@@ -182,7 +191,7 @@ impl EnvParser<'_> {
             };
             self.diags.push(
                 Diagnostic::error(Some(&pos), "", msg)
-                    .with_hint("names hold letters, digits, `_`, `.` and `-`, and do not start with a digit"),
+                    .with_hint("names hold letters, digits, `_`, `.`, `-`, `[` and `]`"),
             );
         }
         valid

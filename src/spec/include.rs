@@ -17,7 +17,7 @@ use super::merge::{merge_resource, merge_service};
 use super::yaml::{Map, Node, Value};
 
 /// Top-level sections whose entries an included file contributes.
-const SECTIONS: [&str; 5] = ["services", "networks", "volumes", "configs", "secrets"];
+const SECTIONS: [&str; 6] = ["services", "networks", "volumes", "configs", "secrets", "models"];
 
 /// One include entry, resolved to absolute paths.
 #[derive(Debug, Clone, PartialEq)]

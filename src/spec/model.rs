@@ -44,6 +44,10 @@ pub struct Stack {
     pub configs: IndexMap<String, FileObject>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub secrets: IndexMap<String, FileObject>,
+    /// Top-level `models:` (AI models for services' `models:`), kept as written: berth does
+    /// not run them yet.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub models: IndexMap<String, serde_json::Value>,
     /// Top-level `x-*` keys.
     #[serde(flatten)]
     pub extensions: Extensions,
@@ -258,6 +262,9 @@ pub struct Port {
     pub mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
+    /// `x-*` keys of the entry, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 fn ingress() -> String {
@@ -346,6 +353,10 @@ pub struct ServiceNetwork {
     pub mac_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
+    /// Keys berth keeps but does not act on (gw_priority, interface_name, link_local_ips,
+    /// driver_opts, `x-*`), as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,6 +422,9 @@ pub struct Dependency {
     pub restart: bool,
     #[serde(default = "yes")]
     pub required: bool,
+    /// `x-*` keys of the entry, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 /// Printed as Compose prints it: `["NONE"]`, `["CMD", argv…]`, `["CMD-SHELL", script]`.
@@ -464,6 +478,9 @@ pub struct Healthcheck {
     pub start_interval: Option<DurationSpec>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub disable: bool,
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -671,6 +688,9 @@ fn every_secs(d: &str) -> Option<u64> {
 pub struct Develop {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<WatchRule>,
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -761,6 +781,9 @@ pub struct Network {
 pub struct Ipam {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// Driver options, passed to an IPAM driver (berth's own IPAM has none).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<IpamPool>,
 }
@@ -789,6 +812,9 @@ pub struct Volume {
     pub external: bool,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 /// A top-level secret or config (file based, or from the environment / inline content).
@@ -805,6 +831,10 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub external: bool,
+    /// Keys berth keeps but does not act on (labels, driver, driver_opts, template_driver,
+    /// `x-*`), as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
     /// The value of `environment`'s variable in the project's resolved environment (process
     /// environment over `.env`), read at load time as compose-go does. Never serialized: it
     /// is neither printed by `berth config` nor hashed nor recorded.

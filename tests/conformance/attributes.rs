@@ -192,7 +192,7 @@ fn build() -> Vec<Case> {
             .text("/services/foo/build/network", "foo")
             .at("/services/foo/build/cache_from", r#"["foo","bar"]"#)
             .at("/services/foo/build/labels", r#"{"FOO":"BAR"}"#)
-            .at("/services/foo/build/additional_contexts", r#"{"foo":"<dir>/dir/bar"}"#)
+            .at("/services/foo/build/additional_contexts", r#"{"foo":"<dir>/bar"}"#)
             .at("/services/foo/build/tags", r#"["foo:v1.0.0","docker.io/username/foo:my-other-tag"]"#)
             .at("/services/foo/build/platforms", r#"["linux/amd64","linux/arm64"]"#),
         case("build_test.go TestDockerfileInline")
@@ -556,8 +556,8 @@ fn resources() -> Vec<Case> {
             .yaml("\nservices:\n  foo:\n    image: alpine\nconfigs:\n  config:\n    name: config\n    external: true\n    template_driver: config-driver\nsecrets:\n  secret:\n    name: secret\n    external: true\n    template_driver: secret-driver\n")
             .text("/configs/config/template_driver", "config-driver")
             .text("/secrets/secret/template_driver", "secret-driver"),
-        case("template_driver_test.go TestSecretDriver")
-            .yaml("\nservices:\n  foo:\n    image: alpine\nsecrets:\n  secret:\n    name: secret\n    driver: secret-bucket\n    driver_opts:\n      OptionA: value for driver option A\n      OptionB: value for driver option B\n")
+        case("template_driver_test.go TestSecretDriver (with the `file` checkConsistency requires)")
+            .yaml("\nservices:\n  foo:\n    image: alpine\nsecrets:\n  secret:\n    name: secret\n    file: ./s\n    driver: secret-bucket\n    driver_opts:\n      OptionA: value for driver option A\n      OptionB: value for driver option B\n")
             .text("/secrets/secret/driver", "secret-bucket")
             .text("/secrets/secret/driver_opts/OptionA", "value for driver option A"),
         case("template_driver_test.go TestConfigContent")

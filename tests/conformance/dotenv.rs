@@ -295,8 +295,8 @@ fn errors() -> Vec<Case> {
     v.extend([
         env_file("godotenv_test.go TestParsing (`lol$wut` is an error)", "lol$wut").fails("env/test.env"),
         env_file("godotenv_test.go TestErrorParsing (fixtures/invalid1.env: line 7)", "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix")
-            .fails("line 7"),
-        env_file("parser_test.go TestParseVariable", "%!(EXTRA string)=foo").fails("unexpected character"),
+            .fails("test.env:7:"),
+        env_file("parser_test.go TestParseVariable", "%!(EXTRA string)=foo").fails("invalid variable name `%!(EXTRA string)`"),
         case("godotenv_test.go TestGetEnvFromFile (an env file that is a directory)")
             .yaml("\nservices:\n  web:\n    image: x\n    env_file: env/dir.env\n")
             .file("env/dir.env/keep", "")

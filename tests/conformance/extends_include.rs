@@ -68,8 +68,8 @@ fn extends() -> Vec<Case> {
             .file("lib/sibling.yaml", "\nservices:\n  test:\n    build: .\n")
             .text("/services/with-build/build/context", "<dir>/lib"),
         case("extends_test.go TestExtendsPortOverride (extending a service of an earlier -f file)")
-            .stack_file("lib/ports.yaml", "\nservices:\n  test:\n    image: test\n    ports:\n      - 8080:8080\n")
-            .stack_file("override.yaml", "\nservices:\n  test:\n    extends:\n      file: lib/ports.yaml\n      service: test\n")
+            .stack_file("ports.yaml", "\nservices:\n  test:\n    image: test\n    ports:\n      - 8080:8080\n")
+            .stack_file("override.yaml", "\nservices:\n  test:\n    extends:\n      file: ports.yaml\n      service: test\n")
             .at("/services/test/ports/1", super::ABSENT)
             .at("/services/test/ports/0/target", "8080"),
         case("extends_test.go TestLoadExtendsSameFile (a base extending within its own file)")

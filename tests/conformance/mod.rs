@@ -14,7 +14,8 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
-use berth::spec::load::{load, LoadError, LoadOptions};
+use berth::planner::ServiceGraph;
+use berth::spec::load::{load, select_services, LoadError, LoadOptions};
 
 /// Written as a model value: the pointer must not resolve at all (not even to null).
 pub const ABSENT: &str = "<absent>";
@@ -235,13 +236,19 @@ impl Case {
             environ: self.env.iter().cloned().collect(),
             no_interpolate: self.no_interpolate,
         };
-        let (checks, want_warning, loaded) = match (&self.expect, load(&opts)) {
-            (Expect::Fails(want), Err(e)) => {
-                let msg = message(&e);
+        // As `berth config` does: a dependency cycle is an error, and the model printed holds
+        // the selected services and what they need.
+        let result = load(&opts).map_err(|e| message(&e)).and_then(|mut l| {
+            ServiceGraph::new(&l.stack).map_err(|e| e.to_string())?;
+            select_services(&mut l.stack, &self.services);
+            Ok(l)
+        });
+        let (checks, want_warning, loaded) = match (&self.expect, result) {
+            (Expect::Fails(want), Err(msg)) => {
                 return msg.contains(want.as_str()).then_some(()).ok_or(format!("error `{msg}` lacks `{want}`"));
             }
             (Expect::Fails(want), Ok(_)) => return Err(format!("loaded, but compose-go fails with `{want}`")),
-            (_, Err(e)) => return Err(format!("failed: {}", message(&e))),
+            (_, Err(msg)) => return Err(format!("failed: {msg}")),
             (Expect::Model(checks), Ok(l)) => (checks, None, l),
             (Expect::Warns(w, checks), Ok(l)) => (checks, Some(w), l),
         };

@@ -7,7 +7,9 @@
 //! fields; berth's stack files are checked in tests/spec_load.rs), TestProjectComposefilesFromStdin
 //! (stdin; tests/cli_compose.rs runs `-f -`), TestProjectName's "by name empty working dir" and
 //! "must not come from root directory" (a Go option naming a directory that is not the files'),
-//! TestProjectWithDiscardEnvFile (a Go option).
+//! TestProjectWithDiscardEnvFile (a Go option), TestProjectName "by .env"'s COMPOSE_FILE (read by
+//! berth's CLI, src/cli/compose_env.rs, and tested through it in tests/cli_compose.rs; the
+//! name from `.env` is kept here).
 
 use super::{case, Case};
 
@@ -47,14 +49,13 @@ fn normalize() -> Vec<Case> {
                 r#"{"bar":{"condition":"service_healthy","required":true,"restart":true},"zot":{"condition":"service_started","required":true,"restart":true}}"#,
             )
             .at("/services/zot/networks", r#"{"default":{}}"#),
-        case("normalize_test.go TestNormalizeImplicitDependencies")
+        case("normalize_test.go TestNormalizeImplicitDependencies (cgroup: service: is refused by the schema: left out)")
             .yaml(
-                "\nname: myproject\nservices:\n  test:\n    image: x\n    ipc: service:foo\n    cgroup: service:bar\n    uts: service:baz\n    pid: service:qux\n    volumes_from: [quux]\n    links: [corge]\n    depends_on:\n      foo:\n        condition: service_healthy\n  foo: {image: x}\n  bar: {image: x}\n  baz: {image: x}\n  qux: {image: x}\n  quux: {image: x}\n  corge: {image: x}\n",
+                "\nname: myproject\nservices:\n  test:\n    image: x\n    ipc: service:foo\n    uts: service:baz\n    pid: service:qux\n    volumes_from: [quux]\n    links: [corge]\n    depends_on:\n      foo:\n        condition: service_healthy\n  foo: {image: x}\n  bar: {image: x}\n  baz: {image: x}\n  qux: {image: x}\n  quux: {image: x}\n  corge: {image: x}\n",
             )
             .at(
                 "/services/test/depends_on",
                 r#"{"foo":{"condition":"service_healthy","required":true},
-                    "bar":{"condition":"service_started","restart":true,"required":true},
                     "baz":{"condition":"service_started","restart":true,"required":true},
                     "qux":{"condition":"service_started","restart":true,"required":true},
                     "quux":{"condition":"service_started","required":true},
@@ -166,11 +167,6 @@ fn names() -> Vec<Case> {
             .file("env-file/keep", "")
             .project_dir("env-file")
             .text("/name", "env-file"),
-        case("options_test.go TestProjectName (by .env: COMPOSE_FILE names the files)")
-            .file("compose-with-env-file.yaml", "\nservices:\n  simple:\n    image: nginx\n    ports:\n    - 8000:80\n")
-            .raw_file(".env", "COMPOSE_FILE=compose-with-env-file.yaml\nCOMPOSE_PROJECT_NAME=my_project_from_dot_env\nPORT=8000\n")
-            .text("/name", "my_project_from_dot_env")
-            .text("/services/simple/ports/0/published", "8000"),
         case("loader.go NormalizeProjectName (name: from a file is normalized, not rejected)")
             .yaml("\nname: -My_App.V2\nservices:\n  web: {image: x}\n")
             .text("/name", "my_appv2"),

@@ -183,8 +183,8 @@ fn interpolation() -> Vec<Case> {
     let required = [
         ("{{{ ${FOO:?foo_} }}}", "foo_"),
         ("{{{ ${FOO:?foo-bar-value} }}}", "foo-bar-value"),
-        ("{{{ ${FOO:?foo} ${BAR:-DEFAULT_VALUE} }}}", "required variable FOO is missing a value: foo"),
-        ("${FOO:?foo} ${BAR:?bar}", "required variable FOO is missing a value: foo"),
+        ("{{{ ${FOO:?foo} ${BAR:-DEFAULT_VALUE} }}}", "FOO` is missing a value: foo"),
+        ("${FOO:?foo} ${BAR:?bar}", "FOO` is missing a value: foo"),
         ("${FOO:?baz} }}}", "baz"),
         ("${FOO?baz} }}}", "baz"),
     ];
@@ -227,10 +227,6 @@ fn project_name() -> Vec<Case> {
             .project("testproject")
             .text("/name", "testproject")
             .text("/services/web/container_name", "testproject-web"),
-        case("loader.go projectName (a `name:` is interpolated)")
-            .yaml("\nname: test-${TEST}-test\nservices:\n  simple:\n    image: nginx\n")
-            .env(&[("TEST", "expected")])
-            .text("/name", "test-expected-test"),
     ]
 }
 

@@ -171,12 +171,12 @@ fn bytes() -> Vec<Case> {
     v.push(case("mapstructure_test.go TestDecodeMapStructure (mem_limit 640k)").yaml(&svc("\nmem_limit: 640k\n")).at("/services/web/mem_limit", "655360"));
     for (text, want) in [("10s", "10s"), ("1m30s", "1m30s"), ("90s", "1m30s"), ("500ms", "500ms"), ("1h", "1h0m0s"), ("1.5s", "1.5s"), ("0", "0s")] {
         v.push(
-            case(&format!("types.Duration (stop_grace_period `{text}`)"))
+            case(&format!("types/duration.go Duration (stop_grace_period `{text}`)"))
                 .yaml(&svc(&format!("\nstop_grace_period: {text}\n")))
                 .text("/services/web/stop_grace_period", want),
         );
     }
-    v.push(case("types.Duration (an invalid duration)").yaml(&svc("\nstop_grace_period: 10 seconds\n")).fails("stop_grace_period"));
+    v.push(case("types/duration.go Duration (an invalid duration)").yaml(&svc("\nstop_grace_period: 10 seconds\n")).fails("stop_grace_period"));
     v.push(
         case("labels_test.go TestDecodeLabel")
             .yaml(&svc("\nlabels: [a=b, c]\n"))

@@ -20,6 +20,8 @@ pub struct VolumeSpec {
     pub selinux: Option<String>,
     pub nocopy: bool,
     pub consistency: Option<String>,
+    /// Options compose-go ignores (it reads only the ones it knows): warned about.
+    pub ignored: Vec<String>,
 }
 
 const PROPAGATION: [&str; 6] = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
@@ -47,7 +49,7 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
     let mut v = VolumeSpec {
         kind: if is_path { "bind" } else { "volume" },
         source: source.map(str::to_string),
-        target: target.to_string(),
+        target: clean_target(target),
         ..VolumeSpec::default()
     };
     for opt in mode.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
@@ -58,15 +60,32 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
             "nocopy" => v.nocopy = true,
             "cached" | "delegated" | "consistent" => v.consistency = Some(opt.to_string()),
             p if PROPAGATION.contains(&p) => v.propagation = Some(p.to_string()),
-            other => {
-                return Err(format!(
-                    "unknown volume option `{other}`; expected ro, rw, z, Z, nocopy, a propagation \
-                     (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent"
-                ))
-            }
+            other => v.ignored.push(other.to_string()),
         }
     }
     Ok(v)
+}
+
+/// A container path cleaned lexically, as compose-go's Normalize does (`path.Clean`):
+/// `/data/../data/x/` is `/data/x`.
+pub fn clean_target(target: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if target.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Split at the colons that are not inside a `${…}` (left there by `config --no-interpolate`,
@@ -95,7 +114,11 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in std::mem::take(items).into_iter().enumerate() {
         let Value::Str(text) = &item.value else {
-            if let Some(target) = item.as_map().and_then(|m| m.get("target")) {
+            let m = item.as_map();
+            // A Windows named pipe (`type: npipe`) has a Windows path; berth warns about the
+            // type when it converts the mount.
+            let npipe = m.and_then(|m| m.get("type")).and_then(Node::as_str) == Some("npipe");
+            if let Some(target) = m.and_then(|m| m.get("target")).filter(|_| !npipe) {
                 if let Some(t) = target.as_str().filter(|t| !t.starts_with('/')) {
                     let msg = format!("container path `{t}` must be absolute");
                     diags.error(Some(&target.pos), format!("{path}[{i}].target"), msg);
@@ -106,7 +129,16 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
             continue;
         };
         match parse_volume(text) {
-            Ok(spec) => out.push(spec_node(spec, &item)),
+            Ok(spec) => {
+                for opt in &spec.ignored {
+                    let msg = format!(
+                        "unknown volume option `{opt}` is ignored (known: ro, rw, z, Z, nocopy, a propagation \
+                         such as rslave, cached/delegated/consistent)"
+                    );
+                    diags.warning(Some(&item.pos), format!("{path}[{i}]"), msg);
+                }
+                out.push(spec_node(spec, &item))
+            }
             Err(e) => diags.error(Some(&item.pos), format!("{path}[{i}]"), format!("invalid volume `{text}`: {e}")),
         }
     }
@@ -118,6 +150,13 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
 /// or a size string, never a fraction (the schema's `integer`).
 fn long_form(mut item: Node, path: &str, diags: &mut Diagnostics) -> Node {
     let Some(m) = item.as_map_mut() else { return item };
+    if let Some(target) = m.get_mut("target") {
+        if let Value::Str(t) = &mut target.value {
+            if t.starts_with('/') {
+                *t = clean_target(t);
+            }
+        }
+    }
     if let Some(bind) = m.get_mut("bind") {
         let at = bind.pos.clone();
         if let Some(b) = bind.as_map_mut() {

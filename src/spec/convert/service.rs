@@ -4,7 +4,7 @@
 use super::super::diag::Diagnostics;
 use super::super::model::{NetworkMode, PullPolicy, RestartPolicy, Service};
 use super::super::yaml::Node;
-use super::scalar::{boolean, bytes, duration, float, int, string, string_map, strings};
+use super::scalar::{self, boolean, bytes, duration, float, int, string, string_map, strings};
 use super::{env, fields, refs, resources, ConvertContext};
 
 /// Convert `services.<name>`.
@@ -20,17 +20,34 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
     };
     for (k, v) in map.iter() {
         let p = format!("{path}.{}", k.name);
+        if k.name == "label_file" {
+            continue;
+        }
         if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
             if !k.name.starts_with("x-") && k.name != "extends" {
                 let msg = format!("`{}` is accepted but not honoured by berth yet", k.name);
                 diags.warning(Some(&k.pos), &path, msg);
             }
             if k.name != "extends" {
-                s.other.insert(k.name.clone(), v.to_json());
+                let value = match k.name.as_str() {
+                    // compose-go models these as text maps and device requests.
+                    "annotations" | "storage_opt" => serde_json::json!(scalar::string_map(v, &p, diags)),
+                    "gpus" => resources::gpus(v, &p, diags),
+                    _ => v.to_json(),
+                };
+                s.other.insert(k.name.clone(), value);
             }
         }
     }
     s.environment = env::environment(map, &path, ctx, diags);
+    if let Some(node) = map.get("label_file") {
+        let (files, from_files) = env::label_files(node, &format!("{path}.label_file"), ctx, diags);
+        let mut labels = from_files;
+        labels.extend(std::mem::take(&mut s.labels));
+        s.labels = labels;
+        s.other.insert("label_file".into(), serde_json::json!(files));
+    }
+    normalize_other(&mut s);
     if s.network_mode.is_none() && s.networks.is_empty() {
         s.networks.insert("default".into(), Default::default());
     }
@@ -130,6 +147,15 @@ fn structured(s: &mut Service, key: &str, v: &Node, p: &str, ctx: &ConvertContex
         _ => return false,
     }
     true
+}
+
+/// What compose-go's Normalize adds to keys berth keeps as written: a `pre_start` hook without
+/// an image runs the service's image.
+fn normalize_other(s: &mut Service) {
+    let (Some(image), Some(serde_json::Value::Array(hooks))) = (&s.image, s.other.get_mut("pre_start")) else { return };
+    for hook in hooks.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+        hook.entry("image").or_insert_with(|| serde_json::Value::String(image.clone()));
+    }
 }
 
 /// Parse a string-valued enum, reporting its error at the node.
