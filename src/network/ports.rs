@@ -116,6 +116,7 @@ mod tests {
             protocol: proto,
             mode: "ingress".into(),
             app_protocol: None,
+            other: Default::default(),
         }
     }
 

@@ -93,8 +93,11 @@ fn strip_replicas(map: &mut Map<String, Value>) {
 /// renaming only the key in the file does not.
 fn resolve_network_names(map: &mut Map<String, Value>, stack: &Stack) {
     let Some(Value::Object(nets)) = map.get_mut("networks") else { return };
-    let resolved: Map<String, Value> =
-        std::mem::take(nets).into_iter().map(|(key, v)| (network_name(stack, &key), v)).collect();
+    // A network joined without settings is printed `null`; it hashes as the `{}` it was.
+    let resolved: Map<String, Value> = std::mem::take(nets)
+        .into_iter()
+        .map(|(key, v)| (network_name(stack, &key), if v.is_null() { Value::Object(Map::new()) } else { v }))
+        .collect();
     *nets = resolved;
 }
 

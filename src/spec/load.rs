@@ -105,8 +105,8 @@ pub const MAX_STACK_FILE: u64 = 32 << 20;
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     let set = project::resolve_files(&opts.files, &opts.working_dir)?;
     let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
-    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ)?;
     let mut diags = Diagnostics { items: set.warnings };
+    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ, &mut diags)?;
     let texts = set.files.iter().map(|f| read_top(f)).collect::<Result<Vec<String>>>()?;
     // The name comes first: `${COMPOSE_PROJECT_NAME}` in the files resolves to it, as in
     // compose-go (loader.go projectName).
@@ -324,7 +324,7 @@ impl Loader<'_> {
         };
         let mut from_files = Vars::new();
         for f in files {
-            match project::read_env_file(&f, parent, std::mem::take(&mut from_files)) {
+            match project::read_env_file(&f, parent, std::mem::take(&mut from_files), diags) {
                 Ok(v) => from_files = v,
                 Err(ProjectError::Invalid(d)) => diags.extend(d),
                 Err(e) => diags.error(Some(&req.pos), "", e.to_string()),

@@ -79,7 +79,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
     /// Networks joined (absent when network_mode is set; `default` when neither is given).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    /// A network joined with no settings is printed `null`, as Compose prints it.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty", with = "nullable_networks")]
     pub networks: IndexMap<String, ServiceNetwork>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<NetworkMode>,
@@ -357,6 +358,27 @@ pub struct ServiceNetwork {
     /// driver_opts, `x-*`), as written.
     #[serde(default, flatten)]
     pub other: Extensions,
+}
+
+/// A service's networks with the entries that set nothing written as `null` (`default: null`),
+/// as compose-go prints them; read back from either form.
+mod nullable_networks {
+    use indexmap::IndexMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::ServiceNetwork;
+
+    pub fn serialize<S: Serializer>(nets: &IndexMap<String, ServiceNetwork>, s: S) -> Result<S::Ok, S::Error> {
+        let empty = ServiceNetwork::default();
+        let out: IndexMap<&String, Option<&ServiceNetwork>> =
+            nets.iter().map(|(k, v)| (k, (*v != empty).then_some(v))).collect();
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, ServiceNetwork>, D::Error> {
+        let raw: IndexMap<String, Option<ServiceNetwork>> = IndexMap::deserialize(d)?;
+        Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,6 +98,7 @@ pub fn environment(
     project_dir: &Path,
     working_dir: &Path,
     environ: &IndexMap<String, String>,
+    warnings: &mut Diagnostics,
 ) -> Result<IndexMap<String, String>, ProjectError> {
     let mut vars: IndexMap<String, String> = IndexMap::new();
     let explicit = !env_files.is_empty();
@@ -107,7 +108,7 @@ pub fn environment(
         if !explicit && !path.is_file() {
             continue;
         }
-        vars = read_env_file(&path, environ, vars)?;
+        vars = read_env_file(&path, environ, vars, warnings)?;
     }
     vars.extend(environ.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(vars)
@@ -120,10 +121,12 @@ pub fn read_env_file(
     path: &Path,
     environ: &IndexMap<String, String>,
     earlier: IndexMap<String, String>,
+    warnings: &mut Diagnostics,
 ) -> Result<IndexMap<String, String>, ProjectError> {
     let text = super::envfile::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
     let lookup = |k: &str| environ.get(k).cloned();
-    super::envfile::parse_over(&text, &path.display().to_string(), &lookup, earlier).map_err(ProjectError::Invalid)
+    super::envfile::parse_over(&text, &path.display().to_string(), &lookup, earlier, warnings)
+        .map_err(ProjectError::Invalid)
 }
 
 /// Where the project name came from; an explicit name must already be valid, a derived one

@@ -272,7 +272,7 @@ mod tests {
             msgs,
             vec![
                 "c.yaml:4:9: services.a.volumes[0]: invalid volume `./x:rel`: container path `rel` must be absolute",
-                "c.yaml:5:9: services.a.volumes[1]: invalid volume `/a:/b:bogus`: unknown volume option `bogus`; expected ro, rw, z, Z, nocopy, a propagation (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent",
+                "c.yaml:5:9: warning: services.a.volumes[1]: unknown volume option `bogus` is ignored (known: ro, rw, z, Z, nocopy, a propagation such as rslave, cached/delegated/consistent)",
                 "c.yaml:6:9: services.a.volumes[2]: invalid volume `a:b:c:d`: too many colons; expected SOURCE:TARGET[:MODE]",
                 "c.yaml:7:42: services.a.volumes[3].target: container path `y` must be absolute",
             ]

@@ -84,7 +84,7 @@ pub(super) fn label_files(
         };
         let earlier = labels.clone();
         let lookup = |k: &str| earlier.get(k).cloned();
-        match envfile::parse_over(&text, file, &lookup, std::mem::take(&mut labels)) {
+        match envfile::parse_over(&text, file, &lookup, std::mem::take(&mut labels), diags) {
             Ok(all) => labels = all,
             Err(e) => {
                 diags.extend(e);
@@ -124,7 +124,7 @@ fn read_env_file(
         }
         return vars;
     }
-    match envfile::parse_over(&text, &file.path, lookup, vars.clone()) {
+    match envfile::parse_over(&text, &file.path, lookup, vars.clone(), diags) {
         Ok(all) => all,
         Err(e) => {
             diags.extend(e);

@@ -364,7 +364,10 @@ mod tests {
             (b.context.as_str(), b.dockerfile.as_deref(), b.target.as_deref()),
             ("/ctx", Some("Dockerfile.dev"), Some("dev"))
         );
-        assert_eq!((b.args["A"].as_deref(), b.args["B"].as_deref()), (Some("1"), None));
+        // B has no value and no variable: left out, as compose-go's Normalize does.
+        assert_eq!((b.args["A"].as_deref(), b.args.get("B")), (Some("1"), None));
+        assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.dev"));
+        assert_eq!(st.services["a"].build.as_ref().and_then(|b| b.dockerfile.as_deref()), Some("Dockerfile"));
         assert_eq!(
             st.services["c"].build.as_ref().map(|b| b.context.as_str()),
             Some("https://github.com/x/y.git#main")

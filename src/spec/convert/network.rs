@@ -221,7 +221,7 @@ mod tests {
         let (_, d) = load("services: {}\nsecrets:\n  s: {}\n");
         assert_eq!(
             d.to_string(),
-            "c.yaml:3:3: secrets.s: needs one of `file`, `environment` or `content` (or `external: true`)"
+            "c.yaml:3:3: secrets.s: needs one of `file` or `environment` (or `external: true`)"
         );
     }
 

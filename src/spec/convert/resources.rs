@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(restart(&rp("none")), RestartPolicy::No);
         assert_eq!(restart(&rp("on-failure")), RestartPolicy::OnFailure(Some(2)));
         let both = "services:\n  a:\n    restart: always\n    deploy:\n      restart_policy: {condition: none}\n";
-        assert_eq!(restart(both), RestartPolicy::Always, "`restart` wins when both are set");
+        assert_eq!(restart(both), RestartPolicy::No, "deploy.restart_policy wins when both are set (docker compose)");
         let (_, d) = load(&rp("sometimes"));
         assert!(d.to_string().contains("unknown restart condition `sometimes`"), "{d}");
     }
