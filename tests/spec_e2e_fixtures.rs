@@ -24,6 +24,8 @@ enum Use {
     Select(&'static [&'static str]),
     /// Made to fail: the error names this.
     Fails(&'static str),
+    /// Loaded with these variables set.
+    Env(&'static [(&'static str, &'static str)]),
 }
 
 /// The fixtures used otherwise than on their own, from the e2e tests that use them.
@@ -36,6 +38,8 @@ const USES: &[(&str, Use)] = &[
     ("build-test/platforms/compose-service-platform-not-in-build-platforms.yaml", Use::Fails("build.platforms")),
     // compose_test.go (wrong-composefile): an unknown key.
     ("wrong-composefile/compose.yaml", Use::Fails("wrongField")),
+    // logs_test.go TestLocalComposeLargeLogs: FILE names the file to mount.
+    ("logs-test/cat.yaml", Use::Env(&[("FILE", "/tmp/large.txt")])),
 ];
 
 /// The fixtures directory, or None (SKIP printed) when no docker/compose checkout is at hand.
@@ -86,8 +90,12 @@ fn compose_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// `berth -f … config --format json [SERVICES]` in the file's directory.
 fn config(dir: &Path, files: &[&str], services: &[&str]) -> Result<Value, String> {
+    config_env(dir, files, services, &[])
+}
+
+fn config_env(dir: &Path, files: &[&str], services: &[&str], env: &[(&str, &str)]) -> Result<Value, String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env.iter().copied());
     for f in files {
         cmd.args(["-f", f]);
     }
@@ -165,6 +173,7 @@ fn e2e_fixtures_load_as_docker_compose_loads_them() {
         let result = match how {
             Some(Use::After(before)) => config(dir, &[before, &[file][..]].concat(), &[]),
             Some(Use::Select(services)) => config(dir, &[file], services),
+            Some(Use::Env(env)) => config_env(dir, &[file], &[], env),
             Some(Use::Fails(why)) => {
                 match config(dir, &[file], &[]) {
                     Ok(_) => problems.push(format!("{rel}: loaded, but docker compose refuses it ({why})")),

@@ -351,7 +351,7 @@ fn dependency_on_unknown_service() {
 fn all_errors_of_a_file_are_reported_together() {
     let dir = scratch(&[(
         "compose.yaml",
-        "services:\n  web:\n    image: a\n    prots: ['80:80']\n  db:\n    image: b\n    restart: sometimes\n",
+        "services:\n  web:\n    image: a\n    prots: ['80:80']\n  db:\n    image: b\n    pull_policy: sometimes\n",
     )]);
     let out = berth(dir.path(), &["config", "-q"]).failed();
     let lines = out.error_lines();

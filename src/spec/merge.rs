@@ -127,6 +127,11 @@ pub type ResetEntry = (Vec<String>, Key);
 /// back, as null `!reset` markers, for [`merge`] to act on.
 pub fn take_resets(node: &mut Node) -> Vec<ResetEntry> {
     fn walk(node: &mut Node, path: &mut Vec<String>, out: &mut Vec<ResetEntry>) {
+        // A `!reset` item of a sequence is dropped at once (compose-go resolveContainer).
+        if let Value::Seq(items) = &mut node.value {
+            items.retain(|i| i.tag != Some(MergeTag::Reset));
+            return;
+        }
         let Some(m) = node.as_map_mut() else { return };
         let reset: Vec<String> =
             m.iter().filter(|(_, v)| v.tag == Some(MergeTag::Reset)).map(|(k, _)| k.name.clone()).collect();

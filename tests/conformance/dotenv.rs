@@ -117,6 +117,8 @@ fn parsing() -> Vec<Case> {
         ("\n\r\n\t\t \n# Comment\n\t # comment\nK=v\n", "K", "v"),
         ("K='Let\\'s go!'", "K", "Let's go!"),
         ("K=\"a\\$b\"", "K", "a$b"),
+        (r#"="value""#, "", "value"),
+        ("A=\"x\" B=y", "B", "y"),
     ];
     lines.iter().map(|(line, k, v)| parses(line, k, v)).collect()
 }

@@ -129,7 +129,7 @@ fn extends() -> Vec<Case> {
                 "/services/test/volumes",
                 r#"[{"type":"bind","source":"/bar","target":"/bar","bind":{"create_host_path":true}},{"type":"bind","source":"/zot","target":"/zot","bind":{"create_host_path":true}}]"#,
             )
-            .at("/services/test/networks", r#"{"zot":{}}"#),
+            .at("/services/test/networks", r#"{"zot":null}"#),
         case("override_test.go TestOverrideSelfExtends")
             .yaml(
                 r#"

@@ -477,7 +477,7 @@ fn resources() -> Vec<Case> {
     v.push(
         case("loader_test.go TestLoadNetworkWithName")
             .yaml("\nname: load-network-with-name\nservices:\n  hello-world:\n    image: redis:alpine\n    networks:\n      - network1\n      - network3\nnetworks:\n  network1:\n    name: network2\n  network3:\n")
-            .at("/services/hello-world/networks", r#"{"network1":{},"network3":{}}"#)
+            .at("/services/hello-world/networks", r#"{"network1":null,"network3":null}"#)
             .text("/networks/network1/name", "network2")
             .text("/networks/network3/name", "load-network-with-name_network3"),
     );
@@ -599,6 +599,16 @@ fn misc() -> Vec<Case> {
         case("loader_test.go TestLoadDependsOnCycle")
             .yaml("\nservices:\n  service1:\n    image: service1\n    depends_on:\n      - service2\n  service2:\n    image: service2\n    depends_on:\n      - service3\n  service3:\n    image: service3\n    depends_on:\n      - service1\n")
             .fails("cycle"),
+        case("graph.go checkCycle (a cycle through network_mode and depends_on)")
+            .yaml("\nservices:\n  a:\n    image: x\n    network_mode: service:b\n  b:\n    image: x\n    depends_on: [a]\n")
+            .fails("cycle"),
+        case("graph_test.go TestBuildGraph (a required dependency disabled by a profile)")
+            .yaml("\nservices:\n  test:\n    image: x\n    depends_on: [another]\n  another:\n    image: x\n    profiles: [test]\n")
+            .fails("another"),
+        case("graph_test.go TestBuildGraph (the dependency enabled by its profile)")
+            .yaml("\nservices:\n  test:\n    image: x\n    depends_on: [another]\n  another:\n    image: x\n    profiles: [test]\n")
+            .profiles(&["test"])
+            .text("/services/another/image", "x"),
         case("loader_test.go TestLoadDependsOnSelf").yaml("\nservices:\n  service1:\n    image: service1\n    depends_on:\n      - service1\n").fails("service1"),
         case("loader_test.go TestLoadExtensions (x- keys everywhere)")
             .yaml(

@@ -316,7 +316,7 @@ fn special() -> Vec<Case> {
     vec![
         svc_merge("merge_networks_test.go Test_mergeYamlServiceNetworkSequence", "\nnetworks: [front-network, back-network]\n", "\nnetworks: [front-network]\n")
             .extra_networks(&["front-network", "back-network"])
-            .at("/services/test/networks", r#"{"front-network":{},"back-network":{}}"#),
+            .at("/services/test/networks", r#"{"front-network":null,"back-network":null}"#),
         svc_merge(
             "merge_networks_test.go Test_mergeYamlServiceNetworksMapping",
             "\nnetworks:\n  network1:\n    aliases: [alias1, alias2]\n    link_local_ips: [57.123.22.11, 57.123.22.13]\n  network2:\n    aliases: [alias1, alias3]\n",
@@ -579,6 +579,14 @@ fn tags() -> Vec<Case> {
             .yaml("\nname: test\nx-base: &base\n  image: nginx\nservices:\n  s1:\n    <<: [*base, {restart: unless-stopped}]\n")
             .text("/services/s1/image", "nginx")
             .text("/services/s1/restart", "unless-stopped"),
+        case("reset.go resolveContainer (a `!reset` item of a sequence is dropped)")
+            .yaml("\nservices:\n  web:\n    image: x\n    ports: [\"80:80\", !reset \"90:90\"]\n")
+            .at("/services/web/ports/1", super::ABSENT)
+            .at("/services/web/ports/0/target", "80"),
+        case("reset.go resolveContainer (a duplicate key in an extends base file is an error too)")
+            .yaml("\nservices:\n  web:\n    extends: {file: lib/base.yaml, service: base}\n")
+            .file("lib/base.yaml", "\nservices:\n  base:\n    image: x\n    image: y\n")
+            .fails("image"),
         case("reset_test.go TestMergeKeyAliasToScalarRejected")
             .yaml("\nname: test\nx-scalar: &s \"not-a-map\"\nservices:\n  s1:\n    <<: *s\n")
             .fails("compose.yaml"),

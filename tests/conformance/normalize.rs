@@ -29,7 +29,7 @@ fn normalize() -> Vec<Case> {
             .env(&[("FOO", "BAR")])
             .text("/services/foo/build/dockerfile", "Dockerfile")
             .at("/services/foo/build/args", r#"{"FOO":"BAR"}"#)
-            .at("/services/foo/networks", r#"{"default":{}}"#)
+            .at("/services/foo/networks", r#"{"default":null}"#)
             .text("/networks/default/name", "myproject_default")
             .at("/networks/myExternalnet", r#"{"name":"myExternalnet","external":true}"#)
             .text("/networks/myNamedNet/name", "CustomName")
@@ -48,7 +48,7 @@ fn normalize() -> Vec<Case> {
                 "/services/foo/depends_on",
                 r#"{"bar":{"condition":"service_healthy","required":true,"restart":true},"zot":{"condition":"service_started","required":true,"restart":true}}"#,
             )
-            .at("/services/zot/networks", r#"{"default":{}}"#),
+            .at("/services/zot/networks", r#"{"default":null}"#),
         case("normalize_test.go TestNormalizeImplicitDependencies (cgroup: service: is refused by the schema: left out)")
             .yaml(
                 "\nname: myproject\nservices:\n  test:\n    image: x\n    ipc: service:foo\n    uts: service:baz\n    pid: service:qux\n    volumes_from: [quux]\n    links: [corge]\n    depends_on:\n      foo:\n        condition: service_healthy\n  foo: {image: x}\n  bar: {image: x}\n  baz: {image: x}\n  qux: {image: x}\n  quux: {image: x}\n  corge: {image: x}\n",
@@ -67,11 +67,11 @@ fn normalize() -> Vec<Case> {
         case("normalize_test.go TestNormalizeDefaultNetwork")
             .yaml("\nname: myproject\nservices:\n  test:\n    image: test\n")
             .at("/networks", r#"{"default":{"name":"myproject_default"}}"#)
-            .at("/services/test/networks", r#"{"default":{}}"#),
+            .at("/services/test/networks", r#"{"default":null}"#),
         case("normalize_test.go TestNormalizeCustomNetwork (no default network when unused)")
             .yaml("\nname: myproject\nservices:\n  test:\n    image: x\n    networks:\n      my_network: null\nnetworks:\n  my_network: null\n")
             .at("/networks", r#"{"my_network":{"name":"myproject_my_network"}}"#)
-            .at("/services/test/networks", r#"{"my_network":{}}"#),
+            .at("/services/test/networks", r#"{"my_network":null}"#),
         case("normalize_test.go TestNormalizeEnvironment")
             .yaml("\nname: myproject\nservices:\n  test:\n    image: x\n    environment:\n      - FOO\n      - BAR\n      - ZOT=QIX\n")
             .env(&[("BAR", "bar"), ("ZOT", "zot")])
@@ -95,7 +95,7 @@ fn normalize() -> Vec<Case> {
             .at("/services/test/networks", "{}"),
         case("normalize.go Normalize (networks: {} means the default network)")
             .yaml("\nname: myproject\nservices:\n  test:\n    image: x\n    networks: {}\n")
-            .at("/services/test/networks", r#"{"default":{}}"#),
+            .at("/services/test/networks", r#"{"default":null}"#),
         case("normalize.go Normalize (pull_policy if_not_present is missing)")
             .yaml("\nservices:\n  test:\n    image: x\n    pull_policy: if_not_present\n")
             .text("/services/test/pull_policy", "missing"),

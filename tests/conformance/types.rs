@@ -207,6 +207,9 @@ fn volumes() -> Vec<Case> {
         vol("volume_test.go TestParseVolumeAnonymousVolume (/path)", "/path", r#"{"type":"volume","target":"/path"}"#),
         vol("volume_test.go TestParseVolumeAnonymousVolume (/path/foo)", "/path/foo", r#"{"type":"volume","target":"/path/foo"}"#),
         vol("volume_test.go TestParseVolumeShortVolumes (/a)", "/a", r#"{"type":"volume","target":"/a"}"#),
+        case("volume_test.go TestParseVolumeShortVolumes (`.`: loaded; the engine refuses a relative target)")
+            .yaml(&svc("\nvolumes: [\".\"]\n"))
+            .warns("not absolute", &[("/services/web/volumes/0", r#"{"type":"volume","target":"."}"#)]),
         case("volume_test.go TestParseVolumeTooManyColons").yaml(&svc("\nvolumes: [\"/foo:/foo:ro:foo\"]\n")).fails("volumes"),
         case("volume_test.go TestParseVolumeMissingSource (`:foo`)").yaml(&svc("\nvolumes: [\":foo\"]\n")).fails("volumes"),
         case("volume_test.go TestParseVolumeMissingSource (`/foo::ro`)").yaml(&svc("\nvolumes: [\"/foo::ro\"]\n")).fails("volumes"),

@@ -116,7 +116,9 @@ fn schema() -> Vec<Case> {
         ),
         bad("compose-spec.json (tmpfs.size is an integer or a string)", "\nservices:\n  web:\n    image: x\n    volumes:\n      - {type: tmpfs, target: /t, tmpfs: {size: 1.5}}\n", "size"),
         bad("compose-spec.json (an unknown service key)", "\nservices:\n  web:\n    image: x\n    imgae: y\n", "imgae"),
-        bad("compose-spec.json (restart is one of no, always, on-failure, unless-stopped)", "\nservices:\n  web:\n    image: x\n    restart: sometimes\n", "restart"),
+        case("compose-spec.json (restart is any string; the engine refuses an unknown one)")
+            .yaml("\nservices:\n  web:\n    image: x\n    restart: sometimes\n")
+            .warns("invalid restart policy `sometimes`", &[]),
         ok("compose-spec.json (restart: on-failure:3)", "\nservices:\n  web:\n    image: x\n    restart: on-failure:3\n"),
         ok("compose-spec.json (deploy.restart_policy.condition is any string)", "\nservices:\n  web:\n    image: x\n    deploy:\n      restart_policy:\n        condition: unless-stopped\n"),
         bad("compose-spec.json (a depends_on condition)", "\nservices:\n  web:\n    image: x\n    depends_on:\n      db:\n        condition: service_ready\n  db: {image: y}\n", "condition"),

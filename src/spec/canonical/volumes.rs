@@ -33,15 +33,15 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
         return Err("empty volume spec".into());
     }
     let parts = split_colons(spec);
+    if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+        return Err("empty section between colons".into());
+    }
     let (source, target, mode) = match parts.as_slice() {
         [t] => (None, *t, None),
         [s, t] => (Some(*s), *t, None),
         [s, t, m] => (Some(*s), *t, Some(*m)),
         _ => return Err("too many colons; expected SOURCE:TARGET[:MODE]".into()),
     };
-    if !target.starts_with('/') {
-        return Err(format!("container path `{target}` must be absolute"));
-    }
     let source = source.filter(|s| !s.is_empty());
     // An uninterpolated `${VAR:-./dir}` (`config --no-interpolate`) is a path when it
     // mentions one.
@@ -119,10 +119,8 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
             // type when it converts the mount.
             let npipe = m.and_then(|m| m.get("type")).and_then(Node::as_str) == Some("npipe");
             if let Some(target) = m.and_then(|m| m.get("target")).filter(|_| !npipe) {
-                if let Some(t) = target.as_str().filter(|t| !t.starts_with('/')) {
-                    let msg = format!("container path `{t}` must be absolute");
-                    diags.error(Some(&target.pos), format!("{path}[{i}].target"), msg);
-                    continue;
+                if let Some(t) = target.as_str() {
+                    relative_target(t, &target.pos, &format!("{path}[{i}].target"), diags);
                 }
             }
             out.push(long_form(item, &format!("{path}[{i}]"), diags));
@@ -130,6 +128,7 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
         };
         match parse_volume(text) {
             Ok(spec) => {
+                relative_target(&spec.target, &item.pos, &format!("{path}[{i}]"), diags);
                 for opt in &spec.ignored {
                     let msg = format!(
                         "unknown volume option `{opt}` is ignored (known: ro, rw, z, Z, nocopy, a propagation \
@@ -143,6 +142,15 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
         }
     }
     *items = out;
+}
+
+/// A container path must be absolute to be mounted; compose-go loads the file anyway (the engine
+/// refuses the container), so berth warns.
+fn relative_target(target: &str, pos: &super::super::diag::Pos, path: &str, diags: &mut Diagnostics) {
+    if !target.starts_with('/') && !target.starts_with("${") {
+        let msg = format!("container path `{target}` is not absolute: the container cannot be created");
+        diags.warning(Some(pos), path, msg);
+    }
 }
 
 /// A long-form mount, as compose-go reads it: a `bind:` section defaults `create_host_path`
@@ -271,10 +279,10 @@ mod tests {
         assert_eq!(
             msgs,
             vec![
-                "c.yaml:4:9: services.a.volumes[0]: invalid volume `./x:rel`: container path `rel` must be absolute",
+                "c.yaml:4:9: warning: services.a.volumes[0]: container path `rel` is not absolute: the container cannot be created",
                 "c.yaml:5:9: warning: services.a.volumes[1]: unknown volume option `bogus` is ignored (known: ro, rw, z, Z, nocopy, a propagation such as rslave, cached/delegated/consistent)",
                 "c.yaml:6:9: services.a.volumes[2]: invalid volume `a:b:c:d`: too many colons; expected SOURCE:TARGET[:MODE]",
-                "c.yaml:7:42: services.a.volumes[3].target: container path `y` must be absolute",
+                "c.yaml:7:42: warning: services.a.volumes[3].target: container path `y` is not absolute: the container cannot be created",
             ]
         );
     }

@@ -106,7 +106,7 @@ fn simple(s: &mut Service, key: &str, v: &Node, p: &str, d: &mut Diagnostics) ->
         "group_add" => s.group_add = strings(v, p, d),
         "labels" => s.labels = string_map(v, p, d),
         "sysctls" => s.sysctls = string_map(v, p, d),
-        "restart" => s.restart = parse_with(v, p, d, RestartPolicy::try_from).unwrap_or_default(),
+        "restart" => s.restart = restart(v, p, d),
         "network_mode" => s.network_mode = parse_with(v, p, d, NetworkMode::try_from),
         "pull_policy" => s.pull_policy = parse_with(v, p, d, pull_policy),
         _ => return false,
@@ -170,6 +170,16 @@ fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> R
     }
 }
 
+/// `restart`: the Compose schema takes any string (docker then refuses an unknown one when it
+/// creates the container); berth says so and does not restart.
+fn restart(v: &Node, p: &str, d: &mut Diagnostics) -> RestartPolicy {
+    let Some(text) = string(v, p, d) else { return RestartPolicy::No };
+    RestartPolicy::try_from(text).unwrap_or_else(|e| {
+        d.warning(Some(&v.pos), p, format!("{e}; the service is not restarted"));
+        RestartPolicy::No
+    })
+}
+
 fn pull_policy(text: String) -> Result<PullPolicy, String> {
     PullPolicy::try_from(text)
 }
@@ -212,7 +222,7 @@ mod tests {
         let (_, d) = load("services:\n  a:\n    restart: sometimes\n");
         assert_eq!(
             d.to_string(),
-            "c.yaml:3:14: services.a.restart: invalid restart policy `sometimes`; expected no, always, on-failure[:N] or unless-stopped"
+            "c.yaml:3:14: warning: services.a.restart: invalid restart policy `sometimes`; expected no, always, on-failure[:N] or unless-stopped; the service is not restarted"
         );
     }
 
