@@ -194,6 +194,7 @@ fn published_port_of_a_container_answers_on_localhost() {
         protocol: Protocol::Tcp,
         mode: "ingress".into(),
         app_protocol: None,
+        other: Default::default(),
     }];
     c.net.nm.check_ports_free(&c.net.project, "web", &ports).unwrap();
     let published = c.net.nm.publish(&web, &c.net.project, &ports).unwrap();

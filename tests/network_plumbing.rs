@@ -22,6 +22,7 @@ fn port(target: u16, published: Option<String>, host_ip: Option<&str>, protocol:
         protocol,
         mode: "ingress".into(),
         app_protocol: None,
+        other: Default::default(),
     }
 }
 

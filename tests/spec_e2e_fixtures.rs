@@ -58,7 +58,8 @@ fn fixtures(tmp: &Path) -> Option<PathBuf> {
             .output()
             .ok()
             .filter(|o| o.status.success())?;
-        let mut tar = Command::new("tar").arg("-x").arg("-C").arg(tmp).stdin(std::process::Stdio::piped()).spawn().ok()?;
+        let mut tar =
+            Command::new("tar").arg("-x").arg("-C").arg(tmp).stdin(std::process::Stdio::piped()).spawn().ok()?;
         use std::io::Write as _;
         tar.stdin.take()?.write_all(&archive.stdout).ok()?;
         tar.wait().ok().filter(|s| s.success())?;

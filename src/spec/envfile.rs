@@ -155,8 +155,12 @@ impl EnvParser<'_> {
             // variable (`A="x" B=y` sets both). Said, since it is rarely meant.
             let pos = self.pos(close + 1 - self.at);
             self.diags.push(
-                Diagnostic::warning(Some(&pos), key, format!("`{trailing}` after the closing quote is read as another variable"))
-                    .with_hint("put each variable on a line of its own, or start a comment with ` #`"),
+                Diagnostic::warning(
+                    Some(&pos),
+                    key,
+                    format!("`{trailing}` after the closing quote is read as another variable"),
+                )
+                .with_hint("put each variable on a line of its own, or start a comment with ` #`"),
             );
             self.at = close + 1;
             return;

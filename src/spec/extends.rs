@@ -100,7 +100,11 @@ impl Resolver<'_> {
             return None;
         }
         let mut node = self.lookup(file, name, from, diags)?;
-        let dir = if file == self.root { self.workdir.clone() } else { file.parent().unwrap_or(Path::new("/")).to_path_buf() };
+        let dir = if file == self.root {
+            self.workdir.clone()
+        } else {
+            file.parent().unwrap_or(Path::new("/")).to_path_buf()
+        };
         let reference =
             node.as_map_mut().and_then(|m| m.remove("extends")).and_then(|e| reference(&e, file, &dir, name, diags));
         if let Some(r) = reference {

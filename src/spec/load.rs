@@ -446,7 +446,10 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
             let build = svc.as_map_mut().and_then(|m| m.get_mut("build")).and_then(Node::as_map_mut);
             if let Some(b) = build.filter(|b| !b.contains_key("context")) {
                 let pos = b.iter().next().map(|(k, _)| k.pos.clone()).unwrap_or_else(|| Pos::synthetic("include"));
-                b.insert(yaml::Key { name: "context".into(), pos: pos.clone() }, Node::new(yaml::Value::Str(".".into()), pos));
+                b.insert(
+                    yaml::Key { name: "context".into(), pos: pos.clone() },
+                    Node::new(yaml::Value::Str(".".into()), pos),
+                );
             }
             extends::absolutize_service_paths(svc, dir);
         }

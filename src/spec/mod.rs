@@ -5,7 +5,7 @@
 //! Pipeline, per file: [`yaml::parse`] → [`interpolate`] → [`cast`] → [`schema::validate`] →
 //! [`canonical::canonicalize`] (short syntax → long syntax, on the node tree, positions kept);
 //! then across files: [`include`], [`extends`], [`merge`]; then [`convert`] (nodes → typed
-//! [`Stack`]) and [`semantic`] checks. [`load::load`] runs it all; [`project`] finds the files
+//! [`Stack`]), [`semantic`] and [`consistency`] checks, and [`normalize`]. [`load::load`] runs it all; [`project`] finds the files
 //! and the project name.
 
 pub mod canonical;

@@ -8,7 +8,7 @@
 //!
 //! Build defaults, resource names and path cleaning happen where those values are read (convert).
 
-use super::model::{DependsCondition, Dependency, NetworkMode, Stack};
+use super::model::{Dependency, DependsCondition, NetworkMode, Stack};
 
 /// Normalize `stack` in place.
 pub fn normalize(stack: &mut Stack) {

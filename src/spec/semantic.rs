@@ -225,12 +225,16 @@ impl Checker<'_, '_> {
             let source = r.as_str().or_else(|| r.get("source").and_then(|s| s.as_str())).unwrap_or_default();
             if !self.stack.secrets.contains_key(source) {
                 let path = [Seg::Key("services"), Seg::Key(name), Seg::Key("build"), Seg::Key("secrets"), Seg::Idx(i)];
-                let msg = format!("service `{name}` builds with secret `{source}`, which is not declared under top-level `secrets:`");
+                let msg = format!(
+                    "service `{name}` builds with secret `{source}`, which is not declared under top-level `secrets:`"
+                );
                 self.error(&path, msg, format!("declare it, e.g. `secrets: {{{source}: {{file: ./{source}}}}}`"));
             }
         }
         let models: Vec<String> = match svc.other.get("models") {
-            Some(serde_json::Value::Array(list)) => list.iter().filter_map(|m| m.as_str().map(str::to_string)).collect(),
+            Some(serde_json::Value::Array(list)) => {
+                list.iter().filter_map(|m| m.as_str().map(str::to_string)).collect()
+            }
             Some(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
             _ => Vec::new(),
         };

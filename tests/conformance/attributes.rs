@@ -274,7 +274,10 @@ fn deploy() -> Vec<Case> {
 fn networking() -> Vec<Case> {
     let net = |source: &str, body: &str, pointer: &str, json: &str| {
         case(source)
-            .yaml(&format!("services:\n  foo:\n    image: alpine\n    networks:\n      net1:\n{}networks:\n  net1:\n", indent(body, 8)))
+            .yaml(&format!(
+                "services:\n  foo:\n    image: alpine\n    networks:\n      net1:\n{}networks:\n  net1:\n",
+                indent(body, 8)
+            ))
             .at(&format!("/services/foo/networks/net1{pointer}"), json)
     };
     vec![

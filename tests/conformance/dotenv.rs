@@ -14,9 +14,7 @@ use super::{case, js, Case, ABSENT};
 
 /// A service reading `env/test.env` (`text`, byte for byte), with these process variables.
 fn env_file(source: &str, text: &str) -> Case {
-    case(source)
-        .yaml("\nservices:\n  web:\n    image: x\n    env_file: env/test.env\n")
-        .raw_file("env/test.env", text)
+    case(source).yaml("\nservices:\n  web:\n    image: x\n    env_file: env/test.env\n").raw_file("env/test.env", text)
 }
 
 /// `.env` (`text`, byte for byte) and a service whose environment shows `vars` interpolated.
@@ -113,7 +111,11 @@ fn parsing() -> Vec<Case> {
         ("a=b\na[1]=c\na.propertyKey=d\n", "a[1]", "c"),
         ("a=b\na[1]=c\na.propertyKey=d\n", "a.propertyKey", "d"),
         ("árvíztűrő-TÜKÖRFÚRÓGÉP=ÁRVÍZTŰRŐ-tükörfúrógép\n", "árvíztűrő-TÜKÖRFÚRÓGÉP", "ÁRVÍZTŰRŐ-tükörfúrógép"),
-        ("TEST_URLS=\"stratum+tcp://a:3333\nstratum+tcp://b:443\"", "TEST_URLS", "stratum+tcp://a:3333\nstratum+tcp://b:443"),
+        (
+            "TEST_URLS=\"stratum+tcp://a:3333\nstratum+tcp://b:443\"",
+            "TEST_URLS",
+            "stratum+tcp://a:3333\nstratum+tcp://b:443",
+        ),
         ("\n\r\n\t\t \n# Comment\n\t # comment\nK=v\n", "K", "v"),
         ("K='Let\\'s go!'", "K", "Let's go!"),
         ("K=\"a\\$b\"", "K", "a$b"),
@@ -251,14 +253,20 @@ fn fixtures() -> Vec<Case> {
 /// godotenv_test.go TestExpanding and godotenv_var_expansion_test.go.
 fn expansion() -> Vec<Case> {
     let mut v = vec![
-        env_file("godotenv_test.go TestExpanding (expands variables found in values)", "FOO=test\nBAR=$FOO").vals(&[("BAR", "test")]),
-        env_file("godotenv_test.go TestExpanding (variables wrapped in brackets)", "FOO=test\nBAR=${FOO}bar").vals(&[("BAR", "testbar")]),
-        env_file("godotenv_test.go TestExpanding (undefined variables expand to empty)", "BAR=$FOO").vals(&[("BAR", "")]),
-        env_file("godotenv_test.go TestExpanding (double quotes expand)", "FOO=test\nBAR=\"quote $FOO\"").vals(&[("BAR", "quote test")]),
-        env_file("godotenv_test.go TestExpanding (single quotes do not expand)", "BAR='quote $FOO'").vals(&[("BAR", "quote $FOO")]),
+        env_file("godotenv_test.go TestExpanding (expands variables found in values)", "FOO=test\nBAR=$FOO")
+            .vals(&[("BAR", "test")]),
+        env_file("godotenv_test.go TestExpanding (variables wrapped in brackets)", "FOO=test\nBAR=${FOO}bar")
+            .vals(&[("BAR", "testbar")]),
+        env_file("godotenv_test.go TestExpanding (undefined variables expand to empty)", "BAR=$FOO")
+            .vals(&[("BAR", "")]),
+        env_file("godotenv_test.go TestExpanding (double quotes expand)", "FOO=test\nBAR=\"quote $FOO\"")
+            .vals(&[("BAR", "quote test")]),
+        env_file("godotenv_test.go TestExpanding (single quotes do not expand)", "BAR='quote $FOO'")
+            .vals(&[("BAR", "quote $FOO")]),
         env_file("godotenv_test.go TestExpanding (escaped 1)", r#"FOO="foo\$BAR""#).vals(&[("FOO", "foo$BAR")]),
         env_file("godotenv_test.go TestExpanding (escaped 2)", r#"FOO="foo\${BAR}""#).vals(&[("FOO", "foo${BAR}")]),
-        env_file("godotenv_test.go TestExpanding (escaped 3)", "FOO=test\nBAR=\"foo\\${FOO} ${FOO}\"").vals(&[("BAR", "foo${FOO} test")]),
+        env_file("godotenv_test.go TestExpanding (escaped 3)", "FOO=test\nBAR=\"foo\\${FOO} ${FOO}\"")
+            .vals(&[("BAR", "foo${FOO} test")]),
     ];
     let env: &[(&str, &str)] = &[("EMPTY_VAR", ""), ("TEST_VAR", "Test Value")];
     let expand = [
@@ -284,16 +292,29 @@ fn expansion() -> Vec<Case> {
         ("TestErrorIfEmptyOrUnset", "${EMPTY_VAR:?Test error}"),
         ("TestErrorIfUnset", "${UNSET_VAR?Test error}"),
     ] {
-        v.push(env_file(&format!("godotenv_var_expansion_test.go {test} (`{tpl}` fails)"), &format!("RESULT={tpl}\n")).env(env).fails("Test error"));
+        v.push(
+            env_file(&format!("godotenv_var_expansion_test.go {test} (`{tpl}` fails)"), &format!("RESULT={tpl}\n"))
+                .env(env)
+                .fails("Test error"),
+        );
     }
     v
 }
 
 fn errors() -> Vec<Case> {
-    let mut v: Vec<Case> = [r#"KEY=""#, r#"KEY="value"#, r#"KEY="value\""#, r#"KEY="value'"#, "KEY='", "KEY='value", r"KEY='value\'", r#"KEY='value""#]
-        .iter()
-        .map(|line| env_file(&format!("godotenv_test.go TestUnterminatedQuotes (`{line}`)"), line).fails("unterminated"))
-        .collect();
+    let mut v: Vec<Case> = [
+        r#"KEY=""#,
+        r#"KEY="value"#,
+        r#"KEY="value\""#,
+        r#"KEY="value'"#,
+        "KEY='",
+        "KEY='value",
+        r"KEY='value\'",
+        r#"KEY='value""#,
+    ]
+    .iter()
+    .map(|line| env_file(&format!("godotenv_test.go TestUnterminatedQuotes (`{line}`)"), line).fails("unterminated"))
+    .collect();
     v.extend([
         env_file("godotenv_test.go TestParsing (`lol$wut` is an error)", "lol$wut").fails("env/test.env"),
         env_file("godotenv_test.go TestErrorParsing (fixtures/invalid1.env: line 7)", "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix")

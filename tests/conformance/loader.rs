@@ -91,7 +91,9 @@ fn sample() -> Vec<Case> {
 fn shapes() -> Vec<Case> {
     let mut v = Vec::new();
     for (what, text) in [("1", "1\n"), ("\"hello\"", "\"hello\"\n"), ("[\"hello\"]", "[\"hello\"]\n")] {
-        v.push(case(&format!("loader_test.go TestInvalidTopLevelObjectType ({what})")).yaml(text).fails("compose.yaml"));
+        v.push(
+            case(&format!("loader_test.go TestInvalidTopLevelObjectType ({what})")).yaml(text).fails("compose.yaml"),
+        );
     }
     let bad = [
         ("TestNonStringKeys (top level)", "\n123:\n  foo:\n    image: busybox\n"),
@@ -131,7 +133,11 @@ fn shapes() -> Vec<Case> {
             .yaml("\nname: load-multi-docs\nservices:\n  test:\n    image: nginx:latest\n---\nservices:\n  test:\n    image: nginx:override\n")
             .text("/services/test/image", "nginx:override"),
     );
-    v.push(case("loader_test.go TestEmptyList (ports: [])").yaml("\nservices:\n  test:\n    image: nginx:latest\n    ports: []\n").loads());
+    v.push(
+        case("loader_test.go TestEmptyList (ports: [])")
+            .yaml("\nservices:\n  test:\n    image: nginx:latest\n    ports: []\n")
+            .loads(),
+    );
     v.push(
         case("loader_test.go TestServiceNameWithDots")
             .yaml("\nservices:\n  test.a.b.c:\n    image: foo\n    ports:\n      - \"5432\"\n")
@@ -333,9 +339,12 @@ fn casts() -> Vec<Case> {
             internal: $thebool
             attachable: $thebool
         "#;
-    let c = |what: &str| case(&format!("loader_test.go TestLoadWithInterpolationCastFull ({what})")).yaml(full).env(env);
+    let c =
+        |what: &str| case(&format!("loader_test.go TestLoadWithInterpolationCastFull ({what})")).yaml(full).env(env);
     vec![
-        c("configs/secrets mode is octal text").at("/services/web/configs/0/mode", "365").at("/services/web/secrets/0/mode", "365"),
+        c("configs/secrets mode is octal text")
+            .at("/services/web/configs/0/mode", "365")
+            .at("/services/web/secrets/0/mode", "365"),
         c("healthcheck").at("/services/web/healthcheck/retries", "555").at("/services/web/healthcheck/disable", "true"),
         c("deploy.replicas").at("/services/web/deploy/replicas", "555"),
         c("deploy.update_config, rollback_config")
@@ -351,7 +360,9 @@ fn casts() -> Vec<Case> {
             .at("/services/web/ports/2/target", "555")
             .text("/services/web/ports/2/published", "555")
             .at("/services/web/ports/2/x-foo-bar", "true"),
-        c("ulimits").at("/services/web/ulimits/nproc", r#"{"soft":555,"hard":555}"#).at("/services/web/ulimits/nofile", r#"{"soft":555,"hard":555}"#),
+        c("ulimits")
+            .at("/services/web/ulimits/nproc", r#"{"soft":555,"hard":555}"#)
+            .at("/services/web/ulimits/nofile", r#"{"soft":555,"hard":555}"#),
         c("booleans")
             .at("/services/web/privileged", "true")
             .at("/services/web/read_only", "true")
@@ -359,7 +370,9 @@ fn casts() -> Vec<Case> {
             .at("/services/web/tty", "true"),
         c("shm_size").at("/services/web/shm_size", "2147483648"),
         c("stop_grace_period").text("/services/web/stop_grace_period", "1m0s"),
-        c("volume booleans").at("/services/web/volumes/0/read_only", "true").at("/services/web/volumes/0/volume/nocopy", "true"),
+        c("volume booleans")
+            .at("/services/web/volumes/0/read_only", "true")
+            .at("/services/web/volumes/0/volume/nocopy", "true"),
         c("external resources")
             .at("/configs/appconfig/external", "true")
             .at("/secrets/super/external", "true")
@@ -441,10 +454,16 @@ fn volumes() -> Vec<Case> {
 /// Top-level resources: external names, conflicts, names.
 fn resources() -> Vec<Case> {
     let mut v = Vec::new();
-    for (kind, combo) in [("Driver", "driver: foobar"), ("DirverOpts", "driver_opts:\n      beep: boop"), ("Labels", "labels:\n      - beep=boop")] {
+    for (kind, combo) in [
+        ("Driver", "driver: foobar"),
+        ("DirverOpts", "driver_opts:\n      beep: boop"),
+        ("Labels", "labels:\n      - beep=boop"),
+    ] {
         v.push(
             case(&format!("loader_test.go TestInvalidExternalAnd{kind}Combination"))
-                .yaml(&format!("\nservices:\n  web: {{image: x}}\nvolumes:\n  external_volume:\n    external: true\n    {combo}\n"))
+                .yaml(&format!(
+                    "\nservices:\n  web: {{image: x}}\nvolumes:\n  external_volume:\n    external: true\n    {combo}\n"
+                ))
                 .fails("external_volume"),
         );
     }
@@ -468,7 +487,9 @@ fn resources() -> Vec<Case> {
     ] {
         v.push(
             case(&format!("loader_test.go {test}"))
-                .yaml(&format!("\nservices:\n  web: {{image: x}}\n{section}:\n  foo:\n    external:\n      name: oops\n"))
+                .yaml(&format!(
+                    "\nservices:\n  web: {{image: x}}\n{section}:\n  foo:\n    external:\n      name: oops\n"
+                ))
                 .warns("external.name", &[])
                 .text(&format!("/{section}/foo/name"), "oops")
                 .at(&format!("/{section}/foo/external"), "true"),

@@ -154,12 +154,20 @@ fn mappings() -> Vec<Case> {
         };
         let nil = if key == "environment" { "null" } else { r#""""# };
         v.push(
-            svc_merge(&format!("{file}Sequence"), &format!("\n{key}:\n  - FOO=BAR\n"), &format!("\n{key}:\n  - QIX=ZOT\n  - EMPTY=\n  - NIL\n"))
-                .at(&format!("/services/test/{pointer}"), &format!(r#"{{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":{nil}}}"#)),
+            svc_merge(
+                &format!("{file}Sequence"),
+                &format!("\n{key}:\n  - FOO=BAR\n"),
+                &format!("\n{key}:\n  - QIX=ZOT\n  - EMPTY=\n  - NIL\n"),
+            )
+            .at(&format!("/services/test/{pointer}"), format!(r#"{{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":{nil}}}"#)),
         );
         v.push(
-            svc_merge(&format!("{file}Mapping"), &format!("\n{key}:\n  FOO: BAR\n"), &format!("\n{key}:\n  EMPTY: \"\"\n  NIL: null\n  QIX: ZOT\n"))
-                .at(&format!("/services/test/{pointer}"), &format!(r#"{{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":{nil}}}"#)),
+            svc_merge(
+                &format!("{file}Mapping"),
+                &format!("\n{key}:\n  FOO: BAR\n"),
+                &format!("\n{key}:\n  EMPTY: \"\"\n  NIL: null\n  QIX: ZOT\n"),
+            )
+            .at(&format!("/services/test/{pointer}"), format!(r#"{{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":{nil}}}"#)),
         );
         v.push(
             svc_merge(&format!("{file}Mixed"), &format!("\n{key}:\n  FOO: BAR\n"), &format!("\n{key}:\n  - QIX=ZOT\n"))
@@ -172,13 +180,22 @@ fn mappings() -> Vec<Case> {
     }
     for (kind, base, over, want) in [
         ("Sequence", "[FOO=BAR]", "[QIX=ZOT, EMPTY=, NIL]", r#"{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":""}"#),
-        ("Mapping", "{FOO: BAR}", "{EMPTY: \"\", NIL: null, QIX: ZOT}", r#"{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":""}"#),
+        (
+            "Mapping",
+            "{FOO: BAR}",
+            "{EMPTY: \"\", NIL: null, QIX: ZOT}",
+            r#"{"FOO":"BAR","QIX":"ZOT","EMPTY":"","NIL":""}"#,
+        ),
         ("Mixed", "{FOO: BAR}", "[QIX=ZOT]", r#"{"FOO":"BAR","QIX":"ZOT"}"#),
         ("Number", "{FOO: 1}", "{FOO: 3}", r#"{"FOO":"3"}"#),
     ] {
         v.push(
-            svc_merge(&format!("merge_labels_test.go Test_mergeYamlDeployLabels{kind}"), &format!("\ndeploy:\n  labels: {base}\n"), &format!("\ndeploy:\n  labels: {over}\n"))
-                .at("/services/test/deploy/labels", want),
+            svc_merge(
+                &format!("merge_labels_test.go Test_mergeYamlDeployLabels{kind}"),
+                &format!("\ndeploy:\n  labels: {base}\n"),
+                &format!("\ndeploy:\n  labels: {over}\n"),
+            )
+            .at("/services/test/deploy/labels", want),
         );
         v.push(
             svc_merge(
@@ -190,14 +207,38 @@ fn mappings() -> Vec<Case> {
         );
     }
     for (kind, base, over, want) in [
-        ("Sequence", "[net.ipv6.conf.all.disable_ipv6=1]", "[net.ipv4.tcp_keepalive_time=300]", r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#),
-        ("Mapping", "{net.ipv6.conf.all.disable_ipv6: 1}", "{net.ipv4.tcp_keepalive_time: \"300\"}", r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#),
-        ("Mixed", "{net.ipv6.conf.all.disable_ipv6: 1}", "[net.ipv4.tcp_keepalive_time=300]", r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#),
-        ("Numbers", "{net.ipv4.tcp_keepalive_time: 1}", "{net.ipv4.tcp_keepalive_time: 3}", r#"{"net.ipv4.tcp_keepalive_time":"3"}"#),
+        (
+            "Sequence",
+            "[net.ipv6.conf.all.disable_ipv6=1]",
+            "[net.ipv4.tcp_keepalive_time=300]",
+            r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#,
+        ),
+        (
+            "Mapping",
+            "{net.ipv6.conf.all.disable_ipv6: 1}",
+            "{net.ipv4.tcp_keepalive_time: \"300\"}",
+            r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#,
+        ),
+        (
+            "Mixed",
+            "{net.ipv6.conf.all.disable_ipv6: 1}",
+            "[net.ipv4.tcp_keepalive_time=300]",
+            r#"{"net.ipv6.conf.all.disable_ipv6":"1","net.ipv4.tcp_keepalive_time":"300"}"#,
+        ),
+        (
+            "Numbers",
+            "{net.ipv4.tcp_keepalive_time: 1}",
+            "{net.ipv4.tcp_keepalive_time: 3}",
+            r#"{"net.ipv4.tcp_keepalive_time":"3"}"#,
+        ),
     ] {
         v.push(
-            svc_merge(&format!("merge_sysctls_test.go TestMergeSysctls{kind}"), &format!("\nsysctls: {base}\n"), &format!("\nsysctls: {over}\n"))
-                .at("/services/test/sysctls", want),
+            svc_merge(
+                &format!("merge_sysctls_test.go TestMergeSysctls{kind}"),
+                &format!("\nsysctls: {base}\n"),
+                &format!("\nsysctls: {over}\n"),
+            )
+            .at("/services/test/sysctls", want),
         );
     }
     v.extend([
@@ -466,7 +507,8 @@ fn special() -> Vec<Case> {
 
 /// `!reset`, `!override` and YAML anchors (reset_test.go, merge_reset_test.go).
 fn tags() -> Vec<Case> {
-    let ext = "\nname: test-reset\nservices:\n  web: {image: x}\nnetworks:\n  test:\n    name: test\n    external: true\n";
+    let ext =
+        "\nname: test-reset\nservices:\n  web: {image: x}\nnetworks:\n  test:\n    name: test\n    external: true\n";
     let ports = "\nservices:\n  svc1:\n    image: alpine\n    ports:\n      - \"8080:80\"\n  svc2:\n    image: nginx\n    ports:\n      - \"9090:90\"\n";
     vec![
         merge("reset_test.go TestResetRemove", ext, "\nnetworks:\n  test: !reset {}\n").at("/networks/test", super::ABSENT),

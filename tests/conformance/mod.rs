@@ -96,7 +96,8 @@ pub fn dedent(text: &str) -> String {
         .map(|l| l.len() - l.trim_start_matches(' ').len())
         .min()
         .unwrap_or(0);
-    let mut out: String = body.lines().map(|l| l.get(indent..).unwrap_or("").trim_end_matches(' ')).collect::<Vec<_>>().join("\n");
+    let mut out: String =
+        body.lines().map(|l| l.get(indent..).unwrap_or("").trim_end_matches(' ')).collect::<Vec<_>>().join("\n");
     out.push('\n');
     out
 }

@@ -132,23 +132,62 @@ fn normalize() -> Vec<Case> {
 fn names() -> Vec<Case> {
     let simple = "\nservices:\n  simple:\n    image: nginx\n";
     vec![
-        case("options_test.go TestProjectName (by name)").yaml(simple).project("my_project").text("/name", "my_project"),
-        case("options_test.go TestProjectName (by name start with number)").yaml(simple).project("42my_project_num").text("/name", "42my_project_num"),
+        case("options_test.go TestProjectName (by name)")
+            .yaml(simple)
+            .project("my_project")
+            .text("/name", "my_project"),
+        case("options_test.go TestProjectName (by name start with number)")
+            .yaml(simple)
+            .project("42my_project_num")
+            .text("/name", "42my_project_num"),
         case("options_test.go TestProjectName (by COMPOSE_PROJECT_NAME, starting with a number)")
             .yaml(simple)
             .env(&[("COMPOSE_PROJECT_NAME", "42my_project_env")])
             .text("/name", "42my_project_env"),
-        case("options_test.go TestProjectName (by name start with invalid char '-')").yaml(simple).project("-my_project").fails("-my_project"),
-        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME starting with '-')").yaml(simple).env(&[("COMPOSE_PROJECT_NAME", "-my_project")]).fails("-my_project"),
-        case("options_test.go TestProjectName (by name start with invalid char '_')").yaml(simple).project("_my_project").fails("_my_project"),
-        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME starting with '_')").yaml(simple).env(&[("COMPOSE_PROJECT_NAME", "_my_project")]).fails("_my_project"),
-        case("options_test.go TestProjectName (by name contains dots)").yaml(simple).project("www.my.project").fails("www.my.project"),
-        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME contains dots)").yaml(simple).env(&[("COMPOSE_PROJECT_NAME", "www.my.project")]).fails("www.my.project"),
-        case("options_test.go TestProjectName (by name uppercase)").yaml(simple).project("MY_PROJECT").fails("MY_PROJECT"),
-        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME uppercase)").yaml(simple).env(&[("COMPOSE_PROJECT_NAME", "MY_PROJECT")]).fails("MY_PROJECT"),
-        case("options_test.go TestProjectName (by compose file parent dir)").yaml(simple).dir_name("simple").text("/name", "simple"),
-        case("options_test.go TestProjectName (by compose file parent dir special)").yaml(simple).dir_name("UNNORMALIZED PATH").text("/name", "unnormalizedpath"),
-        case("options_test.go TestProjectName (by COMPOSE_PROJECT_NAME)").yaml(simple).env(&[("COMPOSE_PROJECT_NAME", "my_project_from_env")]).text("/name", "my_project_from_env"),
+        case("options_test.go TestProjectName (by name start with invalid char '-')")
+            .yaml(simple)
+            .project("-my_project")
+            .fails("-my_project"),
+        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME starting with '-')")
+            .yaml(simple)
+            .env(&[("COMPOSE_PROJECT_NAME", "-my_project")])
+            .fails("-my_project"),
+        case("options_test.go TestProjectName (by name start with invalid char '_')")
+            .yaml(simple)
+            .project("_my_project")
+            .fails("_my_project"),
+        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME starting with '_')")
+            .yaml(simple)
+            .env(&[("COMPOSE_PROJECT_NAME", "_my_project")])
+            .fails("_my_project"),
+        case("options_test.go TestProjectName (by name contains dots)")
+            .yaml(simple)
+            .project("www.my.project")
+            .fails("www.my.project"),
+        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME contains dots)")
+            .yaml(simple)
+            .env(&[("COMPOSE_PROJECT_NAME", "www.my.project")])
+            .fails("www.my.project"),
+        case("options_test.go TestProjectName (by name uppercase)")
+            .yaml(simple)
+            .project("MY_PROJECT")
+            .fails("MY_PROJECT"),
+        case("options_test.go TestProjectName (COMPOSE_PROJECT_NAME uppercase)")
+            .yaml(simple)
+            .env(&[("COMPOSE_PROJECT_NAME", "MY_PROJECT")])
+            .fails("MY_PROJECT"),
+        case("options_test.go TestProjectName (by compose file parent dir)")
+            .yaml(simple)
+            .dir_name("simple")
+            .text("/name", "simple"),
+        case("options_test.go TestProjectName (by compose file parent dir special)")
+            .yaml(simple)
+            .dir_name("UNNORMALIZED PATH")
+            .text("/name", "unnormalizedpath"),
+        case("options_test.go TestProjectName (by COMPOSE_PROJECT_NAME)")
+            .yaml(simple)
+            .env(&[("COMPOSE_PROJECT_NAME", "my_project_from_env")])
+            .text("/name", "my_project_from_env"),
         case("options_test.go TestProjectName (by .env)")
             .yaml(simple)
             .raw_file(".env", "COMPOSE_PROJECT_NAME=my_project_from_dot_env\nPORT=8000\n")
@@ -174,7 +213,10 @@ fn names() -> Vec<Case> {
             .stack_file("a.yaml", "\nname: first\nservices:\n  web: {image: x}\n")
             .stack_file("b.yaml", "\nname: second\n")
             .text("/name", "second"),
-        case("loader.go projectName (-p wins over name:)").yaml("\nname: fromfile\nservices:\n  web: {image: x}\n").project("fromflag").text("/name", "fromflag"),
+        case("loader.go projectName (-p wins over name:)")
+            .yaml("\nname: fromfile\nservices:\n  web: {image: x}\n")
+            .project("fromflag")
+            .text("/name", "fromflag"),
         case("loader.go projectName (COMPOSE_PROJECT_NAME wins over name:)")
             .yaml("\nname: fromfile\nservices:\n  web: {image: x}\n")
             .env(&[("COMPOSE_PROJECT_NAME", "fromenv")])

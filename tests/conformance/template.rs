@@ -55,15 +55,27 @@ pub fn cases() -> Vec<Case> {
         sub("template_test.go TestPresentValueWithUnset", "ok ${UNSET_VAR:+presence_value}", "ok "),
         sub("template_test.go TestPresentValueWithUnset2", "ok ${UNSET_VAR+presence_value}", "ok "),
         sub("template_test.go TestPresentValueWithNonEmpty", "ok ${FOO:+presence_value}", "ok presence_value"),
-        sub("template_test.go TestPresentValueAndNonEmptyWithNonEmpty", "ok ${FOO+presence_value}", "ok presence_value"),
+        sub(
+            "template_test.go TestPresentValueAndNonEmptyWithNonEmpty",
+            "ok ${FOO+presence_value}",
+            "ok presence_value",
+        ),
         sub("template_test.go TestPresentValueWithSet", "ok ${BAR+presence_value}", "ok presence_value"),
         sub("template_test.go TestPresentValueAndNotEmptyWithSet", "ok ${BAR:+presence_value}", "ok "),
         sub("template_test.go TestNonAlphanumericDefault", "ok ${BAR:-/non:-alphanumeric}", "ok /non:-alphanumeric"),
         sub("template_test.go TestLazyDefaultDoesNotWarn", "${A:+${A},}B", "B").quiet(),
         sub("template_test.go TestLazyDefaultWarnsWhenUsed", "${A:-${B}}", "").warns_unset("B"),
         sub_env("template_test.go TestLazyRequiredMessageDoesNotWarn", "${A?${B}}", "value", &[("A", "value")]).quiet(),
-        sub("template_test.go TestNoValueWithCurlyBracesDefault (:-)", r#"ok ${missing:-{"json":1}}"#, r#"ok {"json":1}"#),
-        sub("template_test.go TestNoValueWithCurlyBracesDefault (-)", r#"ok ${missing-{"json":1}}"#, r#"ok {"json":1}"#),
+        sub(
+            "template_test.go TestNoValueWithCurlyBracesDefault (:-)",
+            r#"ok ${missing:-{"json":1}}"#,
+            r#"ok {"json":1}"#,
+        ),
+        sub(
+            "template_test.go TestNoValueWithCurlyBracesDefault (-)",
+            r#"ok ${missing-{"json":1}}"#,
+            r#"ok {"json":1}"#,
+        ),
         sub("template_test.go TestValueWithCurlyBracesDefault (:-)", r#"ok ${JSON:-{"json":1}}"#, r#"ok {"json":2}"#),
         sub("template_test.go TestValueWithCurlyBracesDefault (-)", r#"ok ${JSON-{"json":1}}"#, r#"ok {"json":2}"#),
         sub("template_test.go TestDefaultsForMandatoryVariables (:?)", "ok ${FOO:?err}", "ok first"),
@@ -71,17 +83,49 @@ pub fn cases() -> Vec<Case> {
         sub("template_test.go TestDefaultsForMandatoryVariables (? on empty)", "ok ${BAR?err}", "ok "),
         sub("template_test.go TestPrecedence (- before ?)", "${UNSET_VAR-myerror?msg}", "myerror?msg"),
         sub("template_test.go TestPrecedence (? on a set variable)", "${FOO?bar-baz}", "first"),
-        sub("template_test.go TestPrecedence (:- on an empty variable)", "${BAR:-default_value_for_empty_var}", "default_value_for_empty_var"),
-        sub("template_test.go TestPrecedence (- on an unset variable)", "${UNSET_VAR-default_value_for_unset_var}", "default_value_for_unset_var"),
+        sub(
+            "template_test.go TestPrecedence (:- on an empty variable)",
+            "${BAR:-default_value_for_empty_var}",
+            "default_value_for_empty_var",
+        ),
+        sub(
+            "template_test.go TestPrecedence (- on an unset variable)",
+            "${UNSET_VAR-default_value_for_unset_var}",
+            "default_value_for_unset_var",
+        ),
         err("template_test.go TestPrecedence (? before -)", "${UNSET_VAR?bar-baz}", "bar-baz"),
-        sub("template_test.go TestSubstituteWithReplacementFunc (DefaultPattern)", "ok ${SUBDOMAIN:-redis}.${FOO:?}", "ok redis.first"),
-        err("template_test.go TestMandatoryVariableErrors (:? unset)", "not ok ${UNSET_VAR:?Mandatory Variable Unset}", "Mandatory Variable Unset"),
-        err("template_test.go TestMandatoryVariableErrors (:? empty)", "not ok ${BAR:?Mandatory Variable Empty}", "Mandatory Variable Empty"),
+        sub(
+            "template_test.go TestSubstituteWithReplacementFunc (DefaultPattern)",
+            "ok ${SUBDOMAIN:-redis}.${FOO:?}",
+            "ok redis.first",
+        ),
+        err(
+            "template_test.go TestMandatoryVariableErrors (:? unset)",
+            "not ok ${UNSET_VAR:?Mandatory Variable Unset}",
+            "Mandatory Variable Unset",
+        ),
+        err(
+            "template_test.go TestMandatoryVariableErrors (:? empty)",
+            "not ok ${BAR:?Mandatory Variable Empty}",
+            "Mandatory Variable Empty",
+        ),
         err("template_test.go TestMandatoryVariableErrors (:? no message)", "not ok ${UNSET_VAR:?}", "UNSET_VAR"),
-        err("template_test.go TestMandatoryVariableErrors (? unset)", "not ok ${UNSET_VAR?Mandatory Variable Unset}", "Mandatory Variable Unset"),
+        err(
+            "template_test.go TestMandatoryVariableErrors (? unset)",
+            "not ok ${UNSET_VAR?Mandatory Variable Unset}",
+            "Mandatory Variable Unset",
+        ),
         err("template_test.go TestMandatoryVariableErrors (? no message)", "not ok ${UNSET_VAR?}", "UNSET_VAR"),
-        err("template_test.go TestMandatoryVariableErrorsWithNestedExpansion (:?)", "not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}", "Mandatory Variable first"),
-        err("template_test.go TestMandatoryVariableErrorsWithNestedExpansion (?)", "not ok ${UNSET_VAR?Mandatory Variable ${FOO}}", "Mandatory Variable first"),
+        err(
+            "template_test.go TestMandatoryVariableErrorsWithNestedExpansion (:?)",
+            "not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}",
+            "Mandatory Variable first",
+        ),
+        err(
+            "template_test.go TestMandatoryVariableErrorsWithNestedExpansion (?)",
+            "not ok ${UNSET_VAR?Mandatory Variable ${FOO}}",
+            "Mandatory Variable first",
+        ),
     ];
     for t in ["a $ string", "^REGEX$", "$}", "$", "echo $(date)", "cost $5", "100%$", "$-x", "a$ b"] {
         v.push(sub(&format!("template_test.go TestUnescaped (`{t}`)"), t, t));
@@ -189,7 +233,11 @@ fn interpolation() -> Vec<Case> {
         ("${FOO?baz} }}}", "baz"),
     ];
     for (t, want) in required {
-        v.push(case(&format!("interpolation_test.go TestValidUnexistentInterpolation (`{t}` fails)")).yaml(&stack(t)).fails(want));
+        v.push(
+            case(&format!("interpolation_test.go TestValidUnexistentInterpolation (`{t}` fails)"))
+                .yaml(&stack(t))
+                .fails(want),
+        );
     }
     let existent = [
         ("{{{ ${FOO:-foo_} }}}", "{{{ bar }}}"),

@@ -22,6 +22,9 @@ fn svc(body: &str) -> String {
     format!("services:\n  web:\n    image: x\n{body}")
 }
 
+/// A port as (target, published, protocol, host_ip).
+type Published = (u16, Option<&'static str>, &'static str, Option<&'static str>);
+
 fn port_json(target: u16, published: Option<&str>, protocol: &str, host_ip: Option<&str>) -> String {
     let mut m = serde_json::Map::new();
     m.insert("target".into(), target.into());
@@ -46,14 +49,17 @@ pub fn cases() -> Vec<Case> {
 }
 
 fn ports() -> Vec<Case> {
-    let good: &[(&str, &[(u16, Option<&str>, &str, Option<&str>)])] = &[
+    let good: &[(&str, &[Published])] = &[
         ("80", &[(80, None, "tcp", None)]),
         ("80:8080", &[(8080, Some("80"), "tcp", None)]),
         ("80-90:8080", &[(8080, Some("80-90"), "tcp", None)]),
         ("8080:80/tcp", &[(80, Some("8080"), "tcp", None)]),
         ("80:8080/udp", &[(8080, Some("80"), "udp", None)]),
         ("80-81:8080-8081/tcp", &[(8080, Some("80"), "tcp", None), (8081, Some("81"), "tcp", None)]),
-        ("80-82:8080-8082/udp", &[(8080, Some("80"), "udp", None), (8081, Some("81"), "udp", None), (8082, Some("82"), "udp", None)]),
+        (
+            "80-82:8080-8082/udp",
+            &[(8080, Some("80"), "udp", None), (8081, Some("81"), "udp", None), (8082, Some("82"), "udp", None)],
+        ),
         ("80-82:8080/udp", &[(8080, Some("80-82"), "udp", None)]),
         ("80-80:8080/tcp", &[(8080, Some("80"), "tcp", None)]),
         ("1.1.1.1:80:80", &[(80, Some("80"), "tcp", Some("1.1.1.1"))]),
@@ -71,8 +77,19 @@ fn ports() -> Vec<Case> {
                 .at("/services/web/ports", format!("[{}]", json.join(",")))
         })
         .collect();
-    for (spec, why) in [("9999999", "9999999"), ("80/xyz", "xyz"), ("tcp", "tcp"), ("udp", "udp"), ("", "port"), ("127.0.1:8080:80", "127.0.1")] {
-        let source = if spec == "127.0.1:8080:80" { "ports_test.go Test_transformPorts (invalid IP)".to_string() } else { format!("types_test.go TestParsePortConfig (`{spec}` fails)") };
+    for (spec, why) in [
+        ("9999999", "9999999"),
+        ("80/xyz", "xyz"),
+        ("tcp", "tcp"),
+        ("udp", "udp"),
+        ("", "port"),
+        ("127.0.1:8080:80", "127.0.1"),
+    ] {
+        let source = if spec == "127.0.1:8080:80" {
+            "ports_test.go Test_transformPorts (invalid IP)".to_string()
+        } else {
+            format!("types_test.go TestParsePortConfig (`{spec}` fails)")
+        };
         v.push(case(&source).yaml(&svc(&format!("\nports: [\"{spec}\"]\n"))).fails(why));
     }
     v.push(
@@ -85,7 +102,11 @@ fn ports() -> Vec<Case> {
             .yaml(&svc("\nports:\n  - 127.0.0.1:8080:80\n  - 127.0.0.1:8081:81\n"))
             .at(
                 "/services/web/ports",
-                format!("[{},{}]", port_json(80, Some("8080"), "tcp", Some("127.0.0.1")), port_json(81, Some("8081"), "tcp", Some("127.0.0.1"))),
+                format!(
+                    "[{},{}]",
+                    port_json(80, Some("8080"), "tcp", Some("127.0.0.1")),
+                    port_json(81, Some("8081"), "tcp", Some("127.0.0.1"))
+                ),
             ),
     );
     v.push(
@@ -97,7 +118,10 @@ fn ports() -> Vec<Case> {
     v.push(
         case("loader_test.go TestLoadWithInterpolationCastFull (a port given as a number)")
             .yaml(&svc("\nports:\n  - 8080\n  - 53/udp\n"))
-            .at("/services/web/ports", format!("[{},{}]", port_json(8080, None, "tcp", None), port_json(53, None, "udp", None))),
+            .at(
+                "/services/web/ports",
+                format!("[{},{}]", port_json(8080, None, "tcp", None), port_json(53, None, "udp", None)),
+            ),
     );
     v
 }
@@ -114,7 +138,11 @@ fn hosts() -> Vec<Case> {
             ("IPv6, brackets", "anipv6host{}[2003:ab34:e::1]", &["anipv6host", "2003:ab34:e::1"]),
             ("IPv6 localhost", "ipv6local{}::1", &["ipv6local", "::1"]),
             ("IPv6 localhost, brackets", "ipv6local{}[::1]", &["ipv6local", "::1"]),
-            ("host-gateway special case", "host.docker.internal{}host-gateway", &["host.docker.internal", "host-gateway"]),
+            (
+                "host-gateway special case",
+                "host.docker.internal{}host-gateway",
+                &["host.docker.internal", "host-gateway"],
+            ),
         ];
         for (doc, tpl, want) in rows {
             let entry = tpl.replace("{}", sep);
@@ -133,8 +161,16 @@ fn hosts() -> Vec<Case> {
                 r#"{"myhost":["192.168.0.1"],"anipv6host":["2003:ab34:e::1"],"host.docker.internal":["host-gateway"]}"#,
             ),
     );
-    v.push(case("hostList_test.go TestHostsList (bad host, colon)").yaml(&svc("\nextra_hosts: [\"::::1\"]\n")).fails("extra_hosts"));
-    v.push(case("hostList_test.go TestHostsList (bad host, eq)").yaml(&svc("\nextra_hosts: [\"=::1\"]\n")).fails("extra_hosts"));
+    v.push(
+        case("hostList_test.go TestHostsList (bad host, colon)")
+            .yaml(&svc("\nextra_hosts: [\"::::1\"]\n"))
+            .fails("extra_hosts"),
+    );
+    v.push(
+        case("hostList_test.go TestHostsList (bad host, eq)")
+            .yaml(&svc("\nextra_hosts: [\"=::1\"]\n"))
+            .fails("extra_hosts"),
+    );
     v.push(
         case("hostList_test.go TestHostsList (both ipv4 and ipv6)")
             .yaml(&svc("\nextra_hosts: [\"foo:127.0.0.2\", \"foo:ff02::1\"]\n"))
@@ -162,21 +198,57 @@ fn bytes() -> Vec<Case> {
         ("2GiB", "2GiB", "2147483648"),
         ("zero", "0", "0"),
     ] {
-        v.push(case(&format!("bytes_test.go TestUnitBytesUnmarshalYAML ({doc})")).yaml(&svc(&format!("\nshm_size: {text}\n"))).at("/services/web/shm_size", want));
+        v.push(
+            case(&format!("bytes_test.go TestUnitBytesUnmarshalYAML ({doc})"))
+                .yaml(&svc(&format!("\nshm_size: {text}\n")))
+                .at("/services/web/shm_size", want),
+        );
     }
-    v.push(case("bytes_test.go TestUnitBytesUnmarshalYAML (negative integer)").yaml(&svc("\nmemswap_limit: -1\n")).at("/services/web/memswap_limit", "-1"));
-    v.push(case("bytes_test.go TestUnitBytesUnmarshalYAML (string negative)").yaml(&svc("\nmemswap_limit: \"-1\"\n")).at("/services/web/memswap_limit", "-1"));
-    v.push(case("bytes_test.go TestUnitBytesUnmarshalYAML_Invalid").yaml(&svc("\nshm_size: \"invalid\"\n")).fails("shm_size"));
-    v.push(case("bytes_test.go TestUnitBytesUnmarshalJSON (mem_limit)").yaml(&svc("\nmem_limit: 512m\n")).at("/services/web/mem_limit", "536870912"));
-    v.push(case("mapstructure_test.go TestDecodeMapStructure (mem_limit 640k)").yaml(&svc("\nmem_limit: 640k\n")).at("/services/web/mem_limit", "655360"));
-    for (text, want) in [("10s", "10s"), ("1m30s", "1m30s"), ("90s", "1m30s"), ("500ms", "500ms"), ("1h", "1h0m0s"), ("1.5s", "1.5s"), ("0", "0s")] {
+    v.push(
+        case("bytes_test.go TestUnitBytesUnmarshalYAML (negative integer)")
+            .yaml(&svc("\nmemswap_limit: -1\n"))
+            .at("/services/web/memswap_limit", "-1"),
+    );
+    v.push(
+        case("bytes_test.go TestUnitBytesUnmarshalYAML (string negative)")
+            .yaml(&svc("\nmemswap_limit: \"-1\"\n"))
+            .at("/services/web/memswap_limit", "-1"),
+    );
+    v.push(
+        case("bytes_test.go TestUnitBytesUnmarshalYAML_Invalid")
+            .yaml(&svc("\nshm_size: \"invalid\"\n"))
+            .fails("shm_size"),
+    );
+    v.push(
+        case("bytes_test.go TestUnitBytesUnmarshalJSON (mem_limit)")
+            .yaml(&svc("\nmem_limit: 512m\n"))
+            .at("/services/web/mem_limit", "536870912"),
+    );
+    v.push(
+        case("mapstructure_test.go TestDecodeMapStructure (mem_limit 640k)")
+            .yaml(&svc("\nmem_limit: 640k\n"))
+            .at("/services/web/mem_limit", "655360"),
+    );
+    for (text, want) in [
+        ("10s", "10s"),
+        ("1m30s", "1m30s"),
+        ("90s", "1m30s"),
+        ("500ms", "500ms"),
+        ("1h", "1h0m0s"),
+        ("1.5s", "1.5s"),
+        ("0", "0s"),
+    ] {
         v.push(
             case(&format!("types/duration.go Duration (stop_grace_period `{text}`)"))
                 .yaml(&svc(&format!("\nstop_grace_period: {text}\n")))
                 .text("/services/web/stop_grace_period", want),
         );
     }
-    v.push(case("types/duration.go Duration (an invalid duration)").yaml(&svc("\nstop_grace_period: 10 seconds\n")).fails("stop_grace_period"));
+    v.push(
+        case("types/duration.go Duration (an invalid duration)")
+            .yaml(&svc("\nstop_grace_period: 10 seconds\n"))
+            .fails("stop_grace_period"),
+    );
     v.push(
         case("labels_test.go TestDecodeLabel")
             .yaml(&svc("\nlabels: [a=b, c]\n"))
@@ -198,27 +270,49 @@ fn bytes() -> Vec<Case> {
 /// format/volume_test.go: the short volume syntax.
 fn volumes() -> Vec<Case> {
     let vol = |source: &str, spec: &str, json: &str| {
-        case(source).yaml(&format!("{}volumes:\n  name: {{}}\n  myvolume: {{}}\n", svc(&format!("\nvolumes: [\"{spec}\"]\n")))).at("/services/web/volumes/0", json.to_string())
+        case(source)
+            .yaml(&format!("{}volumes:\n  name: {{}}\n  myvolume: {{}}\n", svc(&format!("\nvolumes: [\"{spec}\"]\n"))))
+            .at("/services/web/volumes/0", json)
     };
     let bind = |src: &str, target: &str, extra: &str| {
         format!(r#"{{"type":"bind","source":"{src}","target":"{target}"{extra},"bind":{{"create_host_path":true}}}}"#)
     };
     let mut v = vec![
         vol("volume_test.go TestParseVolumeAnonymousVolume (/path)", "/path", r#"{"type":"volume","target":"/path"}"#),
-        vol("volume_test.go TestParseVolumeAnonymousVolume (/path/foo)", "/path/foo", r#"{"type":"volume","target":"/path/foo"}"#),
+        vol(
+            "volume_test.go TestParseVolumeAnonymousVolume (/path/foo)",
+            "/path/foo",
+            r#"{"type":"volume","target":"/path/foo"}"#,
+        ),
         vol("volume_test.go TestParseVolumeShortVolumes (/a)", "/a", r#"{"type":"volume","target":"/a"}"#),
         case("volume_test.go TestParseVolumeShortVolumes (`.`: loaded; the engine refuses a relative target)")
             .yaml(&svc("\nvolumes: [\".\"]\n"))
             .warns("not absolute", &[("/services/web/volumes/0", r#"{"type":"volume","target":"."}"#)]),
-        case("volume_test.go TestParseVolumeTooManyColons").yaml(&svc("\nvolumes: [\"/foo:/foo:ro:foo\"]\n")).fails("volumes"),
-        case("volume_test.go TestParseVolumeMissingSource (`:foo`)").yaml(&svc("\nvolumes: [\":foo\"]\n")).fails("volumes"),
-        case("volume_test.go TestParseVolumeMissingSource (`/foo::ro`)").yaml(&svc("\nvolumes: [\"/foo::ro\"]\n")).fails("volumes"),
+        case("volume_test.go TestParseVolumeTooManyColons")
+            .yaml(&svc("\nvolumes: [\"/foo:/foo:ro:foo\"]\n"))
+            .fails("volumes"),
+        case("volume_test.go TestParseVolumeMissingSource (`:foo`)")
+            .yaml(&svc("\nvolumes: [\":foo\"]\n"))
+            .fails("volumes"),
+        case("volume_test.go TestParseVolumeMissingSource (`/foo::ro`)")
+            .yaml(&svc("\nvolumes: [\"/foo::ro\"]\n"))
+            .fails("volumes"),
         case("volume_test.go TestParseVolumeInvalidEmptySpec").yaml(&svc("\nvolumes: [\"\"]\n")).fails("volumes"),
-        case("volume_test.go TestParseVolumeInvalidSections").yaml(&svc("\nvolumes: [\"/foo::rw\"]\n")).fails("volumes"),
+        case("volume_test.go TestParseVolumeInvalidSections")
+            .yaml(&svc("\nvolumes: [\"/foo::rw\"]\n"))
+            .fails("volumes"),
         vol("volume_test.go TestParseVolumeBindMount (./foo)", "./foo:/target", &bind("<dir>/foo", "/target", "")),
-        vol("volume_test.go TestParseVolumeBindMount (../other)", "../other:/target", &bind("<tmp>/other", "/target", "")),
+        vol(
+            "volume_test.go TestParseVolumeBindMount (../other)",
+            "../other:/target",
+            &bind("<tmp>/other", "/target", ""),
+        ),
         vol("volume_test.go TestParseVolumeBindMount (/foo)", "/foo:/target", &bind("/foo", "/target", "")),
-        vol("volume_test.go TestParseVolumeBindMount (/home/user)", "/home/user:/target", &bind("/home/user", "/target", "")),
+        vol(
+            "volume_test.go TestParseVolumeBindMount (/home/user)",
+            "/home/user:/target",
+            &bind("/home/user", "/target", ""),
+        ),
         case("volume_test.go TestParseVolumeBindMount (~/thing)")
             .yaml(&svc("\nvolumes: [\"~/thing:/target\"]\n"))
             .env(&[("HOME", "/home/me")])
@@ -238,32 +332,124 @@ fn volumes() -> Vec<Case> {
             "/source:/target:ro,Z",
             r#"{"type":"bind","source":"/source","target":"/target","read_only":true,"bind":{"create_host_path":true,"selinux":"Z"}}"#,
         ),
-        vol("volume_test.go TestParseVolumeWithInvalidVolumeOptions (ignored)", "name:/target:bogus", r#"{"type":"volume","source":"name","target":"/target"}"#),
-        vol("volume_test.go TestParseVolumeWithVolumeOptions", "name:/target:nocopy", r#"{"type":"volume","source":"name","target":"/target","volume":{"nocopy":true}}"#),
-        vol("volume_test.go TestParseVolumeWithReadOnly (./foo)", "./foo:/target:ro", &bind("<dir>/foo", "/target", r#","read_only":true"#)),
-        vol("volume_test.go TestParseVolumeWithReadOnly (/home/user)", "/home/user:/target:ro", &bind("/home/user", "/target", r#","read_only":true"#)),
+        vol(
+            "volume_test.go TestParseVolumeWithInvalidVolumeOptions (ignored)",
+            "name:/target:bogus",
+            r#"{"type":"volume","source":"name","target":"/target"}"#,
+        ),
+        vol(
+            "volume_test.go TestParseVolumeWithVolumeOptions",
+            "name:/target:nocopy",
+            r#"{"type":"volume","source":"name","target":"/target","volume":{"nocopy":true}}"#,
+        ),
+        vol(
+            "volume_test.go TestParseVolumeWithReadOnly (./foo)",
+            "./foo:/target:ro",
+            &bind("<dir>/foo", "/target", r#","read_only":true"#),
+        ),
+        vol(
+            "volume_test.go TestParseVolumeWithReadOnly (/home/user)",
+            "/home/user:/target:ro",
+            &bind("/home/user", "/target", r#","read_only":true"#),
+        ),
         vol("volume_test.go TestParseVolumeWithRW (./foo)", "./foo:/target:rw", &bind("<dir>/foo", "/target", "")),
-        vol("volume_test.go TestParseVolumeWithRW (/home/user)", "/home/user:/target:rw", &bind("/home/user", "/target", "")),
-        vol("volume_test.go TestParseVolumeSplitCases (`/tmp/x/y:/foo/x/y`)", "/tmp/x/y:/foo/x/y", &bind("/tmp/x/y", "/foo/x/y", "")),
-        vol("volume_test.go TestParseVolumeSplitCases (`/foo:/bar:ro`)", "/foo:/bar:ro", &bind("/foo", "/bar", r#","read_only":true"#)),
-        vol("normalize.go Normalize (a volume target is cleaned)", "/src:/data/../data/x/", &bind("/src", "/data/x", "")),
+        vol(
+            "volume_test.go TestParseVolumeWithRW (/home/user)",
+            "/home/user:/target:rw",
+            &bind("/home/user", "/target", ""),
+        ),
+        vol(
+            "volume_test.go TestParseVolumeSplitCases (`/tmp/x/y:/foo/x/y`)",
+            "/tmp/x/y:/foo/x/y",
+            &bind("/tmp/x/y", "/foo/x/y", ""),
+        ),
+        vol(
+            "volume_test.go TestParseVolumeSplitCases (`/foo:/bar:ro`)",
+            "/foo:/bar:ro",
+            &bind("/foo", "/bar", r#","read_only":true"#),
+        ),
+        vol(
+            "normalize.go Normalize (a volume target is cleaned)",
+            "/src:/data/../data/x/",
+            &bind("/src", "/data/x", ""),
+        ),
     ];
     let not_interpolated: &[(&str, &str, &str)] = &[
-        ("variable with default value in target path", "/tmp:/tmp/${BUG_HERE:-DEFAULT}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${BUG_HERE:-DEFAULT}/path","bind":{"create_host_path":true}}"#),
-        ("variable with default value in source path", "/tmp/${VAR:-default}:/target", r#"{"type":"bind","source":"/tmp/${VAR:-default}","target":"/target","bind":{"create_host_path":true}}"#),
-        ("variable with default value in both source and target", "/src/${SRC:-default}:/dst/${DST:-value}", r#"{"type":"bind","source":"/src/${SRC:-default}","target":"/dst/${DST:-value}","bind":{"create_host_path":true}}"#),
-        ("variable with empty default value", "/tmp:/tmp/${VAR:-}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-}/path","bind":{"create_host_path":true}}"#),
-        ("variable with complex default value containing slashes", "/tmp:/tmp/${VAR:-default/path/value}/file", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-default/path/value}/file","bind":{"create_host_path":true}}"#),
-        ("multiple variables with default values in target", "/tmp:/tmp/${VAR1:-val1}/${VAR2:-val2}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR1:-val1}/${VAR2:-val2}/path","bind":{"create_host_path":true}}"#),
-        ("variable with default value and read-only option", "/tmp:/tmp/${VAR:-default}/path:ro", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-default}/path","read_only":true,"bind":{"create_host_path":true}}"#),
-        ("variable without default value", "/tmp:/tmp/${WORKS_AS_EXPECTED}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${WORKS_AS_EXPECTED}/path","bind":{"create_host_path":true}}"#),
-        ("mixed variables with and without defaults", "/tmp:/tmp/${VAR1:-default}/${VAR2}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR1:-default}/${VAR2}/path","bind":{"create_host_path":true}}"#),
-        ("variable with default containing colon", "/tmp:/tmp/${TIME:-12:30:45}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${TIME:-12:30:45}/path","bind":{"create_host_path":true}}"#),
-        ("named volume with variable default in target", "myvolume:/data/${VAR:-default}/path", r#"{"type":"volume","source":"myvolume","target":"/data/${VAR:-default}/path"}"#),
-        ("variable with default value and bind options", "/src:/target/${VAR:-default}/path:slave,ro", r#"{"type":"bind","source":"/src","target":"/target/${VAR:-default}/path","read_only":true,"bind":{"propagation":"slave","create_host_path":true}}"#),
-        ("variable with default containing braces", "/tmp:/tmp/${VAR:-{default}}/path", r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-{default}}/path","bind":{"create_host_path":true}}"#),
-        ("variable with default at end of path", "/tmp:/tmp/path/${VAR:-default}", r#"{"type":"bind","source":"/tmp","target":"/tmp/path/${VAR:-default}","bind":{"create_host_path":true}}"#),
-        ("variable with default at start of path", "/tmp:/${VAR:-default}/path", r#"{"type":"bind","source":"/tmp","target":"/${VAR:-default}/path","bind":{"create_host_path":true}}"#),
+        (
+            "variable with default value in target path",
+            "/tmp:/tmp/${BUG_HERE:-DEFAULT}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${BUG_HERE:-DEFAULT}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default value in source path",
+            "/tmp/${VAR:-default}:/target",
+            r#"{"type":"bind","source":"/tmp/${VAR:-default}","target":"/target","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default value in both source and target",
+            "/src/${SRC:-default}:/dst/${DST:-value}",
+            r#"{"type":"bind","source":"/src/${SRC:-default}","target":"/dst/${DST:-value}","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with empty default value",
+            "/tmp:/tmp/${VAR:-}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with complex default value containing slashes",
+            "/tmp:/tmp/${VAR:-default/path/value}/file",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-default/path/value}/file","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "multiple variables with default values in target",
+            "/tmp:/tmp/${VAR1:-val1}/${VAR2:-val2}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR1:-val1}/${VAR2:-val2}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default value and read-only option",
+            "/tmp:/tmp/${VAR:-default}/path:ro",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-default}/path","read_only":true,"bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable without default value",
+            "/tmp:/tmp/${WORKS_AS_EXPECTED}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${WORKS_AS_EXPECTED}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "mixed variables with and without defaults",
+            "/tmp:/tmp/${VAR1:-default}/${VAR2}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR1:-default}/${VAR2}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default containing colon",
+            "/tmp:/tmp/${TIME:-12:30:45}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${TIME:-12:30:45}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "named volume with variable default in target",
+            "myvolume:/data/${VAR:-default}/path",
+            r#"{"type":"volume","source":"myvolume","target":"/data/${VAR:-default}/path"}"#,
+        ),
+        (
+            "variable with default value and bind options",
+            "/src:/target/${VAR:-default}/path:slave,ro",
+            r#"{"type":"bind","source":"/src","target":"/target/${VAR:-default}/path","read_only":true,"bind":{"propagation":"slave","create_host_path":true}}"#,
+        ),
+        (
+            "variable with default containing braces",
+            "/tmp:/tmp/${VAR:-{default}}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/${VAR:-{default}}/path","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default at end of path",
+            "/tmp:/tmp/path/${VAR:-default}",
+            r#"{"type":"bind","source":"/tmp","target":"/tmp/path/${VAR:-default}","bind":{"create_host_path":true}}"#,
+        ),
+        (
+            "variable with default at start of path",
+            "/tmp:/${VAR:-default}/path",
+            r#"{"type":"bind","source":"/tmp","target":"/${VAR:-default}/path","bind":{"create_host_path":true}}"#,
+        ),
     ];
     for (doc, spec, json) in not_interpolated {
         let test = if doc.contains("braces") || doc.contains("end of path") || doc.contains("start of path") {

@@ -70,8 +70,7 @@ pub(super) fn label_files(
     ctx: &ConvertContext,
     diags: &mut Diagnostics,
 ) -> (Vec<String>, IndexMap<String, String>) {
-    let files: Vec<String> =
-        super::scalar::strings(node, path, diags).iter().map(|f| ctx.resolve_path(f)).collect();
+    let files: Vec<String> = super::scalar::strings(node, path, diags).iter().map(|f| ctx.resolve_path(f)).collect();
     let mut labels = IndexMap::new();
     for (i, file) in files.iter().enumerate() {
         let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);

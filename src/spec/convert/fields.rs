@@ -108,7 +108,8 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Dia
     for (p, item, m) in map_items(node, path) {
         let kind_text = field(m, "type", &p, d, string).unwrap_or_else(|| "volume".into());
         if kind_text == "npipe" {
-            let msg = "a Windows named pipe (`type: npipe`) cannot be mounted on Linux: creating the container will fail";
+            let msg =
+                "a Windows named pipe (`type: npipe`) cannot be mounted on Linux: creating the container will fail";
             d.warning(Some(&item.pos), &p, msg);
         }
         let Some(kind) = mount_kind(&kind_text) else {
@@ -181,7 +182,8 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
     let dockerfile_inline = field(m, "dockerfile_inline", path, d, string);
     // compose-go Normalize: `Dockerfile` unless the Dockerfile is inline; an argument without a
     // value takes the project's variable, and is left out when that is unset.
-    let dockerfile = field(m, "dockerfile", path, d, string).or_else(|| dockerfile_inline.is_none().then(|| "Dockerfile".into()));
+    let dockerfile =
+        field(m, "dockerfile", path, d, string).or_else(|| dockerfile_inline.is_none().then(|| "Dockerfile".into()));
     let args = m.get("args").map(|n| opt_string_map(n, &format!("{path}.args"), d)).unwrap_or_default();
     let args = args.into_iter().filter_map(|(k, v)| v.or_else(|| (ctx.lookup)(&k)).map(|v| (k, Some(v)))).collect();
     let mut b = Build {

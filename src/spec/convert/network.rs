@@ -219,10 +219,7 @@ mod tests {
         let modes: Vec<_> = st.services["a"].secrets.iter().map(|r| r.mode).collect();
         assert_eq!(modes, [Some(0o440), Some(0o400)]);
         let (_, d) = load("services: {}\nsecrets:\n  s: {}\n");
-        assert_eq!(
-            d.to_string(),
-            "c.yaml:3:3: secrets.s: needs one of `file` or `environment` (or `external: true`)"
-        );
+        assert_eq!(d.to_string(), "c.yaml:3:3: secrets.s: needs one of `file` or `environment` (or `external: true`)");
     }
 
     #[test]

@@ -185,11 +185,21 @@ mod tests {
         );
         assert_eq!(
             st.services["a"].depends_on["b"],
-            Dependency { condition: DependsCondition::ServiceStarted, restart: false, required: true, other: Default::default() }
+            Dependency {
+                condition: DependsCondition::ServiceStarted,
+                restart: false,
+                required: true,
+                other: Default::default()
+            }
         );
         assert_eq!(
             st.services["b"].depends_on["c"],
-            Dependency { condition: DependsCondition::ServiceHealthy, restart: true, required: false, other: Default::default() }
+            Dependency {
+                condition: DependsCondition::ServiceHealthy,
+                restart: true,
+                required: false,
+                other: Default::default()
+            }
         );
     }
 

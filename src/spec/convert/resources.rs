@@ -96,7 +96,10 @@ pub(super) fn deploy(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Dep
             }
             "labels" => {
                 unhonoured(m, "labels", path, d);
-                dep.other.insert("labels".into(), serde_json::json!(super::scalar::string_map(v, &format!("{path}.labels"), d)));
+                dep.other.insert(
+                    "labels".into(),
+                    serde_json::json!(super::scalar::string_map(v, &format!("{path}.labels"), d)),
+                );
             }
             other => {
                 unhonoured(m, other, path, d);
