@@ -37,6 +37,61 @@ fn simple() -> Vec<Case> {
         attr("annotations_test.go TestAnnotations (map)", "\nannotations:\n  com.example.foo: bar\n", "/annotations", r#"{"com.example.foo":"bar"}"#),
         attr("attach_test.go TestAttach (true)", "\nattach: true\n", "/attach", "true"),
         attr("attach_test.go TestAttach (false)", "\nattach: false\n", "/attach", "false"),
+        attr(
+            "blkio_config_test.go TestBlkioConfig",
+            "\nblkio_config:\n  weight: 300\n  weight_device:\n    - path: /dev/sda\n      weight: 400\n  device_read_bps:\n    - path: /dev/sda\n      rate: 1024k\n  device_write_bps:\n    - path: /dev/sda\n      rate: 1024\n  device_read_iops:\n    - path: /dev/sda\n      rate: 100\n  device_write_iops:\n    - path: /dev/sda\n      rate: 200\n",
+            "/blkio_config",
+            r#"{"weight":300,"weight_device":[{"path":"/dev/sda","weight":400}],"device_read_bps":[{"path":"/dev/sda","rate":1048576}],"device_write_bps":[{"path":"/dev/sda","rate":1024}],"device_read_iops":[{"path":"/dev/sda","rate":100}],"device_write_iops":[{"path":"/dev/sda","rate":200}]}"#,
+        ),
+        case("cpu_test.go TestCPUFields")
+            .yaml(&foo("\ncpu_count: 4\ncpu_percent: 50\ncpu_shares: 1024\ncpu_quota: 50000\ncpu_period: 100000\ncpu_rt_period: 1000000\ncpu_rt_runtime: 950000\ncpus: 1.5\ncpuset: \"0,1\"\n"))
+            .at("/services/foo/cpu_count", "4")
+            .at("/services/foo/cpu_percent", "50")
+            .at("/services/foo/cpu_shares", "1024")
+            .at("/services/foo/cpu_quota", "50000")
+            .at("/services/foo/cpu_period", "100000")
+            .at("/services/foo/cpu_rt_period", "1000000")
+            .at("/services/foo/cpu_rt_runtime", "950000")
+            .at("/services/foo/cpus", "1.5")
+            .text("/services/foo/cpuset", "0,1"),
+        case("cpu_test.go TestMemoryFields")
+            .yaml(&foo("\nmem_limit: 512m\nmem_reservation: 256m\nmem_swappiness: 60\nmemswap_limit: 1g\nshm_size: 64m\n"))
+            .at("/services/foo/mem_limit", "536870912")
+            .at("/services/foo/mem_reservation", "268435456")
+            .at("/services/foo/mem_swappiness", "60")
+            .at("/services/foo/memswap_limit", "1073741824")
+            .at("/services/foo/shm_size", "67108864"),
+        case("depends_on_test.go TestDependsOnList")
+            .yaml("\nservices:\n  web:\n    image: alpine\n    depends_on:\n      - db\n      - redis\n  db:\n    image: postgres\n  redis:\n    image: redis\n")
+            .at("/services/web/depends_on", r#"{"db":{"condition":"service_started","required":true},"redis":{"condition":"service_started","required":true}}"#),
+        case("depends_on_test.go TestDependsOnObject")
+            .yaml("\nservices:\n  web:\n    image: alpine\n    depends_on:\n      db:\n        condition: service_healthy\n        restart: true\n      redis:\n        condition: service_started\n  db:\n    image: postgres\n  redis:\n    image: redis\n")
+            .at("/services/web/depends_on", r#"{"db":{"condition":"service_healthy","restart":true,"required":true},"redis":{"condition":"service_started","required":true}}"#),
+        case("depends_on_test.go TestDependsOnXService (a service named x-foo)")
+            .yaml("\nservices:\n  test:\n    image: test\n    depends_on:\n      - x-foo\n  x-foo:\n    image: foo\n")
+            .at("/services/test/depends_on", r#"{"x-foo":{"condition":"service_started","required":true}}"#),
+        case("develop_test.go TestDevelopWatch")
+            .yaml("\nservices:\n  web:\n    image: app\n    build: ./app\n    develop:\n      watch:\n        - path: ./src\n          action: sync\n          target: /app/src\n          ignore:\n            - node_modules/\n          initial_sync: true\n        - path: ./requirements.txt\n          action: rebuild\n        - path: ./config.yml\n          action: sync+restart\n          target: /app/config.yml\n")
+            .at(
+                "/services/web/develop/watch",
+                r#"[{"path":"<dir>/src","action":"sync","target":"/app/src","ignore":["node_modules/"],"initial_sync":true},{"path":"<dir>/requirements.txt","action":"rebuild"},{"path":"<dir>/config.yml","action":"sync+restart","target":"/app/config.yml"}]"#,
+            ),
+        case("develop_test.go TestDevelopMissingAction")
+            .yaml("\nservices:\n  web:\n    image: app\n    build: ./app\n    develop:\n      watch:\n        - path: ./src\n          target: /app/src\n")
+            .fails("action"),
+        attr("env_file_test.go TestEnvFileString", "\nenv_file:\n  - path: .env\n    required: false\n", "/env_file", r#"[{"path":"<dir>/.env","required":false}]"#),
+        attr(
+            "env_file_test.go TestEnvFileList",
+            "\nenv_file:\n  - path: .env\n    required: false\n  - path: .env.local\n    required: false\n",
+            "/env_file",
+            r#"[{"path":"<dir>/.env","required":false},{"path":"<dir>/.env.local","required":false}]"#,
+        ),
+        attr(
+            "env_file_test.go TestEnvFileLongSyntax",
+            "\nenv_file:\n  - path: .env\n    required: false\n    format: raw\n",
+            "/env_file",
+            r#"[{"path":"<dir>/.env","required":false,"format":"raw"}]"#,
+        ),
         attr("cap_add_drop_test.go TestCapAddDrop (cap_add)", "\ncap_add: [ALL]\ncap_drop: [NET_ADMIN, SYS_ADMIN]\n", "/cap_add", r#"["ALL"]"#),
         attr("cap_add_drop_test.go TestCapAddDrop (cap_drop)", "\ncap_add: [ALL]\ncap_drop: [NET_ADMIN, SYS_ADMIN]\n", "/cap_drop", r#"["NET_ADMIN","SYS_ADMIN"]"#),
         attr("cgroup_parent_test.go TestCgroupParent", "\ncgroup_parent: m-executor-abcd\n", "/cgroup_parent", r#""m-executor-abcd""#),

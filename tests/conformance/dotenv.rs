@@ -12,6 +12,10 @@
 
 use super::{case, js, Case, ABSENT};
 
+/// types/fixtures/base.env, rewritten.
+const BASE_ENV: &str =
+    "FOO=foo_from_base.env\nINTERPOLATED_FOO=${FOO}\nBAR=bar_from_base.env\nINTERPOLATED_BAR=${BAR}\nZOT=zot_from_base.env\nINTERPOLATED_ZOT=${ZOT}\n";
+
 /// A service reading `env/test.env` (`text`, byte for byte), with these process variables.
 fn env_file(source: &str, text: &str) -> Case {
     case(source).yaml("\nservices:\n  web:\n    image: x\n    env_file: env/test.env\n").raw_file("env/test.env", text)
@@ -386,6 +390,32 @@ fn precedence() -> Vec<Case> {
             .raw_file("env/a.env", "A=1\nB=1\n")
             .raw_file("env/b.env", "B=2\n")
             .vals(&[("A", "1"), ("B", "2")]),
+        case("project_test.go TestProject_WithServicesEnvironmentResolved (base)")
+            .yaml("\nservices:\n  web:\n    image: x\n    environment:\n      FOO: foo_from_environment\n      BAR: bar_from_environment\n      QIX:\n    env_file: env/base.env\n")
+            .raw_file("env/base.env", BASE_ENV)
+            .env(&[("FOO", "FOO_from_os.env"), ("QIX", "QIX_from_os.env")])
+            .vals(&[
+                ("FOO", "foo_from_environment"),
+                ("BAR", "bar_from_environment"),
+                ("QIX", "QIX_from_os.env"),
+                ("ZOT", "zot_from_base.env"),
+                ("INTERPOLATED_FOO", "FOO_from_os.env"),
+                ("INTERPOLATED_BAR", "bar_from_environment"),
+                ("INTERPOLATED_ZOT", "zot_from_base.env"),
+            ]),
+        case("project_test.go TestProject_WithServicesEnvironmentResolved (override)")
+            .yaml("\nservices:\n  web:\n    image: x\n    environment:\n      FOO: foo_from_environment\n    env_file: [env/base.env, env/override.env]\n")
+            .raw_file("env/base.env", BASE_ENV)
+            .raw_file("env/override.env", "FOO=foo_from_override.env\nINTERPOLATED_FOO=${FOO}\nBAR=bar_from_override.env\nINTERPOLATED_BAR=${BAR}\n")
+            .env(&[("FOO", "FOO_from_os.env"), ("QIX", "QIX_from_os.env")])
+            .vals(&[
+                ("FOO", "foo_from_environment"),
+                ("BAR", "bar_from_override.env"),
+                ("ZOT", "zot_from_base.env"),
+                ("INTERPOLATED_FOO", "FOO_from_os.env"),
+                ("INTERPOLATED_BAR", "bar_from_override.env"),
+                ("INTERPOLATED_ZOT", "zot_from_base.env"),
+            ]),
         case("loader_test.go TestDiscardEnvFileOption (required: false on a present file)")
             .yaml("\nservices:\n  web:\n    image: nginx\n    env_file:\n      - example1.env\n      - path: example2.env\n        required: false\n")
             .raw_file("example1.env", "FOO=foo_from_env_file\nBAZ=baz_from_env_file\nBAR=bar_from_env_file\nENV.WITH.DOT=ok\nENV_WITH_UNDERSCORE=ok\n")

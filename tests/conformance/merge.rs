@@ -28,6 +28,7 @@ pub fn cases() -> Vec<Case> {
     v.extend(mappings());
     v.extend(unicity());
     v.extend(special());
+    v.extend(models());
     v.extend(tags());
     v
 }
@@ -493,6 +494,14 @@ fn special() -> Vec<Case> {
         )
         .file("lib/imported.yaml", "\nservices:\n  imported:\n    image: nginx\n")
         .text("/services/imported/image", "overridden"),
+        case("loader_yaml_test.go TestParseYAMLFilesMergeOverride (!override through extends and a merge key)")
+            .yaml(
+                "\nservices:\n  base:\n    image: x\n    configs:\n      - source: credentials\n        target: /credentials/file1\n  x: &x\n    extends:\n      base\n    configs: !override\n      - source: credentials\n        target: /literally-anywhere-else\n  y:\n    <<: *x\nconfigs:\n  credentials:\n    content: |\n      dummy value\n",
+            )
+            .at("/services/base/configs", r#"[{"source":"credentials","target":"/credentials/file1"}]"#)
+            .at("/services/x/configs", r#"[{"source":"credentials","target":"/literally-anywhere-else"}]"#)
+            .at("/services/y/configs", r#"[{"source":"credentials","target":"/literally-anywhere-else"}]"#)
+            .text("/configs/credentials/content", "dummy value\n"),
         merge(
             "loader.go loadYamlFile (x- extensions merge key by key)",
             "\nx-extension:\n    test1: first\nservices:\n  test:\n    image: foo\n    command: echo hello\n    init: true\n",
@@ -502,6 +511,72 @@ fn special() -> Vec<Case> {
         .text("/services/test/image", "bar")
         .at("/services/test/command", r#"["echo","world"]"#)
         .at("/services/test/init", "false"),
+    ]
+}
+
+/// merge_models_test.go: service `models` merge as a mapping, top-level models by key.
+fn models() -> Vec<Case> {
+    let decl = "\nmodels:\n  llm: {model: ai/a}\n  embedding-model: {model: ai/b}\n  vision-model: {model: ai/c}\n";
+    vec![
+        svc_merge("merge_models_test.go Test_mergeYamlServiceModelsShortSyntax", "\nmodels: [llm, embedding-model]\n", "\nmodels: [vision-model]\n")
+            .stack_file("decl.yaml", decl)
+            .warns("models", &[("/services/test/models", r#"{"llm":null,"embedding-model":null,"vision-model":null}"#)]),
+        svc_merge(
+            "merge_models_test.go Test_mergeYamlServiceModelsLongSyntax",
+            "\nmodels:\n  llm:\n    endpoint_var: AI_MODEL_URL\n    model_var: AI_MODEL_NAME\n",
+            "\nmodels:\n  embedding-model:\n    endpoint_var: EMBEDDING_URL\n    model_var: EMBEDDING_MODEL\n",
+        )
+        .stack_file("decl.yaml", decl)
+        .warns(
+            "models",
+            &[(
+                "/services/test/models",
+                r#"{"llm":{"endpoint_var":"AI_MODEL_URL","model_var":"AI_MODEL_NAME"},"embedding-model":{"endpoint_var":"EMBEDDING_URL","model_var":"EMBEDDING_MODEL"}}"#,
+            )],
+        ),
+        svc_merge(
+            "merge_models_test.go Test_mergeYamlServiceModelsMixed",
+            "\nmodels: [llm, embedding-model]\n",
+            "\nmodels:\n  vision-model:\n    endpoint_var: VISION_URL\n    model_var: VISION_MODEL\n",
+        )
+        .stack_file("decl.yaml", decl)
+        .warns(
+            "models",
+            &[("/services/test/models", r#"{"llm":null,"embedding-model":null,"vision-model":{"endpoint_var":"VISION_URL","model_var":"VISION_MODEL"}}"#)],
+        ),
+        svc_merge(
+            "merge_models_test.go Test_mergeYamlServiceModelsOverride",
+            "\nmodels:\n  llm:\n    endpoint_var: OLD_MODEL_URL\n    model_var: OLD_MODEL_NAME\n",
+            "\nmodels:\n  llm:\n    endpoint_var: NEW_MODEL_URL\n    model_var: NEW_MODEL_NAME\n",
+        )
+        .stack_file("decl.yaml", decl)
+        .warns("models", &[("/services/test/models/llm", r#"{"endpoint_var":"NEW_MODEL_URL","model_var":"NEW_MODEL_NAME"}"#)]),
+        merge(
+            "merge_models_test.go Test_mergeYamlTopLevelModels",
+            "\nservices:\n  test:\n    image: foo\nmodels:\n  llm:\n    model: ai/smollm2\n    context_size: 2048\n    runtime_flags:\n      - \"--gpu\"\n",
+            "\nservices:\n  test:\n    image: foo\nmodels:\n  embedding-model:\n    model: ai/all-minilm\n    context_size: 512\n    runtime_flags:\n      - \"--cpu\"\n",
+        )
+        .at(
+            "/models",
+            r#"{"llm":{"model":"ai/smollm2","context_size":2048,"runtime_flags":["--gpu"]},"embedding-model":{"model":"ai/all-minilm","context_size":512,"runtime_flags":["--cpu"]}}"#,
+        ),
+        merge(
+            "merge_models_test.go Test_mergeYamlModelsCompleteScenario",
+            "\nservices:\n  app:\n    image: myapp\n    models:\n      - llm\n  worker:\n    image: worker\n    models:\n      embedding-model:\n        endpoint_var: EMBEDDING_URL\nmodels:\n  llm:\n    model: ai/smollm2\n    context_size: 2048\n  embedding-model:\n    model: ai/all-minilm\n    context_size: 512\n",
+            "\nservices:\n  app:\n    models:\n      - vision-model\n  worker:\n    models:\n      llm:\n        endpoint_var: LLM_URL\n        model_var: LLM_NAME\nmodels:\n  vision-model:\n    model: ai/clip\n    context_size: 1024\n  llm:\n    model: ai/gpt-4\n    context_size: 8192\n",
+        )
+        .warns("models", &[
+            ("/services/app/models", r#"{"llm":null,"vision-model":null}"#),
+            ("/services/worker/models", r#"{"embedding-model":{"endpoint_var":"EMBEDDING_URL"},"llm":{"endpoint_var":"LLM_URL","model_var":"LLM_NAME"}}"#),
+            ("/models/llm", r#"{"model":"ai/gpt-4","context_size":8192}"#),
+            ("/models/vision-model", r#"{"model":"ai/clip","context_size":1024}"#),
+        ]),
+        merge(
+            "merge_models_test.go Test_mergeYamlModelsMultipleServices",
+            "\nservices:\n  go-genai:\n    image: a\n    models:\n      - llm\nmodels:\n  llm:\n    model: ai/smollm2\n    context_size: 2048\n",
+            "\nservices:\n  node-genai:\n    image: b\n    models:\n      - llm\nmodels:\n  llm:\n    model: ai/smollm2\n    context_size: 2048\n",
+        )
+        .warns("models", &[("/services/node-genai/models", r#"{"llm":null}"#), ("/models/llm/context_size", "2048")]),
     ]
 }
 
