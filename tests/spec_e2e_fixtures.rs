@@ -212,3 +212,26 @@ fn config_prints_what_docker_compose_prints_for_a_build() {
     });
     assert_eq!(model, want);
 }
+
+/// compose_test.go TestConfigInterpolate: `config --no-interpolate` keeps the variable and still
+/// resolves the build context.
+#[test]
+fn config_no_interpolate_keeps_variables_and_resolves_paths() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("cfg");
+    std::fs::create_dir_all(dir.join("nginx-build")).expect("mkdir");
+    let stack = "services:\n  nginx:\n    build:\n      context: ./nginx-build\n      dockerfile: ${MYVAR}\n";
+    std::fs::write(dir.join("compose.yaml"), stack).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .current_dir(&dir)
+        .env_clear()
+        .args(["config", "--no-interpolate", "--format", "json"])
+        .output()
+        .expect("berth");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let build = &model["services"]["nginx"]["build"];
+    assert_eq!(build["context"], dir.join("nginx-build").display().to_string());
+    assert_eq!(build["dockerfile"], "${MYVAR}");
+    assert_eq!(model["networks"]["default"]["name"], "cfg_default");
+}
