@@ -21,6 +21,7 @@ pub mod load;
 pub mod merge;
 pub mod model;
 pub mod normalize;
+pub mod policy;
 pub mod project;
 pub mod schema;
 pub mod semantic;
