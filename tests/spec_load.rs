@@ -158,8 +158,9 @@ fn profiles_select_services() {
     assert_eq!(names(&["--profile", "debug", "config", "--services"]), "frontend\nbackend\ndb\nphpmyadmin\nmailhog\n");
     assert_eq!(names(&["--profile", "*", "config", "--services"]).lines().count(), 6);
     assert_eq!(names(&["config", "--profiles"]), "debug\nmail\ntest\n");
-    // Naming a service enables its profile, as `docker compose up e2e` does.
-    assert_eq!(names(&["config", "--services", "e2e"]), "e2e\n");
+    // Naming a service enables its profile, as `docker compose up e2e` does, and brings the
+    // services it needs (compose-go WithSelectedServices).
+    assert_eq!(names(&["config", "--services", "e2e"]), "frontend\nbackend\ndb\ne2e\n");
     let env = run(&dir, &["config", "--services"], &[("COMPOSE_PROFILES", "mail")], None).ok().stdout;
     assert!(env.contains("mailhog"), "{env}");
     // backend's optional dependency on the disabled mailhog is dropped, not an error.
@@ -350,7 +351,7 @@ fn dependency_on_unknown_service() {
 fn all_errors_of_a_file_are_reported_together() {
     let dir = scratch(&[(
         "compose.yaml",
-        "services:\n  web:\n    image: a\n    prots: ['80:80']\n  db:\n    image: b\n    restart: sometimes\n",
+        "services:\n  web:\n    image: a\n    prots: ['80:80']\n  db:\n    image: b\n    pull_policy: sometimes\n",
     )]);
     let out = berth(dir.path(), &["config", "-q"]).failed();
     let lines = out.error_lines();

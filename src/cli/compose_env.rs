@@ -54,9 +54,10 @@ fn dotenv(g: &GlobalOpts, environ: &IndexMap<String, String>) -> anyhow::Result<
     }
     let mut vars = IndexMap::new();
     for f in files.iter().filter(|f| f.is_file()) {
-        let read = crate::spec::project::read_env_file(f, environ, &vars)
+        // Its warnings are reported when the stack is loaded, which reads the file again.
+        let mut warnings = crate::spec::Diagnostics::new();
+        vars = crate::spec::project::read_env_file(f, environ, vars, &mut warnings)
             .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        vars.extend(read);
     }
     Ok(vars)
 }

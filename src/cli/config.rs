@@ -83,9 +83,8 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
         std::io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
-    if !a.only.is_empty() {
-        loaded.stack.services.retain(|name, _| a.only.contains(name));
-    }
+    // The named services and what they need, as docker compose prints them.
+    crate::spec::load::select_services(&mut loaded.stack, &a.only);
     let text = if a.services {
         lines(loaded.stack.services.keys())
     } else if a.volumes {

@@ -92,8 +92,11 @@ fn strip_replicas(map: &mut Map<String, Value>) {
 /// renaming only the key in the file does not.
 fn resolve_network_names(map: &mut Map<String, Value>, stack: &Stack) {
     let Some(Value::Object(nets)) = map.get_mut("networks") else { return };
-    let resolved: Map<String, Value> =
-        std::mem::take(nets).into_iter().map(|(key, v)| (network_name(stack, &key), v)).collect();
+    // A network joined without settings is printed `null`; it hashes as the `{}` it was.
+    let resolved: Map<String, Value> = std::mem::take(nets)
+        .into_iter()
+        .map(|(key, v)| (network_name(stack, &key), if v.is_null() { Value::Object(Map::new()) } else { v }))
+        .collect();
     *nets = resolved;
 }
 
@@ -115,7 +118,13 @@ fn resolve_file_sources(map: &mut Map<String, Value>, stack: &Stack) {
     for (key, declared) in [("secrets", &stack.secrets), ("configs", &stack.configs)] {
         let Some(Value::Array(refs)) = map.get_mut(key) else { continue };
         for r in refs.iter_mut().filter_map(Value::as_object_mut) {
-            let Some(obj) = r.get("source").and_then(Value::as_str).and_then(|s| declared.get(s)) else { continue };
+            // The default target, written out by the loader since compose-go does so, hashes
+            // as it did when it was left implicit.
+            let source = r.get("source").and_then(Value::as_str).unwrap_or_default().to_string();
+            if key == "secrets" && r.get("target").and_then(Value::as_str) == Some(&format!("/run/secrets/{source}")) {
+                r.remove("target");
+            }
+            let Some(obj) = declared.get(&source) else { continue };
             let from = if obj.external {
                 serde_json::json!({ "external": true })
             } else if let Some(f) = &obj.file {

@@ -65,7 +65,7 @@ fn service(svc: &mut Map, path: &str, diags: &mut Diagnostics) {
             "labels" | "annotations" | "sysctls" => lists::to_map(node, Missing::Empty),
             "extra_hosts" => lists::extra_hosts(node, &kpath, diags),
             "depends_on" => lists::depends_on(node),
-            "networks" => lists::networks(node),
+            "networks" | "models" => lists::networks(node),
             "command" | "entrypoint" => lists::shell_command(node, &kpath, diags),
             "healthcheck" => lists::healthcheck(node),
             "env_file" => lists::env_file(node),

@@ -127,7 +127,13 @@ impl<'a> Checker<'a, '_> {
         let mut targets: HashMap<&str, String> = HashMap::new();
         for (i, t) in svc.tmpfs.iter().enumerate() {
             let target = t.split(':').next().unwrap_or_default().trim_end_matches('/');
-            targets.entry(if target.is_empty() { "/" } else { target }).or_insert_with(|| format!("tmpfs[{i}]"));
+            if let Some(first) = targets.insert(if target.is_empty() { "/" } else { target }, format!("tmpfs[{i}]")) {
+                self.error(
+                    &[Seg::Key("services"), Seg::Key(name), Seg::Key("tmpfs"), Seg::Idx(i)],
+                    format!("service `{name}`: target {target} is already mounted as {first}"),
+                    "mount one thing on each path",
+                );
+            }
         }
         for (i, v) in svc.volumes.iter().enumerate() {
             let path = [Seg::Key("services"), Seg::Key(name), Seg::Key("volumes"), Seg::Idx(i)];

@@ -15,7 +15,7 @@ pub enum EdgeKind {
     DependsOn { condition: DependsCondition, restart: bool },
     /// `network_mode: service:X`: shares X's network namespace (X must be running first).
     NetworkMode,
-    /// `ipc: service:X` or `pid: service:X`: shares another namespace of X's container.
+    /// `ipc`, `pid` or `uts` of `service:X`: shares another namespace of X's container.
     Namespace,
     /// `volumes_from: [X]`: X's container must exist first.
     VolumesFrom,
@@ -52,7 +52,7 @@ pub fn declared(service: &Service) -> Vec<Declared<'_>> {
     if let Some(NetworkMode::Service(dep)) = &service.network_mode {
         out.push(Declared { dependency: dep, kind: EdgeKind::NetworkMode, via: "uses the network of", required: true });
     }
-    for ns in [&service.ipc, &service.pid].into_iter().flatten() {
+    for ns in [&service.ipc, &service.pid, &service.uts].into_iter().flatten() {
         if let Some(dep) = ns.strip_prefix("service:") {
             out.push(Declared {
                 dependency: dep,

@@ -4,8 +4,9 @@
 //! `\a \b \f \n \r \t \v \" \\ \$` and octal `\0NNN`, may span lines), unquoted values
 //! with inline ` #` comments, and `${VAR}` interpolation in unquoted and double-quoted values
 //! from the caller's lookup (the shell wins, as in compose-go), then the keys above in the
-//! same file. A bare `KEY` takes the caller's value when it is set and is skipped otherwise.
-//! Keys starting with a digit are skipped, as compose-go's `ReadWithLookup` does.
+//! same file (and the values given as a base: earlier env files). A bare `KEY` takes the caller's
+//! value when it is set and is skipped otherwise. Keys may start with a digit (compose-go's
+//! parser keeps them; such a key is no variable name, but it is a container variable).
 
 use std::sync::Arc;
 
@@ -35,14 +36,28 @@ pub fn parse(
     file: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<IndexMap<String, String>, Diagnostics> {
+    parse_over(text, file, lookup, IndexMap::new(), &mut Diagnostics::new())
+}
+
+/// [`parse`] over `base`, the values read before this file (compose-go reads several env files
+/// into one map: a later file's `${VAR}` sees the earlier files' values, after the caller's).
+/// Returns `base` with this file's values over it; warnings go to `warnings`.
+pub fn parse_over(
+    text: &str,
+    file: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    base: IndexMap<String, String>,
+    warnings: &mut Diagnostics,
+) -> Result<IndexMap<String, String>, Diagnostics> {
     // compose-go (godotenv.go parseWithLookup) drops a UTF-8 byte order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = EnvParser {
         text,
         file: Arc::from(file),
         at: 0,
+        line_start: 0,
         line: 1,
-        vars: IndexMap::new(),
+        vars: base,
         diags: Diagnostics::new(),
         total: 0,
     };
@@ -53,14 +68,18 @@ pub fn parse(
     if p.diags.has_errors() {
         return Err(p.diags);
     }
+    warnings.extend(p.diags);
     Ok(p.vars)
 }
 
 struct EnvParser<'t> {
     text: &'t str,
     file: Arc<str>,
-    /// Byte offset of the start of the current line.
+    /// Byte offset where the current entry starts (a line's start, or just after a closing
+    /// quote when more follows on its line).
     at: usize,
+    /// Byte offset of the start of the current line (for columns).
+    line_start: usize,
     /// 1-based number of the current line.
     line: usize,
     vars: IndexMap<String, String>,
@@ -128,14 +147,23 @@ impl EnvParser<'_> {
         // Lines spanned by the value, then what follows the closing quote on its line.
         self.line += self.text[self.at..close].matches('\n').count();
         self.at = self.text[..close].rfind('\n').map_or(0, |i| i + 1);
+        self.line_start = self.at;
         let line_end = self.line_end(close);
         let trailing = self.text[close + 1..line_end].trim_start();
         if !trailing.is_empty() && !trailing.starts_with('#') {
+            // compose-go's parser reads on from the closing quote: what follows is the next
+            // variable (`A="x" B=y` sets both). Said, since it is rarely meant.
             let pos = self.pos(close + 1 - self.at);
             self.diags.push(
-                Diagnostic::error(Some(&pos), key, format!("unexpected text `{trailing}` after the closing quote"))
-                    .with_hint("quote the whole value, or start a comment with ` #`"),
+                Diagnostic::warning(
+                    Some(&pos),
+                    key,
+                    format!("`{trailing}` after the closing quote is read as another variable"),
+                )
+                .with_hint("put each variable on a line of its own, or start a comment with ` #`"),
             );
+            self.at = close + 1;
+            return;
         }
         self.next_line(line_end);
     }
@@ -165,31 +193,32 @@ impl EnvParser<'_> {
         out
     }
 
-    /// Keys are what compose-go accepts: letters, digits, `_`, `.`, `-`, `[` and `]`. A key
-    /// starting with a digit is skipped without an error, as compose-go does.
+    /// Keys are what compose-go accepts: letters, digits, `_`, `.`, `-`, `[` and `]`. An empty
+    /// key (`=value`) is kept as compose-go keeps it, with a warning.
     fn check_key(&mut self, key: &str, offset: usize) -> bool {
-        if key.starts_with(|c: char| c.is_ascii_digit()) {
-            return false;
+        if key.is_empty() {
+            let pos = self.pos(offset);
+            self.diags.push(
+                Diagnostic::warning(Some(&pos), "", "a variable without a name (`=value`)")
+                    .with_hint("write NAME=value; no program can read this one"),
+            );
+            return true;
         }
-        let valid =
-            !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'));
+        let valid = key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'));
         if !valid {
             let pos = self.pos(offset);
-            let msg = if key.is_empty() {
-                "missing variable name before `=`".to_string()
-            } else {
-                format!("invalid variable name `{key}`")
-            };
             self.diags.push(
-                Diagnostic::error(Some(&pos), "", msg)
-                    .with_hint("names hold letters, digits, `_`, `.` and `-`, and do not start with a digit"),
+                Diagnostic::error(Some(&pos), "", format!("invalid variable name `{key}`"))
+                    .with_hint("names hold letters, digits, `_`, `.`, `-`, `[` and `]`"),
             );
         }
         valid
     }
 
-    fn pos(&self, offset_in_line: usize) -> Pos {
-        let col = self.text[self.at..].get(..offset_in_line).map_or(offset_in_line, |s| s.chars().count()) + 1;
+    /// The position `offset` bytes after the start of the current entry.
+    fn pos(&self, offset: usize) -> Pos {
+        let end = self.at + offset;
+        let col = self.text.get(self.line_start..end).map_or(end - self.line_start, |s| s.chars().count()) + 1;
         Pos::new(self.file.clone(), self.line, col)
     }
 
@@ -208,6 +237,7 @@ impl EnvParser<'_> {
             Some(i) => line_end + i + 1,
             None => self.text.len(),
         };
+        self.line_start = self.at;
         self.line += 1;
     }
 }
@@ -396,8 +426,15 @@ mod tests {
     #[test]
     fn compose_go_dotenv_rules() {
         // godotenv_test.go TestUTF8BOM, TestParsing (yaml style, escapes), fixtures/quoted.env.
-        let m = ok("\u{feff}OPTION_A: 1\nOPTION_B: Foo=bar\nC=1:B\n1ABC=skipped\nK='Let\\'s go!'\n");
-        assert_eq!(pairs(&m), [("OPTION_A", "1"), ("OPTION_B", "Foo=bar"), ("C", "1:B"), ("K", "Let's go!")]);
+        // A key may start with a digit (compose-go's parser keeps it).
+        let m = ok("\u{feff}OPTION_A: 1\nOPTION_B: Foo=bar\nC=1:B\n1ABC=kept\nK='Let\\'s go!'\n");
+        assert_eq!(
+            pairs(&m),
+            [("OPTION_A", "1"), ("OPTION_B", "Foo=bar"), ("C", "1:B"), ("1ABC", "kept"), ("K", "Let's go!")]
+        );
+        // After a closing quote, the next variable (TestParsing `FOO="bar#baz"#` and beyond).
+        assert_eq!(pairs(&ok("A=\"x\" B=y\nC='z'#c\n")), [("A", "x"), ("B", "y"), ("C", "z")]);
+        assert_eq!(pairs(&ok("=value\n")), [("", "value")]);
         assert_eq!(ok(r#"KEY="Z\aZ\bZ\fZ\nZ\rZ\tZ\vZ\\Z\0123Z""#)["KEY"], "Z\u{7}Z\u{8}Z\u{c}Z\nZ\rZ\tZ\u{b}Z\\ZSZ");
         assert_eq!(ok(r#"KEY="\x07 \0 \01""#)["KEY"], r"\x07 \0 \01");
         assert_eq!(ok("PASS=ab$\n")["PASS"], "ab$");
@@ -426,8 +463,8 @@ mod tests {
         // The unterminated quote swallows the rest of the file, as a shell would.
         assert_eq!(
             e,
-            ".env:2:1: invalid variable name `BAD KEY` (names hold letters, digits, `_`, `.` and `-`, and do not start with a digit)\n\
-             .env:3:1: missing variable name before `=` (names hold letters, digits, `_`, `.` and `-`, and do not start with a digit)\n\
+            ".env:2:1: invalid variable name `BAD KEY` (names hold letters, digits, `_`, `.`, `-`, `[` and `]`)\n\
+             .env:3:1: warning: a variable without a name (`=value`) (write NAME=value; no program can read this one)\n\
              .env:4:3: Q: unterminated double-quoted value"
         );
         assert_eq!(
@@ -435,8 +472,9 @@ mod tests {
             ".env:1:5: A: invalid interpolation `${B:x}`: expected `}`, `:-`, `-`, `:?`, `?`, `:+` or `+` after `B`"
         );
         assert_eq!(
-            err("A='x' y\n"),
-            ".env:1:6: A: unexpected text `y` after the closing quote (quote the whole value, or start a comment with ` #`)"
+            err("A='x' y z\n"),
+            ".env:1:6: warning: A: `y z` after the closing quote is read as another variable (put each variable on a line of its own, or start a comment with ` #`)\n\
+             .env:1:7: invalid variable name `y z` (names hold letters, digits, `_`, `.`, `-`, `[` and `]`)"
         );
     }
 

@@ -28,8 +28,11 @@ pub trait Source {
     fn used(&mut self, _path: &Path, _service: &str, _diags: &mut Diagnostics) {}
 }
 
-/// Resolve every `extends` in `root` (the canonical tree of `file`), in place.
-pub fn resolve(root: &mut Node, file: &Path, source: &mut dyn Source, diags: &mut Diagnostics) {
+/// Resolve every `extends` in `root` (the canonical tree of `file`), in place. `workdir` is the
+/// directory `extends.file` of `file`'s services is relative to (the project directory, as
+/// compose-go's resource loader has it); a base file's own `extends.file` is relative to the
+/// base file's directory.
+pub fn resolve(root: &mut Node, file: &Path, workdir: &Path, source: &mut dyn Source, diags: &mut Diagnostics) {
     let names: Vec<String> = services(root).map(|m| m.keys().map(str::to_string).collect()).unwrap_or_default();
     if names.is_empty() {
         return;
@@ -37,6 +40,7 @@ pub fn resolve(root: &mut Node, file: &Path, source: &mut dyn Source, diags: &mu
     let mut r = Resolver {
         source,
         root: file.to_path_buf(),
+        workdir: workdir.to_path_buf(),
         files: HashMap::new(),
         done: HashMap::new(),
         failed: HashSet::new(),
@@ -56,6 +60,8 @@ struct Resolver<'a> {
     source: &'a mut dyn Source,
     /// The file being resolved (already checked as a whole).
     root: PathBuf,
+    /// Where the root file's `extends.file` paths start.
+    workdir: PathBuf,
     files: HashMap<PathBuf, Option<Node>>,
     done: HashMap<Link, Node>,
     /// Services whose resolution failed (already reported): not reported again.
@@ -94,8 +100,13 @@ impl Resolver<'_> {
             return None;
         }
         let mut node = self.lookup(file, name, from, diags)?;
+        let dir = if file == self.root {
+            self.workdir.clone()
+        } else {
+            file.parent().unwrap_or(Path::new("/")).to_path_buf()
+        };
         let reference =
-            node.as_map_mut().and_then(|m| m.remove("extends")).and_then(|e| reference(&e, file, name, diags));
+            node.as_map_mut().and_then(|m| m.remove("extends")).and_then(|e| reference(&e, file, &dir, name, diags));
         if let Some(r) = reference {
             chain.push(link.clone());
             let base = self.service(&r.file, &r.service, chain, Some(&r.pos), diags);
@@ -141,8 +152,8 @@ impl Resolver<'_> {
     }
 }
 
-/// Read `extends: NAME` or `extends: {service, file?}`; `file` is relative to the naming file.
-fn reference(node: &Node, file: &Path, name: &str, diags: &mut Diagnostics) -> Option<Reference> {
+/// Read `extends: NAME` or `extends: {service, file?}`; `file` is relative to `dir`.
+fn reference(node: &Node, file: &Path, dir: &Path, name: &str, diags: &mut Diagnostics) -> Option<Reference> {
     let path = format!("services.{name}.extends");
     let (service, other) = match &node.value {
         Value::Str(s) => (Some(s.clone()), None),
@@ -154,7 +165,7 @@ fn reference(node: &Node, file: &Path, name: &str, diags: &mut Diagnostics) -> O
         return None;
     };
     let base_file = match other {
-        Some(f) => clean_join(file.parent().unwrap_or(Path::new("/")), Path::new(&f)),
+        Some(f) => clean_join(dir, Path::new(&f)),
         None => file.to_path_buf(),
     };
     Some(Reference { file: base_file, service, pos: node.pos.clone() })
@@ -256,7 +267,7 @@ mod tests {
         let mut root = parse(main, "/p/compose.yaml").unwrap();
         let mut files = Files(others.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect());
         let mut diags = Diagnostics::new();
-        resolve(&mut root, Path::new("/p/compose.yaml"), &mut files, &mut diags);
+        resolve(&mut root, Path::new("/p/compose.yaml"), Path::new("/p"), &mut files, &mut diags);
         (root.to_json()["services"].clone(), diags)
     }
 

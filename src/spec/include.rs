@@ -7,7 +7,8 @@
 //! the same way, the earlier one winning.
 //!
 //! Forms: `include: [path]` or `include: [{path: a | [a, b], env_file: f | [f], project_directory: d}]`.
-//! Paths are relative to the including file's directory.
+//! Paths are relative to the including project's directory (the project directory, or for an
+//! included file its include's `project_directory`), as compose-go's resource loader reads them.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use super::merge::{merge_resource, merge_service};
 use super::yaml::{Map, Node, Value};
 
 /// Top-level sections whose entries an included file contributes.
-const SECTIONS: [&str; 5] = ["services", "networks", "volumes", "configs", "secrets"];
+const SECTIONS: [&str; 6] = ["services", "networks", "volumes", "configs", "secrets", "models"];
 
 /// One include entry, resolved to absolute paths.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +40,8 @@ pub trait Source {
     fn include(&mut self, req: &Request, diags: &mut Diagnostics) -> Option<Node>;
 }
 
-/// Apply the `include:` of `root` (a canonical tree of a file in `file_dir`), removing the key.
+/// Apply the `include:` of `root` (a canonical tree of a file whose relative paths start at
+/// `file_dir`), removing the key.
 pub fn apply(root: &mut Node, file_dir: &Path, source: &mut dyn Source, diags: &mut Diagnostics) {
     let Some(include) = root.as_map_mut().and_then(|m| m.remove("include")) else { return };
     let entries: Vec<Node> = match include.value {

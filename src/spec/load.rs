@@ -25,7 +25,7 @@ use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::model::Stack;
 use super::project::{self, ProjectError, STDIN};
 use super::yaml::{self, Node};
-use super::{canonical, consistency, convert, extends, include, interpolate, merge, schema, semantic};
+use super::{canonical, cast, consistency, convert, extends, include, interpolate, merge, normalize, schema, semantic};
 
 /// What to load and with which settings (the CLI builds it from its global options).
 #[derive(Debug, Clone, Default)]
@@ -105,8 +105,8 @@ pub const MAX_STACK_FILE: u64 = 32 << 20;
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     let set = project::resolve_files(&opts.files, &opts.working_dir)?;
     let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
-    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ)?;
     let mut diags = Diagnostics { items: set.warnings };
+    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ, &mut diags)?;
     let texts = set.files.iter().map(|f| read_top(f)).collect::<Result<Vec<String>>>()?;
     // The name comes first: `${COMPOSE_PROJECT_NAME}` in the files resolves to it, as in
     // compose-go (loader.go projectName).
@@ -124,7 +124,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         let path = loader.key_path(file);
         // On the include stack too, so a file including itself is a cycle at once.
         loader.include_stack.push(path.clone());
-        trees.push(loader.file(text, &path, &vars, &mut diags));
+        trees.push(loader.file(text, &path, &project_dir, &vars, &mut diags));
         loader.include_stack.pop();
     }
     let trees: Vec<Node> = trees.into_iter().flatten().collect();
@@ -137,6 +137,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     });
     let Some(mut root) = root.take() else { return Err(invalid(diags)) };
     merge::strip_tags(&mut root);
+    merge::enforce_unicity(&mut root);
     if root.as_map().is_none_or(|m| m.is_empty()) {
         let names: Vec<String> = set.files.iter().map(|f| loader.display(f)).collect();
         // compose-go: "empty compose file" (unless the cause is an error already reported).
@@ -157,6 +158,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);
     consistency::check(&stack, &root, &mut diags);
+    normalize::normalize(&mut stack);
     drop_echoes(&mut diags, before);
     drop_unselected(&stack, opts, &mut diags, before);
     let profiles = all_profiles(&stack);
@@ -253,12 +255,14 @@ impl Loader<'_> {
         path.strip_prefix(&self.opts.working_dir).unwrap_or(path).display().to_string()
     }
 
-    /// One file through every per-file stage, its includes and extends resolved.
-    fn file(&mut self, text: &str, path: &Path, vars: &Vars, diags: &mut Diagnostics) -> Option<Node> {
+    /// One file through every per-file stage, its includes and extends resolved. `workdir` is
+    /// the directory its `include` and `extends.file` paths are relative to: the project
+    /// directory (an included file: its include's project directory), as compose-go resolves
+    /// them through its resource loader.
+    fn file(&mut self, text: &str, path: &Path, workdir: &Path, vars: &Vars, diags: &mut Diagnostics) -> Option<Node> {
         let mut tree = self.stage(text, path, vars, diags)?;
-        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        include::apply(&mut tree, &dir, &mut IncludeSource { loader: self, vars }, diags);
-        extends::resolve(&mut tree, path, &mut ExtendsSource { loader: self, vars }, diags);
+        include::apply(&mut tree, workdir, &mut IncludeSource { loader: self, vars }, diags);
+        extends::resolve(&mut tree, path, workdir, &mut ExtendsSource { loader: self, vars }, diags);
         Some(tree)
     }
 
@@ -289,10 +293,12 @@ impl Loader<'_> {
         if !self.opts.no_interpolate {
             let lookup = |k: &str| vars.get(k).cloned();
             interpolate::interpolate(&mut tree, &lookup, diags);
+            cast::cast(&mut tree);
         }
         let resets = merge::take_resets(&mut tree);
         schema::validate_file(&tree, diags);
         canonical::canonicalize(&mut tree, diags);
+        merge::enforce_unicity(&mut tree);
         merge::put_resets(&mut tree, resets);
         tree
     }
@@ -307,23 +313,27 @@ impl Loader<'_> {
         }
     }
 
-    /// The variables of an included project: its env files over the includer's variables,
-    /// the process environment over both.
+    /// The variables of an included project: the includer's variables (its process
+    /// environment and `.env` included), and the include's env files for the variables those
+    /// leave unset (compose-go include.go: `environment.Clone().Merge(envFromFile)`).
     fn include_vars(&self, req: &include::Request, parent: &Vars, diags: &mut Diagnostics) -> Vars {
-        let mut vars = parent.clone();
         let files = if req.env_files.is_empty() {
             vec![req.project_dir.join(".env")].into_iter().filter(|p| p.is_file()).collect()
         } else {
             req.env_files.clone()
         };
+        let mut from_files = Vars::new();
         for f in files {
-            match project::read_env_file(&f, &self.opts.environ, &vars) {
-                Ok(v) => vars.extend(v),
+            match project::read_env_file(&f, parent, std::mem::take(&mut from_files), diags) {
+                Ok(v) => from_files = v,
                 Err(ProjectError::Invalid(d)) => diags.extend(d),
                 Err(e) => diags.error(Some(&req.pos), "", e.to_string()),
             }
         }
-        vars.extend(self.opts.environ.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut vars = parent.clone();
+        for (k, v) in from_files {
+            vars.entry(k).or_insert(v);
+        }
         vars
     }
 }
@@ -360,7 +370,9 @@ impl extends::Source for ExtendsSource<'_, '_> {
         for d in own {
             let rest = d.path.strip_prefix(&prefix);
             let in_service = rest.is_some_and(|r| r.is_empty() || r.starts_with(['.', '[']));
-            if in_service || d.path == "services" {
+            // An empty base (`nil:`) is fine: compose-go validates only the merged result.
+            let empty_base = rest == Some("") && d.message.ends_with("found null");
+            if (in_service || d.path == "services") && !empty_base {
                 diags.push(d.clone());
             }
         }
@@ -389,7 +401,7 @@ impl include::Source for IncludeSource<'_, '_> {
         for path in &req.paths {
             let text = self.loader.read(path, &req.pos, diags)?;
             self.loader.include_stack.push(path.clone());
-            let tree = self.loader.file(&text, path, &vars, diags);
+            let tree = self.loader.file(&text, path, &req.project_dir, &vars, diags);
             self.loader.include_stack.pop();
             let mut tree = tree?;
             absolutize_tree(&mut tree, &req.project_dir);
@@ -429,6 +441,16 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
     let Some(top) = tree.as_map_mut() else { return };
     if let Some(services) = top.get_mut("services").and_then(Node::as_map_mut) {
         for (_, svc) in services.iter_mut() {
+            // A build without a context builds in the include's project directory
+            // (compose-go sets the default before resolving the included project's paths).
+            let build = svc.as_map_mut().and_then(|m| m.get_mut("build")).and_then(Node::as_map_mut);
+            if let Some(b) = build.filter(|b| !b.contains_key("context")) {
+                let pos = b.iter().next().map(|(k, _)| k.pos.clone()).unwrap_or_else(|| Pos::synthetic("include"));
+                b.insert(
+                    yaml::Key { name: "context".into(), pos: pos.clone() },
+                    Node::new(yaml::Value::Str(".".into()), pos),
+                );
+            }
             extends::absolutize_service_paths(svc, dir);
         }
     }
@@ -442,6 +464,16 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
             }
         }
     }
+}
+
+/// Keep only the services named on the command line and the ones they need (`config SERVICE`,
+/// as compose-go's `WithSelectedServices`); no names keeps every service.
+pub fn select_services(stack: &mut Stack, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    let keep = super::deps::with_dependencies(stack, names);
+    stack.services.retain(|name, _| keep.contains(name));
 }
 
 /// `config SERVICE`, `up SERVICE`: problems that only matter to a service that will run (an

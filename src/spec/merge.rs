@@ -33,12 +33,32 @@ enum SeqMode {
 pub fn merge(base: &mut Node, overlay: Node) {
     // The base's own `!reset` nodes go first, as compose-go drops them while parsing.
     strip_tags(base);
+    merge_entries(base, overlay, |existing, value, key| match key {
+        "services" => merge_entries(existing, value, |svc, over, _| merge_service(svc, over)),
+        "networks" => merge_entries(existing, value, |net, over, _| merge_network(net, over)),
+        _ => merge_node(existing, value, SeqMode::AppendUnique),
+    });
+}
+
+/// One top-level network over another: `ipam.config` pools are matched by subnet, a pool of
+/// the overlay merging into the base's pool for the same subnet (compose-go mergeIPAMConfig).
+fn merge_network(base: &mut Node, overlay: Node) {
     merge_entries(base, overlay, |existing, value, key| {
-        if key == "services" {
-            merge_entries(existing, value, |svc, over, _| merge_service(svc, over));
-        } else {
-            merge_node(existing, value, SeqMode::AppendUnique);
+        if key != "ipam" {
+            return merge_node(existing, value, SeqMode::AppendUnique);
         }
+        merge_entries(existing, value, |pools, over, key| match (&mut pools.value, over.value) {
+            (Value::Seq(b), Value::Seq(o)) if key == "config" => {
+                for pool in o {
+                    let subnet = field(&pool, "subnet");
+                    match b.iter_mut().find(|p| field(p, "subnet") == subnet) {
+                        Some(same) => merge_node(same, pool, SeqMode::AppendUnique),
+                        None => b.push(pool),
+                    }
+                }
+            }
+            (_, value) => merge_node(pools, Node::new(value, over.pos), SeqMode::AppendUnique),
+        });
     });
 }
 
@@ -49,7 +69,20 @@ pub fn merge_resource(base: &mut Node, overlay: Node) {
 
 /// Merge one service's tree over another (used by multi-file merge and by `extends`).
 pub fn merge_service(base: &mut Node, overlay: Node) {
-    merge_entries(base, overlay, |existing, value, key| merge_node(existing, value, service_key_mode(key)));
+    merge_entries(base, overlay, |existing, value, key| {
+        // Options of another logging driver mean nothing to this one: the overlay replaces
+        // (compose-go mergeLogging).
+        if key == "logging" && logging_driver_differs(existing, &value) {
+            *existing = value;
+            return;
+        }
+        merge_node(existing, value, service_key_mode(key))
+    });
+}
+
+fn logging_driver_differs(base: &Node, overlay: &Node) -> bool {
+    let driver = |n: &Node| n.as_map().and_then(|m| m.get("driver")).and_then(Node::scalar_string);
+    matches!((driver(base), driver(overlay)), (Some(a), Some(b)) if a != b)
 }
 
 /// Two mappings: new keys are appended, common keys go through `each`. Anything else: the
@@ -94,6 +127,11 @@ pub type ResetEntry = (Vec<String>, Key);
 /// back, as null `!reset` markers, for [`merge`] to act on.
 pub fn take_resets(node: &mut Node) -> Vec<ResetEntry> {
     fn walk(node: &mut Node, path: &mut Vec<String>, out: &mut Vec<ResetEntry>) {
+        // A `!reset` item of a sequence is dropped at once (compose-go resolveContainer).
+        if let Value::Seq(items) = &mut node.value {
+            items.retain(|i| i.tag != Some(MergeTag::Reset));
+            return;
+        }
         let Some(m) = node.as_map_mut() else { return };
         let reset: Vec<String> =
             m.iter().filter(|(_, v)| v.tag == Some(MergeTag::Reset)).map(|(k, _)| k.name.clone()).collect();
@@ -154,10 +192,78 @@ fn service_key_mode(key: &str) -> SeqMode {
         "command" | "entrypoint" | "healthcheck" => SeqMode::Replace,
         "ports" => SeqMode::Keyed(port_key),
         "volumes" | "devices" => SeqMode::Keyed(|n| field(n, "target")),
-        "secrets" | "configs" => SeqMode::Keyed(file_ref_key),
+        "secrets" => SeqMode::Keyed(secret_key),
+        "configs" => SeqMode::Keyed(config_key),
         "env_file" => SeqMode::Keyed(|n| field(n, "path")),
         _ => SeqMode::AppendUnique,
     }
+}
+
+/// The service lists whose entries are unique by a key (compose-go override/uncity.go): when
+/// one list holds two entries with one key, the later one takes the earlier one's place.
+fn unique_key(key: &str) -> Option<fn(&Node) -> String> {
+    Some(match key {
+        "ports" => port_key,
+        "volumes" | "devices" => |n| field(n, "target"),
+        "secrets" => secret_key,
+        "configs" => config_key,
+        "env_file" => |n| field(n, "path"),
+        "tmpfs" | "dns" | "dns_opt" | "dns_search" | "cap_add" | "cap_drop" | "profiles" | "links" | "expose" => {
+            key_before_equals
+        }
+        _ => return None,
+    })
+}
+
+/// Enforce compose-go's unicity rules on a canonical tree (one file, or merged files).
+pub fn enforce_unicity(root: &mut Node) {
+    let Some(services) = root.as_map_mut().and_then(|m| m.get_mut("services")).and_then(Node::as_map_mut) else {
+        return;
+    };
+    for (_, svc) in services.iter_mut() {
+        let Some(svc) = svc.as_map_mut() else { continue };
+        for (key, node) in svc.iter_mut() {
+            if let (Some(key_of), Value::Seq(items)) = (unique_key(&key.name), &mut node.value) {
+                dedupe(items, key_of);
+            }
+        }
+        let nets = svc.get_mut("networks").and_then(Node::as_map_mut);
+        for (_, net) in nets.into_iter().flat_map(|m| m.iter_mut()) {
+            for list in ["aliases", "link_local_ips"] {
+                if let Some(Value::Seq(items)) = net.as_map_mut().and_then(|m| m.get_mut(list)).map(|n| &mut n.value) {
+                    dedupe(items, key_before_equals);
+                }
+            }
+        }
+        if let Some(Value::Seq(tags)) =
+            svc.get_mut("build").and_then(Node::as_map_mut).and_then(|b| b.get_mut("tags")).map(|n| &mut n.value)
+        {
+            dedupe(tags, key_before_equals);
+        }
+    }
+}
+
+/// Keep one entry per key: the last one, at the first one's place.
+fn dedupe(items: &mut Vec<Node>, key_of: fn(&Node) -> String) {
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Node> = Vec::with_capacity(items.len());
+    for item in std::mem::take(items) {
+        let k = key_of(&item);
+        match at.get(&k) {
+            Some(&i) => out[i] = item,
+            None => {
+                at.insert(k, out.len());
+                out.push(item);
+            }
+        }
+    }
+    *items = out;
+}
+
+/// A plain entry is unique by the text before its first `=` (compose-go keyValueIndexer).
+fn key_before_equals(n: &Node) -> String {
+    let text = n.scalar_string().unwrap_or_else(|| n.to_json().to_string());
+    text.split('=').next().unwrap_or_default().to_string()
 }
 
 /// Inside a mapping, sequence rules do not carry over, except Replace (healthcheck.test).
@@ -260,11 +366,21 @@ fn port_key(n: &Node) -> String {
     format!("{}|{}|{}|{}", field(n, "host_ip"), field(n, "published"), field(n, "target"), proto)
 }
 
-/// Secrets and configs are unique by target, which defaults to the source name.
-fn file_ref_key(n: &Node) -> String {
+/// Secrets are unique by target, which defaults to `/run/secrets/<source>` (compose-go
+/// mountIndexer("/run/secrets")).
+fn secret_key(n: &Node) -> String {
+    mount_key(n, "/run/secrets")
+}
+
+/// Configs are unique by target, which defaults to `/<source>`.
+fn config_key(n: &Node) -> String {
+    mount_key(n, "")
+}
+
+fn mount_key(n: &Node, dir: &str) -> String {
     let target = field(n, "target");
     if target.is_empty() {
-        field(n, "source")
+        format!("{dir}/{}", field(n, "source"))
     } else {
         target
     }

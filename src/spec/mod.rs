@@ -2,13 +2,14 @@
 //! Compose schema, merging of several files, and normalization into a typed [`Stack`].
 //! Knows nothing of the kernel.
 //!
-//! Pipeline, per file: [`yaml::parse`] → [`interpolate`] → [`schema::validate`] →
+//! Pipeline, per file: [`yaml::parse`] → [`interpolate`] → [`cast`] → [`schema::validate`] →
 //! [`canonical::canonicalize`] (short syntax → long syntax, on the node tree, positions kept);
 //! then across files: [`include`], [`extends`], [`merge`]; then [`convert`] (nodes → typed
-//! [`Stack`]) and [`semantic`] checks. [`load::load`] runs it all; [`project`] finds the files
+//! [`Stack`]), [`semantic`] and [`consistency`] checks, and [`normalize`]. [`load::load`] runs it all; [`project`] finds the files
 //! and the project name.
 
 pub mod canonical;
+pub mod cast;
 pub mod consistency;
 pub mod convert;
 pub mod deps;
@@ -20,6 +21,8 @@ pub mod interpolate;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod normalize;
+pub mod policy;
 pub mod project;
 pub mod schema;
 pub mod semantic;

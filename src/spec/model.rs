@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+pub use super::policy::{PullPolicy, RestartPolicy};
 use super::units::{ByteSize, DurationSpec};
 
 pub type Extensions = IndexMap<String, serde_json::Value>;
@@ -44,6 +45,10 @@ pub struct Stack {
     pub configs: IndexMap<String, FileObject>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub secrets: IndexMap<String, FileObject>,
+    /// Top-level `models:` (AI models for services' `models:`), kept as written: berth does
+    /// not run them yet.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub models: IndexMap<String, serde_json::Value>,
     /// Top-level `x-*` keys.
     #[serde(flatten)]
     pub extensions: Extensions,
@@ -75,7 +80,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
     /// Networks joined (absent when network_mode is set; `default` when neither is given).
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    /// A network joined with no settings is printed `null`, as Compose prints it.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty", with = "nullable_networks")]
     pub networks: IndexMap<String, ServiceNetwork>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_mode: Option<NetworkMode>,
@@ -251,6 +257,9 @@ pub struct Port {
     pub mode: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
+    /// `x-*` keys of the entry, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 fn ingress() -> String {
@@ -339,6 +348,31 @@ pub struct ServiceNetwork {
     pub mac_address: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
+    /// Keys berth keeps but does not act on (gw_priority, interface_name, link_local_ips,
+    /// driver_opts, `x-*`), as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
+}
+
+/// A service's networks with the entries that set nothing written as `null` (`default: null`),
+/// as compose-go prints them; read back from either form.
+mod nullable_networks {
+    use indexmap::IndexMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::ServiceNetwork;
+
+    pub fn serialize<S: Serializer>(nets: &IndexMap<String, ServiceNetwork>, s: S) -> Result<S::Ok, S::Error> {
+        let empty = ServiceNetwork::default();
+        let out: IndexMap<&String, Option<&ServiceNetwork>> =
+            nets.iter().map(|(k, v)| (k, (*v != empty).then_some(v))).collect();
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IndexMap<String, ServiceNetwork>, D::Error> {
+        let raw: IndexMap<String, Option<ServiceNetwork>> = IndexMap::deserialize(d)?;
+        Ok(raw.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -404,6 +438,9 @@ pub struct Dependency {
     pub restart: bool,
     #[serde(default = "yes")]
     pub required: bool,
+    /// `x-*` keys of the entry, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 /// Printed as Compose prints it: `["NONE"]`, `["CMD", argv…]`, `["CMD-SHELL", script]`.
@@ -457,52 +494,9 @@ pub struct Healthcheck {
     pub start_interval: Option<DurationSpec>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub disable: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(into = "String", try_from = "String")]
-pub enum RestartPolicy {
-    #[default]
-    No,
-    Always,
-    OnFailure(Option<u32>),
-    UnlessStopped,
-}
-
-impl RestartPolicy {
-    pub fn is_default(&self) -> bool {
-        *self == RestartPolicy::No
-    }
-}
-
-impl From<RestartPolicy> for String {
-    fn from(p: RestartPolicy) -> String {
-        match p {
-            RestartPolicy::No => "no".into(),
-            RestartPolicy::Always => "always".into(),
-            RestartPolicy::OnFailure(None) => "on-failure".into(),
-            RestartPolicy::OnFailure(Some(n)) => format!("on-failure:{n}"),
-            RestartPolicy::UnlessStopped => "unless-stopped".into(),
-        }
-    }
-}
-
-impl TryFrom<String> for RestartPolicy {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        match s.as_str() {
-            "no" | "" => Ok(RestartPolicy::No),
-            "always" => Ok(RestartPolicy::Always),
-            "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
-            "on-failure" => Ok(RestartPolicy::OnFailure(None)),
-            _ => match s.strip_prefix("on-failure:").map(str::parse::<u32>) {
-                Some(Ok(n)) => Ok(RestartPolicy::OnFailure(Some(n))),
-                _ => {
-                    Err(format!("invalid restart policy `{s}`; expected no, always, on-failure[:N] or unless-stopped"))
-                }
-            },
-        }
-    }
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -573,97 +567,13 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-/// `pull_policy`, written in the model (and `config`) as the user wrote it: `always`,
-/// `never`, `missing` (`if_not_present`), `build`, `daily`, `weekly`, `every_<duration>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum PullPolicy {
-    Always,
-    Never,
-    Missing,
-    Build,
-    /// `daily`, `weekly`, `every_<duration>`: pull when the local image was last pulled longer
-    /// ago than the interval (in seconds), as docker compose does.
-    Refresh {
-        text: String,
-        every_secs: u64,
-    },
-}
-
-impl PullPolicy {
-    /// The interval of a refresh policy.
-    pub fn refresh_interval(&self) -> Option<std::time::Duration> {
-        match self {
-            PullPolicy::Refresh { every_secs, .. } => Some(std::time::Duration::from_secs(*every_secs)),
-            _ => None,
-        }
-    }
-}
-
-impl TryFrom<String> for PullPolicy {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        let refresh = |secs: u64| PullPolicy::Refresh { text: text.clone(), every_secs: secs };
-        match text.as_str() {
-            "always" => Ok(PullPolicy::Always),
-            "never" => Ok(PullPolicy::Never),
-            "missing" | "if_not_present" => Ok(PullPolicy::Missing),
-            "build" => Ok(PullPolicy::Build),
-            "daily" => Ok(refresh(86_400)),
-            "weekly" => Ok(refresh(7 * 86_400)),
-            t => match t.strip_prefix("every_").map(every_secs) {
-                Some(Some(secs)) => Ok(refresh(secs)),
-                _ => Err(format!(
-                    "unknown pull_policy `{text}`; expected always, never, missing, build, daily, weekly or \
-                     every_<duration> (e.g. every_12h, every_2d)"
-                )),
-            },
-        }
-    }
-}
-
-impl From<PullPolicy> for String {
-    fn from(p: PullPolicy) -> String {
-        match p {
-            PullPolicy::Always => "always".into(),
-            PullPolicy::Never => "never".into(),
-            PullPolicy::Missing => "missing".into(),
-            PullPolicy::Build => "build".into(),
-            PullPolicy::Refresh { text, .. } => text,
-        }
-    }
-}
-
-/// `2d12h`, `90m`, `1w` (weeks, days, hours, minutes, seconds) in seconds; None if malformed or 0.
-fn every_secs(d: &str) -> Option<u64> {
-    let (mut total, mut n, mut digits) = (0u64, 0u64, false);
-    for c in d.chars() {
-        if let Some(v) = c.to_digit(10) {
-            n = n.checked_mul(10)?.checked_add(v as u64)?;
-            digits = true;
-            continue;
-        }
-        let unit = match c {
-            'w' => 7 * 86_400,
-            'd' => 86_400,
-            'h' => 3_600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        if !digits {
-            return None;
-        }
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        (n, digits) = (0, false);
-    }
-    (!digits && total > 0).then_some(total)
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Develop {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watch: Vec<WatchRule>,
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -754,6 +664,9 @@ pub struct Network {
 pub struct Ipam {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// Driver options, passed to an IPAM driver (berth's own IPAM has none).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<IpamPool>,
 }
@@ -782,6 +695,9 @@ pub struct Volume {
     pub external: bool,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    /// `x-*` keys, kept as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
 }
 
 /// A top-level secret or config (file based, or from the environment / inline content).
@@ -798,6 +714,10 @@ pub struct FileObject {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub external: bool,
+    /// Keys berth keeps but does not act on (labels, driver, driver_opts, template_driver,
+    /// `x-*`), as written.
+    #[serde(default, flatten)]
+    pub other: Extensions,
     /// The value of `environment`'s variable in the project's resolved environment (process
     /// environment over `.env`), read at load time as compose-go does. Never serialized: it
     /// is neither printed by `berth config` nor hashed nor recorded.

@@ -98,6 +98,7 @@ pub fn environment(
     project_dir: &Path,
     working_dir: &Path,
     environ: &IndexMap<String, String>,
+    warnings: &mut Diagnostics,
 ) -> Result<IndexMap<String, String>, ProjectError> {
     let mut vars: IndexMap<String, String> = IndexMap::new();
     let explicit = !env_files.is_empty();
@@ -107,21 +108,25 @@ pub fn environment(
         if !explicit && !path.is_file() {
             continue;
         }
-        vars.extend(read_env_file(&path, environ, &vars)?);
+        vars = read_env_file(&path, environ, vars, warnings)?;
     }
     vars.extend(environ.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(vars)
 }
 
-/// Read one env file; `${VAR}` inside it sees the process environment, then earlier files.
+/// Read one env file over `earlier` (the files read before it); `${VAR}` inside it sees the
+/// process environment, then the values read so far, this file's own included (compose-go
+/// dotenv.GetEnvFromFile).
 pub fn read_env_file(
     path: &Path,
     environ: &IndexMap<String, String>,
-    earlier: &IndexMap<String, String>,
+    earlier: IndexMap<String, String>,
+    warnings: &mut Diagnostics,
 ) -> Result<IndexMap<String, String>, ProjectError> {
     let text = super::envfile::read(path).map_err(|source| ProjectError::Io { path: path.to_path_buf(), source })?;
-    let lookup = |k: &str| environ.get(k).or_else(|| earlier.get(k)).cloned();
-    super::envfile::parse(&text, &path.display().to_string(), &lookup).map_err(ProjectError::Invalid)
+    let lookup = |k: &str| environ.get(k).cloned();
+    super::envfile::parse_over(&text, &path.display().to_string(), &lookup, earlier, warnings)
+        .map_err(ProjectError::Invalid)
 }
 
 /// Where the project name came from; an explicit name must already be valid, a derived one

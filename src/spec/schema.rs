@@ -30,6 +30,14 @@ pub fn validate(root: &Node, diags: &mut Diagnostics) {
     if root.is_null() {
         return;
     }
+    // compose-go reads the project name as text before anything else: `name: 123` is refused
+    // (unlike the many keys where berth takes an unquoted number as text).
+    if let Some(name) = root.as_map().and_then(|m| m.get("name")) {
+        if matches!(name.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+            let msg = format!("the project name must be a string, found {}", name.type_name());
+            diags.push(Diagnostic::error(Some(&name.pos), "name", msg).with_hint("quote it"));
+        }
+    }
     let mut path = String::new();
     Validator { diags }.node(&top::ROOT, root, &mut path);
 }

@@ -44,9 +44,11 @@ pub fn check(stack: &Stack, root: &Node, diags: &mut Diagnostics) {
         c.depends_on(name, svc);
         c.networks(name, svc);
         c.network_mode(name, svc);
+        c.shared_namespaces(name, svc);
         c.volumes(name, svc);
         c.links(name, svc);
         c.file_refs(name, svc);
+        c.other_refs(name, svc);
         if let Some(cn) = svc.container_name.as_deref() {
             c.container_name(name, svc, cn, &mut container_names);
         }
@@ -182,6 +184,20 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// `ipc`, `pid`, `uts`: `service:X` must name a service (compose-go makes it a dependency).
+    fn shared_namespaces(&mut self, name: &str, svc: &Service) {
+        for (key, value) in [("ipc", &svc.ipc), ("pid", &svc.pid), ("uts", &svc.uts)] {
+            let Some(other) = value.as_deref().and_then(|v| v.strip_prefix("service:")) else { continue };
+            if self.names.contains(other) {
+                continue;
+            }
+            let path = [Seg::Key("services"), Seg::Key(name), Seg::Key(key)];
+            let msg = format!("service `{name}` shares the {key} namespace of undefined service `{other}`");
+            let hint = self.service_hint(other, "define it under `services:`");
+            self.error(&path, msg, hint);
+        }
+    }
+
     fn volumes(&mut self, name: &str, svc: &Service) {
         for (i, v) in svc.volumes.iter().enumerate() {
             let Some(src) = v.source.as_deref().filter(|_| v.kind == MountKind::Volume) else { continue };
@@ -198,6 +214,34 @@ impl Checker<'_, '_> {
                 }
             };
             self.error(&path, msg, hint);
+        }
+    }
+
+    /// `build.secrets` and `models` name top-level secrets and models (compose-go
+    /// checkConsistency).
+    fn other_refs(&mut self, name: &str, svc: &Service) {
+        let build_secrets = svc.build.as_ref().and_then(|b| b.other.get("secrets")).and_then(|v| v.as_array());
+        for (i, r) in build_secrets.into_iter().flatten().enumerate() {
+            let source = r.as_str().or_else(|| r.get("source").and_then(|s| s.as_str())).unwrap_or_default();
+            if !self.stack.secrets.contains_key(source) {
+                let path = [Seg::Key("services"), Seg::Key(name), Seg::Key("build"), Seg::Key("secrets"), Seg::Idx(i)];
+                let msg = format!(
+                    "service `{name}` builds with secret `{source}`, which is not declared under top-level `secrets:`"
+                );
+                self.error(&path, msg, format!("declare it, e.g. `secrets: {{{source}: {{file: ./{source}}}}}`"));
+            }
+        }
+        let models: Vec<String> = match svc.other.get("models") {
+            Some(serde_json::Value::Array(list)) => {
+                list.iter().filter_map(|m| m.as_str().map(str::to_string)).collect()
+            }
+            Some(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        for model in models.iter().filter(|m| !self.stack.models.contains_key(*m)) {
+            let path = [Seg::Key("services"), Seg::Key(name), Seg::Key("models")];
+            let msg = format!("service `{name}` uses model `{model}`, which is not declared under top-level `models:`");
+            self.error(&path, msg, format!("declare it: `models: {{{model}: {{model: …}}}}`"));
         }
     }
 

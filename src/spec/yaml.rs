@@ -526,7 +526,16 @@ impl Builder {
         };
         if name == "<<" && matches!(key.value, Value::Str(_)) {
             merges.push(node);
-        } else if map.contains_key(&name) {
+            return;
+        }
+        if !matches!(key.value, Value::Str(_)) {
+            // compose-go (loader.go convertToStringKeysRecursive) refuses them too.
+            diags.push(
+                Diagnostic::error(Some(&kpos), "", format!("non-string key `{name}` ({})", key.type_name()))
+                    .with_hint(format!("quote it: \"{name}\"")),
+            );
+        }
+        if map.contains_key(&name) {
             diags.push(
                 Diagnostic::error(Some(&kpos), "", format!("duplicate key `{name}` in this mapping"))
                     .with_hint("each key may appear once; remove one of them"),

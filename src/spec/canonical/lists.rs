@@ -175,6 +175,9 @@ pub(super) fn build(node: &mut Node, path: &str, diags: &mut Diagnostics) {
     if let Some(labels) = m.get_mut("labels") {
         to_map(labels, Missing::Empty);
     }
+    if let Some(contexts) = m.get_mut("additional_contexts") {
+        to_map(contexts, Missing::Null);
+    }
 }
 
 /// Service `secrets`/`configs`: `- name` → `- {source: name}`.

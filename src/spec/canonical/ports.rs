@@ -123,6 +123,9 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
                 let text = item.scalar_string().unwrap_or_default();
                 match parse_port(&text) {
                     Ok(specs) => out.extend(specs.into_iter().map(|s| spec_node(s, &item))),
+                    // Not interpolated (`config --no-interpolate`): kept as written, as
+                    // compose-go does when it skips interpolation.
+                    Err(_) if text.contains("${") => out.push(item),
                     Err(e) => diags.error(Some(&item.pos), ipath, format!("invalid port `{text}`: {e}")),
                 }
             }
@@ -174,6 +177,14 @@ fn long_form(mut item: Node, path: &str, diags: &mut Diagnostics) -> Option<Node
             }
         }
         p.value = Value::Str(text);
+    }
+    if let Some(ip) = map.get("host_ip").and_then(Node::as_str).filter(|ip| !ip.contains("${")) {
+        // compose-go validation.checkIPAddress.
+        if ip.parse::<IpAddr>().is_err() {
+            let at = map.get("host_ip").map_or(&pos, |n| &n.pos);
+            diags.error(Some(at), format!("{path}.host_ip"), format!("invalid host IP address `{ip}`"));
+            return None;
+        }
     }
     if let Some(p) = map.get_mut("protocol") {
         if let Some(s) = p.as_str() {

@@ -20,6 +20,8 @@ pub struct VolumeSpec {
     pub selinux: Option<String>,
     pub nocopy: bool,
     pub consistency: Option<String>,
+    /// Options compose-go ignores (it reads only the ones it knows): warned about.
+    pub ignored: Vec<String>,
 }
 
 const PROPAGATION: [&str; 6] = ["shared", "slave", "private", "rshared", "rslave", "rprivate"];
@@ -31,15 +33,15 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
         return Err("empty volume spec".into());
     }
     let parts = split_colons(spec);
+    if parts.len() > 1 && parts.iter().any(|p| p.is_empty()) {
+        return Err("empty section between colons".into());
+    }
     let (source, target, mode) = match parts.as_slice() {
         [t] => (None, *t, None),
         [s, t] => (Some(*s), *t, None),
         [s, t, m] => (Some(*s), *t, Some(*m)),
         _ => return Err("too many colons; expected SOURCE:TARGET[:MODE]".into()),
     };
-    if !target.starts_with('/') {
-        return Err(format!("container path `{target}` must be absolute"));
-    }
     let source = source.filter(|s| !s.is_empty());
     // An uninterpolated `${VAR:-./dir}` (`config --no-interpolate`) is a path when it
     // mentions one.
@@ -47,7 +49,7 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
     let mut v = VolumeSpec {
         kind: if is_path { "bind" } else { "volume" },
         source: source.map(str::to_string),
-        target: target.to_string(),
+        target: clean_target(target),
         ..VolumeSpec::default()
     };
     for opt in mode.unwrap_or("").split(',').filter(|o| !o.is_empty()) {
@@ -58,15 +60,32 @@ pub fn parse_volume(spec: &str) -> Result<VolumeSpec, String> {
             "nocopy" => v.nocopy = true,
             "cached" | "delegated" | "consistent" => v.consistency = Some(opt.to_string()),
             p if PROPAGATION.contains(&p) => v.propagation = Some(p.to_string()),
-            other => {
-                return Err(format!(
-                    "unknown volume option `{other}`; expected ro, rw, z, Z, nocopy, a propagation \
-                     (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent"
-                ))
-            }
+            other => v.ignored.push(other.to_string()),
         }
     }
     Ok(v)
+}
+
+/// A container path cleaned lexically, as compose-go's Normalize does (`path.Clean`):
+/// `/data/../data/x/` is `/data/x`.
+pub fn clean_target(target: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if target.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// Split at the colons that are not inside a `${…}` (left there by `config --no-interpolate`,
@@ -95,22 +114,43 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in std::mem::take(items).into_iter().enumerate() {
         let Value::Str(text) = &item.value else {
-            if let Some(target) = item.as_map().and_then(|m| m.get("target")) {
-                if let Some(t) = target.as_str().filter(|t| !t.starts_with('/')) {
-                    let msg = format!("container path `{t}` must be absolute");
-                    diags.error(Some(&target.pos), format!("{path}[{i}].target"), msg);
-                    continue;
+            let m = item.as_map();
+            // A Windows named pipe (`type: npipe`) has a Windows path; berth warns about the
+            // type when it converts the mount.
+            let npipe = m.and_then(|m| m.get("type")).and_then(Node::as_str) == Some("npipe");
+            if let Some(target) = m.and_then(|m| m.get("target")).filter(|_| !npipe) {
+                if let Some(t) = target.as_str() {
+                    relative_target(t, &target.pos, &format!("{path}[{i}].target"), diags);
                 }
             }
             out.push(long_form(item, &format!("{path}[{i}]"), diags));
             continue;
         };
         match parse_volume(text) {
-            Ok(spec) => out.push(spec_node(spec, &item)),
+            Ok(spec) => {
+                relative_target(&spec.target, &item.pos, &format!("{path}[{i}]"), diags);
+                for opt in &spec.ignored {
+                    let msg = format!(
+                        "unknown volume option `{opt}` is ignored (known: ro, rw, z, Z, nocopy, a propagation \
+                         such as rslave, cached/delegated/consistent)"
+                    );
+                    diags.warning(Some(&item.pos), format!("{path}[{i}]"), msg);
+                }
+                out.push(spec_node(spec, &item))
+            }
             Err(e) => diags.error(Some(&item.pos), format!("{path}[{i}]"), format!("invalid volume `{text}`: {e}")),
         }
     }
     *items = out;
+}
+
+/// A container path must be absolute to be mounted; compose-go loads the file anyway (the engine
+/// refuses the container), so berth warns.
+fn relative_target(target: &str, pos: &super::super::diag::Pos, path: &str, diags: &mut Diagnostics) {
+    if !target.starts_with('/') && !target.starts_with("${") {
+        let msg = format!("container path `{target}` is not absolute: the container cannot be created");
+        diags.warning(Some(pos), path, msg);
+    }
 }
 
 /// A long-form mount, as compose-go reads it: a `bind:` section defaults `create_host_path`
@@ -118,6 +158,13 @@ pub(super) fn canonicalize(node: &mut Node, path: &str, diags: &mut Diagnostics)
 /// or a size string, never a fraction (the schema's `integer`).
 fn long_form(mut item: Node, path: &str, diags: &mut Diagnostics) -> Node {
     let Some(m) = item.as_map_mut() else { return item };
+    if let Some(target) = m.get_mut("target") {
+        if let Value::Str(t) = &mut target.value {
+            if t.starts_with('/') {
+                *t = clean_target(t);
+            }
+        }
+    }
     if let Some(bind) = m.get_mut("bind") {
         let at = bind.pos.clone();
         if let Some(b) = bind.as_map_mut() {
@@ -232,10 +279,10 @@ mod tests {
         assert_eq!(
             msgs,
             vec![
-                "c.yaml:4:9: services.a.volumes[0]: invalid volume `./x:rel`: container path `rel` must be absolute",
-                "c.yaml:5:9: services.a.volumes[1]: invalid volume `/a:/b:bogus`: unknown volume option `bogus`; expected ro, rw, z, Z, nocopy, a propagation (shared, slave, private, rshared, rslave, rprivate) or cached/delegated/consistent",
+                "c.yaml:4:9: warning: services.a.volumes[0]: container path `rel` is not absolute: the container cannot be created",
+                "c.yaml:5:9: warning: services.a.volumes[1]: unknown volume option `bogus` is ignored (known: ro, rw, z, Z, nocopy, a propagation such as rslave, cached/delegated/consistent)",
                 "c.yaml:6:9: services.a.volumes[2]: invalid volume `a:b:c:d`: too many colons; expected SOURCE:TARGET[:MODE]",
-                "c.yaml:7:42: services.a.volumes[3].target: container path `y` must be absolute",
+                "c.yaml:7:42: warning: services.a.volumes[3].target: container path `y` is not absolute: the container cannot be created",
             ]
         );
     }

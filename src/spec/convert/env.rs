@@ -29,42 +29,83 @@ pub(super) fn env_files(node: &Node, path: &str, ctx: &ConvertContext, diags: &m
     out
 }
 
-/// Read the env files and merge `environment:` over them.
+/// Read the env files and merge `environment:` over them. As compose-go
+/// (types/project.go WithServicesEnvironmentResolved), `${VAR}` in an env file sees the
+/// project's variables, then the service's `environment:`, then the env files read so far.
 pub(super) fn environment(
     svc: &Map,
     path: &str,
     ctx: &ConvertContext,
     diags: &mut Diagnostics,
 ) -> IndexMap<String, Option<String>> {
-    let mut env: IndexMap<String, Option<String>> = IndexMap::new();
-    if let Some(node) = svc.get("env_file") {
-        let mut scratch = Diagnostics::new();
-        let files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
-        for (i, file) in files.iter().enumerate() {
-            let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
-            read_env_file(file, at, &format!("{path}.env_file[{i}]"), ctx, &mut env, diags);
-        }
-    }
+    let mut own: IndexMap<String, Option<String>> = IndexMap::new();
     if let Some(node) = svc.get("environment") {
         for (k, v) in opt_string_map(node, &format!("{path}.environment"), diags) {
             let v = v.or_else(|| (ctx.lookup)(&k));
-            env.insert(k, v);
+            own.insert(k, v);
         }
     }
+    let mut from_files: IndexMap<String, String> = IndexMap::new();
+    if let Some(node) = svc.get("env_file") {
+        let mut scratch = Diagnostics::new();
+        let files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
+        let lookup = |k: &str| (ctx.lookup)(k).or_else(|| own.get(k).cloned().flatten());
+        for (i, file) in files.iter().enumerate() {
+            let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
+            let p = format!("{path}.env_file[{i}]");
+            from_files = read_env_file(file, at, &p, &lookup, std::mem::take(&mut from_files), diags);
+        }
+    }
+    let mut env: IndexMap<String, Option<String>> = from_files.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    env.extend(own);
     env
 }
 
+/// `label_file:` (canonical: a list of paths): the files' labels, read as env files, each over
+/// the ones before it; `labels:` goes over them (compose-go WithServicesLabelsResolved). The
+/// paths come back absolute, for the model.
+pub(super) fn label_files(
+    node: &Node,
+    path: &str,
+    ctx: &ConvertContext,
+    diags: &mut Diagnostics,
+) -> (Vec<String>, IndexMap<String, String>) {
+    let files: Vec<String> = super::scalar::strings(node, path, diags).iter().map(|f| ctx.resolve_path(f)).collect();
+    let mut labels = IndexMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
+        let text = match envfile::read(std::path::Path::new(file)) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.error(Some(&at.pos), format!("{path}[{i}]"), format!("cannot read label file {file}: {e}"));
+                continue;
+            }
+        };
+        let earlier = labels.clone();
+        let lookup = |k: &str| earlier.get(k).cloned();
+        match envfile::parse_over(&text, file, &lookup, std::mem::take(&mut labels), diags) {
+            Ok(all) => labels = all,
+            Err(e) => {
+                diags.extend(e);
+                labels = earlier;
+            }
+        }
+    }
+    (files, labels)
+}
+
+/// One env file read over the values of the files before it.
 fn read_env_file(
     file: &EnvFile,
     at: &Node,
     path: &str,
-    ctx: &ConvertContext,
-    env: &mut IndexMap<String, Option<String>>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    mut vars: IndexMap<String, String>,
     diags: &mut Diagnostics,
-) {
+) -> IndexMap<String, String> {
     let text = match envfile::read(std::path::Path::new(&file.path)) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !file.required => return,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !file.required => return vars,
         Err(e) => {
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 "; create it or mark the entry `required: false`"
@@ -72,19 +113,22 @@ fn read_env_file(
                 ""
             };
             diags.error(Some(&at.pos), path, format!("cannot read env file {}: {e}{hint}", file.path));
-            return;
+            return vars;
         }
     };
     if file.format.as_deref() == Some("raw") {
         for line in text.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
             let (k, v) = line.split_once('=').unwrap_or((line, ""));
-            env.insert(k.trim().to_string(), Some(v.to_string()));
+            vars.insert(k.trim().to_string(), v.to_string());
         }
-        return;
+        return vars;
     }
-    match envfile::parse(&text, &file.path, ctx.lookup) {
-        Ok(vars) => env.extend(vars.into_iter().map(|(k, v)| (k, Some(v)))),
-        Err(e) => diags.extend(e),
+    match envfile::parse_over(&text, &file.path, lookup, vars.clone(), diags) {
+        Ok(all) => all,
+        Err(e) => {
+            diags.extend(e);
+            vars
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The service keys that carry mounts, ports and builds: each reads its canonical long form.
 
+use indexmap::IndexMap;
+
 use super::super::diag::Diagnostics;
 use super::super::model::{
     BindOptions, Build, Develop, ImageMountOptions, MountKind, Port, Protocol, ServiceVolume, TmpfsOptions,
@@ -16,6 +18,22 @@ pub(super) fn unhonoured(m: &Map, name: &str, path: &str, diags: &mut Diagnostic
             diags.warning(Some(&k.pos), path, format!("`{name}` is accepted but not honoured by berth yet"));
         }
     }
+}
+
+/// The keys of `m` other than `known`, kept as written: an unknown key is warned about (once,
+/// at the key) unless it is an `x-*` extension.
+pub(super) fn kept(m: &Map, known: &[&str], path: &str, d: &mut Diagnostics) -> IndexMap<String, serde_json::Value> {
+    let mut out = IndexMap::new();
+    for (k, v) in m.iter().filter(|(k, _)| !known.contains(&k.name.as_str())) {
+        unhonoured(m, &k.name, path, d);
+        out.insert(k.name.clone(), v.to_json());
+    }
+    out
+}
+
+/// The `x-*` keys of `m`, as written.
+pub(super) fn extensions(m: &Map) -> IndexMap<String, serde_json::Value> {
+    m.iter().filter(|(k, _)| k.name.starts_with("x-")).map(|(k, v)| (k.name.clone(), v.to_json())).collect()
 }
 
 /// Iterate the items of a list that are maps, with their paths.
@@ -37,6 +55,12 @@ pub(super) fn field<T>(
 
 pub(super) fn ports(node: &Node, path: &str, d: &mut Diagnostics) -> Vec<Port> {
     let mut out = Vec::new();
+    for (i, item) in node.as_seq().unwrap_or_default().iter().enumerate() {
+        if let Some(text) = item.as_str() {
+            let msg = format!("port `{text}` is not interpolated (--no-interpolate) and is left out of the model");
+            d.warning(Some(&item.pos), format!("{path}[{i}]"), msg);
+        }
+    }
     for (p, _, m) in map_items(node, path) {
         let Some(target) = field(m, "target", &p, d, int::<u16>) else { continue };
         let protocol = match field(m, "protocol", &p, d, string).as_deref() {
@@ -61,6 +85,7 @@ pub(super) fn ports(node: &Node, path: &str, d: &mut Diagnostics) -> Vec<Port> {
             protocol,
             mode: field(m, "mode", &p, d, string).unwrap_or_else(|| "ingress".into()),
             app_protocol: field(m, "app_protocol", &p, d, string),
+            other: extensions(m),
         });
     }
     out
@@ -82,6 +107,11 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Dia
     let mut out = Vec::new();
     for (p, item, m) in map_items(node, path) {
         let kind_text = field(m, "type", &p, d, string).unwrap_or_else(|| "volume".into());
+        if kind_text == "npipe" {
+            let msg =
+                "a Windows named pipe (`type: npipe`) cannot be mounted on Linux: creating the container will fail";
+            d.warning(Some(&item.pos), &p, msg);
+        }
         let Some(kind) = mount_kind(&kind_text) else {
             let msg =
                 format!("unknown mount type `{kind_text}`; expected bind, volume, tmpfs, image, npipe or cluster");
@@ -149,11 +179,18 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
     let m = node.as_map()?;
     let context = field(m, "context", path, d, string).unwrap_or_else(|| ".".into());
     let context = if is_remote(&context) { context } else { ctx.resolve_path(&context) };
+    let dockerfile_inline = field(m, "dockerfile_inline", path, d, string);
+    // compose-go Normalize: `Dockerfile` unless the Dockerfile is inline; an argument without a
+    // value takes the project's variable, and is left out when that is unset.
+    let dockerfile =
+        field(m, "dockerfile", path, d, string).or_else(|| dockerfile_inline.is_none().then(|| "Dockerfile".into()));
+    let args = m.get("args").map(|n| opt_string_map(n, &format!("{path}.args"), d)).unwrap_or_default();
+    let args = args.into_iter().filter_map(|(k, v)| v.or_else(|| (ctx.lookup)(&k)).map(|v| (k, Some(v)))).collect();
     let mut b = Build {
         context,
-        dockerfile: field(m, "dockerfile", path, d, string),
-        dockerfile_inline: field(m, "dockerfile_inline", path, d, string),
-        args: m.get("args").map(|n| opt_string_map(n, &format!("{path}.args"), d)).unwrap_or_default(),
+        dockerfile,
+        dockerfile_inline,
+        args,
         target: field(m, "target", path, d, string),
         labels: string_map_at(m, "labels", path, d),
         tags: m.get("tags").map(|n| strings(n, &format!("{path}.tags"), d)).unwrap_or_default(),
@@ -165,11 +202,66 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
         let value = match k.name.as_str() {
             // In bytes, as compose-go's model has it (UnitBytes).
             "shm_size" => field(m, "shm_size", path, d, bytes).map_or_else(|| v.to_json(), |b| serde_json::json!(b.0)),
+            // Text (compose-go transformStringOrX): `sbom: true` is "true".
+            "sbom" | "provenance" => v.scalar_string().map_or_else(|| v.to_json(), serde_json::Value::String),
+            "no_cache_filter" => serde_json::json!(strings(v, &format!("{path}.{}", k.name), d)),
+            "ssh" => ssh(v, ctx),
+            "additional_contexts" => additional_contexts(v, ctx),
             _ => v.to_json(),
         };
         b.other.insert(k.name.clone(), value);
     }
     Some(b)
+}
+
+/// `build.ssh` as compose-go prints it: `["default", "id=/abs/path"]`, paths made absolute.
+fn ssh(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
+    let entry = |id: &str, path: Option<String>| match path {
+        Some(p) => format!("{id}={}", ctx.resolve_path(&p)),
+        None => id.to_string(),
+    };
+    let items: Vec<String> = match node.as_map() {
+        Some(m) => m.iter().map(|(k, v)| entry(&k.name, v.scalar_string())).collect(),
+        None => node
+            .as_seq()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::scalar_string)
+            .map(|s| match s.split_once('=') {
+                Some((id, p)) => entry(id, Some(p.to_string())),
+                None => s,
+            })
+            .collect(),
+    };
+    serde_json::json!(items)
+}
+
+/// `build.additional_contexts` as a mapping (compose-go transformKeyValue), local paths made
+/// absolute; images (`docker-image://`), other URLs, `service:` and git references are kept.
+fn additional_contexts(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
+    let pairs: Vec<(String, Option<String>)> = match node.as_map() {
+        Some(m) => m.iter().map(|(k, v)| (k.name.clone(), v.scalar_string())).collect(),
+        None => node
+            .as_seq()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::scalar_string)
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (s, None),
+            })
+            .collect(),
+    };
+    let resolve = |v: String| {
+        if is_remote(&v) || v.starts_with("service:") || v.starts_with("http://") || v.starts_with("https://") {
+            v
+        } else {
+            ctx.resolve_path(&v)
+        }
+    };
+    let map: serde_json::Map<String, serde_json::Value> =
+        pairs.into_iter().map(|(k, v)| (k, v.map(resolve).map_or(serde_json::Value::Null, Into::into))).collect();
+    serde_json::Value::Object(map)
 }
 
 fn watch_action(text: &str) -> Option<WatchAction> {
@@ -185,7 +277,7 @@ fn watch_action(text: &str) -> Option<WatchAction> {
 
 pub(super) fn develop(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagnostics) -> Option<Develop> {
     let m = node.as_map()?;
-    let mut dev = Develop::default();
+    let mut dev = Develop { other: extensions(m), ..Develop::default() };
     let Some(watch) = m.get("watch") else { return Some(dev) };
     for (p, item, r) in map_items(watch, &format!("{path}.watch")) {
         let Some(raw) = field(r, "path", &p, d, string) else {
@@ -274,7 +366,10 @@ mod tests {
             (b.context.as_str(), b.dockerfile.as_deref(), b.target.as_deref()),
             ("/ctx", Some("Dockerfile.dev"), Some("dev"))
         );
-        assert_eq!((b.args["A"].as_deref(), b.args["B"].as_deref()), (Some("1"), None));
+        // B has no value and no variable: left out, as compose-go's Normalize does.
+        assert_eq!((b.args["A"].as_deref(), b.args.get("B")), (Some("1"), None));
+        assert_eq!(b.dockerfile.as_deref(), Some("Dockerfile.dev"));
+        assert_eq!(st.services["a"].build.as_ref().and_then(|b| b.dockerfile.as_deref()), Some("Dockerfile"));
         assert_eq!(
             st.services["c"].build.as_ref().map(|b| b.context.as_str()),
             Some("https://github.com/x/y.git#main")

@@ -81,6 +81,10 @@ pub fn stack(root: &Node, ctx: &ConvertContext, diags: &mut Diagnostics) -> Stac
             "volumes" => st.volumes = network::volumes(v, ctx, diags),
             "configs" => st.configs = network::file_objects("configs", v, ctx, diags),
             "secrets" => st.secrets = network::file_objects("secrets", v, ctx, diags),
+            "models" => {
+                let models = v.as_map().map(|m| m.entries()).unwrap_or_default();
+                st.models = models.iter().map(|(k, m)| (k.name.clone(), m.to_json())).collect();
+            }
             x if x.starts_with("x-") => {
                 st.extensions.insert(x.to_string(), v.to_json());
             }

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use super::super::diag::Diagnostics;
 use super::super::model::{FileObject, Ipam, IpamPool, Network, SecretText, Volume};
 use super::super::yaml::{Key, Map, Node};
-use super::fields::{field, map_items, unhonoured};
+use super::fields::{field, kept, map_items, unhonoured};
 use super::scalar::{boolean, string, string_map_at};
 use super::ConvertContext;
 
@@ -21,6 +21,14 @@ fn external(m: &Map, path: &str, d: &mut Diagnostics) -> (bool, Option<String>) 
     match m.get("external") {
         Some(n) if n.as_map().is_some() => {
             let name = n.as_map().and_then(|e| field(e, "name", &format!("{path}.external"), d, string));
+            // compose-go transform/external.go: a different `name:` beside it is a conflict.
+            let own = m.get("name").and_then(|n| n.scalar_string());
+            if let (Some(legacy), Some(own)) = (&name, &own) {
+                if legacy != own {
+                    let msg = format!("`name: {own}` and `external.name: {legacy}` conflict; set only `name`");
+                    d.error(Some(&n.pos), format!("{path}.external"), msg);
+                }
+            }
             (true, name)
         }
         Some(n) => (boolean(n, &format!("{path}.external"), d).unwrap_or(false), None),
@@ -69,7 +77,11 @@ pub(super) fn networks(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) -
 
 fn ipam(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Ipam> {
     let m = node.as_map()?;
-    let mut out = Ipam { driver: field(m, "driver", path, d, string), config: Vec::new() };
+    let mut out = Ipam {
+        driver: field(m, "driver", path, d, string),
+        options: string_map_at(m, "options", path, d),
+        config: Vec::new(),
+    };
     if let Some(list) = m.get("config") {
         for (p, _, c) in map_items(list, &format!("{path}.config")) {
             out.config.push(IpamPool {
@@ -83,6 +95,8 @@ fn ipam(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Ipam> {
     Some(out)
 }
 
+const VOLUME_KEYS: [&str; 5] = ["name", "driver", "driver_opts", "external", "labels"];
+
 pub(super) fn volumes(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) -> IndexMap<String, Volume> {
     let mut out = IndexMap::new();
     let empty = Map::default();
@@ -90,12 +104,22 @@ pub(super) fn volumes(node: &Node, ctx: &ConvertContext, d: &mut Diagnostics) ->
         let p = format!("volumes.{}", k.name);
         let m = m.unwrap_or(&empty);
         let (ext, legacy_name) = external(m, &p, d);
+        let driver = field(m, "driver", &p, d, string);
+        let mut driver_opts = string_map_at(m, "driver_opts", &p, d);
+        // A local volume that is a bind mount of a host directory: its device is a path,
+        // relative to the project directory (compose-go paths.volumeDriverOpts).
+        if driver.as_deref() == Some("local") && driver_opts.get("o").map(String::as_str) == Some("bind") {
+            if let Some(dev) = driver_opts.get_mut("device") {
+                *dev = ctx.resolve_path(dev);
+            }
+        }
         let vol = Volume {
             name: real_name(ctx, &k.name, field(m, "name", &p, d, string).or(legacy_name), ext),
-            driver: field(m, "driver", &p, d, string),
-            driver_opts: string_map_at(m, "driver_opts", &p, d),
+            driver,
+            driver_opts,
             external: ext,
             labels: string_map_at(m, "labels", &p, d),
+            other: kept(m, &VOLUME_KEYS, &p, d),
         };
         out.insert(k.name.clone(), vol);
     }
@@ -118,20 +142,31 @@ pub(super) fn file_objects(
         let m = m.unwrap_or(&empty);
         let (ext, legacy_name) = external(m, &p, d);
         let environment = field(m, "environment", &p, d, string);
+        let name = field(m, "name", &p, d, string).or(legacy_name);
         let obj = FileObject {
-            name: field(m, "name", &p, d, string).or(legacy_name),
+            // Named as compose-go names it (setNameFromKey): the key of an external one,
+            // `<project>_<key>` otherwise.
+            name: Some(real_name(ctx, &k.name, name, ext)),
             file: field(m, "file", &p, d, string).map(|f| ctx.resolve_path(&f)),
             env_value: environment.as_deref().and_then(ctx.lookup).map(SecretText),
             environment,
             content: field(m, "content", &p, d, string),
             external: ext,
+            other: kept(m, &FILE_KEYS, &p, d),
         };
-        if obj.file.is_none() && obj.environment.is_none() && obj.content.is_none() && !ext {
-            let pos = node.as_map().and_then(|top| top.get_entry(&k.name)).map(|(key, _)| &key.pos);
-            d.error(pos, &p, "needs one of `file`, `environment` or `content` (or `external: true`)");
-        }
-        for other in m.keys().filter(|ok| !FILE_KEYS.contains(ok)) {
-            unhonoured(m, other, &p, d);
+        let pos = node.as_map().and_then(|top| top.get_entry(&k.name)).map(|(key, _)| &key.pos);
+        // compose-go validation.checkFileObject: one source (secrets have no `content`).
+        let sources: Vec<&str> = [("file", obj.file.is_some()), ("environment", obj.environment.is_some())]
+            .into_iter()
+            .chain((kind == "configs").then_some(("content", obj.content.is_some())))
+            .filter_map(|(n, set)| set.then_some(n))
+            .collect();
+        if sources.len() > 1 {
+            let msg = format!("sets both `{}` and `{}`: give one source", sources[0], sources[1]);
+            d.error(pos, &p, msg);
+        } else if sources.is_empty() && !ext && !(kind == "configs" && m.contains_key("driver")) {
+            let what = if kind == "configs" { "`file`, `environment` or `content`" } else { "`file` or `environment`" };
+            d.error(pos, &p, format!("needs one of {what} (or `external: true`)"));
         }
         out.insert(k.name.clone(), obj);
     }
@@ -184,10 +219,7 @@ mod tests {
         let modes: Vec<_> = st.services["a"].secrets.iter().map(|r| r.mode).collect();
         assert_eq!(modes, [Some(0o440), Some(0o400)]);
         let (_, d) = load("services: {}\nsecrets:\n  s: {}\n");
-        assert_eq!(
-            d.to_string(),
-            "c.yaml:3:3: secrets.s: needs one of `file`, `environment` or `content` (or `external: true`)"
-        );
+        assert_eq!(d.to_string(), "c.yaml:3:3: secrets.s: needs one of `file` or `environment` (or `external: true`)");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::super::model::{
     Dependency, DependsCondition, Device, FileRef, HealthTest, Healthcheck, Logging, ServiceNetwork,
 };
 use super::super::yaml::Node;
-use super::fields::{field, map_items, unhonoured};
+use super::fields::{extensions, field, kept, map_items};
 use super::scalar::{boolean, duration, int, mode, string, string_map_at, strings};
 
 const NETWORK_KEYS: [&str; 5] = ["aliases", "ipv4_address", "ipv6_address", "mac_address", "priority"];
@@ -24,9 +24,7 @@ pub(super) fn networks(node: &Node, path: &str, d: &mut Diagnostics) -> IndexMap
             net.ipv6_address = field(m, "ipv6_address", &p, d, string);
             net.mac_address = field(m, "mac_address", &p, d, string);
             net.priority = field(m, "priority", &p, d, int);
-            for other in m.keys().filter(|k| !NETWORK_KEYS.contains(k)) {
-                unhonoured(m, other, &p, d);
-            }
+            net.other = kept(m, &NETWORK_KEYS, &p, d);
         }
         out.insert(k.name.clone(), net);
     }
@@ -58,7 +56,7 @@ pub(super) fn depends_on(node: &Node, path: &str, d: &mut Diagnostics) -> IndexM
         };
         let restart = field(m, "restart", &p, d, boolean).unwrap_or(false);
         let required = field(m, "required", &p, d, boolean).unwrap_or(true);
-        out.insert(k.name.clone(), Dependency { condition, restart, required });
+        out.insert(k.name.clone(), Dependency { condition, restart, required, other: extensions(m) });
     }
     out
 }
@@ -73,6 +71,7 @@ pub(super) fn healthcheck(node: &Node, path: &str, d: &mut Diagnostics) -> Optio
         start_period: field(m, "start_period", path, d, duration),
         start_interval: field(m, "start_interval", path, d, duration),
         disable: field(m, "disable", path, d, boolean).unwrap_or(false),
+        other: extensions(m),
     };
     if h.disable {
         h.test = Some(HealthTest::None);
@@ -186,11 +185,21 @@ mod tests {
         );
         assert_eq!(
             st.services["a"].depends_on["b"],
-            Dependency { condition: DependsCondition::ServiceStarted, restart: false, required: true }
+            Dependency {
+                condition: DependsCondition::ServiceStarted,
+                restart: false,
+                required: true,
+                other: Default::default()
+            }
         );
         assert_eq!(
             st.services["b"].depends_on["c"],
-            Dependency { condition: DependsCondition::ServiceHealthy, restart: true, required: false }
+            Dependency {
+                condition: DependsCondition::ServiceHealthy,
+                restart: true,
+                required: false,
+                other: Default::default()
+            }
         );
     }
 

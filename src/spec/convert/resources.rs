@@ -94,13 +94,94 @@ pub(super) fn deploy(node: &Node, path: &str, d: &mut Diagnostics) -> Option<Dep
                 }
                 dep.other.insert(k.name.clone(), v.to_json());
             }
+            "labels" => {
+                unhonoured(m, "labels", path, d);
+                dep.other.insert(
+                    "labels".into(),
+                    serde_json::json!(super::scalar::string_map(v, &format!("{path}.labels"), d)),
+                );
+            }
             other => {
                 unhonoured(m, other, path, d);
-                dep.other.insert(other.to_string(), v.to_json());
+                let mut value = v.to_json();
+                if matches!(other, "update_config" | "rollback_config") {
+                    durations(&mut value, &["delay", "monitor"]);
+                }
+                dep.other.insert(other.to_string(), value);
             }
         }
     }
+    if let Some(rp) = dep.other.get_mut("restart_policy") {
+        durations(rp, &["delay", "window"]);
+    }
     Some(dep)
+}
+
+/// Durations written as compose-go prints them (Go's `1m30s`), when they parse.
+fn durations(value: &mut serde_json::Value, keys: &[&str]) {
+    for key in keys {
+        if let Some(v) = value.get_mut(*key) {
+            if let Some(d) = v.as_str().and_then(|s| crate::spec::units::DurationSpec::parse(s).ok()) {
+                *v = serde_json::Value::String(d.to_string());
+            }
+        }
+    }
+}
+
+/// `gpus:` as compose-go models it: `all` (any text) is one request for every GPU.
+pub(super) fn gpus(node: &Node, path: &str, d: &mut Diagnostics) -> serde_json::Value {
+    if node.as_seq().is_some() {
+        return device_requests(node, path, d);
+    }
+    serde_json::json!([{ "count": -1 }])
+}
+
+/// Device requests (`deploy.resources.reservations.devices`, `gpus`) as compose-go models them:
+/// `count` a number (`all` is -1, and the default when neither `count` nor `device_ids` is
+/// given), `options` text; `count` with `device_ids` is an error (validation.checkDeviceRequest).
+pub(super) fn device_requests(node: &Node, path: &str, d: &mut Diagnostics) -> serde_json::Value {
+    let Some(items) = node.as_seq() else { return node.to_json() };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let Some(m) = item.as_map() else {
+            out.push(item.to_json());
+            continue;
+        };
+        let mut obj = serde_json::Map::new();
+        for (k, v) in m.iter() {
+            let value = match k.name.as_str() {
+                "count" => match v.scalar_string().as_deref().map(str::trim) {
+                    Some(c) if c.eq_ignore_ascii_case("all") => serde_json::json!(-1),
+                    Some(c) => match c.parse::<i64>() {
+                        Ok(n) => serde_json::json!(n),
+                        Err(_) => {
+                            let msg = format!("invalid count `{c}`; expected `all` or a number");
+                            d.error(Some(&v.pos), format!("{p}.count"), msg);
+                            continue;
+                        }
+                    },
+                    None => v.to_json(),
+                },
+                "options" => serde_json::Value::Object(
+                    v.as_map()
+                        .map(|o| o.iter().map(|(k, v)| (k.name.clone(), v.scalar_string().into())).collect())
+                        .unwrap_or_default(),
+                ),
+                _ => v.to_json(),
+            };
+            obj.insert(k.name.clone(), value);
+        }
+        match (obj.contains_key("count"), obj.contains_key("device_ids")) {
+            (true, true) => d.error(Some(&item.pos), &p, "`count` and `device_ids` are exclusive: give one"),
+            (false, false) => {
+                obj.insert("count".into(), serde_json::json!(-1));
+            }
+            _ => {}
+        }
+        out.push(serde_json::Value::Object(obj));
+    }
+    serde_json::Value::Array(out)
 }
 
 fn resources(m: &Map, path: &str, d: &mut Diagnostics) -> Resources {
@@ -115,21 +196,22 @@ fn resources(m: &Map, path: &str, d: &mut Diagnostics) -> Resources {
         };
         for (k, v) in r.iter().filter(|(k, _)| !matches!(k.name.as_str(), "cpus" | "memory" | "pids")) {
             unhonoured(r, &k.name, &p, d);
-            s.other.insert(k.name.clone(), v.to_json());
+            let value = match k.name.as_str() {
+                "devices" => device_requests(v, &format!("{p}.devices"), d),
+                _ => v.to_json(),
+            };
+            s.other.insert(k.name.clone(), value);
         }
         Some(s)
     };
     Resources { limits: spec("limits", d), reservations: spec("reservations", d) }
 }
 
-/// `deploy.restart_policy` as the restart policy when the service sets no `restart`, mapped as
-/// docker compose does (pkg/compose/create.go mapRestartPolicyCondition): none/no, on-failure
-/// (with max_attempts), unless-stopped, any/always. compose-go accepts any string; one docker
-/// does not know is a warning and no restart.
+/// `deploy.restart_policy` as the restart policy, over `restart` when both are set, mapped as
+/// docker compose does (pkg/compose/create.go getRestartPolicy, mapRestartPolicyCondition):
+/// none/no, on-failure (with max_attempts), unless-stopped, any/always. compose-go accepts any
+/// string; one docker does not know is a warning and no restart.
 pub(super) fn restart_policy(s: &mut Service, svc: &Map, path: &str, d: &mut Diagnostics) {
-    if svc.contains_key("restart") {
-        return;
-    }
     let Some(rp) = svc.get("deploy").and_then(Node::as_map).and_then(|m| m.get("restart_policy")) else { return };
     let Some(rp) = rp.as_map() else { return };
     let p = format!("{path}.deploy.restart_policy");
@@ -205,7 +287,7 @@ mod tests {
         assert_eq!(restart(&rp("none")), RestartPolicy::No);
         assert_eq!(restart(&rp("on-failure")), RestartPolicy::OnFailure(Some(2)));
         let both = "services:\n  a:\n    restart: always\n    deploy:\n      restart_policy: {condition: none}\n";
-        assert_eq!(restart(both), RestartPolicy::Always, "`restart` wins when both are set");
+        assert_eq!(restart(both), RestartPolicy::No, "deploy.restart_policy wins when both are set (docker compose)");
         let (_, d) = load(&rp("sometimes"));
         assert!(d.to_string().contains("unknown restart condition `sometimes`"), "{d}");
     }

@@ -4,7 +4,7 @@
 use super::super::diag::Diagnostics;
 use super::super::model::{NetworkMode, PullPolicy, RestartPolicy, Service};
 use super::super::yaml::Node;
-use super::scalar::{boolean, bytes, duration, float, int, string, string_map, strings};
+use super::scalar::{self, boolean, bytes, duration, float, int, string, string_map, strings};
 use super::{env, fields, refs, resources, ConvertContext};
 
 /// Convert `services.<name>`.
@@ -20,17 +20,34 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
     };
     for (k, v) in map.iter() {
         let p = format!("{path}.{}", k.name);
+        if k.name == "label_file" {
+            continue;
+        }
         if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
             if !k.name.starts_with("x-") && k.name != "extends" {
                 let msg = format!("`{}` is accepted but not honoured by berth yet", k.name);
                 diags.warning(Some(&k.pos), &path, msg);
             }
             if k.name != "extends" {
-                s.other.insert(k.name.clone(), v.to_json());
+                let value = match k.name.as_str() {
+                    // compose-go models these as text maps and device requests.
+                    "annotations" | "storage_opt" => serde_json::json!(scalar::string_map(v, &p, diags)),
+                    "gpus" => resources::gpus(v, &p, diags),
+                    _ => v.to_json(),
+                };
+                s.other.insert(k.name.clone(), value);
             }
         }
     }
     s.environment = env::environment(map, &path, ctx, diags);
+    if let Some(node) = map.get("label_file") {
+        let (files, from_files) = env::label_files(node, &format!("{path}.label_file"), ctx, diags);
+        let mut labels = from_files;
+        labels.extend(std::mem::take(&mut s.labels));
+        s.labels = labels;
+        s.other.insert("label_file".into(), serde_json::json!(files));
+    }
+    normalize_other(&mut s);
     if s.network_mode.is_none() && s.networks.is_empty() {
         s.networks.insert("default".into(), Default::default());
     }
@@ -89,7 +106,7 @@ fn simple(s: &mut Service, key: &str, v: &Node, p: &str, d: &mut Diagnostics) ->
         "group_add" => s.group_add = strings(v, p, d),
         "labels" => s.labels = string_map(v, p, d),
         "sysctls" => s.sysctls = string_map(v, p, d),
-        "restart" => s.restart = parse_with(v, p, d, RestartPolicy::try_from).unwrap_or_default(),
+        "restart" => s.restart = restart(v, p, d),
         "network_mode" => s.network_mode = parse_with(v, p, d, NetworkMode::try_from),
         "pull_policy" => s.pull_policy = parse_with(v, p, d, pull_policy),
         _ => return false,
@@ -132,6 +149,15 @@ fn structured(s: &mut Service, key: &str, v: &Node, p: &str, ctx: &ConvertContex
     true
 }
 
+/// What compose-go's Normalize adds to keys berth keeps as written: a `pre_start` hook without
+/// an image runs the service's image.
+fn normalize_other(s: &mut Service) {
+    let (Some(image), Some(serde_json::Value::Array(hooks))) = (&s.image, s.other.get_mut("pre_start")) else { return };
+    for hook in hooks.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+        hook.entry("image").or_insert_with(|| serde_json::Value::String(image.clone()));
+    }
+}
+
 /// Parse a string-valued enum, reporting its error at the node.
 fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> Result<T, String>) -> Option<T> {
     let text = string(v, p, d)?;
@@ -142,6 +168,16 @@ fn parse_with<T>(v: &Node, p: &str, d: &mut Diagnostics, f: impl Fn(String) -> R
             None
         }
     }
+}
+
+/// `restart`: the Compose schema takes any string (docker then refuses an unknown one when it
+/// creates the container); berth says so and does not restart.
+fn restart(v: &Node, p: &str, d: &mut Diagnostics) -> RestartPolicy {
+    let Some(text) = string(v, p, d) else { return RestartPolicy::No };
+    RestartPolicy::try_from(text).unwrap_or_else(|e| {
+        d.warning(Some(&v.pos), p, format!("{e}; the service is not restarted"));
+        RestartPolicy::No
+    })
 }
 
 fn pull_policy(text: String) -> Result<PullPolicy, String> {
@@ -186,7 +222,7 @@ mod tests {
         let (_, d) = load("services:\n  a:\n    restart: sometimes\n");
         assert_eq!(
             d.to_string(),
-            "c.yaml:3:14: services.a.restart: invalid restart policy `sometimes`; expected no, always, on-failure[:N] or unless-stopped"
+            "c.yaml:3:14: warning: services.a.restart: invalid restart policy `sometimes`; expected no, always, on-failure[:N] or unless-stopped; the service is not restarted"
         );
     }
 

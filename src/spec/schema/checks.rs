@@ -9,7 +9,6 @@ pub const DURATION: Shape = Shape::Check(Check { what: "a duration", check: dura
 pub const BYTES: Shape = Shape::Check(Check { what: "a byte size", check: bytes });
 /// A byte size, or -1 for "unlimited" (memswap_limit).
 pub const BYTES_OR_UNLIMITED: Shape = Shape::Check(Check { what: "a byte size", check: bytes_or_unlimited });
-pub const RESTART: Shape = Shape::Check(Check { what: "a string", check: restart });
 pub const PULL_POLICY: Shape = Shape::Check(Check { what: "a string", check: pull_policy });
 pub const CONTAINER_NAME: Shape = Shape::Check(Check { what: "a string", check: container_name });
 pub const OOM_SCORE_ADJ: Shape = Shape::Check(Check { what: "an integer", check: oom_score_adj });
@@ -34,19 +33,6 @@ fn bytes_or_unlimited(s: &str) -> Result<(), String> {
         return Ok(());
     }
     bytes(s)
-}
-
-fn restart(s: &str) -> Result<(), String> {
-    let ok = match s.strip_prefix("on-failure:") {
-        Some(n) => n.parse::<u32>().is_ok(),
-        None => matches!(s, "no" | "always" | "on-failure" | "unless-stopped"),
-    };
-    if ok {
-        return Ok(());
-    }
-    Err(format!(
-        "invalid value `{s}`; expected one of no, always, on-failure, unless-stopped (on-failure:N also valid)"
-    ))
 }
 
 fn pull_policy(s: &str) -> Result<(), String> {
@@ -133,16 +119,6 @@ fn micros_or_duration(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn restart_policies() {
-        for ok in ["no", "always", "on-failure", "on-failure:3", "unless-stopped"] {
-            assert!(restart(ok).is_ok(), "{ok}");
-        }
-        for bad in ["sometimes", "on-failure:", "on-failure:x", "On-Failure", ""] {
-            assert!(restart(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn pull_policies() {

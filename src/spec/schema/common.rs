@@ -51,19 +51,17 @@ pub static HOOK: Obj = obj_req(
 );
 
 /// A `pre_start` init container (current Compose schema `pre_start_hook`): a hook plus its
-/// own image and whether it runs per replica.
-pub static PRE_START_HOOK: Obj = obj_req(
-    &[
-        f("command", COMMAND),
-        f("image", Shape::Str),
-        f("user", Shape::Str),
-        f("privileged", Shape::Bool),
-        f("working_dir", Shape::Str),
-        f("environment", LIST_OR_DICT),
-        f("per_replica", Shape::OneOf(&[Shape::Bool, Shape::Str])),
-    ],
-    &["command"],
-);
+/// own image and whether it runs per replica; `command` is optional (the image's entrypoint
+/// may be the step).
+pub static PRE_START_HOOK: Obj = obj(&[
+    f("command", COMMAND),
+    f("image", Shape::Str),
+    f("user", Shape::Str),
+    f("privileged", Shape::Bool),
+    f("working_dir", Shape::Str),
+    f("environment", LIST_OR_DICT),
+    f("per_replica", Shape::OneOf(&[Shape::Bool, Shape::Str])),
+]);
 
 /// A device request (deploy reservations, gpus).
 pub const DEVICE_FIELDS: &[super::shape::Field] = &[

@@ -3,7 +3,7 @@
 
 use super::checks::{
     BYTES, BYTES_OR_UNLIMITED, CONTAINER_NAME, DURATION, MICROS_OR_DURATION, NON_NEGATIVE, OOM_SCORE_ADJ, PERCENT,
-    PULL_POLICY, RESTART,
+    PULL_POLICY,
 };
 use super::common::{
     BLKIO_BPS, BLKIO_IOPS, BLKIO_WEIGHT, COMMAND, CONFIG_OR_SECRET_REFS, EXTRA_HOSTS, GPU, HOOK, LIST_OR_DICT, OPTIONS,
@@ -85,7 +85,8 @@ pub static SERVICE: Obj = obj(&[
     f("pull_policy", PULL_POLICY),
     f("pull_refresh_after", Shape::Str),
     f("read_only", Shape::Bool),
-    f("restart", RESTART),
+    // Any string, as in the Compose schema: an unknown policy is a warning (convert).
+    f("restart", Shape::Str),
     f("runtime", Shape::Str),
     f("scale", Shape::Int),
     f("secrets", CONFIG_OR_SECRET_REFS),
