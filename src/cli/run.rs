@@ -402,17 +402,7 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
 }
 
 fn random_id() -> anyhow::Result<String> {
-    let mut b = [0u8; 16];
-    getrandom(&mut b)?;
-    Ok(hex::encode(b))
-}
-
-fn getrandom(buf: &mut [u8]) -> anyhow::Result<()> {
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n != buf.len() as isize {
-        bail!("getrandom: {}", std::io::Error::last_os_error());
-    }
-    Ok(())
+    crate::common::ids::hex_id(16).context("getrandom")
 }
 
 #[cfg(test)]
