@@ -11,6 +11,17 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use nix::fcntl::AtFlags;
+use nix::sys::stat::{Mode, SFlag};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{Gid, Uid};
+use xattr::FileExt;
+
+/// The directory fd as nix's `*at` wrappers take it.
+fn at(dir: &File) -> Option<std::os::fd::RawFd> {
+    Some(dir.as_raw_fd())
+}
+
 /// A C string of a name or path (InvalidInput if it holds a nul byte).
 pub(crate) fn cstr(b: &[u8]) -> io::Result<CString> {
     CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "nul byte in name"))
@@ -63,33 +74,25 @@ pub fn create_at(dir: &File, name: &OsStr) -> io::Result<File> {
 }
 
 pub fn mkdir_at(dir: &File, name: &OsStr, mode: libc::mode_t) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid dirfd and C string.
-    check(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode) })
+    Ok(nix::sys::stat::mkdirat(at(dir), name, Mode::from_bits_retain(mode))?)
 }
 
 pub fn mkfifo_at(dir: &File, name: &OsStr, mode: u32) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid dirfd and C string.
-    check(unsafe { libc::mkfifoat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) })
+    Ok(nix::unistd::mkfifoat(at(dir), name, Mode::from_bits_retain(mode as libc::mode_t))?)
 }
 
+/// mknodat(2); `mode` holds the file type and the permission bits.
 pub fn mknod_at(dir: &File, name: &OsStr, mode: libc::mode_t, dev: libc::dev_t) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid dirfd and C string.
-    check(unsafe { libc::mknodat(dir.as_raw_fd(), c.as_ptr(), mode, dev) })
+    let (kind, perm) = (SFlag::from_bits_retain(mode & libc::S_IFMT), Mode::from_bits_retain(mode & !libc::S_IFMT));
+    Ok(nix::sys::stat::mknodat(at(dir), name, kind, perm, dev)?)
 }
 
 /// lstat-like fstatat(AT_SYMLINK_NOFOLLOW); Ok(None) when absent.
 pub fn stat_at(dir: &File, name: &OsStr) -> io::Result<Option<libc::stat>> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: zeroed stat is a valid out-parameter; valid dirfd and C string.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-    match check(rc) {
-        Ok(()) => Ok(Some(st)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) => Err(e),
+    match nix::sys::stat::fstatat(at(dir), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(nix::errno::Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -106,72 +109,51 @@ pub fn remove_at(dir: &File, name: &OsStr) -> io::Result<()> {
         let p = Path::new("/proc/self/fd").join(dir.as_raw_fd().to_string()).join(name);
         return std::fs::remove_dir_all(p);
     }
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid dirfd and C string.
-    check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) })
+    Ok(nix::unistd::unlinkat(at(dir), name, nix::unistd::UnlinkatFlags::NoRemoveDir)?)
 }
 
 pub fn symlink_at(target: &OsStr, dir: &File, name: &OsStr) -> io::Result<()> {
-    let (t, n) = (cstr(target.as_bytes())?, cstr(name.as_bytes())?);
-    // SAFETY: valid C strings and dirfd.
-    check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), n.as_ptr()) })
+    Ok(nix::unistd::symlinkat(target, at(dir), name)?)
 }
 
 /// linkat(2) without AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
 pub fn link_at(old_dir: &File, old: &OsStr, new_dir: &File, new: &OsStr) -> io::Result<()> {
-    let (o, n) = (cstr(old.as_bytes())?, cstr(new.as_bytes())?);
-    // SAFETY: valid C strings and dirfds.
-    check(unsafe { libc::linkat(old_dir.as_raw_fd(), o.as_ptr(), new_dir.as_raw_fd(), n.as_ptr(), 0) })
+    Ok(nix::unistd::linkat(at(old_dir), old, at(new_dir), new, AtFlags::empty())?)
 }
 
 /// fchownat(AT_SYMLINK_NOFOLLOW): a symlink's own owner, never its target's (lchown(2)).
 pub fn lchown_at(dir: &File, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid dirfd and C string.
-    check(unsafe { libc::fchownat(dir.as_raw_fd(), c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+    let (uid, gid) = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
+    Ok(nix::unistd::fchownat(at(dir), name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)?)
 }
 
 pub fn fchown(f: &File, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: valid fd.
-    check(unsafe { libc::fchown(f.as_raw_fd(), uid, gid) })
+    Ok(nix::unistd::fchown(f.as_raw_fd(), Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?)
 }
 
 /// Set the mode after the owner: chown(2) clears set-user-ID and set-group-ID bits.
 pub fn fchmod(f: &File, mode: u32) -> io::Result<()> {
-    // SAFETY: valid fd.
-    check(unsafe { libc::fchmod(f.as_raw_fd(), (mode & 0o7777) as libc::mode_t) })
+    Ok(nix::sys::stat::fchmod(f.as_raw_fd(), Mode::from_bits_retain((mode & 0o7777) as libc::mode_t))?)
 }
 
 /// Set atime and mtime (seconds) on an open file or directory.
 pub fn futimes(f: &File, atime: i64, mtime: i64) -> io::Result<()> {
-    let ts = |s: i64| libc::timespec { tv_sec: s as libc::time_t, tv_nsec: 0 };
-    // SAFETY: valid fd and a two-element timespec array.
-    check(unsafe { libc::futimens(f.as_raw_fd(), [ts(atime), ts(mtime)].as_ptr()) })
+    let ts = |s: i64| TimeSpec::new(s as libc::time_t, 0);
+    Ok(nix::sys::stat::futimens(f.as_raw_fd(), &ts(atime), &ts(mtime))?)
 }
 
 /// Set the atime and mtime of a symlink itself (utimensat with AT_SYMLINK_NOFOLLOW).
 pub fn lutimes_at(dir: &File, name: &OsStr, mtime: i64) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    let ts = libc::timespec { tv_sec: mtime as libc::time_t, tv_nsec: 0 };
-    // SAFETY: valid dirfd, C string and timespec array.
-    check(unsafe { libc::utimensat(dir.as_raw_fd(), c.as_ptr(), [ts, ts].as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
+    let ts = TimeSpec::new(mtime as libc::time_t, 0);
+    let nofollow = nix::sys::stat::UtimensatFlags::NoFollowSymlink;
+    Ok(nix::sys::stat::utimensat(at(dir), name, &ts, &ts, nofollow)?)
 }
 
 pub fn fsetxattr(f: &File, name: &str, value: &[u8]) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid fd, C string, and a value buffer of the given length.
-    check(unsafe { libc::fsetxattr(f.as_raw_fd(), c.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
+    f.set_xattr(name, value)
 }
 
 #[cfg(test)]
 pub fn fgetxattr(f: &File, name: &str) -> io::Result<Vec<u8>> {
-    let c = cstr(name.as_bytes())?;
-    let mut buf = vec![0u8; 256];
-    // SAFETY: valid fd, C string, and a buffer of the given length.
-    let n = unsafe { libc::fgetxattr(f.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(buf)
+    f.get_xattr(name)?.ok_or_else(|| io::Error::from_raw_os_error(libc::ENODATA))
 }

@@ -317,11 +317,11 @@ fn interrupted_build_removes_its_run_container() {
     }
     let r = Root::new();
     // Ctrl-C on `berth build` (a stack service), SIGTERM on `berth image build`.
-    for (sig, name, compose) in [(libc::SIGINT, "SIGINT", true), (libc::SIGTERM, "SIGTERM", false)] {
+    use nix::sys::signal::Signal;
+    for (sig, name, compose) in [(Signal::SIGINT, "SIGINT", true), (Signal::SIGTERM, "SIGTERM", false)] {
         let marker = format!("intr-{}-{name}", std::process::id());
         let (child, id) = start_sleeping_build(&r, &marker, compose);
-        // SAFETY: kill(2) of the child this test spawned.
-        unsafe { libc::kill(child.id() as i32, sig) };
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
         let (status, stderr) = wait_for(child);
         assert_eq!(status.code(), Some(130), "{name}: {stderr}");
         assert!(stderr.contains(&format!("build interrupted by {name}")), "{stderr}");

@@ -149,7 +149,8 @@ fn init_runs_from_a_sealed_binary_cve_2019_5736() {
     // mount or sealed memfd), not merely "busy" while it runs.
     let exe = std::fs::File::open(format!("/proc/{pid1}/exe")).unwrap();
     let vfs = nix::sys::statvfs::fstatvfs(&exe).unwrap();
-    let seals = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&exe), libc::F_GET_SEALS) };
+    let seals =
+        nix::fcntl::fcntl(std::os::fd::AsRawFd::as_raw_fd(&exe), nix::fcntl::FcntlArg::F_GET_SEALS).unwrap_or(-1);
     assert!(
         vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) || (seals > 0 && seals & libc::F_SEAL_WRITE != 0),
         "the init's /proc/PID/exe is writable"

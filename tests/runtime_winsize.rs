@@ -77,6 +77,7 @@ impl Term {
     /// Resize the user's terminal: the kernel sends SIGWINCH to its foreground process group.
     fn resize(&self, rows: u16, cols: u16) {
         let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ reads one `struct winsize` from `ws`, alive for the call.
         assert_eq!(unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) }, 0);
     }
 

@@ -184,7 +184,8 @@ fn cpu_seconds(pid: i32) -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
     // After the comm field: state is field 3, utime 14, stime 15 (proc(5)).
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).unwrap().unwrap();
+    ticks / hz as f64
 }
 
 fn size(p: &Path) -> u64 {

@@ -77,8 +77,7 @@ fn alive(pid: i32) -> bool {
 }
 
 fn kill9(pid: i32) {
-    // SAFETY: plain kill(2) of a pid this test looked up.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
 }
 
 /// The `ps` line of `<project>-<service>-1`.

@@ -175,7 +175,7 @@ fn sigkill_mid_up_then_up_converges_without_duplicates() {
     // Kill the supervisor too: nothing may depend on it surviving.
     for (pid, cmd) in processes_of(&s.project) {
         if cmd.contains("__supervise") {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
     s.up(&["-d"]).success();
@@ -294,7 +294,7 @@ services:
         ["a", "b"].iter().all(|svc| s.runtime_state(svc, 1).is_some_and(|st| st.is_running()))
     });
     std::thread::sleep(Duration::from_millis(300));
-    unsafe { libc::kill(pid, libc::SIGINT) };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(130), "{stdout}");

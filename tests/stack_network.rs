@@ -7,7 +7,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::net::{TcpListener, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,7 +227,7 @@ fn udp_echo_in(pid: i32, port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinH
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/net")).expect("open netns");
     std::thread::spawn(move || {
         // setns(2) moves only this thread.
-        assert_eq!(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns");
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
         let sock = UdpSocket::bind(("0.0.0.0", port)).expect("bind udp in the container");
         sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
         let mut buf = [0u8; 512];

@@ -92,8 +92,8 @@ fn interrupted_attached_up_releases_its_published_ports() {
     s.eventually(WAIT, "web running with its port published", || {
         s.runtime_state("web", 1).is_some_and(|st| st.is_running()) && !bindable(port)
     });
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let child_pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(child_pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     assert!(!s.runtime_state("web", 1).unwrap().is_running(), "web still runs");

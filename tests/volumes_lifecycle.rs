@@ -126,12 +126,9 @@ fn seeded_layers(env: &Env) -> Vec<std::path::PathBuf> {
         std::os::unix::fs::symlink("seed.txt", l.join("data/link")).unwrap();
         chown(&l.join("data/link"), 1000, 1000);
         // overlayfs(5): a whiteout is a 0/0 character device; an opaque dir has the xattr.
-        let wh = std::ffi::CString::new(l.join("data/gone.txt").to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mknod(wh.as_ptr(), libc::S_IFCHR | 0o600, 0) }, 0);
-        let sub = std::ffi::CString::new(l.join("data/sub").to_str().unwrap()).unwrap();
-        let rc =
-            unsafe { libc::setxattr(sub.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0) };
-        assert_eq!(rc, 0, "set opaque xattr: {}", std::io::Error::last_os_error());
+        use nix::sys::stat::{mknod, Mode, SFlag};
+        mknod(&l.join("data/gone.txt"), SFlag::S_IFCHR, Mode::from_bits_truncate(0o600), 0).expect("whiteout");
+        xattr::set_deref(l.join("data/sub"), "trusted.overlay.opaque", b"y").expect("set opaque xattr");
     });
     vec![low, high]
 }

@@ -194,8 +194,8 @@ mod tests {
             let _g = SignalGuard::install();
             let _h = SignalGuard::install(); // nested: a second build of the same process
             assert!(check().is_ok());
-            // SAFETY: raise(3) of a signal our handler catches.
-            unsafe { libc::raise(libc::SIGHUP) };
+            // raise(3) of a signal our handler catches.
+            nix::sys::signal::raise(nix::sys::signal::Signal::SIGHUP).unwrap();
             let e = check().unwrap_err().to_string();
             assert_eq!(e, "build interrupted by SIGHUP");
         }

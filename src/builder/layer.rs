@@ -195,20 +195,11 @@ impl<W: Write> LayerWriter<'_, W> {
 
 /// The xattrs of `path` worth keeping in a layer (not overlayfs's own `trusted.overlay.*`).
 fn list_xattrs(path: &Path) -> Vec<(String, Vec<u8>)> {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(p) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return Vec::new() };
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: a valid C string and a buffer of the given length.
-    let len = unsafe { libc::llistxattr(p.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if len <= 0 {
-        return Vec::new();
-    }
-    buf.truncate(len as usize);
-    buf.split(|b| *b == 0)
-        .filter(|n| !n.is_empty())
-        .filter_map(|n| std::str::from_utf8(n).ok())
+    let Ok(names) = xattr::list(path) else { return Vec::new() };
+    names
+        .filter_map(|n| n.into_string().ok())
         .filter(|n| !n.starts_with("trusted.overlay."))
-        .filter_map(|n| super::tree::xattr_get(path, n).map(|v| (n.to_string(), v)))
+        .filter_map(|n| super::tree::xattr_get(path, &n).map(|v| (n, v)))
         .collect()
 }
 

@@ -189,13 +189,7 @@ fn follow(rt: &Runtime, id: &str, prefix: &str, log: &dyn BuildLog) -> Result<(i
 }
 
 fn random_hex() -> Result<String> {
-    let mut b = [0u8; 8];
-    // SAFETY: getrandom(2) into a buffer of the given length.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n != b.len() as isize {
-        return Err(BuildError::Invalid(format!("getrandom: {}", std::io::Error::last_os_error())));
-    }
-    Ok(hex::encode(b))
+    crate::common::ids::hex_id(8).map_err(|e| BuildError::Invalid(format!("getrandom: {e}")))
 }
 
 #[cfg(test)]

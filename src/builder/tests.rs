@@ -205,8 +205,8 @@ fn copy_chmod_and_chown_apply_to_files_and_directories() {
     let plan = copy::plan(&src, &image, &["d".into()], "/out/", false).unwrap();
     let layer = t.path().join("layer");
     fs::create_dir(&layer).unwrap();
-    // SAFETY: getuid/getgid never fail. Our own ids: chown to them needs no privilege.
-    let me = unsafe { (libc::getuid(), libc::getgid()) };
+    // Our own ids: chown to them needs no privilege.
+    let me = (nix::unistd::getuid().as_raw(), nix::unistd::getgid().as_raw());
     let attrs = Attrs { owner: Some(me), reset_owner: true, chmod: Some(0o750) };
     copy::apply(&src, &image, &plan, attrs, &layer, &t.path().join("scratch")).unwrap();
     use std::os::unix::fs::MetadataExt;

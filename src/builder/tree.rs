@@ -37,17 +37,7 @@ pub fn is_opaque(dir: &Path) -> bool {
 
 /// lgetxattr(2) of one attribute (None when absent or unreadable).
 pub fn xattr_get(path: &Path, name: &str) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let n = std::ffi::CString::new(name).ok()?;
-    let mut buf = vec![0u8; 256];
-    // SAFETY: valid C strings and a buffer of the given length.
-    let len = unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if len < 0 {
-        return None;
-    }
-    buf.truncate(len as usize);
-    Some(buf)
+    xattr::get(path, name).ok().flatten()
 }
 
 impl<'a> Tree<'a> {

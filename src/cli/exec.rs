@@ -6,7 +6,7 @@
 //! is made in the container (`Runtime::exec_tty`) and relayed here as `berth run -it` does.
 
 use std::io::IsTerminal;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -116,7 +116,8 @@ fn relay_tty(mut helper: Child, master: &OwnedFd) -> anyhow::Result<ExitStatus> 
     attach::copy_window_size(master);
     let _winch = attach::WinchRelay::install();
     let _raw = std::io::stdin().is_terminal().then(RawMode::enable);
-    let mut input = Some(0);
+    let stdin = std::io::stdin();
+    let mut input = Some(stdin.as_fd());
     loop {
         if !attach::relay_pty_step(&mut input, master, Duration::from_millis(20)) {
             // Every holder of the slave is gone: the command has exited (or is about to).

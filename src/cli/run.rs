@@ -383,7 +383,7 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
 }
 
 fn random_id() -> anyhow::Result<String> {
-    Ok(crate::common::ids::hex_id(16)?)
+    crate::common::ids::hex_id(16).context("getrandom")
 }
 
 #[cfg(test)]

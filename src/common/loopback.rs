@@ -2,16 +2,13 @@
 //! netns starts with loopback down, and "network: none" means loopback only, not nothing
 //! (Docker's behaviour; netdevice(7) SIOCGIFFLAGS / SIOCSIFFLAGS on a datagram socket).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 
 pub fn up() -> Result<(), String> {
-    // SAFETY: plain socket(2); the fd is owned (and closed) by `sock`.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(format!("loopback: socket: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| format!("loopback: socket: {}", std::io::Error::from(e)))?;
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {

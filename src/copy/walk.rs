@@ -152,24 +152,10 @@ fn is_mount_root(dir: &File, name: &OsStr) -> bool {
 }
 
 pub fn fstat(f: &File) -> std::io::Result<libc::stat> {
-    // SAFETY: a zeroed stat is a valid out-parameter; f is an open fd.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::fstat(f.as_raw_fd(), &mut st) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(st)
+    Ok(nix::sys::stat::fstat(f.as_raw_fd())?)
 }
 
 /// The target of symlink `name` in `dir` (at most PATH_MAX bytes, as the kernel allows).
 pub fn read_link_at(dir: &File, name: &OsStr) -> std::io::Result<OsString> {
-    let c = at::cstr(name.as_bytes())?;
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: valid dirfd, C string and a buffer of the given length.
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(OsStr::from_bytes(&buf).to_os_string())
+    Ok(nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name)?)
 }

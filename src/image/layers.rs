@@ -126,11 +126,7 @@ fn unpack_via(layout: &Layout, tmp: &Path, digest: &str, expected: Option<&str>)
 /// an fsync per file).
 fn syncfs(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(io_err(dir))?;
-    // SAFETY: syncfs on an fd we own.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-        return Err(io_err(dir)(io::Error::last_os_error()));
-    }
-    Ok(())
+    nix::unistd::syncfs(f.as_raw_fd()).map_err(|e| io_err(dir)(e.into()))
 }
 
 /// Delete an unpacked layer: first renamed into tmp/ (atomic: no reader ever sees a half-deleted

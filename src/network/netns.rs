@@ -29,8 +29,7 @@ pub fn create(path: &Path) -> Result<()> {
     let target = path.to_path_buf();
     let res = run_thread(move || -> Result<()> {
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| NetworkError::sys("unshare(CLONE_NEWNET)", e))?;
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
+        let tid = nix::unistd::gettid();
         let src = PathBuf::from(format!("/proc/self/task/{tid}/ns/net"));
         mount(Some(&src), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
             .map_err(|e| NetworkError::sys(format!("bind-mount netns onto {}", target.display()), e))?;

@@ -141,11 +141,12 @@ pub fn stop(roots: &Roots, project: &str) -> Result<()> {
     let pid: Option<i32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
     let deadline = Instant::now() + Duration::from_secs(3);
     if let Some(pid) = pid.filter(|&p| p > 1) {
-        // SAFETY: plain kill(2).
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        use nix::sys::signal::{kill, Signal};
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = kill(pid, Signal::SIGTERM);
         while is_running(roots, project)? {
             if Instant::now() >= deadline {
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = kill(pid, Signal::SIGKILL);
                 std::thread::sleep(Duration::from_millis(50));
                 break;
             }

@@ -3,11 +3,13 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -145,43 +147,45 @@ impl Drop for RawMode {
 /// Relay stdin → master and master → stdout once, waiting at most `timeout`; false when the
 /// master is closed (the container side hung up).
 pub fn relay_pty_once(master: &OwnedFd, timeout: Duration) -> bool {
-    relay_pty_step(&mut Some(0), master, timeout)
+    relay_pty_step(&mut Some(std::io::stdin().as_fd()), master, timeout)
 }
 
 /// As [`relay_pty_once`], reading from `input` (None: only copy the master to stdout). At the
 /// end of `input` it is set to None, so a closed stdin is not polled again (poll(2) reports
 /// it readable forever: a busy loop).
-pub fn relay_pty_step(input: &mut Option<RawFd>, master: &OwnedFd, timeout: Duration) -> bool {
+pub fn relay_pty_step(input: &mut Option<BorrowedFd<'_>>, master: &OwnedFd, timeout: Duration) -> bool {
     if WINCH.swap(false, Ordering::SeqCst) {
         copy_window_size(master);
     }
-    // poll(2) ignores a negative fd.
-    let mut fds = [
-        libc::pollfd { fd: input.unwrap_or(-1), events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-    ];
-    if unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout.as_millis() as i32) } <= 0 {
+    // The master, and the input while there is one.
+    let on_master = PollFd::new(master.as_fd(), PollFlags::POLLIN);
+    let mut fds = [on_master, input.map_or(on_master, |fd| PollFd::new(fd, PollFlags::POLLIN))];
+    let watched = if input.is_some() { 2 } else { 1 };
+    let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+    if !matches!(nix::poll::poll(&mut fds[..watched], timeout), Ok(n) if n > 0) {
         return true;
     }
-    use std::io::ErrorKind::{Interrupted, WouldBlock};
+    let ready = |f: &PollFd| {
+        f.revents().is_none_or(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR))
+    };
     let mut buf = [0u8; 8192];
-    if let Some(fd) = *input {
-        if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                unsafe { libc::write(master.as_raw_fd(), buf.as_ptr().cast(), n as usize) };
-            } else if n == 0 || !matches!(std::io::Error::last_os_error().kind(), Interrupted | WouldBlock) {
-                *input = None;
+    if let Some(fd) = input.filter(|_| ready(&fds[1])) {
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+            Ok(0) => *input = None,
+            Ok(n) => {
+                let _ = nix::unistd::write(master, &buf[..n]);
             }
+            Err(Errno::EINTR | Errno::EAGAIN) => {}
+            Err(_) => *input = None,
         }
     }
-    if fds[1].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return false;
-        }
+    if ready(&fds[0]) {
+        let n = match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+            Ok(n) if n > 0 => n,
+            _ => return false,
+        };
         let mut stdout = std::io::stdout();
-        let _ = stdout.write_all(&buf[..n as usize]);
+        let _ = stdout.write_all(&buf[..n]);
         let _ = stdout.flush();
     }
     true
@@ -193,7 +197,9 @@ mod tests {
 
     /// The current SIGWINCH handler, read without changing it (sigaction(2) with no new action).
     fn winch_handler() -> libc::sighandler_t {
+        // SAFETY: an all-zero sigaction is a valid value of this plain C struct.
         let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: a null new action only reads the current one into `old`, a valid out-pointer.
         assert_eq!(unsafe { libc::sigaction(libc::SIGWINCH, std::ptr::null(), &mut old) }, 0);
         old.sa_sigaction
     }
@@ -206,12 +212,12 @@ mod tests {
             assert_eq!(winch_handler(), on_winch as *const () as libc::sighandler_t);
             assert!(WINCH.swap(false, Ordering::SeqCst), "the first relay step copies the size again");
             // raise(3) runs the handler before it returns (signal sent to the calling thread).
-            assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+            nix::sys::signal::raise(Signal::SIGWINCH).unwrap();
             assert!(WINCH.swap(false, Ordering::SeqCst), "SIGWINCH noted");
         }
         assert_eq!(winch_handler(), before, "disposition put back");
         // Default disposition again: ignored (signal(7)), so this does not kill the test.
-        assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+        nix::sys::signal::raise(Signal::SIGWINCH).unwrap();
         assert!(!WINCH.load(Ordering::SeqCst));
         // The next relay step takes a noted resize (one test: WINCH is process-wide). Our
         // stdin in tests is no terminal of ours; tests/runtime_winsize.rs checks the sizes.

@@ -58,6 +58,8 @@ pub fn read_only_bind(path: &Path) -> std::io::Result<OwnedFd> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
     const MOUNT_ATTR_RDONLY: u64 = 1;
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())?;
+    // SAFETY: open_tree(2) reads the NUL-terminated `c`, alive for the call; nix 0.29 has no
+    // wrapper for it.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_open_tree,
@@ -69,8 +71,11 @@ pub fn read_only_bind(path: &Path) -> std::io::Result<OwnedFd> {
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: a new fd that open_tree just returned, owned by nothing else.
     let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
     let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: mount_setattr(2) reads `attr`, a #[repr(C)] struct mount_attr (MOUNT_ATTR_SIZE_VER0)
+    // whose size is passed along, and an empty C string; both outlive the call. No wrapper in nix.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
@@ -89,26 +94,21 @@ pub fn read_only_bind(path: &Path) -> std::io::Result<OwnedFd> {
 
 /// A sealed, executable memfd holding a copy of `path`.
 pub fn memfd_copy(path: &Path) -> Result<OwnedFd> {
+    use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
     let name = c"berth-monitor";
     // MFD_EXEC (6.3+) states the intent under vm.memfd_noexec; older kernels reject the flag.
-    const MFD_EXEC: libc::c_uint = 0x10;
-    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
-    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), base | MFD_EXEC) };
-    if fd < 0 {
-        fd = unsafe { libc::memfd_create(name.as_ptr(), base) };
-    }
-    if fd < 0 {
-        return Err(io("memfd_create", path, std::io::Error::last_os_error()));
-    }
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    const MFD_EXEC: MemFdCreateFlag = MemFdCreateFlag::from_bits_retain(0x10);
+    let base = MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING;
+    let owned = memfd_create(name, base | MFD_EXEC)
+        .or_else(|_| memfd_create(name, base))
+        .map_err(|e| io("memfd_create", path, e.into()))?;
     let mut src = File::open(path).map_err(|e| io("open", path, e))?;
     let mut dst = File::from(owned);
     std::io::copy(&mut src, &mut dst).map_err(|e| io("copy", path, e))?;
     dst.flush().map_err(|e| io("copy", path, e))?;
-    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    if unsafe { libc::fcntl(dst.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(io("seal memfd copy of", path, std::io::Error::last_os_error()));
-    }
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    let seals = SealFlag::F_SEAL_SEAL | SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE;
+    fcntl(dst.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals)).map_err(|e| io("seal memfd copy of", path, e.into()))?;
     Ok(OwnedFd::from(dst))
 }
 
@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn memfd_copy_is_sealed_and_executable() {
         let fd = memfd_copy(Path::new("/bin/true")).unwrap();
-        let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+        let seals = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_GET_SEALS).unwrap();
         assert!(seals & libc::F_SEAL_WRITE != 0 && seals & libc::F_SEAL_SEAL != 0, "seals {seals:#x}");
         let status = std::process::Command::new(exec_path(&fd)).status().unwrap();
         assert!(status.success());

@@ -139,31 +139,17 @@ fn remove_berth_dir(root: &Path) {
     }
 }
 
-fn cpath(p: &Path, name: &str) -> Option<(std::ffi::CString, std::ffi::CString)> {
-    use std::os::unix::ffi::OsStrExt;
-    Some((std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?, std::ffi::CString::new(name).ok()?))
-}
-
-/// An xattr's value ("" when absent or unreadable).
+/// An xattr's value ("" when absent or unreadable; getxattr(2), following symlinks).
 fn get_xattr(p: &Path, name: &str) -> String {
-    let Some((path, name)) = cpath(p, name) else { return String::new() };
-    let mut buf = [0u8; 256];
-    // SAFETY: both strings are NUL-terminated and live across the call; the kernel writes at
-    // most buf.len() bytes into buf.
-    let n = unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return String::new();
+    match xattr::get_deref(p, name) {
+        Ok(Some(v)) => String::from_utf8_lossy(&v).into_owned(),
+        _ => String::new(),
     }
-    String::from_utf8_lossy(&buf[..n as usize]).into_owned()
 }
 
 fn set_xattr(p: &Path, name: &str, value: &str) {
-    let Some((path, name)) = cpath(p, name) else { return };
-    // SAFETY: both strings are NUL-terminated and live across the call; the kernel reads
-    // value.len() bytes from value.
-    let rc = unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
-    if rc != 0 {
-        tracing::debug!(path = %p.display(), error = %io::Error::last_os_error(), "cannot record the root's controllers");
+    if let Err(e) = xattr::set_deref(p, name, value.as_bytes()) {
+        tracing::debug!(path = %p.display(), error = %e, "cannot record the root's controllers");
     }
 }
 

@@ -57,6 +57,9 @@ pub fn run(ctx: &ChildCtx<'_>) -> isize {
 }
 
 fn report(err_w: RawFd, msg: &str) -> isize {
+    // SAFETY: write(2) reads `msg.len()` bytes of `msg`. `err_w` is the error pipe's write end,
+    // open for this whole process (the monitor's copy of it stays open until after the clone);
+    // a raw fd, so no borrow for nix's AsFd-taking write.
     unsafe { libc::write(err_w, msg.as_ptr().cast(), msg.len()) };
     127
 }
@@ -66,8 +69,8 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     let cfg = ctx.cfg;
     // 1. stdio: the log pipes (or the tty) become 0, 1, 2.
     for (target, fd) in ctx.stdio.iter().enumerate() {
-        if *fd != target as RawFd && unsafe { libc::dup2(*fd, target as RawFd) } < 0 {
-            return Err(format!("dup2 stdio: {}", std::io::Error::last_os_error()));
+        if *fd != target as RawFd {
+            nix::unistd::dup2(*fd, target as RawFd).map_err(|e| format!("dup2 stdio: {}", std::io::Error::from(e)))?;
         }
     }
     // 2. in a user namespace: wait for the monitor's release (it writes our id maps and moves
@@ -146,6 +149,8 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
         nix::unistd::sethostname(&host).map_err(|e| format!("sethostname {host}: {e}"))?;
         if let Some(d) = &cfg.domainname {
             let c = std::ffi::CString::new(d.as_str()).map_err(|e| e.to_string())?;
+            // SAFETY: setdomainname(2) reads `d.len()` bytes of `c` (d's bytes, NUL-free), which
+            // outlives the call; nix has sethostname but no setdomainname.
             if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
                 return Err(format!("setdomainname {d}: {}", std::io::Error::last_os_error()));
             }
@@ -165,11 +170,10 @@ fn released(ctx: &ChildCtx<'_>) -> Result<(), String> {
     let mut msg = Vec::new();
     let mut buf = [0u8; 1024];
     while !msg.ends_with(b"\0") {
-        let n = unsafe { libc::read(ctx.sync_r, buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
+        match nix::unistd::read(ctx.sync_r, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => msg.extend_from_slice(&buf[..n]),
         }
-        msg.extend_from_slice(&buf[..n as usize]);
     }
     let msg = String::from_utf8_lossy(msg.strip_suffix(b"\0").unwrap_or(&msg));
     let mut lines = msg.lines();

@@ -73,15 +73,12 @@ fn namespaces(cfg: &ContainerConfig) -> Vec<(&'static str, CloneFlags)> {
 /// The console socket, moved off fd 0 (the child's pty slave takes 0, 1 and 2) and
 /// close-on-exec; /dev/null takes fd 0, so only the owner of the returned fd holds the socket.
 fn console_socket() -> Result<OwnedFd, String> {
-    let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
-    if fd < 0 {
-        return Err(format!("take the console socket: {}", std::io::Error::last_os_error()));
-    }
+    let fd = nix::fcntl::fcntl(0, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(|e| format!("take the console socket: {}", std::io::Error::from(e)))?;
+    // SAFETY: a new descriptor that fcntl(F_DUPFD_CLOEXEC) just made, owned by nothing else.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     let null = File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
-    if unsafe { libc::dup2(null.as_raw_fd(), 0) } < 0 {
-        return Err(format!("dup2 /dev/null: {}", std::io::Error::last_os_error()));
-    }
+    nix::unistd::dup2(null.as_raw_fd(), 0).map_err(|e| format!("dup2 /dev/null: {}", std::io::Error::from(e)))?;
     Ok(sock)
 }
 
@@ -105,11 +102,15 @@ fn run(dir: &StateDir, exec_json: &str, console: bool) -> Result<i32, String> {
         nix::sched::setns(f, *flag).map_err(|e| format!("join the {name} namespace of container {}: {e}", cfg.id))?;
     }
     drop(fds);
+    // SAFETY: this helper is single-threaded (see the module doc: that is why exec is done here),
+    // so the child may allocate and take locks freely.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             let msg = child(&cfg, &ec, console.as_ref().map(AsRawFd::as_raw_fd));
             eprintln!("berth exec: {msg}");
             let code = if msg.contains("not found") { 127 } else { 126 };
+            // SAFETY: _exit(2) ends the child without running the parent's exit handlers; nix
+            // has no wrapper for it.
             unsafe { libc::_exit(code) }
         }
         Ok(ForkResult::Parent { child }) => {

@@ -36,6 +36,8 @@ pub fn main(args: &[String]) -> i32 {
             // Only 0/1/2 are ours: an fd our starter's own parent leaked to it without
             // CLOEXEC (a CI runner's output pipe, say) would otherwise stay open as long as
             // the container runs, and whoever waits for that pipe's EOF would hang.
+            // SAFETY: close_range(2) at the start of this freshly exec'd, single-threaded helper:
+            // nothing in it has opened or refers to a descriptor from 3 up. No nix wrapper.
             unsafe { libc::close_range(3, u32::MAX, 0) };
             super::monitor::main(Path::new(&args[2]))
         }
@@ -44,7 +46,8 @@ pub fn main(args: &[String]) -> i32 {
             let _ = nix::sys::prctl::set_name(c"berth-zygote");
             // The room stays for the monitors it forks; until then it reads `berth-zygote`.
             super::proctitle::set("berth-zygote", false);
-            unsafe { libc::close_range(3, u32::MAX, 0) }; // as for the monitor, below
+            // SAFETY: as for the monitor, below: nothing here has opened an fd from 3 up yet.
+            unsafe { libc::close_range(3, u32::MAX, 0) };
             super::zygote::main()
         }
         // `exec <state-dir> <exec-json> console`: stdin is the socket the pty master goes out on.

@@ -10,11 +10,13 @@
 //! goes to monitor.log in the state dir, made on its first line ([`note`]): most containers
 //! never need one, and an empty file per container cost a disk inode on every create.
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Instant;
 
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sched::CloneFlags;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
@@ -41,7 +43,11 @@ pub fn main(state_dir: &Path) -> i32 {
     if nix::unistd::setsid().is_err() {
         note(&StateDir(state_dir.to_path_buf()).monitor_log(), "setsid failed");
     }
+    // SAFETY: the monitor is single-threaded here (no thread has been started), so the child's
+    // copy of the address space holds no lock another thread owned and may allocate freely.
     match unsafe { nix::unistd::fork() } {
+        // SAFETY: _exit(2) ends the process without running Rust or libc exit handlers, which
+        // belong to the child now; nix has no wrapper for it.
         Ok(ForkResult::Parent { .. }) => unsafe { libc::_exit(0) },
         Ok(ForkResult::Child) => {}
         Err(e) => {
@@ -78,7 +84,8 @@ fn note(path: &Path, msg: &str) {
 
 /// Write to the readiness pipe (fd 1), ignoring a starter that is gone.
 fn say(msg: &str) {
-    unsafe { libc::write(1, msg.as_ptr().cast(), msg.len()) };
+    // Unbuffered: one write(2) on fd 1, as before the process had a Rust stdout.
+    let _ = nix::unistd::write(std::io::stdout(), msg.as_bytes());
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), String> {
@@ -314,10 +321,8 @@ fn place(
 /// must not be held open by us.
 fn detach_stdio() {
     if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 0);
-            libc::dup2(null.as_raw_fd(), 1);
-        }
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
     }
 }
 
@@ -354,9 +359,15 @@ fn trim_rss() {
         }
     }
     drop(smaps);
+    // SAFETY: malloc_trim(3) takes no pointer and only returns free heap memory to the kernel;
+    // no wrapper exists (glibc only).
     unsafe { libc::malloc_trim(0) };
     // Last, in a tight loop: the parsing above would fault the text right back in.
     for (start, end) in clean {
+        // SAFETY: [start, end) is a whole mapping the kernel listed in our smaps: private,
+        // read-only, file-backed and with no anonymous page, so every resident page equals the
+        // file's content and MADV_DONTNEED only makes the next access re-read it; no Rust object
+        // lives there, and nothing changes for a reader. (nix's madvise is unsafe as well.)
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
     }
 }
@@ -365,20 +376,22 @@ fn read_to_end(fd: RawFd) -> String {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
         }
-        out.extend_from_slice(&buf[..n as usize]);
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
 fn pidfd_open(pid: Pid) -> Result<OwnedFd, String> {
+    // SAFETY: pidfd_open(2) takes two integers and touches no memory of ours; nix 0.29 has no
+    // wrapper for it.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     if fd < 0 {
         return Err(format!("pidfd_open {pid}: {}", std::io::Error::last_os_error()));
     }
+    // SAFETY: a new fd that pidfd_open just returned, owned by nothing else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
@@ -388,9 +401,8 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, String> {
 /// stays bounded (see `lograte`).
 fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2], pidfd: &OwnedFd) {
     let mut log = LogWriter::open(&dir.log(), cfg.log_max_size()).map(|l| l.with_max_files(cfg.log_max_files())).ok();
-    let raw = |s: &Option<OwnedFd>| s.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
-    // The streams still open (-1: closed).
-    let mut open = [raw(&streams[0]), raw(&streams[1])];
+    // The streams still open (None: closed).
+    let mut open = [streams[0].as_ref().map(OwnedFd::as_fd), streams[1].as_ref().map(OwnedFd::as_fd)];
     let mut budget = LogBudget::new(lograte::RATE, lograte::BURST, Instant::now());
     let mut buf = vec![0u8; 64 * 1024];
     // Trim once the container has been quiet for a while (first after 100 ms: a short-lived
@@ -399,25 +411,29 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
     let mut quiet_ms = 100;
     loop {
         let pause = budget.pause(Instant::now());
-        // poll(2) ignores a negative fd: paused, only the container's exit is watched.
-        let watch = |fd: RawFd| if pause.is_some() { -1 } else { fd };
-        let mut fds = [
-            libc::pollfd { fd: watch(open[0]), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: watch(open[1]), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-        ];
-        let timeout = match pause {
-            Some(d) => d.as_millis().clamp(1, i32::MAX as u128) as i32,
-            None if quiet_ms > 0 => quiet_ms,
-            None => -1,
-        };
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
-        if n < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
+        // The container's exit first, then the open streams (paused: only the exit is watched),
+        // with the stream each slot holds.
+        let exit = PollFd::new(pidfd.as_fd(), PollFlags::POLLIN);
+        let mut fds = [exit; 3];
+        let mut which = [0; 3];
+        let mut watched = 1;
+        for (i, fd) in open.iter().enumerate().filter(|_| pause.is_none()) {
+            if let Some(fd) = fd {
+                fds[watched] = PollFd::new(*fd, PollFlags::POLLIN);
+                which[watched] = i;
+                watched += 1;
             }
-            break;
         }
+        let timeout = match pause {
+            Some(d) => PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128)).unwrap_or(PollTimeout::MAX),
+            None if quiet_ms > 0 => PollTimeout::try_from(quiet_ms).unwrap_or(PollTimeout::MAX),
+            None => PollTimeout::NONE,
+        };
+        let n = match nix::poll::poll(&mut fds[..watched], timeout) {
+            Ok(n) => n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        };
         if n == 0 {
             if pause.is_none() {
                 trim_rss();
@@ -425,17 +441,17 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
             }
             continue;
         }
-        for (i, f) in fds.iter().enumerate().take(2) {
-            if f.revents == 0 {
-                continue;
-            }
+        // Any event, unknown bits included (revents() is None then), as `revents != 0`.
+        let fired = |f: &PollFd| f.revents().is_none_or(|r| !r.is_empty());
+        for (f, &i) in fds[1..watched].iter().zip(&which[1..watched]) {
+            let Some(fd) = open[i].filter(|_| fired(f)) else { continue };
             quiet_ms = 2000;
-            match copy_once(f.fd, i, &mut buf, &mut log) {
+            match copy_once(fd, i, &mut buf, &mut log) {
                 Some(written) => budget.charge(written, Instant::now()),
-                None => open[i] = -1,
+                None => open[i] = None,
             }
         }
-        if fds[2].revents != 0 {
+        if fired(&fds[0]) {
             break;
         }
     }
@@ -445,10 +461,10 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
 /// PID 1 is gone (and with it its pid namespace): take whatever is still buffered, without
 /// blocking on a pipe some straggler (pid: host) might still hold, and at most [`DRAIN_MAX`]
 /// bytes a stream, so such a straggler cannot keep the monitor copying.
-fn drain(fds: [RawFd; 2], buf: &mut [u8], log: &mut Option<LogWriter>) {
+fn drain(fds: [Option<BorrowedFd>; 2], buf: &mut [u8], log: &mut Option<LogWriter>) {
     for (i, fd) in fds.into_iter().enumerate() {
-        if fd >= 0 {
-            unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+        if let Some(fd) = fd {
+            let _ = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
             let mut taken = 0;
             while taken < DRAIN_MAX {
                 match copy_once(fd, i, buf, log) {
@@ -468,10 +484,7 @@ const DRAIN_MAX: usize = 1 << 20;
 
 /// One read from a stream into the log: the bytes written to the log; None at EOF, error or
 /// nothing left.
-fn copy_once(fd: RawFd, stream: usize, buf: &mut [u8], log: &mut Option<LogWriter>) -> Option<u64> {
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n <= 0 {
-        return None;
-    }
-    Some(log.as_mut().and_then(|l| l.feed(stream, &buf[..n as usize]).ok()).unwrap_or(n as u64))
+fn copy_once(fd: BorrowedFd, stream: usize, buf: &mut [u8], log: &mut Option<LogWriter>) -> Option<u64> {
+    let n = nix::unistd::read(fd.as_raw_fd(), buf).ok().filter(|&n| n > 0)?;
+    Some(log.as_mut().and_then(|l| l.feed(stream, &buf[..n]).ok()).unwrap_or(n as u64))
 }

@@ -21,24 +21,33 @@ use nix::unistd::{fork, ForkResult, Pid};
 pub fn fork_and_supervise(exec: impl FnOnce() -> String) -> ! {
     let all = SigSet::all();
     let _ = all.thread_block();
+    // SAFETY: the container's first process is single-threaded (cloned from the single-threaded
+    // monitor, or forked by the exec helper), so the child may allocate and take locks freely.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             super::process::reset_signals();
             let msg = exec();
             // The error pipe is still open (close-on-exec): report like a failed setup.
             eprintln!("berth-init: {msg}");
+            // SAFETY: _exit(2) leaves at once (this process shares no exit handlers worth
+            // running with anyone); nix has no wrapper for it.
             unsafe { libc::_exit(127) }
         }
         Ok(ForkResult::Parent { child }) => {
             // Drop every fd but stdio: in particular our copy of the monitor's error pipe, whose
             // EOF tells the monitor the workload's exec went through.
+            // SAFETY: close_range(2) closes descriptors 3 and up; nothing in this single-threaded
+            // process refers to any of them again (no OwnedFd of ours is dropped after this).
+            // nix 0.29 has no wrapper.
             unsafe { libc::close_range(3, u32::MAX, 0) };
             let _ = nix::sys::prctl::set_name(c"berth-init");
             let code = supervise(child, &all);
+            // SAFETY: as above, _exit(2) with the workload's status.
             unsafe { libc::_exit(code) }
         }
         Err(e) => {
             eprintln!("berth-init: fork: {e}");
+            // SAFETY: as above.
             unsafe { libc::_exit(127) }
         }
     }

@@ -174,6 +174,8 @@ pub fn reset_signals() {
     use nix::sys::signal::{signal, SigHandler, SigSet, Signal};
     for sig in Signal::iterator() {
         if sig != Signal::SIGKILL && sig != Signal::SIGSTOP {
+            // SAFETY: SIG_DFL installs no handler of ours, so no handler can break
+            // async-signal-safety; nix marks every signal(2) unsafe.
             let _ = unsafe { signal(sig, SigHandler::SigDfl) };
         }
     }

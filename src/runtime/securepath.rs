@@ -8,9 +8,13 @@
 //! (`/proc/self/fd/N`), never onto a path re-walked from the host.
 
 use std::collections::VecDeque;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
 
 type R<T> = Result<T, String>;
 
@@ -18,28 +22,25 @@ type R<T> = Result<T, String>;
 const MAX_LINKS: usize = 40;
 
 pub fn open_dir(p: &Path) -> R<OwnedFd> {
-    let c = CString::new(p.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("open {}: {}", p.display(), std::io::Error::last_os_error()));
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    // open(2) with O_PATH | O_DIRECTORY | O_CLOEXEC (std adds O_CLOEXEC; O_RDONLY is 0).
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(p)
+        .map(OwnedFd::from)
+        .map_err(|e| format!("open {}: {e}", p.display()))
 }
 
 /// O_PATH fd of `rel` resolved inside `root` (RESOLVE_IN_ROOT, no magic links).
 pub fn open_in_root(root: &OwnedFd, rel: &str) -> R<OwnedFd> {
     let rel = if rel.is_empty() { "." } else { rel };
-    let c = CString::new(rel).map_err(|e| e.to_string())?;
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    let size = std::mem::size_of::<libc::open_how>();
-    let fd =
-        unsafe { libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const libc::open_how, size) };
-    if fd < 0 {
-        return Err(format!("resolve {rel} in the rootfs: {}", std::io::Error::last_os_error()));
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = nix::fcntl::openat2(root.as_raw_fd(), rel, how)
+        .map_err(|e| format!("resolve {rel} in the rootfs: {}", std::io::Error::from(e)))?;
+    // SAFETY: a new descriptor that openat2 just returned, owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The path through which the kernel reaches an O_PATH fd (mount(2) accepts it as a target).
@@ -49,14 +50,7 @@ pub fn fd_path(fd: &OwnedFd) -> PathBuf {
 
 /// The target of symlink `name` in directory `dir`, or None if it is not a symlink.
 fn read_link_at(dir: &OwnedFd, name: &str) -> Option<String> {
-    let c = CString::new(name).ok()?;
-    let mut buf = vec![0u8; 4096];
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return None;
-    }
-    buf.truncate(n as usize);
-    String::from_utf8(buf).ok()
+    nix::fcntl::readlinkat(Some(dir.as_raw_fd()), name).ok()?.into_string().ok()
 }
 
 /// `rel` with every existing symlink expanded as if `root` were `/` and every `..` clamped at
@@ -105,22 +99,19 @@ pub fn secure_target(root: &Path, rel: &str, file: bool) -> R<OwnedFd> {
             continue;
         }
         let parent = open_in_root(&rootfd, &comps[..i].join("/"))?;
-        let name = CString::new(comps[i]).map_err(|e| e.to_string())?;
+        let (at, name) = (Some(parent.as_raw_fd()), comps[i]);
         let last = i + 1 == comps.len();
-        let rc = unsafe {
-            if last && file {
-                let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-                let fd = libc::openat(parent.as_raw_fd(), name.as_ptr(), flags, 0o644);
-                if fd >= 0 {
-                    libc::close(fd);
-                }
-                fd
-            } else {
-                libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755)
-            }
+        let made = if last && file {
+            let flags = OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            nix::fcntl::openat(at, name, flags, Mode::from_bits_truncate(0o644)).map(|fd| {
+                let _ = nix::unistd::close(fd);
+            })
+        } else {
+            nix::sys::stat::mkdirat(at, name, Mode::from_bits_truncate(0o755))
         };
-        if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-            return Err(format!("create mount target {rel} in the rootfs: {}", std::io::Error::last_os_error()));
+        match made {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(format!("create mount target {rel} in the rootfs: {}", std::io::Error::from(e))),
         }
     }
     open_in_root(&rootfd, &resolved)

@@ -78,6 +78,8 @@ pub fn kill_at_once(pid1: i32, sig: Signal, with_init: bool, own_pid_ns: bool) -
 /// reused by another process only makes the caller wait out `timeout`, and callers always
 /// re-read the state, so the pidfd is a wake-up hint, never the source of truth.
 pub fn wait_for_monitor(monitor_pid: Option<i32>, timeout: std::time::Duration) {
+    // SAFETY: pidfd_open(2) takes two integers and touches no memory of ours; nix 0.29 has no
+    // wrapper for it.
     let fd = monitor_pid.map_or(-1, |pid| unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32);
     if fd < 0 {
         std::thread::sleep(timeout.min(std::time::Duration::from_millis(5)));
@@ -85,10 +87,10 @@ pub fn wait_for_monitor(monitor_pid: Option<i32>, timeout: std::time::Duration) 
     }
     // SAFETY: pidfd_open returned a new fd that we own.
     let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    let mut pfd = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd; EINTR or an error just returns early to the caller's re-check.
-    unsafe { libc::poll(&mut pfd, 1, ms) };
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut pfd = [PollFd::new(std::os::fd::AsFd::as_fd(&fd), PollFlags::POLLIN)];
+    // EINTR or an error just returns early to the caller's re-check.
+    let _ = poll(&mut pfd, PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX));
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub fn recv_fd(sock: RawFd) -> Result<(Vec<u8>, Option<OwnedFd>), String> {
         if let ControlMessageOwned::ScmRights(fds) = c {
             for f in fds {
                 // The first fd is ours; close any extra a confused sender attached.
+                // SAFETY: SCM_RIGHTS descriptors are new entries the kernel installed in our
+                // table for this message; nothing else owns them.
                 let owned = unsafe { OwnedFd::from_raw_fd(f) };
                 if fd.is_none() {
                     fd = Some(owned);
@@ -96,11 +98,11 @@ pub fn setup_in_container(console: RawFd, size: Option<ConsoleSize>) -> Result<(
     )
     .map_err(|e| format!("open {name}: {e}"))?;
     for target in 0..3 {
-        if unsafe { libc::dup2(slave, target) } < 0 {
-            return Err(format!("dup2 the tty: {}", std::io::Error::last_os_error()));
-        }
+        nix::unistd::dup2(slave, target).map_err(|e| format!("dup2 the tty: {}", std::io::Error::from(e)))?;
     }
-    unsafe { libc::close(slave) };
+    let _ = nix::unistd::close(slave);
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal) and touches no memory of
+    // ours; nix only offers ioctls through macros that generate unsafe functions.
     if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
         return Err(format!("set controlling tty: {}", std::io::Error::last_os_error()));
     }

@@ -106,6 +106,8 @@ fn next_request(sock: RawFd) -> Result<Option<(PathBuf, Vec<OwnedFd>)>, nix::Err
     let mut fds = Vec::new();
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(raw) = c {
+            // SAFETY: SCM_RIGHTS descriptors are new entries the kernel installed in our table
+            // for this message (close-on-exec); nothing else owns them.
             fds.extend(raw.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
         }
     }
@@ -120,15 +122,19 @@ fn serve(dir: &Path, fds: Vec<OwnedFd>) {
     let Ok([stdin, report, log]) = <[OwnedFd; 3]>::try_from(fds) else {
         return; // a malformed request: dropping its fds hangs up on the starter
     };
+    // SAFETY: the zygote is single-threaded (see the module doc), so the child may allocate and
+    // take locks freely.
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Child) => {
             let code = become_monitor(dir, [stdin, report, log]);
+            // SAFETY: _exit(2) ends the forked monitor without running the zygote's exit
+            // handlers; nix has no wrapper for it.
             unsafe { libc::_exit(code) }
         }
         Ok(ForkResult::Parent { .. }) => {}
         Err(e) => {
             let msg = format!("err fork the monitor: {e}\n");
-            unsafe { libc::write(report.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
+            let _ = nix::unistd::write(&report, msg.as_bytes());
         }
     }
 }
@@ -137,11 +143,14 @@ fn serve(dir: &Path, fds: Vec<OwnedFd>) {
 /// socket included), and run the monitor as `berth-monitor monitor DIR` would.
 fn become_monitor(dir: &Path, fds: [OwnedFd; 3]) -> i32 {
     for (target, fd) in fds.iter().enumerate() {
-        if unsafe { libc::dup2(fd.as_raw_fd(), target as i32) } < 0 {
+        if nix::unistd::dup2(fd.as_raw_fd(), target as i32).is_err() {
             return 1;
         }
     }
     drop(fds);
+    // SAFETY: close_range(2) in the forked, single-threaded child: the request's fds are now
+    // 0/1/2 and dropped above; nothing here refers to a descriptor from 3 up (the request socket
+    // is the zygote's, not ours to use). No nix wrapper.
     unsafe { libc::close_range(3, u32::MAX, 0) };
     let _ = nix::sys::prctl::set_name(c"berth-monitor");
     super::monitor::main(dir)

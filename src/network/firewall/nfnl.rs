@@ -6,8 +6,10 @@
 //! no crate). Constants are those of `linux/netfilter/nfnetlink.h` and `nf_tables.h`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
+
+use nix::sys::socket::{self as sock, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol, SockType};
 
 pub const NFNL_SUBSYS_NFTABLES: u16 = 10;
 pub const NFT_MSG_NEWTABLE: u16 = 0;
@@ -233,28 +235,14 @@ pub struct Socket {
 
 impl Socket {
     pub fn open() -> io::Result<Socket> {
-        // SAFETY: plain socket(2); the result is checked before it is owned.
-        let fd =
-            unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_NETFILTER) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let tv = libc::timeval { tv_sec: REPLY_TIMEOUT.as_secs() as libc::time_t, tv_usec: 0 };
-        // SAFETY: tv is a valid timeval for SO_RCVTIMEO and outlives the call.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let fd = sock::socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::NetlinkNetFilter,
+        )?;
+        let tv = nix::sys::time::TimeVal::new(REPLY_TIMEOUT.as_secs() as libc::time_t, 0);
+        sock::setsockopt(&fd, sockopt::ReceiveTimeout, &tv)?;
         let seq = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32);
         Ok(Socket { fd, seq })
     }
@@ -266,40 +254,25 @@ impl Socket {
     }
 
     fn send(&self, buf: &[u8]) -> io::Result<()> {
-        let mut addr: libc::sockaddr_nl = unsafe_zeroed_nl();
-        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: buf and addr are valid for the given lengths during the call.
-        let n = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                buf.as_ptr().cast(),
-                buf.len(),
-                0,
-                (&addr as *const libc::sockaddr_nl).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        match n {
-            n if n < 0 => Err(io::Error::last_os_error()),
-            n if n as usize != buf.len() => Err(malformed(format!("netlink: sent {n} of {} bytes", buf.len()))),
-            _ => Ok(()),
+        // To the kernel: port id 0, no multicast groups.
+        let n = sock::sendto(self.fd.as_raw_fd(), buf, &NetlinkAddr::new(0, 0), MsgFlags::empty())?;
+        if n != buf.len() {
+            return Err(malformed(format!("netlink: sent {n} of {} bytes", buf.len())));
         }
+        Ok(())
     }
 
     /// One datagram's messages (blocking up to [`REPLY_TIMEOUT`]).
     fn recv(&self) -> io::Result<Vec<Reply>> {
         let mut buf = vec![0u8; 256 * 1024];
-        // SAFETY: buf is valid for writes of its length; MSG_TRUNC makes the kernel report
-        // the real length so a cut datagram is detected.
-        let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_TRUNC) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::WouldBlock {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer from the kernel's nf_tables"));
+        // MSG_TRUNC makes the kernel report the real length, so a cut datagram is detected.
+        let n = match sock::recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::MSG_TRUNC) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer from the kernel's nf_tables"))
             }
-            return Err(e);
-        }
-        let n = n as usize;
+            Err(e) => return Err(e.into()),
+        };
         if n > buf.len() {
             return Err(malformed(format!("netlink datagram of {n} bytes cut at {}", buf.len())));
         }
@@ -377,11 +350,6 @@ impl Socket {
         }
         Ok(())
     }
-}
-
-fn unsafe_zeroed_nl() -> libc::sockaddr_nl {
-    // SAFETY: sockaddr_nl is plain old data for which all-zero is valid (pid 0 = the kernel).
-    unsafe { std::mem::zeroed() }
 }
 
 #[cfg(test)]

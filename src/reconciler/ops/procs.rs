@@ -93,12 +93,9 @@ pub fn start_time(start_unix: u64, now_unix: u64) -> String {
 }
 
 fn clock_ticks() -> u64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if hz > 0 {
-        hz as u64
-    } else {
-        100
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(hz)) if hz > 0 => hz as u64,
+        _ => 100,
     }
 }
 
