@@ -214,32 +214,9 @@ pub(super) fn build(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Diagn
     Some(b)
 }
 
-/// `build.ssh` as compose-go prints it: `["default", "id=/abs/path"]`, paths made absolute.
-fn ssh(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
-    let entry = |id: &str, path: Option<String>| match path {
-        Some(p) => format!("{id}={}", ctx.resolve_path(&p)),
-        None => id.to_string(),
-    };
-    let items: Vec<String> = match node.as_map() {
-        Some(m) => m.iter().map(|(k, v)| entry(&k.name, v.scalar_string())).collect(),
-        None => node
-            .as_seq()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Node::scalar_string)
-            .map(|s| match s.split_once('=') {
-                Some((id, p)) => entry(id, Some(p.to_string())),
-                None => s,
-            })
-            .collect(),
-    };
-    serde_json::json!(items)
-}
-
-/// `build.additional_contexts` as a mapping (compose-go transformKeyValue), local paths made
-/// absolute; images (`docker-image://`), other URLs, `service:` and git references are kept.
-fn additional_contexts(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
-    let pairs: Vec<(String, Option<String>)> = match node.as_map() {
+/// A mapping, or a list of `key=value` / bare `key` entries, as (key, value) pairs in order.
+fn key_values(node: &Node) -> Vec<(String, Option<String>)> {
+    match node.as_map() {
         Some(m) => m.iter().map(|(k, v)| (k.name.clone(), v.scalar_string())).collect(),
         None => node
             .as_seq()
@@ -251,7 +228,25 @@ fn additional_contexts(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
                 None => (s, None),
             })
             .collect(),
-    };
+    }
+}
+
+/// `build.ssh` as compose-go prints it: `["default", "id=/abs/path"]`, paths made absolute.
+fn ssh(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
+    let items: Vec<String> = key_values(node)
+        .into_iter()
+        .map(|(id, path)| match path {
+            Some(p) => format!("{id}={}", ctx.resolve_path(&p)),
+            None => id,
+        })
+        .collect();
+    serde_json::json!(items)
+}
+
+/// `build.additional_contexts` as a mapping (compose-go transformKeyValue), local paths made
+/// absolute; images (`docker-image://`), other URLs, `service:` and git references are kept.
+fn additional_contexts(node: &Node, ctx: &ConvertContext) -> serde_json::Value {
+    let pairs = key_values(node);
     let resolve = |v: String| {
         if is_remote(&v) || v.starts_with("service:") || v.starts_with("http://") || v.starts_with("https://") {
             v
