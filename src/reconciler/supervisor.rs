@@ -204,9 +204,38 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
     Ok(())
 }
 
-struct Supervisor {
+/// What the supervisor asks of the layers below: the project's containers as they are, a
+/// restart, and the runtime health probes exec through. The seam its unit tests fill with a
+/// recording fake ([`RuntimeHost`] is the real one).
+trait Host {
+    fn containers(&self, project: &str) -> Result<Vec<ProjectContainer>>;
+    fn start(&self, id: &str) -> std::result::Result<(), crate::runtime::RuntimeError>;
+    fn runtime(&self) -> &Runtime;
+}
+
+/// The real host: the runtime of `roots`.
+struct RuntimeHost {
     roots: Roots,
     rt: Runtime,
+}
+
+impl Host for RuntimeHost {
+    fn containers(&self, project: &str) -> Result<Vec<ProjectContainer>> {
+        project_containers(&self.roots, project)
+    }
+
+    fn start(&self, id: &str) -> std::result::Result<(), crate::runtime::RuntimeError> {
+        self.rt.start(id).map(drop)
+    }
+
+    fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+}
+
+struct Supervisor {
+    roots: Roots,
+    host: Box<dyn Host>,
     pd: ProjectDir,
     probers: HashMap<String, Prober>,
     backoff: HashMap<String, Backoff>,
@@ -219,9 +248,13 @@ struct Supervisor {
 
 impl Supervisor {
     fn new(roots: &Roots, project: &str) -> Self {
+        Self::with_host(roots, project, Box::new(RuntimeHost { roots: roots.clone(), rt: Runtime::new(roots) }))
+    }
+
+    fn with_host(roots: &Roots, project: &str, host: Box<dyn Host>) -> Self {
         Supervisor {
             roots: roots.clone(),
-            rt: Runtime::new(roots),
+            host,
             pd: ProjectDir::new(roots, project),
             probers: HashMap::new(),
             backoff: HashMap::new(),
@@ -233,7 +266,7 @@ impl Supervisor {
 
     /// One pass over the project; true while something runs or waits for a restart.
     fn tick(&mut self) -> Result<bool> {
-        let containers = project_containers(&self.roots, &self.pd.project)?;
+        let containers = self.host.containers(&self.pd.project)?;
         let now = Instant::now();
         let mut active = false;
         for c in containers.iter().filter(|c| !c.oneoff && c.record.is_some()) {
@@ -279,7 +312,7 @@ impl Supervisor {
             prober.pause(now);
             return Ok(());
         }
-        if let Some(outcome) = prober.tick(&self.rt, &c.id, &spec, now) {
+        if let Some(outcome) = prober.tick(self.host.runtime(), &c.id, &spec, now) {
             let in_start = prober.in_start_period(&spec, now);
             let before = c.record.as_ref().map(|r| r.health);
             let after = self.pd.update_record(&c.name, |r| health::apply(r, outcome, in_start))?.map(|r| r.health);
@@ -341,8 +374,8 @@ impl Supervisor {
                 r.failing_streak = 0;
             }
         })?;
-        match self.rt.start(&c.id) {
-            Ok(_) => super::events::container(&self.pd, &c.name, &c.service, "start", &[]),
+        match self.host.start(&c.id) {
+            Ok(()) => super::events::container(&self.pd, &c.name, &c.service, "start", &[]),
             Err(e) => eprintln!("container {}: restart failed: {e}", c.name),
         }
         Ok(())
@@ -382,5 +415,167 @@ impl Supervisor {
         for p in self.probers.values_mut() {
             p.abandon();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::reconciler::state::ContainerRecord;
+    use crate::runtime::ContainerState;
+
+    /// A project whose containers are whatever the test says, and which records restarts.
+    struct Fake {
+        containers: Arc<Mutex<Vec<ProjectContainer>>>,
+        started: Arc<Mutex<Vec<String>>>,
+        rt: Runtime,
+    }
+
+    impl Host for Fake {
+        fn containers(&self, _project: &str) -> Result<Vec<ProjectContainer>> {
+            Ok(self.containers.lock().unwrap().clone())
+        }
+        fn start(&self, id: &str) -> std::result::Result<(), crate::runtime::RuntimeError> {
+            self.started.lock().unwrap().push(id.to_string());
+            Ok(())
+        }
+        fn runtime(&self) -> &Runtime {
+            &self.rt
+        }
+    }
+
+    struct Setup {
+        _tmp: tempfile::TempDir,
+        roots: Roots,
+        sup: Supervisor,
+        containers: Arc<Mutex<Vec<ProjectContainer>>>,
+        started: Arc<Mutex<Vec<String>>>,
+    }
+
+    fn setup() -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = Roots::new(Some(tmp.path()));
+        let containers = Arc::new(Mutex::new(Vec::new()));
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let fake = Fake { containers: containers.clone(), started: started.clone(), rt: Runtime::new(&roots) };
+        let sup = Supervisor::with_host(&roots, "p", Box::new(fake));
+        Setup { _tmp: tmp, roots, sup, containers, started }
+    }
+
+    /// Container `p-web-1` exited with `code` at `finished`, under restart policy `restart`.
+    fn exited(s: &Setup, restart: &str, code: i32, finished: &str, edit: impl FnOnce(&mut ContainerRecord)) {
+        let mut rec = ContainerRecord {
+            service: "web".into(),
+            number: 1,
+            id: "p-web-1".into(),
+            name: "p-web-1".into(),
+            restart: restart.into(),
+            ..Default::default()
+        };
+        edit(&mut rec);
+        s.sup.pd.write_record(&rec).unwrap();
+        let mut state = ContainerState::new("p-web-1", "2026-01-01T00:00:00Z".into());
+        state.status = Status::Exited { code, oom: code == 137 };
+        state.finished_at = Some(finished.into());
+        let c = ProjectContainer {
+            id: "p-web-1".into(),
+            name: "p-web-1".into(),
+            service: "web".into(),
+            number: 1,
+            oneoff: false,
+            state,
+            config: Default::default(),
+            record: Some(rec),
+        };
+        *s.containers.lock().unwrap() = vec![c];
+    }
+
+    /// Ticks until nothing is pending or a minute of backoff has passed (simulated clock).
+    fn run_ticks(s: &mut Setup) {
+        let c = s.containers.lock().unwrap()[0].clone();
+        let Status::Exited { code, oom } = c.state.status else { panic!("not exited") };
+        let t0 = Instant::now();
+        for step in 0..70 {
+            if !s.sup.exited(&c, code, oom, t0 + Duration::from_secs(step)).unwrap() {
+                break;
+            }
+            if !s.started.lock().unwrap().is_empty() {
+                break;
+            }
+        }
+    }
+
+    #[test]
+    fn always_restarts_after_the_backoff_and_counts_it() {
+        let mut s = setup();
+        exited(&s, "always", 0, "t1", |_| {});
+        run_ticks(&mut s);
+        assert_eq!(*s.started.lock().unwrap(), ["p-web-1"]);
+        let rec = s.sup.pd.record("p-web-1").unwrap().unwrap();
+        assert_eq!((rec.restart_count, rec.last_exit_code), (1, Some(0)));
+    }
+
+    #[test]
+    fn on_failure_leaves_a_clean_exit_and_gives_up_at_its_limit() {
+        let mut s = setup();
+        exited(&s, "on-failure:2", 0, "t1", |_| {});
+        run_ticks(&mut s);
+        assert!(s.started.lock().unwrap().is_empty(), "exit 0 is not a failure");
+
+        let mut s = setup();
+        exited(&s, "on-failure:2", 1, "t1", |r| r.restart_count = 2);
+        run_ticks(&mut s);
+        assert!(s.started.lock().unwrap().is_empty());
+        assert!(s.sup.pd.record("p-web-1").unwrap().unwrap().gave_up);
+    }
+
+    #[test]
+    fn a_container_stopped_by_the_user_or_with_no_policy_stays_down() {
+        for (policy, by_user) in [("always", true), ("unless-stopped", true), ("no", false)] {
+            let mut s = setup();
+            exited(&s, policy, 1, "t1", |r| r.stopped_by_user = by_user);
+            run_ticks(&mut s);
+            assert!(s.started.lock().unwrap().is_empty(), "{policy} (stopped by user: {by_user})");
+        }
+    }
+
+    #[test]
+    fn no_restart_while_up_or_down_holds_the_project_lock() {
+        let mut s = setup();
+        exited(&s, "always", 1, "t1", |_| {});
+        let held = FileLock::try_acquire(&project_lock_path(&s.roots, "p")).unwrap().expect("lock");
+        run_ticks(&mut s);
+        assert!(s.started.lock().unwrap().is_empty(), "restarted behind a running up/down");
+        drop(held);
+        run_ticks(&mut s);
+        assert_eq!(*s.started.lock().unwrap(), ["p-web-1"]);
+    }
+
+    #[test]
+    fn an_exit_is_recorded_once_with_its_oom_kill() {
+        let mut s = setup();
+        exited(&s, "no", 137, "t1", |_| {});
+        let c = s.containers.lock().unwrap()[0].clone();
+        for _ in 0..3 {
+            s.sup.exited(&c, 137, true, Instant::now()).unwrap();
+        }
+        let rec = s.sup.pd.record("p-web-1").unwrap().unwrap();
+        assert_eq!((rec.last_exit_code, rec.oom), (Some(137), true));
+        let events = std::fs::read_to_string(s.sup.pd.dir.join(crate::reconciler::events::FILE)).unwrap();
+        assert_eq!(events.lines().filter(|l| l.contains("die")).count(), 1, "{events}");
+        assert_eq!(events.lines().filter(|l| l.contains("oom")).count(), 1, "{events}");
+        assert!(s.started.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn tick_forgets_containers_that_are_gone() {
+        let mut s = setup();
+        exited(&s, "always", 1, "t1", |_| {});
+        assert!(s.sup.tick().unwrap(), "a restart is pending");
+        s.containers.lock().unwrap().clear();
+        assert!(!s.sup.tick().unwrap());
+        assert!(s.sup.backoff.is_empty() && s.sup.seen_exit.len() == 1);
     }
 }
