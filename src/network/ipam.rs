@@ -16,84 +16,61 @@ use super::error::{NetworkError, Result};
 pub const DEFAULT_POOL: &str = "10.213.0.0/16";
 pub const DEFAULT_PREFIX: u8 = 24;
 
+/// An IPv4 network (host bits cleared), on the `ipnet` crate's type; stored as its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
-pub struct Ipv4Net {
-    addr: Ipv4Addr,
-    prefix: u8,
-}
+pub struct Ipv4Net(ipnet::Ipv4Net);
 
 impl Ipv4Net {
     /// The network containing `addr` (host bits cleared).
     pub fn new(addr: Ipv4Addr, prefix: u8) -> Result<Self> {
-        if prefix > 32 {
-            return Err(NetworkError::invalid("subnet", format!("{addr}/{prefix}"), "prefix longer than 32"));
-        }
-        Ok(Ipv4Net { addr: Ipv4Addr::from(u32::from(addr) & mask(prefix)), prefix })
+        ipnet::Ipv4Net::new(addr, prefix)
+            .map(|n| Ipv4Net(n.trunc()))
+            .map_err(|_| NetworkError::invalid("subnet", format!("{addr}/{prefix}"), "prefix longer than 32"))
     }
 
     pub fn addr(&self) -> Ipv4Addr {
-        self.addr
+        self.0.network()
     }
 
     pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    fn first(&self) -> u32 {
-        u32::from(self.addr)
-    }
-
-    fn last(&self) -> u32 {
-        self.first() | !mask(self.prefix)
+        self.0.prefix_len()
     }
 
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        u32::from(ip) & mask(self.prefix) == self.first()
+        self.0.contains(&ip)
     }
 
+    /// Two CIDR blocks overlap exactly when one holds the other's network address.
     pub fn overlaps(&self, other: &Ipv4Net) -> bool {
-        self.first() <= other.last() && other.first() <= self.last()
+        self.0.contains(&other.0.network()) || other.0.contains(&self.0.network())
     }
 
     /// The conventional gateway: the first host address.
     pub fn first_host(&self) -> Ipv4Addr {
-        Ipv4Addr::from(self.first() + u32::from(self.prefix < 31))
+        self.0.hosts().next().unwrap_or_else(|| self.0.network())
     }
 
     /// Whether `ip` may be given to a container (not the network or broadcast address).
     pub fn is_host(&self, ip: Ipv4Addr) -> bool {
-        let v = u32::from(ip);
-        self.contains(ip) && (self.prefix >= 31 || (v != self.first() && v != self.last()))
+        self.contains(ip) && (self.prefix() >= 31 || (ip != self.0.network() && ip != self.0.broadcast()))
     }
 
-    /// The `/prefix` subnets of this network, in order.
+    /// The `/prefix` subnets of this network, in order (none for a shorter or invalid prefix).
     pub fn subnets(&self, prefix: u8) -> impl Iterator<Item = Ipv4Net> {
-        let (start, count) =
-            if prefix < self.prefix || prefix > 32 { (0, 0) } else { (self.first(), 1u64 << (prefix - self.prefix)) };
-        let step = 1u64 << (32 - prefix);
-        (0..count).map(move |i| Ipv4Net { addr: Ipv4Addr::from((start as u64 + i * step) as u32), prefix })
+        self.0.subnets(prefix).into_iter().flatten().map(Ipv4Net)
     }
 
-    /// Host addresses in order, skipping the first (conventionally the gateway's).
+    /// Host addresses in order (all of a /31 or /32; the network and broadcast addresses
+    /// excluded otherwise).
     fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> {
-        let (lo, hi) =
-            if self.prefix >= 31 { (self.first(), self.last()) } else { (self.first() + 1, self.last() - 1) };
-        (lo..=hi).map(Ipv4Addr::from)
-    }
-}
-
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - prefix)
+        self.0.hosts()
     }
 }
 
 impl fmt::Display for Ipv4Net {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        write!(f, "{}/{}", self.addr(), self.prefix())
     }
 }
 
@@ -183,6 +160,16 @@ mod tests {
         assert_eq!(pick_subnet(pool, 24, &taken), Some(net("10.213.3.0/24")));
         assert_eq!(pick_subnet(net("10.0.0.0/24"), 24, &[net("10.0.0.0/8")]), None);
         assert_eq!(pool.subnets(24).count(), 256);
+        assert_eq!(pool.subnets(8).count(), 0, "a shorter prefix has no subnets");
+    }
+
+    #[test]
+    fn point_to_point_and_single_address_networks() {
+        let p2p = net("10.9.0.0/31");
+        assert_eq!(p2p.first_host().to_string(), "10.9.0.0");
+        assert!(p2p.is_host("10.9.0.1".parse().unwrap()));
+        assert_eq!(net("10.9.0.7/32").first_host().to_string(), "10.9.0.7");
+        assert!(net("10.9.0.0/16").overlaps(&net("10.9.3.0/24")) && net("10.9.3.0/24").overlaps(&net("10.9.0.0/16")));
     }
 
     #[test]
