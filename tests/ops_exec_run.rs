@@ -69,10 +69,21 @@ fn run_service_one_off_passes_exit_code_and_rm_leaves_nothing() {
     assert_eq!(p.rt.list().unwrap().len(), 1, "--rm left the one-off");
     // Without --rm the one-off stays, named <project>-<service>-run-<hex>; `ps -a` shows it (as
     // `docker compose ps --all`), `ps` does not.
-    let out = p.berth(&["run", "client", "true"]);
-    assert_eq!(out.status.code(), Some(0));
+    // --env-from-file (Compose's env-file syntax, `-e` wins) and --label reach the one-off.
+    let env_file = p.dir.path().join("run.env");
+    std::fs::write(&env_file, "A=from-file\nB=file\n# comment\nC='quoted ${A}'\n").unwrap();
+    let env_file = env_file.to_str().unwrap();
+    let args =
+        ["run", "--env-from-file", env_file, "-e", "B=flag", "-l", "team=qa", "client", "sh", "-c", "echo $A $B $C"];
+    let out = p.berth(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-file flag quoted ${A}\n");
     let names: Vec<String> = p.rt.list().unwrap().into_iter().map(|s| s.id).collect();
     let oneoff = names.iter().find(|n| n.starts_with(&format!("{}-client-run-", p.project))).expect("one-off kept");
+    assert_eq!(p.rt.config(oneoff).unwrap().labels.get("team").map(String::as_str), Some("qa"));
+    let missing = p.berth(&["run", "--env-from-file", "/nonexistent.env", "client", "true"]);
+    let msg = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success() && msg.contains("--env-from-file /nonexistent.env"), "{msg}");
     assert!(p.ok(&["ps", "-a"]).contains(oneoff.as_str()));
     assert!(!p.ok(&["ps", "--status", "exited"]).contains(oneoff.as_str()));
     // `rm` (in teardown) removes the one-off too, network sandbox included.

@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
+    /// Read environment variables from a file (Compose's env-file syntax; `-e` wins).
+    #[arg(long = "env-from-file", value_name = "FILE")]
+    pub env_from_file: Vec<PathBuf>,
+    /// Add or override a label (KEY=VALUE).
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
     /// Bind mount SRC:DST[:ro] (SRC an absolute host path).
     #[arg(short = 'v', long = "volume")]
     pub volumes: Vec<String>,
@@ -175,6 +181,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     }
     let name = a.name.clone().unwrap_or_else(|| id[..12].to_string());
     let mut cfg = ContainerConfig { id: id.clone(), name, layers: image.layers.clone(), ..Default::default() };
+    cfg.labels.extend(label_flags(&a.labels)?);
     cfg.labels.insert(crate::planner::actual::labels::IMAGE.into(), image.id.clone());
     cfg.labels.insert(crate::reconciler::ops::standalone::IMAGE_REF_LABEL.into(), a.image.clone());
     if a.rm {
@@ -182,7 +189,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
         cfg.labels.insert(crate::runtime::state::TRANSIENT_LABEL.into(), "true".into());
     }
     cfg.process.args = command_line(a, ic);
-    cfg.process.env = merge_env(&ic.env, &a.env);
+    cfg.process.env = merge_env(&ic.env, &env_entries(&a.env_from_file, &a.env)?);
     cfg.process.cwd = a.workdir.clone().or_else(|| ic.working_dir.clone());
     cfg.process.user = a.user.clone().or_else(|| ic.user.clone()).filter(|u| !u.is_empty());
     cfg.process.tty = a.tty;
@@ -345,16 +352,44 @@ fn command_line(a: &RunArgs, ic: &crate::image::ImageConfig) -> Vec<String> {
     crate::reconciler::translate::process_args(entrypoint, command, ic)
 }
 
-/// The image's env with `-e` entries over it (`-e KEY` copies KEY from our environment).
-fn merge_env(image: &[String], flags: &[String]) -> Vec<String> {
-    let pairs: Vec<(String, String)> = flags
+/// The image's env with `KEY=VALUE` entries over it.
+fn merge_env(image: &[String], entries: &[String]) -> Vec<String> {
+    let pairs = entries.iter().map(|e| e.split_once('=').unwrap_or((e.as_str(), "")));
+    crate::reconciler::translate::overlay_env(image, pairs)
+}
+
+/// `--env-from-file` files (in order, read as Compose reads env files), then `-e` flags
+/// (`-e KEY` copies KEY from here), as `KEY=VALUE` entries: later ones win.
+pub(crate) fn env_entries(files: &[PathBuf], flags: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut vars = indexmap::IndexMap::new();
+    for f in files {
+        let text = crate::spec::envfile::read(f).with_context(|| format!("--env-from-file {}", f.display()))?;
+        let name = f.display().to_string();
+        let lookup = |k: &str| std::env::var(k).ok();
+        let mut warnings = crate::spec::diag::Diagnostics::new();
+        vars = crate::spec::envfile::parse_over(&text, &name, &lookup, vars, &mut warnings)
+            .map_err(|d| anyhow::anyhow!("--env-from-file {name}: {d}"))?;
+        for w in warnings.items {
+            eprintln!("warning: {name}: {}", w.message);
+        }
+    }
+    let mut out: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    out.extend(super::exec::env_flags(flags));
+    Ok(out)
+}
+
+/// `-l KEY=VALUE` flags as labels (`-l KEY` is an empty label, as docker's).
+pub(crate) fn label_flags(flags: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    flags
         .iter()
-        .map(|e| match e.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (e.clone(), std::env::var(e).unwrap_or_default()),
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            if k.is_empty() {
+                bail!("--label {l}: the key is empty");
+            }
+            Ok((k.to_string(), v.to_string()))
         })
-        .collect();
-    crate::reconciler::translate::overlay_env(image, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect()
 }
 
 fn parse_volume(v: &str) -> anyhow::Result<Mount> {
@@ -400,6 +435,23 @@ mod tests {
         assert!(parse_volume("data:/b").is_err());
         let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
         assert_eq!(env, ["PATH=/bin", "A=2"]);
+    }
+
+    #[test]
+    fn env_files_then_flags_and_labels() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a.env"), t.path().join("b.env"));
+        std::fs::write(&a, "X=1\nY=${X}2\n").unwrap();
+        std::fs::write(&b, "Y=b\nZ=${Y}z\n").unwrap();
+        let got = env_entries(&[a, b], &["X=flag".into()]).unwrap();
+        assert_eq!(got, ["X=1", "Y=b", "Z=bz", "X=flag"]);
+        assert_eq!(merge_env(&["PATH=/bin".into(), "X=img".into()], &got), ["PATH=/bin", "Y=b", "Z=bz", "X=flag"]);
+        assert!(env_entries(&[t.path().join("nope")], &[]).unwrap_err().to_string().contains("--env-from-file"));
+        assert_eq!(
+            label_flags(&["a=b".into(), "c".into()]).unwrap(),
+            [("a".into(), "b".into()), ("c".into(), String::new())]
+        );
+        assert!(label_flags(&["=x".into()]).is_err());
     }
 
     fn argv(words: &[&str]) -> Vec<String> {

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use clap::Args;
 
-use super::exec::env_flags;
 use super::ps::roots;
 use super::{foreground, GlobalOpts};
 use crate::image::ImageStore;
@@ -27,6 +26,12 @@ pub struct ServiceRunArgs {
     /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
+    /// Read environment variables from a file (Compose's env-file syntax; `-e` wins).
+    #[arg(long = "env-from-file", value_name = "FILE")]
+    pub env_from_file: Vec<std::path::PathBuf>,
+    /// Add or override a label (KEY=VALUE).
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
     /// Override the service's entrypoint ("" clears it).
     #[arg(long)]
     pub entrypoint: Option<String>,
@@ -57,6 +62,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
         ServiceRunArgs {
             rm: a.rm,
             env: a.env.clone(),
+            env_from_file: a.env_from_file.clone(),
+            labels: a.labels.clone(),
             entrypoint: a.entrypoint.clone(),
             no_deps: a.no_deps,
             user: a.user.clone(),
@@ -102,7 +109,8 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     let o = Overrides {
         command: a.command.clone(),
         entrypoint: a.entrypoint.clone(),
-        env: env_flags(&a.env),
+        env: super::run::env_entries(&a.env_from_file, &a.env)?,
+        labels: super::run::label_flags(&a.labels)?,
         user: a.user.clone(),
         workdir: a.workdir.clone(),
         tty: a.tty,

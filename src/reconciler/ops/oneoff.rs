@@ -28,6 +28,8 @@ pub struct Overrides {
     pub entrypoint: Option<String>,
     /// `KEY=VALUE` entries over the service's environment.
     pub env: Vec<String>,
+    /// Labels over the service's.
+    pub labels: Vec<(String, String)>,
     pub user: Option<String>,
     pub workdir: Option<String>,
     pub tty: bool,
@@ -53,6 +55,7 @@ fn overridden(svc: &Service, o: &Overrides) -> Service {
         let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
         s.environment.insert(k.to_string(), Some(v.to_string()));
     }
+    s.labels.extend(o.labels.iter().cloned());
     s.user = o.user.clone().or(s.user);
     s.working_dir = o.workdir.clone().or(s.working_dir);
     s.tty = o.tty;
