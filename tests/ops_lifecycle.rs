@@ -147,6 +147,22 @@ fn wait_returns_the_exit_code() {
     p.teardown();
 }
 
+#[test]
+fn wait_down_project_takes_the_project_down_when_the_first_exits() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("opswaitdown", STACK);
+    p.up("db", 1);
+    p.up("once", 1);
+    // db runs on; once exits with 5: the project goes down, and the code is once's.
+    let out = p.berth(&["wait", "--down-project", "db", "once"]);
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n");
+    assert!(p.rt.list().unwrap().is_empty(), "down left containers: {:?}", p.rt.list().unwrap());
+    p.teardown();
+}
+
 /// A free TCP port on 127.0.0.1 (bound then released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

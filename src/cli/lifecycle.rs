@@ -62,6 +62,9 @@ pub struct RmArgs {
 pub struct WaitArgs {
     #[arg(required = true)]
     pub service: Vec<String>,
+    /// When the first container exits, take the whole project down (`berth down`).
+    #[arg(long)]
+    pub down_project: bool,
 }
 
 /// The project's containers of `services` (all when empty; one-offs only with `oneoff`);
@@ -151,7 +154,15 @@ pub fn rm(g: &GlobalOpts, a: &RmArgs) -> anyhow::Result<ExitCode> {
 
 /// Print each container's exit code (one a line, in order); exit with the first non-zero.
 pub fn wait(g: &GlobalOpts, a: &WaitArgs) -> anyhow::Result<ExitCode> {
-    let (roots, _, t) = targets(g, &a.service, false)?;
+    let (roots, project, t) = targets(g, &a.service, false)?;
+    if a.down_project {
+        let (_, code) = control::wait_first(&roots, &t)?;
+        println!("{code}");
+        let opts =
+            crate::reconciler::down::DownOpts { volumes: false, grace: None, rmi: None, stack_images: Vec::new() };
+        crate::reconciler::down::down(&roots, &project, &opts, &crate::reconciler::progress::Progress::new())?;
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
     let codes = control::wait_all(&roots, &t)?;
     for (_, code) in &codes {
         println!("{code}");

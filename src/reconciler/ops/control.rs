@@ -197,6 +197,27 @@ fn remove_anonymous_volumes(ctx: &Ctx<'_>, c: &ProjectContainer) -> Result<()> {
     Ok(())
 }
 
+/// Block until the first of `targets` exits; its name and exit code. The other waits are
+/// left to end with their containers (or the process).
+pub fn wait_first(roots: &Roots, targets: &[ProjectContainer]) -> Result<(String, i32)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for c in targets {
+        let (tx, roots, id, name) = (tx.clone(), roots.clone(), c.id.clone(), c.name.clone());
+        std::thread::spawn(move || {
+            let r = match Runtime::new(&roots).wait(&id).map_err(|e| OpsError::container(&name, e)) {
+                Ok(st) => match st.status {
+                    Status::Exited { code, .. } => Ok((name, code)),
+                    _ => Err(OpsError::container(&name, "did not exit")),
+                },
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(r);
+        });
+    }
+    drop(tx);
+    rx.recv().unwrap_or_else(|_| Err(OpsError::container("?", "no container to wait for")))
+}
+
 /// Block until every container has exited; their exit codes, in order. A container that
 /// never started counts as an error naming it.
 pub fn wait_all(roots: &Roots, targets: &[ProjectContainer]) -> Result<Vec<(String, i32)>> {
