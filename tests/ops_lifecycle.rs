@@ -53,8 +53,11 @@ fn stop_start_restart_kill_rm() {
     let st = p.rt.wait_timeout(&web, crate::support::patience(std::time::Duration::from_secs(5))).unwrap().unwrap();
     assert_eq!(st.status, Status::Exited { code: 137, oom: false });
     assert!(record(&p, &web).stopped_by_user);
-    // rm removes stopped containers only (db is stopped, web exited).
-    p.ok(&["start", "db"]);
+    // rm removes stopped containers only (db is stopped, web exited). `start --wait` returns
+    // once db runs, as `up --wait`.
+    let out = p.berth(&["start", "--wait", "--wait-timeout", "60", "db"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains(&db) && said.contains("Running"), "{said}");
     let out = p.ok(&["rm", "--force"]);
     assert!(out.is_empty());
     assert!(p.rt.state(&web).is_err(), "web removed");

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Args;
 
 use super::ps::{project_name, roots};
@@ -29,6 +30,13 @@ pub struct StopArgs {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     pub service: Vec<String>,
+    /// Wait until the started services are running (healthy, when they have a health check),
+    /// as `up --wait`.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds (with --wait).
+    #[arg(long, value_name = "SECONDS", requires = "wait")]
+    pub wait_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -127,7 +135,17 @@ pub fn stop(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn start(g: &GlobalOpts, a: &StartArgs) -> anyhow::Result<ExitCode> {
-    Ok(report(&with_ctx(g, &a.service, None, false, control::start_all)?))
+    let code = report(&with_ctx(g, &a.service, None, false, control::start_all)?);
+    if a.wait {
+        let (roots, project, t) = targets(g, &a.service, false)?;
+        let mut services: Vec<String> = t.into_iter().map(|c| c.service).collect();
+        services.sort();
+        services.dedup();
+        let timeout = a.wait_timeout.map(Duration::from_secs);
+        let progress = crate::reconciler::progress::Progress::new();
+        crate::reconciler::wait::wait_ready(&roots, &project, &services, timeout, &progress).context("--wait")?;
+    }
+    Ok(code)
 }
 
 pub fn restart(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
