@@ -16,7 +16,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth::network::{NetworkManager, DEFAULT_NETWORK};
 use berth::paths::Roots;
@@ -114,12 +114,8 @@ fn bridge_ports(bridge: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + crate::support::patience(Duration::from_secs(10));
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn eventually(what: &str, f: impl FnMut() -> bool) {
+    crate::support::eventually(what, Duration::from_secs(10), Duration::from_millis(20), f)
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released).

@@ -80,12 +80,8 @@ fn assert_gone(c: &Cli, id: &str, pids: &[i32]) {
     common::assert_nothing_left(&c.roots(), id);
 }
 
-fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn eventually(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    support::eventually(what, timeout, Duration::from_millis(20), f)
 }
 
 #[test]

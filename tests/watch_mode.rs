@@ -81,13 +81,8 @@ fn cat(s: &Stack, svc: &str, path: &str) -> Option<String> {
 }
 
 #[track_caller]
-fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let timeout = support::patience(timeout);
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn eventually(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    support::eventually(what, timeout, Duration::from_millis(100), f)
 }
 
 fn pid_of(s: &Stack, svc: &str) -> Option<i32> {

@@ -42,6 +42,18 @@ pub fn patience(d: std::time::Duration) -> std::time::Duration {
     d * patience_factor()
 }
 
+/// Waits until `f` holds, polling every `poll`, for at most `timeout` scaled by the test
+/// patience; fails naming `what`.
+#[allow(dead_code)]
+pub fn eventually(what: &str, timeout: std::time::Duration, poll: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let timeout = patience(timeout);
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(poll);
+    }
+}
+
 /// `BERTH_TEST_PATIENCE` (at least 1): above 1, the host is declared slow (an emulated guest).
 pub fn patience_factor() -> u32 {
     let factor = std::env::var("BERTH_TEST_PATIENCE").ok().and_then(|v| v.trim().parse::<u32>().ok());
