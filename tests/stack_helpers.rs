@@ -167,6 +167,8 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let controllers_before = root_subtree_control();
+    // Where the root's controllers changed, if they do: one snapshot per phase.
+    let mut phases = vec![("before", controllers_before.clone())];
     let port = free_port();
     let mut s = Stack::new("sdunit").image("busybox:latest").file(&stack_file(port));
     // `up -d` as the main process of a oneshot unit that stays active, as a CI runner's
@@ -194,6 +196,7 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
             .escape_ascii()
     );
     s.eventually(WAIT, "web answering", || support::http::get(port, "/").is_some());
+    phases.push(("after up", root_subtree_control()));
 
     // Nothing of berth is left in the unit's cgroup (systemd drops an empty one: no path),
     // so stopping the unit kills nothing of ours.
@@ -212,12 +215,14 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
     assert!(ps_line(&s, "web").contains("Up"), "{}", ps_line(&s, "web"));
     assert!(ps_line(&s, "lone").contains("Up"), "{}", ps_line(&s, "lone"));
     web_restarts_after_kill(&s, port, "after the unit stopped");
+    phases.push(("after the unit stopped", root_subtree_control()));
 
     // systemd re-executing itself (a package upgrade does) re-reads the cgroup tree: ours stays.
     Command::new("systemctl").arg("daemon-reexec").status().expect("daemon-reexec");
     s.eventually(WAIT, "systemd back after daemon-reexec", || {
         !systemctl(&["show", "-p", "Version", "--value"]).is_empty()
     });
+    phases.push(("after daemon-reexec", root_subtree_control()));
     assert!(alive(supervisor), "daemon-reexec killed the supervisor");
     let monitor = s.runtime_state("lone", 1).and_then(|st| st.monitor_pid).unwrap();
     assert!(alive(monitor), "daemon-reexec killed a monitor");
@@ -226,7 +231,8 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
 
     s.down_clean();
     let _ = Command::new("systemctl").args(["reset-failed", &unit]).stderr(std::process::Stdio::null()).status();
-    assert_eq!(root_subtree_control(), controllers_before, "the root cgroup's controllers changed");
+    phases.push(("after down", root_subtree_control()));
+    assert_eq!(root_subtree_control(), controllers_before, "the root cgroup's controllers changed: {phases:?}");
     assert!(!Path::new("/sys/fs/cgroup/berth").exists(), "berth's cgroup left behind after the last down");
     assert_clean(&s.roots, &s.project);
 }

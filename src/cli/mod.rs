@@ -161,6 +161,9 @@ pub enum Command {
     /// The per-project port proxy (started by berth itself).
     #[command(name = "__proxy", hide = true)]
     Proxy(network::ProxyArgs),
+    /// The state root's embedded DNS server (started by berth itself).
+    #[command(name = "__dns", hide = true)]
+    Dns(network::DnsArgs),
     /// List the project's containers.
     Ps(ps::PsArgs),
     /// Containers outside any project (`berth run IMAGE`): ls, stop, kill, rm, logs, inspect.
@@ -234,7 +237,7 @@ pub fn main() -> ExitCode {
     );
     // berth's own helpers get everything on their command line: no `.env` of whatever
     // directory they were started in may change them.
-    let helper = matches!(cli.command, Command::Supervise(_) | Command::Proxy(_));
+    let helper = matches!(cli.command, Command::Supervise(_) | Command::Proxy(_) | Command::Dns(_));
     if !helper && !matches!(cli.command, Command::Version(_) | Command::Completion(_) | Command::Man(_)) {
         match compose_env::apply(&mut cli.global) {
             Ok(out) => {
@@ -309,6 +312,7 @@ pub fn main() -> ExitCode {
         Command::Volume(args) => volume::run(&cli.global, args),
         Command::Network(args) => network::run(&cli.global, args),
         Command::Proxy(args) => network::proxy(args),
+        Command::Dns(args) => network::dns(args),
         Command::Ps(args) => ps::run(&cli.global, args),
         Command::Container(args) => container::run(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
@@ -361,6 +365,7 @@ fn uses_default_run_dir(cli: &Cli) -> bool {
     match &cli.command {
         Command::Supervise(a) => a.run_dir == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
         Command::Proxy(a) => a.config.starts_with(crate::paths::DEFAULT_STATE_DIR),
+        Command::Dns(a) => a.run == std::path::Path::new(crate::paths::DEFAULT_RUN_DIR),
         Command::Up(_)
         | Command::Create(_)
         | Command::Scale(_)

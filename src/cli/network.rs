@@ -1,5 +1,6 @@
 //! `berth network ls|create|rm`, and the hidden `berth __proxy CONFIG` (the per-project port
-//! proxy started detached by the network layer; see src/network/proxy.rs).
+//! proxy started detached by the network layer; see src/network/proxy.rs) and `berth __dns`
+//! (the root's embedded DNS server; see src/network/dns).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,16 @@ pub enum NetworkCommand {
         #[arg(required = true)]
         names: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// The state root's state dir.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The state root's run dir.
+    #[arg(long)]
+    pub run: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -111,5 +122,18 @@ pub fn proxy(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
     let result = crate::network::proxy::run(&args.config);
     crate::runtime::cgroup_home::leave();
     result.with_context(|| format!("port proxy {}", args.config.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `berth __dns --state DIR --run DIR`: the root's embedded DNS server (src/network/dns),
+/// until its last container is gone or SIGTERM; in berth's helpers' cgroup like the proxy.
+pub fn dns(args: &DnsArgs) -> anyhow::Result<ExitCode> {
+    if let Err(e) = crate::runtime::cgroup_home::enter() {
+        tracing::warn!(error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the DNS server");
+    }
+    let roots = Roots { state: args.state.clone(), run: args.run.clone() };
+    let result = crate::network::dns::run(&roots);
+    crate::runtime::cgroup_home::leave();
+    result.with_context(|| format!("embedded DNS server of {}", args.state.display()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ impl NetworkManager {
     /// `hosts_files` then `register`, under one lock and with one record write: what a new
     /// container needs (half the lock round trips while containers are created in parallel).
     pub fn hosts_files_and_register(&self, spec: &HostsSpec, reg: &Registration) -> Result<Vec<Mount>> {
-        let _lock = self.store.lock()?;
+        let lock = self.store.lock()?;
         let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
         sandbox.hosts = Some(spec.clone());
         let touched = set_registration(&mut sandbox, reg);
@@ -36,7 +36,19 @@ impl NetworkManager {
         // Its own files first (refresh only rewrites hosts files that exist).
         let mounts = self.write_own_files(&sandbox, spec)?;
         self.refresh(&touched)?;
+        drop(lock);
+        self.names_changed(spec.embedded_dns)?;
         Ok(mounts)
+    }
+
+    /// Registrations changed: the DNS server re-reads them before this returns (started
+    /// first when `start` — the container uses it — and none runs).
+    fn names_changed(&self, start: bool) -> Result<()> {
+        if start {
+            self.dns().sync()
+        } else {
+            self.dns().sync_if_running()
+        }
     }
 
     fn write_own_files(&self, sandbox: &SandboxRecord, spec: &HostsSpec) -> Result<Vec<Mount>> {
@@ -67,21 +79,26 @@ impl NetworkManager {
     /// Makes the container's service name, container name and aliases resolvable by every
     /// container on a network it is on. Re-registering replaces the previous record.
     pub fn register(&self, reg: &Registration) -> Result<()> {
-        let _lock = self.store.lock()?;
+        let lock = self.store.lock()?;
         let mut sandbox = self.store.require_sandbox(&reg.container_id)?;
         let touched = set_registration(&mut sandbox, reg);
         self.store.save_sandbox(&sandbox)?;
-        self.refresh(&touched)
+        self.refresh(&touched)?;
+        drop(lock);
+        self.names_changed(sandbox.hosts.as_ref().is_some_and(|h| h.embedded_dns))
     }
 
     /// Withdraws the container's names. Idempotent.
     pub fn unregister(&self, container_id: &str) -> Result<()> {
-        let _lock = self.store.lock()?;
+        let lock = self.store.lock()?;
         let Some(mut sandbox) = self.store.load_sandbox(container_id)? else { return Ok(()) };
         let Some(old) = sandbox.registration.take() else { return Ok(()) };
         self.store.save_sandbox(&sandbox)?;
         let touched = old.networks.iter().map(|(n, _, _)| n.clone()).collect();
-        self.refresh(&touched)
+        self.refresh(&touched)?;
+        drop(lock);
+        // Its sockets close before this returns, so its namespace can die with the teardown.
+        self.names_changed(false)
     }
 
     /// Rewrites the hosts file of every container on one of `networks` whose content changed.

@@ -75,6 +75,8 @@ pub enum NetworkError {
     FirewallUnverified { bridge: String, missing: Vec<String> },
     #[error("port proxy for project `{project}`: {reason}")]
     Proxy { project: String, reason: String },
+    #[error("embedded DNS: {reason}")]
+    Dns { reason: String },
     #[error("teardown of `{what}` met {} error(s): {}", .errors.len(), .errors.join("; "))]
     Teardown { what: String, errors: Vec<String> },
 }

@@ -80,9 +80,14 @@ impl HostsLines {
     }
 }
 
-/// resolv.conf: `dns:` when given, else the host's nameservers minus loopback ones (127.0.0.0/8
-/// and ::1 would point into the container's own netns, where nothing listens).
+/// resolv.conf: the embedded server when the container uses it (it forwards to `dns:` or the
+/// host's nameservers; Docker's `options ndots:0` unless `dns_opt` sets ndots); else `dns:`
+/// when given, else the host's nameservers minus loopback ones (127.0.0.0/8 and ::1 would
+/// point into the container's own netns, where nothing listens).
 pub fn render_resolv(spec: &HostsSpec, host_resolv: &str) -> String {
+    if spec.embedded_dns {
+        return render_embedded_resolv(spec, host_resolv);
+    }
     let mut servers: Vec<String> = spec.dns.clone();
     let mut search: Vec<String> = spec.dns_search.clone();
     let mut options: Vec<String> = spec.dns_opt.clone();
@@ -108,6 +113,31 @@ pub fn render_resolv(spec: &HostsSpec, host_resolv: &str) -> String {
     }
     if !options.is_empty() {
         out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+fn render_embedded_resolv(spec: &HostsSpec, host_resolv: &str) -> String {
+    let mut search: Vec<String> = spec.dns_search.clone();
+    let mut options: Vec<String> = spec.dns_opt.clone();
+    for line in host_resolv.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("search" | "domain") if spec.dns_search.is_empty() => search.extend(words.map(String::from)),
+            Some("options") if spec.dns_opt.is_empty() => options.extend(words.map(String::from)),
+            _ => {}
+        }
+    }
+    if !options.iter().any(|o| o.starts_with("ndots:")) {
+        options.insert(0, "ndots:0".into());
+    }
+    let mut out = format!("nameserver {}\n", super::dns::LISTEN);
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    out.push_str(&format!("options {}\n", options.join(" ")));
+    if !spec.dns.is_empty() {
+        out.push_str(&format!("# ExtServers: [{}]\n", spec.dns.join(" ")));
     }
     out
 }
@@ -211,6 +241,23 @@ mod tests {
         assert_eq!(r, "nameserver 10.9.9.9\nsearch corp\noptions edns0\n");
         let spec = HostsSpec { dns: vec!["1.1.1.1".into()], dns_search: vec!["x".into()], ..Default::default() };
         assert_eq!(render_resolv(&spec, host), "nameserver 1.1.1.1\nsearch x\noptions edns0\n");
+    }
+
+    #[test]
+    fn embedded_resolv_points_at_the_server_and_keeps_search_and_options() {
+        let host = "nameserver 127.0.0.53\nsearch corp\noptions edns0\n";
+        let spec = HostsSpec { embedded_dns: true, ..Default::default() };
+        assert_eq!(render_resolv(&spec, host), "nameserver 127.0.0.11\nsearch corp\noptions ndots:0 edns0\n");
+        let spec = HostsSpec {
+            embedded_dns: true,
+            dns: vec!["1.1.1.1".into()],
+            dns_opt: vec!["ndots:2".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            render_resolv(&spec, host),
+            "nameserver 127.0.0.11\nsearch corp\noptions ndots:2\n# ExtServers: [1.1.1.1]\n"
+        );
     }
 
     #[test]

@@ -11,12 +11,13 @@
 //! Files: `error` (errors), `names` (interface names from hashes), `ipam` (subnets and
 //! addresses), `store` (state files and locks), `netlink` (the rtnetlink seam), `netns`
 //! (namespaces bound to files), `bridge` (networks), `sandbox` (per-container plumbing),
-//! `hosts` + `discovery` (service discovery), `ports` + `publish` + `proxy` + `proxyctl`
+//! `hosts` + `discovery` (service discovery), `dns` (the embedded DNS server), `ports` + `publish` + `proxy` + `proxyctl`
 //! (published ports), `firewall` (masquerade and isolation rules), `oneoff` (the default
 //! bridge and the sandboxes of containers outside projects).
 
 mod bridge;
 mod discovery;
+pub mod dns;
 pub mod error;
 pub mod firewall;
 mod hosts;
@@ -100,6 +101,10 @@ pub struct HostsSpec {
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
     pub dns_opt: Vec<String>,
+    /// resolv.conf points at the embedded DNS server (127.0.0.11), which forwards what is not
+    /// the project's to `dns` (or the host's resolvers). Containers on project networks.
+    #[serde(default)]
+    pub embedded_dns: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -125,6 +130,7 @@ pub struct PublishedPort {
 #[derive(Debug, Clone)]
 pub struct NetworkManager {
     store: store::Store,
+    roots: Roots,
     pool: Ipv4Net,
     prefix: u8,
     proxy_binary: PathBuf,
@@ -134,6 +140,7 @@ impl NetworkManager {
     pub fn new(roots: &Roots) -> Self {
         NetworkManager {
             store: store::Store::new(roots),
+            roots: roots.clone(),
             pool: ipam::DEFAULT_POOL.parse().unwrap_or_else(|_| unreachable!("the default pool parses")),
             prefix: ipam::DEFAULT_PREFIX,
             proxy_binary: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("berth")),
@@ -154,6 +161,11 @@ impl NetworkManager {
     pub fn with_proxy_binary(mut self, path: impl AsRef<Path>) -> Self {
         self.proxy_binary = path.as_ref().to_path_buf();
         self
+    }
+
+    /// The root's embedded DNS server.
+    fn dns(&self) -> dns::DnsCtl<'_> {
+        dns::DnsCtl { files: dns::Files::new(&self.store), roots: &self.roots, binary: &self.proxy_binary }
     }
 
     /// Where container `id`'s network namespace is bound (for `NetNs::Path`, and for

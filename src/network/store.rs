@@ -124,6 +124,11 @@ impl Store {
         self.run.join("network").join(id)
     }
 
+    /// The embedded DNS server's files (see `dns::Files`).
+    pub fn dns_dir(&self) -> PathBuf {
+        self.run.join("dns")
+    }
+
     pub fn proxy_dir(&self) -> PathBuf {
         self.dir.join("proxy")
     }

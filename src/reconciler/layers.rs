@@ -214,6 +214,7 @@ pub fn prepare_network(
             dns: service.dns.clone(),
             dns_search: service.dns_search.clone(),
             dns_opt: service.dns_opt.clone(),
+            embedded_dns: !endpoints.is_empty(),
         };
         let networks = endpoints
             .iter()

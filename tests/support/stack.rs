@@ -23,6 +23,10 @@ pub struct Stack {
     pub roots: Roots,
     pub project: String,
     pub dir: PathBuf,
+    /// Where the root's embedded DNS server forwards names that are not the project's
+    /// (`BERTH_DNS_UPSTREAM`): by default the discard port of 127.0.0.1, so no test ever
+    /// queries the machine's real resolver; DNS tests put their own responder here.
+    pub dns_upstream: String,
     cleaned: bool,
 }
 
@@ -65,7 +69,7 @@ impl Stack {
         let project = format!("{name}-{}-{n}", std::process::id());
         let dir = tmp.path().join("project");
         std::fs::create_dir_all(&dir).expect("project dir");
-        Stack { tmp, roots, project, dir, cleaned: false }
+        Stack { tmp, roots, project, dir, dns_upstream: "127.0.0.1:9".into(), cleaned: false }
     }
 
     /// A fresh root like [`Stack::new`], with the project name of `other` (two roots running
@@ -98,6 +102,7 @@ impl Stack {
         cmd.arg("-f").arg(self.dir.join("compose.yaml"));
         cmd.args(args).current_dir(&self.dir);
         cmd.env_remove("BERTH_ROOT").env_remove("COMPOSE_FILE").env_remove("BERTH_PROJECT_NAME");
+        cmd.env("BERTH_DNS_UPSTREAM", &self.dns_upstream);
         cmd
     }
 
@@ -209,6 +214,14 @@ pub fn assert_clean(roots: &Roots, project: &str) {
     for e in std::fs::read_dir(roots.run.join("network")).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         assert!(!name.contains(project), "network state {name} left behind");
+    }
+    // The root's DNS server exits with its last container.
+    let sandboxes_left = std::fs::read_dir(roots.run.join("sandboxes")).into_iter().flatten().flatten().count();
+    if sandboxes_left == 0 {
+        let dns = format!("__dns --state {root} ");
+        let servers: Vec<_> = processes_of(&root).into_iter().filter(|(_, cmd)| cmd.contains(&dns)).collect();
+        assert!(servers.is_empty(), "DNS server left behind: {servers:?}");
+        assert!(!roots.run.join("dns/control.sock").exists(), "DNS control socket left behind");
     }
 }
 
