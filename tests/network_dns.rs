@@ -219,6 +219,16 @@ fn late_containers_resolve_at_once_and_removed_ones_stop() {
     let gone = nslookup(&s, "a", "c");
     gone.failure();
     assert!(!gone.stdout().contains(&c_ip), "{}", gone.text());
+
+    // A killed server is back after the next `up`, even one with nothing else to do.
+    let pid: i32 = std::fs::read_to_string(s.roots.run.join("dns/pid")).expect("pid file").trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    s.eventually(Duration::from_secs(10), "the server gone", || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
+    nslookup(&s, "a", "b").failure();
+    s.up(&["-d"]).success();
+    assert!(nslookup(&s, "a", "b").success().stdout().contains(&ip_of(&s, "b", 1, "default")));
     s.down_clean();
 }
 

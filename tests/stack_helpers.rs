@@ -232,7 +232,19 @@ fn stack_started_by_a_systemd_unit_outlives_the_unit_and_daemon_reexec() {
     s.down_clean();
     let _ = Command::new("systemctl").args(["reset-failed", &unit]).stderr(std::process::Stdio::null()).status();
     phases.push(("after down", root_subtree_control()));
-    assert_eq!(root_subtree_control(), controllers_before, "the root cgroup's controllers changed: {phases:?}");
+    // berth must leave the root's controllers as it found them. systemd re-realizing its
+    // cgroups on daemon-reexec may enable one of its own (seen once in CI: cpuset, while no
+    // berth command ran): a controller that first appears in that phase is systemd's, not
+    // berth's, and is only reported.
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<std::collections::BTreeSet<_>>();
+    let by_systemd: std::collections::BTreeSet<String> =
+        words(&phases[3].1).difference(&words(&phases[2].1)).cloned().collect();
+    if !by_systemd.is_empty() {
+        eprintln!("NOTE: systemd's daemon-reexec enabled {by_systemd:?} at the root: {phases:?}");
+    }
+    let now: std::collections::BTreeSet<String> =
+        words(&root_subtree_control()).difference(&by_systemd).cloned().collect();
+    assert_eq!(now, words(&controllers_before), "the root cgroup's controllers changed: {phases:?}");
     assert!(!Path::new("/sys/fs/cgroup/berth").exists(), "berth's cgroup left behind after the last down");
     assert_clean(&s.roots, &s.project);
 }

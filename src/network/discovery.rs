@@ -117,6 +117,16 @@ impl NetworkManager {
         Ok(())
     }
 
+    /// Make sure the root's DNS server runs and serves every container that uses it (after a
+    /// crash or a kill of the server; `up` calls it when it has nothing else to do).
+    pub fn ensure_dns(&self) -> Result<()> {
+        let uses = |s: &SandboxRecord| s.registration.is_some() && s.hosts.as_ref().is_some_and(|h| h.embedded_dns);
+        if self.store.sandboxes()?.iter().any(uses) {
+            self.dns().sync()?;
+        }
+        Ok(())
+    }
+
     /// The registrations of every container in this state root (for `berth ps`, debugging).
     pub fn registrations(&self) -> Result<Vec<Registration>> {
         Ok(self.store.sandboxes()?.into_iter().filter_map(|s: SandboxRecord| s.registration).collect())

@@ -266,6 +266,11 @@ pub fn after_start(
         .collect())
 }
 
+/// The root's DNS server runs and serves every container that uses it.
+pub fn ensure_dns(roots: &Roots) -> Result<()> {
+    NetworkManager::new(roots).ensure_dns().map_err(net_err("the embedded DNS server"))
+}
+
 /// Remove everything the network layer holds for a container (veths, netns, ports, names).
 pub fn teardown_container(roots: &Roots, container: &str) -> Result<()> {
     NetworkManager::new(roots).teardown_sandbox(container).map_err(net_err(container))

@@ -53,6 +53,7 @@ pub fn up(
         progress.note("nothing to do: the stack is up to date");
         if actual.project_containers(&stack.name).any(|c| c.status.is_running()) {
             supervisor::ensure(roots, &stack.name)?;
+            layers::ensure_dns(roots)?;
         }
         return Ok(UpReport { changed: false, services });
     }
