@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from . import compose, primitives
+from . import compose, dns, primitives
 from .context import DOCKER, PODMAN_IMAGE
 from .report import FLOOR, Row, Section
 from .tools import IMAGE, CommandFailed, engine_rss, processes, timed
@@ -518,4 +518,5 @@ SUITES = {
     "scale100": suite_scale100,
     "restart": suite_restart,
     "watch": suite_watch,
+    "dns": dns.suite_dns,
 }
