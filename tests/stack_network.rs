@@ -445,3 +445,27 @@ fn one_projects_containers_cannot_reach_anothers_by_address() {
     a.down_clean();
     b.down_clean();
 }
+
+#[test]
+fn a_path_without_sbin_keeps_the_same_firewall() {
+    if !support::require_root() {
+        return;
+    }
+    use berth::network::firewall::{self, Driver};
+    // The driver berth picks with this process's PATH (which has the sbin directories).
+    let Ok(Some(Driver::Iptables)) = firewall::driver() else {
+        eprintln!("SKIP: the iptables driver is not this host's choice");
+        return;
+    };
+    let mut s = Stack::new("sbinpath")
+        .image("busybox:latest")
+        .file("services: {a: {image: busybox:latest, command: [sleep, '600']}}\n");
+    // A cron job's or a user's PATH: no /usr/sbin, no /sbin.
+    let out = s.command(&["up", "-d"]).env("PATH", "/usr/bin:/bin").output().expect("run berth");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bridge = berth::network::names::bridge_name(s.roots.id(), &format!("{}_default", s.project));
+    let rules = std::process::Command::new(firewall::tool("iptables-save")).output().expect("iptables-save");
+    let rules = String::from_utf8_lossy(&rules.stdout);
+    assert!(rules.contains(&bridge), "no iptables rule names {bridge}: the firewall went missing with the PATH");
+    s.down_clean();
+}

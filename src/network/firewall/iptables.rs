@@ -57,7 +57,7 @@ pub struct Ruleset(Vec<(String, String)>);
 impl Ruleset {
     /// The live ruleset; None when iptables is not installed.
     pub fn read() -> Result<Option<Ruleset>> {
-        match Command::new("iptables-save").output() {
+        match Command::new(super::tool("iptables-save")).output() {
             Ok(out) if out.status.success() => Ok(Some(Ruleset::parse(&String::from_utf8_lossy(&out.stdout)))),
             Ok(out) => Err(NetworkError::Firewall {
                 args: "iptables-save".into(),
@@ -202,7 +202,7 @@ pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -
 
 fn restore(input: &str) -> Result<()> {
     use std::io::Write as _;
-    let mut child = Command::new("iptables-restore")
+    let mut child = Command::new(super::tool("iptables-restore"))
         .args(["-w", "--noflush"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())

@@ -62,9 +62,32 @@ pub fn choose(
     })
 }
 
+/// Where the sbin directories are when PATH lacks them (a user's shell, cron, a CI runner's
+/// service): the firewall must not silently go missing because of a PATH.
+const SBIN: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// The firewall tool `name` (iptables, iptables-save, iptables-restore): from PATH, else from
+/// the sbin directories; the bare name when neither has it (running it then fails as missing).
+pub fn tool(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(SBIN.iter().map(std::path::PathBuf::from));
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) {
+            return candidate;
+        }
+    }
+    std::path::PathBuf::from(name)
+}
+
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 /// `iptables -V`: `iptables v1.8.9 (nf_tables)`, `(legacy)`, or before 1.8 no suffix (legacy).
 fn iptables_kind() -> IptablesKind {
-    match Command::new("iptables").arg("-V").output() {
+    match Command::new(tool("iptables")).arg("-V").output() {
         Ok(out) if String::from_utf8_lossy(&out.stdout).contains("nf_tables") => IptablesKind::NfTables,
         Ok(out) if out.status.success() => IptablesKind::Legacy,
         _ => IptablesKind::Missing,
@@ -201,6 +224,12 @@ fn enable_forwarding() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_tool_stays_a_bare_name() {
+        assert_eq!(tool("no-such-firewall-tool"), std::path::PathBuf::from("no-such-firewall-tool"));
+        assert!(!is_executable(std::path::Path::new("/proc/self/status")));
+    }
 
     #[test]
     fn the_override_wins_and_bad_values_are_refused() {
