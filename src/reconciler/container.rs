@@ -11,10 +11,10 @@ use std::time::Duration;
 use super::error::{ReconcileError, Result};
 use super::events;
 use super::layers;
-use super::secrets;
+use super::seam::{Layers, Real};
 use super::state::{ContainerRecord, HealthStatus, ProjectDir};
 use super::translate::{self, Target};
-use crate::image::{ImageError, ImageStore, ResolvedImage};
+use crate::image::{ImageError, ResolvedImage};
 use crate::network::NetworkError;
 use crate::paths::Roots;
 use crate::planner::ContainerRef;
@@ -38,6 +38,9 @@ pub struct Ctx<'a> {
     /// Firewall installs of the networks this run made or found, running alongside the
     /// container creates; every container start waits for them (see `firewalls_ready`).
     firewalls: Mutex<Vec<(String, FirewallJob)>>,
+    /// The image store, volumes, secrets, network and runtime, as the steps below use them
+    /// (`seam::Real`; a recording fake in this file's tests).
+    layers: Box<dyn Layers + 'a>,
 }
 
 /// A network's firewall install: running, or its outcome (kept: every start that waits for it
@@ -55,7 +58,20 @@ impl<'a> Ctx<'a> {
         stack: Option<&'a Stack>,
         grace: Option<Duration>,
     ) -> Self {
-        Ctx { roots, rt, project, stack, grace, images: Mutex::new(HashMap::new()), firewalls: Mutex::default() }
+        Ctx::with_layers(roots, rt, project, stack, grace, Box::new(Real { roots, rt }))
+    }
+
+    /// A context whose steps go through `layers` (the unit tests' fake).
+    pub fn with_layers(
+        roots: &'a Roots,
+        rt: &'a Runtime,
+        project: &'a str,
+        stack: Option<&'a Stack>,
+        grace: Option<Duration>,
+        layers: Box<dyn Layers + 'a>,
+    ) -> Self {
+        let (images, firewalls) = (Mutex::new(HashMap::new()), Mutex::default());
+        Ctx { roots, rt, project, stack, grace, images, firewalls, layers }
     }
 
     /// Install network `name`'s firewall rules in the background (two iptables runs, a few ms
@@ -107,8 +123,7 @@ impl<'a> Ctx<'a> {
             return Ok(found);
         }
         let image_err = |error| ReconcileError::Image { service: service.to_string(), error };
-        let store = ImageStore::open(self.roots).map_err(image_err)?;
-        let found = store.resolve(reference).map_err(|e| match e {
+        let found = self.layers.resolve_image(reference).map_err(|e| match e {
             ImageError::NotFound { .. } => {
                 ReconcileError::MissingImage { service: service.to_string(), image: reference.to_string() }
             }
@@ -140,14 +155,14 @@ pub fn create(
     let mut cfg = translate::container_config(&target, &resolved)?;
     clear_stale(ctx, &cfg.id)?;
     // A sandbox left by a create that was killed before the runtime knew the container.
-    if layers::sandbox_path(ctx.roots, &cfg.id).is_some() {
-        layers::teardown_container(ctx.roots, &cfg.id)?;
+    if ctx.layers.sandbox_path(&cfg.id).is_some() {
+        ctx.layers.teardown_network(&cfg.id)?;
     }
     t.mark("translate");
     let image_mounts = ImageMounts { layers: &resolved.layers, volumes: &resolved.config.volumes, inherit };
-    cfg.mounts = layers::mounts(ctx.roots, stack, &c.service, service, &cfg.id, &image_mounts)?;
+    cfg.mounts = ctx.layers.mounts(stack, &c.service, service, &cfg.id, &image_mounts)?;
     let user_ns = cfg.namespaces.user.as_ref();
-    cfg.mounts.extend(secrets::materialize(ctx.roots, stack, &c.service, service, &cfg.id, user_ns)?);
+    cfg.mounts.extend(ctx.layers.secrets(stack, &c.service, service, &cfg.id, user_ns)?);
     t.mark("mounts");
     cfg.namespaces.net = match &service.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,
@@ -155,7 +170,7 @@ pub fn create(
         Some(NetworkMode::Service(other)) => NetNs::Path(netns_of_service(ctx, &c.service, other)?),
         Some(NetworkMode::Container(other)) => NetNs::Path(netns_of_container(ctx, &c.service, other)?),
         Some(NetworkMode::Bridge) | None => {
-            let setup = layers::prepare_network(ctx.roots, stack, &c.service, service, &cfg)?;
+            let setup = ctx.layers.prepare_network(stack, &c.service, service, &cfg)?;
             cfg.mounts.extend(setup.mounts);
             setup.net
         }
@@ -178,9 +193,9 @@ pub fn create(
     t.mark("network");
     ctx.pd().write_record(&record)?;
     t.mark("record");
-    if let Err(e) = ctx.rt.create(&cfg) {
-        let _ = layers::teardown_container(ctx.roots, &cfg.id);
-        let _ = secrets::remove(ctx.roots, &cfg.id);
+    if let Err(e) = ctx.layers.create(&cfg) {
+        let _ = ctx.layers.teardown_network(&cfg.id);
+        let _ = ctx.layers.remove_secrets(&cfg.id);
         let _ = ctx.pd().remove_record(&c.name);
         return Err(ReconcileError::in_container(&c.name, e));
     }
@@ -192,8 +207,8 @@ pub fn create(
 
 /// A state dir left by a create that was killed half-way (no state.json): remove it.
 fn clear_stale(ctx: &Ctx<'_>, id: &str) -> Result<()> {
-    let dir = ctx.rt.state_dir(id);
-    if dir.exists() && matches!(ctx.rt.state(id), Err(RuntimeError::NotFound(_))) {
+    let dir = ctx.layers.state_dir(id);
+    if dir.exists() && matches!(ctx.layers.state(id), Err(RuntimeError::NotFound(_))) {
         std::fs::remove_dir_all(&dir).map_err(super::error::io_err("remove stale", &dir))?;
     }
     Ok(())
@@ -205,7 +220,7 @@ fn netns_of_service(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathBuf
     let mut theirs: Vec<_> = containers.iter().filter(|p| p.service == other && !p.oneoff).collect();
     theirs.sort_by_key(|p| p.number);
     // Their sandbox when they have one (it outlives restarts), else their running PID 1's.
-    if let Some(path) = theirs.iter().find_map(|p| layers::sandbox_path(ctx.roots, &p.id)) {
+    if let Some(path) = theirs.iter().find_map(|p| ctx.layers.sandbox_path(&p.id)) {
         return Ok(path);
     }
     let found = theirs.iter().find_map(|p| p.state.pid);
@@ -216,8 +231,8 @@ fn netns_of_service(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathBuf
 
 /// `/proc/PID/ns/net` of the running container named `other` (any project).
 fn netns_of_container(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathBuf> {
-    for st in ctx.rt.list()? {
-        let named = ctx.rt.config(&st.id).map(|c| c.name == other || c.id == other).unwrap_or(false);
+    for st in ctx.layers.list()? {
+        let named = ctx.layers.config(&st.id).map(|c| c.name == other || c.id == other).unwrap_or(false);
         if let (true, true, Some(pid)) = (named, st.is_running(), st.pid) {
             return Ok(PathBuf::from(format!("/proc/{pid}/ns/net")));
         }
@@ -228,7 +243,7 @@ fn netns_of_container(ctx: &Ctx<'_>, service: &str, other: &str) -> Result<PathB
 /// Start a created or exited container (a running one is left alone), then publish its ports.
 pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     let mut t = crate::timing::Phases::new(format!("start {}", c.name));
-    let st = ctx.rt.state(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
+    let st = ctx.layers.state(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
     ctx.pd().update_record(&c.name, |r| {
         r.stopped_by_user = false;
         r.gave_up = false;
@@ -240,12 +255,12 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     t.mark("record");
     if !st.is_running() {
         ctx.firewalls_ready()?;
-        ctx.rt.start(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
+        ctx.layers.start(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
         events::container(&ctx.pd(), &c.name, &c.service, "start", &[]);
     }
     t.mark("runtime start");
     if let (Some(stack), Some(service)) = (ctx.stack, ctx.stack.and_then(|s| s.services.get(&c.service))) {
-        let ports = layers::after_start(ctx.roots, stack, &c.service, service, &c.name)?;
+        let ports = ctx.layers.publish(stack, &c.service, service, &c.name)?;
         if !ports.is_empty() {
             ctx.pd().update_record(&c.name, |r| r.ports = ports)?;
         }
@@ -256,8 +271,8 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
 /// Stop a container on purpose: the restart policy leaves it alone afterwards.
 pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     ctx.pd().update_record(name, |r| r.stopped_by_user = true)?;
-    let was_running = ctx.rt.state(name).is_ok_and(|st| st.is_running());
-    match ctx.rt.stop(name, ctx.grace) {
+    let was_running = ctx.layers.state(name).is_ok_and(|st| st.is_running());
+    match ctx.layers.stop(name, ctx.grace) {
         Ok(st) => {
             if let crate::runtime::Status::Exited { code, oom } = st.status {
                 ctx.pd().update_record(name, |r| {
@@ -280,7 +295,7 @@ pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
 /// Withdraw a stopped container's published ports (as Docker does when a container stops, and
 /// as `berth stop` does), so the host ports are free; its next start publishes them again.
 pub fn release_ports(ctx: &Ctx<'_>, id: &str, name: &str) -> Result<()> {
-    layers::release_ports(ctx.roots, id)?;
+    ctx.layers.release_ports(id)?;
     ctx.pd().update_record(name, |r| r.ports.clear())?;
     Ok(())
 }
@@ -295,11 +310,11 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
         errors.push(e);
     }
     t.mark("stop");
-    if let Err(e) = layers::teardown_container(ctx.roots, name) {
+    if let Err(e) = ctx.layers.teardown_network(name) {
         errors.push(e);
     }
     t.mark("network teardown");
-    match ctx.rt.remove(name, true) {
+    match ctx.layers.remove(name) {
         Ok(()) | Err(RuntimeError::NotFound(_)) => {}
         Err(e) => errors.push(ReconcileError::in_container(name, e)),
     }
@@ -309,8 +324,8 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     if let Err(e) = clear_stale(ctx, name) {
         errors.push(e);
     }
-    if let Err(e) = secrets::remove(ctx.roots, name) {
-        errors.push(super::error::io_err("remove secrets of", &secrets::dir(ctx.roots, name))(e));
+    if let Err(e) = ctx.layers.remove_secrets(name) {
+        errors.push(super::error::io_err("remove secrets of", &ctx.layers.secrets_dir(name))(e));
     }
     if let Err(e) = ctx.pd().remove_record(name) {
         errors.push(e);
@@ -320,3 +335,7 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     }
     ReconcileError::collect(errors)
 }
+
+#[cfg(test)]
+#[path = "container_tests.rs"]
+mod tests;

@@ -4,7 +4,8 @@
 //!
 //! Files: `state` (the project state dir), `lock` (per-project flock), `observe` (→
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
-//! network and volumes), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
+//! network and volumes), `seam` (what one container's steps ask of the image store, volumes,
+//! secrets, network and runtime: the `Layers` trait, faked in container.rs's tests), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
 //! read-only files), `container` (one container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
@@ -24,6 +25,7 @@ pub mod observe;
 pub mod ops;
 pub mod progress;
 pub mod restart;
+pub mod seam;
 pub mod secrets;
 pub mod state;
 pub mod supervisor;
