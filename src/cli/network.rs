@@ -117,7 +117,7 @@ pub fn run(global: &GlobalOpts, args: &NetworkArgs) -> anyhow::Result<ExitCode> 
 /// its starter's cgroup before any thread exists.
 pub fn proxy(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = crate::runtime::cgroup_home::enter() {
-        tracing::warn!(error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the port proxy");
+        tracing::warn!(error = %crate::errchain::chain(&e), "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the port proxy");
     }
     let result = crate::network::proxy::run(&args.config);
     crate::runtime::cgroup_home::leave();
@@ -129,7 +129,7 @@ pub fn proxy(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
 /// until its last container is gone or SIGTERM; in berth's helpers' cgroup like the proxy.
 pub fn dns(args: &DnsArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = crate::runtime::cgroup_home::enter() {
-        tracing::warn!(error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the DNS server");
+        tracing::warn!(error = %crate::errchain::chain(&e), "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the DNS server");
     }
     let roots = Roots { state: args.state.clone(), run: args.run.clone() };
     let result = crate::network::dns::run(&roots);

@@ -6,9 +6,18 @@ use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
 
-pub fn up() -> Result<(), String> {
+/// Why `lo` could not be brought up: the step and the system's error.
+#[derive(Debug, thiserror::Error)]
+#[error("loopback: {step}")]
+pub struct LoopbackError {
+    pub step: &'static str,
+    #[source]
+    pub source: std::io::Error,
+}
+
+pub fn up() -> Result<(), LoopbackError> {
     let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-        .map_err(|e| format!("loopback: socket: {}", std::io::Error::from(e)))?;
+        .map_err(|e| LoopbackError { step: "socket", source: e.into() })?;
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -17,11 +26,11 @@ pub fn up() -> Result<(), String> {
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write `req`, which outlives the calls.
     unsafe {
         if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
-            return Err(format!("loopback: get flags: {}", std::io::Error::last_os_error()));
+            return Err(LoopbackError { step: "get flags", source: std::io::Error::last_os_error() });
         }
         req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
         if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
-            return Err(format!("loopback: set flags: {}", std::io::Error::last_os_error()));
+            return Err(LoopbackError { step: "set flags", source: std::io::Error::last_os_error() });
         }
     }
     Ok(())

@@ -44,7 +44,7 @@ pub fn create(path: &Path) -> Result<()> {
 /// Loopback up with two ioctls on the thread that is in the new namespace (cheaper than a
 /// netlink session: no socket dump, no runtime).
 fn loopback_up() -> Result<()> {
-    crate::common::loopback::up().map_err(|e| NetworkError::sys("bring lo up", std::io::Error::other(e)))
+    crate::common::loopback::up().map_err(|e| NetworkError::sys(format!("bring lo up: {}", e.step), e.source))
 }
 
 /// Runs `f` on a fresh thread that has joined the network namespace bound at `path`.

@@ -176,7 +176,7 @@ pub fn run(roots: &Roots, project: &str) -> Result<()> {
     lock.write_pid()?;
     // Out of the starter's cgroup (see runtime::cgroup_home).
     if let Err(e) = crate::runtime::cgroup_home::enter() {
-        tracing::warn!(project, error = %e, "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the supervisor");
+        tracing::warn!(project, error = %crate::errchain::chain(&e), "cannot move to berth's helpers' cgroup; stopping the caller's unit or session would stop the supervisor");
     }
     for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic.

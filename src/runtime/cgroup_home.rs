@@ -185,11 +185,24 @@ pub fn helpers_dir(root: &Path) -> PathBuf {
 /// it first thing in a helper; a process forked from one that did (the zygote's monitors) is
 /// there already. A single-threaded caller on v1 writes "0" to `tasks`, which skips the
 /// kernel's global threadgroup lock (see `cgroup::self_join_files`).
-pub fn enter() -> Result<(), String> {
+/// Why a helper could not move into berth's helpers' cgroup.
+#[derive(Debug, thiserror::Error)]
+pub enum EnterError {
+    #[error("reading the cgroup hierarchies: {0}")]
+    Hierarchies(String),
+    #[error("joining {}", .dir.display())]
+    Join {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub fn enter() -> Result<(), EnterError> {
     if ENTERED.load(Ordering::Relaxed) {
         return Ok(());
     }
-    let roots = helper_roots(&super::cgroupfs::hierarchies()?);
+    let roots = helper_roots(&super::cgroupfs::hierarchies().map_err(EnterError::Hierarchies)?);
     let single = fs::read_dir("/proc/self/task").map(|d| d.count() == 1).unwrap_or(false);
     for (root, v2) in roots {
         join(&root, v2, single)?;
@@ -200,21 +213,21 @@ pub fn enter() -> Result<(), String> {
 
 /// Join `berth/helpers` under `root`, making it as needed; a concurrent [`prune`] may remove
 /// it between the mkdir and the write, so retry.
-fn join(root: &Path, v2: bool, single_threaded: bool) -> Result<(), String> {
+fn join(root: &Path, v2: bool, single_threaded: bool) -> Result<(), EnterError> {
     let dir = helpers_dir(root);
     let (file, what) = match (v2, single_threaded) {
         (false, true) => ("tasks", "0".to_string()),
         _ => ("cgroup.procs", std::process::id().to_string()),
     };
-    let mut last = String::new();
+    let mut last = io::Error::other("not tried");
     for _ in 0..5 {
         let made = mkdir(&root.join(BERTH_DIR)).and_then(|()| mkdir(&dir));
         match made.and_then(|()| fs::write(dir.join(file), &what)) {
             Ok(()) => return Ok(()),
-            Err(e) => last = format!("join {}: {e}", dir.display()),
+            Err(e) => last = e,
         }
     }
-    Err(last)
+    Err(EnterError::Join { dir, source: last })
 }
 
 /// Remove `berth/helpers` (and `berth/` itself, when that empties it) in every hierarchy where

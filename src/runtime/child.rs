@@ -93,7 +93,7 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
             let f = std::fs::File::open(p).map_err(|e| format!("open netns {}: {e}", p.display()))?;
             nix::sched::setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("join netns {}: {e}", p.display()))?;
         }
-        NetNs::New => crate::common::loopback::up()?,
+        NetNs::New => crate::common::loopback::up().map_err(|e| format!("{e}: {}", e.source))?,
         NetNs::Host => {}
     }
     // 6. private propagation, then the overlay root.

@@ -59,7 +59,7 @@ pub fn main(state_dir: &Path) -> i32 {
     // Out of the starter's cgroup (a systemd unit's, a login session's), so stopping that does
     // not kill us (see cgroup_home). Not fatal: the container still runs, only less safely.
     if let Err(e) = super::cgroup_home::enter() {
-        note(&dir.monitor_log(), &format!("cannot move to berth's helpers' cgroup: {e}"));
+        note(&dir.monitor_log(), &format!("cannot move to berth's helpers' cgroup: {}", crate::errchain::chain(&e)));
     }
     let code = match run(&dir) {
         Ok(()) => 0,
