@@ -157,11 +157,12 @@ pub fn write_in_place(path: &Path, content: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::network::{Endpoint, Registration};
 
-    fn sandbox(id: &str, nets: &[(&str, &str)], service: &str, aliases: &[&str]) -> SandboxRecord {
+    /// A registered sandbox on `nets` ((network, ip)); also used by the DNS table's tests.
+    pub(crate) fn sandbox(id: &str, nets: &[(&str, &str)], service: &str, aliases: &[&str]) -> SandboxRecord {
         SandboxRecord {
             id: id.into(),
             endpoints: nets

@@ -132,8 +132,7 @@ fn wait_gone(pid: i32) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.is_empty() || stat.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')) {
+        if !crate::network::proxyctl::process_alive(pid) {
             let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
             return;
         }

@@ -77,34 +77,12 @@ pub fn parse_server(s: &str) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{Endpoint, HostsSpec, Registration};
+    use crate::network::HostsSpec;
 
     fn sandbox(id: &str, nets: &[(&str, &str)], service: &str, aliases: &[&str], dns: bool) -> SandboxRecord {
-        SandboxRecord {
-            id: id.into(),
-            endpoints: nets
-                .iter()
-                .enumerate()
-                .map(|(i, (n, ip))| Endpoint {
-                    network: n.to_string(),
-                    ifname: format!("eth{i}"),
-                    ip: ip.to_string(),
-                    mac: String::new(),
-                })
-                .collect(),
-            hosts: Some(HostsSpec { embedded_dns: dns, hostname: Some(format!("h-{service}")), ..Default::default() }),
-            registration: Some(Registration {
-                container_id: id.into(),
-                project: "p".into(),
-                service: service.into(),
-                container_name: id.into(),
-                networks: nets
-                    .iter()
-                    .map(|(n, ip)| (n.to_string(), ip.to_string(), aliases.iter().map(|a| a.to_string()).collect()))
-                    .collect(),
-            }),
-            ..Default::default()
-        }
+        let mut sb = crate::network::hosts::tests::sandbox(id, nets, service, aliases);
+        sb.hosts = Some(HostsSpec { embedded_dns: dns, hostname: Some(format!("h-{service}")), ..Default::default() });
+        sb
     }
 
     fn net(name: &str, internal: bool) -> NetworkRecord {
