@@ -89,6 +89,8 @@ impl DnsCtl<'_> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
+            // It outlives the command that starts it: hold no directory of the caller's.
+            .current_dir("/")
             .process_group(0)
             .spawn()
             .map_err(|e| format!("start {} __dns: {e}", self.binary.display()))?;
