@@ -334,3 +334,29 @@ fn the_packet_path_survives_garbage_floods_and_idle_connections() {
     assert_eq!(after, Some(vec![b_ip]), "the server still answers");
     s.down_clean();
 }
+
+#[test]
+fn a_services_dns_servers_and_search_domains_are_used() {
+    if !support::require_root() {
+        return;
+    }
+    let up = Upstream::start();
+    // The host's upstream is the discard port: only `ext`'s own server answers.
+    let yaml = format!(
+        "services:\n  ext:\n    image: busybox:latest\n    command: [sleep, '600']\n    dns: ['127.0.0.1:{}']\n    dns_search: [corp.test]\n    dns_opt: [timeout:2]\n  plain:\n    image: busybox:latest\n    command: [sleep, '600']\n",
+        up.port
+    );
+    let mut s = Stack::new("dnsext").image("busybox:latest").file(&yaml);
+    s.up(&["-d"]).success();
+    let resolv = s.berth(&["exec", "ext", "cat", "/etc/resolv.conf"]).success().stdout();
+    assert!(resolv.starts_with("nameserver 127.0.0.11\n"), "{resolv}");
+    assert!(resolv.contains("search corp.test\n") && resolv.contains("options ndots:0 timeout:2\n"), "{resolv}");
+    assert!(nslookup(&s, "ext", "upstream.test").success().stdout().contains("192.0.2.7"));
+    let before = up.count();
+    nslookup(&s, "plain", "upstream.test").failure();
+    assert_eq!(up.count(), before, "plain's queries must go to the host's upstream, not ext's server");
+    // Peers still resolve locally for ext (absolute: busybox's nslookup only tries the
+    // search domains with one set, whatever ndots says; glibc tries the bare name first).
+    assert!(nslookup(&s, "ext", "plain.").success().stdout().contains(&ip_of(&s, "plain", 1, "default")));
+    s.down_clean();
+}
