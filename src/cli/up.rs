@@ -108,6 +108,8 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         // Attached: a Ctrl-C from now on, even while containers are being created, stops the
         // stack gracefully (attach sees it) instead of killing this process half-way.
         crate::reconciler::attach::catch_interrupts();
+        // Hooks' output joins the logs we print, as Compose's (`web-1 -> | line`).
+        crate::reconciler::hooks::echo_output(true);
     }
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     t.mark("up");

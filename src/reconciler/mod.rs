@@ -5,7 +5,7 @@
 //! Files: `state` (the project state dir), `lock` (per-project flock), `observe` (→
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
 //! network and volumes), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
-//! read-only files), `container` (one container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
+//! read-only files), `container` (one container's create/start/stop/remove), `hooks` (post_start/pre_stop), `execute` (a plan's DAG, concurrently), `up`, `down`,
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod execute;
 pub mod health;
+pub mod hooks;
 pub(crate) mod layers;
 pub mod lock;
 pub mod mounts;

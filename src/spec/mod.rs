@@ -16,6 +16,7 @@ pub mod deps;
 pub mod diag;
 pub mod envfile;
 pub mod extends;
+pub mod hooks;
 pub mod include;
 pub mod interpolate;
 pub mod load;
