@@ -25,7 +25,7 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
         }
         if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
             let honoured = HONOURED_AS_WRITTEN.contains(&k.name.as_str());
-            if honoured {
+            if k.name == "post_start" || k.name == "pre_stop" {
                 check_hooks(&k.name, v, &p, diags);
             }
             if !k.name.starts_with("x-") && k.name != "extends" && !honoured {
@@ -60,9 +60,9 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
     s
 }
 
-/// Keys kept as written in `other` that berth acts on (the lifecycle hooks: see
-/// `spec::hooks`, run by the reconciler), so no "not honoured" warning.
-const HONOURED_AS_WRITTEN: &[&str] = &["post_start", "pre_stop"];
+/// Keys kept as written in `other` that berth acts on, so no "not honoured" warning: the
+/// lifecycle hooks (`spec::hooks`, run by the reconciler) and `attach` (attached `up`).
+const HONOURED_AS_WRITTEN: &[&str] = &["post_start", "pre_stop", "attach"];
 
 /// A hook list that could not be run is an error at load time, at the key.
 fn check_hooks(key: &str, v: &Node, p: &str, diags: &mut Diagnostics) {
