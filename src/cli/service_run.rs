@@ -50,6 +50,12 @@ pub struct ServiceRunArgs {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Publish the service's ports (without it a one-off publishes none, as Compose).
+    #[arg(short = 'P', long = "service-ports")]
+    pub service_ports: bool,
+    /// Give the one-off the service's network aliases.
+    #[arg(long)]
+    pub use_aliases: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -70,6 +76,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             workdir: a.workdir.clone(),
             interactive: a.interactive,
             tty: a.tty,
+            service_ports: a.service_ports,
+            use_aliases: a.use_aliases,
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -122,14 +130,26 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     let ctx = Ctx::new(&roots, &rt, &stack.name, Some(&stack), None);
     // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
     // the parts that do not exist).
-    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg)
+    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg, a.use_aliases)
         .map_err(anyhow::Error::from)
         .and_then(|()| rt.create(&cfg).map_err(anyhow::Error::from));
     if let Err(e) = made {
         let _ = container::remove(&ctx, &name);
         return Err(e.context(format!("create one-off container `{name}`")));
     }
+    if a.service_ports {
+        if let Err(e) = oneoff::publish_ports(&roots, &stack, &a.service, &name) {
+            let _ = container::remove(&ctx, &name);
+            return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
+        }
+    }
     let code = start_and_attach(&rt, &name, a);
+    if a.service_ports && !a.rm {
+        // Exited: its host ports are free again (as a stopped container's), the container kept.
+        if let Err(e) = oneoff::release_ports(&roots, &name) {
+            eprintln!("warning: one-off container `{name}`: {e}");
+        }
+    }
     if a.rm {
         container::remove(&ctx, &name).with_context(|| format!("remove one-off container `{name}`"))?;
     }
