@@ -28,6 +28,7 @@ pub mod project;
 pub mod schema;
 pub mod semantic;
 pub mod units;
+pub mod variables;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
