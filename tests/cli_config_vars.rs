@@ -49,6 +49,25 @@ fn variables_lists_each_variable_with_its_default_alternate_and_requirement() {
 }
 
 #[test]
+fn variables_of_included_and_extended_files_count_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "include: [sub/db.yaml]\nservices:\n  web:\n    extends: {file: base.yaml, service: base}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("base.yaml"), "services:\n  base:\n    image: ${BASE_IMAGE:-busybox}\n").unwrap();
+    std::fs::write(dir.path().join("sub/db.yaml"), "services:\n  db:\n    image: busybox\n    user: ${DB_USER}\n")
+        .unwrap();
+    let (ok, out, err) = berth(dir.path(), &["config", "--variables", "--format", "json"], &[]);
+    assert!(ok, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["BASE_IMAGE"]["DefaultValue"], "busybox", "{out}");
+    assert_eq!(json["DB_USER"]["Name"], "DB_USER", "{out}");
+}
+
+#[test]
 fn environment_prints_what_interpolation_sees() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("compose.yaml"), FILE).unwrap();
