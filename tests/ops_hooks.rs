@@ -45,6 +45,8 @@ services:
         working_dir: /etc
         environment: {GREETING: hi}
       - command: touch /out/second
+      - command: [sh, -c, 'grep CapEff /proc/self/status > /out/caps']
+        privileged: true
     pre_stop:
       - command: sh -c 'echo stopping >> /out/pre'
         environment: [A=1]
@@ -55,6 +57,11 @@ services:
     assert_eq!(lines(&out.join("post")), ["uid=1000 dir=/etc greeting=hi"]);
     assert_eq!(std::fs::metadata(out.join("post")).unwrap().uid(), 1000, "the hook's user wrote it");
     assert!(out.join("second").exists(), "every post_start hook runs, in order");
+    let plain = s.berth(&["exec", "-T", "web", "grep", "CapEff", "/proc/self/status"]);
+    plain.success();
+    let privileged = std::fs::read_to_string(out.join("caps")).unwrap();
+    assert!(privileged.starts_with("CapEff:"), "{privileged}");
+    assert_ne!(privileged, plain.stdout(), "a privileged hook gets every capability");
     assert!(!out.join("pre").exists(), "no pre_stop before a stop");
     // `up` on the unchanged stack starts nothing: no hook runs again.
     s.up(&["-d"]).success();
