@@ -1,6 +1,6 @@
 //! `berth run SERVICE` as `docker compose run`: the service's ports are published only with
-//! `-P/--service-ports` (and freed when the one-off exits), its network aliases are the
-//! one-off's only with `--use-aliases`.
+//! `-P/--service-ports` (and freed when the one-off exits), the service's name and network
+//! aliases are the one-off's only with `--use-aliases`.
 
 mod support;
 
@@ -99,10 +99,16 @@ fn use_aliases_gives_the_one_off_the_service_aliases() {
         return;
     }
     let mut s = Stack::new("runalias").image("busybox:latest").file(&stack(free_port()));
-    // Its own hosts file lists the names it is known by on the project network.
-    let with = s.berth(&["run", "--rm", "--use-aliases", "web", "grep", "-w", "www-alias", "/etc/hosts"]);
+    // Its own hosts file lists the names it is known by on the project network (no replica
+    // of `web` runs: any `web` or alias entry is the one-off's).
+    let names = r"grep -E '[[:space:]](web|www-alias)([[:space:]]|$)' /etc/hosts";
+    let with = s.berth(&["run", "--rm", "--use-aliases", "web", "sh", "-c", names]);
     with.success();
-    let without = s.berth(&["run", "--rm", "web", "grep", "-w", "www-alias", "/etc/hosts"]);
-    assert_eq!(without.code(), 1, "no alias without --use-aliases:\n{}", without.text());
+    assert!(with.stdout().contains("www-alias") && with.stdout().contains(" web"), "{}", with.stdout());
+    let without = s.berth(&["run", "--rm", "web", "sh", "-c", names]);
+    assert_eq!(without.code(), 1, "neither the service name nor its alias without --use-aliases:\n{}", without.text());
+    // Its container name it answers to either way.
+    let own = format!("grep -E '[[:space:]]{}-web-run-[0-9a-f]{{6}}([[:space:]]|$)' /etc/hosts", s.project);
+    s.berth(&["run", "--rm", "web", "sh", "-c", &own]).success();
     s.down_clean();
 }

@@ -3,8 +3,8 @@
 //! `<project>-<service>-run-<6 hex>` and labelled `berth.oneoff` so that the planner and the
 //! supervisor leave it alone. It mounts the service's volumes and joins its networks as a
 //! replica would; ports are published only with `--service-ports` ([`publish_ports`]), and
-//! the service's network aliases are its own only with `--use-aliases`, as `docker compose
-//! run` does.
+//! it answers to the service's name and network aliases only with `--use-aliases` (else to
+//! its container name alone), as `docker compose run` does.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -133,7 +133,12 @@ pub fn prepare(
             for key in svc.networks.keys() {
                 layers::ensure_network(roots, stack, key, &network_name(stack, key))?;
             }
-            let setup = layers::prepare_network(roots, stack, service, svc, cfg)?;
+            // Discovery: as Compose, a one-off answers to its container name only, and to the
+            // service name and the service's aliases with `--use-aliases` (else a request to
+            // `web` could reach a `run web migrate`). The network layer registers a container
+            // under the service name it is given, so it is given the container's own name.
+            let discovered_as = if use_aliases { service } else { cfg.name.as_str() };
+            let setup = layers::prepare_network(roots, stack, discovered_as, svc, cfg)?;
             cfg.mounts.extend(setup.mounts);
             setup.net
         }
