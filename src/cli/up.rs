@@ -156,7 +156,9 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         services: report.services,
         logs: Some(logs),
         timestamps: a.timestamps,
-        abort_on_container_exit: a.abort_on_container_exit || a.exit_code_from.is_some(),
+        // `--exit-code-from` implies `--abort-on-container-exit`, unless failures alone abort.
+        abort_on_container_exit: a.abort_on_container_exit
+            || (a.exit_code_from.is_some() && !a.abort_on_container_failure),
         abort_on_container_failure: a.abort_on_container_failure,
         exit_code_from: a.exit_code_from.clone(),
         grace,

@@ -168,7 +168,7 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
         if let Some(code) = from(service) {
             return Some(code);
         }
-        if !opts.abort_on_container_exit {
+        if !opts.abort_on_container_exit && !opts.abort_on_container_failure {
             return None;
         }
     }
@@ -182,8 +182,11 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
         return None;
     }
     if opts.abort_on_container_failure {
-        if let Some(code) = containers.iter().filter_map(exited).find(|&code| code != 0) {
-            return Some(code);
+        if let Some(c) = containers.iter().find(|c| exited(c).is_some_and(|code| code != 0)) {
+            return match &opts.exit_code_from {
+                Some(s) if *s != c.service => Some(from(s).unwrap_or(0)),
+                _ => exited(c),
+            };
         }
     }
     let all_done = !containers.is_empty() && containers.iter().all(|c| exited(c).is_some());
@@ -218,4 +221,43 @@ fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectCon
             }
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::ContainerState;
+
+    fn container(service: &str, status: Status) -> ProjectContainer {
+        let mut state = ContainerState::new(service, String::new());
+        state.status = status;
+        ProjectContainer {
+            id: service.into(),
+            name: service.into(),
+            service: service.into(),
+            number: 1,
+            oneoff: false,
+            state,
+            config: Default::default(),
+            record: Some(Default::default()),
+        }
+    }
+
+    fn exited(code: i32) -> Status {
+        Status::Exited { code, oom: false }
+    }
+
+    #[test]
+    fn abort_on_failure_waits_out_clean_exits() {
+        let opts = AttachOpts { abort_on_container_failure: true, ..Default::default() };
+        let ok_and_running = [container("ok", exited(0)), container("long", Status::Running)];
+        assert_eq!(finished(&ok_and_running, &opts), None, "a clean exit does not abort");
+        let failed = [container("ok", exited(0)), container("bad", exited(4)), container("long", Status::Running)];
+        assert_eq!(finished(&failed, &opts), Some(4));
+        assert_eq!(finished(&[container("a", exited(0)), container("b", exited(0))], &opts), Some(0), "all done");
+        let exit_opts = AttachOpts { abort_on_container_exit: true, ..Default::default() };
+        assert_eq!(finished(&ok_and_running, &exit_opts), Some(0), "--abort-on-container-exit: any exit");
+        let from = AttachOpts { exit_code_from: Some("long".into()), ..opts };
+        assert_eq!(finished(&failed, &from), Some(0), "the named service's code (it had not exited)");
+    }
 }
