@@ -18,7 +18,7 @@
 //! Output: in attached `up` each line is printed as Compose prints it (`web-1 -> | line`);
 //! otherwise it only appears in a failure's message.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -136,7 +136,8 @@ fn collect(stream: impl Read, label: &str) -> String {
         let line = line.rsplit('\r').next().unwrap_or(line);
         if echo {
             let _guard = STDOUT.lock().unwrap_or_else(|p| p.into_inner());
-            println!("{label} | {line}");
+            // Not println!: a closed stdout (`berth up | head`) must not end the hook's read.
+            let _ = writeln!(std::io::stdout().lock(), "{label} | {line}");
         }
         if line.trim().is_empty() {
             continue;
