@@ -2,7 +2,7 @@
 //! them: after a start (`up`, `restart`) and before a stop (`stop`, `restart`, `down`), with
 //! their own user, working directory and environment; a failing `post_start` fails `up` and
 //! stops the container, a failing `pre_stop` aborts the stop; attached `up` prints their
-//! output as `web-1 -> | line`.
+//! output as `web-1 -> | line`; a one-off (`run SERVICE`) runs its service's `post_start`.
 
 mod support;
 
@@ -163,5 +163,35 @@ services:
     let out = up.stdout();
     assert!(out.lines().any(|l| l == "job-1 -> | hook-said-hello"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("job-1") && l.ends_with("| main-done")), "{out}");
+    s.down_clean();
+}
+
+#[test]
+fn a_one_off_runs_the_post_start_hooks_of_its_service() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("hookrun").image("busybox:latest").file(
+        r#"
+services:
+  job:
+    image: busybox:latest
+    post_start:
+      - command: [sh, -c, 'echo hooked > /tmp/hooked']
+  badjob:
+    image: busybox:latest
+    post_start:
+      - command: [sh, -c, 'touch /tmp/hooked; exit 2']
+"#,
+    );
+    // The command waits for what the hook makes: it runs while the one-off runs.
+    let wait = "while [ ! -e /tmp/hooked ]; do sleep 0.05; done; cat /tmp/hooked; sleep 0.5";
+    let ok = s.berth(&["run", "--rm", "job", "sh", "-c", wait]);
+    ok.success();
+    assert!(ok.stdout().contains("hooked"), "{}", ok.text());
+    // A failing hook fails the run, though the command itself exits 0.
+    let bad = s.berth(&["run", "--rm", "badjob", "sh", "-c", wait]);
+    assert_eq!(bad.code(), 1, "{}", bad.text());
+    assert!(bad.stderr().contains("service `badjob`: post_start[0]"), "{}", bad.stderr());
     s.down_clean();
 }

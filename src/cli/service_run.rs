@@ -14,9 +14,11 @@ use super::ps::roots;
 use super::{foreground, GlobalOpts};
 use crate::image::ImageStore;
 use crate::reconciler::container::{self, Ctx};
+use crate::reconciler::hooks;
 use crate::reconciler::ops::oneoff::{self, Overrides};
 use crate::runtime::attach;
 use crate::runtime::Runtime;
+use crate::spec::model::Service;
 
 #[derive(Debug, Args)]
 pub struct ServiceRunArgs {
@@ -143,7 +145,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
             return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
         }
     }
-    let code = start_and_attach(&rt, &name, a);
+    let code = start_and_attach(&rt, &name, a, svc);
     if a.service_ports && !a.rm {
         // Exited: its host ports are free again (as a stopped container's), the container kept.
         if let Err(e) = oneoff::release_ports(&roots, &name) {
@@ -156,7 +158,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     Ok(ExitCode::from(code?.clamp(0, 255) as u8))
 }
 
-fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Result<i32> {
+fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs, svc: &Service) -> anyhow::Result<i32> {
     let master = if a.tty {
         Some(rt.start_tty(id)?.1)
     } else {
@@ -168,5 +170,22 @@ fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Resul
         attach::copy_window_size(m);
     }
     foreground::forward_signals();
-    Ok(foreground::attach_until_exit(rt, id, master)?.0)
+    // The service's post_start hooks run once it has started, while we relay it (as Compose).
+    let (attached, hooked) = std::thread::scope(|s| {
+        let hooks = s.spawn(|| hooks::post_start_oneoff(rt, id, &a.service, svc));
+        let attached = foreground::attach_until_exit(rt, id, master);
+        (attached, hooks.join())
+    });
+    let code = attached?.0;
+    let failed = match hooked {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("one-off container `{id}`: its post_start hooks panicked")),
+    };
+    if let Some(e) = failed {
+        eprintln!("error: {e}");
+        // A hook failure fails the run even when the command itself succeeded.
+        return Ok(if code == 0 { 1 } else { code });
+    }
+    Ok(code)
 }

@@ -12,8 +12,10 @@
 //!
 //! The hooks come from the container's record (the normalized config it was created with, see
 //! `planner::normalized_config`), so `down` runs them without the stack file, and a recreate
-//! runs the old container's `pre_stop`. One-off containers (`berth run`) have no record and run
-//! no hooks; neither do restarts by the restart policy (Docker's daemon runs none either).
+//! runs the old container's `pre_stop`. One-off containers (`berth run SERVICE`) run their
+//! service's `post_start` hooks as Compose's do ([`post_start_oneoff`]: once started, while
+//! attached; a failure is reported, the container left running); they have no record, so no
+//! `pre_stop`. Restarts by the restart policy run no hooks (Docker's daemon runs none either).
 //!
 //! Output: in attached `up` each line is printed as Compose prints it (`web-1 -> | line`);
 //! otherwise it only appears in a failure's message.
@@ -25,9 +27,9 @@ use std::sync::Mutex;
 
 use super::container::Ctx;
 use super::error::{ReconcileError, Result};
-use super::state::ContainerRecord;
-use crate::runtime::ExecConfig;
+use crate::runtime::{ExecConfig, Runtime};
 use crate::spec::hooks::{hooks, Hook, HookKind};
+use crate::spec::model::Service;
 
 /// Whether hook output is printed as it comes (attached `up`).
 static ECHO: AtomicBool = AtomicBool::new(false);
@@ -74,14 +76,38 @@ fn run_all(ctx: &Ctx<'_>, name: &str, kind: HookKind) -> Result<()> {
     let Some(record) = ctx.pd().record(name)? else { return Ok(()) };
     let Some(config) = &record.config else { return Ok(()) };
     let list = hooks(kind, |k| config.get(k)).map_err(|e| ReconcileError::service(&record.service, e))?;
+    let label = format!("{}-{} ->", record.service, record.number);
+    let target = Target { id: &record.id, name: &record.name, service: &record.service, label: &label };
+    run_list(ctx.rt, &target, kind, &list)
+}
+
+/// The `post_start` hooks of a one-off container (`berth run SERVICE`, which has no record),
+/// from its service's definition: as `docker compose run`, they run once it has started,
+/// while it runs attached; a failure is reported and the container left running.
+pub fn post_start_oneoff(rt: &Runtime, id: &str, service: &str, svc: &Service) -> Result<()> {
+    let list = hooks(HookKind::PostStart, |k| svc.other.get(k)).map_err(|e| ReconcileError::service(service, e))?;
+    let label = format!("{id} ->");
+    run_list(rt, &Target { id, name: id, service, label: &label }, HookKind::PostStart, &list)
+}
+
+/// The container a hook runs in.
+struct Target<'a> {
+    id: &'a str,
+    name: &'a str,
+    service: &'a str,
+    /// The prefix of its echoed output lines (`web-1 ->`).
+    label: &'a str,
+}
+
+fn run_list(rt: &Runtime, t: &Target<'_>, kind: HookKind, list: &[Hook]) -> Result<()> {
     for (i, hook) in list.iter().enumerate() {
-        run_one(ctx, &record, kind, i, hook)?;
+        run_one(rt, t, kind, i, hook)?;
     }
     Ok(())
 }
 
 /// One hook: exec it, echo or keep its output, and map a non-zero exit to an error.
-fn run_one(ctx: &Ctx<'_>, rec: &ContainerRecord, kind: HookKind, index: usize, hook: &Hook) -> Result<()> {
+fn run_one(rt: &Runtime, t: &Target<'_>, kind: HookKind, index: usize, hook: &Hook) -> Result<()> {
     let ec = ExecConfig {
         args: hook.command.clone(),
         env: hook.environment.clone(),
@@ -91,21 +117,20 @@ fn run_one(ctx: &Ctx<'_>, rec: &ContainerRecord, kind: HookKind, index: usize, h
         ..Default::default()
     };
     let fail = |reason: String| ReconcileError::Hook {
-        service: rec.service.clone(),
-        container: rec.name.clone(),
+        service: t.service.to_string(),
+        container: t.name.to_string(),
         kind: kind.key(),
         index,
         command: hook.command.join(" "),
         reason,
     };
-    let mut cmd = ctx.rt.exec_command(&rec.id, &ec).map_err(|e| fail(e.to_string()))?;
+    let mut cmd = rt.exec_command(t.id, &ec).map_err(|e| fail(e.to_string()))?;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| fail(format!("could not start: {e}")))?;
-    let label = format!("{}-{} ->", rec.service, rec.number);
     let (out, err) = (child.stdout.take(), child.stderr.take());
     let (out_tail, err_tail) = std::thread::scope(|s| {
-        let o = s.spawn(|| out.map(|r| collect(r, &label)).unwrap_or_default());
-        let e = err.map(|r| collect(r, &label)).unwrap_or_default();
+        let o = s.spawn(|| out.map(|r| collect(r, t.label)).unwrap_or_default());
+        let e = err.map(|r| collect(r, t.label)).unwrap_or_default();
         (o.join().unwrap_or_default(), e)
     });
     let status = child.wait().map_err(|e| fail(format!("wait: {e}")))?;
