@@ -57,8 +57,9 @@ pub enum ReconcileError {
     #[error("service `{service}`: {error}")]
     Image { service: String, error: crate::image::ImageError },
     /// A lifecycle hook (`post_start`/`pre_stop`, see `reconciler::hooks`) failed or could not
-    /// run; `index` counts from 0 as the file's list does.
-    #[error("service `{service}`: {kind}[{index}] hook `{command}` in container {container} {reason}")]
+    /// run; `index` counts from 0 as the file's list does. The message leaves the container
+    /// out: callers name it already (the progress line, `container X: …` of the ops commands).
+    #[error("service `{service}`: {kind}[{index}] hook `{command}` {reason}")]
     Hook { service: String, container: String, kind: &'static str, index: usize, command: String, reason: String },
     #[error("{0}")]
     Other(String),
