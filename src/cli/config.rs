@@ -19,9 +19,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// Output format of the resolved model.
-    #[arg(long, value_enum, default_value_t = Format::Yaml)]
-    pub format: Format,
+    /// Output format: of the resolved model (default yaml), of `--variables` (default a table).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Print the service names, one per line.
     #[arg(long)]
     pub services: bool,
@@ -48,12 +48,23 @@ pub struct ConfigArgs {
     /// configuration berth compares to decide on a recreate, as `docker compose config --hash`.
     #[arg(long, value_name = "SERVICES")]
     pub hash: Option<String>,
+    /// Print the variables the files use, with their default and alternate values and
+    /// whether they are required, as `docker compose config --variables`.
+    #[arg(long, conflicts_with = "environment")]
+    pub variables: bool,
+    /// Print the environment the files are interpolated with (the process environment over
+    /// the env files), `KEY=VALUE` a line, sorted. It may hold secrets.
+    #[arg(long)]
+    pub environment: bool,
     /// Only these services (their profiles are enabled, as in Compose).
     #[arg(value_name = "SERVICE")]
     pub only: Vec<String>,
 }
 
 pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    if a.variables || a.environment {
+        return super::config_vars::run(g, a);
+    }
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
     let mut loaded = load_with(opts)?;
@@ -96,7 +107,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     } else if a.images {
         lines(images(&loaded.stack).iter())
     } else {
-        render(&loaded.stack, a.format)?
+        render(&loaded.stack, a.format.unwrap_or_default())?
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

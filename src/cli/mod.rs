@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod build;
 mod config;
+mod config_vars;
 // Stack → Kubernetes manifests (issue 19).
 mod convert;
 // Containers outside any project (`berth run IMAGE`).

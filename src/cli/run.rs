@@ -100,6 +100,12 @@ pub struct RunArgs {
     /// Pull the image: always, missing (when not in the store), never.
     #[arg(long, default_value = "missing", value_name = "POLICY")]
     pub pull: String,
+    /// With a service: publish the service's ports (a one-off publishes none without it).
+    #[arg(short = 'P', long = "service-ports")]
+    pub service_ports: bool,
+    /// With a service: the one-off gets the service's network aliases.
+    #[arg(long)]
+    pub use_aliases: bool,
     pub image: String,
     /// Command and arguments (default: the image's cmd).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -108,6 +114,10 @@ pub struct RunArgs {
 
 /// Signal received by the CLI, forwarded to the container by the follow loop.
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
+    if a.service_ports || a.use_aliases {
+        let flag = if a.service_ports { "-P/--service-ports" } else { "--use-aliases" };
+        bail!("{flag} needs a service of the stack file, and `{}` is not one", a.image);
+    }
     let roots = Roots::new(g.root.as_deref());
     super::pull::ensure_for_run(&roots, &a.image, &a.pull)?;
     let store = ImageStore::open(&roots).context("open the image store")?;

@@ -14,9 +14,11 @@ use super::ps::roots;
 use super::{foreground, GlobalOpts};
 use crate::image::ImageStore;
 use crate::reconciler::container::{self, Ctx};
+use crate::reconciler::hooks;
 use crate::reconciler::ops::oneoff::{self, Overrides};
 use crate::runtime::attach;
 use crate::runtime::Runtime;
+use crate::spec::model::Service;
 
 #[derive(Debug, Args)]
 pub struct ServiceRunArgs {
@@ -50,6 +52,12 @@ pub struct ServiceRunArgs {
     /// Allocate a pseudo-terminal.
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Publish the service's ports (without it a one-off publishes none, as Compose).
+    #[arg(short = 'P', long = "service-ports")]
+    pub service_ports: bool,
+    /// Give the one-off the service's network aliases.
+    #[arg(long)]
+    pub use_aliases: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -70,6 +78,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             workdir: a.workdir.clone(),
             interactive: a.interactive,
             tty: a.tty,
+            service_ports: a.service_ports,
+            use_aliases: a.use_aliases,
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -122,21 +132,33 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     let ctx = Ctx::new(&roots, &rt, &stack.name, Some(&stack), None);
     // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
     // the parts that do not exist).
-    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg)
+    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg, a.use_aliases)
         .map_err(anyhow::Error::from)
         .and_then(|()| rt.create(&cfg).map_err(anyhow::Error::from));
     if let Err(e) = made {
         let _ = container::remove(&ctx, &name);
         return Err(e.context(format!("create one-off container `{name}`")));
     }
-    let code = start_and_attach(&rt, &name, a);
+    if a.service_ports {
+        if let Err(e) = oneoff::publish_ports(&roots, &stack, &a.service, &name) {
+            let _ = container::remove(&ctx, &name);
+            return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
+        }
+    }
+    let code = start_and_attach(&rt, &name, a, svc);
+    if a.service_ports && !a.rm {
+        // Exited: its host ports are free again (as a stopped container's), the container kept.
+        if let Err(e) = oneoff::release_ports(&roots, &name) {
+            eprintln!("warning: one-off container `{name}`: {e}");
+        }
+    }
     if a.rm {
         container::remove(&ctx, &name).with_context(|| format!("remove one-off container `{name}`"))?;
     }
     Ok(ExitCode::from(code?.clamp(0, 255) as u8))
 }
 
-fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Result<i32> {
+fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs, svc: &Service) -> anyhow::Result<i32> {
     let master = if a.tty {
         Some(rt.start_tty(id)?.1)
     } else {
@@ -148,5 +170,22 @@ fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs) -> anyhow::Resul
         attach::copy_window_size(m);
     }
     foreground::forward_signals();
-    Ok(foreground::attach_until_exit(rt, id, master)?.0)
+    // The service's post_start hooks run once it has started, while we relay it (as Compose).
+    let (attached, hooked) = std::thread::scope(|s| {
+        let hooks = s.spawn(|| hooks::post_start_oneoff(rt, id, &a.service, svc));
+        let attached = foreground::attach_until_exit(rt, id, master);
+        (attached, hooks.join())
+    });
+    let code = attached?.0;
+    let failed = match hooked {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("one-off container `{id}`: its post_start hooks panicked")),
+    };
+    if let Some(e) = failed {
+        eprintln!("error: {e}");
+        // A hook failure fails the run even when the command itself succeeded.
+        return Ok(if code == 0 { 1 } else { code });
+    }
+    Ok(code)
 }

@@ -15,6 +15,7 @@ use crate::reconciler::acquire::{self, PullFlag};
 use crate::reconciler::attach::{attach, AttachOpts};
 use crate::reconciler::progress::Progress;
 use crate::reconciler::{supervisor, up, wait};
+use crate::spec::model::Stack;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -34,9 +35,24 @@ pub struct UpArgs {
     /// Stop the whole stack when any container exits.
     #[arg(long, conflicts_with = "detach")]
     pub abort_on_container_exit: bool,
+    /// Stop the whole stack when any container exits with a non-zero code (its code is ours).
+    #[arg(long, conflicts_with_all = ["detach", "abort_on_container_exit"])]
+    pub abort_on_container_failure: bool,
     /// Exit with this service's container exit code (implies --abort-on-container-exit).
     #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
     pub exit_code_from: Option<String>,
+    /// Print the logs of only these services (repeatable; attached mode).
+    #[arg(long = "attach", value_name = "SERVICE", conflicts_with_all = ["detach", "wait", "attach_dependencies"])]
+    pub attach: Vec<String>,
+    /// Do not print the logs of these services (repeatable).
+    #[arg(long = "no-attach", value_name = "SERVICE")]
+    pub no_attach: Vec<String>,
+    /// Print the logs of the named services' dependencies too.
+    #[arg(long, conflicts_with_all = ["detach", "wait"])]
+    pub attach_dependencies: bool,
+    /// Start each log line with its time (RFC 3339, as `logs -t`).
+    #[arg(long)]
+    pub timestamps: bool,
     /// Stop timeout in seconds for containers being replaced or stopped.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -64,7 +80,12 @@ impl UpArgs {
             wait_timeout: None,
             plan: plan.clone(),
             abort_on_container_exit: false,
+            abort_on_container_failure: false,
             exit_code_from: None,
+            attach: Vec::new(),
+            no_attach: Vec::new(),
+            attach_dependencies: false,
+            timestamps: false,
             timeout: None,
             build: false,
             pull: None,
@@ -108,6 +129,8 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         // Attached: a Ctrl-C from now on, even while containers are being created, stops the
         // stack gracefully (attach sees it) instead of killing this process half-way.
         crate::reconciler::attach::catch_interrupts();
+        // Hooks' output joins the logs we print, as Compose's (`web-1 -> | line`).
+        crate::reconciler::hooks::echo_output(true);
     }
     let report = up::up(&roots, &stack, &opts, grace, &progress)?;
     t.mark("up");
@@ -128,9 +151,15 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let logs = logged_services(&stack, a, &report.services)?;
     let attach_opts = AttachOpts {
         services: report.services,
-        abort_on_container_exit: a.abort_on_container_exit || a.exit_code_from.is_some(),
+        logs: Some(logs),
+        timestamps: a.timestamps,
+        // `--exit-code-from` implies `--abort-on-container-exit`, unless failures alone abort.
+        abort_on_container_exit: a.abort_on_container_exit
+            || (a.exit_code_from.is_some() && !a.abort_on_container_failure),
+        abort_on_container_failure: a.abort_on_container_failure,
         exit_code_from: a.exit_code_from.clone(),
         grace,
     };
@@ -147,6 +176,29 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
+/// The services whose logs attached `up` prints, as Compose picks them: `--attach` as given
+/// (each a service of the stack); else the named services (with `--attach-dependencies`, what
+/// they depend on too; none named: every one `up` acts on), less those with `attach: false`;
+/// then less `--no-attach`.
+fn logged_services(stack: &Stack, a: &UpArgs, acted_on: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut logs: Vec<String> = if !a.attach.is_empty() {
+        let unknown: Vec<&str> =
+            a.attach.iter().filter(|s| !stack.services.contains_key(*s)).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            bail!("--attach: cannot attach to services not included in up: {}", unknown.join(", "));
+        }
+        a.attach.clone()
+    } else {
+        let base = if a.services.is_empty() || a.attach_dependencies { acted_on } else { &a.services[..] };
+        let attachable = |s: &&String| {
+            stack.services.get(*s).is_none_or(|svc| svc.other.get("attach") != Some(&serde_json::Value::Bool(false)))
+        };
+        base.iter().filter(attachable).cloned().collect()
+    };
+    logs.retain(|s| !a.no_attach.contains(s));
+    Ok(logs)
+}
+
 /// `berth __supervise`: the per-project supervisor (started by `up`, detached).
 pub fn supervise(a: &SuperviseArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots { state: a.state_dir.clone(), run: a.run_dir.clone() };
@@ -156,6 +208,34 @@ pub fn supervise(a: &SuperviseArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    fn up_args(args: &[&str]) -> super::UpArgs {
+        use clap::Parser;
+        let cli = super::super::Cli::try_parse_from(args).unwrap();
+        let super::super::Command::Up(a) = cli.command else { panic!("not up") };
+        *a
+    }
+
+    #[test]
+    fn attached_logs_are_picked_as_compose_picks_them() {
+        use clap::Parser;
+        let stack: super::Stack = serde_yaml::from_str(
+            "name: p\nservices:\n  db: {image: d}\n  web: {image: w}\n  noisy: {image: n, attach: false}\n",
+        )
+        .unwrap();
+        let acted: Vec<String> = ["db", "web", "noisy"].map(String::from).to_vec();
+        let pick = |args: &[&str]| super::logged_services(&stack, &up_args(args), &acted).map_err(|e| e.to_string());
+        assert_eq!(pick(&["berth", "up"]).unwrap(), ["db", "web"], "attach: false is left out");
+        assert_eq!(pick(&["berth", "up", "web"]).unwrap(), ["web"], "not its dependencies");
+        assert_eq!(pick(&["berth", "up", "--attach-dependencies", "web"]).unwrap(), ["db", "web"]);
+        assert_eq!(pick(&["berth", "up", "--attach", "noisy"]).unwrap(), ["noisy"]);
+        assert_eq!(pick(&["berth", "up", "--no-attach", "db"]).unwrap(), ["web"]);
+        assert!(pick(&["berth", "up", "--attach", "nope"]).unwrap_err().contains("nope"));
+        let clash = ["berth", "up", "--attach", "web", "--attach-dependencies"];
+        assert!(super::super::Cli::try_parse_from(clash).is_err());
+        let clash = ["berth", "up", "--abort-on-container-failure", "--abort-on-container-exit"];
+        assert!(super::super::Cli::try_parse_from(clash).is_err());
+    }
+
     #[test]
     fn scale_flags() {
         use clap::Parser;

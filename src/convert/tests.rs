@@ -318,7 +318,7 @@ fn escapes_dollars_for_kubernetes() {
 
 #[test]
 fn aliases_become_services_and_hooks_lifecycle() {
-    // `load`, not `load_ok`: berth's loader warns that it does not run hooks itself.
+    // The loader runs the hooks itself now; `load` keeps this test independent of its warnings.
     let (st, _) = load(
         "services:\n  db:\n    image: x\n    expose: ['5432']\n    networks: {default: {aliases: [database, db]}}\n    post_start: [{command: [sh, -c, 'echo up']}]\n    pre_stop: [{command: 'pg_ctl stop', user: postgres}]\n",
     );

@@ -28,8 +28,16 @@ const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 /// Options of attached mode.
 #[derive(Debug, Clone, Default)]
 pub struct AttachOpts {
+    /// The services whose containers attached mode waits for (and stops on Ctrl-C).
     pub services: Vec<String>,
+    /// The services whose logs are printed (`--attach`, `--no-attach`, `--attach-dependencies`);
+    /// None: every one of `services`.
+    pub logs: Option<Vec<String>>,
+    /// Log lines start with their time, as `logs -t` prints them (`--timestamps`).
+    pub timestamps: bool,
     pub abort_on_container_exit: bool,
+    /// Stop the stack when a container exits with a non-zero code (`--abort-on-container-failure`).
+    pub abort_on_container_failure: bool,
     pub exit_code_from: Option<String>,
     pub grace: Option<Duration>,
 }
@@ -38,14 +46,16 @@ pub struct AttachOpts {
 struct Follow {
     log: LogFollower,
     prefix: String,
+    timestamps: bool,
 }
 
 impl Follow {
     fn poll(&mut self, out: &mut dyn Write) {
-        let prefix = &self.prefix;
+        let (prefix, timestamps) = (&self.prefix, self.timestamps);
         self.log.poll_records(&mut |rec| {
             let text = rec.log.strip_suffix('\n').unwrap_or(&rec.log);
-            let _ = writeln!(out, "{prefix}{text}");
+            let _ =
+                if timestamps { writeln!(out, "{prefix}{} {text}", rec.time) } else { writeln!(out, "{prefix}{text}") };
         });
     }
 }
@@ -69,7 +79,7 @@ pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
     let mut reported: BTreeMap<String, String> = BTreeMap::new();
     loop {
         let containers = containers_now(roots, project, opts)?;
-        add_follows(&rt, &containers, &mut follows, tty);
+        add_follows(&rt, &containers, opts, &mut follows, tty);
         for f in follows.values_mut() {
             f.poll(&mut stdout);
         }
@@ -85,7 +95,7 @@ pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
             return Ok(130);
         }
         if let Some(code) = finished(&containers, opts) {
-            if opts.abort_on_container_exit {
+            if opts.abort_on_container_exit || opts.abort_on_container_failure {
                 stop_all(roots, &rt, project, &containers, opts.grace);
             }
             for f in follows.values_mut() {
@@ -105,16 +115,24 @@ fn containers_now(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<Vec
         .collect())
 }
 
-fn add_follows(rt: &Runtime, containers: &[ProjectContainer], follows: &mut BTreeMap<String, Follow>, tty: bool) {
-    let width = containers.iter().map(|c| label(c).len()).max().unwrap_or(0);
-    for c in containers {
+fn add_follows(
+    rt: &Runtime,
+    containers: &[ProjectContainer],
+    opts: &AttachOpts,
+    follows: &mut BTreeMap<String, Follow>,
+    tty: bool,
+) {
+    let shown = |c: &&ProjectContainer| opts.logs.as_ref().is_none_or(|l| l.contains(&c.service));
+    let width = containers.iter().filter(shown).map(|c| label(c).len()).max().unwrap_or(0);
+    for c in containers.iter().filter(shown) {
         if follows.contains_key(&c.name) {
             continue;
         }
         let i = follows.len() % COLOURS.len();
         let text = format!("{:width$} | ", label(c));
         let prefix = if tty { format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]) } else { text };
-        follows.insert(c.name.clone(), Follow { log: LogFollower::open(&rt.log_path(&c.id)), prefix });
+        let log = LogFollower::open(&rt.log_path(&c.id));
+        follows.insert(c.name.clone(), Follow { log, prefix, timestamps: opts.timestamps });
     }
 }
 
@@ -137,7 +155,8 @@ fn label(c: &ProjectContainer) -> String {
 }
 
 /// The exit code once attached mode should end: every container exited for good, or (with
-/// --abort-on-container-exit) any one exited.
+/// --abort-on-container-exit) any one exited, or (with --abort-on-container-failure) any one
+/// exited with a non-zero code.
 fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
     let exited = |c: &ProjectContainer| match (&c.state.status, &c.record) {
         (Status::Exited { code, .. }, Some(r)) if restart::decide(r, *code) == Decision::Restart => None,
@@ -149,7 +168,7 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
         if let Some(code) = from(service) {
             return Some(code);
         }
-        if !opts.abort_on_container_exit {
+        if !opts.abort_on_container_exit && !opts.abort_on_container_failure {
             return None;
         }
     }
@@ -161,6 +180,14 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
             };
         }
         return None;
+    }
+    if opts.abort_on_container_failure {
+        if let Some(c) = containers.iter().find(|c| exited(c).is_some_and(|code| code != 0)) {
+            return match &opts.exit_code_from {
+                Some(s) if *s != c.service => Some(from(s).unwrap_or(0)),
+                _ => exited(c),
+            };
+        }
     }
     let all_done = !containers.is_empty() && containers.iter().all(|c| exited(c).is_some());
     all_done.then_some(0)
@@ -194,4 +221,43 @@ fn stop_all(roots: &Roots, rt: &Runtime, project: &str, containers: &[ProjectCon
             }
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::ContainerState;
+
+    fn container(service: &str, status: Status) -> ProjectContainer {
+        let mut state = ContainerState::new(service, String::new());
+        state.status = status;
+        ProjectContainer {
+            id: service.into(),
+            name: service.into(),
+            service: service.into(),
+            number: 1,
+            oneoff: false,
+            state,
+            config: Default::default(),
+            record: Some(Default::default()),
+        }
+    }
+
+    fn exited(code: i32) -> Status {
+        Status::Exited { code, oom: false }
+    }
+
+    #[test]
+    fn abort_on_failure_waits_out_clean_exits() {
+        let opts = AttachOpts { abort_on_container_failure: true, ..Default::default() };
+        let ok_and_running = [container("ok", exited(0)), container("long", Status::Running)];
+        assert_eq!(finished(&ok_and_running, &opts), None, "a clean exit does not abort");
+        let failed = [container("ok", exited(0)), container("bad", exited(4)), container("long", Status::Running)];
+        assert_eq!(finished(&failed, &opts), Some(4));
+        assert_eq!(finished(&[container("a", exited(0)), container("b", exited(0))], &opts), Some(0), "all done");
+        let exit_opts = AttachOpts { abort_on_container_exit: true, ..Default::default() };
+        assert_eq!(finished(&ok_and_running, &exit_opts), Some(0), "--abort-on-container-exit: any exit");
+        let from = AttachOpts { exit_code_from: Some("long".into()), ..opts };
+        assert_eq!(finished(&failed, &from), Some(0), "the named service's code (it had not exited)");
+    }
 }

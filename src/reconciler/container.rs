@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::error::{ReconcileError, Result};
 use super::events;
+use super::hooks;
 use super::layers;
 use super::seam::{Layers, Real};
 use super::state::{ContainerRecord, HealthStatus, ProjectDir};
@@ -41,6 +42,9 @@ pub struct Ctx<'a> {
     /// The image store, volumes, secrets, network and runtime, as the steps below use them
     /// (`seam::Real`; a recording fake in this file's tests).
     layers: Box<dyn Layers + 'a>,
+    /// Containers whose `pre_stop` hook failed in this run: kept running, and not tried again
+    /// by a later sweep of the same command (one failure, reported once).
+    stop_refused: Mutex<Vec<String>>,
 }
 
 /// A network's firewall install: running, or its outcome (kept: every start that waits for it
@@ -70,8 +74,18 @@ impl<'a> Ctx<'a> {
         grace: Option<Duration>,
         layers: Box<dyn Layers + 'a>,
     ) -> Self {
-        let (images, firewalls) = (Mutex::new(HashMap::new()), Mutex::default());
-        Ctx { roots, rt, project, stack, grace, images, firewalls, layers }
+        let (images, firewalls, stop_refused) = (Mutex::new(HashMap::new()), Mutex::default(), Mutex::default());
+        Ctx { roots, rt, project, stack, grace, images, firewalls, layers, stop_refused }
+    }
+
+    /// Note that container `name`'s `pre_stop` hook refused its stop.
+    pub fn refuse_stop(&self, name: &str) {
+        self.stop_refused.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+    }
+
+    /// Whether container `name`'s `pre_stop` hook refused its stop in this run.
+    pub fn stop_refused(&self, name: &str) -> bool {
+        self.stop_refused.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|n| n == name)
     }
 
     /// Install network `name`'s firewall rules in the background (two iptables runs, a few ms
@@ -265,11 +279,26 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
             ctx.pd().update_record(&c.name, |r| r.ports = ports)?;
         }
     }
+    if !st.is_running() {
+        if let Err(e) = hooks::post_start(ctx, &c.name) {
+            // Stopped as a stop by the user would (the restart policy leaves it), its ports freed.
+            let stopped = stop_now(ctx, &c.name).and_then(|()| release_ports(ctx, &c.name, &c.name));
+            return ReconcileError::collect(std::iter::once(e).chain(stopped.err()).collect());
+        }
+        t.mark("post_start hooks");
+    }
     Ok(())
 }
 
-/// Stop a container on purpose: the restart policy leaves it alone afterwards.
+/// Stop a container on purpose: its `pre_stop` hooks first (a failing one aborts the stop,
+/// see `hooks`), and the restart policy leaves it alone afterwards.
 pub fn stop(ctx: &Ctx<'_>, name: &str) -> Result<()> {
+    hooks::pre_stop(ctx, name)?;
+    stop_now(ctx, name)
+}
+
+/// [`stop`] without the hooks.
+fn stop_now(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     ctx.pd().update_record(name, |r| r.stopped_by_user = true)?;
     let was_running = ctx.layers.state(name).is_ok_and(|st| st.is_running());
     match ctx.layers.stop(name, ctx.grace) {
@@ -306,7 +335,10 @@ pub fn remove(ctx: &Ctx<'_>, name: &str) -> Result<()> {
     let mut t = crate::timing::Phases::new(format!("remove {name}"));
     let mut errors = Vec::new();
     let service = ctx.pd().record(name).ok().flatten().map(|r| r.service);
-    if let Err(e) = stop(ctx, name) {
+    // A failing pre_stop hook keeps the container, running and whole (as Compose: the stop is
+    // aborted); past it, teardown keeps going.
+    hooks::pre_stop(ctx, name)?;
+    if let Err(e) = stop_now(ctx, name) {
         errors.push(e);
     }
     t.mark("stop");

@@ -116,7 +116,8 @@ fn sweep_half_created(ctx: &Ctx<'_>, errors: &mut Vec<ReconcileError>) {
             }
         }
     }
-    for name in names {
+    // A container whose pre_stop hook refused the stop was reported by the plan's run.
+    for name in names.into_iter().filter(|n| !ctx.stop_refused(n)) {
         if let Err(e) = container::remove(ctx, &name) {
             errors.push(e);
         }

@@ -56,6 +56,11 @@ pub enum ReconcileError {
     /// The image store failed (not "image missing": that is [`ReconcileError::MissingImage`]).
     #[error("service `{service}`: {error}")]
     Image { service: String, error: crate::image::ImageError },
+    /// A lifecycle hook (`post_start`/`pre_stop`, see `reconciler::hooks`) failed or could not
+    /// run; `index` counts from 0 as the file's list does. The message leaves the container
+    /// out: callers name it already (the progress line, `container X: …` of the ops commands).
+    #[error("service `{service}`: {kind}[{index}] hook `{command}` {reason}")]
+    Hook { service: String, container: String, kind: &'static str, index: usize, command: String, reason: String },
     #[error("{0}")]
     Other(String),
     /// Several errors, each on its own line (teardown and parallel execution report them all).

@@ -6,7 +6,7 @@
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
 //! network and volumes), `seam` (what one container's steps ask of the image store, volumes,
 //! secrets, network and runtime: the `Layers` trait, faked in container.rs's tests), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
-//! read-only files), `container` (one container's create/start/stop/remove), `execute` (a plan's DAG, concurrently), `up`, `down`,
+//! read-only files), `container` (one container's create/start/stop/remove), `hooks` (post_start/pre_stop), `execute` (a plan's DAG, concurrently), `up`, `down`,
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod execute;
 pub mod health;
+pub mod hooks;
 pub(crate) mod layers;
 pub mod lock;
 pub mod mounts;

@@ -169,6 +169,20 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     Ok(Loaded { stack, warnings: diags.items, profiles })
 }
 
+/// What [`load`] interpolates: the stack files (name and text, in merge order) and the
+/// variables (the process environment over the env files, and `COMPOSE_PROJECT_NAME`), for
+/// `config --variables` and `config --environment`.
+pub fn interpolation_inputs(opts: &LoadOptions) -> Result<(Vec<(PathBuf, String)>, Vars)> {
+    let set = project::resolve_files(&opts.files, &opts.working_dir)?;
+    let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
+    let mut diags = Diagnostics { items: set.warnings };
+    let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ, &mut diags)?;
+    let texts = set.files.iter().map(|f| read_top(f)).collect::<Result<Vec<String>>>()?;
+    let name = name(opts, &vars, &texts, &project_dir, &mut diags);
+    vars.insert("COMPOSE_PROJECT_NAME".to_string(), name);
+    Ok((set.files.into_iter().zip(texts).collect(), vars))
+}
+
 fn invalid(mut diags: Diagnostics) -> LoadError {
     diags.sort();
     diags.items.dedup();

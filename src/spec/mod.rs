@@ -16,6 +16,7 @@ pub mod deps;
 pub mod diag;
 pub mod envfile;
 pub mod extends;
+pub mod hooks;
 pub mod include;
 pub mod interpolate;
 pub mod load;
@@ -27,6 +28,7 @@ pub mod project;
 pub mod schema;
 pub mod semantic;
 pub mod units;
+pub mod variables;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};

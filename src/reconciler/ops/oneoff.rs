@@ -2,8 +2,9 @@
 //! `translate::container_config` as `up`), the command line's overrides over it, named
 //! `<project>-<service>-run-<6 hex>` and labelled `berth.oneoff` so that the planner and the
 //! supervisor leave it alone. It mounts the service's volumes and joins its networks as a
-//! replica would; ports are not published (as `docker compose run` without
-//! `--service-ports`).
+//! replica would; ports are published only with `--service-ports` ([`publish_ports`]), and
+//! it answers to the service's name and network aliases only with `--use-aliases` (else to
+//! its container name alone), as `docker compose run` does.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use crate::paths::Roots;
 use crate::planner::actual::labels;
 use crate::planner::hash::network_name;
 use crate::reconciler::translate::{self, Target};
-use crate::reconciler::{layers, project_containers, secrets, ReconcileError};
+use crate::reconciler::{layers, project_containers, secrets, PortRecord, ReconcileError};
 use crate::runtime::{ContainerConfig, NetNs};
 use crate::spec::model::{NetworkMode, Service, Stack};
 use crate::volumes::ImageMounts;
@@ -97,11 +98,19 @@ pub fn prepare(
     service: &str,
     image: &ResolvedImage,
     cfg: &mut ContainerConfig,
+    use_aliases: bool,
 ) -> Result<()> {
     let svc = stack
         .services
         .get(service)
         .ok_or_else(|| OpsError::container(&cfg.name, format!("no service `{service}` in the stack")))?;
+    let mut svc = svc.clone();
+    if !use_aliases {
+        for net in svc.networks.values_mut() {
+            net.aliases.clear();
+        }
+    }
+    let svc = &svc;
     // The image's VOLUMEs are left out: a one-off's anonymous volumes would outlive it (no
     // `run --rm` cleanup for them yet), and its writes go to its own writable layer instead.
     let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
@@ -124,12 +133,32 @@ pub fn prepare(
             for key in svc.networks.keys() {
                 layers::ensure_network(roots, stack, key, &network_name(stack, key))?;
             }
-            let setup = layers::prepare_network(roots, stack, service, svc, cfg)?;
+            // Discovery: as Compose, a one-off answers to its container name only, and to the
+            // service name and the service's aliases with `--use-aliases` (else a request to
+            // `web` could reach a `run web migrate`). The network layer registers a container
+            // under the service name it is given, so it is given the container's own name.
+            let discovered_as = if use_aliases { service } else { cfg.name.as_str() };
+            let setup = layers::prepare_network(roots, stack, discovered_as, svc, cfg)?;
             cfg.mounts.extend(setup.mounts);
             setup.net
         }
     };
     Ok(())
+}
+
+/// `run --service-ports`: publish the service's ports for the one-off `name` (after
+/// [`prepare`], before it starts), as a replica's are; what was published.
+pub fn publish_ports(roots: &Roots, stack: &Stack, service: &str, name: &str) -> Result<Vec<PortRecord>> {
+    let svc = stack
+        .services
+        .get(service)
+        .ok_or_else(|| OpsError::container(name, format!("no service `{service}` in the stack")))?;
+    Ok(layers::after_start(roots, stack, service, svc, name)?)
+}
+
+/// Withdraw what [`publish_ports`] published (the one-off exited and is kept).
+pub fn release_ports(roots: &Roots, name: &str) -> Result<()> {
+    Ok(layers::release_ports(roots, name)?)
 }
 
 /// `/proc/PID/ns/net` of the first running container of service `other` (network_mode

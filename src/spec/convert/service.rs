@@ -24,7 +24,11 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
             continue;
         }
         if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
-            if !k.name.starts_with("x-") && k.name != "extends" {
+            let honoured = HONOURED_AS_WRITTEN.contains(&k.name.as_str());
+            if k.name == "post_start" || k.name == "pre_stop" {
+                check_hooks(&k.name, v, &p, diags);
+            }
+            if !k.name.starts_with("x-") && k.name != "extends" && !honoured {
                 let msg = format!("`{}` is accepted but not honoured by berth yet", k.name);
                 diags.warning(Some(&k.pos), &path, msg);
             }
@@ -54,6 +58,25 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
     resources::check_scale(&s, map, &path, diags);
     resources::restart_policy(&mut s, map, &path, diags);
     s
+}
+
+/// Keys kept as written in `other` that berth acts on, so no "not honoured" warning: the
+/// lifecycle hooks (`spec::hooks`, run by the reconciler) and `attach` (attached `up`).
+const HONOURED_AS_WRITTEN: &[&str] = &["post_start", "pre_stop", "attach"];
+
+/// A hook list that could not be run is an error at load time, at the key.
+fn check_hooks(key: &str, v: &Node, p: &str, diags: &mut Diagnostics) {
+    use crate::spec::hooks::{hooks, HookKind};
+    let kind = if key == "post_start" { HookKind::PostStart } else { HookKind::PreStop };
+    let value = v.to_json();
+    if let Err(e) = hooks(kind, |_| Some(&value)) {
+        // `pre_stop[0]: cannot split …` → at `services.a.pre_stop[0]`.
+        let (at, msg) = match e.split_once(": ") {
+            Some((at, msg)) if at.starts_with(key) => (format!("{}{}", p, &at[key.len()..]), msg.to_string()),
+            _ => (p.to_string(), e.clone()),
+        };
+        diags.error(Some(&v.pos), &at, msg);
+    }
 }
 
 /// Scalar and list keys. Returns false when `key` is not one of them.
@@ -257,5 +280,15 @@ mod tests {
         let st = load_ok(src);
         assert_eq!(st.services["a"].command.as_deref(), Some(&["echo".to_string(), "hi".to_string()][..]));
         assert_eq!(st.services["a"].replicas(), 2);
+    }
+
+    #[test]
+    fn lifecycle_hooks_are_honoured_and_checked() {
+        let st = load_ok(
+            "services:\n  a:\n    image: x\n    post_start: [{command: echo hi}]\n    pre_stop: [{command: [x]}]\n",
+        );
+        assert_eq!(st.services["a"].other["post_start"][0]["command"], "echo hi");
+        let (_, d) = load("services:\n  a:\n    image: x\n    pre_stop: [{command: \"echo 'x\"}]\n");
+        assert!(d.to_string().starts_with("c.yaml:4:15: services.a.pre_stop[0]: cannot split"), "{d}");
     }
 }
