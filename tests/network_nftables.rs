@@ -293,17 +293,27 @@ fn with_no_iptables_binary_nftables_is_chosen_by_itself() {
         .image("busybox:latest")
         .file("services: {web: {image: busybox:latest, command: [sleep, \"600\"]}}\n");
     let bridge = bridge_name(s.roots.id(), &format!("{}_default", s.project));
-    // A PATH without /usr/sbin: no `iptables`, and no override.
+    // No usable `iptables`, and no override. berth looks in the sbin directories when PATH
+    // lacks them, so a PATH alone no longer hides the host's: an `iptables` first on PATH
+    // that cannot run stands for a missing one (the probe takes both the same way).
+    let fake = tempfile::tempdir().unwrap();
+    for tool in ["iptables", "iptables-save", "iptables-restore"] {
+        let p = fake.path().join(tool);
+        std::fs::write(&p, "#!/bin/sh\nexit 127\n").unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", fake.path().display());
     let mut up = s.command(&["up", "-d"]);
-    up.env("PATH", "/usr/local/bin:/usr/bin").env_remove(firewall::DRIVER_ENV);
+    up.env("PATH", &path).env_remove(firewall::DRIVER_ENV);
     let out = up.output().expect("run berth up");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rules = rules_of(&bridge);
     assert_eq!(rules.len(), 5, "berth's table holds the default network's rules: {rules:?}");
-    let saved = Command::new("iptables-save").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let saved =
+        Command::new(firewall::tool("iptables-save")).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     assert!(!saved.unwrap_or_default().contains(&bridge), "iptables rules written although no iptables was found");
     let mut down = s.command(&["down", "-v", "-t", "1"]);
-    down.env("PATH", "/usr/local/bin:/usr/bin").env_remove(firewall::DRIVER_ENV);
+    down.env("PATH", &path).env_remove(firewall::DRIVER_ENV);
     assert!(down.output().expect("run berth down").status.success());
     s.down_clean();
     assert_table_gone();
