@@ -2,7 +2,7 @@
 //! resolved to concrete host bindings, and the "is this host port free" check made before
 //! anything is created.
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,10 +70,37 @@ fn parse_range(s: &str) -> Result<(u16, u16)> {
 /// Whether `port` can be bound on `ip` right now (port 0 asks the kernel for any port, and
 /// the answer is returned).
 pub fn try_bind(ip: IpAddr, port: u16, proto: Proto) -> Option<u16> {
+    let addr = SocketAddr::new(ip, port);
     match proto {
-        Proto::Tcp => TcpListener::bind((ip, port)).ok()?.local_addr().ok().map(|a| a.port()),
-        Proto::Udp => UdpSocket::bind((ip, port)).ok()?.local_addr().ok().map(|a| a.port()),
+        Proto::Tcp => bind_tcp(addr).ok()?.local_addr().ok().map(|a| a.port()),
+        Proto::Udp => bind_udp(addr).ok()?.local_addr().ok().map(|a| a.port()),
     }
+}
+
+/// A listening TCP socket on `addr` (SO_REUSEADDR, as std and tokio set it); an IPv6 one is
+/// IPv6-only (IPV6_V6ONLY), as Docker binds `[::]`: `[::]:8080` and `0.0.0.0:8080` are two
+/// bindings, which may belong to different containers, never one socket taking both.
+pub fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket(addr, socket2::Type::STREAM)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    Ok(s.into())
+}
+
+/// A bound UDP socket on `addr` (IPv6-only for an IPv6 address, as [`bind_tcp`]).
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let s = socket(addr, socket2::Type::DGRAM)?;
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+fn socket(addr: SocketAddr, ty: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(socket2::Domain::for_address(addr), ty.cloexec(), None)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    Ok(s)
 }
 
 /// Picks the host port for `w`: the first free port of its range, or an ephemeral one.

@@ -64,7 +64,13 @@ impl NetworkManager {
             tracing::warn!(container = container_id, "ports not published: the container is on no network");
             return Ok(Vec::new());
         };
-        let ip: IpAddr = ep.ip.parse().map_err(|_| NetworkError::invalid("endpoint address", &ep.ip, "not an IP"))?;
+        let parse = |ip: &str| -> Result<IpAddr> {
+            ip.parse().map_err(|_| NetworkError::invalid("endpoint address", ip, "not an IP"))
+        };
+        let ip = parse(&ep.ip)?;
+        // An IPv6 host address forwards to the container's IPv6 address when it has one (as
+        // Docker's proxy does), else to its IPv4 one.
+        let ip6 = ep.ip6.as_deref().map(parse).transpose()?;
         let ctl = self.proxy(project);
         let mut cfg = ctl.load()?;
         // What this container published before (a start after a stop that kept them): the
@@ -89,7 +95,7 @@ impl NetworkManager {
                 host_ip: w.host_ip,
                 host_port,
                 proto: w.proto,
-                backend: SocketAddr::new(ip, w.target),
+                backend: SocketAddr::new(if w.host_ip.is_ipv6() { ip6.unwrap_or(ip) } else { ip }, w.target),
             });
             published.push(PublishedPort {
                 host_ip: w.host_ip.to_string(),
