@@ -171,7 +171,8 @@ fn the_nftables_driver_has_an_ip6_table_for_ipv6_networks() {
     run(&["up", "-d"]);
     let one = bridge(&s, "one");
     let table = nftables::Ruleset::read(Family::V6).expect("list ip6 berth");
-    let ours: Vec<String> = table.rules.iter().filter_map(|r| r.comment.clone()).filter(|c| c.starts_with(&one)).collect();
+    let ours: Vec<String> =
+        table.rules.iter().filter_map(|r| r.comment.clone()).filter(|c| c.starts_with(&one)).collect();
     assert_eq!(ours.len(), 5, "{ours:?}");
     assert!(ours[0].contains("ip6 saddr fd") && ours[0].ends_with("masquerade"), "{ours:?}");
     assert!(!ip6tables_save().contains(&one), "the nftables driver wrote ip6tables rules");

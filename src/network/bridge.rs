@@ -29,6 +29,16 @@ impl NetworkManager {
         check_name(&spec.name)?;
         let _lock = self.store.lock()?;
         if let Some(rec) = self.store.load_network(&spec.name)? {
+            let wants6 = spec.enable_ipv6 || spec.subnet6.is_some();
+            if wants6 != rec.subnet6.is_some() && !spec.external {
+                // As docker compose, an existing network is not changed under its containers.
+                tracing::warn!(
+                    network = %spec.name,
+                    "the network exists {} IPv6 while the stack file now {} it; `berth down` and `up` recreate it",
+                    if wants6 { "without" } else { "with" },
+                    if wants6 { "enables" } else { "does not enable" },
+                );
+            }
             outside_tokio(|| bring_up(&rec))?;
             return Ok(info(&rec));
         }
@@ -191,10 +201,8 @@ impl NetworkManager {
             }
             None => {
                 let pool = ipam6::pool(self.store.root_id())?;
-                ipam6::pick_subnet(pool, ipam6::PREFIX, &taken).ok_or_else(|| NetworkError::PoolExhausted {
-                    pool: pool.to_string(),
-                    network: spec.name.clone(),
-                })?
+                ipam6::pick_subnet(pool, ipam6::PREFIX, &taken)
+                    .ok_or_else(|| NetworkError::PoolExhausted { pool: pool.to_string(), network: spec.name.clone() })?
             }
         };
         let gateway = match &spec.gateway6 {

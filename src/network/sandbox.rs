@@ -274,10 +274,8 @@ fn plumb(netns_path: &Path, plans: &[Plan]) -> Result<()> {
         nl.create_veth(&p.veth, bridge, &p.endpoint.ifname, ns.as_raw_fd(), p.mac)?;
     }
     type Inside = (String, Ipv4Addr, u8, Option<Ipv4Addr>, Option<(Ipv6Addr, u8)>, Option<Ipv6Addr>);
-    let inside: Vec<Inside> = plans
-        .iter()
-        .map(|p| (p.endpoint.ifname.clone(), p.ip, p.prefix, p.route_via, p.ip6, p.route6_via))
-        .collect();
+    let inside: Vec<Inside> =
+        plans.iter().map(|p| (p.endpoint.ifname.clone(), p.ip, p.prefix, p.route_via, p.ip6, p.route6_via)).collect();
     netns::run_in(netns_path, move || {
         let nl = Netlink::connect()?;
         for (ifname, ip, prefix, route_via, ip6, route6_via) in inside {

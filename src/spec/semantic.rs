@@ -407,7 +407,10 @@ mod tests {
     #[test]
     fn ipv6_address_and_subnet() {
         let base = "networks:\n  back:\n    enable_ipv6: true\n    ipam: {config: [{subnet: 'fd00:5::/64'}]}\n";
-        assert_eq!(check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 'fd00:5::9'}}}}\n{base}")), "");
+        assert_eq!(
+            check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 'fd00:5::9'}}}}\n{base}")),
+            ""
+        );
         let out = check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 'fd00:6::9'}}}}\n{base}"));
         assert!(out.contains("outside the IPv6 subnet"), "{out}");
         let bad = check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 10.0.0.1}}}}\n{base}"));

@@ -139,7 +139,8 @@ fn error_reply(id: u16, code: ResponseCode) -> Outcome {
 /// `4.3.2.1.in-addr.arpa` → 1.2.3.4; the 32 nibbles of `….ip6.arpa` → an IPv6 address.
 fn reverse_ip(name: &str) -> Option<IpAddr> {
     if let Some(rest) = name.strip_suffix(".ip6.arpa") {
-        let nibbles: Vec<u32> = rest.split('.').map(|n| u32::from_str_radix(n, 16).ok().filter(|_| n.len() == 1)).collect::<Option<_>>()?;
+        let nibbles: Vec<u32> =
+            rest.split('.').map(|n| u32::from_str_radix(n, 16).ok().filter(|_| n.len() == 1)).collect::<Option<_>>()?;
         if nibbles.len() != 32 {
             return None;
         }

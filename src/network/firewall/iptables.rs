@@ -419,10 +419,8 @@ mod tests {
             "*nat\n-D POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\
              -D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\nCOMMIT\n"
         );
-        assert!(
-            delete_input(&rules("bth-00000000", Subnet::V4("10.213.8.0/24".parse().unwrap()), true), &present)
-                .is_empty()
-        );
+        assert!(delete_input(&rules("bth-00000000", Subnet::V4("10.213.8.0/24".parse().unwrap()), true), &present)
+            .is_empty());
     }
 
     #[test]

@@ -264,7 +264,8 @@ fn udata_comment(text: &str) -> Vec<u8> {
 }
 
 fn new_table(family: Family) -> Msg {
-    Msg::new(nfnl::NFT_MSG_NEWTABLE, nfproto(family), Attrs::new().str(NFTA_TABLE_NAME, TABLE)).flags(nfnl::NLM_F_CREATE)
+    Msg::new(nfnl::NFT_MSG_NEWTABLE, nfproto(family), Attrs::new().str(NFTA_TABLE_NAME, TABLE))
+        .flags(nfnl::NLM_F_CREATE)
 }
 
 fn new_chain(family: Family, chain: Chain) -> Msg {
