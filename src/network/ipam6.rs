@@ -129,7 +129,7 @@ fn machine_id() -> String {
 /// `fdXX:XXXX:XXXX::/48`, the 40-bit global ID taken from a hash of the two ids.
 pub fn ula_pool(machine_id: &str, root_id: &str) -> Ipv6Net {
     let hash = crate::common::ids::short_hash(&format!("berth ula\0{machine_id}\0{root_id}"), 10);
-    let id = u64::from_str_radix(&hash, 16).unwrap_or(0x00be_47f0_0d);
+    let id = u64::from_str_radix(&hash, 16).unwrap_or(0x00be_47f0);
     let g = id & 0xff_ffff_ffff;
     let segs = [0xfd00 | (g >> 32) as u16, (g >> 16) as u16, g as u16, 0, 0, 0, 0, 0];
     Ipv6Net(ipnet::Ipv6Net::new(Ipv6Addr::from(segs), 48).unwrap_or_default())

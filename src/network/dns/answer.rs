@@ -246,7 +246,7 @@ mod tests {
         let m = parse(answer(&query(rev, RecordType::PTR, false), &v, true, 1));
         assert_eq!(m.answers()[0].data().to_string(), "p-web-1.");
         assert_eq!(reverse_ip("1.2.ip6.arpa"), None, "too few nibbles");
-        assert_eq!(reverse_ip(&rev.replace("2.0.0", "22.0").trim_end_matches('.').to_string()), None);
+        assert_eq!(reverse_ip(rev.replace("2.0.0", "22.0").trim_end_matches('.')), None);
     }
 
     #[test]
