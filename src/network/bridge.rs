@@ -3,12 +3,10 @@
 //! IPv6 network (`enable_ipv6`, or an IPv6 `ipam.config` entry) has a second subnet and
 //! gateway, on the same bridge, with the same rules for its family.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
 use super::error::{NetworkError, Result};
 use super::firewall::{Family, RuleCheck, Subnet};
-use super::ipam::{pick_subnet, Ipv4Net};
-use super::ipam6::{self, Ipv6Net};
+use super::ipam::{self, pick_subnet};
+use super::ipam6;
 use super::netlink::{outside_tokio, Netlink};
 use super::store::{LockGuard, NetworkRecord, HOST_LOCK};
 use super::{firewall, names, NetworkInfo, NetworkManager, NetworkSpec};
@@ -128,41 +126,25 @@ impl NetworkManager {
             .collect())
     }
 
-    /// Chooses the subnet and gateway: the spec's, checked, or the pool's first free one.
+    /// Chooses the subnets and gateways: the spec's, checked, or the pools' first free ones.
     fn allocate(&self, spec: &NetworkSpec) -> Result<NetworkRecord> {
         let nl = Netlink::connect()?;
         let mut taken = nl.host_networks()?;
         taken.extend(self.store.networks()?.iter().map(|r| r.subnet));
-        let subnet = match &spec.subnet {
-            Some(s) => {
-                let subnet: Ipv4Net = s.parse()?;
-                if let Some(other) = taken.iter().find(|t| t.overlaps(&subnet)) {
-                    return Err(NetworkError::SubnetOverlap {
-                        network: spec.name.clone(),
-                        subnet: subnet.to_string(),
-                        other: format!("{other}, already in use on this host"),
-                    });
-                }
-                subnet
-            }
-            None => pick_subnet(self.pool, self.prefix, &taken).ok_or_else(|| NetworkError::PoolExhausted {
-                pool: self.pool.to_string(),
-                network: spec.name.clone(),
-            })?,
-        };
-        let gateway = match &spec.gateway {
-            Some(g) => {
-                let gw: Ipv4Addr = g.parse().map_err(|_| NetworkError::invalid("gateway", g, "not an IPv4 address"))?;
-                if !subnet.is_host(gw) {
-                    return Err(NetworkError::invalid("gateway", g, format!("not a host address of {subnet}")));
-                }
-                gw
-            }
-            None => subnet.first_host(),
-        };
+        let exhausted = |pool: String| NetworkError::PoolExhausted { pool, network: spec.name.clone() };
+        let (subnet, gateway) =
+            ipam::choose(&spec.name, spec.subnet.as_deref(), spec.gateway.as_deref(), &taken, |taken| {
+                pick_subnet(self.pool.subnets(self.prefix), taken).ok_or_else(|| exhausted(self.pool.to_string()))
+            })?;
         let (subnet6, gateway6) = match spec.enable_ipv6 || spec.subnet6.is_some() {
             true => {
-                let (s, g) = self.allocate6(&nl, spec)?;
+                let mut taken = nl.host_networks6()?;
+                taken.extend(self.store.networks()?.iter().filter_map(|r| r.subnet6));
+                let (s, g) =
+                    ipam::choose(&spec.name, spec.subnet6.as_deref(), spec.gateway6.as_deref(), &taken, |taken| {
+                        let pool = ipam6::pool(self.store.root_id())?;
+                        pick_subnet(pool.subnets(ipam6::PREFIX), taken).ok_or_else(|| exhausted(pool.to_string()))
+                    })?;
                 (Some(s), Some(g))
             }
             false => (None, None),
@@ -180,42 +162,6 @@ impl NetworkManager {
             gateway6,
             endpoints6: Default::default(),
         })
-    }
-
-    /// The IPv6 subnet and gateway: the spec's, checked against the host's and the other
-    /// networks' IPv6 subnets, or the first free /64 of the pool (see `ipam6`).
-    fn allocate6(&self, nl: &Netlink, spec: &NetworkSpec) -> Result<(Ipv6Net, Ipv6Addr)> {
-        let mut taken = nl.host_networks6()?;
-        taken.extend(self.store.networks()?.iter().filter_map(|r| r.subnet6));
-        let subnet = match &spec.subnet6 {
-            Some(s) => {
-                let subnet: Ipv6Net = s.parse()?;
-                if let Some(other) = taken.iter().find(|t| t.overlaps(&subnet)) {
-                    return Err(NetworkError::SubnetOverlap {
-                        network: spec.name.clone(),
-                        subnet: subnet.to_string(),
-                        other: format!("{other}, already in use on this host"),
-                    });
-                }
-                subnet
-            }
-            None => {
-                let pool = ipam6::pool(self.store.root_id())?;
-                ipam6::pick_subnet(pool, ipam6::PREFIX, &taken)
-                    .ok_or_else(|| NetworkError::PoolExhausted { pool: pool.to_string(), network: spec.name.clone() })?
-            }
-        };
-        let gateway = match &spec.gateway6 {
-            Some(g) => {
-                let gw: Ipv6Addr = g.parse().map_err(|_| NetworkError::invalid("gateway", g, "not an IPv6 address"))?;
-                if !subnet.is_host(gw) {
-                    return Err(NetworkError::invalid("gateway", g, format!("not a host address of {subnet}")));
-                }
-                gw
-            }
-            None => subnet.first_host(),
-        };
-        Ok((subnet, gateway))
     }
 
     /// Removes the bridge, its rules and its allocation. Idempotent; refuses while containers
@@ -255,7 +201,7 @@ fn bring_up(rec: &NetworkRecord) -> Result<()> {
     nl.add_address(index, rec.gateway, rec.subnet.prefix())?;
     if let (Some(subnet6), Some(gateway6)) = (rec.subnet6, rec.gateway6) {
         super::netlink::enable_ipv6(&rec.bridge)?;
-        nl.add_address6(index, gateway6, subnet6.prefix())?;
+        nl.add_address(index, gateway6, subnet6.prefix())?;
     }
     nl.set_up(index)
 }

@@ -98,10 +98,81 @@ impl TryFrom<String> for Ipv4Net {
     }
 }
 
-/// The first `/prefix` subnet of `pool` overlapping nothing in `taken` (host routes and
-/// addresses, other berth networks).
-pub fn pick_subnet(pool: Ipv4Net, prefix: u8, taken: &[Ipv4Net]) -> Option<Ipv4Net> {
-    pool.subnets(prefix).find(|s| !taken.iter().any(|t| t.overlaps(s)))
+/// What IPAM needs of a subnet, so that one rule serves IPv4 ([`Ipv4Net`]) and IPv6
+/// (`ipam6::Ipv6Net`): the checks of a requested subnet, gateway or address.
+pub trait IpSubnet: Copy + fmt::Display + FromStr<Err = NetworkError> {
+    type Addr: Copy + Ord + FromStr + fmt::Display;
+    /// "IPv4" or "IPv6", for messages.
+    const FAMILY: &'static str;
+    /// What an address of the subnet that no container may have is.
+    const NOT_HOST: &'static str;
+    fn has(&self, ip: Self::Addr) -> bool;
+    fn is_host_addr(&self, ip: Self::Addr) -> bool;
+    fn overlaps_with(&self, other: &Self) -> bool;
+    /// The conventional gateway (the first host address).
+    fn default_gateway(&self) -> Self::Addr;
+}
+
+impl IpSubnet for Ipv4Net {
+    type Addr = Ipv4Addr;
+    const FAMILY: &'static str = "IPv4";
+    const NOT_HOST: &'static str = "the network or broadcast address";
+    fn has(&self, ip: Ipv4Addr) -> bool {
+        self.contains(ip)
+    }
+    fn is_host_addr(&self, ip: Ipv4Addr) -> bool {
+        self.is_host(ip)
+    }
+    fn overlaps_with(&self, other: &Self) -> bool {
+        self.overlaps(other)
+    }
+    fn default_gateway(&self) -> Ipv4Addr {
+        self.first_host()
+    }
+}
+
+/// The first of `candidates` (a pool's subnets) overlapping nothing in `taken` (host routes
+/// and addresses, other berth networks).
+pub fn pick_subnet<N: IpSubnet>(mut candidates: impl Iterator<Item = N>, taken: &[N]) -> Option<N> {
+    candidates.find(|s| !taken.iter().any(|t| t.overlaps_with(s)))
+}
+
+/// A network's subnet and gateway of one family: the ones the stack file gives, checked (the
+/// subnet overlaps nothing in `taken`, the gateway is a host address of it), else the pool's
+/// next free subnet (`from_pool`) and its first host address.
+pub fn choose<N: IpSubnet>(
+    network: &str,
+    subnet: Option<&str>,
+    gateway: Option<&str>,
+    taken: &[N],
+    from_pool: impl FnOnce(&[N]) -> Result<N>,
+) -> Result<(N, N::Addr)> {
+    let subnet = match subnet {
+        Some(s) => {
+            let subnet: N = s.parse()?;
+            if let Some(other) = taken.iter().find(|t| t.overlaps_with(&subnet)) {
+                return Err(NetworkError::SubnetOverlap {
+                    network: network.to_string(),
+                    subnet: subnet.to_string(),
+                    other: format!("{other}, already in use on this host"),
+                });
+            }
+            subnet
+        }
+        None => from_pool(taken)?,
+    };
+    let gateway = match gateway {
+        Some(g) => {
+            let not_ours = || NetworkError::invalid("gateway", g, format!("not an {} address", N::FAMILY));
+            let gw: N::Addr = g.parse().map_err(|_| not_ours())?;
+            if !subnet.is_host_addr(gw) {
+                return Err(NetworkError::invalid("gateway", g, format!("not a host address of {subnet}")));
+            }
+            gw
+        }
+        None => subnet.default_gateway(),
+    };
+    Ok((subnet, gateway))
 }
 
 /// The first host address of `subnet` that is neither the gateway nor in `used`.
@@ -109,17 +180,18 @@ pub fn pick_address(subnet: Ipv4Net, gateway: Ipv4Addr, used: &BTreeSet<Ipv4Addr
     subnet.hosts().find(|ip| *ip != gateway && !used.contains(ip))
 }
 
-/// Checks a requested `ipv4_address`: inside the subnet, a host address, not the gateway, free.
-pub fn check_address(
-    subnet: Ipv4Net,
-    gateway: Ipv4Addr,
-    used: &BTreeSet<Ipv4Addr>,
-    ip: Ipv4Addr,
+/// Checks a requested `ipv4_address` or `ipv6_address`: inside the subnet, a host address, not
+/// the gateway, free.
+pub fn check_address<N: IpSubnet>(
+    subnet: N,
+    gateway: N::Addr,
+    used: &BTreeSet<N::Addr>,
+    ip: N::Addr,
 ) -> std::result::Result<(), String> {
-    if !subnet.contains(ip) {
+    if !subnet.has(ip) {
         Err(format!("outside subnet {subnet}"))
-    } else if !subnet.is_host(ip) {
-        Err("the network or broadcast address".into())
+    } else if !subnet.is_host_addr(ip) {
+        Err(N::NOT_HOST.into())
     } else if ip == gateway {
         Err("the gateway address".into())
     } else if used.contains(&ip) {
@@ -157,8 +229,8 @@ mod tests {
     fn pick_subnet_skips_host_routes_and_taken() {
         let pool = net(DEFAULT_POOL);
         let taken = [net("10.213.0.0/23"), net("10.213.2.7/32")];
-        assert_eq!(pick_subnet(pool, 24, &taken), Some(net("10.213.3.0/24")));
-        assert_eq!(pick_subnet(net("10.0.0.0/24"), 24, &[net("10.0.0.0/8")]), None);
+        assert_eq!(pick_subnet(pool.subnets(24), &taken), Some(net("10.213.3.0/24")));
+        assert_eq!(pick_subnet(net("10.0.0.0/24").subnets(24), &[net("10.0.0.0/8")]), None);
         assert_eq!(pool.subnets(24).count(), 256);
         assert_eq!(pool.subnets(8).count(), 0, "a shorter prefix has no subnets");
     }

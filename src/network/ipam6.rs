@@ -16,6 +16,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::{NetworkError, Result};
+use super::ipam::IpSubnet;
 
 /// The variable naming another pool for automatic IPv6 subnets.
 pub const POOL_ENV: &str = "BERTH_IPV6_POOL";
@@ -135,40 +136,34 @@ pub fn ula_pool(machine_id: &str, root_id: &str) -> Ipv6Net {
     Ipv6Net(ipnet::Ipv6Net::new(Ipv6Addr::from(segs), 48).unwrap_or_default())
 }
 
-/// The first `/prefix` subnet of `pool` overlapping nothing in `taken`.
-pub fn pick_subnet(pool: Ipv6Net, prefix: u8, taken: &[Ipv6Net]) -> Option<Ipv6Net> {
-    pool.subnets(prefix).find(|s| !taken.iter().any(|t| t.overlaps(s)))
-}
-
 /// The first host address of `subnet` that is neither the gateway nor in `used` (at most
 /// `used.len() + 2` candidates are looked at, however large the subnet).
 pub fn pick_address(subnet: Ipv6Net, gateway: Ipv6Addr, used: &BTreeSet<Ipv6Addr>) -> Option<Ipv6Addr> {
     (1..=used.len() as u128 + 2).map_while(|n| subnet.nth(n)).find(|ip| *ip != gateway && !used.contains(ip))
 }
 
-/// Checks a requested `ipv6_address`: inside the subnet, a host address, not the gateway, free.
-pub fn check_address(
-    subnet: Ipv6Net,
-    gateway: Ipv6Addr,
-    used: &BTreeSet<Ipv6Addr>,
-    ip: Ipv6Addr,
-) -> std::result::Result<(), String> {
-    if !subnet.contains(ip) {
-        Err(format!("outside subnet {subnet}"))
-    } else if !subnet.is_host(ip) {
-        Err("the subnet-router anycast address".into())
-    } else if ip == gateway {
-        Err("the gateway address".into())
-    } else if used.contains(&ip) {
-        Err("already in use".into())
-    } else {
-        Ok(())
+impl IpSubnet for Ipv6Net {
+    type Addr = Ipv6Addr;
+    const FAMILY: &'static str = "IPv6";
+    const NOT_HOST: &'static str = "the subnet-router anycast address";
+    fn has(&self, ip: Ipv6Addr) -> bool {
+        self.contains(ip)
+    }
+    fn is_host_addr(&self, ip: Ipv6Addr) -> bool {
+        self.is_host(ip)
+    }
+    fn overlaps_with(&self, other: &Self) -> bool {
+        self.overlaps(other)
+    }
+    fn default_gateway(&self) -> Ipv6Addr {
+        self.first_host()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::network::ipam::{check_address, pick_subnet};
 
     fn net(s: &str) -> Ipv6Net {
         s.parse().unwrap()
@@ -190,15 +185,15 @@ mod tests {
         assert_eq!(a, ula_pool("m1", ""), "the same ids give the same pool");
         assert_ne!(a, ula_pool("m1", "other-root"));
         assert_ne!(a, ula_pool("m2", ""));
-        assert_eq!(pick_subnet(a, PREFIX, &[]).map(|s| s.prefix()), Some(64));
+        assert_eq!(pick_subnet(a.subnets(PREFIX), &[]).map(|s| s.prefix()), Some(64));
     }
 
     #[test]
     fn subnets_skip_taken_and_host_networks() {
         let pool = net("fd12:3456:789a::/48");
         let taken = [net("fd12:3456:789a::/63"), net("fd12:3456:789a:2::1/128")];
-        assert_eq!(pick_subnet(pool, 64, &taken), Some(net("fd12:3456:789a:3::/64")));
-        assert_eq!(pick_subnet(net("fd00::/64"), 64, &[net("fd00::/16")]), None);
+        assert_eq!(pick_subnet(pool.subnets(64), &taken), Some(net("fd12:3456:789a:3::/64")));
+        assert_eq!(pick_subnet(net("fd00::/64").subnets(64), &[net("fd00::/16")]), None);
     }
 
     #[test]

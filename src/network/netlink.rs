@@ -4,7 +4,7 @@
 //! on a thread that has `setns`-ed into it (see `netns.rs`).
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::RawFd;
 
 use futures::TryStreamExt;
@@ -83,36 +83,20 @@ impl Netlink {
         self.block(self.handle.link().set(index).up().execute()).map_err(nl(format!("set link {index} up")))
     }
 
-    /// Adds `ip/prefix` to link `index`; an address already there is fine.
-    pub fn add_address(&self, index: u32, ip: Ipv4Addr, prefix: u8) -> Result<()> {
-        match self.block(self.handle.address().add(index, IpAddr::V4(ip), prefix).execute()) {
-            Ok(()) => Ok(()),
-            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
-            Err(e) => Err(nl(format!("add address {ip}/{prefix} to link {index}"))(e)),
+    /// Adds `ip/prefix` to link `index`; an address already there is fine. An IPv6 one goes
+    /// on without duplicate address detection (usable at once, not "tentative" for a second
+    /// or two: berth allocated it, no one else on the bridge has it); IPv6 must be enabled on
+    /// the link (see [`enable_ipv6`]).
+    pub fn add_address(&self, index: u32, ip: impl Into<IpAddr>, prefix: u8) -> Result<()> {
+        let ip = ip.into();
+        let mut req = self.handle.address().add(index, ip, prefix);
+        if ip.is_ipv6() {
+            req.message_mut().header.flags.push(AddressHeaderFlag::Nodad);
         }
-    }
-
-    /// Adds `ip/prefix` to link `index` without duplicate address detection (the address is
-    /// usable at once, not "tentative" for a second or two: berth allocated it, no one else
-    /// on the bridge has it); an address already there is fine. IPv6 must be enabled on the
-    /// link (see [`enable_ipv6`]).
-    pub fn add_address6(&self, index: u32, ip: Ipv6Addr, prefix: u8) -> Result<()> {
-        let mut req = self.handle.address().add(index, IpAddr::V6(ip), prefix);
-        req.message_mut().header.flags.push(AddressHeaderFlag::Nodad);
         match self.block(req.execute()) {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
             Err(e) => Err(nl(format!("add address {ip}/{prefix} to link {index}"))(e)),
-        }
-    }
-
-    /// Adds an IPv6 default route via `gateway` out of link `index`.
-    pub fn add_default_route6(&self, index: u32, gateway: Ipv6Addr) -> Result<()> {
-        let req = self.handle.route().add().v6().gateway(gateway).output_interface(index);
-        match self.block(req.execute()) {
-            Ok(()) => Ok(()),
-            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
-            Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),
         }
     }
 
@@ -210,10 +194,15 @@ impl Netlink {
         self.block(req.execute()).map_err(nl(format!("create veth {host}")))
     }
 
-    /// Adds a default route via `gateway` out of link `index`.
-    pub fn add_default_route(&self, index: u32, gateway: Ipv4Addr) -> Result<()> {
-        let req = self.handle.route().add().v4().gateway(gateway).output_interface(index);
-        match self.block(req.execute()) {
+    /// Adds a default route (IPv4 or IPv6, the gateway's) via `gateway` out of link `index`.
+    pub fn add_default_route(&self, index: u32, gateway: impl Into<IpAddr>) -> Result<()> {
+        let gateway = gateway.into();
+        let route = self.handle.route().add();
+        let result = match gateway {
+            IpAddr::V4(gw) => self.block(route.v4().gateway(gw).output_interface(index).execute()),
+            IpAddr::V6(gw) => self.block(route.v6().gateway(gw).output_interface(index).execute()),
+        };
+        match result {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
             Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),

@@ -182,7 +182,7 @@ impl NetworkManager {
         match &att.ipv6_address {
             Some(s) => {
                 let ip: Ipv6Addr = s.parse().map_err(|_| unavailable(s, "not an IPv6 address".into()))?;
-                ipam6::check_address(subnet, gateway, &used, ip).map_err(|r| unavailable(s, r))?;
+                check_address(subnet, gateway, &used, ip).map_err(|r| unavailable(s, r))?;
                 Ok(Some(ip))
             }
             None => ipam6::pick_address(subnet, gateway, &used).map(Some).ok_or_else(|| {
@@ -283,14 +283,14 @@ fn plumb(netns_path: &Path, plans: &[Plan]) -> Result<()> {
             nl.add_address(index, ip, prefix)?;
             if let Some((ip6, prefix6)) = ip6 {
                 super::netlink::enable_ipv6(&ifname)?;
-                nl.add_address6(index, ip6, prefix6)?;
+                nl.add_address(index, ip6, prefix6)?;
             }
             nl.set_up(index)?;
             if let Some(gw) = route_via {
                 nl.add_default_route(index, gw)?;
             }
             if let Some(gw6) = route6_via {
-                nl.add_default_route6(index, gw6)?;
+                nl.add_default_route(index, gw6)?;
             }
         }
         Ok(())
