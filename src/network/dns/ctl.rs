@@ -126,12 +126,14 @@ fn exchange(mut stream: UnixStream) -> std::io::Result<String> {
     Ok(line.trim().to_string())
 }
 
-/// Wait (briefly) for an exiting server to be gone, reaping it when it is our child.
+/// Wait for an exiting server to be gone, reaping it when it is our child: `down` returns
+/// only once nothing of the root runs. It exits right after its answer; the cap is for a
+/// loaded or emulated host (5 s were too short in the v2 guest).
 fn wait_gone(pid: i32) {
     if pid <= 0 {
         return;
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + ANSWER_TIMEOUT;
     while Instant::now() < deadline {
         let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         if !crate::network::proxyctl::process_alive(pid) {
