@@ -307,6 +307,12 @@ pub fn main() -> ExitCode {
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
         Command::Run(args) if service_run::names_service(&cli.global, &args.image) => {
+            for flag in service_run::image_only_flags(args) {
+                eprintln!(
+                    "warning: {flag} is a `docker run` flag; the service `{}` says that, so it is ignored",
+                    args.image
+                );
+            }
             service_run::run_service(&cli.global, &service_run::ServiceRunArgs::from(&**args))
         }
         Command::Run(args) => run::run(&cli.global, args),

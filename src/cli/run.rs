@@ -17,6 +17,9 @@ use crate::network::NetworkManager;
 use crate::paths::Roots;
 use crate::runtime::attach;
 use crate::runtime::{ContainerConfig, Mount, NetNs, Runtime};
+use crate::spec::convert::{volume_flag, ConvertContext};
+use crate::spec::model::{BindOptions, MountKind};
+use crate::volumes::{ImageMounts, MountRequest, VolumeSpec};
 
 /// `-h` is `--hostname` here, as in `docker run` (help is `--help`).
 #[derive(Debug, Args)]
@@ -37,9 +40,13 @@ pub struct RunArgs {
     /// Keep stdin open.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a pseudo-terminal.
+    /// Allocate a pseudo-terminal (with a SERVICE: the default when stdin and stdout are
+    /// terminals, as `docker compose run`).
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Do not allocate a pseudo-terminal (with a SERVICE, as `docker compose run -T`).
+    #[arg(short = 'T', long = "no-TTY", visible_alias = "no-tty")]
+    pub no_tty: bool,
     /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
@@ -47,11 +54,14 @@ pub struct RunArgs {
     #[arg(long = "env-from-file", value_name = "FILE")]
     pub env_from_file: Vec<PathBuf>,
     /// Add or override a label (KEY=VALUE).
-    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    #[arg(short = 'l', long = "label", alias = "labels", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
-    /// Bind mount SRC:DST[:ro] (SRC an absolute host path).
-    #[arg(short = 'v', long = "volume")]
+    /// Mount a volume, in the stack file's short syntax: [SOURCE:]TARGET[:MODE], SOURCE a
+    /// host path (`/`, `.` or `~`, relative to here) or a named volume (with a SERVICE: one
+    /// of the stack's).
+    #[arg(short = 'v', long = "volume", alias = "volumes", value_name = "VOLUME")]
     pub volumes: Vec<String>,
+    /// The container's name.
     #[arg(long)]
     pub name: Option<String>,
     /// Working directory inside the container.
@@ -74,9 +84,11 @@ pub struct RunArgs {
     /// Mount the root filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
-    #[arg(long)]
+    /// Add a Linux capability (e.g. NET_ADMIN).
+    #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
-    #[arg(long)]
+    /// Drop a Linux capability (ALL for every one).
+    #[arg(long, value_name = "CAP")]
     pub cap_drop: Vec<String>,
     /// All capabilities and no seccomp filter.
     #[arg(long)]
@@ -223,10 +235,63 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     cfg.resources.memory = a.memory.as_deref().map(parse_bytes).transpose()?;
     cfg.resources.cpus = a.cpus;
     cfg.resources.pids_limit = a.pids_limit;
-    for v in &a.volumes {
-        cfg.mounts.push(parse_volume(v)?);
-    }
+    cfg.mounts = volume_mounts(rt.roots(), a, image, &cfg.id, &cfg.name)?;
     Ok(cfg)
+}
+
+/// `-v` of `berth run IMAGE`, read by the stack file's one short-syntax rule (as `run SERVICE
+/// -v` and `volumes:` are): a host path (relative ones against the current directory, `~`
+/// expanded; a missing one created), or a named volume of berth's (created when missing, as
+/// `docker run -v NAME:/path` does, and filled from the image when empty).
+fn volume_mounts(
+    roots: &Roots,
+    a: &RunArgs,
+    image: &ResolvedImage,
+    id: &str,
+    name: &str,
+) -> anyhow::Result<Vec<Mount>> {
+    if a.volumes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let lookup = |k: &str| std::env::var(k).ok();
+    let ctx = ConvertContext { project_name: String::new(), project_dir: cwd, lookup: &lookup };
+    let vm = crate::reconciler::mounts::volume_manager(roots);
+    let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
+    let mut out = Vec::with_capacity(a.volumes.len());
+    for text in &a.volumes {
+        let (v, ignored) = volume_flag(text, &ctx).map_err(|e| anyhow::anyhow!("-v {text}: {e}"))?;
+        for opt in ignored {
+            eprintln!("warning: -v {text}: unknown volume option `{opt}` is ignored");
+        }
+        let request = match (v.kind, v.source) {
+            (MountKind::Bind, source) => {
+                let b = v.bind.unwrap_or(BindOptions { propagation: None, create_host_path: true, selinux: None });
+                MountRequest::Bind {
+                    source,
+                    target: v.target,
+                    read_only: v.read_only,
+                    create_host_path: b.create_host_path,
+                    propagation: b.propagation,
+                    selinux: b.selinux,
+                }
+            }
+            (_, Some(volume)) => MountRequest::Volume {
+                volume: Some(VolumeSpec { name: volume, ..VolumeSpec::default() }),
+                target: v.target,
+                read_only: v.read_only,
+                nocopy: v.volume.is_some_and(|o| o.nocopy),
+                subpath: None,
+            },
+            (_, None) => bail!(
+                "-v {text}: an anonymous volume outlives a `berth run IMAGE`; name it (-v NAME:{}) or bind a host path",
+                v.target
+            ),
+        };
+        let mounted = vm.mounts_for(name, std::slice::from_ref(&request), "", id, &image_mounts);
+        out.extend(mounted.with_context(|| format!("-v {text}"))?);
+    }
+    Ok(out)
 }
 
 /// The network of `--network` (none and host need nothing of the network layer): a sandbox
@@ -402,25 +467,6 @@ pub(crate) fn label_flags(flags: &[String]) -> anyhow::Result<Vec<(String, Strin
         .collect()
 }
 
-fn parse_volume(v: &str) -> anyhow::Result<Mount> {
-    let parts: Vec<&str> = v.split(':').collect();
-    let (src, dst, ro) = match parts.as_slice() {
-        [s, d] => (*s, *d, false),
-        [s, d, "ro"] => (*s, *d, true),
-        [s, d, "rw"] => (*s, *d, false),
-        _ => bail!("-v {v}: expected SRC:DST[:ro]"),
-    };
-    if !src.starts_with('/') {
-        bail!("-v {v}: named volumes need a stack file; give an absolute host path");
-    }
-    Ok(Mount::Bind {
-        source: PathBuf::from(src),
-        target: dst.to_string(),
-        read_only: ro,
-        propagation: Default::default(),
-    })
-}
-
 /// A size as Compose writes it (`64m`, `1g`, `1.5GB`, `1048576`): the loader's one rule.
 pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
     let n = crate::spec::units::parse_bytes(s)?;
@@ -441,8 +487,6 @@ mod tests {
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("1024").unwrap(), 1024);
         assert!(parse_bytes("lots").is_err());
-        assert!(matches!(parse_volume("/a:/b:ro").unwrap(), Mount::Bind { read_only: true, .. }));
-        assert!(parse_volume("data:/b").is_err());
         let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
         assert_eq!(env, ["PATH=/bin", "A=2"]);
     }

@@ -5,10 +5,10 @@
 //! stack this runs, otherwise `berth run IMAGE` (src/cli/run.rs) does; [`names_service`]
 //! answers that question without printing the loader's warnings twice.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
-use clap::Args;
 
 use super::ps::roots;
 use super::{foreground, GlobalOpts};
@@ -18,49 +18,47 @@ use crate::reconciler::hooks;
 use crate::reconciler::ops::oneoff::{self, Overrides};
 use crate::runtime::attach;
 use crate::runtime::Runtime;
-use crate::spec::model::Service;
+use crate::spec::convert::{volume_flag, ConvertContext};
+use crate::spec::model::{MountKind, Port, Protocol, Service};
 
-#[derive(Debug, Args)]
+/// `berth run SERVICE`'s options: `berth run`'s flags (see [`super::run::RunArgs`]), the ones
+/// `docker compose run` has.
+#[derive(Debug, Default)]
 pub struct ServiceRunArgs {
     /// Remove the container when it exits.
-    #[arg(long)]
     pub rm: bool,
+    /// Start it in the background and print its id.
+    pub detach: bool,
+    /// The container's name (default `<project>-<service>-run-<6 hex>`).
+    pub name: Option<String>,
     /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
-    #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
-    /// Read environment variables from a file (Compose's env-file syntax; `-e` wins).
-    #[arg(long = "env-from-file", value_name = "FILE")]
+    /// Environment files (Compose's env-file syntax; `-e` wins).
     pub env_from_file: Vec<std::path::PathBuf>,
-    /// Add or override a label (KEY=VALUE).
-    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    /// Labels added or overridden (KEY=VALUE).
     pub labels: Vec<String>,
     /// Override the service's entrypoint ("" clears it).
-    #[arg(long)]
     pub entrypoint: Option<String>,
     /// Do not check that the services this one depends on are running.
-    #[arg(long)]
     pub no_deps: bool,
-    /// User: name|uid[:group|gid].
-    #[arg(short = 'u', long)]
     pub user: Option<String>,
-    /// Working directory inside the container.
-    #[arg(short = 'w', long = "workdir")]
     pub workdir: Option<String>,
-    /// Keep stdin open.
-    #[arg(short = 'i', long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-terminal.
-    #[arg(short = 't', long)]
+    /// Allocate a pseudo-terminal (the default when stdin and stdout are terminals).
     pub tty: bool,
+    /// Never allocate one (`-T`).
+    pub no_tty: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `-v` short-syntax volumes, added to the service's.
+    pub volumes: Vec<String>,
+    /// `-p` ports, published instead of the service's.
+    pub publish: Vec<String>,
     /// Publish the service's ports (without it a one-off publishes none, as Compose).
-    #[arg(short = 'P', long = "service-ports")]
     pub service_ports: bool,
     /// Give the one-off the service's network aliases.
-    #[arg(long)]
     pub use_aliases: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 
@@ -69,6 +67,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
     fn from(a: &super::run::RunArgs) -> Self {
         ServiceRunArgs {
             rm: a.rm,
+            detach: a.detach,
+            name: a.name.clone(),
             env: a.env.clone(),
             env_from_file: a.env_from_file.clone(),
             labels: a.labels.clone(),
@@ -76,14 +76,43 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             no_deps: a.no_deps,
             user: a.user.clone(),
             workdir: a.workdir.clone(),
-            interactive: a.interactive,
             tty: a.tty,
+            no_tty: a.no_tty,
+            cap_add: a.cap_add.clone(),
+            cap_drop: a.cap_drop.clone(),
+            volumes: a.volumes.clone(),
+            publish: a.publish.clone(),
             service_ports: a.service_ports,
             use_aliases: a.use_aliases,
             service: a.image.clone(),
             command: a.command.clone(),
         }
     }
+}
+
+impl ServiceRunArgs {
+    /// Whether the one-off gets a pty, as `docker compose run` decides: `-T` and `-d` never,
+    /// `-t` always, else when we run from a terminal on both ends.
+    fn wants_tty(&self, stdin_tty: bool, stdout_tty: bool) -> bool {
+        !self.no_tty && !self.detach && (self.tty || (stdin_tty && stdout_tty))
+    }
+}
+
+/// The `docker run` flags of `berth run` that a service's one-off does not take (the service
+/// says those things), set on this command line: warned about, never silently dropped.
+pub fn image_only_flags(a: &super::run::RunArgs) -> Vec<&'static str> {
+    let set = [
+        (a.memory.is_some(), "--memory"),
+        (a.cpus.is_some(), "--cpus"),
+        (a.pids_limit.is_some(), "--pids-limit"),
+        (a.init, "--init"),
+        (a.read_only, "--read-only"),
+        (a.privileged, "--privileged"),
+        (a.hostname.is_some(), "--hostname"),
+        (a.network != crate::network::oneoff::DEFAULT_NETWORK, "--network"),
+        (!a.add_host.is_empty(), "--add-host"),
+    ];
+    set.into_iter().filter(|(on, _)| *on).map(|(_, f)| f).collect()
 }
 
 /// Does `name` name a service of the stack the global options point at? (False when there
@@ -94,76 +123,199 @@ pub fn names_service(g: &GlobalOpts, name: &str) -> bool {
 }
 
 pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCode> {
+    if a.service_ports && !a.publish.is_empty() {
+        bail!("--service-ports and --publish are incompatible");
+    }
     let stack = super::load::load_stack(g)?.stack;
-    let Some(svc) = stack.services.get(&a.service) else {
+    if !stack.services.contains_key(&a.service) {
         bail!("no service `{}` in project `{}`", a.service, stack.name);
-    };
+    }
     let roots = roots(g);
     if !a.no_deps {
-        let missing = oneoff::missing_dependencies(&roots, &stack, &a.service)?;
-        if !missing.is_empty() {
-            bail!(
-                "service `{}` depends on {} which {} not running; start {} with `berth up -d {}` (or pass --no-deps)",
-                a.service,
-                missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
-                if missing.len() == 1 { "is" } else { "are" },
-                if missing.len() == 1 { "it" } else { "them" },
-                missing.join(" ")
-            );
-        }
+        check_dependencies(&roots, &stack, &a.service)?;
+    }
+    let tty = a.wants_tty(std::io::stdin().is_terminal(), std::io::stdout().is_terminal());
+    let o = overrides(a, &stack, tty)?;
+    let svc = oneoff::service(&stack, &a.service, &o)?;
+    if a.detach && a.rm {
+        check_detached_rm(&a.service, &svc)?;
     }
     let reference = svc.image.clone().unwrap_or_else(|| format!("{}-{}", stack.name, a.service));
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&reference).with_context(|| format!("service `{}`: image {reference}", a.service))?;
-    let name = oneoff::container_name(&stack.name, &a.service)?;
-    let o = Overrides {
-        command: a.command.clone(),
-        entrypoint: a.entrypoint.clone(),
-        env: super::run::env_entries(&a.env_from_file, &a.env)?,
-        labels: super::run::label_flags(&a.labels)?,
-        user: a.user.clone(),
-        workdir: a.workdir.clone(),
-        tty: a.tty,
-        stdin: a.interactive,
-    };
-    let mut cfg = oneoff::config(&stack, &a.service, &image, &name, &o)?;
-    cfg.process.console_size = a.tty.then(attach::caller_window_size).flatten();
     let rt = Runtime::new(&roots);
+    let name = match &a.name {
+        Some(n) => {
+            if rt.state(n).is_ok() {
+                bail!("a container named `{n}` already exists (choose another --name, or remove it)");
+            }
+            n.clone()
+        }
+        None => oneoff::container_name(&stack.name, &a.service)?,
+    };
+    let mut cfg = oneoff::config(&stack, &a.service, &svc, &image, &name)?;
+    cfg.process.console_size = tty.then(attach::caller_window_size).flatten();
+    if a.detach && a.rm {
+        // Nobody waits for it: its monitor removes it when it exits (runtime::autoremove).
+        cfg.labels.insert(crate::runtime::state::TRANSIENT_LABEL.into(), "true".into());
+    }
     let ctx = Ctx::new(&roots, &rt, &stack.name, Some(&stack), None);
     // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
     // the parts that do not exist).
-    let made = oneoff::prepare(&roots, &stack, &a.service, &image, &mut cfg, a.use_aliases)
+    let made = oneoff::prepare(&roots, &stack, &a.service, &svc, &image, &mut cfg, a.use_aliases)
         .map_err(anyhow::Error::from)
         .and_then(|()| rt.create(&cfg).map_err(anyhow::Error::from));
     if let Err(e) = made {
         let _ = container::remove(&ctx, &name);
         return Err(e.context(format!("create one-off container `{name}`")));
     }
-    if a.service_ports {
-        if let Err(e) = oneoff::publish_ports(&roots, &stack, &a.service, &name) {
+    let publishes = !svc.ports.is_empty();
+    if publishes {
+        if let Err(e) = oneoff::publish_ports(&roots, &stack, &a.service, &svc, &name) {
             let _ = container::remove(&ctx, &name);
             return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
         }
     }
-    let code = start_and_attach(&rt, &name, a, svc);
-    if a.service_ports && !a.rm {
+    if a.detach {
+        return start_detached(&ctx, &name, a, &svc);
+    }
+    let code = start_and_attach(&rt, &name, a, &svc, tty);
+    if publishes && !a.rm {
         // Exited: its host ports are free again (as a stopped container's), the container kept.
         if let Err(e) = oneoff::release_ports(&roots, &name) {
             eprintln!("warning: one-off container `{name}`: {e}");
         }
     }
     if a.rm {
-        container::remove(&ctx, &name).with_context(|| format!("remove one-off container `{name}`"))?;
+        remove_with_anonymous_volumes(&ctx, &name, &cfg.mounts)?;
     }
     Ok(ExitCode::from(code?.clamp(0, 255) as u8))
 }
 
-fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs, svc: &Service) -> anyhow::Result<i32> {
-    let master = if a.tty {
+/// The command line's changes to the service.
+fn overrides(a: &ServiceRunArgs, stack: &crate::spec::model::Stack, tty: bool) -> anyhow::Result<Overrides> {
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let lookup = |k: &str| std::env::var(k).ok();
+    let ctx = ConvertContext { project_name: stack.name.clone(), project_dir: cwd, lookup: &lookup };
+    let mut volumes = Vec::with_capacity(a.volumes.len());
+    for text in &a.volumes {
+        let (v, ignored) = volume_flag(text, &ctx).map_err(|e| anyhow::anyhow!("-v {text}: {e}"))?;
+        for opt in ignored {
+            eprintln!("warning: -v {text}: unknown volume option `{opt}` is ignored");
+        }
+        volumes.push(v);
+    }
+    let mut publish = Vec::new();
+    for p in &a.publish {
+        publish.extend(publish_port(p)?);
+    }
+    Ok(Overrides {
+        command: a.command.clone(),
+        entrypoint: a.entrypoint.clone(),
+        env: super::run::env_entries(&a.env_from_file, &a.env)?,
+        labels: super::run::label_flags(&a.labels)?,
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        tty,
+        // As `docker compose run` (whose -i defaults to true): our stdin is the one-off's.
+        stdin: !a.detach,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        volumes,
+        publish,
+        service_ports: a.service_ports,
+    })
+}
+
+/// `-p [IP:][HOST:]CONTAINER[/PROTO]` as a `ports:` entry (Compose's short syntax; a range
+/// gives several).
+fn publish_port(text: &str) -> anyhow::Result<Vec<Port>> {
+    let specs = crate::spec::canonical::parse_port(text).map_err(|e| anyhow::anyhow!("-p {text}: {e}"))?;
+    specs
+        .into_iter()
+        .map(|p| {
+            let protocol = match p.protocol.as_str() {
+                "udp" => Protocol::Udp,
+                "tcp" => Protocol::Tcp,
+                other => bail!("-p {text}: protocol {other} is not supported (tcp or udp)"),
+            };
+            Ok(Port {
+                name: None,
+                target: p.target,
+                published: p.published,
+                host_ip: p.host_ip,
+                protocol,
+                mode: "ingress".into(),
+                app_protocol: None,
+                other: Default::default(),
+            })
+        })
+        .collect()
+}
+
+fn check_dependencies(
+    roots: &crate::paths::Roots,
+    stack: &crate::spec::model::Stack,
+    service: &str,
+) -> anyhow::Result<()> {
+    let missing = oneoff::missing_dependencies(roots, stack, service)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "service `{service}` depends on {} which {} not running; start {} with `berth up -d {}` (or pass --no-deps)",
+        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+        if missing.len() == 1 { "is" } else { "are" },
+        if missing.len() == 1 { "it" } else { "them" },
+        missing.join(" ")
+    )
+}
+
+/// `run -d --rm`: the monitor removes the container when it exits, which covers its runtime
+/// state and network but not copies of secrets or anonymous volumes: refused when it has
+/// those, rather than leaving them behind.
+fn check_detached_rm(service: &str, svc: &Service) -> anyhow::Result<()> {
+    let anonymous = svc.volumes.iter().any(|v| v.kind == MountKind::Volume && v.source.is_none());
+    if anonymous || !svc.secrets.is_empty() || !svc.configs.is_empty() {
+        bail!(
+            "service `{service}`: `run -d --rm` is not supported for a service with secrets, configs or anonymous \
+             volumes yet; run it without --rm and remove it with `berth rm`, or run it in the foreground"
+        );
+    }
+    Ok(())
+}
+
+/// `run -d`: start it, run its post_start hooks, print its id (as `docker compose run -d`).
+fn start_detached(ctx: &Ctx<'_>, name: &str, a: &ServiceRunArgs, svc: &Service) -> anyhow::Result<ExitCode> {
+    if let Err(e) = ctx.rt.start_with(name, None) {
+        let _ = container::remove(ctx, name);
+        return Err(anyhow::Error::from(e).context(format!("start one-off container `{name}`")));
+    }
+    hooks::post_start_oneoff(ctx.rt, name, &a.service, svc)?;
+    let id = crate::reconciler::project_containers(ctx.roots, ctx.project)?
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.container_id())
+        .unwrap_or_else(|| name.to_string());
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run --rm`: the container, and the anonymous volumes it mounted (as Docker's `--rm`).
+fn remove_with_anonymous_volumes(ctx: &Ctx<'_>, name: &str, mounts: &[crate::runtime::Mount]) -> anyhow::Result<()> {
+    container::remove(ctx, name).with_context(|| format!("remove one-off container `{name}`"))?;
+    crate::reconciler::mounts::volume_manager(ctx.roots)
+        .remove_anonymous(ctx.project, mounts)
+        .with_context(|| format!("remove the anonymous volumes of one-off container `{name}`"))?;
+    Ok(())
+}
+
+fn start_and_attach(rt: &Runtime, id: &str, a: &ServiceRunArgs, svc: &Service, tty: bool) -> anyhow::Result<i32> {
+    let master = if tty {
         Some(rt.start_tty(id)?.1)
     } else {
-        let stdin = if a.interactive { Some(foreground::dup_stdin()?) } else { None };
-        rt.start_with(id, stdin)?;
+        // Our stdin when it can be had (a closed fd 0 is no stdin, not an error).
+        rt.start_with(id, foreground::dup_stdin().ok())?;
         None
     };
     if let Some(m) = &master {
