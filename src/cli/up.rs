@@ -53,6 +53,9 @@ pub struct UpArgs {
     /// Start each log line with its time (RFC 3339, as `logs -t`).
     #[arg(long)]
     pub timestamps: bool,
+    /// Print the containers' lines without the `service-n | ` prefix (attached mode).
+    #[arg(long, conflicts_with = "detach")]
+    pub no_log_prefix: bool,
     /// Stop timeout in seconds for containers being replaced or stopped.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -86,6 +89,7 @@ impl UpArgs {
             no_attach: Vec::new(),
             attach_dependencies: false,
             timestamps: false,
+            no_log_prefix: false,
             timeout: None,
             build: false,
             pull: None,
@@ -156,6 +160,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         services: report.services,
         logs: Some(logs),
         timestamps: a.timestamps,
+        no_log_prefix: a.no_log_prefix,
         // `--exit-code-from` implies `--abort-on-container-exit`, unless failures alone abort.
         abort_on_container_exit: a.abort_on_container_exit
             || (a.exit_code_from.is_some() && !a.abort_on_container_failure),

@@ -35,6 +35,8 @@ pub struct AttachOpts {
     pub logs: Option<Vec<String>>,
     /// Log lines start with their time, as `logs -t` prints them (`--timestamps`).
     pub timestamps: bool,
+    /// Lines as the containers wrote them, without the `service-n | ` prefix (`--no-log-prefix`).
+    pub no_log_prefix: bool,
     pub abort_on_container_exit: bool,
     /// Stop the stack when a container exits with a non-zero code (`--abort-on-container-failure`).
     pub abort_on_container_failure: bool,
@@ -130,7 +132,11 @@ fn add_follows(
         }
         let i = follows.len() % COLOURS.len();
         let text = format!("{:width$} | ", label(c));
-        let prefix = if tty { format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]) } else { text };
+        let prefix = match (opts.no_log_prefix, tty) {
+            (true, _) => String::new(),
+            (false, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]),
+            (false, false) => text,
+        };
         let log = LogFollower::open(&rt.log_path(&c.id));
         follows.insert(c.name.clone(), Follow { log, prefix, timestamps: opts.timestamps });
     }
