@@ -51,6 +51,9 @@ pub struct ImageSummary {
     pub size: u64,
     /// Layer blob digests, lowest first.
     pub layers: Vec<String>,
+    /// The digests of the manifests in the store with this config (`name@sha256:…` names it).
+    #[serde(skip)]
+    pub manifest_digests: Vec<String>,
 }
 
 /// What `remove` did.
@@ -157,6 +160,13 @@ impl ImageStore {
         })
     }
 
+    /// The manifest digest (`sha256:…`) `reference_or_id` names in this store, without
+    /// unpacking anything (what `config --resolve-image-digests` pins an image to).
+    pub fn manifest_digest(&self, reference_or_id: &str) -> Result<String> {
+        let idx = self.layout.read_index()?;
+        self.find(idx.manifests(), reference_or_id)
+    }
+
     /// When `reference` was last tagged in this store (imported, pulled, built), as RFC 3339;
     /// None when no such tag exists. A pull re-tags even an unchanged image, so for pulled
     /// images this is the last pull (what `pull_policy: every_<d>` compares against).
@@ -196,7 +206,12 @@ impl ImageStore {
                 imported: d.annotations().as_ref().and_then(|a| a.get(index::IMPORTED).cloned()),
                 size: stored.layers.iter().map(|l| l.1).sum(),
                 layers: stored.layers.iter().map(|l| l.0.clone()).collect(),
+                manifest_digests: Vec::new(),
             });
+            let digest = d.digest().to_string();
+            if !entry.manifest_digests.contains(&digest) {
+                entry.manifest_digests.push(digest);
+            }
             if let Some(name) = ref_name(d) {
                 entry.references.push(Reference::parse(name).map_or_else(|_| name.to_string(), |r| r.familiar()));
             }
