@@ -175,13 +175,13 @@ pub fn volume_flag(text: &str, ctx: &ConvertContext) -> Result<(ServiceVolume, V
     let spec = crate::spec::canonical::parse_volume(text)?;
     let bind_kind = spec.kind == "bind";
     let source = spec.source.map(|s| if bind_kind { ctx.resolve_path(&s) } else { s });
-    let bind = (bind_kind || spec.propagation.is_some() || spec.selinux.is_some()).then(|| BindOptions {
+    let bind = (bind_kind || spec.propagation.is_some() || spec.selinux.is_some()).then_some(BindOptions {
         propagation: spec.propagation,
         // The short syntax creates a missing host path, as in a file.
         create_host_path: bind_kind,
         selinux: spec.selinux,
     });
-    let volume = spec.nocopy.then(|| VolumeOptions { nocopy: true, subpath: None });
+    let volume = spec.nocopy.then_some(VolumeOptions { nocopy: true, subpath: None });
     let kind = if bind_kind { MountKind::Bind } else { MountKind::Volume };
     let v = ServiceVolume {
         kind,
