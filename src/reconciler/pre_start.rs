@@ -278,7 +278,7 @@ mod tests {
         };
         let cfg = hook_config("demo", "web", "demo-web-pre_start-abc123", &hook, &image, &config);
         assert_eq!(cfg.process.args, ["init"]);
-        assert_eq!(cfg.process.env, ["PATH=/bin", "A=svc", "B=hook", "N=1"]);
+        assert_eq!(cfg.process.env, ["PATH=/bin", "A=svc", "N=1", "B=hook"]);
         assert!(cfg.caps.privileged && cfg.seccomp == SeccompMode::Unconfined);
         assert_eq!(cfg.labels.get(HOOK_LABEL).map(String::as_str), Some("pre_start"));
         let no_command = hook_config("demo", "web", "x", &Hook::default(), &image, &config);
