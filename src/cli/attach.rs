@@ -62,7 +62,7 @@ pub fn run(g: &GlobalOpts, a: &AttachArgs) -> anyhow::Result<ExitCode> {
     let _raw = (input && cfg.process.tty && std::io::stdin().is_terminal()).then(RawMode::enable);
     let socket = rt.attach_socket(&c.id);
     let stream = match input {
-        true => Some(std::os::unix::net::UnixStream::connect(&socket).with_context(|| {
+        true => Some(rt.connect_attach(&c.id).with_context(|| {
             format!(
                 "container {}: its input ({}) is not served; was it started by `berth up`?",
                 c.name,

@@ -14,7 +14,7 @@ use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -33,15 +33,46 @@ pub struct Console {
     path: PathBuf,
 }
 
+/// The socket's name in the container's state dir.
+pub const SOCKET: &str = "attach.sock";
+
+/// A unix socket path is at most 107 bytes, and a state dir's path can be longer: `dir`'s
+/// socket is reached through an `O_PATH` fd of `dir` (`/proc/self/fd/N/attach.sock`), valid
+/// while the returned fd is open.
+pub fn socket_path(dir: &Path) -> std::io::Result<(OwnedFd, PathBuf)> {
+    let fd =
+        nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())?;
+    // SAFETY: `open` just returned this fd, which nothing else owns.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let path = PathBuf::from(format!("/proc/self/fd/{}/{SOCKET}", fd.as_raw_fd()));
+    Ok((fd, path))
+}
+
+/// Connect to the attach socket in state dir `dir`.
+pub fn connect(dir: &Path) -> std::io::Result<UnixStream> {
+    let (_dir_fd, path) = socket_path(dir)?;
+    UnixStream::connect(path)
+}
+
 impl Console {
-    /// Serve `path` for input to `target` (made non-blocking here).
-    pub fn open(path: PathBuf, target: OwnedFd) -> Result<Console, String> {
+    /// Serve the attach socket in state dir `dir` for input to `target` (made non-blocking
+    /// here). On failure `target` comes back: the caller keeps it open all the same (a
+    /// terminal whose master closes hangs up its container).
+    pub fn open(dir: &Path, target: OwnedFd) -> Result<Console, (String, OwnedFd)> {
+        let path = dir.join(SOCKET);
         let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path).map_err(|e| format!("bind {}: {e}", path.display()))?;
+        let bound = socket_path(dir).and_then(|(_fd, via)| UnixListener::bind(via));
+        let listener = match bound {
+            Ok(l) => l,
+            Err(e) => return Err((format!("bind {}: {e}", path.display()), target)),
+        };
         // Root only, whatever the umask (the state dir is private already).
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-        listener.set_nonblocking(true).map_err(|e| format!("{}: {e}", path.display()))?;
-        nonblocking(target.as_fd())?;
+        if let Err(e) =
+            listener.set_nonblocking(true).map_err(|e| e.to_string()).and_then(|()| nonblocking(target.as_fd()))
+        {
+            return Err((format!("{}: {e}", path.display()), target));
+        }
         Ok(Console { target, listener, client: None, pending: Vec::new(), path })
     }
 
@@ -122,8 +153,8 @@ mod tests {
     fn a_client_s_input_reaches_the_target_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let (r, w) = nix::unistd::pipe().unwrap();
-        let mut console = Console::open(dir.path().join("attach.sock"), w).unwrap();
-        let mut client = UnixStream::connect(dir.path().join("attach.sock")).unwrap();
+        let mut console = Console::open(dir.path(), w).map_err(|(e, _)| e).unwrap();
+        let mut client = connect(dir.path()).unwrap();
         console.on_ready(); // accept
         client.write_all(b"hello\n").unwrap();
         let mut poll = [nix::poll::PollFd::new(console.interest().0, console.interest().1)];

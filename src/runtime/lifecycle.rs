@@ -248,6 +248,11 @@ impl Runtime {
         self.dir(id).attach_socket()
     }
 
+    /// Connect to [`Runtime::attach_socket`] (however long the state dir's path).
+    pub fn connect_attach(&self, id: &str) -> std::io::Result<std::os::unix::net::UnixStream> {
+        super::console::connect(&self.dir(id).0)
+    }
+
     fn clear_detached(&self, id: &str) -> Result<()> {
         let marker = self.dir(id).detached_marker();
         match fs::remove_file(&marker) {

@@ -193,11 +193,14 @@ fn run(dir: &StateDir) -> Result<(), String> {
         }
         None => say(&ok),
     }
+    // Held for the container's life even without a socket (a closed master hangs it up).
+    let mut unserved = None;
     let console = match kept.or(sp.stdin_w.take()) {
-        Some(target) => match super::console::Console::open(dir.attach_socket(), target) {
+        Some(target) => match super::console::Console::open(&dir.0, target) {
             Ok(c) => Some(c),
-            Err(e) => {
+            Err((e, target)) => {
                 note(&dir.monitor_log(), &format!("attach socket: {e}"));
+                unserved = Some(target);
                 None
             }
         },
@@ -208,6 +211,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
     let name = if cfg.name.is_empty() { &cfg.id } else { &cfg.name };
     super::proctitle::set(&format!("berth-monitor {name}"), false);
     pump_logs(dir, &cfg, sp.streams, &pidfd, console);
+    drop(unserved);
     let code = match waitpid(sp.pid, None) {
         Ok(WaitStatus::Exited(_, c)) => c,
         Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,

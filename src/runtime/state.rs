@@ -55,7 +55,7 @@ impl StateDir {
     /// Where `attach` sends its input to a running container's tty or stdin (see
     /// `runtime::console`).
     pub fn attach_socket(&self) -> PathBuf {
-        self.0.join("attach.sock")
+        self.0.join(super::console::SOCKET)
     }
 }
 
