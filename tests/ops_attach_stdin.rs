@@ -69,3 +69,24 @@ fn tty_and_stdin_open_containers_run_on_and_take_attach_input() {
     assert!(s.berth(&["attach", "--detach-keys", "ctrl-1", "cat"]).stderr().contains("--detach-keys"));
     s.down_clean();
 }
+
+#[test]
+fn run_detached_with_a_tty_runs_on() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("rundt").image("busybox:latest").file(STACK);
+    let r =
+        s.berth(&["run", "-d", "-t", "--name", "dt", "--network", "none", "busybox:latest", "sh", "-c", "sleep 1000"]);
+    r.success();
+    std::thread::sleep(Duration::from_millis(700));
+    let rt = berth::runtime::Runtime::new(&s.roots);
+    let id = r.stdout().trim().to_string();
+    assert!(rt.state(&id).is_ok_and(|st| st.is_running()), "run -d -t keeps running");
+    let name = format!("{}-term-oneoff", s.project);
+    s.berth(&["run", "-d", "--name", &name, "term"]).success();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(rt.state(&name).is_ok_and(|st| st.is_running()), "run -d SERVICE (tty: true) keeps running");
+    s.berth(&["container", "rm", "-f", "dt"]).success();
+    s.down_clean();
+}

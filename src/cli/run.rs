@@ -151,9 +151,15 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         true => Some(crate::runtime::autoremove::hold(&crate::runtime::state::StateDir(rt.state_dir(&id)))?),
         false => None,
     };
-    let stdin = stdin_for(a)?;
-    let started =
-        if a.tty { rt.start_tty(&id).map(|(_, master)| Some(master)) } else { rt.start_with(&id, stdin).map(|_| None) };
+    let started = if a.detach {
+        // Nobody attached: its monitor keeps its tty (or, with -i, its stdin) open, as
+        // Docker's daemon does (a tty whose master we dropped would hang up the container).
+        rt.start(&id).map(|_| None)
+    } else if a.tty {
+        rt.start_tty(&id).map(|(_, master)| Some(master))
+    } else {
+        rt.start_with(&id, stdin_for(a)?).map(|_| None)
+    };
     let master = match started {
         Ok(m) => m,
         Err(e) => {

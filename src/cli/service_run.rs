@@ -287,7 +287,7 @@ fn check_detached_rm(service: &str, svc: &Service) -> anyhow::Result<()> {
 
 /// `run -d`: start it, run its post_start hooks, print its id (as `docker compose run -d`).
 fn start_detached(ctx: &Ctx<'_>, name: &str, a: &ServiceRunArgs, svc: &Service) -> anyhow::Result<ExitCode> {
-    if let Err(e) = ctx.rt.start_with(name, None) {
+    if let Err(e) = ctx.rt.start(name) {
         let _ = container::remove(ctx, name);
         return Err(anyhow::Error::from(e).context(format!("start one-off container `{name}`")));
     }
