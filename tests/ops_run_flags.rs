@@ -138,6 +138,14 @@ fn name_detach_publish_stdin_and_exit_codes() {
     let mut s = Stack::new("runmisc").image("busybox:latest").file(STACK);
     // The container's exit code is berth's; -T is accepted.
     assert_eq!(s.berth(&["run", "--rm", "-T", "web", "sh", "-c", "exit 3"]).code(), 3);
+    // --entrypoint is split into words, as Compose splits it, and drops the service's command.
+    let r = s.berth(&["run", "--rm", "--entrypoint", "sh -c", "web", "echo split-$((1+1))"]);
+    assert_eq!(r.stdout(), "split-2\n", "{}", r.text());
+    let r = s.berth(&["run", "--rm", "--entrypoint", "echo only-this", "web"]);
+    assert_eq!(r.stdout(), "only-this\n", "the service's command is dropped: {}", r.text());
+    // A `docker run` flag the service decides is warned about.
+    let r = s.berth(&["run", "--rm", "-m", "64m", "web", "true"]);
+    assert!(r.stderr().contains("warning: --memory"), "{}", r.stderr());
     // stdin is the one-off's, as `docker compose run`'s (-i defaults to true).
     let r = s.piped(&["run", "--rm", "-T", "web", "cat"], b"from stdin\n".to_vec());
     assert_eq!(r.stdout(), "from stdin\n", "{}", r.stderr());

@@ -37,7 +37,7 @@ pub struct ServiceRunArgs {
     pub env_from_file: Vec<std::path::PathBuf>,
     /// Labels added or overridden (KEY=VALUE).
     pub labels: Vec<String>,
-    /// Override the service's entrypoint ("" clears it).
+    /// Override the service's entrypoint, split into words as Compose splits it ("" clears it).
     pub entrypoint: Option<String>,
     /// Do not check that the services this one depends on are running.
     pub no_deps: bool,
@@ -111,6 +111,7 @@ pub fn image_only_flags(a: &super::run::RunArgs) -> Vec<&'static str> {
         (a.hostname.is_some(), "--hostname"),
         (a.network != crate::network::oneoff::DEFAULT_NETWORK, "--network"),
         (!a.add_host.is_empty(), "--add-host"),
+        (a.pull != "missing", "--pull"),
     ];
     set.into_iter().filter(|(on, _)| *on).map(|(_, f)| f).collect()
 }
@@ -211,7 +212,12 @@ fn overrides(a: &ServiceRunArgs, stack: &crate::spec::model::Stack, tty: bool) -
     }
     Ok(Overrides {
         command: a.command.clone(),
-        entrypoint: a.entrypoint.clone(),
+        entrypoint: a
+            .entrypoint
+            .as_deref()
+            .map(crate::spec::canonical::shellwords::split)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--entrypoint: {e}"))?,
         env: super::run::env_entries(&a.env_from_file, &a.env)?,
         labels: super::run::label_flags(&a.labels)?,
         user: a.user.clone(),

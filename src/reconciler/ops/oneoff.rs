@@ -25,8 +25,9 @@ use crate::volumes::ImageMounts;
 pub struct Overrides {
     /// Replaces the service's command when not empty.
     pub command: Vec<String>,
-    /// Replaces the entrypoint (an empty string clears it).
-    pub entrypoint: Option<String>,
+    /// Replaces the entrypoint (empty: clears it), and then the service's command unless one
+    /// is given (as compose's applyRunOptions).
+    pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE` entries over the service's environment.
     pub env: Vec<String>,
     /// Labels over the service's.
@@ -67,7 +68,10 @@ pub fn service(stack: &Stack, service: &str, o: &Overrides) -> Result<Service> {
 fn overridden(svc: &Service, o: &Overrides) -> Service {
     let mut s = svc.clone();
     if let Some(e) = &o.entrypoint {
-        s.entrypoint = Some(if e.is_empty() { Vec::new() } else { vec![e.clone()] });
+        s.entrypoint = Some(e.clone());
+        if o.command.is_empty() {
+            s.command = Some(Vec::new());
+        }
     }
     if !o.command.is_empty() {
         s.command = Some(o.command.clone());
@@ -259,5 +263,9 @@ mod tests {
         assert_eq!(s.cap_drop, ["SYS_TIME", "MKNOD"]);
         assert_eq!(s.volumes, [extra], "a -v at the service's target replaces its mount");
         assert_eq!(s.ports.iter().map(|p| p.target).collect::<Vec<_>>(), [81]);
+        let with_command = Service { command: Some(vec!["serve".into()]), ..Default::default() };
+        let e = Overrides { entrypoint: Some(vec!["sh".into(), "-c".into()]), ..Default::default() };
+        let s = overridden(&with_command, &e);
+        assert_eq!((s.entrypoint, s.command), (Some(vec!["sh".into(), "-c".into()]), Some(vec![])));
     }
 }
