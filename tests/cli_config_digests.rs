@@ -1,7 +1,7 @@
 //! `berth config --resolve-image-digests`, `--lock-image-digests` and `--no-normalize`, as a
 //! user calls them: images pinned to the digest of berth's local image store (the busybox
 //! fixture imported by the test), a lock file that `up` takes as an override, a missing image
-//! named by its service, and the model without what normalization adds.
+//! named by its service (an image only a registry has: tests/registry_pull.rs), and the model without what normalization adds.
 
 mod support;
 
@@ -66,16 +66,16 @@ fn resolve_and_lock_image_digests_pin_images_to_the_store_s_digests() {
     assert!(s.runtime_state("web", 1).is_some_and(|st| st.is_running()));
     let resolved = json(&s.berth(&["-f", &lock_path, "config", "--format", "json"]));
     assert_eq!(resolved["services"]["web"]["image"], pinned.as_str());
-    // An image the store does not have: an error naming its service (no registry is asked).
+    // An image the store does not have, whose registry cannot answer (nothing listens on
+    // 127.0.0.1 at that port: no traffic leaves the host): an error naming its service.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let extra = s.dir.join("extra.yaml");
-    std::fs::write(&extra, "services:\n  ghost:\n    image: example.invalid/nothing:1\n").unwrap();
+    std::fs::write(&extra, format!("services:\n  ghost:\n    image: 127.0.0.1:{port}/nothing:1\n")).unwrap();
     let r = s.berth(&["-f", &extra.to_string_lossy(), "config", "--lock-image-digests"]);
     r.failure();
-    assert!(
-        r.stderr().contains("service `ghost`") && r.stderr().contains("not in berth's image store"),
-        "{}",
-        r.stderr()
-    );
+    let err = r.stderr();
+    assert!(err.contains("service `ghost`") && err.contains("not in berth's image store"), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
     s.down_clean();
 }
 

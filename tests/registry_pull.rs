@@ -183,6 +183,27 @@ fn image_push_pull_round_trip_and_errors() {
     assert!(!berth(root, &["image", "inspect", &image]).status.success(), "a refused pull must not tag");
 }
 
+#[test]
+fn config_resolve_image_digests_asks_the_registry_for_an_image_not_in_the_store() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/pinned:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    let (_, manifest) = inspect(seed.path(), &image);
+    ok(seed.path(), &["image", "push", &image]);
+    // A stack whose store does not have it: the registry's digest.
+    let mut s = Stack::new("regpin").file(&stack_yaml(&[("app", &image)]));
+    let out = s.berth(&["config", "--lock-image-digests"]);
+    out.success();
+    assert_eq!(out.stdout(), format!("services:\n  app:\n    image: {image}@{manifest}\n"));
+    // Nothing was pulled.
+    assert!(berth::image::ImageStore::open(&s.roots).expect("store").list().expect("list").is_empty());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {

@@ -149,10 +149,10 @@ fn images(stack: &Stack) -> Vec<String> {
     stack.services.iter().map(|(name, s)| s.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name))).collect()
 }
 
-/// `image:` of every service pinned to `<full reference>@sha256:…`, the manifest digest of the
-/// image in berth's store (a reference with a digest is kept, written in full, as compose-go's
-/// WithImagesResolved does). An image the store lacks is an error naming the service: berth
-/// does not ask a registry here.
+/// `image:` of every service pinned to `<full reference>@sha256:…`: the manifest digest of the
+/// image in berth's store, else the digest its registry gives (a reference with a digest is
+/// kept, written in full, as compose-go's WithImagesResolved does). An image neither has is an
+/// error naming the service.
 fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<()> {
     // A read-only command: no store is made where there is none (then no image is in it).
     let store = match roots.images().exists() {
@@ -163,17 +163,24 @@ fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<
         let Some(image) = svc.image.as_deref() else { continue };
         let mut r = Reference::parse(image).with_context(|| format!("service `{name}`: image `{image}`"))?;
         if r.digest.is_none() {
-            let found = match &store {
+            let local = match &store {
                 Some(store) => store.manifest_digest(image),
                 None => Err(crate::image::ImageError::NotFound { reference: image.to_string() }),
             };
-            let digest = found.map_err(|e| match e {
-                crate::image::ImageError::NotFound { .. } => anyhow::anyhow!(
-                    "service `{name}`: image `{image}` is not in berth's image store, so its digest is unknown; \
-                     pull or build it first (`berth pull {name}`)"
-                ),
-                other => anyhow::Error::from(other).context(format!("service `{name}`: image `{image}`")),
-            })?;
+            let digest = match local {
+                Ok(d) => d,
+                Err(crate::image::ImageError::NotFound { .. }) => crate::image::registry::remote_digest(image)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "service `{name}`: image `{image}` is not in berth's image store, and its registry \
+                             cannot give its digest: {}",
+                            crate::errchain::chain(&e)
+                        )
+                    })?,
+                Err(other) => {
+                    return Err(anyhow::Error::from(other).context(format!("service `{name}`: image `{image}`")))
+                }
+            };
             r.digest = Some(digest);
         }
         svc.image = Some(r.to_string());
