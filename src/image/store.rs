@@ -107,12 +107,15 @@ impl ImageStore {
     pub(crate) fn find(&self, descs: &[Descriptor], wanted: &str) -> Result<String> {
         let parsed = Reference::parse(wanted).ok();
         if let Some(r) = &parsed {
+            let full = r.to_string();
             let hit = match &r.digest {
-                Some(d) => descs.iter().find(|x| x.digest().to_string() == *d),
-                None => {
-                    let full = r.to_string();
-                    descs.iter().find(|x| ref_name(x) == Some(full.as_str()))
-                }
+                // The manifest itself; or, for a digest of an index (a multi-platform image),
+                // the platform's manifest a pull of that reference stored and tagged with it.
+                Some(d) => descs
+                    .iter()
+                    .find(|x| x.digest().to_string() == *d)
+                    .or_else(|| descs.iter().find(|x| ref_name(x) == Some(full.as_str()))),
+                None => descs.iter().find(|x| ref_name(x) == Some(full.as_str())),
             };
             if let Some(d) = hit {
                 return Ok(d.digest().to_string());
@@ -242,5 +245,40 @@ impl ImageStore {
             rd.flatten().map(|e| format!("sha256:{}", e.file_name().to_string_lossy())).collect();
         out.sort();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_pinned_to_an_index_digest_finds_the_manifest_pulled_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = crate::paths::Roots::new(Some(&tmp.path().join("root")));
+        let tar_path = tmp.path().join("rootfs.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, "hello", &b"hi"[..]).unwrap();
+        b.finish().unwrap();
+        drop(b);
+        let store = ImageStore::open(&roots).unwrap();
+        store.import_rootfs_tar(&tar_path, "example.com/app:1").unwrap();
+        let manifest = store.manifest_digest("example.com/app:1").unwrap();
+        assert_eq!(store.manifest_digest(&format!("example.com/app@{manifest}")).unwrap(), manifest);
+        // A pull of `name:tag@<index digest>` stores the platform's manifest under that name.
+        let pinned = format!("example.com/app:1@sha256:{}", "ab".repeat(32));
+        let size = std::fs::metadata(store.layout.blob_path(&manifest)).unwrap().len();
+        let media = oci_spec::image::MediaType::ImageManifest;
+        store.tag_manifest(&media, &manifest, size, &[Reference::parse(&pinned).unwrap()]).unwrap();
+        assert_eq!(store.manifest_digest(&pinned).unwrap(), manifest);
+        let other = format!("example.com/app:1@sha256:{}", "cd".repeat(32));
+        assert!(matches!(store.manifest_digest(&other), Err(ImageError::NotFound { .. })));
     }
 }
