@@ -49,6 +49,7 @@ fn start(c: &Ctx, name: &str, service: &str, nets: &[(&str, &[&str], Option<&str
             network: c.net.net(k),
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
             ipv4_address: ip.map(String::from),
+            ipv6_address: None,
             mac_address: None,
         })
         .collect();
@@ -79,6 +80,7 @@ fn start(c: &Ctx, name: &str, service: &str, nets: &[(&str, &[&str], Option<&str
         service: service.into(),
         container_name: id.clone(),
         networks,
+        ..Default::default()
     })
     .unwrap();
     id

@@ -41,7 +41,7 @@ fn setup() -> Option<std::sync::MutexGuard<'static, ()>> {
 }
 
 fn table() -> nftables::Ruleset {
-    nftables::Ruleset::read().expect("list berth's nftables table")
+    nftables::Ruleset::read(firewall::Family::V4).expect("list berth's nftables table")
 }
 
 /// The rules tagged as `bridge`'s: (chain, rule text without the tag), in chain order, the
@@ -126,7 +126,7 @@ fn the_driver_writes_what_nft_reads_and_removes_it_exactly() {
             assert!(text.contains(&line), "nft does not list `{line}`:\n{text}");
         }
     }
-    let present = firewall::Ruleset::read().expect("read").expect("a driver");
+    let present = firewall::Ruleset::read(firewall::Family::V4).expect("read").expect("a driver");
     assert!(firewall::check(&present, &b, "10.213.251.0/24".parse().unwrap(), true).is_ok());
 
     assert!(firewall::remove(&a, subnet, false).is_empty());

@@ -153,7 +153,7 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
             in_ns(&nm, &id, move || {
                 let l = TcpListener::bind((tip.as_str(), 80)).unwrap();
                 let _ = ready_tx.send(());
-                for _ in 0..2 {
+                for _ in 0..3 {
                     let (mut s, _) = l.accept().unwrap();
                     s.write_all(b"tcp-ok").unwrap();
                 }
@@ -192,16 +192,21 @@ fn published_tcp_and_udp_ports_answer_on_localhost() {
     let published = env.nm.publish(&id, &env.project, &ports).unwrap();
     assert_eq!(published[0].host_port, free);
     assert!(published[1].host_port > 0 && published[1].host_ip == "0.0.0.0");
+    // No host ip: on [::] too, with the same port, as Docker publishes it.
+    assert_eq!((published[2].host_ip.as_str(), published[2].host_port), ("::", published[1].host_port));
     assert_eq!(env.nm.published_ports(&id).unwrap(), published);
-    for p in &published[..2] {
-        let mut s = TcpStream::connect(("127.0.0.1", p.host_port)).unwrap();
+    for p in &published[..3] {
+        // The [::] side from ::1, forwarded to the container's (IPv4) address.
+        let at: std::net::IpAddr =
+            if p.host_ip == "::" { "::1".parse().unwrap() } else { "127.0.0.1".parse().unwrap() };
+        let mut s = TcpStream::connect((at, p.host_port)).unwrap();
         let mut buf = String::new();
         s.read_to_string(&mut buf).unwrap();
         assert_eq!(buf, "tcp-ok");
     }
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     u.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    u.send_to(b"udp-ok", ("127.0.0.1", published[2].host_port)).unwrap();
+    u.send_to(b"udp-ok", ("127.0.0.1", published[3].host_port)).unwrap();
     let mut buf = [0u8; 64];
     let n = u.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"udp-ok");

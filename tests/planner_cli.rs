@@ -5,8 +5,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `berth plan` in `dir`, on a state root of its own inside `dir` (as root, the default root
+/// would be made private and so created: a test must leave the host's /var/lib/berth alone).
 fn berth_plan(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(dir.join(".berth-root"))
         .arg("plan")
         .args(args)
         .current_dir(dir)

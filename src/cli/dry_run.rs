@@ -91,6 +91,8 @@ fn reads_only(c: &Command) -> bool {
                 | Command::Man(_)
                 | Command::Bridge(_)
                 | Command::Alpha(_)
+                // It checks and prints what it would publish, and pushes nothing, by itself.
+                | Command::Publish(_)
         ),
     }
 }

@@ -112,6 +112,8 @@ pub fn port(g: &GlobalOpts, a: &PortArgs) -> anyhow::Result<ExitCode> {
     let c = select::one(all, &project, &a.service, a.index)?;
     let found = c.ports().iter().find(|p| p.target == port && p.protocol == protocol);
     match found {
+        // `[::1]:8080` for an IPv6 address, as docker compose port prints it.
+        Some(p) if p.host_ip.contains(':') => println!("[{}]:{}", p.host_ip, p.host_port),
         Some(p) => println!("{}:{}", p.host_ip, p.host_port),
         None => return Err(OpsError::NoPort { service: a.service.clone(), port, protocol }.into()),
     }

@@ -52,6 +52,8 @@ mod events;
 mod export;
 mod image_io;
 mod login;
+mod oci;
+mod publish;
 
 /// A declarative multi-container orchestrator with its own container runtime.
 #[derive(Debug, Parser)]
@@ -221,6 +223,9 @@ pub enum Command {
     Logout(login::LogoutArgs),
     /// Attach to a service container's output (stdout and stderr) until it exits.
     Attach(attach::AttachArgs),
+    /// Publish the stack's Compose files to a registry as an OCI artifact (run it elsewhere
+    /// with `-f oci://REGISTRY/REPOSITORY:TAG`).
+    Publish(publish::PublishArgs),
 }
 
 /// Entry point of the binary.
@@ -254,6 +259,12 @@ pub fn main() -> ExitCode {
         }
     }
     init_tracing(&cli.global.log_level);
+    if !helper {
+        if let Err(e) = oci::resolve(&mut cli.global) {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     if cli.global.dry_run {
         // Before anything below makes the run dir or the state root's files.
         if let Some(result) = dry_run::run(&cli.global, &cli.command) {
@@ -349,6 +360,7 @@ pub fn main() -> ExitCode {
         Command::Login(args) => login::login(args),
         Command::Logout(args) => login::logout(args),
         Command::Attach(args) => attach::run(&cli.global, args),
+        Command::Publish(args) => publish::run(&cli.global, args),
     };
     exit(result)
 }

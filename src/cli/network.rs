@@ -30,11 +30,16 @@ pub enum NetworkCommand {
     /// Create a network (for use as `external: true`).
     Create {
         name: String,
-        /// Subnet, e.g. 10.5.0.0/24 (default: the next free one of the pool).
+        /// Subnet, e.g. 10.5.0.0/24 (default: the next free one of the pool); given twice, an
+        /// IPv4 and an IPv6 one (fd00:5::/64), which implies --ipv6.
         #[arg(long)]
-        subnet: Option<String>,
+        subnet: Vec<String>,
+        /// Gateway in a --subnet (one per family).
         #[arg(long)]
-        gateway: Option<String>,
+        gateway: Vec<String>,
+        /// An IPv6 subnet too (the next free /64 of berth's ULA pool unless --subnet gives one).
+        #[arg(long)]
+        ipv6: bool,
         /// No route off the bridge.
         #[arg(long)]
         internal: bool,
@@ -70,8 +75,8 @@ pub fn run(global: &GlobalOpts, args: &NetworkArgs) -> anyhow::Result<ExitCode> 
             let nets = nm.list_networks(global.project_name.as_deref())?;
             if !quiet {
                 println!(
-                    "{:<32} {:<16} {:<18} {:<15} {:<10} CONTAINERS",
-                    "NAME", "BRIDGE", "SUBNET", "GATEWAY", "INTERNAL"
+                    "{:<32} {:<16} {:<18} {:<15} {:<10} {:<10} IPV6 SUBNET",
+                    "NAME", "BRIDGE", "SUBNET", "GATEWAY", "INTERNAL", "CONTAINERS"
                 );
             }
             for n in nets {
@@ -79,28 +84,34 @@ pub fn run(global: &GlobalOpts, args: &NetworkArgs) -> anyhow::Result<ExitCode> 
                     println!("{}", n.name);
                 } else {
                     println!(
-                        "{:<32} {:<16} {:<18} {:<15} {:<10} {}",
+                        "{:<32} {:<16} {:<18} {:<15} {:<10} {:<10} {}",
                         n.name,
                         n.bridge,
                         n.subnet,
                         n.gateway,
                         n.internal,
-                        n.containers.len()
+                        n.containers.len(),
+                        n.subnet6.as_deref().unwrap_or("-")
                     );
                 }
             }
         }
-        NetworkCommand::Create { name, subnet, gateway, internal } => {
+        NetworkCommand::Create { name, subnet, gateway, ipv6, internal } => {
+            let of = |v: &[String], six: bool| v.iter().find(|s| s.contains(':') == six).cloned();
             let spec = NetworkSpec {
                 name: name.clone(),
                 project: global.project_name.clone().unwrap_or_default(),
                 internal: *internal,
-                subnet: subnet.clone(),
-                gateway: gateway.clone(),
+                subnet: of(subnet, false),
+                gateway: of(gateway, false),
+                enable_ipv6: *ipv6,
+                subnet6: of(subnet, true),
+                gateway6: of(gateway, true),
                 ..Default::default()
             };
             let info = nm.ensure_network(&spec)?;
-            println!("{} {} {}", info.name, info.bridge, info.subnet);
+            let v6 = info.subnet6.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
+            println!("{} {} {}{v6}", info.name, info.bridge, info.subnet);
         }
         NetworkCommand::Rm { names } => {
             for n in names {

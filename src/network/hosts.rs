@@ -23,9 +23,9 @@ pub fn render_hosts(own: &SandboxRecord, all: &[SandboxRecord]) -> String {
     out.push("::1", ["localhost", "ip6-localhost", "ip6-loopback"]);
     let spec = own.hosts.clone().unwrap_or_default();
     if let (Some(ep), Some(host)) = (own.endpoints.first(), spec.hostname.as_deref()) {
-        match spec.domainname.as_deref().filter(|d| !d.is_empty()) {
-            Some(d) => out.push(&ep.ip, [format!("{host}.{d}").as_str(), host]),
-            None => out.push(&ep.ip, [host]),
+        let fqdn = spec.domainname.as_deref().filter(|d| !d.is_empty()).map(|d| format!("{host}.{d}"));
+        for ip in std::iter::once(&ep.ip).chain(&ep.ip6) {
+            out.push(ip, fqdn.as_deref().into_iter().chain([host]));
         }
     }
     // Peers, in the order of this container's networks, so its first network's addresses
@@ -33,10 +33,7 @@ pub fn render_hosts(own: &SandboxRecord, all: &[SandboxRecord]) -> String {
     for ep in &own.endpoints {
         for peer in all {
             let Some(reg) = &peer.registration else { continue };
-            for (net, ip, aliases) in &reg.networks {
-                if net != &ep.network {
-                    continue;
-                }
+            for (ip, aliases) in reg.addresses_on(&ep.network) {
                 let names = [&reg.service, &reg.container_name].into_iter().chain(aliases);
                 out.push(ip, names.map(String::as_str));
             }
@@ -173,6 +170,7 @@ pub(crate) mod tests {
                     ifname: format!("eth{i}"),
                     ip: ip.to_string(),
                     mac: String::new(),
+                    ip6: None,
                 })
                 .collect(),
             registration: Some(Registration {
@@ -184,6 +182,7 @@ pub(crate) mod tests {
                     .iter()
                     .map(|(n, ip)| (n.to_string(), ip.to_string(), aliases.iter().map(|a| a.to_string()).collect()))
                     .collect(),
+                networks6: Vec::new(),
             }),
             ..Default::default()
         }

@@ -79,7 +79,7 @@ impl FromStr for Ipv4Net {
     fn from_str(s: &str) -> Result<Self> {
         let bad = |r: &str| NetworkError::invalid("subnet", s, r);
         let (a, p) = s.split_once('/').ok_or_else(|| bad("expected ADDRESS/PREFIX, e.g. 10.1.0.0/24"))?;
-        let addr: Ipv4Addr = a.parse().map_err(|_| bad("not an IPv4 address (IPv6 is not supported yet)"))?;
+        let addr: Ipv4Addr = a.parse().map_err(|_| bad("not an IPv4 address"))?;
         let prefix: u8 = p.parse().map_err(|_| bad("prefix is not a number"))?;
         Ipv4Net::new(addr, prefix)
     }

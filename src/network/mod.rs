@@ -8,7 +8,7 @@
 //! service:NAME / container:NAME need nothing here but [`NetworkManager::sandbox_path`] (or
 //! /proc/PID/ns/net) and `NetNs::Host` / `NetNs::New`.
 //!
-//! Files: `error` (errors), `names` (interface names from hashes), `ipam` (subnets and
+//! Files: `error` (errors), `names` (interface names from hashes), `ipam` + `ipam6` (subnets and
 //! addresses), `store` (state files and locks), `netlink` (the rtnetlink seam), `netns`
 //! (namespaces bound to files), `bridge` (networks), `sandbox` (per-container plumbing),
 //! `hosts` + `discovery` (service discovery), `dns` (the embedded DNS server), `ports` + `publish` + `proxy` + `proxyctl`
@@ -22,6 +22,7 @@ pub mod error;
 pub mod firewall;
 mod hosts;
 pub mod ipam;
+pub mod ipam6;
 pub mod names;
 mod netlink;
 pub mod netns;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{NetworkError, Result};
 pub use firewall::RuleCheck;
 pub use ipam::Ipv4Net;
+pub use ipam6::Ipv6Net;
 pub use oneoff::{release_container, OneoffNet, OneoffSetup, DEFAULT_NETWORK};
 pub use store::HOST_LOCK;
 
@@ -59,6 +61,14 @@ pub struct NetworkSpec {
     pub subnet: Option<String>,
     /// ipam.config[0].gateway.
     pub gateway: Option<String>,
+    /// `enable_ipv6`: the network gets an IPv6 subnet too (`subnet6`, else one of the pool's).
+    #[serde(default)]
+    pub enable_ipv6: bool,
+    /// The IPv6 entry of ipam.config (implies `enable_ipv6`).
+    #[serde(default)]
+    pub subnet6: Option<String>,
+    #[serde(default)]
+    pub gateway6: Option<String>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -70,6 +80,11 @@ pub struct NetworkInfo {
     pub gateway: String,
     pub project: String,
     pub internal: bool,
+    /// The IPv6 subnet and gateway, on an IPv6 network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// Ids of the containers attached.
     pub containers: Vec<String>,
@@ -80,6 +95,8 @@ pub struct Attachment {
     pub network: String,
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
+    /// Honoured on a network with an IPv6 subnet.
+    pub ipv6_address: Option<String>,
     pub mac_address: Option<String>,
 }
 
@@ -90,6 +107,9 @@ pub struct Endpoint {
     pub ifname: String,
     pub ip: String,
     pub mac: String,
+    /// Its IPv6 address, on a network with an IPv6 subnet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -115,6 +135,19 @@ pub struct Registration {
     pub container_name: String,
     /// (network, ip, aliases) for each network the container is on.
     pub networks: Vec<(String, String, Vec<String>)>,
+    /// (network, IPv6 address) for each IPv6 network it is on (the names are `networks`').
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks6: Vec<(String, String)>,
+}
+
+impl Registration {
+    /// Its IPv4 and IPv6 addresses on `network`, with the aliases it has there.
+    pub fn addresses_on<'a>(&'a self, network: &'a str) -> impl Iterator<Item = (&'a str, &'a [String])> + 'a {
+        self.networks.iter().filter(move |(n, _, _)| n == network).flat_map(move |(_, ip, aliases)| {
+            let v6 = self.networks6.iter().filter(move |(n, _)| n == network).map(move |(_, ip6)| ip6.as_str());
+            std::iter::once(ip.as_str()).chain(v6).map(move |ip| (ip, aliases.as_slice()))
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,17 +4,18 @@
 //! on a thread that has `setns`-ed into it (see `netns.rs`).
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
 
 use futures::TryStreamExt;
-use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlag};
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlag, LinkInfo, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteProtocol};
 use rtnetlink::{Handle, IpVersion};
 
 use super::error::{NetworkError, Result};
 use super::ipam::Ipv4Net;
+use super::ipam6::Ipv6Net;
 
 const EEXIST: i32 = libc::EEXIST;
 const ENODEV: i32 = libc::ENODEV;
@@ -91,6 +92,67 @@ impl Netlink {
         }
     }
 
+    /// Adds `ip/prefix` to link `index` without duplicate address detection (the address is
+    /// usable at once, not "tentative" for a second or two: berth allocated it, no one else
+    /// on the bridge has it); an address already there is fine. IPv6 must be enabled on the
+    /// link (see [`enable_ipv6`]).
+    pub fn add_address6(&self, index: u32, ip: Ipv6Addr, prefix: u8) -> Result<()> {
+        let mut req = self.handle.address().add(index, IpAddr::V6(ip), prefix);
+        req.message_mut().header.flags.push(AddressHeaderFlag::Nodad);
+        match self.block(req.execute()) {
+            Ok(()) => Ok(()),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
+            Err(e) => Err(nl(format!("add address {ip}/{prefix} to link {index}"))(e)),
+        }
+    }
+
+    /// Adds an IPv6 default route via `gateway` out of link `index`.
+    pub fn add_default_route6(&self, index: u32, gateway: Ipv6Addr) -> Result<()> {
+        let req = self.handle.route().add().v6().gateway(gateway).output_interface(index);
+        match self.block(req.execute()) {
+            Ok(()) => Ok(()),
+            Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
+            Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),
+        }
+    }
+
+    /// Every IPv6 network the host already uses (addresses and routes), link-local and
+    /// multicast ones and default routes left out: IPAM never hands these out.
+    pub fn host_networks6(&self) -> Result<Vec<Ipv6Net>> {
+        let addrs: Vec<_> =
+            self.block(self.handle.address().get().execute().try_collect()).map_err(nl("list addresses"))?;
+        let mut out = Vec::new();
+        for a in &addrs {
+            for attr in &a.attributes {
+                if let AddressAttribute::Address(IpAddr::V6(ip)) = attr {
+                    if routable6(ip) {
+                        out.push(Ipv6Net::new(*ip, a.header.prefix_len)?);
+                    }
+                }
+            }
+        }
+        let routes: Vec<_> =
+            self.block(self.handle.route().get(IpVersion::V6).execute().try_collect()).map_err(nl("list routes"))?;
+        for r in &routes {
+            let prefix = r.header.destination_prefix_length;
+            for attr in &r.attributes {
+                if let (RouteAttribute::Destination(RouteAddress::Inet6(ip)), true) = (attr, prefix > 0) {
+                    if routable6(ip) {
+                        out.push(Ipv6Net::new(*ip, prefix)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether any IPv6 route of this namespace was learned from a router advertisement.
+    pub fn has_ra_routes(&self) -> Result<bool> {
+        let routes: Vec<_> =
+            self.block(self.handle.route().get(IpVersion::V6).execute().try_collect()).map_err(nl("list routes"))?;
+        Ok(routes.iter().any(|r| r.header.protocol == RouteProtocol::Ra))
+    }
+
     /// Deletes link `index`; a link already gone is fine.
     pub fn delete_link(&self, index: u32) -> Result<()> {
         let mut links = self.handle.link();
@@ -156,6 +218,36 @@ impl Netlink {
             Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
             Err(e) => Err(nl(format!("add default route via {gateway}"))(e)),
         }
+    }
+}
+
+/// Neither link-local (fe80::/10), multicast, loopback nor unspecified.
+fn routable6(ip: &Ipv6Addr) -> bool {
+    !(ip.is_multicast() || ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xffc0) == 0xfe80)
+}
+
+/// Whether this host's IPv6 routes came from router advertisements (see
+/// `firewall::enable_forwarding`); false when they cannot be read.
+pub fn has_ra_routes() -> Result<bool> {
+    outside_tokio(|| Netlink::connect()?.has_ra_routes())
+}
+
+/// Turns IPv6 on for link `ifname` in the calling thread's network namespace (a namespace's
+/// new links follow its `default` setting, which a host may have switched off). An error
+/// naming the cause when the kernel has no IPv6 at all (`ipv6.disable=1`).
+pub fn enable_ipv6(ifname: &str) -> Result<()> {
+    let dir = std::path::Path::new("/proc/sys/net/ipv6/conf").join(ifname);
+    if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
+        return Err(NetworkError::invalid(
+            "enable_ipv6",
+            ifname,
+            "this kernel has IPv6 disabled (booted with ipv6.disable=1?)",
+        ));
+    }
+    let path = dir.join("disable_ipv6");
+    match std::fs::read_to_string(&path) {
+        Ok(v) if v.trim() == "0" => Ok(()),
+        _ => std::fs::write(&path, "0").map_err(|e| NetworkError::io(&path, e)),
     }
 }
 

@@ -120,6 +120,7 @@ impl NetworkManager {
                 service: String::new(),
                 container_name: req.name.clone(),
                 networks: vec![(req.network.clone(), endpoint.ip.clone(), Vec::new())],
+                networks6: endpoint.ip6.iter().map(|ip6| (req.network.clone(), ip6.clone())).collect(),
             };
             self.hosts_files_and_register(&spec, &reg)?
         };

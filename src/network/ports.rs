@@ -2,7 +2,7 @@
 //! resolved to concrete host bindings, and the "is this host port free" check made before
 //! anything is created.
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,28 @@ pub struct Wanted {
     pub host_ports: Option<(u16, u16)>,
     pub target: u16,
     pub proto: Proto,
+    /// No host ip given, on a host with IPv6: bound on `[::]` too (IPv6-only), with the same
+    /// port, as Docker publishes `8080:80` on `0.0.0.0:8080` and `[::]:8080`.
+    pub also6: bool,
+}
+
+impl Wanted {
+    /// The `[::]` side of a dual-stack port.
+    pub fn v6_side(&self) -> Wanted {
+        Wanted { host_ip: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), also6: false, ..self.clone() }
+    }
+
+    /// Whether `port` is free on every address this port binds.
+    pub fn bindable(&self, port: u16) -> bool {
+        try_bind(self.host_ip, port, self.proto).is_some()
+            && (!self.also6 || try_bind(self.v6_side().host_ip, port, self.proto).is_some())
+    }
+}
+
+/// Whether this host can bind IPv6 sockets (a kernel without IPv6, or with it disabled, cannot).
+fn ipv6_bindable() -> bool {
+    static CAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CAN.get_or_init(|| bind_tcp(SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0))).is_ok())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -43,6 +65,7 @@ pub fn wanted(port: &PortRequest) -> Result<Wanted> {
         Protocol::Udp => Proto::Udp,
         Protocol::Sctp => return Err(NetworkError::invalid("port protocol", "sctp", "only tcp and udp are supported")),
     };
+    let given = port.host_ip.as_deref().is_some_and(|s| !s.is_empty());
     let host_ip = match port.host_ip.as_deref().filter(|s| !s.is_empty()) {
         None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         Some(s) => s
@@ -54,7 +77,7 @@ pub fn wanted(port: &PortRequest) -> Result<Wanted> {
         None => None,
         Some(s) => Some(parse_range(s)?),
     };
-    Ok(Wanted { host_ip, host_ports, target: port.target, proto })
+    Ok(Wanted { host_ip, host_ports, target: port.target, proto, also6: !given && ipv6_bindable() })
 }
 
 fn parse_range(s: &str) -> Result<(u16, u16)> {
@@ -70,10 +93,37 @@ fn parse_range(s: &str) -> Result<(u16, u16)> {
 /// Whether `port` can be bound on `ip` right now (port 0 asks the kernel for any port, and
 /// the answer is returned).
 pub fn try_bind(ip: IpAddr, port: u16, proto: Proto) -> Option<u16> {
+    let addr = SocketAddr::new(ip, port);
     match proto {
-        Proto::Tcp => TcpListener::bind((ip, port)).ok()?.local_addr().ok().map(|a| a.port()),
-        Proto::Udp => UdpSocket::bind((ip, port)).ok()?.local_addr().ok().map(|a| a.port()),
+        Proto::Tcp => bind_tcp(addr).ok()?.local_addr().ok().map(|a| a.port()),
+        Proto::Udp => bind_udp(addr).ok()?.local_addr().ok().map(|a| a.port()),
     }
+}
+
+/// A listening TCP socket on `addr` (SO_REUSEADDR, as std and tokio set it); an IPv6 one is
+/// IPv6-only (IPV6_V6ONLY), as Docker binds `[::]`: `[::]:8080` and `0.0.0.0:8080` are two
+/// bindings, which may belong to different containers, never one socket taking both.
+pub fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let s = socket(addr, socket2::Type::STREAM)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(1024)?;
+    Ok(s.into())
+}
+
+/// A bound UDP socket on `addr` (IPv6-only for an IPv6 address, as [`bind_tcp`]).
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let s = socket(addr, socket2::Type::DGRAM)?;
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+fn socket(addr: SocketAddr, ty: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(socket2::Domain::for_address(addr), ty.cloexec(), None)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    Ok(s)
 }
 
 /// Picks the host port for `w`: the first free port of its range, or an ephemeral one.
@@ -81,8 +131,9 @@ pub fn try_bind(ip: IpAddr, port: u16, proto: Proto) -> Option<u16> {
 /// being replaced), which counts as free.
 pub fn pick(w: &Wanted, held: impl Fn(u16) -> bool) -> Option<u16> {
     match w.host_ports {
-        None => try_bind(w.host_ip, 0, w.proto),
-        Some((a, b)) => (a..=b).find(|p| held(*p) || try_bind(w.host_ip, *p, w.proto).is_some()),
+        // An ephemeral port of the IPv4 side, free on the IPv6 side too (a few tries).
+        None => (0..16).filter_map(|_| try_bind(w.host_ip, 0, w.proto)).find(|p| w.bindable(*p)),
+        Some((a, b)) => (a..=b).find(|p| held(*p) || w.bindable(*p)),
     }
 }
 
@@ -133,8 +184,13 @@ mod tests {
     fn pick_skips_busy_ports() {
         let busy = TcpListener::bind("127.0.0.1:0").unwrap();
         let p = busy.local_addr().unwrap().port();
-        let w =
-            Wanted { host_ip: "127.0.0.1".parse().unwrap(), host_ports: Some((p, p)), target: 1, proto: Proto::Tcp };
+        let w = Wanted {
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_ports: Some((p, p)),
+            target: 1,
+            proto: Proto::Tcp,
+            also6: false,
+        };
         assert_eq!(pick(&w, |_| false), None);
         assert_eq!(pick(&w, |q| q == p), Some(p), "a port our proxy holds counts as free");
         let e = in_use("web", &w).to_string();

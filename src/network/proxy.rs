@@ -115,8 +115,14 @@ async fn start(e: &ProxyEntry) -> std::io::Result<JoinHandle<()>> {
     let mut last = None;
     for _ in 0..20 {
         let res = match e.proto {
-            Proto::Tcp => TcpListener::bind(addr).await.map(|l| tokio::spawn(tcp_loop(l, e.backend))),
-            Proto::Udp => UdpSocket::bind(addr).await.map(|s| tokio::spawn(udp_loop(Arc::new(s), e.backend))),
+            Proto::Tcp => super::ports::bind_tcp(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|_| l))
+                .and_then(TcpListener::from_std)
+                .map(|l| tokio::spawn(tcp_loop(l, e.backend))),
+            Proto::Udp => super::ports::bind_udp(addr)
+                .and_then(|s| s.set_nonblocking(true).map(|_| s))
+                .and_then(UdpSocket::from_std)
+                .map(|s| tokio::spawn(udp_loop(Arc::new(s), e.backend))),
         };
         match res {
             Ok(task) => return Ok(task),

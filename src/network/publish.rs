@@ -64,7 +64,13 @@ impl NetworkManager {
             tracing::warn!(container = container_id, "ports not published: the container is on no network");
             return Ok(Vec::new());
         };
-        let ip: IpAddr = ep.ip.parse().map_err(|_| NetworkError::invalid("endpoint address", &ep.ip, "not an IP"))?;
+        let parse = |ip: &str| -> Result<IpAddr> {
+            ip.parse().map_err(|_| NetworkError::invalid("endpoint address", ip, "not an IP"))
+        };
+        let ip = parse(&ep.ip)?;
+        // An IPv6 host address forwards to the container's IPv6 address when it has one (as
+        // Docker's proxy does), else to its IPv4 one.
+        let ip6 = ep.ip6.as_deref().map(parse).transpose()?;
         let ctl = self.proxy(project);
         let mut cfg = ctl.load()?;
         // What this container published before (a start after a stop that kept them): the
@@ -78,25 +84,28 @@ impl NetworkManager {
             let taken = |port: u16| cfg.entries.iter().any(|e| e.host_port == port && e.proto == w.proto);
             let had =
                 |port: u16| before.iter().any(|e| e.host_ip == w.host_ip && e.host_port == port && e.proto == w.proto);
-            let free = |port: u16| !taken(port) && (had(port) || ports::try_bind(w.host_ip, port, w.proto).is_some());
+            let free = |port: u16| !taken(port) && (had(port) || w.bindable(port));
             let host_port = match w.host_ports {
                 None => ports::pick(&w, |_| false),
                 Some((a, b)) => (a..=b).find(|p| free(*p)),
             }
             .ok_or_else(|| ports::in_use(&service, &w))?;
-            cfg.entries.push(ProxyEntry {
-                container: container_id.to_string(),
-                host_ip: w.host_ip,
-                host_port,
-                proto: w.proto,
-                backend: SocketAddr::new(ip, w.target),
-            });
-            published.push(PublishedPort {
-                host_ip: w.host_ip.to_string(),
-                host_port,
-                target: w.target,
-                protocol: w.proto.as_str().to_string(),
-            });
+            let sides = std::iter::once(w.clone()).chain(w.also6.then(|| w.v6_side()));
+            for side in sides {
+                cfg.entries.push(ProxyEntry {
+                    container: container_id.to_string(),
+                    host_ip: side.host_ip,
+                    host_port,
+                    proto: side.proto,
+                    backend: SocketAddr::new(if side.host_ip.is_ipv6() { ip6.unwrap_or(ip) } else { ip }, side.target),
+                });
+                published.push(PublishedPort {
+                    host_ip: side.host_ip.to_string(),
+                    host_port,
+                    target: side.target,
+                    protocol: side.proto.as_str().to_string(),
+                });
+            }
         }
         ctl.apply(cfg)?;
         sandbox.ports = published.clone();

@@ -1,15 +1,16 @@
 //! Per-container plumbing: the network namespace (bound at `Roots.run/netns/<id>`), one veth
 //! pair per network (host end on the bridge, peer created straight inside the namespace as
-//! eth0, eth1, …), addresses, the default route, and teardown.
+//! eth0, eth1, …), addresses (IPv6 too on IPv6 networks), the default routes, and teardown.
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use super::error::{NetworkError, Result};
 use super::ipam::{check_address, pick_address};
+use super::ipam6;
 use super::netlink::{outside_tokio, Netlink};
 use super::store::{NetworkRecord, SandboxRecord};
 use super::{names, netns, Attachment, Endpoint, NetworkManager};
@@ -24,6 +25,10 @@ struct Plan {
     mac: [u8; 6],
     /// The gateway, when this endpoint carries the default route.
     route_via: Option<Ipv4Addr>,
+    /// Its IPv6 address and prefix, on an IPv6 network.
+    ip6: Option<(Ipv6Addr, u8)>,
+    /// The IPv6 gateway, when this endpoint carries the IPv6 default route.
+    route6_via: Option<Ipv6Addr>,
 }
 
 impl NetworkManager {
@@ -74,6 +79,7 @@ impl NetworkManager {
         attachments: &[Attachment],
     ) -> Result<Vec<Plan>> {
         let mut has_route = sandbox.endpoints.iter().any(|e| self.is_routed(&e.network));
+        let mut has_route6 = sandbox.endpoints.iter().any(|e| e.ip6.is_some() && self.is_routed(&e.network));
         let mut plans: Vec<Plan> = Vec::new();
         for att in attachments {
             if sandbox.endpoints.iter().any(|e| e.network == att.network)
@@ -82,9 +88,10 @@ impl NetworkManager {
                 continue;
             }
             let index = sandbox.endpoints.len() + plans.len();
-            match self.reserve(container_id, att, index, !has_route) {
+            match self.reserve(container_id, att, index, (!has_route, !has_route6)) {
                 Ok(plan) => {
                     has_route |= plan.route_via.is_some();
+                    has_route6 |= plan.route6_via.is_some();
                     plans.push(plan);
                 }
                 Err(e) => {
@@ -100,8 +107,9 @@ impl NetworkManager {
         self.store.load_network(network).ok().flatten().is_some_and(|r| !r.internal)
     }
 
-    /// Picks (or checks) the address and records it in the network's endpoints.
-    fn reserve(&self, id: &str, att: &Attachment, index: usize, wants_route: bool) -> Result<Plan> {
+    /// Picks (or checks) the addresses and records them in the network's endpoints; the
+    /// endpoint carries the IPv4 (IPv6) default route when `wants_route` says so.
+    fn reserve(&self, id: &str, att: &Attachment, index: usize, wants_route: (bool, bool)) -> Result<Plan> {
         let mut net: NetworkRecord =
             self.store.load_network(&att.network)?.ok_or_else(|| NetworkError::NotFound(att.network.clone()))?;
         let used: BTreeSet<Ipv4Addr> =
@@ -123,12 +131,16 @@ impl NetworkManager {
                 container: id.to_string(),
             })?,
         };
+        let ip6 = self.reserve6(id, att, &net)?;
         let mac = match &att.mac_address {
             Some(m) => names::parse_mac(m)
                 .ok_or_else(|| NetworkError::invalid("mac_address", m, "expected a unicast aa:bb:cc:dd:ee:ff"))?,
             None => names::mac_from_ip(ip),
         };
         net.endpoints.insert(id.to_string(), ip);
+        if let Some(ip6) = ip6 {
+            net.endpoints6.insert(id.to_string(), ip6);
+        }
         self.store.save_endpoints(&net)?;
         Ok(Plan {
             endpoint: Endpoint {
@@ -136,14 +148,47 @@ impl NetworkManager {
                 ifname: names::container_ifname(index),
                 ip: ip.to_string(),
                 mac: names::format_mac(&mac),
+                ip6: ip6.map(|ip| ip.to_string()),
             },
             veth: names::veth_name(self.store.root_id(), id, &att.network),
             bridge: net.bridge.clone(),
             ip,
             prefix: net.subnet.prefix(),
             mac,
-            route_via: (wants_route && !net.internal).then_some(net.gateway),
+            route_via: (wants_route.0 && !net.internal).then_some(net.gateway),
+            ip6: ip6.zip(net.subnet6.map(|s| s.prefix())),
+            route6_via: net.gateway6.filter(|_| wants_route.1 && !net.internal && ip6.is_some()),
         })
+    }
+
+    /// The container's IPv6 address on `net` (None on an IPv4-only network): `ipv6_address`,
+    /// checked, or the subnet's next free one. An `ipv6_address` on an IPv4-only network is
+    /// an error naming it (Docker refuses it too).
+    fn reserve6(&self, id: &str, att: &Attachment, net: &super::store::NetworkRecord) -> Result<Option<Ipv6Addr>> {
+        let unavailable = |ip: &str, reason: String| NetworkError::AddressUnavailable {
+            container: id.to_string(),
+            network: att.network.clone(),
+            ip: ip.to_string(),
+            reason,
+        };
+        let (Some(subnet), Some(gateway)) = (net.subnet6, net.gateway6) else {
+            return match &att.ipv6_address {
+                Some(s) => Err(unavailable(s, "not available: the network has no IPv6 (set enable_ipv6: true)".into())),
+                None => Ok(None),
+            };
+        };
+        let used: BTreeSet<Ipv6Addr> =
+            net.endpoints6.iter().filter(|(c, _)| c.as_str() != id).map(|(_, ip)| *ip).collect();
+        match &att.ipv6_address {
+            Some(s) => {
+                let ip: Ipv6Addr = s.parse().map_err(|_| unavailable(s, "not an IPv6 address".into()))?;
+                ipam6::check_address(subnet, gateway, &used, ip).map_err(|r| unavailable(s, r))?;
+                Ok(Some(ip))
+            }
+            None => ipam6::pick_address(subnet, gateway, &used).map(Some).ok_or_else(|| {
+                NetworkError::AddressesExhausted { network: att.network.clone(), container: id.to_string() }
+            }),
+        }
     }
 
     /// Gives back the addresses of `plans` (on failure, or at teardown).
@@ -155,7 +200,8 @@ impl NetworkManager {
 
     pub(super) fn forget_endpoint(&self, id: &str, network: &str) -> Result<()> {
         if let Some(mut net) = self.store.load_network(network)? {
-            if net.endpoints.remove(id).is_some() {
+            let v4 = net.endpoints.remove(id).is_some();
+            if net.endpoints6.remove(id).is_some() || v4 {
                 self.store.save_endpoints(&net)?;
             }
         }
@@ -227,16 +273,24 @@ fn plumb(netns_path: &Path, plans: &[Plan]) -> Result<()> {
         }
         nl.create_veth(&p.veth, bridge, &p.endpoint.ifname, ns.as_raw_fd(), p.mac)?;
     }
-    let inside: Vec<(String, Ipv4Addr, u8, Option<Ipv4Addr>)> =
-        plans.iter().map(|p| (p.endpoint.ifname.clone(), p.ip, p.prefix, p.route_via)).collect();
+    type Inside = (String, Ipv4Addr, u8, Option<Ipv4Addr>, Option<(Ipv6Addr, u8)>, Option<Ipv6Addr>);
+    let inside: Vec<Inside> =
+        plans.iter().map(|p| (p.endpoint.ifname.clone(), p.ip, p.prefix, p.route_via, p.ip6, p.route6_via)).collect();
     netns::run_in(netns_path, move || {
         let nl = Netlink::connect()?;
-        for (ifname, ip, prefix, route_via) in inside {
+        for (ifname, ip, prefix, route_via, ip6, route6_via) in inside {
             let index = nl.link_index(&ifname)?.ok_or_else(|| NetworkError::NotFound(ifname.clone()))?;
             nl.add_address(index, ip, prefix)?;
+            if let Some((ip6, prefix6)) = ip6 {
+                super::netlink::enable_ipv6(&ifname)?;
+                nl.add_address6(index, ip6, prefix6)?;
+            }
             nl.set_up(index)?;
             if let Some(gw) = route_via {
                 nl.add_default_route(index, gw)?;
+            }
+            if let Some(gw6) = route6_via {
+                nl.add_default_route6(index, gw6)?;
             }
         }
         Ok(())

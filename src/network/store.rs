@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{NetworkError, Result};
 use super::ipam::Ipv4Net;
+use super::ipam6::Ipv6Net;
 use super::{Endpoint, HostsSpec, PublishedPort, Registration};
 use crate::paths::Roots;
 
@@ -40,6 +41,14 @@ pub struct NetworkRecord {
     /// container id → its address on this network.
     #[serde(default)]
     pub endpoints: BTreeMap<String, Ipv4Addr>,
+    /// The IPv6 subnet (`enable_ipv6`, or an IPv6 `ipam.config` entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet6: Option<Ipv6Net>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway6: Option<Ipv6Addr>,
+    /// container id → its IPv6 address on this network.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub endpoints6: BTreeMap<String, Ipv6Addr>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -346,6 +355,9 @@ mod tests {
             internal: false,
             labels: BTreeMap::new(),
             endpoints: BTreeMap::from([("c1".to_string(), "10.213.0.2".parse().unwrap())]),
+            subnet6: Some("fd00:1::/64".parse().unwrap()),
+            gateway6: Some("fd00:1::1".parse().unwrap()),
+            endpoints6: BTreeMap::from([("c1".to_string(), "fd00:1::2".parse().unwrap())]),
         };
         let _g = store.lock().unwrap();
         store.save_network(&rec).unwrap();

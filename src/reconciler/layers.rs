@@ -46,7 +46,12 @@ pub fn ensure_network(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Re
 /// while it creates the containers (see `Ctx::start_firewall`).
 pub fn ensure_network_links(roots: &Roots, stack: &Stack, key: &str, name: &str) -> Result<()> {
     let def = stack.networks.get(key);
-    let pool = def.and_then(|n| n.ipam.as_ref()).and_then(|i| i.config.first());
+    let pools = def.and_then(|n| n.ipam.as_ref()).map(|i| i.config.as_slice()).unwrap_or_default();
+    // An IPv6 entry of ipam.config is the network's IPv6 subnet; the first other one its
+    // IPv4 subnet (as Docker reads them, whatever their order).
+    let is_v6 = |p: &&crate::spec::model::IpamPool| p.subnet.as_deref().is_some_and(|s| s.contains(':'));
+    let pool = pools.iter().find(|p| !is_v6(p));
+    let pool6 = pools.iter().find(is_v6);
     let mut net_labels: BTreeMap<String, String> =
         def.map(|n| n.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
     net_labels.insert(labels::PROJECT.into(), stack.name.clone());
@@ -57,6 +62,9 @@ pub fn ensure_network_links(roots: &Roots, stack: &Stack, key: &str, name: &str)
         external: def.is_some_and(|n| n.external),
         subnet: pool.and_then(|p| p.subnet.clone()),
         gateway: pool.and_then(|p| p.gateway.clone()),
+        enable_ipv6: def.is_some_and(|n| n.enable_ipv6),
+        subnet6: pool6.and_then(|p| p.subnet.clone()),
+        gateway6: pool6.and_then(|p| p.gateway.clone()),
         labels: net_labels,
     };
     let mut t = crate::timing::Phases::new(format!("network {name}"));
@@ -202,6 +210,7 @@ pub fn prepare_network(
                 network: network_name(stack, key),
                 aliases: sn.aliases.clone(),
                 ipv4_address: sn.ipv4_address.clone(),
+                ipv6_address: sn.ipv6_address.clone(),
                 mac_address: sn.mac_address.clone().or_else(|| service.mac_address.clone()),
             });
         }
@@ -229,6 +238,7 @@ pub fn prepare_network(
             service: service_name.to_string(),
             container_name: cfg.name.clone(),
             networks,
+            networks6: endpoints.iter().filter_map(|e| Some((e.network.clone(), e.ip6.clone()?))).collect(),
         };
         let mounts = nm.hosts_files_and_register(&hosts, &registration)?;
         t.mark("hosts files + register");

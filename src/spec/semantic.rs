@@ -120,6 +120,36 @@ impl Checker<'_, '_> {
                 let path = [base[0], base[1], base[2], base[3], Seg::Key("ipv4_address")];
                 self.ipv4(name, net, addr, network, &path);
             }
+            if let Some(addr) = sn.ipv6_address.as_deref() {
+                let path = [base[0], base[1], base[2], base[3], Seg::Key("ipv6_address")];
+                self.ipv6(name, net, addr, network, &path);
+            }
+        }
+    }
+
+    fn ipv6(&mut self, svc: &str, net: &str, addr: &str, network: &super::model::Network, path: &[Seg]) {
+        let Ok(ip) = addr.parse::<std::net::Ipv6Addr>() else {
+            self.error(path, format!("service `{svc}`: `{addr}` is not an IPv6 address"), "e.g. fd00:1::10");
+            return;
+        };
+        let subnets: Vec<ipnet::Ipv6Net> = network
+            .ipam
+            .iter()
+            .flat_map(|i| i.config.iter())
+            .filter_map(|p| p.subnet.as_deref()?.parse().ok())
+            .collect();
+        if subnets.is_empty() && !network.enable_ipv6 && !network.external {
+            // Compose passes it on and the engine refuses it when the container is created;
+            // so does berth, naming it: a warning here says so before anything is made.
+            let msg = format!("service `{svc}` sets ipv6_address {addr} on network `{net}`, which has no IPv6");
+            self.report(false, path, msg, Some(format!("set `enable_ipv6: true` on network `{net}`")));
+        } else if !subnets.is_empty() && !subnets.iter().any(|s| s.contains(&ip)) {
+            let list: Vec<String> = subnets.iter().map(ToString::to_string).collect();
+            let msg = format!(
+                "service `{svc}`: ipv6_address {addr} is outside the IPv6 subnet of network `{net}` ({})",
+                list.join(", ")
+            );
+            self.error(path, msg, "pick an address inside the subnet");
         }
     }
 
@@ -372,6 +402,19 @@ mod tests {
             "s.yaml:3:16: services.web.networks.frnt: service `web` uses network `frnt`, which is not declared under top-level `networks:` (did you mean `front`?)\n\
              s.yaml:4:15: services.web.volumes[0]: service `web` mounts volume `dta`, which is not declared under top-level `volumes:` (did you mean `data`?)"
         );
+    }
+
+    #[test]
+    fn ipv6_address_and_subnet() {
+        let base = "networks:\n  back:\n    enable_ipv6: true\n    ipam: {config: [{subnet: 'fd00:5::/64'}]}\n";
+        assert_eq!(
+            check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 'fd00:5::9'}}}}\n{base}")),
+            ""
+        );
+        let out = check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 'fd00:6::9'}}}}\n{base}"));
+        assert!(out.contains("outside the IPv6 subnet"), "{out}");
+        let bad = check_src(&format!("services:\n  a:\n    networks: {{back: {{ipv6_address: 10.0.0.1}}}}\n{base}"));
+        assert!(bad.contains("not an IPv6 address"), "{bad}");
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! HTTP/1.0 GETs from the host to 127.0.0.1 (tests send traffic nowhere else).
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// GET `path` on 127.0.0.1:`port`: the whole response (status line, headers, body), or None
 /// when nothing accepts or answers.
 pub fn get_any(port: u16, path: &str) -> Option<String> {
-    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    get_any_at(([127, 0, 0, 1], port).into(), path)
+}
+
+/// [`get_any`] on a loopback address of either family (`[::1]:port` too).
+pub fn get_any_at(addr: SocketAddr, path: &str) -> Option<String> {
+    assert!(addr.ip().is_loopback(), "tests send traffic to loopback only, not {addr}");
+    let mut c = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(c, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
     let mut text = String::new();

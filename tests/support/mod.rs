@@ -6,6 +6,7 @@ pub mod debian;
 pub mod fixture;
 pub mod http;
 pub mod oneoff;
+pub mod registry;
 pub mod stack;
 pub mod unpriv;
 

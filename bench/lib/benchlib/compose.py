@@ -6,8 +6,8 @@ import os
 from .context import DOCKER, PODMAN_IMAGE
 from .tools import IMAGE, CommandFailed, sh, timed
 
-SHORT = {"berth": "b", "podman-compose": "p", "docker-compose": "d"}
-ENGINE = {"berth": "berth", "podman-compose": "podman", "docker-compose": "docker"}
+SHORT = {"berth": "b", "berth-base": "o", "podman-compose": "p", "docker-compose": "d"}
+ENGINE = {"berth": "berth", "berth-base": "berth", "podman-compose": "podman", "docker-compose": "docker"}
 TRAP_TERM = ["sh", "-c", 'trap "exit 0" TERM; sleep 1000 & wait']
 
 
@@ -76,6 +76,8 @@ class Compose:
     def cmd(self, project, *verb):
         if self.tool == "berth":
             base = self.ctx.berth_base()
+        elif self.tool == "berth-base":
+            base = self.ctx.baseline_base()
         else:
             base = [self.tool]
         return base + ["-f", self.file, "-p", project] + list(verb)
@@ -90,7 +92,7 @@ class Compose:
         """How many of the project's containers run. podman-compose 1.0 exits 0 even when every
         `podman run` failed (e.g. `network_mode: none`, which it pairs with `--net <default>`), so
         a suite that needs the containers up checks this rather than the exit status."""
-        if self.tool == "berth":
+        if self.engine == "berth":
             # JSON Lines (one object per container), as docker compose >= 2.21 prints them.
             out = sh(self.cmd(project, "ps", "--format", "json"), env=self.env, cwd=self.dir).stdout
             rows = [json.loads(line) for line in out.splitlines() if line.strip()]
@@ -102,7 +104,7 @@ class Compose:
 
     def down_fast(self, project):
         """Untimed teardown: no grace period for the peers (-t 0). Raises when it fails."""
-        verb = ["down"] if self.tool == "berth" else ["down", "-t", "0"]
+        verb = ["down"] if self.engine == "berth" else ["down", "-t", "0"]
         try:
             sh(self.cmd(project, *verb), env=self.env, cwd=self.dir)
         except CommandFailed as exc:
@@ -112,7 +114,7 @@ class Compose:
 
     def remove_networks(self, project):
         """podman-compose 1.0 `down` leaves `<project>_default` behind: remove what the project made."""
-        if self.tool == "berth":
+        if self.engine == "berth":
             return
         cli = "podman" if self.tool == "podman-compose" else DOCKER
         listing = sh([cli, "network", "ls", "--format", "{{.Name}}"], check=False, env=self.env)

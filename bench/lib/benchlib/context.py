@@ -26,6 +26,7 @@ class Context:
         self.berth_root = os.path.join(self.workdir, "berth-root")
         os.mkdir(self.berth_root)
         self.berth_cmds = tools.subcommands(berth)
+        self.baseline = self.baseline_root = None  # --baseline: an older berth, in its own root
         self.berth_image_error = None  # why berth has no busybox:bench, when it has none
         self.peers = {}  # name -> None when usable, else the reason it is not
         self.floor = {}  # primitive -> median seconds (filled by the primitives suite)
@@ -46,6 +47,21 @@ class Context:
 
     def berth_base(self):
         return [self.berth, "--root", self.berth_root]
+
+    def set_baseline(self, binary):
+        self.baseline = binary
+        self.baseline_root = os.path.join(self.workdir, "baseline-root")
+        os.mkdir(self.baseline_root)
+
+    def baseline_base(self):
+        return [self.baseline, "--root", self.baseline_root]
+
+    def berths(self):
+        """(row name, command prefix) of berth and, with --baseline, the older one."""
+        out = [("berth", self.berth_base())]
+        if self.baseline:
+            out.append(("berth-base", self.baseline_base()))
+        return out
 
     def berth_lacks(self, *subcommands):
         """None when berth has every subcommand, else the 'not supported yet' text."""
@@ -90,6 +106,12 @@ class Context:
     def prepare_images(self):
         """The same busybox-static image for every tool: a rootfs dir, its tar, and imports."""
         self.rootfs, self.tar = tools.build_rootfs(self.workdir)
+        if self.baseline:
+            try:
+                sh(self.baseline_base() + ["image", "import", self.tar, IMAGE], timeout=300)
+            except CommandFailed as exc:
+                self.notes.append(f"baseline image import failed: {exc}")
+                self.baseline = None
         if self.berth_lacks("image") is None:
             try:
                 took = tools.timed(self.berth_base() + ["image", "import", self.tar, IMAGE], timeout=300)
@@ -153,11 +175,12 @@ class Context:
         self.reap_leftovers()
         # `berth run` made the root's default bridge (kept between runs, as docker0 is): remove it
         # with the root, or its link and firewall rules outlive the run.
-        if self.berth and self.berth_root and os.path.isdir(self.berth_root):
-            p = subprocess.run(self.berth_base() + ["network", "rm", "bridge"], capture_output=True, text=True,
-                               timeout=120)
+        for name, base in self.berths():
+            if not os.path.isdir(base[2]):
+                continue
+            p = subprocess.run(base + ["network", "rm", "bridge"], capture_output=True, text=True, timeout=120)
             if p.returncode != 0 and "no such network" not in p.stderr and "not found" not in p.stderr:
-                self.cleanup_errors.append(f"berth default network: {p.stderr.strip()}")
+                self.cleanup_errors.append(f"{name} default network: {p.stderr.strip()}")
         # The peers leave their parent cgroups (docker/, libpod_parent/) behind; remove those this
         # run made, once empty (rmdir(2) refuses a cgroup that still has members or children).
         for path in peer_cgroups() - self.peer_cgroups_before:

@@ -122,8 +122,9 @@ def suite_run(ctx):
     if reason:
         skipped.append(("berth", reason))
     else:
-        cmd = ctx.berth_base() + ["run", "--rm", IMAGE, "true"]
-        contenders.append(Contender("berth", lambda i: {"run true": timed(cmd)}))
+        for name, base in ctx.berths():
+            cmd = base + ["run", "--rm", IMAGE, "true"]
+            contenders.append(Contender(name, lambda i, cmd=cmd: {"run true": timed(cmd)}))
     for rt in ("crun", "runc"):
         if ctx.usable(rt) and rt in ctx.bundles:
             contenders.append(runtime_contender(ctx, rt))
@@ -159,9 +160,9 @@ def compose_contenders(ctx, suite, stack, sample_for):
     """berth + podman-compose + docker-compose contenders for one stack shape."""
     contenders, skipped = [], []
     reason = ctx.berth_lacks("up", "down") or ctx.berth_image_error
-    engines = [("berth", None)] + [(p, p) for p in ("podman-compose", "docker-compose")]
+    engines = [(name, None) for name, _ in ctx.berths()] + [(p, p) for p in ("podman-compose", "docker-compose")]
     for tool, peer in engines:
-        if tool == "berth" and reason:
+        if tool.startswith("berth") and reason:
             skipped.append(("berth", reason))
             continue
         if peer and not ctx.usable(peer):

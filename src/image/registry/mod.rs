@@ -4,11 +4,12 @@
 //! Files: `endpoint` (reference → base URL and API paths; http for loopback registries),
 //! `auth` (WWW-Authenticate challenges, ~/.docker/config.json credentials), `client` (HTTP
 //! with ureq, the token dance, error mapping), `manifest` (manifest kinds, platform selection),
-//! `pull`, `push`, `error`.
+//! `pull`, `push`, `artifact` (Compose projects as OCI artifacts), `error`.
 //!
 //! References are parsed by [`crate::image::Reference`] (Docker's defaults: `docker.io`,
 //! `library/`, `:latest`).
 
+pub mod artifact;
 mod auth;
 mod client;
 #[cfg(test)]

@@ -153,7 +153,11 @@ fn parse(client: &Client, bytes: &[u8], ctype: Option<&str>) -> Result<Manifest>
 
 /// GET a manifest by tag or digest; verify it against `expected` (a digest reference) or the
 /// registry's own `Docker-Content-Digest`.
-fn fetch_manifest(client: &Client, wanted: &str, expected: Option<&str>) -> Result<(Vec<u8>, Option<String>)> {
+pub(super) fn fetch_manifest(
+    client: &Client,
+    wanted: &str,
+    expected: Option<&str>,
+) -> Result<(Vec<u8>, Option<String>)> {
     let req = Request::new("GET", client.ep.manifest_url(wanted)).header("Accept", accept_header());
     let mut resp = client.send(&req)?;
     if resp.status() == 404 {
@@ -248,7 +252,7 @@ fn check_size(client: &Client, what: &str, expected: u64, actual: u64) -> Result
     Ok(())
 }
 
-fn mismatch(ep: &Endpoint, what: &str, expected: &str, actual: &str) -> RegistryError {
+pub(super) fn mismatch(ep: &Endpoint, what: &str, expected: &str, actual: &str) -> RegistryError {
     RegistryError::DigestMismatch {
         reference: ep.reference.clone(),
         registry: ep.registry.clone(),

@@ -59,8 +59,14 @@ fn blob_size(store: &ImageStore, client: &Client, digest: &str) -> Result<u64> {
     std::fs::metadata(&path).map(|m| m.len()).map_err(|e| client.io(e))
 }
 
-/// Upload one blob unless the registry has it.
+/// Upload one blob of the store unless the registry has it.
 fn upload_blob(store: &ImageStore, client: &Client, digest: &str) -> Result<LayerStatus> {
+    let path = store.layout.blob_path(digest);
+    upload(client, digest, Payload::File(&path))
+}
+
+/// Upload `body` as blob `digest` unless the registry has it: HEAD, then a monolithic upload.
+pub(super) fn upload(client: &Client, digest: &str, body: Payload<'_>) -> Result<LayerStatus> {
     let head = Request::new("HEAD", client.ep.blob_url(digest));
     let mut resp = client.send(&head)?;
     match resp.status().as_u16() {
@@ -78,8 +84,7 @@ fn upload_blob(store: &ImageStore, client: &Client, digest: &str) -> Result<Laye
     let mut url = client.ep.absolute(&location);
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("digest={}", digest.replace(':', "%3A")));
-    let path = store.layout.blob_path(digest);
-    let put = Request::new("PUT", url).header("Content-Type", "application/octet-stream").body(Payload::File(&path));
+    let put = Request::new("PUT", url).header("Content-Type", "application/octet-stream").body(body);
     let mut resp = client.send(&put)?;
     if resp.status().as_u16() != 201 {
         return Err(client.status(&put, &mut resp));
@@ -87,7 +92,7 @@ fn upload_blob(store: &ImageStore, client: &Client, digest: &str) -> Result<Laye
     Ok(LayerStatus::Pushed)
 }
 
-fn put_manifest(client: &Client, target: &str, bytes: &[u8], media_type: &str, digest: &str) -> Result<()> {
+pub(super) fn put_manifest(client: &Client, target: &str, bytes: &[u8], media_type: &str, digest: &str) -> Result<()> {
     let media_type = if media_type.is_empty() { OCI_MANIFEST } else { media_type };
     let req = Request::new("PUT", client.ep.manifest_url(target))
         .header("Content-Type", media_type)

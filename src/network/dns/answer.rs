@@ -3,10 +3,10 @@
 //! servers cannot be made to bounce packets at each other). Pure: no sockets, no clock; the
 //! packet path's tests (and its property test over arbitrary bytes) run here.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, PTR};
+use hickory_proto::rr::rdata::{A, AAAA, PTR};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::table::View;
@@ -57,16 +57,22 @@ pub fn answer(packet: &[u8], view: &View, udp: bool, seed: u64) -> Outcome {
             return reply(&query, ResponseCode::NoError, vec![rec], true, udp);
         }
     } else if let Some(ips) = view.names.get(&name) {
-        // A known name: its addresses for A (all replicas, shuffled: round-robin), and an
-        // empty NOERROR for every other type (no AAAA yet): a resolver must not take an
-        // NXDOMAIN for AAAA as "no such name" and drop the A answer.
-        let answers = match q.query_type() {
-            RecordType::A | RecordType::ANY => shuffled(ips, seed)
-                .into_iter()
-                .map(|ip| Record::from_rdata(q.name().clone(), LOCAL_TTL, RData::A(A(ip))))
-                .collect(),
+        // A known name: its addresses for A, its IPv6 ones for AAAA (all replicas, shuffled:
+        // round-robin), and an empty NOERROR for every other type, and for AAAA on IPv4-only
+        // networks: a resolver must not take an NXDOMAIN for AAAA as "no such name" and drop
+        // the A answer.
+        let v4 = || shuffled(ips, seed).into_iter().map(|ip| RData::A(A(ip)));
+        let v6 = || {
+            let ips6 = view.names6.get(&name).map(Vec::as_slice).unwrap_or_default();
+            shuffled(ips6, seed).into_iter().map(|ip| RData::AAAA(AAAA(ip)))
+        };
+        let data: Vec<RData> = match q.query_type() {
+            RecordType::A => v4().collect(),
+            RecordType::AAAA => v6().collect(),
+            RecordType::ANY => v4().chain(v6()).collect(),
             _ => Vec::new(),
         };
+        let answers = data.into_iter().map(|d| Record::from_rdata(q.name().clone(), LOCAL_TTL, d)).collect();
         return reply(&query, ResponseCode::NoError, answers, true, udp);
     }
     if view.forward {
@@ -130,18 +136,27 @@ fn error_reply(id: u16, code: ResponseCode) -> Outcome {
     m.to_vec().map(Outcome::Reply).unwrap_or(Outcome::Drop)
 }
 
-/// `4.3.2.1.in-addr.arpa` → 1.2.3.4.
-fn reverse_ip(name: &str) -> Option<Ipv4Addr> {
+/// `4.3.2.1.in-addr.arpa` → 1.2.3.4; the 32 nibbles of `….ip6.arpa` → an IPv6 address.
+fn reverse_ip(name: &str) -> Option<IpAddr> {
+    if let Some(rest) = name.strip_suffix(".ip6.arpa") {
+        let nibbles: Vec<u32> =
+            rest.split('.').map(|n| u32::from_str_radix(n, 16).ok().filter(|_| n.len() == 1)).collect::<Option<_>>()?;
+        if nibbles.len() != 32 {
+            return None;
+        }
+        let value = nibbles.iter().rev().fold(0u128, |acc, n| (acc << 4) | u128::from(*n));
+        return Some(IpAddr::V6(Ipv6Addr::from(value)));
+    }
     let rest = name.strip_suffix(".in-addr.arpa")?;
     let octets: Vec<u8> = rest.split('.').map(|o| o.parse::<u8>().ok()).collect::<Option<_>>()?;
     match octets[..] {
-        [d, c, b, a] => Some(Ipv4Addr::new(a, b, c, d)),
+        [d, c, b, a] => Some(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
         _ => None,
     }
 }
 
 /// `ips` in an order drawn from `seed` (Fisher–Yates over a splitmix64 stream).
-fn shuffled(ips: &[Ipv4Addr], seed: u64) -> Vec<Ipv4Addr> {
+fn shuffled<T: Copy>(ips: &[T], seed: u64) -> Vec<T> {
     let mut v = ips.to_vec();
     let mut x = seed;
     for i in (1..v.len()).rev() {
@@ -164,7 +179,7 @@ mod tests {
     fn view() -> View {
         let mut v = View { forward: true, ..Default::default() };
         v.names.insert("web".into(), vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)]);
-        v.ptrs.insert(Ipv4Addr::new(10, 0, 0, 2), "p-web-1".into());
+        v.ptrs.insert(Ipv4Addr::new(10, 0, 0, 2).into(), "p-web-1".into());
         v
     }
 
@@ -214,6 +229,24 @@ mod tests {
         let m = parse(answer(&query("web", RecordType::AAAA, false), &view(), true, 1));
         assert_eq!(m.response_code(), ResponseCode::NoError);
         assert!(m.answers().is_empty());
+    }
+
+    #[test]
+    fn aaaa_and_ip6_ptr_on_ipv6_networks() {
+        let mut v = view();
+        let ip6: Ipv6Addr = "fd00:1::2".parse().unwrap();
+        v.names6.insert("web".into(), vec![ip6]);
+        v.ptrs.insert(ip6.into(), "p-web-1".into());
+        let m = parse(answer(&query("web", RecordType::AAAA, false), &v, true, 1));
+        let got: Vec<String> = m.answers().iter().map(|r| r.data().to_string()).collect();
+        assert_eq!(got, ["fd00:1::2"]);
+        let any = parse(answer(&query("web", RecordType::ANY, false), &v, true, 1));
+        assert_eq!(any.answers().len(), 3, "both A records and the AAAA");
+        let rev = "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa.";
+        let m = parse(answer(&query(rev, RecordType::PTR, false), &v, true, 1));
+        assert_eq!(m.answers()[0].data().to_string(), "p-web-1.");
+        assert_eq!(reverse_ip("1.2.ip6.arpa"), None, "too few nibbles");
+        assert_eq!(reverse_ip(rev.replace("2.0.0", "22.0").trim_end_matches('.')), None);
     }
 
     #[test]

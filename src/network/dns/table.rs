@@ -2,7 +2,7 @@
 //! so it is exactly what the hosts files say (the same registrations), per network.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::network::store::{NetworkRecord, SandboxRecord};
 
@@ -11,8 +11,10 @@ use crate::network::store::{NetworkRecord, SandboxRecord};
 pub struct View {
     /// Lower-cased name → addresses, each once, in registration order.
     pub names: HashMap<String, Vec<Ipv4Addr>>,
+    /// The same names' IPv6 addresses (peers on IPv6 networks), for AAAA.
+    pub names6: HashMap<String, Vec<Ipv6Addr>>,
     /// Address → the name a reverse lookup answers (the peer's container name).
-    pub ptrs: HashMap<Ipv4Addr, String>,
+    pub ptrs: HashMap<IpAddr, String>,
     /// Unknown names go upstream only when the container is on a network with a route out;
     /// a container only on `internal` networks gets NXDOMAIN.
     pub forward: bool,
@@ -41,14 +43,14 @@ pub fn build(sandboxes: &[SandboxRecord], networks: &[NetworkRecord]) -> Table {
             for peer in sandboxes {
                 let Some(reg) = &peer.registration else { continue };
                 let hostname = peer.hosts.as_ref().and_then(|h| h.hostname.clone());
-                for (net, ip, aliases) in reg.networks.iter().filter(|(net, _, _)| net == &ep.network) {
-                    let _ = net;
-                    let Ok(ip) = ip.parse::<Ipv4Addr>() else { continue };
+                for (ip, aliases) in reg.addresses_on(&ep.network) {
+                    let Ok(ip) = ip.parse::<IpAddr>() else { continue };
                     let names = [&reg.service, &reg.container_name].into_iter().chain(aliases).chain(hostname.as_ref());
                     for n in names.filter(|n| !n.is_empty()) {
-                        let ips = view.names.entry(n.to_ascii_lowercase()).or_default();
-                        if !ips.contains(&ip) {
-                            ips.push(ip);
+                        let n = n.to_ascii_lowercase();
+                        match ip {
+                            IpAddr::V4(v4) => push_once(view.names.entry(n).or_default(), v4),
+                            IpAddr::V6(v6) => push_once(view.names6.entry(n).or_default(), v6),
                         }
                     }
                     if !reg.container_name.is_empty() {
@@ -60,6 +62,12 @@ pub fn build(sandboxes: &[SandboxRecord], networks: &[NetworkRecord]) -> Table {
         table.insert(sb.id.clone(), view);
     }
     table
+}
+
+fn push_once<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
 }
 
 /// A `dns:` entry or a resolv.conf nameserver: an address, optionally with a port
@@ -95,6 +103,9 @@ mod tests {
             internal,
             labels: Default::default(),
             endpoints: Default::default(),
+            subnet6: None,
+            gateway6: None,
+            endpoints6: Default::default(),
         }
     }
 
@@ -113,7 +124,7 @@ mod tests {
         assert_eq!(v.names["api"], [ip("10.0.0.3")]);
         assert_eq!(v.names["h-web"], [ip("10.0.0.2"), ip("10.0.0.4")], "hostnames resolve too");
         assert!(!v.names.contains_key("db"), "db is not on front: {v:?}");
-        assert_eq!(v.ptrs[&ip("10.0.0.3")], "p-api-1");
+        assert_eq!(v.ptrs[&IpAddr::V4(ip("10.0.0.3"))], "p-api-1");
         assert!(v.forward);
         let d = &t["p-db-1"];
         assert_eq!(d.names["api"], [ip("10.0.1.3")]);

@@ -8,14 +8,24 @@
 //! - internal: accept bridge-local traffic (br_netfilter may send it through FORWARD), drop
 //!   everything in or out of the bridge.
 //!
+//! IPv6 subnets get the same rules through `ip6tables` (Docker masquerades its IPv6 ULA
+//! subnets too).
+//!
 //! Setup fails fast; removal keeps going and reports every failure.
 
 use std::process::Command;
 
-use super::{enable_forwarding, RuleCheck};
+use super::{enable_forwarding, Family, RuleCheck, Subnet};
 use crate::network::error::{NetworkError, Result};
-use crate::network::ipam::Ipv4Net;
 use crate::network::names::BRIDGE_PREFIX;
+
+/// The family's tool: `iptables-save` or `ip6tables-save`, …
+fn tool(family: Family, what: &str) -> String {
+    match family {
+        Family::V4 => format!("iptables{what}"),
+        Family::V6 => format!("ip6tables{what}"),
+    }
+}
 
 /// One rule: table, chain, match-and-target arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +40,7 @@ fn rule(table: &'static str, chain: &'static str, spec: &str) -> Rule {
 }
 
 /// The rules of one network, in the order they must appear in their chain.
-pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
+pub fn rules(bridge: &str, subnet: Subnet, internal: bool) -> Vec<Rule> {
     let all_bridges = format!("{BRIDGE_PREFIX}+");
     if internal {
         return vec![
@@ -52,19 +62,25 @@ pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
 /// run costs a few ms: it loads the whole ruleset): (table, `-A CHAIN spec`) in chain order,
 /// the form [`listed_form`] builds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ruleset(Vec<(String, String)>);
+pub struct Ruleset {
+    family: Family,
+    lines: Vec<(String, String)>,
+}
 
 impl Ruleset {
-    /// The live ruleset; None when iptables is not installed.
-    pub fn read() -> Result<Option<Ruleset>> {
-        match Command::new(super::tool("iptables-save")).output() {
-            Ok(out) if out.status.success() => Ok(Some(Ruleset::parse(&String::from_utf8_lossy(&out.stdout)))),
+    /// The live ruleset of one family; None when iptables (ip6tables) is not installed.
+    pub fn read(family: Family) -> Result<Option<Ruleset>> {
+        let save = tool(family, "-save");
+        match Command::new(super::tool(&save)).output() {
+            Ok(out) if out.status.success() => {
+                Ok(Some(Ruleset { family, ..Ruleset::parse(&String::from_utf8_lossy(&out.stdout)) }))
+            }
             Ok(out) => Err(NetworkError::Firewall {
-                args: "iptables-save".into(),
+                args: save,
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(NetworkError::sys("run iptables-save", e)),
+            Err(e) => Err(NetworkError::sys(format!("run {save}"), e)),
         }
     }
 
@@ -78,13 +94,13 @@ impl Ruleset {
                 out.push((table.clone(), line.trim_end().to_string()));
             }
         }
-        Ruleset(out)
+        Ruleset { family: Family::V4, lines: out }
     }
 
     /// The lines of one chain, in order.
     fn chain<'a>(&'a self, table: &'a str, chain: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = format!("-A {chain} ");
-        self.0.iter().filter(move |(t, l)| t == table && l.starts_with(&prefix)).map(|(_, l)| l.as_str())
+        self.lines.iter().filter(move |(t, l)| t == table && l.starts_with(&prefix)).map(|(_, l)| l.as_str())
     }
 
     /// Whether `wanted` (one network's rules) are all present, in their order.
@@ -177,9 +193,10 @@ fn listed_form(r: &Rule) -> String {
 /// Every iptables run costs several ms (it loads the whole ruleset), so the present rules are
 /// read with one `iptables-save` and the repair written with one `iptables-restore --noflush`
 /// (atomic per table), instead of a `-C` and an `-I` per rule.
-pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> Result<RuleCheck> {
+    let family = subnet.family();
     if !internal {
-        enable_forwarding()?;
+        enable_forwarding(family)?;
     }
     let wanted = rules(bridge, subnet, internal);
     let input = present.repair_input(&wanted);
@@ -187,8 +204,8 @@ pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: boo
         return Ok(RuleCheck::default());
     }
     let before = present.check(&wanted);
-    restore(&input)?;
-    let after = Ruleset::read()?.unwrap_or_default().check(&wanted);
+    restore(family, &input)?;
+    let after = Ruleset::read(family)?.unwrap_or_default().check(&wanted);
     if !after.is_ok() {
         return Err(NetworkError::FirewallUnverified { bridge: bridge.to_string(), missing: after.missing });
     }
@@ -196,36 +213,38 @@ pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: boo
 }
 
 /// How the network's rules stand in `present`.
-pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> RuleCheck {
+pub fn check(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> RuleCheck {
     present.check(&rules(bridge, subnet, internal))
 }
 
-fn restore(input: &str) -> Result<()> {
+fn restore(family: Family, input: &str) -> Result<()> {
     use std::io::Write as _;
-    let mut child = Command::new(super::tool("iptables-restore"))
+    let restore = tool(family, "-restore");
+    let mut child = Command::new(super::tool(&restore))
         .args(["-w", "--noflush"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| NetworkError::sys("run iptables-restore", e))?;
+        .map_err(|e| NetworkError::sys(format!("run {restore}"), e))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).map_err(|e| NetworkError::sys("write to iptables-restore", e))?;
+        stdin.write_all(input.as_bytes()).map_err(|e| NetworkError::sys(format!("write to {restore}"), e))?;
     }
-    let out = child.wait_with_output().map_err(|e| NetworkError::sys("run iptables-restore", e))?;
+    let out = child.wait_with_output().map_err(|e| NetworkError::sys(format!("run {restore}"), e))?;
     if out.status.success() {
         return Ok(());
     }
     Err(NetworkError::Firewall {
-        args: format!("iptables-restore --noflush <<< {input:?}"),
+        args: format!("{restore} --noflush <<< {input:?}"),
         stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
     })
 }
 
 /// Removes every copy of the network's rules (one `iptables-save`, one `iptables-restore`
 /// deleting exactly the copies present); returns the failures instead of stopping.
-pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
-    let present = match Ruleset::read() {
+pub fn remove(bridge: &str, subnet: Subnet, internal: bool) -> Vec<String> {
+    let family = subnet.family();
+    let present = match Ruleset::read(family) {
         Ok(Some(p)) => p,
         Ok(None) => return Vec::new(),
         Err(e) => return vec![e.to_string()],
@@ -234,7 +253,7 @@ pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
     if input.is_empty() {
         return Vec::new();
     }
-    match restore(&input) {
+    match restore(family, &input) {
         Ok(()) => Vec::new(),
         Err(e) => vec![e.to_string()],
     }
@@ -247,7 +266,7 @@ fn delete_input(wanted: &[Rule], present: &Ruleset) -> String {
         let mut lines = Vec::new();
         for r in wanted.iter().filter(|r| r.table == table) {
             let form = listed_form(r);
-            let copies = present.0.iter().filter(|(t, l)| t == table && *l == form).count();
+            let copies = present.lines.iter().filter(|(t, l)| t == table && *l == form).count();
             lines.extend(std::iter::repeat_n(format!("-D {} {}", r.chain, r.spec.join(" ")), copies));
         }
         if !lines.is_empty() {
@@ -263,7 +282,7 @@ mod tests {
 
     #[test]
     fn rules_only_name_their_bridge() {
-        let subnet = "10.213.7.0/24".parse().unwrap();
+        let subnet = Subnet::V4("10.213.7.0/24".parse().unwrap());
         let ext = rules("bth-12345678", subnet, false);
         assert_eq!(ext[0].spec.join(" "), "-s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE");
         assert!(ext.iter().all(|r| r.spec.iter().any(|w| w == "bth-12345678")));
@@ -285,7 +304,7 @@ mod tests {
     const BR: &str = "bth-12345678";
 
     fn ext() -> Vec<Rule> {
-        rules(BR, "10.213.7.0/24".parse().unwrap(), false)
+        rules(BR, Subnet::V4("10.213.7.0/24".parse().unwrap()), false)
     }
 
     fn forms(r: &[Rule], table: &str) -> Vec<String> {
@@ -356,7 +375,7 @@ mod tests {
     fn a_rule_missing_behind_present_ones_rewrites_the_set_in_order() {
         // Internal network whose DROPs vanished but whose ACCEPT stayed: inserting the DROPs
         // on top would drop bridge-local traffic; the set is rewritten in one transaction.
-        let int = rules(BR, "10.213.7.0/24".parse().unwrap(), true);
+        let int = rules(BR, Subnet::V4("10.213.7.0/24".parse().unwrap()), true);
         let f = forms(&int, "filter");
         let present = saved(&["-A FORWARD -i other -j ACCEPT", f[0].as_str()], &[]);
         let check = present.check(&int);
@@ -392,14 +411,23 @@ mod tests {
             -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n\
             -A FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-A FORWARD -i other -j ACCEPT\nCOMMIT\n";
         let present = Ruleset::parse(saved);
-        assert_eq!(present.0.len(), 4);
-        assert_eq!(present.0[0].0, "nat");
+        assert_eq!(present.lines.len(), 4);
+        assert_eq!(present.lines[0].0, "nat");
         let text = delete_input(&ext(), &present);
         assert_eq!(
             text,
             "*nat\n-D POSTROUTING -s 10.213.7.0/24 ! -o bth-12345678 -j MASQUERADE\nCOMMIT\n*filter\n\
              -D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\n-D FORWARD -i bth-12345678 -o bth-12345678 -j ACCEPT\nCOMMIT\n"
         );
-        assert!(delete_input(&rules("bth-00000000", "10.213.8.0/24".parse().unwrap(), true), &present).is_empty());
+        assert!(delete_input(&rules("bth-00000000", Subnet::V4("10.213.8.0/24".parse().unwrap()), true), &present)
+            .is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_subnet_gets_the_same_rules_for_ip6tables() {
+        let v6 = rules(BR, Subnet::V6("fd00:1:2:3::/64".parse().unwrap()), false);
+        assert_eq!(v6[0].spec.join(" "), "-s fd00:1:2:3::/64 ! -o bth-12345678 -j MASQUERADE");
+        assert_eq!(v6[1..], ext()[1..], "isolation and forwarding name interfaces only");
+        assert_eq!(tool(Family::V6, "-save"), "ip6tables-save");
     }
 }

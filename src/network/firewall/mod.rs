@@ -2,7 +2,11 @@
 //! the same drift check and the same repair:
 //!
 //! - `iptables` (iptables.rs): `iptables-save`/`iptables-restore` on the host's tables;
-//! - `nftables` (nftables.rs): berth's own nf_tables table `ip berth` over netlink.
+//! - `nftables` (nftables.rs): berth's own nf_tables tables `ip berth` and `ip6 berth` over
+//!   netlink.
+//!
+//! A network with an IPv6 subnet gets the same rules for it (`ip6tables`, `ip6 berth`): one
+//! [`Subnet`] per address family, each with its own [`Ruleset`].
 //!
 //! The driver is chosen once per process: `BERTH_FIREWALL=iptables|nftables` when set;
 //! otherwise iptables when the `iptables` binary is the nf_tables variant, or the legacy one
@@ -17,6 +21,7 @@ use std::sync::OnceLock;
 
 use super::error::{NetworkError, Result};
 use super::ipam::Ipv4Net;
+use super::ipam6::Ipv6Net;
 
 pub mod iptables;
 mod nfnl;
@@ -29,6 +34,63 @@ pub const DRIVER_ENV: &str = "BERTH_FIREWALL";
 pub enum Driver {
     Iptables,
     Nftables,
+}
+
+/// An address family's rules: IPv4 or IPv6.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    #[default]
+    V4,
+    V6,
+}
+
+/// One subnet of a network, which decides the family of its rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subnet {
+    V4(Ipv4Net),
+    V6(Ipv6Net),
+}
+
+impl Subnet {
+    pub fn family(&self) -> Family {
+        match self {
+            Subnet::V4(_) => Family::V4,
+            Subnet::V6(_) => Family::V6,
+        }
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subnet::V4(n) => n.fmt(f),
+            Subnet::V6(n) => n.fmt(f),
+        }
+    }
+}
+
+impl std::str::FromStr for Subnet {
+    type Err = NetworkError;
+    /// `10.1.0.0/24` or `fd00:1::/64`.
+    fn from_str(s: &str) -> Result<Self> {
+        if s.contains(':') {
+            s.parse().map(Subnet::V6)
+        } else {
+            s.parse().map(Subnet::V4)
+        }
+    }
+}
+
+impl From<Ipv4Net> for Subnet {
+    fn from(n: Ipv4Net) -> Self {
+        Subnet::V4(n)
+    }
+}
+
+impl From<Ipv6Net> for Subnet {
+    fn from(n: Ipv6Net) -> Self {
+        Subnet::V6(n)
+    }
 }
 
 /// What the host's `iptables` binary is.
@@ -122,12 +184,12 @@ pub enum Ruleset {
 }
 
 impl Ruleset {
-    /// The live rules; None when there is no firewall to drive.
-    pub fn read() -> Result<Option<Ruleset>> {
+    /// The live rules of one family; None when there is no firewall to drive.
+    pub fn read(family: Family) -> Result<Option<Ruleset>> {
         match driver()? {
             None => Ok(None),
-            Some(Driver::Iptables) => Ok(iptables::Ruleset::read()?.map(Ruleset::Iptables)),
-            Some(Driver::Nftables) => Ok(Some(Ruleset::Nftables(nftables::Ruleset::read()?))),
+            Some(Driver::Iptables) => Ok(iptables::Ruleset::read(family)?.map(Ruleset::Iptables)),
+            Some(Driver::Nftables) => Ok(Some(Ruleset::Nftables(nftables::Ruleset::read(family)?))),
         }
     }
 }
@@ -162,8 +224,8 @@ impl RuleCheck {
 
 /// Installs the network's rules, or repairs them after another tool deleted some
 /// (idempotent), and verifies them. Returns what was wrong before (ok when nothing was).
-pub fn ensure(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
-    let Some(present) = Ruleset::read()? else {
+pub fn ensure(bridge: &str, subnet: Subnet, internal: bool) -> Result<RuleCheck> {
+    let Some(present) = Ruleset::read(subnet.family())? else {
         tracing::warn!(
             bridge,
             "neither iptables nor nf_tables: network works, but without egress masquerade or isolation"
@@ -173,9 +235,9 @@ pub fn ensure(bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck
     ensure_in(&present, bridge, subnet, internal)
 }
 
-/// [`ensure`] against a ruleset already read (the supervisor checks every network of a
-/// project with one read).
-pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+/// [`ensure`] against a ruleset of the subnet's family already read (the supervisor checks
+/// every network of a project with one read).
+pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> Result<RuleCheck> {
     match present {
         Ruleset::Iptables(p) => iptables::ensure_in(p, bridge, subnet, internal),
         Ruleset::Nftables(p) => nftables::ensure_in(p, bridge, subnet, internal),
@@ -183,7 +245,7 @@ pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: boo
 }
 
 /// How the network's rules stand in `present`.
-pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> RuleCheck {
+pub fn check(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> RuleCheck {
     match present {
         Ruleset::Iptables(p) => iptables::check(p, bridge, subnet, internal),
         Ruleset::Nftables(p) => nftables::check(p, bridge, subnet, internal),
@@ -193,7 +255,7 @@ pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -
 /// Removes the network's rules from both drivers' places (the driver may have been another
 /// when the network was made), reporting the chosen driver's failures; the other one is
 /// best effort (it may not exist on this host).
-pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
+pub fn remove(bridge: &str, subnet: Subnet, internal: bool) -> Vec<String> {
     let (chosen, mut errors) = match driver() {
         Ok(d) => (d, Vec::new()),
         Err(e) => (None, vec![e.to_string()]),
@@ -201,7 +263,9 @@ pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
     for d in [Driver::Iptables, Driver::Nftables] {
         let result = match d {
             Driver::Iptables => iptables::remove(bridge, subnet, internal),
-            Driver::Nftables => nftables::remove(bridge).err().map(|e| e.to_string()).into_iter().collect(),
+            Driver::Nftables => {
+                nftables::remove(bridge, subnet.family()).err().map(|e| e.to_string()).into_iter().collect()
+            }
         };
         if chosen == Some(d) {
             errors.extend(result);
@@ -212,10 +276,28 @@ pub fn remove(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<String> {
     errors
 }
 
-/// net.ipv4.ip_forward=1, written only when it is not already on.
-fn enable_forwarding() -> Result<()> {
-    let path = "/proc/sys/net/ipv4/ip_forward";
+/// Routing between the bridge and the host's other links, written only when it is not
+/// already on: net.ipv4.ip_forward=1, or net.ipv6.conf.all.forwarding=1 as Docker sets it.
+/// IPv6 forwarding also makes the kernel ignore router advertisements (with accept_ra=1): on
+/// a host whose routes came from them it is left off with a warning, since turning it on would
+/// lose the host's own IPv6 routes when they expire (containers keep their IPv6 among
+/// themselves and through published ports; only egress needs forwarding).
+fn enable_forwarding(family: Family) -> Result<()> {
+    let path = match family {
+        Family::V4 => "/proc/sys/net/ipv4/ip_forward",
+        Family::V6 => "/proc/sys/net/ipv6/conf/all/forwarding",
+    };
     if std::fs::read_to_string(path).is_ok_and(|s| s.trim() == "1") {
+        return Ok(());
+    }
+    if family == Family::V6 && super::netlink::has_ra_routes().unwrap_or(false) {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "IPv6 egress from containers needs net.ipv6.conf.all.forwarding=1; not set, because this host's \
+                 IPv6 routes come from router advertisements (set accept_ra=2 on its uplink, then forwarding=1)"
+            )
+        });
         return Ok(());
     }
     std::fs::write(path, "1").map_err(|e| NetworkError::io(path, e))

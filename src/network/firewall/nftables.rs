@@ -1,5 +1,6 @@
-//! The native nftables driver: berth's own table `ip berth`, written over netlink (nfnl.rs)
-//! in atomic batches, for hosts with no `iptables` or only the legacy one.
+//! The native nftables driver: berth's own table `ip berth` (and `ip6 berth` for IPv6
+//! subnets: the same chains and rules, `ip6 saddr` for the masquerade), written over netlink
+//! (nfnl.rs) in atomic batches, for hosts with no `iptables` or only the legacy one.
 //!
 //! Why no crate: `rustables` (the pure-Rust one) is GPL-3.0-or-later, which berth's Apache-2.0
 //! licence cannot take in; `nftnl`/`mnl` need the libnftnl/libmnl C libraries; the `nftables`
@@ -25,9 +26,8 @@
 //! reads and tries again; the table goes, in the same batch, with the last network's rules.
 
 use super::nfnl::{self, Attrs, Msg, Socket};
-use super::{enable_forwarding, RuleCheck};
+use super::{enable_forwarding, Family, RuleCheck, Subnet};
 use crate::network::error::{NetworkError, Result};
-use crate::network::ipam::Ipv4Net;
 use crate::network::names::BRIDGE_PREFIX;
 
 mod expr;
@@ -35,7 +35,22 @@ mod expr;
 pub use expr::{Chain, Rule};
 
 pub const TABLE: &str = "berth";
-const FAMILY: u8 = libc::NFPROTO_IPV4 as u8;
+
+/// The nf_tables family of a [`Family`]'s table.
+fn nfproto(family: Family) -> u8 {
+    match family {
+        Family::V4 => libc::NFPROTO_IPV4 as u8,
+        Family::V6 => libc::NFPROTO_IPV6 as u8,
+    }
+}
+
+/// `ip berth` or `ip6 berth`, as `nft` names the table.
+fn table_text(family: Family) -> String {
+    match family {
+        Family::V4 => format!("ip {TABLE}"),
+        Family::V6 => format!("ip6 {TABLE}"),
+    }
+}
 /// A concurrent change refuses a batch (each try costs well under a millisecond); after this
 /// many tries in a row it is an error.
 const TRIES: usize = 32;
@@ -58,7 +73,7 @@ const NFTNL_UDATA_RULE_COMMENT: u8 = 0;
 
 /// The rules of one network, in the order they must appear in their chain (the same set
 /// as the iptables driver's).
-pub fn rules(bridge: &str, subnet: Ipv4Net, internal: bool) -> Vec<Rule> {
+pub fn rules(bridge: &str, subnet: Subnet, internal: bool) -> Vec<Rule> {
     use expr::{Match::*, Verdict::*};
     let br = || bridge.to_string();
     if internal {
@@ -90,9 +105,10 @@ pub struct ListedRule {
     pub comment: Option<String>,
 }
 
-/// Berth's table as read at one ruleset generation.
+/// Berth's table of one family as read at one ruleset generation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ruleset {
+    pub family: Family,
     pub genid: u32,
     pub table: bool,
     pub chains: Vec<String>,
@@ -106,18 +122,20 @@ fn nft_err(op: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError
 }
 
 impl Ruleset {
-    /// Berth's table, consistent at one generation (read again when it moved meanwhile).
-    pub fn read() -> Result<Ruleset> {
+    /// Berth's table of `family`, consistent at one generation (read again when it moved
+    /// meanwhile).
+    pub fn read(family: Family) -> Result<Ruleset> {
         let mut sock = Socket::open().map_err(nft_err("open a netfilter netlink socket"))?;
+        let what = || format!("list table {}", table_text(family));
         for _ in 0..TRIES {
-            match read_once(&mut sock) {
+            match read_once(&mut sock, family) {
                 Ok(Some(r)) => return Ok(r),
                 Ok(None) => continue,
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                Err(e) => return Err(nft_err(format!("list table ip {TABLE}"))(e)),
+                Err(e) => return Err(nft_err(what())(e)),
             }
         }
-        Err(nft_err(format!("list table ip {TABLE}"))(std::io::Error::other("the ruleset kept changing while read")))
+        Err(nft_err(what())(std::io::Error::other("the ruleset kept changing while read")))
     }
 
     /// The rules tagged as `bridge`'s.
@@ -156,10 +174,13 @@ impl Ruleset {
         if self.table && chains_ok && self.check(bridge, wanted).is_ok() {
             return Vec::new();
         }
-        let mut msgs = vec![new_table()];
-        msgs.extend(chains_needed.iter().filter(|c| !self.chains.iter().any(|n| n == c.name())).map(|c| new_chain(*c)));
-        msgs.extend(self.of(bridge).map(del_rule));
-        msgs.extend(wanted.iter().map(|r| new_rule(bridge, r)));
+        let family = self.family;
+        let mut msgs = vec![new_table(family)];
+        msgs.extend(
+            chains_needed.iter().filter(|c| !self.chains.iter().any(|n| n == c.name())).map(|c| new_chain(family, *c)),
+        );
+        msgs.extend(self.of(bridge).map(|r| del_rule(family, r)));
+        msgs.extend(wanted.iter().map(|r| new_rule(family, bridge, r)));
         msgs
     }
 
@@ -170,24 +191,26 @@ impl Ruleset {
             return Vec::new();
         }
         let ours: Vec<&ListedRule> = self.of(bridge).collect();
+        let family = nfproto(self.family);
         if ours.len() == self.rules.len() {
-            return vec![Msg::new(nfnl::NFT_MSG_DELTABLE, FAMILY, Attrs::new().str(NFTA_TABLE_NAME, TABLE))];
+            return vec![Msg::new(nfnl::NFT_MSG_DELTABLE, family, Attrs::new().str(NFTA_TABLE_NAME, TABLE))];
         }
-        ours.into_iter().map(del_rule).collect()
+        ours.into_iter().map(|r| del_rule(self.family, r)).collect()
     }
 }
 
 /// One read at one generation; None when the generation moved during it.
-fn read_once(sock: &mut Socket) -> std::io::Result<Option<Ruleset>> {
+fn read_once(sock: &mut Socket, family: Family) -> std::io::Result<Option<Ruleset>> {
+    let nfproto = nfproto(family);
     let genid = sock.genid()?;
-    let tables = sock.dump(&Msg::new(nfnl::NFT_MSG_GETTABLE, FAMILY, Attrs::new()))?;
+    let tables = sock.dump(&Msg::new(nfnl::NFT_MSG_GETTABLE, nfproto, Attrs::new()))?;
     let table = tables.iter().any(|t| nfnl::attr_str(&t.payload, NFTA_TABLE_NAME).as_deref() == Some(TABLE));
-    let mut set = Ruleset { genid, table, ..Ruleset::default() };
+    let mut set = Ruleset { family, genid, table, ..Ruleset::default() };
     // The table going between the two dumps: read again.
     let gone = |e: &std::io::Error| e.raw_os_error() == Some(libc::ENOENT);
     if table {
         let chains =
-            match sock.dump(&Msg::new(nfnl::NFT_MSG_GETCHAIN, FAMILY, Attrs::new().str(NFTA_CHAIN_TABLE, TABLE))) {
+            match sock.dump(&Msg::new(nfnl::NFT_MSG_GETCHAIN, nfproto, Attrs::new().str(NFTA_CHAIN_TABLE, TABLE))) {
                 Err(e) if gone(&e) => return Ok(None),
                 other => other?,
             };
@@ -196,7 +219,7 @@ fn read_once(sock: &mut Socket) -> std::io::Result<Option<Ruleset>> {
             .filter(|c| nfnl::attr_str(&c.payload, NFTA_CHAIN_TABLE).as_deref() == Some(TABLE))
             .filter_map(|c| nfnl::attr_str(&c.payload, NFTA_CHAIN_NAME))
             .collect();
-        let rules = match sock.dump(&Msg::new(nfnl::NFT_MSG_GETRULE, FAMILY, Attrs::new().str(NFTA_RULE_TABLE, TABLE)))
+        let rules = match sock.dump(&Msg::new(nfnl::NFT_MSG_GETRULE, nfproto, Attrs::new().str(NFTA_RULE_TABLE, TABLE)))
         {
             Err(e) if gone(&e) => return Ok(None),
             other => other?,
@@ -240,11 +263,12 @@ fn udata_comment(text: &str) -> Vec<u8> {
     v
 }
 
-fn new_table() -> Msg {
-    Msg::new(nfnl::NFT_MSG_NEWTABLE, FAMILY, Attrs::new().str(NFTA_TABLE_NAME, TABLE)).flags(nfnl::NLM_F_CREATE)
+fn new_table(family: Family) -> Msg {
+    Msg::new(nfnl::NFT_MSG_NEWTABLE, nfproto(family), Attrs::new().str(NFTA_TABLE_NAME, TABLE))
+        .flags(nfnl::NLM_F_CREATE)
 }
 
-fn new_chain(chain: Chain) -> Msg {
+fn new_chain(family: Family, chain: Chain) -> Msg {
     let hook = Attrs::new().be32(NFTA_HOOK_HOOKNUM, chain.hook()).be32(NFTA_HOOK_PRIORITY, chain.priority() as u32);
     let attrs = Attrs::new()
         .str(NFTA_CHAIN_TABLE, TABLE)
@@ -252,33 +276,38 @@ fn new_chain(chain: Chain) -> Msg {
         .nested(NFTA_CHAIN_HOOK, hook)
         .be32(NFTA_CHAIN_POLICY, libc::NF_ACCEPT as u32)
         .str(NFTA_CHAIN_TYPE, chain.kind());
-    Msg::new(nfnl::NFT_MSG_NEWCHAIN, FAMILY, attrs).flags(nfnl::NLM_F_CREATE)
+    Msg::new(nfnl::NFT_MSG_NEWCHAIN, nfproto(family), attrs).flags(nfnl::NLM_F_CREATE)
 }
 
-fn new_rule(bridge: &str, rule: &Rule) -> Msg {
+fn new_rule(family: Family, bridge: &str, rule: &Rule) -> Msg {
     let attrs = Attrs::new()
         .str(NFTA_RULE_TABLE, TABLE)
         .str(NFTA_RULE_CHAIN, rule.chain.name())
         .nested(NFTA_RULE_EXPRESSIONS, rule.exprs())
         .bytes(NFTA_RULE_USERDATA, &udata_comment(&comment(bridge, rule)));
-    Msg::new(nfnl::NFT_MSG_NEWRULE, FAMILY, attrs).flags(nfnl::NLM_F_CREATE | nfnl::NLM_F_APPEND)
+    Msg::new(nfnl::NFT_MSG_NEWRULE, nfproto(family), attrs).flags(nfnl::NLM_F_CREATE | nfnl::NLM_F_APPEND)
 }
 
-fn del_rule(rule: &ListedRule) -> Msg {
+fn del_rule(family: Family, rule: &ListedRule) -> Msg {
     let attrs =
         Attrs::new().str(NFTA_RULE_TABLE, TABLE).str(NFTA_RULE_CHAIN, &rule.chain).be64(NFTA_RULE_HANDLE, rule.handle);
-    Msg::new(nfnl::NFT_MSG_DELRULE, FAMILY, attrs)
+    Msg::new(nfnl::NFT_MSG_DELRULE, nfproto(family), attrs)
 }
 
 /// Commits the batch `make` builds from the current ruleset, reading again and rebuilding
 /// when a concurrent change refused it. Returns whether anything was written.
-fn commit_fresh(first: Option<&Ruleset>, what: &str, make: impl Fn(&Ruleset) -> Vec<Msg>) -> Result<bool> {
+fn commit_fresh(
+    family: Family,
+    first: Option<&Ruleset>,
+    what: &str,
+    make: impl Fn(&Ruleset) -> Vec<Msg>,
+) -> Result<bool> {
     let mut sock = Socket::open().map_err(nft_err("open a netfilter netlink socket"))?;
     let mut owned;
     let mut present = match first {
         Some(p) => p,
         None => {
-            owned = Ruleset::read()?;
+            owned = Ruleset::read(family)?;
             &owned
         }
     };
@@ -291,7 +320,7 @@ fn commit_fresh(first: Option<&Ruleset>, what: &str, make: impl Fn(&Ruleset) -> 
             Ok(()) => return Ok(true),
             Err((_, e)) if e.raw_os_error() == Some(libc::ERESTART) => {
                 tracing::debug!(what, "nftables generation moved: reading again");
-                owned = Ruleset::read()?;
+                owned = Ruleset::read(family)?;
                 present = &owned;
             }
             Err((index, e)) => {
@@ -316,36 +345,39 @@ fn describe(m: &Msg) -> String {
     let name = nfnl::attr(&m.attrs.0, NFTA_RULE_USERDATA)
         .and_then(comment_of)
         .or_else(|| nfnl::attr_str(&m.attrs.0, NFTA_CHAIN_NAME).filter(|_| m.ty == nfnl::NFT_MSG_NEWCHAIN))
-        .unwrap_or_else(|| format!("ip {TABLE}"));
+        .unwrap_or_else(|| table_text(if m.family == libc::NFPROTO_IPV6 as u8 { Family::V6 } else { Family::V4 }));
     format!("{kind} {name}")
 }
 
 /// [`super::ensure_in`] for this driver: puts back what is missing or out of order (one
 /// batch), then reads the rules back. Returns what was wrong before.
-pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> Result<RuleCheck> {
+pub fn ensure_in(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> Result<RuleCheck> {
+    let family = subnet.family();
     if !internal {
-        enable_forwarding()?;
+        enable_forwarding(family)?;
     }
     let wanted = rules(bridge, subnet, internal);
     let before = present.check(bridge, &wanted);
-    if !commit_fresh(Some(present), &format!("firewall rules of bridge {bridge}"), |p| p.repair_batch(bridge, &wanted))?
-    {
+    let what = format!("firewall rules of bridge {bridge}");
+    if !commit_fresh(family, Some(present), &what, |p| p.repair_batch(bridge, &wanted))? {
         return Ok(before);
     }
-    let after = Ruleset::read()?.check(bridge, &wanted);
+    let after = Ruleset::read(family)?.check(bridge, &wanted);
     if !after.is_ok() {
         return Err(NetworkError::FirewallUnverified { bridge: bridge.to_string(), missing: after.missing });
     }
     Ok(before)
 }
 
-pub fn check(present: &Ruleset, bridge: &str, subnet: Ipv4Net, internal: bool) -> RuleCheck {
+pub fn check(present: &Ruleset, bridge: &str, subnet: Subnet, internal: bool) -> RuleCheck {
     present.check(bridge, &rules(bridge, subnet, internal))
 }
 
-/// Removes every rule tagged as the network's, and the table with the last of them.
-pub fn remove(bridge: &str) -> Result<()> {
-    commit_fresh(None, &format!("remove the firewall rules of bridge {bridge}"), |p| p.remove_batch(bridge)).map(|_| ())
+/// Removes every rule tagged as the network's in `family`'s table, and the table with the
+/// last of them.
+pub fn remove(bridge: &str, family: Family) -> Result<()> {
+    let what = format!("remove the firewall rules of bridge {bridge}");
+    commit_fresh(family, None, &what, |p| p.remove_batch(bridge)).map(|_| ())
 }
 
 /// Whether any nf_tables table exists (of any family, any owner): the host uses nftables.

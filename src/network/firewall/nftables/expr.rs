@@ -3,7 +3,7 @@
 //! netlink` shows the same register program).
 
 use crate::network::firewall::nfnl::Attrs;
-use crate::network::ipam::Ipv4Net;
+use crate::network::firewall::Subnet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chain {
@@ -51,7 +51,8 @@ pub enum Match {
     NotOif(String),
     /// `oifname "bth-*"`: a prefix of the name.
     OifPrefix(String),
-    Saddr(Ipv4Net),
+    /// `ip saddr` or `ip6 saddr` (the table's family decides which header it reads).
+    Saddr(Subnet),
     /// `ct state established,related`.
     CtReplies,
 }
@@ -105,7 +106,8 @@ impl Rule {
                 Match::Oif(n) => format!("oifname \"{n}\""),
                 Match::NotOif(n) => format!("oifname != \"{n}\""),
                 Match::OifPrefix(p) => format!("oifname \"{p}*\""),
-                Match::Saddr(net) => format!("ip saddr {net}"),
+                Match::Saddr(Subnet::V4(net)) => format!("ip saddr {net}"),
+                Match::Saddr(Subnet::V6(net)) => format!("ip6 saddr {net}"),
                 Match::CtReplies => "ct state established,related".to_string(),
             })
             .collect();
@@ -130,10 +132,16 @@ impl Rule {
                 Match::NotOif(n) => list.extend([meta(NFT_META_OIFNAME), cmp(NFT_CMP_NEQ, &ifname(n))]),
                 // Comparing only the prefix's bytes of the loaded name, as `nft` does for `*`.
                 Match::OifPrefix(p) => list.extend([meta(NFT_META_OIFNAME), cmp(NFT_CMP_EQ, p.as_bytes())]),
-                Match::Saddr(net) => list.extend([
+                Match::Saddr(Subnet::V4(net)) => list.extend([
                     // ip saddr: 4 bytes at offset 12 of the network header.
                     payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4),
                     bitwise(&prefix_mask(net.prefix()).to_be_bytes(), &[0; 4]),
+                    cmp(NFT_CMP_EQ, &net.addr().octets()),
+                ]),
+                Match::Saddr(Subnet::V6(net)) => list.extend([
+                    // ip6 saddr: 16 bytes at offset 8 of the network header.
+                    payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16),
+                    bitwise(&prefix_mask6(net.prefix()).to_be_bytes(), &[0; 16]),
                     cmp(NFT_CMP_EQ, &net.addr().octets()),
                 ]),
                 Match::CtReplies => list.extend([
@@ -154,6 +162,10 @@ impl Rule {
 
 fn prefix_mask(prefix: u8) -> u32 {
     u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0)
+}
+
+fn prefix_mask6(prefix: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0)
 }
 
 /// An interface name as the meta expression loads it: NUL-padded to IFNAMSIZ.

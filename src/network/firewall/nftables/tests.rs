@@ -5,8 +5,8 @@ use crate::network::firewall::nfnl::attrs;
 
 const BR: &str = "bth-12345678";
 
-fn subnet() -> Ipv4Net {
-    "10.213.7.0/24".parse().unwrap()
+fn subnet() -> Subnet {
+    Subnet::V4("10.213.7.0/24".parse().unwrap())
 }
 
 /// The expression names of a rule, in order.
@@ -70,16 +70,37 @@ fn expressions_are_the_register_programs_nft_would_send() {
     assert_eq!(code, 0u32.to_be_bytes());
 }
 
+#[test]
+fn an_ipv6_subnet_masquerades_on_the_ip6_source_address() {
+    let v6 = rules(BR, Subnet::V6("fd00:1:2:3::/64".parse().unwrap()), false);
+    assert_eq!(v6[0].text(), "ip6 saddr fd00:1:2:3::/64 oifname != \"bth-12345678\" masquerade");
+    // 16 bytes at offset 8 of the IPv6 header, the /64 mask, the prefix.
+    let payload = expr_data(&v6[0], 0);
+    assert_eq!(nfnl::attr(&payload, 3), Some(&8u32.to_be_bytes()[..]));
+    assert_eq!(nfnl::attr(&payload, 4), Some(&16u32.to_be_bytes()[..]));
+    let mask = nfnl::attr(&expr_data(&v6[0], 1), 4).map(|v| nfnl::attr(v, 1).unwrap().to_vec());
+    let mut want = vec![255u8; 8];
+    want.extend([0u8; 8]);
+    assert_eq!(mask, Some(want));
+    let value = nfnl::attr(&expr_data(&v6[0], 2), 3).map(|v| nfnl::attr(v, 1).unwrap().to_vec()).unwrap();
+    assert_eq!(value[..6], [0xfd, 0x00, 0x00, 0x01, 0x00, 0x02]);
+    // The same chains, in the ip6 family.
+    let empty = Ruleset { family: Family::V6, ..Ruleset::default() };
+    let batch = empty.repair_batch(BR, &v6);
+    assert!(batch.iter().all(|m| m.family == libc::NFPROTO_IPV6 as u8));
+    assert_eq!(describe(&batch[0]), "add table ip6 berth");
+}
+
 fn listed(chain: &str, handle: u64, bridge: &str, rule: &Rule) -> ListedRule {
     ListedRule { chain: chain.into(), handle, comment: Some(comment(bridge, rule)) }
 }
 
 /// A table holding `wanted` of BR (and one rule of another network) as the kernel lists it.
 fn table_with(wanted: &[Rule]) -> Ruleset {
-    let other = rules("bth-00000000", "10.213.8.0/24".parse().unwrap(), true);
+    let other = rules("bth-00000000", Subnet::V4("10.213.8.0/24".parse().unwrap()), true);
     let mut rules: Vec<ListedRule> = vec![listed("forward", 1, "bth-00000000", &other[0])];
     rules.extend(wanted.iter().enumerate().map(|(i, r)| listed(r.chain.name(), 10 + i as u64, BR, r)));
-    Ruleset { genid: 7, table: true, chains: vec!["postrouting".into(), "forward".into()], rules }
+    Ruleset { family: Family::V4, genid: 7, table: true, chains: vec!["postrouting".into(), "forward".into()], rules }
 }
 
 #[test]
