@@ -124,6 +124,30 @@ fn config_resolve_image_digests_asks_the_registry_for_an_image_not_in_the_store(
     s.down_clean();
 }
 
+#[test]
+fn up_pulls_a_missing_pre_start_hook_image() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let hook_image = format!("{}/test/hook:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &hook_image);
+    ok(seed.path(), &["image", "push", &hook_image]);
+    let yaml = format!(
+        "services:\n  app:\n    image: busybox:latest\n    command: [sh, -c, 'cat /data/by-hook; sleep 1000']\n    \
+         volumes: ['data:/data']\n    pre_start:\n      - image: {hook_image}\n        command: [sh, -c, 'echo hooked > /data/by-hook']\n\
+         volumes:\n  data: {{}}\n"
+    );
+    let mut s = Stack::new("reghook").image("busybox:latest").file(&yaml);
+    let out = s.up(&["-d"]);
+    out.success();
+    assert!(out.text().contains(&format!("Image {hook_image}  Pulling")), "{}", out.text());
+    let cat = s.berth(&["exec", "-T", "app", "cat", "/data/by-hook"]);
+    assert_eq!(cat.stdout(), "hooked\n", "{}", cat.text());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {
