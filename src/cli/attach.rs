@@ -64,7 +64,8 @@ pub fn run(g: &GlobalOpts, a: &AttachArgs) -> anyhow::Result<ExitCode> {
     let stream = match input {
         true => Some(rt.connect_attach(&c.id).with_context(|| {
             format!(
-                "container {}: its input ({}) is not served; was it started by `berth up`?",
+                "container {}: its input ({}) is not served (it was not started by `up` or `start`); \
+                 `attach --no-stdin` shows its output",
                 c.name,
                 socket.display()
             )
