@@ -145,15 +145,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&reference).with_context(|| format!("service `{}`: image {reference}", a.service))?;
     let rt = Runtime::new(&roots);
-    let name = match &a.name {
-        Some(n) => {
-            if rt.state(n).is_ok() {
-                bail!("a container named `{n}` already exists (choose another --name, or remove it)");
-            }
-            n.clone()
-        }
-        None => oneoff::container_name(&stack.name, &a.service)?,
-    };
+    let name = oneoff_name(&rt, a, &stack.name)?;
     let mut cfg = oneoff::config(&stack, &a.service, &svc, &image, &name)?;
     cfg.process.console_size = tty.then(attach::caller_window_size).flatten();
     if a.detach && a.rm {
@@ -161,22 +153,8 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
         cfg.labels.insert(crate::runtime::state::TRANSIENT_LABEL.into(), "true".into());
     }
     let ctx = Ctx::new(&roots, &rt, &stack.name, Some(&stack), None);
-    // Setup fails fast; whatever it made is torn down again (`container::remove` tolerates
-    // the parts that do not exist).
-    let made = oneoff::prepare(&roots, &stack, &a.service, &svc, &image, &mut cfg, a.use_aliases)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| rt.create(&cfg).map_err(anyhow::Error::from));
-    if let Err(e) = made {
-        let _ = container::remove(&ctx, &name);
-        return Err(e.context(format!("create one-off container `{name}`")));
-    }
+    create(&ctx, &stack, a, &svc, &image, &mut cfg)?;
     let publishes = !svc.ports.is_empty();
-    if publishes {
-        if let Err(e) = oneoff::publish_ports(&roots, &stack, &a.service, &svc, &name) {
-            let _ = container::remove(&ctx, &name);
-            return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
-        }
-    }
     if a.detach {
         return start_detached(&ctx, &name, a, &svc);
     }
@@ -191,6 +169,44 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
         remove_with_anonymous_volumes(&ctx, &name, &cfg.mounts)?;
     }
     Ok(ExitCode::from(code?.clamp(0, 255) as u8))
+}
+
+/// `--name`, unless a container has that name already; else `<project>-<service>-run-<hex>`.
+fn oneoff_name(rt: &Runtime, a: &ServiceRunArgs, project: &str) -> anyhow::Result<String> {
+    let Some(n) = &a.name else { return Ok(oneoff::container_name(project, &a.service)?) };
+    let taken = rt.state(n).is_ok() || rt.list()?.iter().any(|s| rt.config(&s.id).is_ok_and(|c| &c.name == n));
+    if taken {
+        bail!("a container named `{n}` already exists (choose another --name, or remove it)");
+    }
+    Ok(n.clone())
+}
+
+/// Make the one-off: its volumes, network and container, then its ports. Setup fails fast;
+/// whatever it made is torn down again (`container::remove` tolerates the parts that do not
+/// exist).
+fn create(
+    ctx: &Ctx<'_>,
+    stack: &crate::spec::model::Stack,
+    a: &ServiceRunArgs,
+    svc: &Service,
+    image: &crate::image::ResolvedImage,
+    cfg: &mut crate::runtime::ContainerConfig,
+) -> anyhow::Result<()> {
+    let name = cfg.name.clone();
+    let made = oneoff::prepare(ctx.roots, stack, &a.service, svc, image, cfg, a.use_aliases)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| ctx.rt.create(cfg).map_err(anyhow::Error::from));
+    if let Err(e) = made {
+        let _ = container::remove(ctx, &name);
+        return Err(e.context(format!("create one-off container `{name}`")));
+    }
+    if !svc.ports.is_empty() {
+        if let Err(e) = oneoff::publish_ports(ctx.roots, stack, &a.service, svc, &name) {
+            let _ = container::remove(ctx, &name);
+            return Err(anyhow::Error::from(e).context(format!("publish the ports of one-off container `{name}`")));
+        }
+    }
+    Ok(())
 }
 
 /// The command line's changes to the service.
