@@ -189,7 +189,7 @@ pub enum Command {
     Unpause(lifecycle::PauseArgs),
     /// Remove stopped containers.
     Rm(lifecycle::RmArgs),
-    /// Block until containers exit; print their exit codes.
+    /// Block until containers exit; print how each ended, exit with the last one's code.
     Wait(lifecycle::WaitArgs),
     /// Show the processes of the containers.
     Top(inspect::TopArgs),
@@ -221,7 +221,7 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
-    /// Attach to a service container's output (stdout and stderr) until it exits.
+    /// Attach to a service container: its output, and its input with tty/stdin_open, until it exits.
     Attach(attach::AttachArgs),
     /// Publish the stack's Compose files to a registry as an OCI artifact (run it elsewhere
     /// with `-f oci://REGISTRY/REPOSITORY:TAG`).
