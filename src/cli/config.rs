@@ -153,7 +153,7 @@ fn images(stack: &Stack) -> Vec<String> {
 /// image in berth's store, else the digest its registry gives (a reference with a digest is
 /// kept, written in full, as compose-go's WithImagesResolved does). An image neither has is an
 /// error naming the service.
-fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<()> {
+pub(super) fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<()> {
     // A read-only command: no store is made where there is none (then no image is in it).
     let store = match roots.images().exists() {
         true => Some(ImageStore::open(roots).context("open the image store")?),
@@ -190,7 +190,7 @@ fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<
 
 /// `--lock-image-digests`: an override file holding each service's pinned `image:` only (a
 /// service without one is left out).
-fn render_lock(stack: &Stack, format: Format) -> anyhow::Result<String> {
+pub(super) fn render_lock(stack: &Stack, format: Format) -> anyhow::Result<String> {
     let services: serde_json::Map<String, serde_json::Value> = stack
         .services
         .iter()
