@@ -194,3 +194,33 @@ fn name_detach_publish_stdin_and_exit_codes() {
     assert!(r.stderr().contains("incompatible"), "{}", r.stderr());
     s.down_clean();
 }
+
+#[test]
+fn run_starts_the_dependencies_and_waits_for_their_condition() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("rundeps").image("busybox:latest").file(
+        r#"
+services:
+  db:
+    image: busybox:latest
+    command: [sh, -c, 'sleep 1; (while true; do nc -l -p 7000 </dev/null; done) & touch /tmp/ready; wait']
+    healthcheck:
+      test: [CMD, test, -f, /tmp/ready]
+      interval: 200ms
+      retries: 50
+  client:
+    image: busybox:latest
+    depends_on:
+      db: {condition: service_healthy}
+    command: [sh, -c, 'nc db 7000 </dev/null && echo db-was-ready']
+"#,
+    );
+    // `db` is started, and the one-off runs once it is healthy (listening already).
+    let r = s.berth(&["run", "--rm", "client"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert_eq!(r.stdout(), "db-was-ready\n", "{}", r.text());
+    assert!(s.runtime_state("db", 1).is_some_and(|st| st.is_running()));
+    s.down_clean();
+}

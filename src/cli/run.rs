@@ -31,7 +31,7 @@ pub struct RunArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
-    /// With a SERVICE of the stack: do not check that its dependencies are running.
+    /// With a SERVICE of the stack: do not start the services it depends on.
     #[arg(long)]
     pub no_deps: bool,
     /// Run in the background and print the container id.

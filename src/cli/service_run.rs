@@ -1,5 +1,6 @@
 //! `berth run SERVICE [CMD...]`: a one-off container with the service's configuration (see
-//! `reconciler::ops::oneoff`), attached until it exits, its exit code passed on.
+//! `reconciler::ops::oneoff`), attached until it exits, its exit code passed on. The services
+//! it depends on are started first unless they run (`--no-deps`: not), as Compose's.
 //!
 //! Dispatch (wired by `berth run`): when the first positional names a service of the loaded
 //! stack this runs, otherwise `berth run IMAGE` (src/cli/run.rs) does; [`names_service`]
@@ -39,7 +40,7 @@ pub struct ServiceRunArgs {
     pub labels: Vec<String>,
     /// Override the service's entrypoint, split into words as Compose splits it ("" clears it).
     pub entrypoint: Option<String>,
-    /// Do not check that the services this one depends on are running.
+    /// Do not start the services this one depends on.
     pub no_deps: bool,
     pub user: Option<String>,
     pub workdir: Option<String>,
@@ -133,7 +134,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     }
     let roots = roots(g);
     if !a.no_deps {
-        check_dependencies(&roots, &stack, &a.service)?;
+        start_dependencies(g, &roots, &stack, &a.service)?;
     }
     let tty = a.wants_tty(std::io::stdin().is_terminal(), std::io::stdout().is_terminal());
     let o = overrides(a, &stack, tty)?;
@@ -275,7 +276,11 @@ fn publish_port(text: &str) -> anyhow::Result<Vec<Port>> {
         .collect()
 }
 
-fn check_dependencies(
+/// As `docker compose run`: the services `service` depends on are started (`up -d` of those
+/// not running, with their own dependencies), then waited for (running, healthy when they
+/// have a health check, or completed with 0).
+fn start_dependencies(
+    g: &GlobalOpts,
     roots: &crate::paths::Roots,
     stack: &crate::spec::model::Stack,
     service: &str,
@@ -284,13 +289,25 @@ fn check_dependencies(
     if missing.is_empty() {
         return Ok(());
     }
-    bail!(
-        "service `{service}` depends on {} which {} not running; start {} with `berth up -d {}` (or pass --no-deps)",
-        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
-        if missing.len() == 1 { "is" } else { "are" },
-        if missing.len() == 1 { "it" } else { "them" },
-        missing.join(" ")
-    )
+    let flags = super::plan::PlanFlags {
+        force_recreate: false,
+        no_recreate: false,
+        renew_anon_volumes: false,
+        no_deps: false,
+        remove_orphans: false,
+        scale: Vec::new(),
+    };
+    let started = super::up::run(g, &super::up::UpArgs::detached(&missing, &flags))
+        .with_context(|| format!("start the services `{service}` depends on (or pass --no-deps)"))?;
+    if started != ExitCode::SUCCESS {
+        bail!("the services `{service}` depends on did not start (or pass --no-deps)");
+    }
+    let deps: Vec<String> =
+        stack.services.get(service).map(|s| s.depends_on.keys().cloned().collect()).unwrap_or_default();
+    let progress = crate::reconciler::progress::Progress::new();
+    crate::reconciler::wait::wait_ready(roots, &stack.name, &deps, None, &progress)
+        .with_context(|| format!("waiting for the services `{service}` depends on"))?;
+    Ok(())
 }
 
 /// `run -d --rm`: the monitor removes the container when it exits, which covers its runtime
