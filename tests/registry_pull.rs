@@ -148,6 +148,29 @@ fn up_pulls_a_missing_pre_start_hook_image() {
     s.down_clean();
 }
 
+#[test]
+fn run_pulls_a_missing_service_image() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/runme:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    ok(seed.path(), &["image", "push", &image]);
+    let mut s = Stack::new("regrun").file(&stack_yaml(&[("app", &image)]));
+    // --pull never: not pulled, an error naming the image.
+    let r = s.berth(&["run", "--rm", "--pull", "never", "app", "echo", "x"]);
+    r.failure();
+    assert!(r.stderr().contains(&image), "{}", r.stderr());
+    // As `docker compose run`: the missing image is pulled first.
+    let r = s.berth(&["run", "--rm", "app", "echo", "ran-pulled"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert_eq!(r.stdout(), "ran-pulled\n");
+    assert!(r.stderr().contains("Unable to find image"), "{}", r.stderr());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {

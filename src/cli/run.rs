@@ -115,9 +115,12 @@ pub struct RunArgs {
     /// With a service: publish the service's ports (a one-off publishes none without it).
     #[arg(short = 'P', long = "service-ports")]
     pub service_ports: bool,
-    /// With a service: the one-off gets the service's network aliases.
+    /// With a SERVICE: the one-off gets the service's network aliases.
     #[arg(long)]
     pub use_aliases: bool,
+    /// With a SERVICE: build its image first (without it, built only when missing).
+    #[arg(long)]
+    pub build: bool,
     pub image: String,
     /// Command and arguments (default: the image's cmd).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -126,8 +129,12 @@ pub struct RunArgs {
 
 /// Signal received by the CLI, forwarded to the container by the follow loop.
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
-    if a.service_ports || a.use_aliases {
-        let flag = if a.service_ports { "-P/--service-ports" } else { "--use-aliases" };
+    if a.service_ports || a.use_aliases || a.build {
+        let flag = match (a.service_ports, a.use_aliases) {
+            (true, _) => "-P/--service-ports",
+            (_, true) => "--use-aliases",
+            _ => "--build",
+        };
         bail!("{flag} needs a service of the stack file, and `{}` is not one", a.image);
     }
     let roots = Roots::new(g.root.as_deref());

@@ -58,6 +58,10 @@ pub struct ServiceRunArgs {
     pub service_ports: bool,
     /// Give the one-off the service's network aliases.
     pub use_aliases: bool,
+    /// Build the service's image first.
+    pub build: bool,
+    /// `--pull`: always, missing, never (for a service with an `image:` and no `build:`).
+    pub pull: String,
     pub service: String,
     /// Command and arguments (default: the service's command).
     pub command: Vec<String>,
@@ -85,6 +89,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             publish: a.publish.clone(),
             service_ports: a.service_ports,
             use_aliases: a.use_aliases,
+            build: a.build,
+            pull: a.pull.clone(),
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -112,7 +118,6 @@ pub fn image_only_flags(a: &super::run::RunArgs) -> Vec<&'static str> {
         (a.hostname.is_some(), "--hostname"),
         (a.network != crate::network::oneoff::DEFAULT_NETWORK, "--network"),
         (!a.add_host.is_empty(), "--add-host"),
-        (a.pull != "missing", "--pull"),
     ];
     set.into_iter().filter(|(on, _)| *on).map(|(_, f)| f).collect()
 }
@@ -128,7 +133,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     if a.service_ports && !a.publish.is_empty() {
         bail!("--service-ports and --publish are incompatible");
     }
-    let stack = super::load::load_stack(g)?.stack;
+    let mut stack = super::load::load_stack(g)?.stack;
     if !stack.services.contains_key(&a.service) {
         bail!("no service `{}` in project `{}`", a.service, stack.name);
     }
@@ -136,6 +141,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     if !a.no_deps {
         start_dependencies(g, &roots, &stack, &a.service)?;
     }
+    ensure_image(&roots, &mut stack, a)?;
     let tty = a.wants_tty(std::io::stdin().is_terminal(), std::io::stdout().is_terminal());
     let o = overrides(a, &stack, tty)?;
     let svc = oneoff::service(&stack, &a.service, &o)?;
@@ -307,6 +313,31 @@ fn start_dependencies(
     let progress = crate::reconciler::progress::Progress::new();
     crate::reconciler::wait::wait_ready(roots, &stack.name, &deps, None, &progress)
         .with_context(|| format!("waiting for the services `{service}` depends on"))?;
+    Ok(())
+}
+
+/// The service's image, as `docker compose run` makes sure of it: built with `--build`, or
+/// when missing and the service has a `build:` section; else pulled as `--pull` says
+/// (`missing`, the default: only when the store lacks it; not when the service's
+/// `pull_policy` is `never`).
+fn ensure_image(
+    roots: &crate::paths::Roots,
+    stack: &mut crate::spec::model::Stack,
+    a: &ServiceRunArgs,
+) -> anyhow::Result<()> {
+    let Some(svc) = stack.services.get(&a.service) else { return Ok(()) };
+    let reference = svc.image.clone().unwrap_or_else(|| format!("{}-{}", stack.name, a.service));
+    let store = ImageStore::open(roots).context("open the image store")?;
+    let present = store.manifest_digest(&reference).is_ok();
+    if a.build || (!present && svc.build.is_some()) {
+        crate::builder::compose::build_before_plan(roots, stack, std::slice::from_ref(&a.service), true)
+            .with_context(|| format!("service `{}`: build", a.service))?;
+        return Ok(());
+    }
+    let never = svc.pull_policy == Some(crate::spec::model::PullPolicy::Never) && a.pull == "missing";
+    if svc.build.is_none() && svc.image.is_some() && !never {
+        super::pull::ensure_for_run(roots, &reference, &a.pull).with_context(|| format!("service `{}`", a.service))?;
+    }
     Ok(())
 }
 
