@@ -171,6 +171,29 @@ fn run_pulls_a_missing_service_image() {
     s.down_clean();
 }
 
+#[test]
+fn quiet_pull_pulls_without_progress_lines() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let (up_image, run_image) = (format!("{}/test/quiet:1", reg.addr()), format!("{}/test/quiet:2", reg.addr()));
+    for image in [&up_image, &run_image] {
+        support::import_busybox(&Roots::new(Some(seed.path())), image);
+        ok(seed.path(), &["image", "push", image]);
+    }
+    let mut s = Stack::new("regquiet").file(&stack_yaml(&[("app", &up_image), ("job", &run_image)]));
+    let up = s.up(&["-d", "--quiet-pull", "app"]);
+    up.success();
+    assert!(!up.text().contains("Pull"), "{}", up.text());
+    assert!(s.runtime_state("app", 1).is_some_and(|st| st.is_running()), "pulled all the same");
+    let r = s.berth(&["run", "--rm", "--quiet-pull", "job", "echo", "quietly"]);
+    assert_eq!((r.code(), r.stdout()), (0, "quietly\n".to_string()), "{}", r.text());
+    assert!(!r.stderr().contains("Unable to find image") && !r.stderr().contains("Digest"), "{}", r.stderr());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {

@@ -112,6 +112,9 @@ pub struct RunArgs {
     /// Pull the image: always, missing (when not in the store), never.
     #[arg(long, default_value = "missing", value_name = "POLICY")]
     pub pull: String,
+    /// Pull without printing progress information.
+    #[arg(long)]
+    pub quiet_pull: bool,
     /// With a service: publish the service's ports (a one-off publishes none without it).
     #[arg(short = 'P', long = "service-ports")]
     pub service_ports: bool,
@@ -138,7 +141,7 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         bail!("{flag} needs a service of the stack file, and `{}` is not one", a.image);
     }
     let roots = Roots::new(g.root.as_deref());
-    super::pull::ensure_for_run(&roots, &a.image, &a.pull)?;
+    super::pull::ensure_for_run(&roots, &a.image, &a.pull, a.quiet_pull)?;
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
     let rt = Runtime::new(&roots);

@@ -62,6 +62,8 @@ pub struct ServiceRunArgs {
     pub build: bool,
     /// `--pull`: always, missing, never (for a service with an `image:` and no `build:`).
     pub pull: String,
+    /// `--quiet-pull`.
+    pub quiet_pull: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
     pub command: Vec<String>,
@@ -91,6 +93,7 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             use_aliases: a.use_aliases,
             build: a.build,
             pull: a.pull.clone(),
+            quiet_pull: a.quiet_pull,
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -139,7 +142,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     }
     let roots = roots(g);
     if !a.no_deps {
-        start_dependencies(g, &roots, &stack, &a.service)?;
+        start_dependencies(g, &roots, &stack, &a.service, a.quiet_pull)?;
     }
     ensure_image(&roots, &mut stack, a)?;
     let tty = a.wants_tty(std::io::stdin().is_terminal(), std::io::stdout().is_terminal());
@@ -290,6 +293,7 @@ fn start_dependencies(
     roots: &crate::paths::Roots,
     stack: &crate::spec::model::Stack,
     service: &str,
+    quiet_pull: bool,
 ) -> anyhow::Result<()> {
     let missing = oneoff::missing_dependencies(roots, stack, service)?;
     if missing.is_empty() {
@@ -303,7 +307,8 @@ fn start_dependencies(
         remove_orphans: false,
         scale: Vec::new(),
     };
-    let started = super::up::run(g, &super::up::UpArgs::detached(&missing, &flags))
+    let up = super::up::UpArgs { quiet_pull, ..super::up::UpArgs::detached(&missing, &flags) };
+    let started = super::up::run(g, &up)
         .with_context(|| format!("start the services `{service}` depends on (or pass --no-deps)"))?;
     if started != ExitCode::SUCCESS {
         bail!("the services `{service}` depends on did not start (or pass --no-deps)");
@@ -336,7 +341,8 @@ fn ensure_image(
     }
     let never = svc.pull_policy == Some(crate::spec::model::PullPolicy::Never) && a.pull == "missing";
     if svc.build.is_none() && svc.image.is_some() && !never {
-        super::pull::ensure_for_run(roots, &reference, &a.pull).with_context(|| format!("service `{}`", a.service))?;
+        super::pull::ensure_for_run(roots, &reference, &a.pull, a.quiet_pull)
+            .with_context(|| format!("service `{}`", a.service))?;
     }
     Ok(())
 }

@@ -62,6 +62,9 @@ pub struct UpArgs {
     /// Build the images of services with a `build:` section before starting.
     #[arg(long)]
     pub build: bool,
+    /// Pull without printing progress information (failures are still reported).
+    #[arg(long)]
+    pub quiet_pull: bool,
     /// Pull images: always, missing (the default: only images not in the store), never.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
@@ -93,6 +96,7 @@ impl UpArgs {
             timeout: None,
             build: false,
             pull: None,
+            quiet_pull: false,
             watch: false,
             no_start: false,
         }
@@ -120,7 +124,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let mut opts = a.plan.options(&a.services);
     opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
-    let progress = Progress::new();
+    let progress = if a.quiet_pull { Progress::new().without_pull_lines() } else { Progress::new() };
     if a.watch {
         super::watch::check_configured(&stack, &a.services)?;
     }

@@ -221,7 +221,7 @@ pub type PullFailure = Arc<RegistryError>;
 
 fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result::Result<(), PullFailure> {
     let t0 = Instant::now();
-    progress.note(&format!("Image {image}  Pulling"));
+    progress.pulling(image);
     match registry::pull(store, image, &|_| {}) {
         Ok(_) => {
             progress.done(Kind::Image, image, "Pulled", t0.elapsed());
