@@ -472,3 +472,26 @@ fn example_build_app_stack_serves_its_built_page() {
     s.berth(&["image", "inspect", "busybox:latest"]).success();
     s.down_clean();
 }
+
+#[test]
+fn run_builds_a_missing_service_image_and_run_build_rebuilds() {
+    if !require_root() {
+        return;
+    }
+    let mut s = Stack::new("runbuild")
+        .image("busybox:latest")
+        .file("services:\n  app:\n    build:\n      context: ./app\n    command: [cat, /msg]\n");
+    let app = s.dir.join("app");
+    fs::create_dir_all(&app).expect("mkdir app");
+    fs::write(app.join("Dockerfile"), "FROM busybox:latest\nCOPY msg /msg\n").expect("write");
+    fs::write(app.join("msg"), "first\n").expect("write");
+    // As `docker compose run`: the missing image is built first.
+    let r = s.berth(&["run", "--rm", "app"]);
+    assert_eq!((r.code(), r.stdout()), (0, "first\n".to_string()), "{}", r.text());
+    // Present: used as it is; --build builds it again.
+    fs::write(app.join("msg"), "second\n").expect("write");
+    assert_eq!(s.berth(&["run", "--rm", "app"]).stdout(), "first\n");
+    let r = s.berth(&["run", "--rm", "--build", "app"]);
+    assert_eq!((r.code(), r.stdout()), (0, "second\n".to_string()), "{}", r.text());
+    s.down_clean();
+}

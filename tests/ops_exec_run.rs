@@ -1,5 +1,6 @@
 //! `berth exec` and `berth run SERVICE` against real containers: exit codes passed on, env,
-//! user and working directory; a one-off with --rm leaves nothing; dependencies checked.
+//! user and working directory; a one-off with --rm leaves nothing; dependencies started first
+//! (not with --no-deps).
 
 #[path = "ops_common/mod.rs"]
 mod common;
@@ -47,15 +48,17 @@ fn run_service_one_off_passes_exit_code_and_rm_leaves_nothing() {
         return;
     }
     let p = common::project("opsrun", STACK);
-    // Dependencies must run first (berth run does not start them yet).
-    let out = p.berth(&["run", "--rm", "client"]);
-    let msg = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && msg.contains("depends on `app` which is not running"), "{msg}");
+    // --no-deps: only the one-off runs.
     let out = p.berth(&["run", "--rm", "--no-deps", "client"]);
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from-service\n");
     assert!(p.rt.list().unwrap().is_empty(), "--rm left a container");
-    p.up("app", 1);
+    // Without it, as `docker compose run`: the dependencies are started first.
+    let out = p.berth(&["run", "--rm", "client"]);
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-service\n");
+    let app = p.rt.state(&format!("{}-app-1", p.project));
+    assert!(app.is_ok_and(|st| st.is_running()), "run started `app`");
     // The one-off joins the service's network: it reaches `app` by name.
     let script = "echo $MODE; ping -c1 -W2 app >/dev/null && echo reached-app; exit 9";
     let out = p.berth(&["run", "--rm", "-e", "MODE=cli", "client", "sh", "-c", script]);

@@ -137,6 +137,15 @@ fn stopped_or_killed_containers_are_not_restarted_by_their_policy() {
     p.teardown();
 }
 
+/// `container "<64 hex>" exited with status code N`, one line, as `docker compose wait`.
+#[track_caller]
+fn assert_compose_wait_line(out: &str, code: i32) {
+    let line = out.strip_suffix('\n').unwrap_or(out);
+    let id = line.strip_prefix("container \"").and_then(|r| r.split_once('"')).map(|(id, _)| id).unwrap_or_default();
+    assert!(id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()), "{out:?}");
+    assert_eq!(line, format!("container \"{id}\" exited with status code {code}"));
+}
+
 #[test]
 fn wait_returns_the_exit_code() {
     if !support::require_root() {
@@ -146,7 +155,7 @@ fn wait_returns_the_exit_code() {
     p.up("once", 1);
     let out = p.berth(&["wait", "once"]);
     assert_eq!(out.status.code(), Some(5));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n");
+    assert_compose_wait_line(&String::from_utf8_lossy(&out.stdout), 5);
     p.teardown();
 }
 
@@ -161,7 +170,7 @@ fn wait_down_project_takes_the_project_down_when_the_first_exits() {
     // db runs on; once exits with 5: the project goes down, and the code is once's.
     let out = p.berth(&["wait", "--down-project", "db", "once"]);
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "5\n");
+    assert_compose_wait_line(&String::from_utf8_lossy(&out.stdout), 5);
     assert!(p.rt.list().unwrap().is_empty(), "down left containers: {:?}", p.rt.list().unwrap());
     p.teardown();
 }

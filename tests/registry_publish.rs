@@ -133,6 +133,43 @@ fn a_stack_published_to_a_registry_runs_from_it() {
 }
 
 #[test]
+fn resolve_image_digests_publishes_an_override_pinning_the_images() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let mut s = Stack::new("publishpin")
+        .image("busybox:latest")
+        .file("services:\n  web:\n    image: busybox:latest\n    pull_policy: never\n    command: [sleep, '600']\n");
+    let cache = tempfile::tempdir().unwrap();
+    let target = format!("{}/stacks/pinned:v1", reg.addr());
+    let out = berth_in(&s, &s.dir, cache.path(), &["publish", "--resolve-image-digests", &target], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let pinned = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let digest = pinned.rsplit_once('@').map(|(_, d)| d.to_string()).expect("REF@DIGEST on stdout");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reg.blob_data(&digest)).expect("the manifest")).unwrap();
+    let layers = manifest["layers"].as_array().expect("layers");
+    let last = layers.last().expect("a layer");
+    assert_eq!(last["annotations"]["com.docker.compose.file"], "image-digests.yaml", "{manifest}");
+    let image = berth::image::ImageStore::open(&s.roots).unwrap().resolve("busybox:latest").unwrap();
+    let expected =
+        format!("services:\n  web:\n    image: docker.io/library/busybox:latest@{}\n", image.manifest_digest);
+    let override_file = std::fs::read_to_string(reg.blob_data(last["digest"].as_str().unwrap())).unwrap();
+    assert_eq!(override_file, expected);
+    // Run from the registry: the model has the pinned image.
+    let oci = format!("oci://{target}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = berth_in(&s, elsewhere.path(), cache.path(), &["-f", &oci, "config", "--images"], "");
+    assert!(config.status.success(), "{}", text(&config));
+    assert_eq!(
+        String::from_utf8_lossy(&config.stdout),
+        format!("docker.io/library/busybox:latest@{}\n", image.manifest_digest)
+    );
+    s.down_clean();
+}
+
+#[test]
 fn what_compose_refuses_to_publish_is_refused_and_hostile_artifacts_too() {
     if !support::require_root() {
         return;

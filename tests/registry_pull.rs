@@ -103,6 +103,97 @@ fn image_push_pull_round_trip_and_errors() {
     assert!(!berth(root, &["image", "inspect", &image]).status.success(), "a refused pull must not tag");
 }
 
+#[test]
+fn config_resolve_image_digests_asks_the_registry_for_an_image_not_in_the_store() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/pinned:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    let (_, manifest) = inspect(seed.path(), &image);
+    ok(seed.path(), &["image", "push", &image]);
+    // A stack whose store does not have it: the registry's digest.
+    let mut s = Stack::new("regpin").file(&stack_yaml(&[("app", &image)]));
+    let out = s.berth(&["config", "--lock-image-digests"]);
+    out.success();
+    assert_eq!(out.stdout(), format!("services:\n  app:\n    image: {image}@{manifest}\n"));
+    // Nothing was pulled.
+    assert!(berth::image::ImageStore::open(&s.roots).expect("store").list().expect("list").is_empty());
+    s.down_clean();
+}
+
+#[test]
+fn up_pulls_a_missing_pre_start_hook_image() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let hook_image = format!("{}/test/hook:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &hook_image);
+    ok(seed.path(), &["image", "push", &hook_image]);
+    let yaml = format!(
+        "services:\n  app:\n    image: busybox:latest\n    command: [sh, -c, 'cat /data/by-hook; sleep 1000']\n    \
+         volumes: ['data:/data']\n    pre_start:\n      - image: {hook_image}\n        command: [sh, -c, 'echo hooked > /data/by-hook']\n\
+         volumes:\n  data: {{}}\n"
+    );
+    let mut s = Stack::new("reghook").image("busybox:latest").file(&yaml);
+    let out = s.up(&["-d"]);
+    out.success();
+    assert!(out.text().contains(&format!("Image {hook_image}  Pulling")), "{}", out.text());
+    let cat = s.berth(&["exec", "-T", "app", "cat", "/data/by-hook"]);
+    assert_eq!(cat.stdout(), "hooked\n", "{}", cat.text());
+    s.down_clean();
+}
+
+#[test]
+fn run_pulls_a_missing_service_image() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/runme:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    ok(seed.path(), &["image", "push", &image]);
+    let mut s = Stack::new("regrun").file(&stack_yaml(&[("app", &image)]));
+    // --pull never: not pulled, an error naming the image.
+    let r = s.berth(&["run", "--rm", "--pull", "never", "app", "echo", "x"]);
+    r.failure();
+    assert!(r.stderr().contains(&image), "{}", r.stderr());
+    // As `docker compose run`: the missing image is pulled first.
+    let r = s.berth(&["run", "--rm", "app", "echo", "ran-pulled"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert_eq!(r.stdout(), "ran-pulled\n");
+    assert!(r.stderr().contains("Unable to find image"), "{}", r.stderr());
+    s.down_clean();
+}
+
+#[test]
+fn quiet_pull_pulls_without_progress_lines() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let (up_image, run_image) = (format!("{}/test/quiet:1", reg.addr()), format!("{}/test/quiet:2", reg.addr()));
+    for image in [&up_image, &run_image] {
+        support::import_busybox(&Roots::new(Some(seed.path())), image);
+        ok(seed.path(), &["image", "push", image]);
+    }
+    let mut s = Stack::new("regquiet").file(&stack_yaml(&[("app", &up_image), ("job", &run_image)]));
+    let up = s.up(&["-d", "--quiet-pull", "app"]);
+    up.success();
+    assert!(!up.text().contains("Pull"), "{}", up.text());
+    assert!(s.runtime_state("app", 1).is_some_and(|st| st.is_running()), "pulled all the same");
+    let r = s.berth(&["run", "--rm", "--quiet-pull", "job", "echo", "quietly"]);
+    assert_eq!((r.code(), r.stdout()), (0, "quietly\n".to_string()), "{}", r.text());
+    assert!(!r.stderr().contains("Unable to find image") && !r.stderr().contains("Digest"), "{}", r.stderr());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {

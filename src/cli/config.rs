@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use anyhow::Context as _;
+
+use crate::image::{ImageStore, Reference};
 use crate::spec::Stack;
 
 use super::load::{load_options, load_with};
@@ -44,6 +47,18 @@ pub struct ConfigArgs {
     /// Do not interpolate variables (print `${VAR}` as written).
     #[arg(long)]
     pub no_interpolate: bool,
+    /// Do not add what Compose's normalization adds: the implicit `default` network, the
+    /// `depends_on` that links, `network_mode: service:` and `volumes_from` imply, secret targets.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Pin each service's `image:` to the digest of the image in berth's store
+    /// (`docker.io/library/busybox:latest@sha256:…`), as `docker compose config --resolve-image-digests`.
+    #[arg(long)]
+    pub resolve_image_digests: bool,
+    /// Print an override file that pins every service's image to its digest (only
+    /// `services.<name>.image`), for `-f compose.yaml -f THAT` (implies --resolve-image-digests).
+    #[arg(long, conflicts_with_all = ["services", "volumes", "networks", "list_profiles", "images", "hash"])]
+    pub lock_image_digests: bool,
     /// Print `SERVICE HASH` for these services (comma-separated, `*` for all): the hash of the
     /// configuration berth compares to decide on a recreate, as `docker compose config --hash`.
     #[arg(long, value_name = "SERVICES")]
@@ -67,6 +82,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
+    opts.no_normalize = a.no_normalize;
     let mut loaded = load_with(opts)?;
     // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
     // stack unusable, so validation reports it too, as `docker compose config` does.
@@ -96,6 +112,14 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     // The named services and what they need, as docker compose prints them.
     crate::spec::load::select_services(&mut loaded.stack, &a.only);
+    if a.resolve_image_digests || a.lock_image_digests {
+        pin_images(&super::ps::roots(g), &mut loaded.stack)?;
+    }
+    if a.lock_image_digests {
+        let text = render_lock(&loaded.stack, a.format.unwrap_or_default())?;
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let text = if a.services {
         lines(loaded.stack.services.keys())
     } else if a.volumes {
@@ -123,6 +147,60 @@ fn lines<'a>(items: impl Iterator<Item = &'a String>) -> String {
 /// as Compose names it).
 fn images(stack: &Stack) -> Vec<String> {
     stack.services.iter().map(|(name, s)| s.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name))).collect()
+}
+
+/// `image:` of every service pinned to `<full reference>@sha256:…`: the manifest digest of the
+/// image in berth's store, else the digest its registry gives (a reference with a digest is
+/// kept, written in full, as compose-go's WithImagesResolved does). An image neither has is an
+/// error naming the service.
+pub(super) fn pin_images(roots: &crate::paths::Roots, stack: &mut Stack) -> anyhow::Result<()> {
+    // A read-only command: no store is made where there is none (then no image is in it).
+    let store = match roots.images().exists() {
+        true => Some(ImageStore::open(roots).context("open the image store")?),
+        false => None,
+    };
+    for (name, svc) in stack.services.iter_mut() {
+        let Some(image) = svc.image.as_deref() else { continue };
+        let mut r = Reference::parse(image).with_context(|| format!("service `{name}`: image `{image}`"))?;
+        if r.digest.is_none() {
+            let local = match &store {
+                Some(store) => store.manifest_digest(image),
+                None => Err(crate::image::ImageError::NotFound { reference: image.to_string() }),
+            };
+            let digest = match local {
+                Ok(d) => d,
+                Err(crate::image::ImageError::NotFound { .. }) => crate::image::registry::remote_digest(image)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "service `{name}`: image `{image}` is not in berth's image store, and its registry \
+                             cannot give its digest: {}",
+                            crate::errchain::chain(&e)
+                        )
+                    })?,
+                Err(other) => {
+                    return Err(anyhow::Error::from(other).context(format!("service `{name}`: image `{image}`")))
+                }
+            };
+            r.digest = Some(digest);
+        }
+        svc.image = Some(r.to_string());
+    }
+    Ok(())
+}
+
+/// `--lock-image-digests`: an override file holding each service's pinned `image:` only (a
+/// service without one is left out).
+pub(super) fn render_lock(stack: &Stack, format: Format) -> anyhow::Result<String> {
+    let services: serde_json::Map<String, serde_json::Value> = stack
+        .services
+        .iter()
+        .filter_map(|(name, s)| Some((name.clone(), serde_json::json!({ "image": s.image.as_ref()? }))))
+        .collect();
+    let doc = serde_json::json!({ "services": services });
+    Ok(match format {
+        Format::Yaml => serde_yaml::to_string(&doc)?,
+        Format::Json => serde_json::to_string_pretty(&doc)? + "\n",
+    })
 }
 
 fn render(stack: &Stack, format: Format) -> anyhow::Result<String> {

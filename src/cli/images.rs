@@ -240,6 +240,7 @@ mod tests {
             imported: None,
             size: 2_000_000,
             layers: vec![],
+            manifest_digests: vec![],
         };
         let t = render_table(&[img], 2_000_000);
         assert!(t.starts_with("REPOSITORY"));

@@ -170,21 +170,23 @@ pub fn rm(g: &GlobalOpts, a: &RmArgs) -> anyhow::Result<ExitCode> {
     Ok(report(&with_ctx(g, &a.service, None, true, |ctx, t| control::remove_all(ctx, t, a.stop, a.volumes))?))
 }
 
-/// Print each container's exit code (one a line, in order); exit with the first non-zero.
+/// As `docker compose wait`: `container "ID" exited with status code N` for each container as
+/// it exits, and the exit code of the last one to exit (with `--down-project`: of the first,
+/// then the project goes down).
 pub fn wait(g: &GlobalOpts, a: &WaitArgs) -> anyhow::Result<ExitCode> {
     let (roots, project, t) = targets(g, &a.service, false)?;
+    let say = |e: &control::Exit| println!("container {:?} exited with status code {}", e.id, e.code);
     if a.down_project {
-        let (_, code) = control::wait_first(&roots, &t)?;
-        println!("{code}");
+        let exit = control::wait_first(&roots, &t)?;
+        say(&exit);
         let opts =
             crate::reconciler::down::DownOpts { volumes: false, grace: None, rmi: None, stack_images: Vec::new() };
         crate::reconciler::down::down(&roots, &project, &opts, &crate::reconciler::progress::Progress::new())?;
-        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        return Ok(ExitCode::from(exit.code.clamp(0, 255) as u8));
     }
-    let codes = control::wait_all(&roots, &t)?;
-    for (_, code) in &codes {
-        println!("{code}");
-    }
-    let first = codes.iter().map(|(_, c)| *c).find(|c| *c != 0).unwrap_or(0);
-    Ok(ExitCode::from(first.clamp(0, 255) as u8))
+    let mut exits = control::wait_all(&roots, &t)?;
+    exits.sort_by(|a, b| a.finished_at.cmp(&b.finished_at));
+    exits.iter().for_each(say);
+    let last = exits.last().map_or(0, |e| e.code);
+    Ok(ExitCode::from(last.clamp(0, 255) as u8))
 }

@@ -22,6 +22,7 @@ pub(crate) fn load_options(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
         working_dir,
         environ: std::env::vars().collect(),
         no_interpolate: false,
+        no_normalize: false,
     })
 }
 

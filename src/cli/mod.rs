@@ -189,7 +189,7 @@ pub enum Command {
     Unpause(lifecycle::PauseArgs),
     /// Remove stopped containers.
     Rm(lifecycle::RmArgs),
-    /// Block until containers exit; print their exit codes.
+    /// Block until containers exit; print how each ended, exit with the last one's code.
     Wait(lifecycle::WaitArgs),
     /// Show the processes of the containers.
     Top(inspect::TopArgs),
@@ -221,7 +221,7 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry.
     Logout(login::LogoutArgs),
-    /// Attach to a service container's output (stdout and stderr) until it exits.
+    /// Attach to a service container: its output, and its input with tty/stdin_open, until it exits.
     Attach(attach::AttachArgs),
     /// Publish the stack's Compose files to a registry as an OCI artifact (run it elsewhere
     /// with `-f oci://REGISTRY/REPOSITORY:TAG`).
@@ -318,6 +318,12 @@ pub fn main() -> ExitCode {
         // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
         // else an image (as `docker run`).
         Command::Run(args) if service_run::names_service(&cli.global, &args.image) => {
+            for flag in service_run::image_only_flags(args) {
+                eprintln!(
+                    "warning: {flag} is a `docker run` flag; the service `{}` says that, so it is ignored",
+                    args.image
+                );
+            }
             service_run::run_service(&cli.global, &service_run::ServiceRunArgs::from(&**args))
         }
         Command::Run(args) => run::run(&cli.global, args),

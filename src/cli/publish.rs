@@ -36,6 +36,10 @@ pub struct PublishArgs {
     /// 1.0 when the registry refuses it.
     #[arg(long, value_parser = ["1.0", "1.1"])]
     pub oci_version: Option<String>,
+    /// Add an `image-digests.yaml` layer pinning every service's image to its digest (from
+    /// berth's image store, else its registry), as `docker compose publish --resolve-image-digests`.
+    #[arg(long)]
+    pub resolve_image_digests: bool,
 }
 
 /// The exit code of a declined prompt (as docker compose: 130).
@@ -71,6 +75,13 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if a.with_env {
         parts.extend(env_files(stack)?);
+    }
+    if a.resolve_image_digests {
+        // The same override `config --lock-image-digests` prints, as the artifact's last file.
+        let mut pinned = stack.clone();
+        super::config::pin_images(&super::ps::roots(g), &mut pinned)?;
+        let yaml = super::config::render_lock(&pinned, super::config::Format::Yaml)?;
+        parts.push(Part { kind: PartKind::ComposeFile, name: "image-digests.yaml".into(), bytes: yaml.into_bytes() });
     }
     unique_names(&parts)?;
     eprintln!("{} publishing", a.repository);

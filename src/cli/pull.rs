@@ -171,7 +171,7 @@ fn finish(result: anyhow::Result<()>, ignore: bool) -> anyhow::Result<ExitCode> 
 
 /// `berth run --pull`: make sure `image` is in the store (pulling it when the flag says so,
 /// with progress on stderr).
-pub(crate) fn ensure_for_run(roots: &Roots, image: &str, flag: &str) -> anyhow::Result<()> {
+pub(crate) fn ensure_for_run(roots: &Roots, image: &str, flag: &str, quiet: bool) -> anyhow::Result<()> {
     let flag: PullFlag = flag.parse().map_err(anyhow::Error::msg)?;
     let store = ImageStore::open(roots).context("open the image store")?;
     let present = match store.resolve(image) {
@@ -182,12 +182,18 @@ pub(crate) fn ensure_for_run(roots: &Roots, image: &str, flag: &str) -> anyhow::
     if flag == PullFlag::Never || (present && flag == PullFlag::Missing) {
         return Ok(());
     }
-    if !present {
+    if !present && !quiet {
         eprintln!("Unable to find image '{image}' locally");
     }
-    let on_layer = |e: &LayerEvent| eprintln!("{}: {}", short(&e.digest), e.status.as_str());
+    let on_layer = |e: &LayerEvent| {
+        if !quiet {
+            eprintln!("{}: {}", short(&e.digest), e.status.as_str());
+        }
+    };
     let report = registry::pull(&store, image, &on_layer).with_context(|| format!("pulling image {image}"))?;
-    eprintln!("Digest: {}", report.digest);
+    if !quiet {
+        eprintln!("Digest: {}", report.digest);
+    }
     Ok(())
 }
 

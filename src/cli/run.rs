@@ -17,6 +17,9 @@ use crate::network::NetworkManager;
 use crate::paths::Roots;
 use crate::runtime::attach;
 use crate::runtime::{ContainerConfig, Mount, NetNs, Runtime};
+use crate::spec::convert::{volume_flag, ConvertContext};
+use crate::spec::model::{BindOptions, MountKind};
+use crate::volumes::{ImageMounts, MountRequest, VolumeSpec};
 
 /// `-h` is `--hostname` here, as in `docker run` (help is `--help`).
 #[derive(Debug, Args)]
@@ -28,7 +31,7 @@ pub struct RunArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
-    /// With a SERVICE of the stack: do not check that its dependencies are running.
+    /// With a SERVICE of the stack: do not start the services it depends on.
     #[arg(long)]
     pub no_deps: bool,
     /// Run in the background and print the container id.
@@ -37,9 +40,13 @@ pub struct RunArgs {
     /// Keep stdin open.
     #[arg(short = 'i', long)]
     pub interactive: bool,
-    /// Allocate a pseudo-terminal.
+    /// Allocate a pseudo-terminal (with a SERVICE: the default when stdin and stdout are
+    /// terminals, as `docker compose run`).
     #[arg(short = 't', long)]
     pub tty: bool,
+    /// Do not allocate a pseudo-terminal (with a SERVICE, as `docker compose run -T`).
+    #[arg(short = 'T', long = "no-TTY", visible_alias = "no-tty")]
+    pub no_tty: bool,
     /// Set an environment variable (KEY=VALUE, or KEY to copy it from here).
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
@@ -47,11 +54,14 @@ pub struct RunArgs {
     #[arg(long = "env-from-file", value_name = "FILE")]
     pub env_from_file: Vec<PathBuf>,
     /// Add or override a label (KEY=VALUE).
-    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    #[arg(short = 'l', long = "label", alias = "labels", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
-    /// Bind mount SRC:DST[:ro] (SRC an absolute host path).
-    #[arg(short = 'v', long = "volume")]
+    /// Mount a volume, in the stack file's short syntax: [SOURCE:]TARGET[:MODE], SOURCE a
+    /// host path (`/`, `.` or `~`, relative to here) or a named volume (with a SERVICE: one
+    /// of the stack's).
+    #[arg(short = 'v', long = "volume", alias = "volumes", value_name = "VOLUME")]
     pub volumes: Vec<String>,
+    /// The container's name.
     #[arg(long)]
     pub name: Option<String>,
     /// Working directory inside the container.
@@ -74,9 +84,11 @@ pub struct RunArgs {
     /// Mount the root filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
-    #[arg(long)]
+    /// Add a Linux capability (e.g. NET_ADMIN).
+    #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
-    #[arg(long)]
+    /// Drop a Linux capability (ALL for every one).
+    #[arg(long, value_name = "CAP")]
     pub cap_drop: Vec<String>,
     /// All capabilities and no seccomp filter.
     #[arg(long)]
@@ -100,12 +112,18 @@ pub struct RunArgs {
     /// Pull the image: always, missing (when not in the store), never.
     #[arg(long, default_value = "missing", value_name = "POLICY")]
     pub pull: String,
+    /// Pull without printing progress information.
+    #[arg(long)]
+    pub quiet_pull: bool,
     /// With a service: publish the service's ports (a one-off publishes none without it).
     #[arg(short = 'P', long = "service-ports")]
     pub service_ports: bool,
-    /// With a service: the one-off gets the service's network aliases.
+    /// With a SERVICE: the one-off gets the service's network aliases.
     #[arg(long)]
     pub use_aliases: bool,
+    /// With a SERVICE: build its image first (without it, built only when missing).
+    #[arg(long)]
+    pub build: bool,
     pub image: String,
     /// Command and arguments (default: the image's cmd).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -114,12 +132,16 @@ pub struct RunArgs {
 
 /// Signal received by the CLI, forwarded to the container by the follow loop.
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
-    if a.service_ports || a.use_aliases {
-        let flag = if a.service_ports { "-P/--service-ports" } else { "--use-aliases" };
+    if a.service_ports || a.use_aliases || a.build {
+        let flag = match (a.service_ports, a.use_aliases) {
+            (true, _) => "-P/--service-ports",
+            (_, true) => "--use-aliases",
+            _ => "--build",
+        };
         bail!("{flag} needs a service of the stack file, and `{}` is not one", a.image);
     }
     let roots = Roots::new(g.root.as_deref());
-    super::pull::ensure_for_run(&roots, &a.image, &a.pull)?;
+    super::pull::ensure_for_run(&roots, &a.image, &a.pull, a.quiet_pull)?;
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
     let rt = Runtime::new(&roots);
@@ -139,9 +161,15 @@ pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
         true => Some(crate::runtime::autoremove::hold(&crate::runtime::state::StateDir(rt.state_dir(&id)))?),
         false => None,
     };
-    let stdin = stdin_for(a)?;
-    let started =
-        if a.tty { rt.start_tty(&id).map(|(_, master)| Some(master)) } else { rt.start_with(&id, stdin).map(|_| None) };
+    let started = if a.detach {
+        // Nobody attached: its monitor keeps its tty (or, with -i, its stdin) open, as
+        // Docker's daemon does (a tty whose master we dropped would hang up the container).
+        rt.start(&id).map(|_| None)
+    } else if a.tty {
+        rt.start_tty(&id).map(|(_, master)| Some(master))
+    } else {
+        rt.start_with(&id, stdin_for(a)?).map(|_| None)
+    };
     let master = match started {
         Ok(m) => m,
         Err(e) => {
@@ -223,10 +251,63 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     cfg.resources.memory = a.memory.as_deref().map(parse_bytes).transpose()?;
     cfg.resources.cpus = a.cpus;
     cfg.resources.pids_limit = a.pids_limit;
-    for v in &a.volumes {
-        cfg.mounts.push(parse_volume(v)?);
-    }
+    cfg.mounts = volume_mounts(rt.roots(), a, image, &cfg.id, &cfg.name)?;
     Ok(cfg)
+}
+
+/// `-v` of `berth run IMAGE`, read by the stack file's one short-syntax rule (as `run SERVICE
+/// -v` and `volumes:` are): a host path (relative ones against the current directory, `~`
+/// expanded; a missing one created), or a named volume of berth's (created when missing, as
+/// `docker run -v NAME:/path` does, and filled from the image when empty).
+fn volume_mounts(
+    roots: &Roots,
+    a: &RunArgs,
+    image: &ResolvedImage,
+    id: &str,
+    name: &str,
+) -> anyhow::Result<Vec<Mount>> {
+    if a.volumes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let lookup = |k: &str| std::env::var(k).ok();
+    let ctx = ConvertContext { project_name: String::new(), project_dir: cwd, lookup: &lookup };
+    let vm = crate::reconciler::mounts::volume_manager(roots);
+    let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
+    let mut out = Vec::with_capacity(a.volumes.len());
+    for text in &a.volumes {
+        let (v, ignored) = volume_flag(text, &ctx).map_err(|e| anyhow::anyhow!("-v {text}: {e}"))?;
+        for opt in ignored {
+            eprintln!("warning: -v {text}: unknown volume option `{opt}` is ignored");
+        }
+        let request = match (v.kind, v.source) {
+            (MountKind::Bind, source) => {
+                let b = v.bind.unwrap_or(BindOptions { propagation: None, create_host_path: true, selinux: None });
+                MountRequest::Bind {
+                    source,
+                    target: v.target,
+                    read_only: v.read_only,
+                    create_host_path: b.create_host_path,
+                    propagation: b.propagation,
+                    selinux: b.selinux,
+                }
+            }
+            (_, Some(volume)) => MountRequest::Volume {
+                volume: Some(VolumeSpec { name: volume, ..VolumeSpec::default() }),
+                target: v.target,
+                read_only: v.read_only,
+                nocopy: v.volume.is_some_and(|o| o.nocopy),
+                subpath: None,
+            },
+            (_, None) => bail!(
+                "-v {text}: an anonymous volume outlives a `berth run IMAGE`; name it (-v NAME:{}) or bind a host path",
+                v.target
+            ),
+        };
+        let mounted = vm.mounts_for(name, std::slice::from_ref(&request), "", id, &image_mounts);
+        out.extend(mounted.with_context(|| format!("-v {text}"))?);
+    }
+    Ok(out)
 }
 
 /// The network of `--network` (none and host need nothing of the network layer): a sandbox
@@ -402,25 +483,6 @@ pub(crate) fn label_flags(flags: &[String]) -> anyhow::Result<Vec<(String, Strin
         .collect()
 }
 
-fn parse_volume(v: &str) -> anyhow::Result<Mount> {
-    let parts: Vec<&str> = v.split(':').collect();
-    let (src, dst, ro) = match parts.as_slice() {
-        [s, d] => (*s, *d, false),
-        [s, d, "ro"] => (*s, *d, true),
-        [s, d, "rw"] => (*s, *d, false),
-        _ => bail!("-v {v}: expected SRC:DST[:ro]"),
-    };
-    if !src.starts_with('/') {
-        bail!("-v {v}: named volumes need a stack file; give an absolute host path");
-    }
-    Ok(Mount::Bind {
-        source: PathBuf::from(src),
-        target: dst.to_string(),
-        read_only: ro,
-        propagation: Default::default(),
-    })
-}
-
 /// A size as Compose writes it (`64m`, `1g`, `1.5GB`, `1048576`): the loader's one rule.
 pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
     let n = crate::spec::units::parse_bytes(s)?;
@@ -441,8 +503,6 @@ mod tests {
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("1024").unwrap(), 1024);
         assert!(parse_bytes("lots").is_err());
-        assert!(matches!(parse_volume("/a:/b:ro").unwrap(), Mount::Bind { read_only: true, .. }));
-        assert!(parse_volume("data:/b").is_err());
         let env = merge_env(&["PATH=/bin".into(), "A=1".into()], &["A=2".into()]);
         assert_eq!(env, ["PATH=/bin", "A=2"]);
     }

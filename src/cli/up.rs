@@ -53,12 +53,18 @@ pub struct UpArgs {
     /// Start each log line with its time (RFC 3339, as `logs -t`).
     #[arg(long)]
     pub timestamps: bool,
+    /// Print the containers' lines without the `service-n | ` prefix (attached mode).
+    #[arg(long, conflicts_with = "detach")]
+    pub no_log_prefix: bool,
     /// Stop timeout in seconds for containers being replaced or stopped.
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
     /// Build the images of services with a `build:` section before starting.
     #[arg(long)]
     pub build: bool,
+    /// Pull without printing progress information (failures are still reported).
+    #[arg(long)]
+    pub quiet_pull: bool,
     /// Pull images: always, missing (the default: only images not in the store), never.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
@@ -86,9 +92,11 @@ impl UpArgs {
             no_attach: Vec::new(),
             attach_dependencies: false,
             timestamps: false,
+            no_log_prefix: false,
             timeout: None,
             build: false,
             pull: None,
+            quiet_pull: false,
             watch: false,
             no_start: false,
         }
@@ -116,7 +124,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let mut opts = a.plan.options(&a.services);
     opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
-    let progress = Progress::new();
+    let progress = if a.quiet_pull { Progress::new().without_pull_lines() } else { Progress::new() };
     if a.watch {
         super::watch::check_configured(&stack, &a.services)?;
     }
@@ -156,6 +164,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
         services: report.services,
         logs: Some(logs),
         timestamps: a.timestamps,
+        no_log_prefix: a.no_log_prefix,
         // `--exit-code-from` implies `--abort-on-container-exit`, unless failures alone abort.
         abort_on_container_exit: a.abort_on_container_exit
             || (a.exit_code_from.is_some() && !a.abort_on_container_failure),

@@ -51,6 +51,9 @@ pub struct ImageSummary {
     pub size: u64,
     /// Layer blob digests, lowest first.
     pub layers: Vec<String>,
+    /// The digests of the manifests in the store with this config (`name@sha256:…` names it).
+    #[serde(skip)]
+    pub manifest_digests: Vec<String>,
 }
 
 /// What `remove` did.
@@ -104,12 +107,15 @@ impl ImageStore {
     pub(crate) fn find(&self, descs: &[Descriptor], wanted: &str) -> Result<String> {
         let parsed = Reference::parse(wanted).ok();
         if let Some(r) = &parsed {
+            let full = r.to_string();
             let hit = match &r.digest {
-                Some(d) => descs.iter().find(|x| x.digest().to_string() == *d),
-                None => {
-                    let full = r.to_string();
-                    descs.iter().find(|x| ref_name(x) == Some(full.as_str()))
-                }
+                // The manifest itself; or, for a digest of an index (a multi-platform image),
+                // the platform's manifest a pull of that reference stored and tagged with it.
+                Some(d) => descs
+                    .iter()
+                    .find(|x| x.digest().to_string() == *d)
+                    .or_else(|| descs.iter().find(|x| ref_name(x) == Some(full.as_str()))),
+                None => descs.iter().find(|x| ref_name(x) == Some(full.as_str())),
             };
             if let Some(d) = hit {
                 return Ok(d.digest().to_string());
@@ -157,6 +163,13 @@ impl ImageStore {
         })
     }
 
+    /// The manifest digest (`sha256:…`) `reference_or_id` names in this store, without
+    /// unpacking anything (what `config --resolve-image-digests` pins an image to).
+    pub fn manifest_digest(&self, reference_or_id: &str) -> Result<String> {
+        let idx = self.layout.read_index()?;
+        self.find(idx.manifests(), reference_or_id)
+    }
+
     /// When `reference` was last tagged in this store (imported, pulled, built), as RFC 3339;
     /// None when no such tag exists. A pull re-tags even an unchanged image, so for pulled
     /// images this is the last pull (what `pull_policy: every_<d>` compares against).
@@ -196,7 +209,12 @@ impl ImageStore {
                 imported: d.annotations().as_ref().and_then(|a| a.get(index::IMPORTED).cloned()),
                 size: stored.layers.iter().map(|l| l.1).sum(),
                 layers: stored.layers.iter().map(|l| l.0.clone()).collect(),
+                manifest_digests: Vec::new(),
             });
+            let digest = d.digest().to_string();
+            if !entry.manifest_digests.contains(&digest) {
+                entry.manifest_digests.push(digest);
+            }
             if let Some(name) = ref_name(d) {
                 entry.references.push(Reference::parse(name).map_or_else(|_| name.to_string(), |r| r.familiar()));
             }
@@ -227,5 +245,40 @@ impl ImageStore {
             rd.flatten().map(|e| format!("sha256:{}", e.file_name().to_string_lossy())).collect();
         out.sort();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_pinned_to_an_index_digest_finds_the_manifest_pulled_for_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = crate::paths::Roots::new(Some(&tmp.path().join("root")));
+        let tar_path = tmp.path().join("rootfs.tar");
+        let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_cksum();
+        b.append_data(&mut h, "hello", &b"hi"[..]).unwrap();
+        b.finish().unwrap();
+        drop(b);
+        let store = ImageStore::open(&roots).unwrap();
+        store.import_rootfs_tar(&tar_path, "example.com/app:1").unwrap();
+        let manifest = store.manifest_digest("example.com/app:1").unwrap();
+        assert_eq!(store.manifest_digest(&format!("example.com/app@{manifest}")).unwrap(), manifest);
+        // A pull of `name:tag@<index digest>` stores the platform's manifest under that name.
+        let pinned = format!("example.com/app:1@sha256:{}", "ab".repeat(32));
+        let size = std::fs::metadata(store.layout.blob_path(&manifest)).unwrap().len();
+        let media = oci_spec::image::MediaType::ImageManifest;
+        store.tag_manifest(&media, &manifest, size, &[Reference::parse(&pinned).unwrap()]).unwrap();
+        assert_eq!(store.manifest_digest(&pinned).unwrap(), manifest);
+        let other = format!("example.com/app:1@sha256:{}", "cd".repeat(32));
+        assert!(matches!(store.manifest_digest(&other), Err(ImageError::NotFound { .. })));
     }
 }

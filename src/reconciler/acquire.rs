@@ -128,7 +128,8 @@ pub fn before_plan(
         })
         .map(|(name, _)| name.clone())
         .collect();
-    let jobs = jobs_for(stack, &pulled);
+    let mut jobs = jobs_for(stack, &pulled);
+    jobs.extend(missing_hook_images(roots, stack, &selected, &jobs));
     failures_to_error(&jobs, pull_jobs(roots, &jobs, progress))?;
     for name in &pulled {
         if let Some(svc) = stack.services.get_mut(name) {
@@ -136,6 +137,29 @@ pub fn before_plan(
         }
     }
     Ok(())
+}
+
+/// The `pre_start` hook images of the `selected` services that the store lacks (and `jobs`
+/// does not pull already), as docker compose pulls them with the services' own. A hook that
+/// runs its service's own image gets it as the service does (pulled by the plan, or built).
+fn missing_hook_images(roots: &Roots, stack: &Stack, selected: &[String], jobs: &[PullJob]) -> Vec<PullJob> {
+    use crate::spec::hooks::{hooks, HookKind};
+    let store = ImageStore::open(roots).ok();
+    let present = |image: &str| store.as_ref().is_some_and(|s| s.manifest_digest(image).is_ok());
+    let mut out: Vec<PullJob> = Vec::new();
+    for (name, svc) in stack.services.iter().filter(|(n, _)| selected.contains(*n)) {
+        let Ok(list) = hooks(HookKind::PreStart, |k| svc.other.get(k)) else { continue };
+        for image in list.into_iter().filter_map(|h| h.image) {
+            if svc.image.as_ref() == Some(&image) || jobs.iter().any(|j| j.image == image) || present(&image) {
+                continue;
+            }
+            match out.iter_mut().find(|j| j.image == image) {
+                Some(j) => j.services.push(name.clone()),
+                None => out.push(PullJob { image, services: vec![name.clone()] }),
+            }
+        }
+    }
+    out
 }
 
 /// A refresh policy whose image is missing, or was last pulled longer ago than its interval.
@@ -197,7 +221,7 @@ pub type PullFailure = Arc<RegistryError>;
 
 fn pull_one(store: &ImageStore, image: &str, progress: &Progress) -> std::result::Result<(), PullFailure> {
     let t0 = Instant::now();
-    progress.note(&format!("Image {image}  Pulling"));
+    progress.pulling(image);
     match registry::pull(store, image, &|_| {}) {
         Ok(_) => {
             progress.done(Kind::Image, image, "Pulled", t0.elapsed());

@@ -35,6 +35,8 @@ pub struct AttachOpts {
     pub logs: Option<Vec<String>>,
     /// Log lines start with their time, as `logs -t` prints them (`--timestamps`).
     pub timestamps: bool,
+    /// Lines as the containers wrote them, without the `service-n | ` prefix (`--no-log-prefix`).
+    pub no_log_prefix: bool,
     pub abort_on_container_exit: bool,
     /// Stop the stack when a container exits with a non-zero code (`--abort-on-container-failure`).
     pub abort_on_container_failure: bool,
@@ -94,9 +96,17 @@ pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
             report_exits(&containers_now(roots, project, opts)?, &mut reported);
             return Ok(130);
         }
-        if let Some(code) = finished(&containers, opts) {
+        if let Some(mut code) = finished(&containers, opts) {
             if opts.abort_on_container_exit || opts.abort_on_container_failure {
                 stop_all(roots, &rt, project, &containers, opts.grace);
+                // As Compose: `--exit-code-from S` whose container was still running when
+                // another's exit aborted the stack reports how S ended when stopped (143 for a
+                // SIGTERM it obeyed, 137 when killed), not 0.
+                if let Some(s) = &opts.exit_code_from {
+                    if exit_code_of(&containers, s).is_none() {
+                        code = exit_code_of(&containers_now(roots, project, opts)?, s).unwrap_or(code);
+                    }
+                }
             }
             for f in follows.values_mut() {
                 f.poll(&mut stdout);
@@ -130,7 +140,11 @@ fn add_follows(
         }
         let i = follows.len() % COLOURS.len();
         let text = format!("{:width$} | ", label(c));
-        let prefix = if tty { format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]) } else { text };
+        let prefix = match (opts.no_log_prefix, tty) {
+            (true, _) => String::new(),
+            (false, true) => format!("\x1b[{}m{text}\x1b[0m", COLOURS[i]),
+            (false, false) => text,
+        };
         let log = LogFollower::open(&rt.log_path(&c.id));
         follows.insert(c.name.clone(), Follow { log, prefix, timestamps: opts.timestamps });
     }
@@ -154,6 +168,14 @@ fn label(c: &ProjectContainer) -> String {
     format!("{}-{}", c.service, c.number)
 }
 
+/// The exit code of service `service`'s first container, if it has exited.
+fn exit_code_of(containers: &[ProjectContainer], service: &str) -> Option<i32> {
+    containers.iter().find(|c| c.service == service).and_then(|c| match c.state.status {
+        Status::Exited { code, .. } => Some(code),
+        _ => None,
+    })
+}
+
 /// The exit code once attached mode should end: every container exited for good, or (with
 /// --abort-on-container-exit) any one exited, or (with --abort-on-container-failure) any one
 /// exited with a non-zero code.
@@ -172,8 +194,16 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
             return None;
         }
     }
+    // The first container to exit (by its finish time: several may have exited since the last
+    // look), as Compose's "first container to exit".
+    let first = |pred: &dyn Fn(i32) -> bool| {
+        containers
+            .iter()
+            .filter(|c| exited(c).is_some_and(pred))
+            .min_by(|a, b| a.state.finished_at.cmp(&b.state.finished_at))
+    };
     if opts.abort_on_container_exit {
-        if let Some(c) = containers.iter().find(|c| exited(c).is_some()) {
+        if let Some(c) = first(&|_| true) {
             return match &opts.exit_code_from {
                 Some(s) if *s != c.service => Some(from(s).unwrap_or(0)),
                 _ => exited(c),
@@ -182,7 +212,7 @@ fn finished(containers: &[ProjectContainer], opts: &AttachOpts) -> Option<i32> {
         return None;
     }
     if opts.abort_on_container_failure {
-        if let Some(c) = containers.iter().find(|c| exited(c).is_some_and(|code| code != 0)) {
+        if let Some(c) = first(&|code| code != 0) {
             return match &opts.exit_code_from {
                 Some(s) if *s != c.service => Some(from(s).unwrap_or(0)),
                 _ => exited(c),

@@ -41,10 +41,12 @@ pub struct Ctx<'a> {
     firewalls: Mutex<Vec<(String, FirewallJob)>>,
     /// The image store, volumes, secrets, network and runtime, as the steps below use them
     /// (`seam::Real`; a recording fake in this file's tests).
-    layers: Box<dyn Layers + 'a>,
+    pub(super) layers: Box<dyn Layers + 'a>,
     /// Containers whose `pre_stop` hook failed in this run: kept running, and not tried again
     /// by a later sweep of the same command (one failure, reported once).
     stop_refused: Mutex<Vec<String>>,
+    /// The services whose `pre_start` hooks ran (or were not due) in this run.
+    pre_start: super::pre_start::Gate,
 }
 
 /// A network's firewall install: running, or its outcome (kept: every start that waits for it
@@ -75,7 +77,15 @@ impl<'a> Ctx<'a> {
         layers: Box<dyn Layers + 'a>,
     ) -> Self {
         let (images, firewalls, stop_refused) = (Mutex::new(HashMap::new()), Mutex::default(), Mutex::default());
-        Ctx { roots, rt, project, stack, grace, images, firewalls, layers, stop_refused }
+        let pre_start = Mutex::default();
+        Ctx { roots, rt, project, stack, grace, images, firewalls, layers, stop_refused, pre_start }
+    }
+
+    /// The `pre_start` outcomes so far, locked (see `pre_start::before_start`).
+    pub(super) fn pre_start_gate(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Option<String>>> {
+        self.pre_start.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Note that container `name`'s `pre_stop` hook refused its stop.
@@ -269,6 +279,8 @@ pub fn start(ctx: &Ctx<'_>, c: &ContainerRef) -> Result<()> {
     t.mark("record");
     if !st.is_running() {
         ctx.firewalls_ready()?;
+        super::pre_start::before_start(ctx, c)?;
+        t.mark("pre_start hooks");
         ctx.layers.start(&c.name).map_err(|e| ReconcileError::in_container(&c.name, e))?;
         events::container(&ctx.pd(), &c.name, &c.service, "start", &[]);
     }

@@ -149,7 +149,7 @@ fn run_one(rt: &Runtime, t: &Target<'_>, kind: HookKind, index: usize, hook: &Ho
 
 /// Read a hook's stream to its end: each line echoed when [`echo_output`] is on, the last
 /// [`TAIL_LINES`] non-blank lines (at most [`TAIL_BYTES`]) returned.
-fn collect(stream: impl Read, label: &str) -> String {
+pub(super) fn collect(stream: impl Read, label: &str) -> String {
     let mut kept: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     let echo = ECHO.load(Ordering::Relaxed);
     // One writer at a time, so lines of hooks running at once do not interleave mid-line.

@@ -6,7 +6,7 @@
 //! `planner::Actual`, and [`ProjectContainer`]s for the ops commands), `layers` (the seam to
 //! network and volumes), `seam` (what one container's steps ask of the image store, volumes,
 //! secrets, network and runtime: the `Layers` trait, faked in container.rs's tests), `translate` (Service → `runtime::ContainerConfig`), `secrets` (secrets and configs as
-//! read-only files), `container` (one container's create/start/stop/remove), `hooks` (post_start/pre_stop), `execute` (a plan's DAG, concurrently), `up`, `down`,
+//! read-only files), `container` (one container's create/start/stop/remove), `hooks` (post_start/pre_stop), `pre_start` (hook containers before a service starts), `execute` (a plan's DAG, concurrently), `up`, `down`,
 //! `attach` (attached mode's logs and exit), `supervisor` + `restart` + `health` (keeping a
 //! detached stack converged), `progress` (Compose-style lines), `ops` (ps/logs/exec/… helpers).
 
@@ -24,6 +24,7 @@ pub mod lock;
 pub mod mounts;
 pub mod observe;
 pub mod ops;
+pub mod pre_start;
 pub mod progress;
 pub mod restart;
 pub mod seam;

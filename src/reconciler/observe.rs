@@ -195,8 +195,37 @@ fn images(roots: &Roots) -> Vec<ImageState> {
     let Ok(store) = ImageStore::open(roots) else { return Vec::new() };
     store
         .list()
-        .map(|l| l.into_iter().map(|i| ImageState { id: i.id, references: i.references }).collect())
+        .map(|l| l.into_iter().map(|i| ImageState { references: reference_forms(&i), id: i.id }).collect())
         .unwrap_or_default()
+}
+
+/// Every way a stack file may name an image of the store, for the planner's plain comparison:
+/// each tag short and in full (`busybox:latest`, `docker.io/library/busybox:latest`), and
+/// pinned to each of its manifest digests, with and without the tag (what `config
+/// --resolve-image-digests` writes).
+fn reference_forms(i: &crate::image::ImageSummary) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for written in &i.references {
+        let Ok(r) = crate::image::Reference::parse(written) else {
+            push(written.clone());
+            continue;
+        };
+        push(r.familiar());
+        push(r.to_string());
+        for d in &i.manifest_digests {
+            for tag in [r.tag.clone(), None] {
+                let pinned = crate::image::Reference { tag, digest: Some(d.clone()), ..r.clone() };
+                push(pinned.familiar());
+                push(pinned.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Every project known under `roots`: with a state dir or with a labelled container.
@@ -212,4 +241,31 @@ pub fn list_projects(roots: &Roots) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_image_answers_to_its_tags_in_full_and_pinned() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let i = crate::image::ImageSummary {
+            id: "sha256:1".into(),
+            references: vec!["busybox:latest".into()],
+            created: None,
+            imported: None,
+            size: 0,
+            layers: vec![],
+            manifest_digests: vec![d.clone()],
+        };
+        let forms = super::reference_forms(&i);
+        for want in [
+            "busybox:latest".to_string(),
+            "docker.io/library/busybox:latest".into(),
+            format!("busybox:latest@{d}"),
+            format!("docker.io/library/busybox:latest@{d}"),
+            format!("busybox@{d}"),
+        ] {
+            assert!(forms.contains(&want), "{want} in {forms:?}");
+        }
+    }
 }

@@ -33,6 +33,8 @@ pub struct Progress {
     quiet: bool,
     /// `--progress json`: one JSON object per line.
     json: bool,
+    /// `--quiet-pull`: no lines about pulls going well (failures still show).
+    quiet_pull: bool,
     out: Mutex<()>,
 }
 
@@ -49,12 +51,25 @@ impl Progress {
             _ => false,
         };
         let (quiet, json) = (mode == ProgressMode::Quiet, mode == ProgressMode::Json);
-        Progress { tty, quiet, json, out: Mutex::new(()) }
+        Progress { tty, quiet, json, quiet_pull: false, out: Mutex::new(()) }
+    }
+
+    /// `--quiet-pull`: this progress without the lines of pulls that go well.
+    pub fn without_pull_lines(mut self) -> Self {
+        self.quiet_pull = true;
+        self
+    }
+
+    /// `Image REF  Pulling` (not with `--quiet-pull`).
+    pub fn pulling(&self, image: &str) {
+        if !self.quiet_pull {
+            self.note(&format!("Image {image}  Pulling"));
+        }
     }
 
     /// A progress that prints nothing (the supervisor).
     pub fn quiet() -> Self {
-        Progress { tty: false, quiet: true, json: false, out: Mutex::new(()) }
+        Progress { tty: false, quiet: true, json: false, quiet_pull: true, out: Mutex::new(()) }
     }
 
     /// `✔ Container NAME  WHAT  ELAPSED`.
@@ -81,7 +96,7 @@ impl Progress {
     }
 
     fn line(&self, ok: bool, kind: Kind, name: &str, what: &str, elapsed: Option<Duration>, reason: Option<&str>) {
-        if self.quiet {
+        if self.quiet || (self.quiet_pull && ok && kind == Kind::Image && what == "Pulled") {
             return;
         }
         let text = match self.json {

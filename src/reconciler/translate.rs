@@ -46,6 +46,8 @@ pub fn container_config(t: &Target<'_>, image: &ResolvedImage) -> Result<Contain
     cfg.process.user = svc.user.clone().or_else(|| ic.user.clone()).filter(|u| !u.is_empty());
     cfg.process.group_add = svc.group_add.clone();
     cfg.process.tty = svc.tty;
+    // `stdin_open`: the container's stdin stays open (its monitor holds it; `attach` writes to it).
+    cfg.process.stdin = svc.stdin_open;
     cfg.process.oom_score_adj = svc.oom_score_adj;
     cfg.process.ulimits = ulimits(svc);
     // Docker's default hostname is the short container id; our ids are names, so a short hash

@@ -226,19 +226,45 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Start a created (or exited) container; returns the host pid of its PID 1.
+    /// Start a created (or exited) container with nobody attached (a stack's container):
+    /// its monitor keeps its terminal (`tty`) or its stdin (`process.stdin`, a pipe), so the
+    /// container runs on as under Docker and `berth attach` can write to it
+    /// ([`Runtime::attach_socket`]). Returns the host pid of its PID 1.
     pub fn start(&self, id: &str) -> Result<i32> {
-        self.start_with(id, None)
+        let marker = self.dir(id).detached_marker();
+        fs::write(&marker, b"").map_err(io_err("write", &marker))?;
+        self.spawn_monitor(id, None).map(|(pid, _)| pid)
     }
 
     /// Start with `stdin` (a pipe or the caller's terminal) as the container's stdin.
     pub fn start_with(&self, id: &str, stdin: Option<OwnedFd>) -> Result<i32> {
+        self.clear_detached(id)?;
         self.spawn_monitor(id, stdin).map(|(pid, _)| pid)
+    }
+
+    /// Where `attach` writes to the running container `id` started by [`Runtime::start`]
+    /// (its tty, or its stdin with `process.stdin`); absent for other containers.
+    pub fn attach_socket(&self, id: &str) -> PathBuf {
+        self.dir(id).attach_socket()
+    }
+
+    /// Connect to [`Runtime::attach_socket`] (however long the state dir's path).
+    pub fn connect_attach(&self, id: &str) -> std::io::Result<std::os::unix::net::UnixStream> {
+        super::console::connect(&self.dir(id).0)
+    }
+
+    fn clear_detached(&self, id: &str) -> Result<()> {
+        let marker = self.dir(id).detached_marker();
+        match fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_err("remove", &marker)(e)),
+            _ => Ok(()),
+        }
     }
 
     /// Start a `tty` container; returns its PID 1 and the master side of its terminal (made on
     /// the container's own /dev/pts). The container gets SIGHUP when the master is closed.
     pub fn start_tty(&self, id: &str) -> Result<(i32, OwnedFd)> {
+        self.clear_detached(id)?;
         match self.spawn_monitor(id, None)? {
             (pid, Some(master)) => Ok((pid, master)),
             (_, None) => Err(start_err(id, "no tty came back; is process.tty set in its config?".into())),

@@ -10,7 +10,7 @@
 //! [`Runtime`] API), `monitor` (the per-container supervisor), `child` (the init sequence inside
 //! the container, as a numbered list of steps), `rootfs` and `cgroupfs` (mounts), `securepath`
 //! (openat2 RESOLVE_IN_ROOT lookups), `process` (user, caps, no_new_privs, seccomp, exec),
-//! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `attach` and `tty`
+//! `pid1` (the built-in init), `exec`, `stop`, `cgroup`, `logs`, `attach`, `console` (attach input of a container started detached) and `tty`
 //! (terminals, log following), `lograte` (the monitor's log pace), `autoremove` (`run --rm`
 //! without its CLI), `caps`, `seccomp` (with `seccomp_profile`, Docker's JSON format,
 //! `seccomp_default`, Docker's default profile as a table, and `seccomp_nrs`, syscall numbers),
@@ -34,6 +34,7 @@ mod cgroupfs;
 mod child;
 mod clone3;
 pub mod config;
+mod console;
 pub mod devices_bpf;
 pub mod error;
 pub mod exec;

@@ -6,7 +6,10 @@
 //! status atomically in the state dir before exiting.
 //!
 //! fds on entry: 0 = the container's stdin (or /dev/null), 1 = readiness socket to the starter
-//! (which also carries the tty master with `tty`), 2 = /dev/null. What the monitor has to say
+//! (which also carries the tty master with `tty`), 2 = /dev/null. A container started with
+//! nobody attached (the state dir's `detached` marker, see `Runtime::start`) keeps its tty or,
+//! with `process.stdin`, a stdin pipe: the monitor holds the master or the pipe's write end,
+//! copies the tty's output into the log, and serves `attach.sock` (see [`super::console`]). What the monitor has to say
 //! goes to monitor.log in the state dir, made on its first line ([`note`]): most containers
 //! never need one, and an empty file per container cost a disk inode on every create.
 
@@ -138,12 +141,15 @@ struct Spawned {
     err_r: OwnedFd,
     streams: [Option<OwnedFd>; 2],
     console: Option<OwnedFd>,
+    /// The write end of the container's stdin pipe (detached, `process.stdin`, no tty).
+    stdin_w: Option<OwnedFd>,
 }
 
 fn run(dir: &StateDir) -> Result<(), String> {
     let cfg: ContainerConfig = read_json(&dir.config()).map_err(|e| e.to_string())?;
     let mut state: ContainerState = read_json(&dir.state()).map_err(|e| e.to_string())?;
-    let (sp, cg) = spawn(dir, &cfg)?;
+    let detached = dir.detached_marker().exists();
+    let (mut sp, cg) = spawn(dir, &cfg, detached)?;
     // With a tty the child sends the pty master first (or hangs up on failure).
     let master = match &sp.console {
         Some(c) => super::tty::recv_fd(c.as_raw_fd()).ok().and_then(|(_, fd)| fd),
@@ -169,19 +175,43 @@ fn run(dir: &StateDir) -> Result<(), String> {
     // between the container's exec and the starter's "ok": an fsync here delayed every start.
     write_json(&dir.state(), &state, false).map_err(|e| e.to_string())?;
     let ok = format!("ok {}\n", sp.pid);
-    match &master {
+    // Detached, the monitor keeps the terminal (its output goes to the log like a stream's)
+    // or the stdin pipe, for `attach`.
+    let mut kept = None;
+    match master {
+        Some(m) if detached => {
+            match m.try_clone() {
+                Ok(out) => sp.streams[0] = Some(out),
+                Err(e) => note(&dir.monitor_log(), &format!("dup the tty master: {e}")),
+            }
+            kept = Some(m);
+            say(&ok);
+        }
         // The starter gets the master; we keep no copy, so its hang-up reaches the container.
         Some(m) => {
             super::tty::send_fd(1, ok.as_bytes(), m.as_raw_fd()).unwrap_or_else(|e| note(&dir.monitor_log(), &e))
         }
         None => say(&ok),
     }
-    drop(master);
+    // Held for the container's life even without a socket (a closed master hangs it up).
+    let mut unserved = None;
+    let console = match kept.or(sp.stdin_w.take()) {
+        Some(target) => match super::console::Console::open(&dir.0, target) {
+            Ok(c) => Some(c),
+            Err((e, target)) => {
+                note(&dir.monitor_log(), &format!("attach socket: {e}"));
+                unserved = Some(target);
+                None
+            }
+        },
+        None => None,
+    };
     detach_stdio();
     // After the "ok", off the start's critical path: `ps` on the host names the container.
     let name = if cfg.name.is_empty() { &cfg.id } else { &cfg.name };
     super::proctitle::set(&format!("berth-monitor {name}"), false);
-    pump_logs(dir, &cfg, sp.streams, &pidfd);
+    pump_logs(dir, &cfg, sp.streams, &pidfd, console);
+    drop(unserved);
     let code = match waitpid(sp.pid, None) {
         Ok(WaitStatus::Exited(_, c)) => c,
         Ok(WaitStatus::Signaled(_, sig, _)) => 128 + sig as i32,
@@ -212,7 +242,7 @@ fn run(dir: &StateDir) -> Result<(), String> {
 /// Clone the container child, create its cgroup (while the child mounts its root filesystem:
 /// see child.rs), put it in the cgroup (or let it join by itself) and id-map it, then release
 /// it.
-fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::Cgroup), String> {
+fn spawn(dir: &StateDir, cfg: &ContainerConfig, detached: bool) -> Result<(Spawned, cgroups_rs::Cgroup), String> {
     if let Some(u) = &cfg.namespaces.user {
         own_upper_by_mapped_root(dir, u)?;
     }
@@ -226,8 +256,11 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
     } else {
         None
     };
+    // Detached with `process.stdin`: a pipe whose write end we keep (attach writes to it).
+    let stdin_pipe = if detached && !tty && cfg.process.stdin { Some(pipe()?) } else { None };
+    let stdin_fd = stdin_pipe.as_ref().map_or(0, |(r, _)| r.as_raw_fd());
     let stdio = match (&out, &errp) {
-        (Some((_, ow)), Some((_, ew))) => [0, ow.as_raw_fd(), ew.as_raw_fd()],
+        (Some((_, ow)), Some((_, ew))) => [stdin_fd, ow.as_raw_fd(), ew.as_raw_fd()],
         _ => [0, 0, 0],
     };
     let ctx = ChildCtx {
@@ -271,6 +304,8 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
     drop((sync_r, err_w));
     let console = console.map(|(ours, _theirs)| ours);
     let streams = [out.map(|(r, _)| r), errp.map(|(r, _)| r)];
+    // The child has its copy of the read end.
+    let stdin_w = stdin_pipe.map(|(_, w)| w);
     let cg = match place(pid, dir.root_id(), cfg, early.map(|(cg, _)| cg), placed) {
         Ok((cg, release)) => {
             // A child that failed early is gone (EPIPE): its error pipe says why.
@@ -283,7 +318,7 @@ fn spawn(dir: &StateDir, cfg: &ContainerConfig) -> Result<(Spawned, cgroups_rs::
             return Err(e);
         }
     };
-    Ok((Spawned { pid, err_r, streams, console }, cg))
+    Ok((Spawned { pid, err_r, streams, console, stdin_w }, cg))
 }
 
 /// Create the cgroup (limits, device allowlist), unless the caller made it already (`made`,
@@ -399,7 +434,13 @@ fn pidfd_open(pid: Pid) -> Result<OwnedFd, String> {
 /// Paced by a [`LogBudget`]: while it is spent the pipes are left unread (out of the poll set),
 /// so a container that floods its output blocks in its own write(2) and the monitor's CPU
 /// stays bounded (see `lograte`).
-fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2], pidfd: &OwnedFd) {
+fn pump_logs(
+    dir: &StateDir,
+    cfg: &ContainerConfig,
+    streams: [Option<OwnedFd>; 2],
+    pidfd: &OwnedFd,
+    mut console: Option<super::console::Console>,
+) {
     let mut log = LogWriter::open(&dir.log(), cfg.log_max_size()).map(|l| l.with_max_files(cfg.log_max_files())).ok();
     // The streams still open (None: closed).
     let mut open = [streams[0].as_ref().map(OwnedFd::as_fd), streams[1].as_ref().map(OwnedFd::as_fd)];
@@ -412,10 +453,10 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
     loop {
         let pause = budget.pause(Instant::now());
         // The container's exit first, then the open streams (paused: only the exit is watched),
-        // with the stream each slot holds.
+        // with the stream each slot holds, then the console's fd (attach input).
         let exit = PollFd::new(pidfd.as_fd(), PollFlags::POLLIN);
-        let mut fds = [exit; 3];
-        let mut which = [0; 3];
+        let mut fds = [exit; 4];
+        let mut which = [0; 4];
         let mut watched = 1;
         for (i, fd) in open.iter().enumerate().filter(|_| pause.is_none()) {
             if let Some(fd) = fd {
@@ -423,6 +464,12 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
                 which[watched] = i;
                 watched += 1;
             }
+        }
+        let streams_end = watched;
+        if let (Some(c), None) = (&console, pause) {
+            let (fd, flags) = c.interest();
+            fds[watched] = PollFd::new(fd, flags);
+            watched += 1;
         }
         let timeout = match pause {
             Some(d) => PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128)).unwrap_or(PollTimeout::MAX),
@@ -443,7 +490,7 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
         }
         // Any event, unknown bits included (revents() is None then), as `revents != 0`.
         let fired = |f: &PollFd| f.revents().is_none_or(|r| !r.is_empty());
-        for (f, &i) in fds[1..watched].iter().zip(&which[1..watched]) {
+        for (f, &i) in fds[1..streams_end].iter().zip(&which[1..streams_end]) {
             let Some(fd) = open[i].filter(|_| fired(f)) else { continue };
             quiet_ms = 2000;
             match copy_once(fd, i, &mut buf, &mut log) {
@@ -451,7 +498,14 @@ fn pump_logs(dir: &StateDir, cfg: &ContainerConfig, streams: [Option<OwnedFd>; 2
                 None => open[i] = None,
             }
         }
-        if fired(&fds[0]) {
+        let console_fired = streams_end < watched && fired(&fds[streams_end]);
+        let exited = fired(&fds[0]);
+        if console_fired {
+            if let Some(c) = console.as_mut() {
+                c.on_ready();
+            }
+        }
+        if exited {
             break;
         }
     }

@@ -47,6 +47,16 @@ impl StateDir {
     pub fn monitor_log(&self) -> PathBuf {
         self.0.join("monitor.log")
     }
+    /// Present while the container was started with nobody to hand its terminal or stdin to
+    /// (`Runtime::start`): its monitor keeps them and serves [`StateDir::attach_socket`].
+    pub fn detached_marker(&self) -> PathBuf {
+        self.0.join("detached")
+    }
+    /// Where `attach` sends its input to a running container's tty or stdin (see
+    /// `runtime::console`).
+    pub fn attach_socket(&self) -> PathBuf {
+        self.0.join(super::console::SOCKET)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,9 @@
-//! A service's lifecycle hooks (`post_start`, `pre_stop`), read from the keys the model keeps
-//! as written (`Service::other`, and the normalized config a container's record keeps): a
-//! list of `{command, user, privileged, working_dir, environment}`, as compose-go's
-//! `ServiceHook`. `command` is a list or a string split into words as Compose splits it;
+//! A service's lifecycle hooks (`post_start`, `pre_stop`, `pre_start`), read from the keys the
+//! model keeps as written (`Service::other`, and the normalized config a container's record
+//! keeps): a list of `{command, user, privileged, working_dir, environment}`, as compose-go's
+//! `ServiceHook`; a `pre_start` hook is a container of its own, so it also has an `image`
+//! (the service's when absent, see convert's `normalize_other`), its `command` is optional
+//! (the image's default), and `per_replica: true` is loaded but refused when run, as Compose does. `command` is a list or a string split into words as Compose splits it;
 //! `environment` a list of `KEY=VALUE` or a mapping (a `KEY` without a value is left out:
 //! there is nothing to pass on).
 
@@ -16,6 +18,9 @@ pub enum HookKind {
     PostStart,
     /// Run in the container before it is stopped; a failure aborts the stop.
     PreStop,
+    /// Run as containers of their own, sharing the service container's volumes and networks,
+    /// before the service's first container starts; a failure keeps the service from starting.
+    PreStart,
 }
 
 impl HookKind {
@@ -24,6 +29,7 @@ impl HookKind {
         match self {
             HookKind::PostStart => "post_start",
             HookKind::PreStop => "pre_stop",
+            HookKind::PreStart => "pre_start",
         }
     }
 }
@@ -37,6 +43,10 @@ pub struct Hook {
     pub working_dir: Option<String>,
     /// `KEY=VALUE` entries over the container's environment.
     pub environment: Vec<String>,
+    /// `pre_start`: the image its container runs (None: the service's).
+    pub image: Option<String>,
+    /// `pre_start` `per_replica: true`: loaded, refused when run (as docker compose does).
+    pub per_replica: bool,
 }
 
 /// The hooks of `kind` in `keys` (a service's `other`, or a normalized service config);
@@ -45,23 +55,34 @@ pub struct Hook {
 pub fn hooks<'a>(kind: HookKind, get: impl Fn(&str) -> Option<&'a Value>) -> Result<Vec<Hook>, String> {
     match get(kind.key()) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => {
-            items.iter().enumerate().map(|(i, v)| hook(v).map_err(|e| format!("{}[{i}]: {e}", kind.key()))).collect()
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| hook(kind, v).map_err(|e| format!("{}[{i}]: {e}", kind.key())))
+            .collect(),
         Some(_) => Err(format!("{}: expected a list of hooks", kind.key())),
     }
 }
 
-/// One `{command, user, privileged, working_dir, environment}` entry.
-pub fn hook(v: &Value) -> Result<Hook, String> {
+/// One `{command, user, privileged, working_dir, environment}` entry (and `image`,
+/// `per_replica` for `pre_start`).
+pub fn hook(kind: HookKind, v: &Value) -> Result<Hook, String> {
+    let container = kind == HookKind::PreStart;
     let command = match v.get("command") {
         Some(Value::String(s)) => shellwords::split(s).map_err(|e| format!("cannot split `{s}` into words: {e}"))?,
         Some(Value::Array(a)) => a.iter().map(text).collect(),
+        None | Some(Value::Null) if container => Vec::new(),
         _ => return Err("a hook needs a `command`".into()),
     };
-    if command.is_empty() {
+    if command.is_empty() && !container {
         return Err("a hook needs a non-empty `command`".into());
     }
+    let per_replica = match v.get("per_replica") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    };
+
     let environment = match v.get("environment") {
         Some(Value::Object(m)) => {
             m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}={}", text(v))).collect()
@@ -76,6 +97,8 @@ pub fn hook(v: &Value) -> Result<Hook, String> {
         privileged: v.get("privileged").and_then(Value::as_bool).unwrap_or(false),
         working_dir: opt("working_dir"),
         environment,
+        image: if container { opt("image") } else { None },
+        per_replica: container && per_replica,
     })
 }
 
@@ -121,5 +144,15 @@ mod tests {
         assert_eq!(err, "pre_stop[1]: a hook needs a `command`");
         let err = of(json!({"pre_stop": [{"command": "echo 'x"}]}), HookKind::PreStop).unwrap_err();
         assert!(err.starts_with("pre_stop[0]: cannot split"), "{err}");
+    }
+
+    #[test]
+    fn pre_start_hooks_have_an_image_and_an_optional_command() {
+        let v = json!({"pre_start": [{"image": "busybox", "command": "sh -c 'echo x'"}, {"image": "init"}]});
+        let hs = of(v, HookKind::PreStart).unwrap();
+        assert_eq!((hs[0].image.as_deref(), hs[0].command.len()), (Some("busybox"), 3));
+        assert_eq!((hs[1].image.as_deref(), hs[1].command.len()), (Some("init"), 0));
+        let hs = of(json!({"pre_start": [{"image": "x", "per_replica": "true"}]}), HookKind::PreStart).unwrap();
+        assert!(hs[0].per_replica);
     }
 }

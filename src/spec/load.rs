@@ -48,6 +48,9 @@ pub struct LoadOptions {
     pub environ: IndexMap<String, String>,
     /// Skip interpolation (`berth config --no-interpolate`).
     pub no_interpolate: bool,
+    /// Skip what Compose's normalization adds (`berth config --no-normalize`): see
+    /// [`normalize::implicit_default_network`].
+    pub no_normalize: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -158,7 +161,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);
     consistency::check(&stack, &root, &mut diags);
-    normalize::normalize(&mut stack);
+    if opts.no_normalize {
+        normalize::without_implicit_default_network(&mut stack, &root);
+    } else {
+        normalize::normalize(&mut stack);
+    }
     drop_echoes(&mut diags, before);
     drop_unselected(&stack, opts, &mut diags, before);
     let profiles = all_profiles(&stack);

@@ -6,9 +6,12 @@
 //!   it), `volumes_from` (not restarted);
 //! - a service's secret is mounted at `/run/secrets/<source>` unless it says where.
 //!
-//! Build defaults, resource names and path cleaning happen where those values are read (convert).
+//! Build defaults, resource names and path cleaning happen where those values are read (convert),
+//! as does the implicit `default` network, which [`without_implicit_default_network`] takes
+//! out again for `config --no-normalize`.
 
 use super::model::{Dependency, DependsCondition, NetworkMode, Stack};
+use super::yaml::Node;
 
 /// Normalize `stack` in place.
 pub fn normalize(stack: &mut Stack) {
@@ -45,6 +48,29 @@ pub fn normalize(stack: &mut Stack) {
         for secret in svc.secrets.iter_mut().filter(|s| s.target.is_none()) {
             secret.target = Some(format!("/run/secrets/{}", secret.source));
         }
+    }
+}
+
+/// `config --no-normalize`: the model as the files wrote it, without the `default` network
+/// convert attaches a service to when it names no network (and without the top-level one when
+/// no file declares it and no service names it). `root` is the merged tree convert read.
+pub fn without_implicit_default_network(stack: &mut Stack, root: &Node) {
+    let services = root.as_map().and_then(|m| m.get("services")).and_then(Node::as_map);
+    for (name, svc) in stack.services.iter_mut() {
+        let node = services.and_then(|s| s.get(name));
+        let wrote = node.and_then(Node::as_map).is_some_and(|m| m.get("networks").is_some());
+        if !wrote && svc.networks.len() == 1 && svc.networks.contains_key("default") {
+            svc.networks.clear();
+        }
+    }
+    let declared = root
+        .as_map()
+        .and_then(|m| m.get("networks"))
+        .and_then(Node::as_map)
+        .is_some_and(|n| n.get("default").is_some());
+    let used = stack.services.values().any(|s| s.networks.contains_key("default"));
+    if !declared && !used {
+        stack.networks.shift_remove("default");
     }
 }
 

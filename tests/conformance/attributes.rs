@@ -722,6 +722,6 @@ fn newer() -> Vec<Case> {
                           FOO: BAR
                 "#,
             )
-            .warns("pre_start", &[("/services/test/post_start/0/user", r#""root""#), ("/services/test/pre_stop/0/working_dir", r#""/""#)]),
+            .warns("per_replica", &[("/services/test/post_start/0/user", r#""root""#), ("/services/test/pre_stop/0/working_dir", r#""/""#)]),
     ]
 }

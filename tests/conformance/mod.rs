@@ -236,6 +236,7 @@ impl Case {
             working_dir: work.clone(),
             environ: self.env.iter().cloned().collect(),
             no_interpolate: self.no_interpolate,
+            no_normalize: false,
         };
         // As `berth config` does: a dependency cycle is an error, and the model printed holds
         // the selected services and what they need.

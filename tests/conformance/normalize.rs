@@ -80,8 +80,7 @@ fn normalize() -> Vec<Case> {
             .yaml(
                 "\nname: myproject\nservices:\n  app:\n    image: alpine\n    pre_start:\n      - command: [\"migrate\"]\n      - image: busybox\n        command: [\"chown\", \"-R\", \"1000:1000\", \"/data\"]\n  builder:\n    build:\n      context: .\n    pre_start:\n      - command: [\"init\"]\n  hybrid:\n    image: ubuntu\n    build:\n      context: .\n    pre_start:\n      - command: [\"bootstrap\"]\n",
             )
-            .warns(
-                "pre_start",
+            .model(
                 &[
                     ("/services/app/pre_start/0/image", r#""alpine""#),
                     ("/services/app/pre_start/1/image", r#""busybox""#),

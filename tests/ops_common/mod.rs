@@ -63,6 +63,7 @@ pub fn project(tag: &str, compose: &str) -> Proj {
         working_dir: dir.path().to_path_buf(),
         environ: Default::default(),
         no_interpolate: false,
+        no_normalize: false,
     };
     let stack = load(&opts).expect("load the test stack").stack;
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));

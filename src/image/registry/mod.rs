@@ -23,5 +23,5 @@ mod push;
 
 pub use endpoint::INSECURE_ENV;
 pub use error::{RegistryError, Result};
-pub use pull::{pull, LayerEvent, LayerStatus, PullReport};
+pub use pull::{pull, remote_digest, LayerEvent, LayerStatus, PullReport};
 pub use push::{push, PushReport};

@@ -128,6 +128,20 @@ pub fn pull(store: &ImageStore, reference: &str, on_layer: &dyn Fn(&LayerEvent))
     })
 }
 
+/// The digest `reference`'s registry gives its manifest (for a multi-platform image, the
+/// index's own, as `docker compose config --resolve-image-digests` pins it), fetched and
+/// verified, nothing stored. A reference with a digest is its own answer.
+pub fn remote_digest(reference: &str) -> Result<String> {
+    let r = Reference::parse(reference)?;
+    if let Some(d) = &r.digest {
+        return Ok(d.clone());
+    }
+    let client = Client::new(Endpoint::new(&r), false);
+    let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
+    let (bytes, _) = fetch_manifest(&client, &tag, None)?;
+    Ok(sha256_digest(&bytes))
+}
+
 fn parse(client: &Client, bytes: &[u8], ctype: Option<&str>) -> Result<Manifest> {
     match Manifest::parse(bytes, ctype).map_err(|reason| client.invalid("manifest", reason))? {
         Manifest::Schema1 => {

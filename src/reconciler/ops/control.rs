@@ -197,46 +197,49 @@ fn remove_anonymous_volumes(ctx: &Ctx<'_>, c: &ProjectContainer) -> Result<()> {
     Ok(())
 }
 
-/// Block until the first of `targets` exits; its name and exit code. The other waits are
-/// left to end with their containers (or the process).
-pub fn wait_first(roots: &Roots, targets: &[ProjectContainer]) -> Result<(String, i32)> {
+/// How a container that `wait` waited for ended.
+#[derive(Debug, Clone)]
+pub struct Exit {
+    /// Its unique id (as `ps -q` prints it).
+    pub id: String,
+    pub code: i32,
+    /// When it exited (RFC 3339), to order exits.
+    pub finished_at: String,
+}
+
+/// Block until one container has exited: the first to exit.
+pub fn wait_first(roots: &Roots, targets: &[ProjectContainer]) -> Result<Exit> {
     let (tx, rx) = std::sync::mpsc::channel();
     for c in targets {
-        let (tx, roots, id, name) = (tx.clone(), roots.clone(), c.id.clone(), c.name.clone());
+        let (tx, roots, c) = (tx.clone(), roots.clone(), c.clone());
         std::thread::spawn(move || {
-            let r = match Runtime::new(&roots).wait(&id).map_err(|e| OpsError::container(&name, e)) {
-                Ok(st) => match st.status {
-                    Status::Exited { code, .. } => Ok((name, code)),
-                    _ => Err(OpsError::container(&name, "did not exit")),
-                },
-                Err(e) => Err(e),
-            };
-            let _ = tx.send(r);
+            let _ = tx.send(wait_one(&Runtime::new(&roots), &c));
         });
     }
     drop(tx);
     rx.recv().unwrap_or_else(|_| Err(OpsError::container("?", "no container to wait for")))
 }
 
-/// Block until every container has exited; their exit codes, in order. A container that
+/// Block until every container has exited; how each ended, in order. A container that
 /// never started counts as an error naming it.
-pub fn wait_all(roots: &Roots, targets: &[ProjectContainer]) -> Result<Vec<(String, i32)>> {
+pub fn wait_all(roots: &Roots, targets: &[ProjectContainer]) -> Result<Vec<Exit>> {
     let rt = Runtime::new(roots);
-    let results: Vec<Result<(String, i32)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|c| {
-                let rt = &rt;
-                s.spawn(move || match rt.wait(&c.id).map_err(|e| OpsError::container(&c.name, e))?.status {
-                    Status::Exited { code, .. } => Ok((c.name.clone(), code)),
-                    _ => Err(OpsError::container(&c.name, "did not exit")),
-                })
-            })
-            .collect();
+    let results: Vec<Result<Exit>> = std::thread::scope(|s| {
+        let handles: Vec<_> = targets.iter().map(|c| s.spawn(|| wait_one(&rt, c))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(OpsError::container("?", "worker thread panicked"))))
             .collect()
     });
     results.into_iter().collect()
+}
+
+fn wait_one(rt: &Runtime, c: &ProjectContainer) -> Result<Exit> {
+    // The id from before the wait: it derives from the creation, which the exit keeps.
+    let id = c.container_id();
+    let st = rt.wait(&c.id).map_err(|e| OpsError::container(&c.name, e))?;
+    match st.status {
+        Status::Exited { code, .. } => Ok(Exit { id, code, finished_at: st.finished_at.unwrap_or_default() }),
+        _ => Err(OpsError::container(&c.name, "did not exit")),
+    }
 }

@@ -17,7 +17,7 @@ use crate::planner::hash::network_name;
 use crate::reconciler::translate::{self, Target};
 use crate::reconciler::{layers, project_containers, secrets, PortRecord, ReconcileError};
 use crate::runtime::{ContainerConfig, NetNs};
-use crate::spec::model::{NetworkMode, Service, Stack};
+use crate::spec::model::{NetworkMode, Port, Service, ServiceVolume, Stack};
 use crate::volumes::ImageMounts;
 
 /// What the command line changes about the service.
@@ -25,8 +25,9 @@ use crate::volumes::ImageMounts;
 pub struct Overrides {
     /// Replaces the service's command when not empty.
     pub command: Vec<String>,
-    /// Replaces the entrypoint (an empty string clears it).
-    pub entrypoint: Option<String>,
+    /// Replaces the entrypoint (empty: clears it), and then the service's command unless one
+    /// is given (as compose's applyRunOptions).
+    pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE` entries over the service's environment.
     pub env: Vec<String>,
     /// Labels over the service's.
@@ -35,6 +36,16 @@ pub struct Overrides {
     pub workdir: Option<String>,
     pub tty: bool,
     pub stdin: bool,
+    /// Capabilities added (`--cap-add`; also taken out of the service's `cap_drop`).
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped (`--cap-drop`; also taken out of the service's `cap_add`).
+    pub cap_drop: Vec<String>,
+    /// Mounts added to the service's (`-v`); one at a target the service mounts replaces it.
+    pub volumes: Vec<ServiceVolume>,
+    /// `--publish`: these ports are published instead of the service's.
+    pub publish: Vec<Port>,
+    /// `--service-ports`: the service's ports are published.
+    pub service_ports: bool,
 }
 
 /// `<project>-<service>-run-<6 random hex digits>`.
@@ -43,11 +54,24 @@ pub fn container_name(project: &str, service: &str) -> Result<String> {
     Ok(format!("{project}-{service}-run-{suffix}"))
 }
 
-/// The service with the overrides applied (so translate sees one consistent service).
+/// Service `service` of `stack` with the overrides applied: what `config`, `prepare` and
+/// `publish_ports` read (so every step sees one consistent service).
+pub fn service(stack: &Stack, service: &str, o: &Overrides) -> Result<Service> {
+    let svc = stack
+        .services
+        .get(service)
+        .ok_or_else(|| OpsError::container(service, format!("no service `{service}` in the stack")))?;
+    Ok(overridden(svc, o))
+}
+
+/// The service with the overrides applied.
 fn overridden(svc: &Service, o: &Overrides) -> Service {
     let mut s = svc.clone();
     if let Some(e) = &o.entrypoint {
-        s.entrypoint = Some(if e.is_empty() { Vec::new() } else { vec![e.clone()] });
+        s.entrypoint = Some(e.clone());
+        if o.command.is_empty() {
+            s.command = Some(Vec::new());
+        }
     }
     if !o.command.is_empty() {
         s.command = Some(o.command.clone());
@@ -61,49 +85,58 @@ fn overridden(svc: &Service, o: &Overrides) -> Service {
     s.working_dir = o.workdir.clone().or(s.working_dir);
     s.tty = o.tty;
     s.stdin_open = o.stdin;
-    // A one-off is never restarted and never publishes the service's ports.
+    // As compose's applyRunOptions: a capability added on the command line is no longer
+    // dropped, and one dropped is no longer added.
+    s.cap_drop.retain(|c| !o.cap_add.contains(c));
+    s.cap_add.extend(o.cap_add.iter().cloned());
+    s.cap_add.retain(|c| !o.cap_drop.contains(c));
+    s.cap_drop.extend(o.cap_drop.iter().cloned());
+    for v in &o.volumes {
+        s.volumes.retain(|m| m.target != v.target);
+        s.volumes.push(v.clone());
+    }
+    // A one-off is never restarted, and publishes the service's ports only with
+    // --service-ports, or the ones given with --publish.
     s.restart = Default::default();
-    s.ports.clear();
+    if !o.publish.is_empty() {
+        s.ports = o.publish.clone();
+    } else if !o.service_ports {
+        s.ports.clear();
+    }
     s.container_name = None;
     s
 }
 
 /// The one-off's container config, without the parts that create things (mounts of named
 /// volumes, the network sandbox): [`prepare`] adds those.
+/// `svc` is the service as [`service`] returns it.
 pub fn config(
     stack: &Stack,
     service: &str,
+    svc: &Service,
     image: &ResolvedImage,
     name: &str,
-    o: &Overrides,
 ) -> Result<ContainerConfig> {
-    let svc = stack
-        .services
-        .get(service)
-        .ok_or_else(|| OpsError::container(name, format!("no service `{service}` in the stack")))?;
-    let svc = overridden(svc, o);
-    let target = Target { stack, service_name: service, service: &svc, number: 1, name, config_hash: "" };
+    let target = Target { stack, service_name: service, service: svc, number: 1, name, config_hash: "" };
     let mut cfg = translate::container_config(&target, image)?;
     cfg.labels.insert(labels::ONEOFF.into(), "true".into());
-    cfg.process.stdin = o.stdin;
+    cfg.process.stdin = svc.stdin_open;
     Ok(cfg)
 }
 
 /// Volumes and network of the one-off, through the same layer calls as `up` (so it mounts
 /// the service's named volumes and joins its networks, resolving the other services by
-/// name). Undo with `container::remove`, which tears all of it down.
+/// name). Undo with `container::remove`, which tears all of it down. `svc` is the service as
+/// [`service`] returns it.
 pub fn prepare(
     roots: &Roots,
     stack: &Stack,
     service: &str,
+    svc: &Service,
     image: &ResolvedImage,
     cfg: &mut ContainerConfig,
     use_aliases: bool,
 ) -> Result<()> {
-    let svc = stack
-        .services
-        .get(service)
-        .ok_or_else(|| OpsError::container(&cfg.name, format!("no service `{service}` in the stack")))?;
     let mut svc = svc.clone();
     if !use_aliases {
         for net in svc.networks.values_mut() {
@@ -146,13 +179,16 @@ pub fn prepare(
     Ok(())
 }
 
-/// `run --service-ports`: publish the service's ports for the one-off `name` (after
-/// [`prepare`], before it starts), as a replica's are; what was published.
-pub fn publish_ports(roots: &Roots, stack: &Stack, service: &str, name: &str) -> Result<Vec<PortRecord>> {
-    let svc = stack
-        .services
-        .get(service)
-        .ok_or_else(|| OpsError::container(name, format!("no service `{service}` in the stack")))?;
+/// `run --service-ports` / `--publish`: publish the ports of `svc` (as [`service`] returns
+/// it) for the one-off `name` (after [`prepare`], before it starts), as a replica's are;
+/// what was published.
+pub fn publish_ports(
+    roots: &Roots,
+    stack: &Stack,
+    service: &str,
+    svc: &Service,
+    name: &str,
+) -> Result<Vec<PortRecord>> {
     Ok(layers::after_start(roots, stack, service, svc, name)?)
 }
 
@@ -199,7 +235,37 @@ mod tests {
         assert_eq!(s.environment.get("A"), Some(&Some("2".to_string())));
         assert_eq!(s.environment.get("B"), Some(&Some(String::new())));
         assert!(s.ports.is_empty());
+        let kept = overridden(&svc, &Overrides { service_ports: true, ..Default::default() });
+        assert_eq!(kept.ports.len(), 1);
         let name = container_name("demo", "web").unwrap();
         assert!(name.starts_with("demo-web-run-") && name.len() == "demo-web-run-".len() + 6, "{name}");
+    }
+
+    #[test]
+    fn capabilities_and_volumes_are_added_to_the_service_s() {
+        let svc = Service {
+            cap_add: vec!["NET_ADMIN".into(), "SYS_TIME".into()],
+            cap_drop: vec!["CHOWN".into()],
+            volumes: vec![serde_json::from_str(r#"{"type": "volume", "source": "data", "target": "/data"}"#).unwrap()],
+            ..Default::default()
+        };
+        let extra: ServiceVolume =
+            serde_json::from_str(r#"{"type": "bind", "source": "/host", "target": "/data"}"#).unwrap();
+        let o = Overrides {
+            cap_add: vec!["CHOWN".into()],
+            cap_drop: vec!["SYS_TIME".into(), "MKNOD".into()],
+            volumes: vec![extra.clone()],
+            publish: vec![serde_json::from_str(r#"{"target": 81}"#).unwrap()],
+            ..Default::default()
+        };
+        let s = overridden(&svc, &o);
+        assert_eq!(s.cap_add, ["NET_ADMIN", "CHOWN"]);
+        assert_eq!(s.cap_drop, ["SYS_TIME", "MKNOD"]);
+        assert_eq!(s.volumes, [extra], "a -v at the service's target replaces its mount");
+        assert_eq!(s.ports.iter().map(|p| p.target).collect::<Vec<_>>(), [81]);
+        let with_command = Service { command: Some(vec!["serve".into()]), ..Default::default() };
+        let e = Overrides { entrypoint: Some(vec!["sh".into(), "-c".into()]), ..Default::default() };
+        let s = overridden(&with_command, &e);
+        assert_eq!((s.entrypoint, s.command), (Some(vec!["sh".into(), "-c".into()]), Some(vec![])));
     }
 }

@@ -167,6 +167,36 @@ pub(super) fn volumes(node: &Node, path: &str, ctx: &ConvertContext, d: &mut Dia
     out
 }
 
+/// A volume given on a command line (`run -v [SOURCE:]TARGET[:MODE]`), read by the stack
+/// file's one short-syntax rule ([`crate::spec::canonical::parse_volume`]) into the form a
+/// file's entry converts to, a bind source resolved as `ctx` resolves the file's (relative to
+/// its directory, `~` expanded). Also the options the rule ignores (the caller warns).
+pub fn volume_flag(text: &str, ctx: &ConvertContext) -> Result<(ServiceVolume, Vec<String>), String> {
+    let spec = crate::spec::canonical::parse_volume(text)?;
+    let bind_kind = spec.kind == "bind";
+    let source = spec.source.map(|s| if bind_kind { ctx.resolve_path(&s) } else { s });
+    let bind = (bind_kind || spec.propagation.is_some() || spec.selinux.is_some()).then_some(BindOptions {
+        propagation: spec.propagation,
+        // The short syntax creates a missing host path, as in a file.
+        create_host_path: bind_kind,
+        selinux: spec.selinux,
+    });
+    let volume = spec.nocopy.then_some(VolumeOptions { nocopy: true, subpath: None });
+    let kind = if bind_kind { MountKind::Bind } else { MountKind::Volume };
+    let v = ServiceVolume {
+        kind,
+        source,
+        target: spec.target,
+        read_only: spec.read_only,
+        bind,
+        volume,
+        tmpfs: None,
+        image: None,
+        consistency: spec.consistency,
+    };
+    Ok((v, spec.ignored))
+}
+
 /// A build context that is a URL (git repository, tarball) is kept as written.
 fn is_remote(ctx: &str) -> bool {
     ctx.contains("://") || ctx.starts_with("git@") || ctx.starts_with("github.com/")
@@ -344,6 +374,24 @@ mod tests {
         assert_eq!((t.size.map(|s| s.0), t.mode), (Some(64 << 20), Some(1777)));
         assert_eq!(v[7].tmpfs.as_ref().and_then(|t| t.size).map(|s| s.0), Some(1024));
         assert_eq!((v[8].kind, v[8].source.as_deref()), (MountKind::Image, Some("alpine:3")));
+    }
+
+    #[test]
+    fn a_volume_flag_reads_as_the_same_entry_in_a_file() {
+        let lookup = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
+        let ctx = ConvertContext { project_name: "p".into(), project_dir: "/cwd".into(), lookup: &lookup };
+        let src = "services:\n  a:\n    volumes: ['./rel:/ctr:ro,z', '~/x:/y', 'named:/data:nocopy', '/anon', '/abs:/m:rslave']\n";
+        let st = super::super::testutil::load_in(src, std::path::Path::new("/cwd")).0;
+        for (i, text) in
+            ["./rel:/ctr:ro,z", "~/x:/y", "named:/data:nocopy", "/anon", "/abs:/m:rslave"].iter().enumerate()
+        {
+            let (v, ignored) = volume_flag(text, &ctx).unwrap();
+            assert_eq!(v, st.services["a"].volumes[i], "{text}");
+            assert!(ignored.is_empty());
+        }
+        assert_eq!(volume_flag("/a:/b:ro,bogus", &ctx).unwrap().1, ["bogus"]);
+        assert!(volume_flag("a:b:c:d", &ctx).is_err());
+        assert!(volume_flag("", &ctx).is_err());
     }
 
     #[test]

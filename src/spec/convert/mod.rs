@@ -11,6 +11,8 @@ mod resources;
 mod scalar;
 mod service;
 
+pub use fields::volume_flag;
+
 use std::path::{Component, Path, PathBuf};
 
 use super::diag::Diagnostics;

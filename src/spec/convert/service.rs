@@ -25,7 +25,7 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
         }
         if !simple(&mut s, &k.name, v, &p, diags) && !structured(&mut s, &k.name, v, &p, ctx, diags) {
             let honoured = HONOURED_AS_WRITTEN.contains(&k.name.as_str());
-            if k.name == "post_start" || k.name == "pre_stop" {
+            if k.name == "post_start" || k.name == "pre_stop" || k.name == "pre_start" {
                 check_hooks(&k.name, v, &p, diags);
             }
             if !k.name.starts_with("x-") && k.name != "extends" && !honoured {
@@ -62,21 +62,33 @@ pub(super) fn service(name: &str, node: &Node, ctx: &ConvertContext, diags: &mut
 
 /// Keys kept as written in `other` that berth acts on, so no "not honoured" warning: the
 /// lifecycle hooks (`spec::hooks`, run by the reconciler) and `attach` (attached `up`).
-const HONOURED_AS_WRITTEN: &[&str] = &["post_start", "pre_stop", "attach"];
+const HONOURED_AS_WRITTEN: &[&str] = &["post_start", "pre_stop", "pre_start", "attach"];
 
 /// A hook list that could not be run is an error at load time, at the key.
 fn check_hooks(key: &str, v: &Node, p: &str, diags: &mut Diagnostics) {
     use crate::spec::hooks::{hooks, HookKind};
-    let kind = if key == "post_start" { HookKind::PostStart } else { HookKind::PreStop };
+    let kind = match key {
+        "post_start" => HookKind::PostStart,
+        "pre_start" => HookKind::PreStart,
+        _ => HookKind::PreStop,
+    };
     let value = v.to_json();
-    if let Err(e) = hooks(kind, |_| Some(&value)) {
-        // `pre_stop[0]: cannot split …` → at `services.a.pre_stop[0]`.
-        let (at, msg) = match e.split_once(": ") {
-            Some((at, msg)) if at.starts_with(key) => (format!("{}{}", p, &at[key.len()..]), msg.to_string()),
-            _ => (p.to_string(), e.clone()),
-        };
-        diags.error(Some(&v.pos), &at, msg);
-    }
+    let e = match hooks(kind, |_| Some(&value)) {
+        Ok(list) => {
+            if list.iter().any(|h| h.per_replica) {
+                let msg = "`per_replica: true` is not supported (nor by docker compose): the service will not start";
+                diags.warning(Some(&v.pos), p, msg);
+            }
+            return;
+        }
+        Err(e) => e,
+    };
+    // `pre_stop[0]: cannot split …` → at `services.a.pre_stop[0]`.
+    let (at, msg) = match e.split_once(": ") {
+        Some((at, msg)) if at.starts_with(key) => (format!("{}{}", p, &at[key.len()..]), msg.to_string()),
+        _ => (p.to_string(), e.clone()),
+    };
+    diags.error(Some(&v.pos), &at, msg);
 }
 
 /// Scalar and list keys. Returns false when `key` is not one of them.
