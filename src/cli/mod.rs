@@ -52,6 +52,7 @@ mod events;
 mod export;
 mod image_io;
 mod login;
+mod menu;
 mod oci;
 mod publish;
 

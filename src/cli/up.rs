@@ -71,6 +71,10 @@ pub struct UpArgs {
     /// Watch the services' `develop.watch` paths and sync, restart or rebuild as files change.
     #[arg(short = 'w', long)]
     pub watch: bool,
+    /// Keys while attached on a terminal: `d` detaches (the stack keeps running), `w` turns
+    /// watch mode on and off. Also COMPOSE_MENU=true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", conflicts_with = "detach")]
+    pub menu: Option<bool>,
     /// Create the containers but do not start them (as `berth create`).
     #[arg(long, conflicts_with_all = ["wait", "watch", "abort_on_container_exit", "exit_code_from"])]
     pub no_start: bool,
@@ -98,6 +102,7 @@ impl UpArgs {
             pull: None,
             quiet_pull: false,
             watch: false,
+            menu: None,
             no_start: false,
         }
     }
@@ -179,6 +184,9 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     }
     let code = if a.watch {
         super::watch::watch_while(&roots, &stack, &watch_opts, || attach(&roots, &stack.name, &attach_opts))??
+    } else if super::menu::wanted(a.menu) {
+        let can_watch = super::watch::check_configured(&stack, &a.services).is_ok();
+        super::menu::with_menu(&roots, &stack, &watch_opts, can_watch, || attach(&roots, &stack.name, &attach_opts))?
     } else {
         attach(&roots, &stack.name, &attach_opts)?
     };

@@ -18,6 +18,13 @@ use crate::runtime::attach::LogFollower;
 use crate::runtime::{Runtime, Status};
 
 static INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+/// `up --menu`'s `d`: stop streaming, leave the stack running.
+static DETACH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ask [`attach`] to return at its next turn without stopping anything (exit code 0).
+pub fn request_detach() {
+    DETACH.store(true, Ordering::SeqCst);
+}
 
 extern "C" fn on_interrupt(_: libc::c_int) {
     INTERRUPTS.fetch_add(1, Ordering::SeqCst);
@@ -87,6 +94,10 @@ pub fn attach(roots: &Roots, project: &str, opts: &AttachOpts) -> Result<i32> {
         }
         report_exits(&containers, &mut reported);
         let _ = stdout.flush();
+        if DETACH.load(Ordering::SeqCst) {
+            eprintln!("Detached: the stack keeps running (`berth logs -f` follows it, `berth down` stops it)");
+            return Ok(0);
+        }
         if INTERRUPTS.load(Ordering::SeqCst) > 0 {
             eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
             stop_all(roots, &rt, project, &containers, opts.grace);
