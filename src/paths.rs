@@ -72,6 +72,10 @@ impl Roots {
 /// environment values. A missing root is made 0700; an existing one with group or other bits
 /// (an older berth made them 0755) is tightened, and its records (`*.json`, `*.log`, `*.lock`)
 /// are made 0600 as they are now created. Ok(true) when something was tightened.
+///
+/// Only a berth root is tightened: a shared directory (`--root /tmp`) or one that holds none
+/// of berth's entries (`--root $HOME`) is refused, naming it, rather than chmod-ed with
+/// everything in it.
 pub fn secure_roots(roots: &Roots) -> std::io::Result<bool> {
     let mut tightened = false;
     for dir in [&roots.state, &roots.run] {
@@ -80,10 +84,43 @@ pub fn secure_roots(roots: &Roots) -> std::io::Result<bool> {
     Ok(tightened)
 }
 
+/// What berth itself makes directly in a state or run root (the run root of a custom root is
+/// its `run/`): a directory holding only these (or nothing) is a berth root.
+const ROOT_ENTRIES: &[&str] = &[
+    "root-id",
+    "images",
+    "containers",
+    "networks",
+    "projects",
+    "volumes",
+    "builds",
+    "run",
+    "locks",
+    "supervisors",
+    "sandboxes",
+    "netns",
+    "network",
+    "dns",
+    "berth.lock",
+    "berth-ipam.lock",
+    "secrets",
+    "events",
+    "cache",
+    "tmp",
+    "build-cache",
+];
+
 fn secure_dir(dir: &Path) -> std::io::Result<bool> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     match std::fs::metadata(dir) {
         Ok(m) if m.permissions().mode() & 0o077 == 0 => Ok(false),
+        Ok(m) if !is_berth_root(dir, m.permissions().mode()) => Err(std::io::Error::other(format!(
+            "{} is not a berth state root (a shared directory, or one of other files; mode {:o}): berth \
+             would make it private (0700) with its records; give berth a directory of its own, e.g. {}",
+            dir.display(),
+            m.permissions().mode() & 0o7777,
+            dir.join("berth").display()
+        ))),
         Ok(_) => {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
             tighten_records(dir, 0);
@@ -101,6 +138,18 @@ fn secure_dir(dir: &Path) -> std::io::Result<bool> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// A directory berth may make private: not a shared one (sticky or world-writable, as /tmp),
+/// and empty or holding something berth makes there (other files beside those are kept: a
+/// project directory, say), not a directory of someone's files that never was a berth root.
+fn is_berth_root(dir: &Path, mode: u32) -> bool {
+    if mode & 0o1000 != 0 || mode & 0o002 != 0 {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.is_empty() || names.iter().any(|n| ROOT_ENTRIES.contains(&n.as_str()) || n.starts_with(".root-id."))
 }
 
 /// chmod 0600 the records under `dir` (best effort, symlinks not followed), without entering
@@ -175,5 +224,44 @@ mod tests {
         assert_eq!(Roots::new(None).state, Path::new(DEFAULT_STATE_DIR));
         let rel = Roots::new(Some(Path::new("rel/root")));
         assert!(rel.state.is_absolute() && rel.state.ends_with("rel/root"), "{}", rel.state.display());
+    }
+
+    #[test]
+    fn only_berth_roots_are_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        // An older berth's root (0755, its own entries): tightened, records 0600.
+        let old = tmp.path().join("old");
+        std::fs::create_dir_all(old.join("containers")).unwrap();
+        std::fs::write(old.join("root-id"), "abc").unwrap();
+        std::fs::write(old.join("containers/c.json"), "{}").unwrap();
+        set(&old, 0o755);
+        set(&old.join("containers/c.json"), 0o644);
+        assert!(secure_roots(&Roots::new(Some(&old))).unwrap());
+        assert_eq!(mode(&old), 0o700);
+        assert_eq!(mode(&old.join("containers/c.json")), 0o600);
+        // A shared directory (sticky, world-writable: /tmp) is refused and left as it was.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        set(&shared, 0o1777);
+        let err = secure_roots(&Roots::new(Some(&shared))).unwrap_err().to_string();
+        assert!(err.contains("not a berth state root") && err.contains("shared/berth"), "{err}");
+        assert_eq!(mode(&shared), 0o1777);
+        // A directory of someone's files: refused, the files untouched.
+        let home = tmp.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(home.join("notes.txt"), "mine").unwrap();
+        set(&home, 0o755);
+        set(&home.join("notes.txt"), 0o644);
+        assert!(secure_roots(&Roots::new(Some(&home))).is_err());
+        assert_eq!((mode(&home), mode(&home.join("notes.txt"))), (0o755, 0o644));
+        // An empty directory made for berth: made private.
+        let fresh = tmp.path().join("fresh");
+        std::fs::create_dir(&fresh).unwrap();
+        set(&fresh, 0o755);
+        assert!(secure_roots(&Roots::new(Some(&fresh))).unwrap());
+        assert_eq!(mode(&fresh), 0o700);
     }
 }
