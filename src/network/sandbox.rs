@@ -246,7 +246,16 @@ impl NetworkManager {
         if let Err(e) = self.store.delete_sandbox(container_id) {
             errors.push(e.to_string());
         }
+        // The last container that used the DNS server gone: the server goes too.
+        let dns_users = self.store.sandboxes().map(|all| {
+            all.iter().any(|s| s.registration.is_some() && s.hosts.as_ref().is_some_and(|h| h.embedded_dns))
+        });
         drop(lock);
+        if matches!(dns_users, Ok(false)) {
+            if let Err(e) = self.dns().stop_idle() {
+                errors.push(e.to_string());
+            }
+        }
         wait_gone(&veths);
         t.mark("veths gone");
         if errors.is_empty() {

@@ -70,6 +70,30 @@ impl DnsCtl<'_> {
         }
     }
 
+    /// No container of the root uses the server any more: make sure it is gone. It is told
+    /// (a sync, which it answers with `bye` and exits), and one still running after that — a
+    /// server that missed the last change, say, when an `up` was killed half-way — is sent
+    /// SIGTERM (it exits on it) and waited for. `down` leaves no server behind either way.
+    pub fn stop_idle(&self) -> Result<()> {
+        self.sync_if_running()?;
+        let pid: i32 = std::fs::read_to_string(&self.files.pid).ok().and_then(|p| p.trim().parse().ok()).unwrap_or(0);
+        if pid > 0 && crate::network::proxyctl::process_alive(pid) && self.is_our_server(pid) {
+            tracing::debug!(pid, "DNS server still running with no container to serve: stopping it");
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            wait_gone(pid);
+        }
+        Ok(())
+    }
+
+    /// Whether `pid` is this root's server (its command line names `__dns` and our state dir),
+    /// not a process that took over a recycled pid.
+    fn is_our_server(&self, pid: i32) -> bool {
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+        let words: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+        let state = self.roots.state.as_os_str().as_encoded_bytes();
+        words.iter().any(|w| *w == b"__dns") && words.iter().any(|w| *w == state)
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.files.log).unwrap_or_default().trim().to_string()
     }
