@@ -91,7 +91,7 @@ impl DnsCtl<'_> {
         let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
         let words: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
         let state = self.roots.state.as_os_str().as_encoded_bytes();
-        words.iter().any(|w| *w == b"__dns") && words.iter().any(|w| *w == state)
+        words.contains(&b"__dns".as_slice()) && words.contains(&state)
     }
 
     fn log(&self) -> String {
