@@ -73,9 +73,9 @@ impl Roots {
 /// (an older berth made them 0755) is tightened, and its records (`*.json`, `*.log`, `*.lock`)
 /// are made 0600 as they are now created. Ok(true) when something was tightened.
 ///
-/// Only a berth root is tightened: a shared directory (`--root /tmp`) or one that holds none
-/// of berth's entries (`--root $HOME`) is refused, naming it, rather than chmod-ed with
-/// everything in it.
+/// A shared directory (`--root /tmp`: sticky or world-writable) is refused, naming it, rather
+/// than made private; and the records of a directory are tightened only when it holds berth's
+/// entries (not the files of a `--root $HOME`).
 pub fn secure_roots(roots: &Roots) -> std::io::Result<bool> {
     let mut tightened = false;
     for dir in [&roots.state, &roots.run] {
@@ -85,7 +85,7 @@ pub fn secure_roots(roots: &Roots) -> std::io::Result<bool> {
 }
 
 /// What berth itself makes directly in a state or run root (the run root of a custom root is
-/// its `run/`): a directory holding only these (or nothing) is a berth root.
+/// its `run/`): a directory holding one of these is a berth root.
 const ROOT_ENTRIES: &[&str] = &[
     "root-id",
     "images",
@@ -114,16 +114,18 @@ fn secure_dir(dir: &Path) -> std::io::Result<bool> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     match std::fs::metadata(dir) {
         Ok(m) if m.permissions().mode() & 0o077 == 0 => Ok(false),
-        Ok(m) if !is_berth_root(dir, m.permissions().mode()) => Err(std::io::Error::other(format!(
-            "{} is not a berth state root (a shared directory, or one of other files; mode {:o}): berth \
-             would make it private (0700) with its records; give berth a directory of its own, e.g. {}",
+        Ok(m) if is_shared(m.permissions().mode()) => Err(std::io::Error::other(format!(
+            "{} is a shared directory (mode {:o}), not a berth root: berth would make it private (0700); \
+             give berth a directory of its own, e.g. {}",
             dir.display(),
             m.permissions().mode() & 0o7777,
             dir.join("berth").display()
         ))),
         Ok(_) => {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            tighten_records(dir, 0);
+            if holds_berth_entries(dir) {
+                tighten_records(dir, 0);
+            }
             tracing::info!("made {} private (0700) and its records 0600", dir.display());
             Ok(true)
         }
@@ -140,16 +142,18 @@ fn secure_dir(dir: &Path) -> std::io::Result<bool> {
     }
 }
 
-/// A directory berth may make private: not a shared one (sticky or world-writable, as /tmp),
-/// and empty or holding something berth makes there (other files beside those are kept: a
-/// project directory, say), not a directory of someone's files that never was a berth root.
-fn is_berth_root(dir: &Path, mode: u32) -> bool {
-    if mode & 0o1000 != 0 || mode & 0o002 != 0 {
-        return false;
-    }
+/// Sticky or world-writable: a directory others write into (/tmp, /var/tmp).
+fn is_shared(mode: u32) -> bool {
+    mode & 0o1000 != 0 || mode & 0o002 != 0
+}
+
+/// Whether `dir` holds something berth makes in a root (so its records are berth's).
+fn holds_berth_entries(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else { return false };
-    let names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    names.is_empty() || names.iter().any(|n| ROOT_ENTRIES.contains(&n.as_str()) || n.starts_with(".root-id."))
+    entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        ROOT_ENTRIES.contains(&name.as_str()) || name.starts_with(".root-id.")
+    })
 }
 
 /// chmod 0600 the records under `dir` (best effort, symlinks not followed), without entering
@@ -247,16 +251,16 @@ mod tests {
         std::fs::create_dir(&shared).unwrap();
         set(&shared, 0o1777);
         let err = secure_roots(&Roots::new(Some(&shared))).unwrap_err().to_string();
-        assert!(err.contains("not a berth state root") && err.contains("shared/berth"), "{err}");
+        assert!(err.contains("shared directory") && err.contains("shared/berth"), "{err}");
         assert_eq!(mode(&shared), 0o1777);
-        // A directory of someone's files: refused, the files untouched.
+        // A directory of someone's files: made private itself, its files left as they were.
         let home = tmp.path().join("home");
         std::fs::create_dir(&home).unwrap();
-        std::fs::write(home.join("notes.txt"), "mine").unwrap();
+        std::fs::write(home.join("notes.json"), "mine").unwrap();
         set(&home, 0o755);
-        set(&home.join("notes.txt"), 0o644);
-        assert!(secure_roots(&Roots::new(Some(&home))).is_err());
-        assert_eq!((mode(&home), mode(&home.join("notes.txt"))), (0o755, 0o644));
+        set(&home.join("notes.json"), 0o644);
+        assert!(secure_roots(&Roots::new(Some(&home))).unwrap());
+        assert_eq!((mode(&home), mode(&home.join("notes.json"))), (0o700, 0o644));
         // An empty directory made for berth: made private.
         let fresh = tmp.path().join("fresh");
         std::fs::create_dir(&fresh).unwrap();
