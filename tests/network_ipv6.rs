@@ -32,6 +32,17 @@ fn reaches6(s: &Stack, from: &str, ip: &str) -> bool {
     sh(s, from, &format!("ping -6 -c1 -W2 {ip}")).code() == 0
 }
 
+/// Whether this kernel has IPv6 (booted without `ipv6.disable=1`); a loud SKIP otherwise.
+fn has_ipv6() -> bool {
+    let ok = std::path::Path::new("/proc/sys/net/ipv6").exists();
+    if !ok {
+        let name = std::thread::current().name().unwrap_or("test").to_string();
+        eprintln!("SKIP: {name}: this kernel has no IPv6 (/proc/sys/net/ipv6 is missing)");
+        println!("SKIP: {name}: no IPv6");
+    }
+    ok
+}
+
 fn ip6tables_save() -> String {
     let out = Command::new("ip6tables-save").output().expect("run ip6tables-save");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -72,7 +83,7 @@ networks:
 
 #[test]
 fn ipv6_networks_work_end_to_end_and_stay_isolated() {
-    if !support::require_root() {
+    if !support::require_root() || !has_ipv6() {
         return;
     }
     let mut s = Stack::new("ipv6").image(IMAGE).file(STACK);
@@ -139,7 +150,7 @@ fn ipv6_networks_work_end_to_end_and_stay_isolated() {
 
 #[test]
 fn an_ipv6_address_needs_an_ipv6_network() {
-    if !support::require_root() {
+    if !support::require_root() || !has_ipv6() {
         return;
     }
     let yaml = "services:\n  a:\n    image: busybox:latest\n    command: [sleep, '600']\n    networks:\n      plain: {ipv6_address: 'fd00:b0:2::5'}\nnetworks:\n  plain: {}\n";
@@ -154,7 +165,7 @@ fn an_ipv6_address_needs_an_ipv6_network() {
 
 #[test]
 fn the_nftables_driver_has_an_ip6_table_for_ipv6_networks() {
-    if !support::require_root() {
+    if !support::require_root() || !has_ipv6() {
         return;
     }
     use berth::network::firewall::{nftables, Family};
