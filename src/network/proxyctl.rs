@@ -70,11 +70,8 @@ impl ProxyCtl<'_> {
 
     /// The proxy's pid when it is alive and really our proxy (the pid file may be stale).
     fn running_pid(&self) -> Option<Pid> {
-        let pid: i32 = fs::read_to_string(self.file("pid")).ok()?.trim().parse().ok()?;
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let want = self.config_path();
-        let ours = cmdline.split(|b| *b == 0).any(|a| a == want.as_os_str().as_encoded_bytes());
-        (ours && process_alive(pid)).then_some(Pid::from_raw(pid))
+        let config = self.config_path();
+        helper_pid(&self.file("pid"), &[config.as_os_str().as_encoded_bytes()]).map(Pid::from_raw)
     }
 
     /// Starts the proxy detached (own process group, stdio away from the CLI's terminal) so it
@@ -141,6 +138,16 @@ impl ProxyCtl<'_> {
 }
 
 /// Is `pid` running (not a zombie)?
+/// The pid in `pid_file` when that process is alive and its command line holds each of
+/// `args` (one of berth's helpers, not a process that got a recycled pid).
+pub(super) fn helper_pid(pid_file: &std::path::Path, args: &[&[u8]]) -> Option<i32> {
+    let pid: i32 = fs::read_to_string(pid_file).ok()?.trim().parse().ok()?;
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let ours = args.iter().all(|a| words.contains(a));
+    (ours && process_alive(pid)).then_some(pid)
+}
+
 pub(super) fn process_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),

@@ -76,22 +76,13 @@ impl DnsCtl<'_> {
     /// SIGTERM (it exits on it) and waited for. `down` leaves no server behind either way.
     pub fn stop_idle(&self) -> Result<()> {
         self.sync_if_running()?;
-        let pid: i32 = std::fs::read_to_string(&self.files.pid).ok().and_then(|p| p.trim().parse().ok()).unwrap_or(0);
-        if pid > 0 && crate::network::proxyctl::process_alive(pid) && self.is_our_server(pid) {
+        let state = self.roots.state.as_os_str().as_encoded_bytes();
+        if let Some(pid) = crate::network::proxyctl::helper_pid(&self.files.pid, &[b"__dns", state]) {
             tracing::debug!(pid, "DNS server still running with no container to serve: stopping it");
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
             wait_gone(pid);
         }
         Ok(())
-    }
-
-    /// Whether `pid` is this root's server (its command line names `__dns` and our state dir),
-    /// not a process that took over a recycled pid.
-    fn is_our_server(&self, pid: i32) -> bool {
-        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
-        let words: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
-        let state = self.roots.state.as_os_str().as_encoded_bytes();
-        words.contains(&b"__dns".as_slice()) && words.contains(&state)
     }
 
     fn log(&self) -> String {
