@@ -11,7 +11,6 @@ use std::os::fd::AsFd as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg, Termios};
 
 use crate::paths::Roots;
 use crate::spec::model::Stack;
@@ -24,28 +23,6 @@ pub fn wanted(flag: Option<bool>) -> bool {
     flag.or(env).unwrap_or(false) && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
-/// The terminal in non-canonical, no-echo mode while alive.
-struct Keys(Option<Termios>);
-
-impl Keys {
-    fn enable() -> Keys {
-        let stdin = std::io::stdin();
-        let Ok(orig) = tcgetattr(stdin.as_fd()) else { return Keys(None) };
-        let mut t = orig.clone();
-        t.local_flags.remove(LocalFlags::ICANON | LocalFlags::ECHO);
-        let _ = tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &t);
-        Keys(Some(orig))
-    }
-}
-
-impl Drop for Keys {
-    fn drop(&mut self) {
-        if let Some(orig) = &self.0 {
-            let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, orig);
-        }
-    }
-}
-
 /// Runs `attached` (the log stream) with the menu's key reader beside it; `can_watch` says
 /// whether `w` has rules to watch.
 pub fn with_menu<T>(
@@ -55,7 +32,7 @@ pub fn with_menu<T>(
     can_watch: bool,
     attached: impl FnOnce() -> T,
 ) -> T {
-    let _keys = Keys::enable();
+    let _keys = crate::runtime::attach::RawMode::keys();
     let watch_hint = if can_watch { "w Enable Watch" } else { "w (no develop.watch rules)" };
     eprintln!("\x1b[2m  d Detach   {watch_hint}\x1b[0m");
     let done = AtomicBool::new(false);

@@ -127,11 +127,21 @@ pub struct RawMode(Option<nix::sys::termios::Termios>);
 
 impl RawMode {
     pub fn enable() -> Self {
+        Self::with(nix::sys::termios::cfmakeraw)
+    }
+
+    /// Keys one by one, not echoed, signals as usual (Ctrl-C still interrupts): `up --menu`.
+    pub fn keys() -> Self {
+        use nix::sys::termios::LocalFlags;
+        Self::with(|t| t.local_flags.remove(LocalFlags::ICANON | LocalFlags::ECHO))
+    }
+
+    fn with(change: impl FnOnce(&mut nix::sys::termios::Termios)) -> Self {
         let stdin = std::io::stdin();
         let Ok(orig) = nix::sys::termios::tcgetattr(stdin.as_fd()) else { return RawMode(None) };
-        let mut raw = orig.clone();
-        nix::sys::termios::cfmakeraw(&mut raw);
-        let _ = nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &raw);
+        let mut t = orig.clone();
+        change(&mut t);
+        let _ = nix::sys::termios::tcsetattr(stdin.as_fd(), nix::sys::termios::SetArg::TCSANOW, &t);
         RawMode(Some(orig))
     }
 }
