@@ -49,7 +49,12 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
     let loaded = super::load::load_stack(g)?;
     let stack = &loaded.stack;
     let files = read_files(&stack.files)?;
-    refusals(stack, &files)?;
+    // Each file as written, parsed once (the loader has checked and bounded them already).
+    let docs: Vec<(&Path, serde_yaml::Value)> = files
+        .iter()
+        .map(|(p, b)| (p.as_path(), serde_yaml::from_slice(b).unwrap_or(serde_yaml::Value::Null)))
+        .collect();
+    refusals(stack, &docs)?;
     let binds = bind_mounts(stack);
     if !binds.is_empty() && !a.yes {
         let mut text = String::from("you are about to publish bind mounts declaration within your OCI artifact.\n");
@@ -59,7 +64,7 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
             return Ok(cancelled());
         }
     }
-    let env = env_findings(stack, &files);
+    let env = env_findings(stack, &docs);
     if !env.is_empty() && !a.with_env && !a.yes {
         let mut text = String::from("you are about to publish env-related declarations within your OCI artifact.\n");
         text.push_str("please double check that you are not leaking sensitive data\n");
@@ -130,7 +135,7 @@ fn read_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
 }
 
 /// What docker compose refuses, and berth's own limit (extends from another file).
-fn refusals(stack: &Stack, files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
+fn refusals(stack: &Stack, docs: &[(&Path, serde_yaml::Value)]) -> anyhow::Result<()> {
     let build_only: Vec<&str> = stack
         .services
         .iter()
@@ -144,8 +149,7 @@ fn refusals(stack: &Stack, files: &[(PathBuf, Vec<u8>)]) -> anyhow::Result<()> {
             build_only.join(", ")
         );
     }
-    for (path, bytes) in files {
-        let doc: serde_yaml::Value = serde_yaml::from_slice(bytes).unwrap_or(serde_yaml::Value::Null);
+    for (path, doc) in docs {
         if doc.get("include").is_some() {
             bail!("cannot publish compose file with local includes ({})", path.display());
         }
@@ -176,15 +180,14 @@ fn bind_mounts(stack: &Stack) -> Vec<String> {
 }
 
 /// `env_file` declarations, and variables named like secrets with a literal value in a file.
-fn env_findings(stack: &Stack, files: &[(PathBuf, Vec<u8>)]) -> Vec<String> {
+fn env_findings(stack: &Stack, docs: &[(&Path, serde_yaml::Value)]) -> Vec<String> {
     let mut out = Vec::new();
     for (name, s) in &stack.services {
         if !s.env_file.is_empty() {
             out.push(format!("service \"{name}\": env_file declared"));
         }
     }
-    for (_, bytes) in files {
-        let doc: serde_yaml::Value = serde_yaml::from_slice(bytes).unwrap_or(serde_yaml::Value::Null);
+    for (_, doc) in docs {
         let services = doc.get("services").and_then(|s| s.as_mapping());
         for (name, svc) in services.into_iter().flatten() {
             let name = name.as_str().unwrap_or_default();
