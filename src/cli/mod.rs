@@ -73,7 +73,8 @@ pub struct GlobalOpts {
     /// docker-compose.yaml or docker-compose.yml in the working directory.
     /// Given before the command, as with `docker compose -f FILE up` (so `logs -f` can follow).
     /// Also COMPOSE_FILE (files separated by `:`, or by COMPOSE_PATH_SEPARATOR), from the
-    /// environment or `.env`.
+    /// environment or `.env`. `oci://REGISTRY/REPOSITORY:TAG` (or `@sha256:…`): a stack
+    /// published with `berth publish` or `docker compose publish`, fetched from the registry.
     #[arg(short = 'f', long = "file")]
     pub files: Vec<PathBuf>,
     /// Project name (default: COMPOSE_PROJECT_NAME from the environment or `.env`, else
