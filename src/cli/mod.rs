@@ -287,7 +287,9 @@ pub fn main() -> ExitCode {
     };
     // Private roots before anything is made in them (see paths::secure_roots); `config` only
     // reads the stack file and needs no state.
-    if nix::unistd::geteuid().is_root() && !stateless && !cli.global.dry_run {
+    // berth's own helpers (proxy, DNS server, supervisor) are given their paths and touch no
+    // other root: without this, each `__proxy` made the default root's directories.
+    if nix::unistd::geteuid().is_root() && !stateless && !helper && !cli.global.dry_run {
         let roots = crate::paths::Roots::new(cli.global.root.as_deref());
         if let Err(e) = crate::paths::secure_roots(&roots) {
             eprintln!("error: making berth's state private: {e}");
