@@ -360,3 +360,31 @@ fn a_services_dns_servers_and_search_domains_are_used() {
     assert!(nslookup(&s, "ext", "plain.").success().stdout().contains(&ip_of(&s, "plain", 1, "default")));
     s.down_clean();
 }
+
+/// A container's default hostname resolves to its own address (`hostname -i`, the glibc
+/// lookup of busybox), even for a container whose name hashes to twelve decimal digits —
+/// glibc takes such a name for a number — as Docker never gives an all-digit short id.
+/// (The v2 guest's pids once made such a name: `hostname -i` failed with "Unknown host".)
+#[test]
+fn a_default_hostname_is_never_all_digits_and_resolves() {
+    if !support::require_root() {
+        return;
+    }
+    let up = Upstream::start();
+    let s = Stack::new("dnsnum").image("busybox:latest");
+    // A service name whose container name hashes to 12 digits (about one in 280).
+    let numeric = (0..50_000)
+        .map(|i| format!("s{i}"))
+        .find(|svc| berth::common::ids::short_hash(&s.name(svc, 1), 12).bytes().all(|b| b.is_ascii_digit()))
+        .expect("a service name whose container name hashes to digits");
+    let mut s = s.file(&format!("services:\n  {numeric}: {{image: busybox:latest, command: [sleep, '600']}}\n"));
+    s.dns_upstream = format!("127.0.0.1:{}", up.port);
+    s.up(&["-d"]).success();
+    let ip = ip_of(&s, &numeric, 1, "default");
+    let hostname = s.berth(&["exec", &numeric, "hostname"]).success().stdout().trim().to_string();
+    assert_eq!(hostname.len(), 12, "{hostname}");
+    assert!(!hostname.bytes().all(|b| b.is_ascii_digit()), "an all-digit hostname: {hostname}");
+    let own = s.berth(&["exec", &numeric, "hostname", "-i"]);
+    assert_eq!(own.success().stdout().trim(), ip, "{}", own.text());
+    s.down_clean();
+}

@@ -233,7 +233,7 @@ fn build_config(a: &RunArgs, image: &ResolvedImage, rt: &Runtime) -> anyhow::Res
     cfg.process.tty = a.tty;
     cfg.process.console_size = a.tty.then(attach::caller_window_size).flatten();
     cfg.process.stdin = a.interactive;
-    cfg.hostname = Some(a.hostname.clone().unwrap_or_else(|| id[..12].to_string()));
+    cfg.hostname = Some(a.hostname.clone().unwrap_or_else(|| crate::common::ids::hostname_of_id(&id)));
     cfg.stop_signal = ic.stop_signal.clone();
     cfg.init = a.init;
     cfg.rootfs.read_only = a.read_only;
@@ -490,7 +490,7 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
 }
 
 fn random_id() -> anyhow::Result<String> {
-    crate::common::ids::hex_id(16).context("getrandom")
+    crate::common::ids::container_id(16).context("getrandom")
 }
 
 #[cfg(test)]

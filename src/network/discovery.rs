@@ -56,7 +56,7 @@ impl NetworkManager {
         let dir = self.store.files_dir(container_id);
         let all = self.store.sandboxes()?;
         let host_resolv = std::fs::read_to_string(HOST_RESOLV_CONF).unwrap_or_default();
-        let hostname = spec.hostname.clone().unwrap_or_else(|| short_hostname(container_id));
+        let hostname = spec.hostname.clone().unwrap_or_else(|| crate::common::ids::hostname_of_id(container_id));
         let files = [
             ("hosts", "/etc/hosts", render_hosts(sandbox, &all)),
             ("resolv.conf", "/etc/resolv.conf", render_resolv(spec, &host_resolv)),
@@ -150,9 +150,4 @@ fn rewrite_if_changed(path: &Path, content: &str) -> Result<()> {
         return Ok(());
     }
     write_in_place(path, content)
-}
-
-/// Docker's default hostname: the first 12 characters of the container id.
-fn short_hostname(id: &str) -> String {
-    id.chars().take(12).collect::<String>().trim_end_matches(['-', '.']).to_string()
 }

@@ -52,7 +52,7 @@ pub fn container_config(t: &Target<'_>, image: &ResolvedImage) -> Result<Contain
     cfg.process.ulimits = ulimits(svc);
     // Docker's default hostname is the short container id; our ids are names, so a short hash
     // of the name stands in for it.
-    cfg.hostname = Some(svc.hostname.clone().unwrap_or_else(|| short_hash(t.name)));
+    cfg.hostname = Some(svc.hostname.clone().unwrap_or_else(|| crate::common::ids::default_hostname(t.name)));
     cfg.domainname = svc.domainname.clone();
     cfg.namespaces.net = match &svc.network_mode {
         Some(NetworkMode::Host) => NetNs::Host,

@@ -145,7 +145,7 @@ fn setup(ctx: &ChildCtx<'_>) -> Result<(), String> {
     }
     // 11. hostname and domainname (own uts namespace only).
     if !cfg.namespaces.uts_host {
-        let host = cfg.hostname.clone().unwrap_or_else(|| cfg.id.chars().take(12).collect());
+        let host = cfg.hostname.clone().unwrap_or_else(|| crate::common::ids::hostname_of_id(&cfg.id));
         nix::unistd::sethostname(&host).map_err(|e| format!("sethostname {host}: {e}"))?;
         if let Some(d) = &cfg.domainname {
             let c = std::ffi::CString::new(d.as_str()).map_err(|e| e.to_string())?;
