@@ -388,3 +388,33 @@ fn a_default_hostname_is_never_all_digits_and_resolves() {
     assert_eq!(own.success().stdout().trim(), ip, "{}", own.text());
     s.down_clean();
 }
+
+/// Many clients at once find no server and need one (parallel teardowns and starts do): one
+/// server runs at a time, each client is answered, and none is left once nothing uses it.
+/// Before the spawn lock, two clients each started a server; one was answered by the other's,
+/// and its own, slow to start, took over after the first exited and waited for ever (a server
+/// left behind by `down` in the v2 guest).
+#[test]
+fn racing_clients_leave_no_dns_server_behind() {
+    if !support::require_root() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let roots = berth::paths::Roots::new(Some(tmp.path()));
+    let nm = berth::network::NetworkManager::new(&roots).with_proxy_binary(env!("CARGO_BIN_EXE_berth"));
+    let servers = || {
+        let args = format!("__dns --state {} ", roots.state.display());
+        support::stack::processes_of(&roots.state.to_string_lossy())
+            .into_iter()
+            .filter(|(_, c)| c.contains(&args))
+            .count()
+    };
+    for round in 0..10 {
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| nm.sync_dns().expect("sync"));
+            }
+        });
+        assert_eq!(servers(), 0, "round {round}: a DNS server with nothing to serve is left");
+    }
+}

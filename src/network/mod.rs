@@ -201,6 +201,12 @@ impl NetworkManager {
         dns::DnsCtl { files: dns::Files::new(&self.store), roots: &self.roots, binary: &self.proxy_binary }
     }
 
+    /// Make the root's DNS server match the network store now: started when a container uses
+    /// it and none runs, told of every change, gone (waited for) when no container uses it.
+    pub fn sync_dns(&self) -> Result<()> {
+        self.dns().sync()
+    }
+
     /// Where container `id`'s network namespace is bound (for `NetNs::Path`, and for
     /// `network_mode: service:NAME` / `container:NAME`, which join another container's).
     pub fn sandbox_path(&self, container_id: &str) -> PathBuf {

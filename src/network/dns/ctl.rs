@@ -3,6 +3,13 @@
 //! listening before the container's first instruction, and a removed container's sockets are
 //! closed before its namespace is deleted (a socket would keep the namespace, and its veths,
 //! alive).
+//!
+//! Starting a server is serialized across processes (a lock file, [`Files::spawn_lock`]): a
+//! client that finds no server takes it, looks again, and only then starts one and waits for
+//! it. Without it, two clients that both found none each started a server; one was answered by
+//! the other's, and its own, slow to start, took over the root's lock after the first had
+//! exited and waited for a `sync` that never came — a server left behind by `down` (seen in
+//! the emulated v2 guest).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -11,6 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 
@@ -32,11 +40,29 @@ impl DnsCtl<'_> {
     /// Make the server serve exactly the store's DNS containers; started when needed, and
     /// gone (waited for) when it has none left.
     pub fn sync(&self) -> Result<()> {
+        self.sync_answer(true).map(drop)
+    }
+
+    /// Only the store needs nothing served (a container's names withdrawn): tell a running
+    /// server, start none.
+    pub fn sync_if_running(&self) -> Result<()> {
+        self.sync_answer(false).map(drop)
+    }
+
+    /// Tell the server to re-read the store; with `start`, start one when none runs. Whether
+    /// a server runs after it (it had containers to serve).
+    ///
+    /// A server that closes the connection unanswered was exiting (it had told another client
+    /// `bye`): it is waited for, and then asked again — or, without `start`, nothing is left
+    /// to tell: no server serves anything.
+    fn sync_answer(&self, start: bool) -> Result<Serving> {
         let mut last = String::new();
         for _ in 0..4 {
+            let running = crate::network::proxyctl::helper_pid(&self.files.pid, &self.helper_args());
             let stream = match UnixStream::connect(&self.files.socket) {
                 Ok(s) => s,
-                Err(_) => match self.spawn_and_connect() {
+                Err(_) if !start => return Ok(Serving::No),
+                Err(_) => match self.connect_or_spawn() {
                     Ok(s) => s,
                     Err(e) => {
                         last = e;
@@ -45,39 +71,43 @@ impl DnsCtl<'_> {
                 },
             };
             match exchange(stream) {
-                Ok(reply) if reply == "ok" => return Ok(()),
+                Ok(reply) if reply == "ok" => return Ok(Serving::Yes),
                 Ok(reply) if reply.starts_with("bye") => {
                     wait_gone(reply.trim_start_matches("bye").trim().parse().unwrap_or(0));
-                    return Ok(());
+                    return Ok(Serving::No);
                 }
                 Ok(reply) if reply.starts_with("error ") => {
                     return Err(err(format!("the DNS server cannot serve {}", &reply[6..])));
                 }
-                // No answer: the server was exiting as we connected; start another.
                 Ok(reply) => last = format!("unexpected answer {reply:?}"),
                 Err(e) => last = e.to_string(),
+            }
+            if let Some(pid) = running {
+                wait_gone(pid);
             }
         }
         Err(err(format!("no answer from the DNS server ({last}); log: {}", self.log())))
     }
 
-    /// Only the store needs nothing served: tell a running server, start none.
-    pub fn sync_if_running(&self) -> Result<()> {
-        if UnixStream::connect(&self.files.socket).is_ok() {
-            self.sync()
-        } else {
-            Ok(())
-        }
+    /// What a server of this root has on its command line.
+    fn helper_args(&self) -> [&[u8]; 2] {
+        [b"__dns", self.roots.state.as_os_str().as_encoded_bytes()]
     }
 
     /// No container of the root uses the server any more: make sure it is gone. It is told
-    /// (a sync, which it answers with `bye` and exits), and one still running after that — a
-    /// server that missed the last change, say, when an `up` was killed half-way — is sent
-    /// SIGTERM (it exits on it) and waited for. `down` leaves no server behind either way.
+    /// (a sync, which it answers with `bye` and exits), and one still running that cannot be
+    /// told — its socket gone, say, when an `up` was killed half-way — is sent SIGTERM (it
+    /// exits on it) and waited for. `down` leaves no server behind either way. A server that
+    /// answers it has containers to serve (another project's `up` registered one meanwhile)
+    /// stays.
     pub fn stop_idle(&self) -> Result<()> {
-        self.sync_if_running()?;
-        let state = self.roots.state.as_os_str().as_encoded_bytes();
-        if let Some(pid) = crate::network::proxyctl::helper_pid(&self.files.pid, &[b"__dns", state]) {
+        if self.sync_answer(false)? == Serving::Yes {
+            return Ok(());
+        }
+        // Not while a client starts a server (it holds this lock until it is connected).
+        let Ok(file) = std::fs::File::create(&self.files.spawn_lock) else { return Ok(()) };
+        let Ok(_guard) = Flock::lock(file, FlockArg::LockExclusive) else { return Ok(()) };
+        if let Some(pid) = crate::network::proxyctl::helper_pid(&self.files.pid, &self.helper_args()) {
             tracing::debug!(pid, "DNS server still running with no container to serve: stopping it");
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
             wait_gone(pid);
@@ -89,11 +119,31 @@ impl DnsCtl<'_> {
         std::fs::read_to_string(&self.files.log).unwrap_or_default().trim().to_string()
     }
 
-    /// Start a server detached (own process group, output to its log) and wait for its
-    /// socket. A server that loses the race for the root's lock exits at once, and the
-    /// winner's socket appears instead.
-    fn spawn_and_connect(&self) -> std::result::Result<UnixStream, String> {
+    /// Under the spawn lock: the server that runs now, or one started here. The lock is held
+    /// until this client is connected, so no other client starts a server meanwhile: the
+    /// connection is to the server started here (or to one that was already running).
+    fn connect_or_spawn(&self) -> std::result::Result<UnixStream, String> {
         std::fs::create_dir_all(&self.files.dir).map_err(|e| e.to_string())?;
+        let file = std::fs::File::create(&self.files.spawn_lock).map_err(|e| e.to_string())?;
+        let _guard = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| format!("locking {}: {e}", self.files.spawn_lock.display()))?;
+        if let Ok(s) = UnixStream::connect(&self.files.socket) {
+            return Ok(s);
+        }
+        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            match self.spawn_and_connect(deadline)? {
+                Some(s) => return Ok(s),
+                // It lost the root's lock to a server that was exiting: start another.
+                None => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
+    /// Start a server detached (own process group, output to its log) and wait for its
+    /// socket. None when it exited at once with success: it lost the root's lock to a server
+    /// that is on its way out (no other client starts one while we hold the spawn lock).
+    fn spawn_and_connect(&self, deadline: Instant) -> std::result::Result<Option<UnixStream>, String> {
         let log = std::fs::File::create(&self.files.log).map_err(|e| e.to_string())?;
         let mut child = Command::new(self.binary)
             .arg("__dns")
@@ -109,20 +159,15 @@ impl DnsCtl<'_> {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("start {} __dns: {e}", self.binary.display()))?;
-        let deadline = Instant::now() + ANSWER_TIMEOUT;
-        let mut exited = None;
         loop {
             if let Ok(s) = UnixStream::connect(&self.files.socket) {
-                return Ok(s);
+                return Ok(Some(s));
             }
-            if exited.is_none() {
-                exited = child.try_wait().ok().flatten().map(|st| (st, Instant::now()));
-            }
-            // Our server exited: fine if another one runs (its socket appears); not for long.
-            if let Some((status, at)) = exited {
-                if at.elapsed() > Duration::from_secs(2) {
-                    return Err(format!("the DNS server exited ({status}); log: {}", self.log()));
+            if let Some(status) = child.try_wait().ok().flatten() {
+                if status.success() && Instant::now() < deadline {
+                    return Ok(None);
                 }
+                return Err(format!("the DNS server exited ({status}); log: {}", self.log()));
             }
             if Instant::now() > deadline {
                 return Err(format!("the DNS server did not start within {ANSWER_TIMEOUT:?}; log: {}", self.log()));
@@ -130,6 +175,13 @@ impl DnsCtl<'_> {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
+}
+
+/// Whether a server runs after a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serving {
+    Yes,
+    No,
 }
 
 /// Send `sync`, read the one-line answer.

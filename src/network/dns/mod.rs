@@ -38,12 +38,14 @@ use super::store::Store;
 /// The address the server answers on inside each container's namespace (Docker's).
 pub const LISTEN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 
-/// The server's files in the root's run dir: control socket, lock, pid, log.
+/// The server's files in the root's run dir: control socket, lock, pid, log, and the lock
+/// clients take to start one (see `ctl`).
 #[derive(Debug, Clone)]
 pub struct Files {
     pub dir: PathBuf,
     pub socket: PathBuf,
     pub lock: PathBuf,
+    pub spawn_lock: PathBuf,
     pub pid: PathBuf,
     pub log: PathBuf,
 }
@@ -54,6 +56,7 @@ impl Files {
         Files {
             socket: dir.join("control.sock"),
             lock: dir.join("lock"),
+            spawn_lock: dir.join("spawn.lock"),
             pid: dir.join("pid"),
             log: dir.join("log"),
             dir,

@@ -115,19 +115,20 @@ async fn serve(store: &Store, listener: std::os::unix::net::UnixListener) -> io:
             c = listener.accept() => c,
         };
         let Ok((conn, _)) = conn else { continue };
-        let (read, mut write) = conn.into_split();
-        let mut line = String::new();
-        let mut reader = BufReader::new(read.take(64));
-        if !matches!(timeout(CONTROL_TIMEOUT, reader.read_line(&mut line)).await, Ok(Ok(_))) || line.trim() != "sync" {
+        if !control(conn, store, &shared, &mut served).await {
             continue;
         }
-        let errors = reload(store, &shared, &mut served).await;
-        let reply = match (served.is_empty(), errors.is_empty()) {
-            (true, _) => format!("bye {}\n", std::process::id()),
-            (false, true) => "ok\n".to_string(),
-            (false, false) => format!("error {}\n", errors.join("; ")),
-        };
-        let _ = timeout(CONTROL_TIMEOUT, write.write_all(reply.as_bytes())).await;
+        // Nothing left to serve: answer every client already waiting (each one re-reads the
+        // store: one may have registered a container), then go — a client would otherwise
+        // find its connection closed unanswered and have to start the next server itself.
+        while served.is_empty() {
+            match timeout(Duration::ZERO, listener.accept()).await {
+                Ok(Ok((conn, _))) => {
+                    control(conn, store, &shared, &mut served).await;
+                }
+                _ => break,
+            }
+        }
         if served.is_empty() {
             break;
         }
@@ -136,6 +137,30 @@ async fn serve(store: &Store, listener: std::os::unix::net::UnixListener) -> io:
         stop(s).await;
     }
     Ok(())
+}
+
+/// One control connection: a `sync` line in, the store re-read, the answer out (`ok`, `bye PID`
+/// when nothing is left to serve, or `error …`). False when it was not a `sync` (nothing done).
+async fn control(
+    conn: tokio::net::UnixStream,
+    store: &Store,
+    shared: &Arc<Shared>,
+    served: &mut HashMap<String, Served>,
+) -> bool {
+    let (read, mut write) = conn.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(64));
+    if !matches!(timeout(CONTROL_TIMEOUT, reader.read_line(&mut line)).await, Ok(Ok(_))) || line.trim() != "sync" {
+        return false;
+    }
+    let errors = reload(store, shared, served).await;
+    let reply = match (served.is_empty(), errors.is_empty()) {
+        (true, _) => format!("bye {}\n", std::process::id()),
+        (false, true) => "ok\n".to_string(),
+        (false, false) => format!("error {}\n", errors.join("; ")),
+    };
+    let _ = timeout(CONTROL_TIMEOUT, write.write_all(reply.as_bytes())).await;
+    true
 }
 
 /// Re-read the store: new names for everyone, sockets for new containers, none for gone ones.
