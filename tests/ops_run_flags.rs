@@ -224,3 +224,42 @@ services:
     assert!(s.runtime_state("db", 1).is_some_and(|st| st.is_running()));
     s.down_clean();
 }
+
+/// `run -q` prints nothing but the container's output (no lines about the dependency it
+/// starts); `--remove-orphans` removes the containers of services gone from the file, which
+/// a plain `run` only reports — as `docker compose run`.
+#[test]
+fn quiet_and_remove_orphans() {
+    if !support::require_root() {
+        return;
+    }
+    let both = "services:\n  db: {image: busybox:latest, command: [sleep, '1000']}\n  old: {image: busybox:latest, command: [sleep, '1000']}\n  client: {image: busybox:latest, depends_on: [db], command: [echo, hi]}\n";
+    let mut s = Stack::new("runq").image("busybox:latest").file(both);
+    // Quiet: db is started, yet neither stream says so.
+    let r = s.berth(&["run", "--rm", "-q", "client"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert_eq!(r.stdout(), "hi\n");
+    assert_eq!(r.stderr(), "", "run -q printed progress");
+    assert!(s.runtime_state("db", 1).is_some_and(|st| st.is_running()));
+    // Not quiet: the same start is reported on stderr.
+    s.berth(&["stop", "db"]).success();
+    let r = s.berth(&["run", "--rm", "client"]);
+    assert_eq!(r.stdout(), "hi\n");
+    assert!(r.stderr().contains(&s.name("db", 1)), "{}", r.text());
+
+    // `old` leaves the file: a plain run reports it and keeps it, --remove-orphans removes it.
+    s.berth(&["up", "-d", "old"]).success();
+    s.write("services:\n  db: {image: busybox:latest, command: [sleep, '1000']}\n  client: {image: busybox:latest, depends_on: [db], command: [echo, hi]}\n");
+    let r = s.berth(&["run", "--rm", "client"]);
+    assert_eq!(r.stdout(), "hi\n");
+    assert!(r.stderr().contains("--remove-orphans"), "{}", r.text());
+    assert!(s.runtime_state("old", 1).is_some_and(|st| st.is_running()), "a plain run removed the orphan");
+    let r = s.berth(&["run", "--rm", "--remove-orphans", "client"]);
+    assert_eq!((r.code(), r.stdout().as_str()), (0, "hi\n"), "{}", r.text());
+    assert!(s.runtime_state("old", 1).is_none(), "the orphan is still there");
+    assert!(s.runtime_state("db", 1).is_some_and(|st| st.is_running()), "db was touched");
+    // Only with a service.
+    let r = s.berth(&["run", "--rm", "--remove-orphans", "busybox:latest", "true"]);
+    assert!(r.stderr().contains("--remove-orphans needs a service"), "{}", r.text());
+    s.down_clean();
+}

@@ -319,18 +319,12 @@ pub fn main() -> ExitCode {
         Command::Bridge(_) => meta::bridge(),
         Command::Alpha(args) => viz::run(&cli.global, args),
         Command::Image(args) => images::run_image(&cli.global, args),
-        // `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
-        // else an image (as `docker run`).
-        Command::Run(args) if service_run::names_service(&cli.global, &args.image) => {
-            for flag in service_run::image_only_flags(args) {
-                eprintln!(
-                    "warning: {flag} is a `docker run` flag; the service `{}` says that, so it is ignored",
-                    args.image
-                );
-            }
-            service_run::run_service(&cli.global, &service_run::ServiceRunArgs::from(&**args))
+        Command::Run(args) if args.quiet => {
+            // `run -q`: no progress lines anywhere in the command, as Compose's quiet display.
+            crate::term::set(crate::term::ansi(), crate::term::ProgressMode::Quiet);
+            run_command(&cli.global, args)
         }
-        Command::Run(args) => run::run(&cli.global, args),
+        Command::Run(args) => run_command(&cli.global, args),
         Command::Volume(args) => volume::run(&cli.global, args),
         Command::Network(args) => network::run(&cli.global, args),
         Command::Proxy(args) => network::proxy(args),
@@ -431,6 +425,18 @@ fn init_tracing(level: &str) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// `berth run NAME`: a service of the stack when NAME names one (as `docker compose run`),
+/// else an image (as `docker run`).
+fn run_command(g: &GlobalOpts, args: &run::RunArgs) -> anyhow::Result<ExitCode> {
+    if !service_run::names_service(g, &args.image) {
+        return run::run(g, args);
+    }
+    for flag in service_run::image_only_flags(args) {
+        eprintln!("warning: {flag} is a `docker run` flag; the service `{}` says that, so it is ignored", args.image);
+    }
+    service_run::run_service(g, &service_run::ServiceRunArgs::from(args))
 }
 
 #[cfg(test)]

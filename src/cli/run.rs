@@ -115,6 +115,14 @@ pub struct RunArgs {
     /// Pull without printing progress information.
     #[arg(long)]
     pub quiet_pull: bool,
+    /// Print no progress (dependencies starting, pulls, orphans): only what the container
+    /// writes, as `docker compose run -q`.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// With a SERVICE: remove the containers of services no longer in the stack file (else
+    /// they are reported), as `docker compose run --remove-orphans`.
+    #[arg(long)]
+    pub remove_orphans: bool,
     /// With a service: publish the service's ports (a one-off publishes none without it).
     #[arg(short = 'P', long = "service-ports")]
     pub service_ports: bool,
@@ -132,16 +140,17 @@ pub struct RunArgs {
 
 /// Signal received by the CLI, forwarded to the container by the follow loop.
 pub fn run(g: &GlobalOpts, a: &RunArgs) -> anyhow::Result<ExitCode> {
-    if a.service_ports || a.use_aliases || a.build {
-        let flag = match (a.service_ports, a.use_aliases) {
-            (true, _) => "-P/--service-ports",
-            (_, true) => "--use-aliases",
-            _ => "--build",
+    if a.service_ports || a.use_aliases || a.build || a.remove_orphans {
+        let flag = match (a.service_ports, a.use_aliases, a.build) {
+            (true, _, _) => "-P/--service-ports",
+            (_, true, _) => "--use-aliases",
+            (_, _, true) => "--build",
+            _ => "--remove-orphans",
         };
         bail!("{flag} needs a service of the stack file, and `{}` is not one", a.image);
     }
     let roots = Roots::new(g.root.as_deref());
-    super::pull::ensure_for_run(&roots, &a.image, &a.pull, a.quiet_pull)?;
+    super::pull::ensure_for_run(&roots, &a.image, &a.pull, a.quiet_pull || a.quiet)?;
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&a.image).with_context(|| format!("image {}", a.image))?;
     let rt = Runtime::new(&roots);

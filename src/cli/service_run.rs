@@ -17,6 +17,7 @@ use crate::image::ImageStore;
 use crate::reconciler::container::{self, Ctx};
 use crate::reconciler::hooks;
 use crate::reconciler::ops::oneoff::{self, Overrides};
+use crate::reconciler::progress::Progress;
 use crate::runtime::attach;
 use crate::runtime::Runtime;
 use crate::spec::convert::{volume_flag, ConvertContext};
@@ -62,8 +63,10 @@ pub struct ServiceRunArgs {
     pub build: bool,
     /// `--pull`: always, missing, never (for a service with an `image:` and no `build:`).
     pub pull: String,
-    /// `--quiet-pull`.
+    /// `--quiet-pull` (or `-q`).
     pub quiet_pull: bool,
+    /// `--remove-orphans`: the containers of services no longer in the file go first.
+    pub remove_orphans: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
     pub command: Vec<String>,
@@ -93,7 +96,8 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             use_aliases: a.use_aliases,
             build: a.build,
             pull: a.pull.clone(),
-            quiet_pull: a.quiet_pull,
+            quiet_pull: a.quiet_pull || a.quiet,
+            remove_orphans: a.remove_orphans,
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -141,6 +145,8 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
         bail!("no service `{}` in project `{}`", a.service, stack.name);
     }
     let roots = roots(g);
+    // As Compose's: orphans are removed (or reported) whether or not dependencies start.
+    crate::reconciler::up::orphans(&roots, &stack, a.remove_orphans, &Progress::new())?;
     if !a.no_deps {
         start_dependencies(g, &roots, &stack, &a.service, a.quiet_pull)?;
     }

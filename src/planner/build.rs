@@ -42,6 +42,17 @@ pub fn plan(desired: &Stack, actual: &Actual, opts: &PlanOptions) -> Result<Plan
     Ok(b.plan)
 }
 
+/// Only the orphans of `desired`'s project (containers of services no longer in the stack):
+/// removed with `remove`, else each a note. For `run SERVICE --remove-orphans`, which starts
+/// nothing else it needs not.
+pub fn plan_orphans(desired: &Stack, actual: &Actual, remove: bool) -> Result<Plan, PlanError> {
+    let graph = ServiceGraph::new(desired)?;
+    let none = IndexSet::new();
+    let mut b = Builder::new(desired, actual, &graph, &none);
+    b.orphans(remove);
+    Ok(b.plan)
+}
+
 struct Builder<'a> {
     stack: &'a Stack,
     actual: &'a Actual,

@@ -29,7 +29,7 @@ pub use actual::{
     Actual, ContainerState, ContainerStatus, FirewallDrift, Health, ImageState, NetworkState, ResourceState,
     VolumeState,
 };
-pub use build::plan;
+pub use build::{plan, plan_orphans};
 pub(crate) use decide::image_ref;
 pub use down::{plan_down, DownOptions};
 pub use graph::ServiceGraph;

@@ -261,6 +261,20 @@ fn orphans_are_reported_and_removed_on_request() {
     assert_eq!(text(&new, &actual, &opts), "- remove   demo-old-1       (orphan)\n");
 }
 
+#[test]
+fn orphans_alone_touch_no_other_service() {
+    // `run SERVICE --remove-orphans`: the orphans go; web, changed, is left as it is.
+    let old = stack("name: demo\nservices:\n  web: {image: nginx}\n  old: {image: busybox}\n");
+    let new = stack("name: demo\nservices:\n  web: {image: nginx:2}\n");
+    let actual = up_state(&old);
+    let removing = crate::planner::plan_orphans(&new, &actual, true).unwrap();
+    assert_eq!(render_text(&removing), "- remove   demo-old-1       (orphan)\n");
+    let noting = crate::planner::plan_orphans(&new, &actual, false).unwrap();
+    assert!(noting.is_empty());
+    assert_eq!(noting.notes().len(), 1);
+    assert_eq!(crate::planner::plan_orphans(&old, &actual, true).unwrap().len(), 0);
+}
+
 const DIAMOND: &str = "
 name: demo
 services:

@@ -31,6 +31,26 @@ pub struct UpReport {
     pub services: Vec<String>,
 }
 
+/// The project's orphans (containers of services no longer in `stack`) removed with
+/// `remove`, else reported, and nothing else done: `run SERVICE [--remove-orphans]`, as
+/// `docker compose run`.
+pub fn orphans(roots: &Roots, stack: &Stack, remove: bool, progress: &Progress) -> Result<()> {
+    let plan = || -> Result<planner::Plan> { Ok(planner::plan_orphans(stack, &observe(roots, &stack.name)?, remove)?) };
+    // Looked at first without the project lock (most runs have no orphans: nothing is made).
+    let unlocked = plan()?;
+    if unlocked.is_empty() {
+        for note in unlocked.notes() {
+            progress.note(&format!("{}: {}", note.target, note.message));
+        }
+        return Ok(());
+    }
+    let _lock = ProjectLock::acquire(roots, &stack.name, lock_wait())?;
+    let plan = plan()?;
+    let rt = Runtime::new(roots);
+    let ctx = Ctx::new(roots, &rt, &stack.name, Some(stack), None);
+    execute(&ctx, &plan, progress)
+}
+
 /// Make the running project match `stack`.
 pub fn up(
     roots: &Roots,
