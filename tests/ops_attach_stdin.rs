@@ -1,6 +1,7 @@
 //! A stack's containers with `tty: true` / `stdin_open: true`, as Compose runs them: started by
 //! `up -d` they keep their terminal or stdin open and run on (a tty one used to get a hang-up
-//! at once), and `berth attach` passes its stdin to them (`--detach-keys` leaves them running).
+//! at once), and `berth attach` passes its stdin to them (`--detach-keys` leaves them running),
+//! from several `attach`es at once, as `docker attach`.
 
 mod support;
 
@@ -88,5 +89,37 @@ fn run_detached_with_a_tty_runs_on() {
     std::thread::sleep(Duration::from_millis(700));
     assert!(rt.state(&name).is_ok_and(|st| st.is_running()), "run -d SERVICE (tty: true) keeps running");
     s.berth(&["container", "rm", "-f", "dt"]).success();
+    s.down_clean();
+}
+
+#[test]
+fn two_attach_clients_at_once_both_reach_the_container() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("attach2").image("busybox:latest").file(STACK);
+    s.up(&["-d", "--pull", "never", "cat"]).success();
+    // The first one stays attached (its stdin open, nothing sent yet) while the second one
+    // comes, sends and detaches; then the first sends and detaches.
+    let mut first = s.command(&["attach", "cat"]);
+    first.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut first = first.spawn().expect("spawn attach");
+    std::thread::sleep(Duration::from_millis(500));
+    let r = s.piped(&["attach", "cat"], b"from-second\n\x10\x11".to_vec());
+    assert_eq!(r.code(), 0, "{}", r.text());
+    s.eventually(Duration::from_secs(10), "the second client's line", || {
+        s.berth(&["logs", "cat"]).stdout().contains("from-second")
+    });
+    {
+        use std::io::Write as _;
+        let mut stdin = first.stdin.take().expect("stdin");
+        stdin.write_all(b"from-first\n\x10\x11").unwrap();
+    }
+    let out = first.wait_with_output().expect("first attach");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    s.eventually(Duration::from_secs(10), "the first client's line", || {
+        s.berth(&["logs", "cat"]).stdout().contains("from-first")
+    });
+    assert!(running(&s, "cat"));
     s.down_clean();
 }

@@ -2,7 +2,8 @@
 //! and `berth exec -it` start the container's pty at the caller's size (before the process
 //! runs, so its first `stty size` sees it) and copy every later size change (SIGWINCH) to it.
 //! As root on the real kernel; the user's terminal is a host pty whose controlling process is
-//! the berth CLI, so resizing it sends the CLI a real SIGWINCH.
+//! the berth CLI, so resizing it sends the CLI a real SIGWINCH. `berth attach` to a `tty: true`
+//! service started by `up -d` gives the container's terminal its size, and follows it too.
 
 #[path = "ops_common/mod.rs"]
 mod ops;
@@ -157,5 +158,27 @@ fn exec_it_starts_at_the_callers_size_and_follows_sigwinch() {
     p.up("app", 1);
     check_follows(&p, &["exec", "-it", "app"]);
     check_follows(&p, &["exec", "-t", "app"]);
+    p.teardown();
+}
+
+#[test]
+fn attach_gives_a_tty_service_the_callers_size_and_follows_sigwinch() {
+    if !support::require_root() {
+        return;
+    }
+    // Prints the size on every SIGWINCH (started by `up -d`: nobody's terminal size yet).
+    let compose = "services:\n  app:\n    image: busybox:test\n    tty: true\n    stdin_open: true\n    command: [sh, -c, \"trap 'echo resized=$$(stty size)' WINCH; echo ready; while :; do sleep 0.05; done\"]\n";
+    let p = ops::project("winsize-attach", compose);
+    let id = p.up("app", 1);
+    p.wait_log(&id, "ready");
+    let term = Term::spawn(p.cmd(&["attach", "app"]), 37, 111);
+    term.wait_for("resized=37 111");
+    term.resize(50, 132);
+    term.wait_for("resized=50 132");
+    // The detach keys end attach with 0 and leave the container running.
+    assert_eq!(nix::unistd::write(&term.master, b"\x10\x11").unwrap(), 2);
+    let (code, text) = term.finish();
+    assert_eq!(code, Some(0), "{text:?}");
+    assert!(p.rt.state(&id).is_ok_and(|st| st.is_running()), "detaching stopped it");
     p.teardown();
 }

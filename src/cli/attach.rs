@@ -20,8 +20,8 @@ use nix::sys::signal::Signal;
 use super::ps::{project_name, roots};
 use super::GlobalOpts;
 use crate::reconciler::ops::select;
-use crate::runtime::attach::{LogFollower, RawMode};
-use crate::runtime::{Runtime, Status};
+use crate::runtime::attach::{caller_window_size, take_winch, LogFollower, RawMode, WinchRelay};
+use crate::runtime::{AttachClient, Runtime, Status};
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
@@ -71,7 +71,10 @@ pub fn run(g: &GlobalOpts, a: &AttachArgs) -> anyhow::Result<ExitCode> {
             )
         })?),
         false => None,
-    };
+    }
+    .map(std::sync::Arc::new);
+    // Our terminal's size goes to the container's terminal, now and after each resize.
+    let winch = (stream.is_some() && cfg.process.tty && caller_window_size().is_some()).then(WinchRelay::install);
     if a.sig_proxy {
         for sig in [libc::SIGINT, libc::SIGTERM] {
             // SAFETY: the handler only stores to an atomic.
@@ -82,11 +85,18 @@ pub fn run(g: &GlobalOpts, a: &AttachArgs) -> anyhow::Result<ExitCode> {
     // Only what is written from now on, as docker attach (its `logs` shows the rest).
     follower.poll_records(&mut |_| {});
     // Input only now: what it makes the container write is after the point we follow from.
-    if let Some(stream) = stream {
-        std::thread::spawn(move || forward_input(stream, &keys));
+    if let Some(stream) = stream.clone() {
+        std::thread::spawn(move || forward_input(&stream, &keys));
     }
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     loop {
+        if let (Some(stream), Some(_)) = (&stream, &winch) {
+            if take_winch() {
+                if let Some(size) = caller_window_size() {
+                    let _ = stream.send_size(size);
+                }
+            }
+        }
         follower.poll(&mut out, &mut err);
         if DETACHED.load(Ordering::SeqCst) {
             let _ = out.flush();
@@ -109,7 +119,7 @@ pub fn run(g: &GlobalOpts, a: &AttachArgs) -> anyhow::Result<ExitCode> {
 
 /// Copy our stdin to the container's attach socket until it ends, or until the detach keys
 /// are typed (they are not passed on; a partial match is, once it stops matching).
-fn forward_input(mut to: std::os::unix::net::UnixStream, keys: &[u8]) {
+fn forward_input(to: &AttachClient, keys: &[u8]) {
     let mut stdin = std::io::stdin().lock();
     let mut buf = [0u8; 4096];
     let mut matched = 0;
@@ -123,7 +133,7 @@ fn forward_input(mut to: std::os::unix::net::UnixStream, keys: &[u8]) {
             if !keys.is_empty() && b == keys[matched] {
                 matched += 1;
                 if matched == keys.len() {
-                    let _ = to.write_all(&out);
+                    let _ = to.send_input(&out);
                     DETACHED.store(true, Ordering::SeqCst);
                     return;
                 }
@@ -137,7 +147,7 @@ fn forward_input(mut to: std::os::unix::net::UnixStream, keys: &[u8]) {
                 out.push(b);
             }
         }
-        if to.write_all(&out).is_err() {
+        if to.send_input(&out).is_err() {
             return;
         }
     }

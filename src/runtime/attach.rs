@@ -97,6 +97,12 @@ extern "C" fn on_winch(_: libc::c_int) {
     WINCH.store(true, Ordering::SeqCst);
 }
 
+/// Whether a SIGWINCH came since the last call (or [`WinchRelay::install`]), for relays that
+/// poll for it (`berth attach`).
+pub fn take_winch() -> bool {
+    WINCH.swap(false, Ordering::SeqCst)
+}
+
 /// While alive, our terminal's size follows into the relayed pty: SIGWINCH is caught, and
 /// [`relay_pty_step`] copies the size after each one. Dropping it puts back the SIGWINCH
 /// disposition found at [`WinchRelay::install`] (default: ignored).

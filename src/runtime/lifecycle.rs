@@ -249,7 +249,7 @@ impl Runtime {
     }
 
     /// Connect to [`Runtime::attach_socket`] (however long the state dir's path).
-    pub fn connect_attach(&self, id: &str) -> std::io::Result<std::os::unix::net::UnixStream> {
+    pub fn connect_attach(&self, id: &str) -> std::io::Result<super::console::AttachClient> {
         super::console::connect(&self.dir(id).0)
     }
 

@@ -35,6 +35,7 @@ mod child;
 mod clone3;
 pub mod config;
 mod console;
+pub use console::AttachClient;
 pub mod devices_bpf;
 pub mod error;
 pub mod exec;

@@ -454,23 +454,19 @@ fn pump_logs(
         let pause = budget.pause(Instant::now());
         // The container's exit first, then the open streams (paused: only the exit is watched),
         // with the stream each slot holds, then the console's fd (attach input).
-        let exit = PollFd::new(pidfd.as_fd(), PollFlags::POLLIN);
-        let mut fds = [exit; 4];
-        let mut which = [0; 4];
-        let mut watched = 1;
+        let mut fds = vec![PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        let mut which = [0; 3];
         for (i, fd) in open.iter().enumerate().filter(|_| pause.is_none()) {
             if let Some(fd) = fd {
-                fds[watched] = PollFd::new(*fd, PollFlags::POLLIN);
-                which[watched] = i;
-                watched += 1;
+                which[fds.len()] = i;
+                fds.push(PollFd::new(*fd, PollFlags::POLLIN));
             }
         }
-        let streams_end = watched;
+        let streams_end = fds.len();
         if let (Some(c), None) = (&console, pause) {
-            let (fd, flags) = c.interest();
-            fds[watched] = PollFd::new(fd, flags);
-            watched += 1;
+            fds.extend(c.interests().into_iter().map(|(fd, flags)| PollFd::new(fd, flags)));
         }
+        let watched = fds.len();
         let timeout = match pause {
             Some(d) => PollTimeout::try_from(d.as_millis().clamp(1, i32::MAX as u128)).unwrap_or(PollTimeout::MAX),
             None if quiet_ms > 0 => PollTimeout::try_from(quiet_ms).unwrap_or(PollTimeout::MAX),
@@ -498,11 +494,12 @@ fn pump_logs(
                 None => open[i] = None,
             }
         }
-        let console_fired = streams_end < watched && fired(&fds[streams_end]);
+        let console_fired: Vec<bool> = fds[streams_end..watched].iter().map(fired).collect();
         let exited = fired(&fds[0]);
-        if console_fired {
+        drop(fds);
+        if console_fired.contains(&true) {
             if let Some(c) = console.as_mut() {
-                c.on_ready();
+                c.on_ready(&console_fired);
             }
         }
         if exited {
