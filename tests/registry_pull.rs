@@ -194,6 +194,71 @@ fn quiet_pull_pulls_without_progress_lines() {
     s.down_clean();
 }
 
+/// A multi-platform image pinned by its index's digest (as `config --resolve-image-digests`
+/// pins one): `up` pulls it (the platform's manifest, stored under that pin), finds it there
+/// the next time (nothing to do), and so does `run`.
+#[test]
+fn up_pulls_an_image_pinned_by_its_index_digest() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let image = format!("{}/test/multi:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &image);
+    ok(seed.path(), &["image", "push", &image]);
+    // An OCI index over it: the host's platform and another one (the same manifest, as a
+    // registry would hold an arm64 one), pushed as a tag of its own.
+    let (_, manifest) = inspect(seed.path(), &image);
+    let size = fs::metadata(seed.path().join("images/blobs/sha256").join(manifest.trim_start_matches("sha256:")))
+        .map(|m| m.len())
+        .expect("manifest blob");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let entry = |arch: &str| {
+        format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{manifest}","size":{size},"platform":{{"os":"linux","architecture":"{arch}"}}}}"#
+        )
+    };
+    let other = if arch == "amd64" { "riscv64" } else { "amd64" };
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{},{}]}}"#,
+        entry(other),
+        entry(arch)
+    );
+    let port: u16 = reg.addr().rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("port");
+    let status = support::http::put(
+        port,
+        "/v2/test/multi/manifests/idx",
+        "application/vnd.oci.image.index.v1+json",
+        index.as_bytes(),
+    );
+    assert_eq!(status, Some(201), "PUT the index");
+    let index_digest = {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(index.as_bytes())))
+    };
+    let pinned = format!("{}/test/multi@{index_digest}", reg.addr());
+    let tagged = format!("{}/test/multi:idx@{index_digest}", reg.addr());
+
+    let mut s = Stack::new("regidx").file(&stack_yaml(&[("app", &pinned), ("tagged", &tagged)]));
+    let out = s.up(&["-d"]);
+    out.success();
+    assert!(out.text().contains("Pulled"), "{}", out.text());
+    for svc in ["app", "tagged"] {
+        let exec = s.berth(&["exec", svc, "echo", "from-the-index"]);
+        assert_eq!(exec.success().stdout(), "from-the-index\n");
+    }
+    let again = s.up(&["-d"]);
+    assert!(again.success().text().contains("nothing to do") && !again.text().contains("Pulled"), "{}", again.text());
+    let run = s.berth(&["run", "--rm", "--no-deps", "app", "echo", "run-too"]);
+    assert!(run.success().stdout().contains("run-too") && !run.text().contains("Pulled"), "{}", run.text());
+    s.down_clean();
+}
+
 fn stack_yaml(services: &[(&str, &str)]) -> String {
     let mut y = String::from("services:\n");
     for (name, image) in services {

@@ -30,3 +30,20 @@ pub fn get(port: u16, path: &str) -> Option<String> {
 pub fn body(port: u16, path: &str) -> Option<String> {
     get(port, path).map(|t| t.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
+
+/// PUT `body` with `content_type` to `path` on 127.0.0.1:`port` (HTTP/1.0): the status code.
+#[allow(dead_code)]
+pub fn put(port: u16, path: &str, content_type: &str, body: &[u8]) -> Option<u16> {
+    let mut c = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        c,
+        "PUT {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .ok()?;
+    c.write_all(body).ok()?;
+    let mut text = String::new();
+    c.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
