@@ -495,3 +495,44 @@ fn run_builds_a_missing_service_image_and_run_build_rebuilds() {
     assert_eq!((r.code(), r.stdout()), (0, "second\n".to_string()), "{}", r.text());
     s.down_clean();
 }
+
+/// `up --no-build` (and `create --no-build`) never builds: a missing image is an error naming
+/// the service, and nothing is made; a present one is used as it is, even stale. `--quiet-build`
+/// builds without printing the steps (errors still show); `run --quiet-build` too.
+#[test]
+fn no_build_and_quiet_build() {
+    if !require_root() {
+        return;
+    }
+    let mut s = Stack::new("nobuild")
+        .image("busybox:latest")
+        .file("services:\n  app:\n    build:\n      context: ./app\n    command: [sleep, '1000']\n");
+    let app = s.dir.join("app");
+    fs::create_dir_all(&app).expect("mkdir app");
+    fs::write(app.join("Dockerfile"), "FROM busybox:latest\nCOPY msg /msg\n").expect("write");
+    fs::write(app.join("msg"), "first\n").expect("write");
+    for cmd in [&["up", "-d", "--no-build"][..], &["create", "--no-build"][..]] {
+        let r = s.berth(cmd);
+        assert_ne!(r.code(), 0, "{cmd:?}: {}", r.text());
+        assert!(r.stderr().contains("service `app`") && r.stderr().contains("--no-build"), "{}", r.text());
+        assert!(s.record("app", 1).is_none(), "{cmd:?} made a container");
+    }
+    assert!(s.berth(&["up", "-d", "--no-build", "--build"]).code() != 0, "--no-build and --build together");
+    // Quiet: the build's steps are not printed; without it they are.
+    let r = s.berth(&["up", "-d", "--quiet-build"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert!(!r.stderr().contains("COPY msg /msg"), "quiet build printed its steps: {}", r.text());
+    let cat = s.berth(&["exec", "app", "cat", "/msg"]);
+    assert_eq!(cat.stdout(), "first\n", "{}", cat.text());
+    let r = s.berth(&["run", "--rm", "--build", "app", "true"]);
+    assert!(r.stderr().contains("COPY msg /msg"), "{}", r.text());
+    let r = s.berth(&["run", "--rm", "--build", "--quiet-build", "app", "true"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert!(!r.stderr().contains("COPY msg /msg"), "{}", r.text());
+    // Present (and stale): --no-build uses it; the container is not touched.
+    fs::write(app.join("msg"), "second\n").expect("write");
+    let r = s.berth(&["up", "-d", "--no-build", "-y"]);
+    assert_eq!(r.code(), 0, "{}", r.text());
+    assert_eq!(s.berth(&["exec", "app", "cat", "/msg"]).stdout(), "first\n");
+    s.down_clean();
+}

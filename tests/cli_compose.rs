@@ -317,3 +317,28 @@ fn create_joins_a_shared_network_namespace_and_up_starts_both() {
     assert_eq!(netns("app"), netns("net"), "app is in net's network namespace");
     p.teardown();
 }
+
+/// Compose's colour switches and habits: `up --no-color` (and the deprecated global
+/// `--no-ansi`) print the containers' lines without escape codes even under `--ansi always`;
+/// `-y` is taken; deprecated spellings scripts still use (`down --volume`, `rm -a`,
+/// `--verbose`) work.
+#[test]
+fn no_color_and_deprecated_spellings() {
+    if !support::require_root() {
+        return;
+    }
+    let p = common::project("nocolor", "services:\n  app:\n    image: busybox:test\n    command: [echo, hello]\n");
+    let coloured = p.berth(&["--ansi", "always", "up", "app"]);
+    assert!(coloured.status.success(), "{}", String::from_utf8_lossy(&coloured.stderr));
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains('\x1b'), "--ansi always has colours");
+    for args in [&["--ansi", "always", "up", "--no-color", "-y", "app"][..], &["--no-ansi", "up", "app"][..]] {
+        let out = p.berth(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("hello") && !text.contains('\x1b'), "{args:?}: {text:?}");
+    }
+    p.ok(&["--verbose", "rm", "-a", "-f", "app"]);
+    p.ok(&["up", "-d", "app"]);
+    p.ok(&["down", "--volume"]);
+    p.teardown();
+}

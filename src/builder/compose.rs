@@ -100,12 +100,18 @@ pub fn build_service(
 /// (so the planner sees the new image ids and recreates what changed), then mark them
 /// `pull_policy: missing` on this copy of the stack so the plan does not build them again.
 /// `services` are `up`'s targets (with their dependencies unless `no_deps`); empty = all.
-pub fn build_before_plan(roots: &Roots, stack: &mut Stack, services: &[String], no_deps: bool) -> Result<()> {
+pub fn build_before_plan(
+    roots: &Roots,
+    stack: &mut Stack,
+    services: &[String],
+    no_deps: bool,
+    quiet: bool,
+) -> Result<()> {
     let selected = crate::spec::deps::select(stack, services, no_deps);
     let names: Vec<String> =
         selected.into_iter().filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some())).collect();
     for name in &names {
-        let log = super::StderrLog { quiet: false, label: format!("{name} ") };
+        let log = super::StderrLog { quiet, label: format!("{name} ") };
         build_service(roots, stack, name, false, &BTreeMap::new(), &log).map_err(|e| match e {
             e @ BuildError::Interrupted { .. } => e,
             e => BuildError::Invalid(format!("service `{name}`: {}", chain(&e))),

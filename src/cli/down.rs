@@ -22,7 +22,7 @@ pub enum Rmi {
 #[derive(Debug, Args)]
 pub struct DownArgs {
     /// Also remove the project's named and anonymous volumes.
-    #[arg(short = 'v', long)]
+    #[arg(short = 'v', long, alias = "volume")]
     pub volumes: bool,
     /// Accepted for Compose compatibility: down always removes every container of the project.
     #[arg(long)]

@@ -63,6 +63,9 @@ pub struct RmArgs {
     /// Remove anonymous volumes attached to the containers.
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    /// Compose's deprecated `rm -a/--all`, which has no effect.
+    #[arg(short = 'a', long, hide = true)]
+    pub all: bool,
     pub service: Vec<String>,
 }
 

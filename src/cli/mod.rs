@@ -114,6 +114,12 @@ pub struct GlobalOpts {
     /// else auto: only on a terminal).
     #[arg(long, global = true, value_enum)]
     pub ansi: Option<crate::term::Ansi>,
+    /// Compose's deprecated `--no-ansi`: `--ansi never`.
+    #[arg(long, global = true, hide = true)]
+    pub no_ansi: bool,
+    /// Compose's hidden `--verbose`: `--log-level debug`.
+    #[arg(long, global = true, hide = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,7 +255,8 @@ pub fn main() -> ExitCode {
     if !helper && !matches!(cli.command, Command::Version(_) | Command::Completion(_) | Command::Man(_)) {
         match compose_env::apply(&mut cli.global) {
             Ok(out) => {
-                crate::term::set(out.ansi, out.progress);
+                let ansi = if cli.global.no_ansi { crate::term::Ansi::Never } else { out.ansi };
+                crate::term::set(ansi, out.progress);
                 if let Some(n) = out.parallel {
                     crate::reconciler::execute::set_parallel_limit(n);
                 }
@@ -260,7 +267,7 @@ pub fn main() -> ExitCode {
             }
         }
     }
-    init_tracing(&cli.global.log_level);
+    init_tracing(if cli.global.verbose { "debug" } else { &cli.global.log_level });
     if !helper {
         if let Err(e) = oci::resolve(&mut cli.global) {
             eprintln!("error: {e:#}");

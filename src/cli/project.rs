@@ -29,12 +29,32 @@ pub struct CreateArgs {
     /// Pull images: always, missing (the default), never.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
+    /// Pull without printing progress information.
+    #[arg(long)]
+    pub quiet_pull: bool,
+    /// Never build: a service with `build:` uses the image in the store (missing: an error).
+    #[arg(long, conflicts_with = "build")]
+    pub no_build: bool,
+    /// Builds print nothing but their errors.
+    #[arg(long)]
+    pub quiet_build: bool,
+    /// Answer yes to every question (`create` asks none; accepted as Compose's is).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// `berth create`: the containers, networks and volumes of the stack, made but not started;
 /// a later `up` (or `start`) starts them.
 pub fn create(g: &GlobalOpts, a: &CreateArgs) -> anyhow::Result<ExitCode> {
-    let up = UpArgs { no_start: true, build: a.build, pull: a.pull.clone(), ..UpArgs::detached(&a.services, &a.plan) };
+    let up = UpArgs {
+        no_start: true,
+        build: a.build,
+        pull: a.pull.clone(),
+        quiet_pull: a.quiet_pull,
+        no_build: a.no_build,
+        quiet_build: a.quiet_build,
+        ..UpArgs::detached(&a.services, &a.plan)
+    };
     super::up::run(g, &up)
 }
 

@@ -115,8 +115,11 @@ pub struct RunArgs {
     /// Pull without printing progress information.
     #[arg(long)]
     pub quiet_pull: bool,
-    /// Print no progress (dependencies starting, pulls, orphans): only what the container
-    /// writes, as `docker compose run -q`.
+    /// With a SERVICE: the build of its image prints nothing but its errors.
+    #[arg(long)]
+    pub quiet_build: bool,
+    /// Print no progress (dependencies starting, pulls, orphans, builds): only what the
+    /// container writes, as `docker compose run -q`.
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// With a SERVICE: remove the containers of services no longer in the stack file (else

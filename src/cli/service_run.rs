@@ -67,6 +67,8 @@ pub struct ServiceRunArgs {
     pub quiet_pull: bool,
     /// `--remove-orphans`: the containers of services no longer in the file go first.
     pub remove_orphans: bool,
+    /// `--quiet-build` (or `-q`).
+    pub quiet_build: bool,
     pub service: String,
     /// Command and arguments (default: the service's command).
     pub command: Vec<String>,
@@ -98,6 +100,7 @@ impl From<&super::run::RunArgs> for ServiceRunArgs {
             pull: a.pull.clone(),
             quiet_pull: a.quiet_pull || a.quiet,
             remove_orphans: a.remove_orphans,
+            quiet_build: a.quiet_build || a.quiet,
             service: a.image.clone(),
             command: a.command.clone(),
         }
@@ -341,7 +344,7 @@ fn ensure_image(
     let store = ImageStore::open(roots).context("open the image store")?;
     let present = store.manifest_digest(&reference).is_ok();
     if a.build || (!present && svc.build.is_some()) {
-        crate::builder::compose::build_before_plan(roots, stack, std::slice::from_ref(&a.service), true)
+        crate::builder::compose::build_before_plan(roots, stack, std::slice::from_ref(&a.service), true, a.quiet_build)
             .with_context(|| format!("service `{}`: build", a.service))?;
         return Ok(());
     }

@@ -78,6 +78,18 @@ pub struct UpArgs {
     /// Create the containers but do not start them (as `berth create`).
     #[arg(long, conflicts_with_all = ["wait", "watch", "abort_on_container_exit", "exit_code_from"])]
     pub no_start: bool,
+    /// Never build: a service with `build:` uses the image in the store (missing: an error).
+    #[arg(long, conflicts_with = "build")]
+    pub no_build: bool,
+    /// Builds print nothing but their errors.
+    #[arg(long)]
+    pub quiet_build: bool,
+    /// The containers' lines without colours.
+    #[arg(long)]
+    pub no_color: bool,
+    /// Answer yes to every question (berth's `up` asks none; accepted as Compose's is).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 impl UpArgs {
@@ -104,6 +116,10 @@ impl UpArgs {
             watch: false,
             menu: None,
             no_start: false,
+            no_build: false,
+            quiet_build: false,
+            no_color: false,
+            yes: false,
         }
     }
 }
@@ -129,12 +145,19 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let mut opts = a.plan.options(&a.services);
     opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
+    if a.no_color {
+        crate::term::set(crate::term::Ansi::Never, crate::term::progress());
+    }
     let progress = if a.quiet_pull { Progress::new().without_pull_lines() } else { Progress::new() };
+    let progress = if a.quiet_build { progress.without_build_output() } else { progress };
     if a.watch {
         super::watch::check_configured(&stack, &a.services)?;
     }
     if a.build {
-        crate::builder::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps)?;
+        crate::builder::compose::build_before_plan(&roots, &mut stack, &opts.services, opts.no_deps, a.quiet_build)?;
+    }
+    if a.no_build {
+        acquire::forbid_builds(&roots, &mut stack, &opts)?;
     }
     acquire::before_plan(&roots, &mut stack, &opts, pull, &progress)?;
     t.mark("before plan");
@@ -157,7 +180,8 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let watch_opts = crate::watch::WatchOptions { services: a.services.clone(), prune: false };
+    let watch_opts =
+        crate::watch::WatchOptions { services: a.services.clone(), prune: false, quiet_build: a.quiet_build };
     if a.detach || a.wait {
         if a.watch {
             super::watch::watch_in_foreground(&roots, &stack, &watch_opts)?;

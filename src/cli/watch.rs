@@ -27,6 +27,9 @@ pub struct WatchArgs {
     /// Remove the image a rebuild replaced, once nothing uses it.
     #[arg(long)]
     pub prune: bool,
+    /// Rebuilds print nothing but their errors.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Set by SIGINT/SIGTERM while watching in the foreground.
@@ -44,7 +47,7 @@ pub fn run(g: &GlobalOpts, a: &WatchArgs) -> anyhow::Result<ExitCode> {
         let opts = PlanOptions { services: a.services.clone(), ..Default::default() };
         up::up(&roots, &stack, &opts, None, &Progress::new())?;
     }
-    let opts = WatchOptions { services: a.services.clone(), prune: a.prune };
+    let opts = WatchOptions { services: a.services.clone(), prune: a.prune, quiet_build: a.quiet };
     watch_in_foreground(&roots, &stack, &opts)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -81,7 +81,7 @@ pub fn images(ctx: &Ctx<'_>, stack: &Stack, plan: &Plan, progress: &Progress) ->
 /// `image` (the service's image name, which the builder tags).
 fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Progress) -> Result<()> {
     let t0 = Instant::now();
-    let log = crate::builder::StderrLog { quiet: false, label: format!("{service} ") };
+    let log = crate::builder::StderrLog { quiet: progress.quiet_build(), label: format!("{service} ") };
     match crate::builder::compose::build_service(ctx.roots, stack, service, false, &Default::default(), &log) {
         Ok(_) => {
             progress.done(Kind::Image, image, "Built", t0.elapsed());
@@ -137,6 +137,32 @@ pub fn before_plan(
         }
     }
     Ok(())
+}
+
+/// `up --no-build` / `create --no-build`, before planning, on `stack` (the copy `up` plans
+/// with): the selected services with a `build:` section are never built — their image must
+/// be in the store (used as it is: `pull_policy: never` on this copy), else an error naming
+/// each such service, and nothing is made.
+pub fn forbid_builds(roots: &Roots, stack: &mut Stack, opts: &PlanOptions) -> Result<()> {
+    let selected = super::up::selected_services(stack, opts);
+    let store = ImageStore::open(roots).ok();
+    let mut missing = Vec::new();
+    let names: Vec<String> = stack.services.keys().filter(|n| selected.contains(*n)).cloned().collect();
+    for name in names {
+        let image = match stack.services.get(&name) {
+            Some(svc) if svc.build.is_some() => crate::planner::image_ref(stack, &name, svc),
+            _ => continue,
+        };
+        if store.as_ref().is_some_and(|s| s.manifest_digest(&image).is_ok()) {
+            if let Some(svc) = stack.services.get_mut(&name) {
+                svc.pull_policy = Some(PullPolicy::Never);
+            }
+        } else {
+            let reason = format!("image `{image}` is not in the store, and --no-build does not build it (`berth build {name}`, or drop --no-build)");
+            missing.push(ReconcileError::Service { service: name, reason });
+        }
+    }
+    ReconcileError::collect(missing)
 }
 
 /// The `pre_start` hook images of the `selected` services that the store lacks (and `jobs`

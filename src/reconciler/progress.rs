@@ -35,6 +35,8 @@ pub struct Progress {
     json: bool,
     /// `--quiet-pull`: no lines about pulls going well (failures still show).
     quiet_pull: bool,
+    /// `--quiet-build`: builds print nothing but their errors.
+    quiet_build: bool,
     out: Mutex<()>,
 }
 
@@ -51,13 +53,24 @@ impl Progress {
             _ => false,
         };
         let (quiet, json) = (mode == ProgressMode::Quiet, mode == ProgressMode::Json);
-        Progress { tty, quiet, json, quiet_pull: false, out: Mutex::new(()) }
+        Progress { tty, quiet, json, quiet_pull: false, quiet_build: quiet, out: Mutex::new(()) }
     }
 
     /// `--quiet-pull`: this progress without the lines of pulls that go well.
     pub fn without_pull_lines(mut self) -> Self {
         self.quiet_pull = true;
         self
+    }
+
+    /// `--quiet-build`: this progress, and builds that print nothing but their errors.
+    pub fn without_build_output(mut self) -> Self {
+        self.quiet_build = true;
+        self
+    }
+
+    /// Whether builds keep their output to themselves (`--quiet-build`, `--progress quiet`).
+    pub fn quiet_build(&self) -> bool {
+        self.quiet_build
     }
 
     /// `Image REF  Pulling` (not with `--quiet-pull`).
@@ -69,7 +82,7 @@ impl Progress {
 
     /// A progress that prints nothing (the supervisor).
     pub fn quiet() -> Self {
-        Progress { tty: false, quiet: true, json: false, quiet_pull: true, out: Mutex::new(()) }
+        Progress { tty: false, quiet: true, json: false, quiet_pull: true, quiet_build: true, out: Mutex::new(()) }
     }
 
     /// `✔ Container NAME  WHAT  ELAPSED`.

@@ -16,14 +16,14 @@ use crate::reconciler::up;
 use crate::spec::model::{PullPolicy, Stack};
 
 /// Rebuild `service` and recreate its containers; returns the new image id.
-pub fn rebuild(roots: &Roots, stack: &Stack, service: &str, prune: bool) -> Result<String> {
+pub fn rebuild(roots: &Roots, stack: &Stack, service: &str, prune: bool, quiet: bool) -> Result<String> {
     let svc = stack.services.get(service).ok_or_else(|| WatchError::service(service, "no such service"))?;
     if svc.build.is_none() {
         return Err(WatchError::service(service, "a rebuild rule needs a `build` section"));
     }
     let name = image_name(stack, service, svc);
     let before = image_id(roots, &name);
-    let log = StderrLog { quiet: false, label: format!("{service} ") };
+    let log = StderrLog { quiet, label: format!("{service} ") };
     let outcome = build_service(roots, stack, service, false, &BTreeMap::new(), &log)
         .map_err(|e| WatchError::service(service, format!("build: {}", chain(&e))))?;
     let mut stack = stack.clone();

@@ -24,6 +24,8 @@ pub struct WatchOptions {
     pub services: Vec<String>,
     /// Remove the image a rebuild replaced (`--prune`).
     pub prune: bool,
+    /// Rebuilds print nothing but their errors (`watch --quiet`, `up --watch --quiet-build`).
+    pub quiet_build: bool,
 }
 
 /// Where watch mode reports what it does (stderr in the CLI; a recorder in tests).
@@ -174,7 +176,7 @@ fn apply(roots: &Roots, stack: &Stack, hits: &ServiceHits<'_>, opts: &WatchOptio
     let svc = &hits.service;
     if action::any_of(hits, &[WatchAction::Rebuild]) {
         out.line(&format!("Rebuilding service {svc:?} after changes were detected..."));
-        rebuild(roots, stack, svc, opts.prune)?;
+        rebuild(roots, stack, svc, opts.prune, opts.quiet_build)?;
         out.line(&format!("service {svc:?} successfully built"));
         return Ok(());
     }
