@@ -379,3 +379,41 @@ fn refresh_pull_policy_pulls_again_after_its_interval() {
     assert!(!daily.text().contains("Pulled"), "daily pulled a fresh image:\n{}", daily.text());
     s.down_clean();
 }
+
+/// `build --with-dependencies --push SERVICE`: the service and the services it depends on
+/// that have a `build:` are built and pushed; a fresh store pulls both. Without
+/// `--with-dependencies` only the named one is built.
+#[test]
+fn build_with_dependencies_and_push() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let (app, base) = (format!("{}/test/app-built:1", reg.addr()), format!("{}/test/base-built:1", reg.addr()));
+    let yaml = format!(
+        "services:\n  app:\n    image: {app}\n    build: ./app\n    depends_on: [base]\n  base:\n    image: {base}\n    build: ./base\n  plain:\n    image: busybox:latest\n"
+    );
+    let mut s = Stack::new("regbuild").image("busybox:latest").file(&yaml);
+    for dir in ["app", "base"] {
+        fs::create_dir_all(s.dir.join(dir)).expect("mkdir");
+        fs::write(s.dir.join(dir).join("Dockerfile"), format!("FROM busybox:latest\nCOPY msg /{dir}\n"))
+            .expect("write");
+        fs::write(s.dir.join(dir).join("msg"), format!("{dir}\n")).expect("write");
+    }
+    let store = || berth::image::ImageStore::open(&s.roots).expect("store");
+    s.berth(&["build", "app"]).success();
+    assert!(store().manifest_digest(&app).is_ok() && store().manifest_digest(&base).is_err(), "only app is built");
+    let r = s.berth(&["build", "--with-dependencies", "--push", "app"]);
+    r.success();
+    assert!(
+        r.stderr().contains(&format!("Image {app}  Pushed")) && r.stderr().contains(&format!("Image {base}  Pushed")),
+        "{}",
+        r.text()
+    );
+    // A fresh store gets both from the registry.
+    let fresh = tempfile::Builder::new().prefix("berth-regfresh-").tempdir().expect("tempdir");
+    for image in [&app, &base] {
+        ok(fresh.path(), &["image", "pull", image]);
+    }
+    s.down_clean();
+}

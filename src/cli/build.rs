@@ -26,6 +26,12 @@ pub struct BuildArgs {
     /// Print only the image ids.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Also build the services the named ones depend on (transitively) that have a `build:`.
+    #[arg(long)]
+    pub with_dependencies: bool,
+    /// Push each built image (the service's `image:` name) to its registry afterwards.
+    #[arg(long)]
+    pub push: bool,
 }
 
 /// `berth image build` (docker build).
@@ -106,7 +112,13 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
                 Some(_) => {}
             }
         }
-        a.services.clone()
+        match a.with_dependencies {
+            true => crate::spec::deps::select(&stack, &a.services, false)
+                .into_iter()
+                .filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some()))
+                .collect(),
+            false => a.services.clone(),
+        }
     };
     for name in &names {
         let log =
@@ -116,7 +128,28 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("building service `{name}`"))?;
         report(&out, a.quiet);
     }
+    if a.push {
+        push_built(&roots, &stack, &names, a.quiet)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `build --push`: each built service's `image:` to its registry (a service without one has
+/// only berth's local `<project>-<service>` name: nowhere to push it, said so).
+fn push_built(roots: &Roots, stack: &crate::spec::model::Stack, names: &[String], quiet: bool) -> anyhow::Result<()> {
+    let store = crate::image::ImageStore::open(roots).context("open the image store")?;
+    for name in names {
+        let Some(image) = stack.services.get(name).and_then(|s| s.image.clone()) else {
+            eprintln!("warning: service `{name}` has no `image:` name to push");
+            continue;
+        };
+        let report = crate::image::registry::push(&store, &image, &|_| {})
+            .with_context(|| format!("service `{name}`: cannot push image `{image}`"))?;
+        if !quiet {
+            eprintln!("Image {image}  Pushed  {}", report.digest);
+        }
+    }
+    Ok(())
 }
 
 fn report(out: &builder::Outcome, quiet: bool) {
