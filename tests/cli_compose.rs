@@ -342,3 +342,26 @@ fn no_color_and_deprecated_spellings() {
     p.ok(&["down", "--volume"]);
     p.teardown();
 }
+
+/// As Compose: `up --force-recreate web` recreates web, not the db it depends on (unchanged);
+/// `--always-recreate-deps` recreates the dependencies too.
+#[test]
+fn force_recreate_targets_and_always_recreate_deps() {
+    if !support::require_root() {
+        return;
+    }
+    let yaml = "services:\n  web:\n    image: busybox:test\n    command: [sleep, '1000']\n    depends_on: [db]\n  db:\n    image: busybox:test\n    command: [sleep, '1000']\n";
+    let p = common::project("recreatedeps", yaml);
+    p.ok(&["up", "-d"]);
+    let id = |svc: &str| p.ok(&["ps", "-q", svc]).trim().to_string();
+    let (web, db) = (id("web"), id("db"));
+    p.ok(&["up", "-d", "--force-recreate", "web"]);
+    assert_ne!(id("web"), web, "web was not recreated");
+    assert_eq!(id("db"), db, "--force-recreate web recreated its dependency");
+    let web = id("web");
+    p.ok(&["up", "-d", "--always-recreate-deps", "web"]);
+    assert_ne!(id("db"), db, "--always-recreate-deps left db");
+    assert_eq!(id("web"), web, "--always-recreate-deps alone recreated the target");
+    assert!(!p.berth(&["up", "-d", "--always-recreate-deps", "--no-recreate"]).status.success());
+    p.teardown();
+}

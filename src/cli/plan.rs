@@ -36,9 +36,13 @@ pub struct PlanArgs {
 /// The flags that shape a plan, shared by `plan` and `up` (so both accept the same ones).
 #[derive(Debug, Clone, Args)]
 pub struct PlanFlags {
-    /// Recreate containers even if their configuration has not changed.
+    /// Recreate containers even if their configuration has not changed (the named services'
+    /// only, as Compose; every service's when none is named).
     #[arg(long, conflicts_with = "no_recreate")]
     pub force_recreate: bool,
+    /// Recreate the containers of the named services' dependencies too, changed or not.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub always_recreate_deps: bool,
     /// Never recreate existing containers, even if their configuration changed.
     #[arg(long)]
     pub no_recreate: bool,
@@ -63,6 +67,7 @@ impl PlanFlags {
         PlanOptions {
             services: services.to_vec(),
             force_recreate: self.force_recreate,
+            always_recreate_deps: self.always_recreate_deps,
             no_recreate: self.no_recreate,
             renew_anon_volumes: self.renew_anon_volumes,
             no_deps: self.no_deps,

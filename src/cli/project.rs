@@ -75,6 +75,7 @@ pub fn scale(g: &GlobalOpts, a: &ScaleArgs) -> anyhow::Result<ExitCode> {
     let services: Vec<String> = a.scale.iter().map(|(s, _)| s.clone()).collect();
     let flags = PlanFlags {
         force_recreate: false,
+        always_recreate_deps: false,
         no_recreate: true,
         renew_anon_volumes: false,
         no_deps: a.no_deps,

@@ -310,6 +310,7 @@ fn start_dependencies(
     }
     let flags = super::plan::PlanFlags {
         force_recreate: false,
+        always_recreate_deps: false,
         no_recreate: false,
         renew_anon_volumes: false,
         no_deps: false,

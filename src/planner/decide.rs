@@ -133,8 +133,12 @@ impl<'a> Decider<'a> {
         if c.status == ContainerStatus::Dead {
             return Some(Step::Recreate(vec!["container is dead".into()]));
         }
-        if self.opts.force_recreate {
+        let target = self.opts.services.is_empty() || self.opts.services.iter().any(|s| s == name);
+        if self.opts.force_recreate && target {
             return Some(Step::Recreate(vec!["--force-recreate".into()]));
+        }
+        if self.opts.always_recreate_deps && !target {
+            return Some(Step::Recreate(vec!["--always-recreate-deps".into()]));
         }
         if self.opts.renew_anon_volumes {
             return Some(Step::Recreate(vec!["--renew-anon-volumes".into()]));

@@ -41,8 +41,12 @@ pub use plan::{ActionId, Note, Plan};
 pub struct PlanOptions {
     /// Target services (`up web db`); empty = every service.
     pub services: Vec<String>,
-    /// Recreate every existing container of the selected services.
+    /// Recreate every existing container of the target services (all of them when `services`
+    /// is empty), as Compose's `--force-recreate`.
     pub force_recreate: bool,
+    /// Recreate every existing container of the targets' dependencies too
+    /// (`--always-recreate-deps`).
+    pub always_recreate_deps: bool,
     /// Never recreate an existing container, even when its config changed.
     pub no_recreate: bool,
     /// `-V`: recreate the containers with new anonymous volumes instead of their old ones

@@ -356,6 +356,23 @@ fn force_and_no_recreate() {
 }
 
 #[test]
+fn force_recreate_is_for_the_targets_and_always_recreate_deps_for_their_dependencies() {
+    let s = stack("name: demo\nservices:\n  web: {image: nginx, depends_on: {db: {condition: service_started}}}\n  db: {image: postgres}\n");
+    let actual = up_state(&s);
+    let web = || vec!["web".to_string()];
+    // As Compose: `up --force-recreate web` recreates web; db, a dependency, only if it changed.
+    let force = PlanOptions { services: web(), force_recreate: true, ..Default::default() };
+    assert_eq!(text(&s, &actual, &force), "~ recreate demo-web-1       (--force-recreate)\n");
+    let deps = PlanOptions { services: web(), always_recreate_deps: true, ..Default::default() };
+    assert_eq!(text(&s, &actual, &deps), "~ recreate demo-db-1        (--always-recreate-deps)\n");
+    let both = PlanOptions { services: web(), force_recreate: true, always_recreate_deps: true, ..Default::default() };
+    let recreated = |o: &PlanOptions| text(&s, &actual, o).lines().filter(|l| l.starts_with("~ recreate")).count();
+    assert_eq!(recreated(&both), 2);
+    // No service named: every service is a target.
+    assert_eq!(recreated(&PlanOptions { force_recreate: true, ..Default::default() }), 2);
+}
+
+#[test]
 fn stopped_containers_are_started_and_finished_jobs_left_alone() {
     let s = stack(
         "
