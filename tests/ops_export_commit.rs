@@ -144,3 +144,36 @@ fn commit_then_save_remove_load_and_run() {
     assert!(r.failure().stderr().contains("bogus.tar"), "{}", r.stderr());
     s.down_clean();
 }
+
+/// `commit -a AUTHOR -c INSTRUCTION…`: the new image records its author, and the config-only
+/// Dockerfile instructions apply to it (its containers run the new CMD with the new ENV and
+/// WORKDIR); an instruction that would need a build (RUN) is refused, naming it.
+#[test]
+fn commit_author_and_changes() {
+    if !support::require_root() {
+        return;
+    }
+    let mut s = Stack::new("commitc").image("busybox:latest").file(STACK);
+    std::fs::create_dir_all(path_in(&s, "data")).unwrap();
+    s.up(&["-d", "app"]).success();
+    let changes =
+        ["ENV GREETING=hi", "WORKDIR /srv", "CMD [\"sh\", \"-c\", \"echo $GREETING from $(pwd)\"]", "LABEL stage=seed"];
+    let mut args = vec!["commit", "-a", "Jane Doe <jane@example.com>"];
+    for c in &changes {
+        args.extend(["-c", c]);
+    }
+    args.extend(["app", "committed/changed:1"]);
+    s.berth(&args).success();
+    let ran = s.berth(&["run", "--rm", "--pull", "never", "committed/changed:1"]);
+    assert_eq!(ran.success().stdout(), "hi from /srv\n", "{}", ran.text());
+    let inspect = s.berth(&["image", "inspect", "committed/changed:1"]).success().stdout();
+    assert!(inspect.contains("stage"), "{inspect}");
+    let store = berth::image::ImageStore::open(&s.roots).expect("store");
+    let resolved = store.resolve("committed/changed:1").expect("resolve");
+    let blob = s.roots.images().join("blobs/sha256").join(resolved.id.trim_start_matches("sha256:"));
+    let config: serde_json::Value = serde_json::from_slice(&std::fs::read(blob).expect("config blob")).unwrap();
+    assert_eq!(config["author"], "Jane Doe <jane@example.com>");
+    let refused = s.berth(&["commit", "-c", "RUN touch /x", "app", "committed/bad:1"]);
+    assert!(refused.failure().stderr().contains("RUN touch /x"), "{}", refused.text());
+    s.down_clean();
+}

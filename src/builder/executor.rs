@@ -266,6 +266,35 @@ impl Executor<'_> {
     }
 }
 
+/// `commit -c`: Dockerfile instructions that only change the image config (CMD, ENTRYPOINT,
+/// ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, HEALTHCHECK, SHELL), applied to
+/// `state` in order, as `docker commit --change` does; any other instruction is an error
+/// naming it.
+pub fn apply_changes(state: ImageState, changes: &[String]) -> Result<ImageState> {
+    let mut run =
+        StageRun { index: 0, label: String::new(), state, key: String::new(), args: BTreeMap::new(), cmd_set: false };
+    for change in changes {
+        let loc = Loc::new("--change", 1);
+        let df = super::instruction::parse(&format!("FROM scratch\n{change}\n"), "--change")?;
+        let instructions = df.stages.into_iter().flat_map(|s| s.instructions);
+        for ins in instructions {
+            match &ins.kind {
+                Kind::Workdir(t) => {
+                    let w = words::word(t, df.escape, &|n| run.var(n)).map_err(|e| loc.err(e))?;
+                    run.state.config.working_dir = absolute(&run.state.config.working_dir, &w);
+                }
+                Kind::Run { .. } | Kind::Copy(_) | Kind::Arg(_) | Kind::Ignored(_) => {
+                    return Err(
+                        loc.err(format!("`{change}`: only instructions that change the image config can be applied"))
+                    );
+                }
+                kind => apply_config(&mut run, kind, df.escape, &loc)?,
+            }
+        }
+    }
+    Ok(run.state)
+}
+
 /// The instructions that only change the image config (variables substituted as Docker does).
 fn apply_config(run: &mut StageRun, kind: &Kind, esc: char, loc: &Loc) -> Result<()> {
     let word = |run: &StageRun, t: &str| words::word(t, esc, &|n| run.var(n)).map_err(|e| loc.err(e));

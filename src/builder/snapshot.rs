@@ -20,11 +20,16 @@ pub struct Snapshot<'a> {
     pub comment: Option<String>,
     /// Names for the new image (none: untagged).
     pub tags: Vec<String>,
+    /// `commit -a`.
+    pub author: Option<String>,
+    /// `commit -c`: config-only Dockerfile instructions.
+    pub changes: Vec<String>,
 }
 
 /// Store the snapshot as a new image; its id.
 pub fn commit_container(store: &ImageStore, s: &Snapshot<'_>) -> Result<String> {
-    let mut state = ImageState::from_store(store, s.image)?;
+    let mut state = super::executor::apply_changes(ImageState::from_store(store, s.image)?, &s.changes)?;
+    state.author = s.author.clone();
     let layer = super::layer::commit_dir(store, s.upper)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     state.history.push(History {

@@ -62,6 +62,9 @@ pub struct ImageState {
     pub history: Vec<History>,
     /// Id of the base image or the cache key chain this state descends from (cache keys).
     pub origin: String,
+    /// The image's `author` (`commit -a`); none for builds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +106,13 @@ impl ImageState {
                 media_type: d.media_type().to_string(),
             })
             .collect();
-        Ok(ImageState { config: raw.config.unwrap_or_default(), layers, history: raw.history, origin: resolved.id })
+        Ok(ImageState {
+            config: raw.config.unwrap_or_default(),
+            layers,
+            history: raw.history,
+            origin: resolved.id,
+            author: None,
+        })
     }
 
     /// `FROM scratch`.
@@ -154,7 +163,7 @@ impl ImageState {
         if !config.env.iter().any(|e| e.starts_with("PATH=")) {
             config.env.insert(0, DEFAULT_PATH.into());
         }
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "created": self.last_created(),
             "architecture": go_arch(),
             "os": "linux",
@@ -162,6 +171,9 @@ impl ImageState {
             "rootfs": { "type": "layers", "diff_ids": self.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
             "history": self.history,
         });
+        if let Some(author) = &self.author {
+            v["author"] = author.clone().into();
+        }
         serde_json::to_vec(&v).map_err(|e| BuildError::Invalid(format!("image config: {e}")))
     }
 

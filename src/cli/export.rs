@@ -36,6 +36,13 @@ pub struct CommitArgs {
     /// Commit message (the new layer's history comment).
     #[arg(short = 'm', long)]
     pub message: Option<String>,
+    /// The new image's author (e.g. "Jane Doe <jane@example.com>").
+    #[arg(short = 'a', long)]
+    pub author: Option<String>,
+    /// A Dockerfile instruction applied to the new image's config (CMD, ENTRYPOINT, ENV,
+    /// EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL, HEALTHCHECK, SHELL); repeatable.
+    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
     /// Pause the container while its changes are read (`--pause=false` to not). No `-p`:
     /// that is the global --project-name here.
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -134,6 +141,8 @@ pub fn commit(g: &GlobalOpts, a: &CommitArgs) -> anyhow::Result<ExitCode> {
         created_by: format!("berth commit {}", c.name),
         comment: a.message.clone(),
         tags: a.reference.iter().cloned().collect(),
+        author: a.author.clone(),
+        changes: a.changes.clone(),
     };
     let result = crate::builder::snapshot::commit_container(&store, &snap);
     if freeze {
