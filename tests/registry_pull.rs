@@ -417,3 +417,30 @@ fn build_with_dependencies_and_push() {
     }
     s.down_clean();
 }
+
+/// `build --pull`: the FROM image is pulled from its registry first (without it, a base the
+/// store lacks is an error that says to pull it); `image build --pull` too.
+#[test]
+fn build_pull_pulls_the_base_image() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let seed = tempfile::Builder::new().prefix("berth-regseed-").tempdir().expect("tempdir");
+    let base = format!("{}/test/base-for-pull:1", reg.addr());
+    support::import_busybox(&Roots::new(Some(seed.path())), &base);
+    ok(seed.path(), &["image", "push", &base]);
+    let mut s = Stack::new("regbuildpull").file("services:\n  app:\n    build: ./app\n    command: [cat, /msg]\n");
+    fs::create_dir_all(s.dir.join("app")).expect("mkdir");
+    fs::write(s.dir.join("app/Dockerfile"), format!("FROM {base}\nCOPY msg /msg\n")).expect("write");
+    fs::write(s.dir.join("app/msg"), "built-on-pulled\n").expect("write");
+    let without = s.berth(&["build", "app"]);
+    assert!(without.failure().stderr().contains("not found in the local store"), "{}", without.text());
+    s.berth(&["build", "--pull", "app"]).success();
+    let ran = s.berth(&["run", "--rm", "--no-deps", "app"]);
+    assert_eq!(ran.success().stdout(), "built-on-pulled\n", "{}", ran.text());
+    let ctx = s.dir.join("app");
+    let r = s.berth(&["image", "build", "--pull", "-t", "again:1", ctx.to_str().expect("utf-8")]);
+    r.success();
+    s.down_clean();
+}

@@ -64,6 +64,7 @@ pub fn request(
         tags,
         network,
         no_cache: false,
+        pull: false,
         helper: None,
     })
 }
@@ -79,11 +80,20 @@ pub fn unsupported_keys(service: &Service) -> Vec<String> {
 }
 
 /// Build the image of stack service `service_name` (used by `berth build` and by `up`).
+/// `berth build`'s switches for one service's build.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// `--no-cache`.
+    pub no_cache: bool,
+    /// `--pull`: FROM images pulled first.
+    pub pull: bool,
+}
+
 pub fn build_service(
     roots: &Roots,
     stack: &Stack,
     service_name: &str,
-    no_cache: bool,
+    flags: Flags,
     extra_args: &BTreeMap<String, String>,
     log: &dyn BuildLog,
 ) -> Result<Outcome> {
@@ -92,7 +102,8 @@ pub fn build_service(
         .get(service_name)
         .ok_or_else(|| BuildError::Invalid(format!("no such service: `{service_name}`")))?;
     let mut req = request(stack, service_name, service, extra_args)?;
-    req.no_cache = no_cache;
+    req.no_cache = flags.no_cache;
+    req.pull = flags.pull;
     build(roots, &req, log)
 }
 
@@ -112,7 +123,7 @@ pub fn build_before_plan(
         selected.into_iter().filter(|n| stack.services.get(n).is_some_and(|s| s.build.is_some())).collect();
     for name in &names {
         let log = super::StderrLog { quiet, label: format!("{name} ") };
-        build_service(roots, stack, name, false, &BTreeMap::new(), &log).map_err(|e| match e {
+        build_service(roots, stack, name, Flags::default(), &BTreeMap::new(), &log).map_err(|e| match e {
             e @ BuildError::Interrupted { .. } => e,
             e => BuildError::Invalid(format!("service `{name}`: {}", chain(&e))),
         })?;

@@ -206,6 +206,11 @@ impl Executor<'_> {
             let (s, key) = self.built[j].clone().ok_or_else(|| loc.err(format!("stage `{base}` was not built")))?;
             ImageState { origin: key, ..s }
         } else {
+            if self.req.pull {
+                self.log.step(&format!("[{}]", i + 1), &format!("pulling {base}"));
+                crate::image::registry::pull(self.store, &base, &|_| {})
+                    .map_err(|e| loc.err(format!("FROM {base}: --pull: {}", crate::errchain::chain(&e))))?;
+            }
             ImageState::from_store(self.store, &base).map_err(|e| match e {
                 BuildError::Image(ImageError::NotFound { .. }) => loc.err(format!(
                     "FROM {base}: image not found in the local store; import or pull it first (berth image import)"

@@ -97,6 +97,8 @@ pub struct Request {
     pub network: BuildNetwork,
     /// Do not use the build cache.
     pub no_cache: bool,
+    /// Pull every FROM image from its registry first, even one the store has (`--pull`).
+    pub pull: bool,
     /// The berth-monitor helper binary, when not next to the current executable (tests).
     pub helper: Option<PathBuf>,
 }

@@ -32,6 +32,9 @@ pub struct BuildArgs {
     /// Push each built image (the service's `image:` name) to its registry afterwards.
     #[arg(long)]
     pub push: bool,
+    /// Pull each FROM image from its registry first, even one the store has.
+    #[arg(long)]
+    pub pull: bool,
 }
 
 /// `berth image build` (docker build).
@@ -57,6 +60,9 @@ pub struct ImageBuildArgs {
     pub network: String,
     #[arg(long)]
     pub no_cache: bool,
+    /// Pull each FROM image from its registry first, even one the store has.
+    #[arg(long)]
+    pub pull: bool,
     /// Print only the image id.
     #[arg(short, long)]
     pub quiet: bool,
@@ -124,8 +130,15 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
         let log =
             StderrLog { quiet: a.quiet, label: if names.len() > 1 { format!("[{name}] ") } else { String::new() } };
         // Build keys berth ignores were warned about by the loader (file:line:col).
-        let out = compose::build_service(&roots, &stack, name, a.no_cache, &args, &log)
-            .with_context(|| format!("building service `{name}`"))?;
+        let out = compose::build_service(
+            &roots,
+            &stack,
+            name,
+            compose::Flags { no_cache: a.no_cache, pull: a.pull },
+            &args,
+            &log,
+        )
+        .with_context(|| format!("building service `{name}`"))?;
         report(&out, a.quiet);
     }
     if a.push {
@@ -200,6 +213,7 @@ fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
         tags: a.tags.clone(),
         network,
         no_cache: a.no_cache,
+        pull: a.pull,
         ..Default::default()
     };
     let log = StderrLog { quiet: a.quiet, label: String::new() };

@@ -82,7 +82,14 @@ pub fn images(ctx: &Ctx<'_>, stack: &Stack, plan: &Plan, progress: &Progress) ->
 fn build(ctx: &Ctx<'_>, stack: &Stack, service: &str, image: &str, progress: &Progress) -> Result<()> {
     let t0 = Instant::now();
     let log = crate::builder::StderrLog { quiet: progress.quiet_build(), label: format!("{service} ") };
-    match crate::builder::compose::build_service(ctx.roots, stack, service, false, &Default::default(), &log) {
+    match crate::builder::compose::build_service(
+        ctx.roots,
+        stack,
+        service,
+        Default::default(),
+        &Default::default(),
+        &log,
+    ) {
         Ok(_) => {
             progress.done(Kind::Image, image, "Built", t0.elapsed());
             Ok(())

@@ -24,7 +24,7 @@ pub fn rebuild(roots: &Roots, stack: &Stack, service: &str, prune: bool, quiet: 
     let name = image_name(stack, service, svc);
     let before = image_id(roots, &name);
     let log = StderrLog { quiet, label: format!("{service} ") };
-    let outcome = build_service(roots, stack, service, false, &BTreeMap::new(), &log)
+    let outcome = build_service(roots, stack, service, Default::default(), &BTreeMap::new(), &log)
         .map_err(|e| WatchError::service(service, format!("build: {}", chain(&e))))?;
     let mut stack = stack.clone();
     if let Some(s) = stack.services.get_mut(service) {
