@@ -365,3 +365,24 @@ fn force_recreate_targets_and_always_recreate_deps() {
     assert!(!p.berth(&["up", "-d", "--always-recreate-deps", "--no-recreate"]).status.success());
     p.teardown();
 }
+
+/// `--all-resources`: `up` makes the networks and volumes of the file no service uses (without
+/// it, as Compose, only those the containers need); `down -v` removes them all.
+#[test]
+fn all_resources_makes_unused_networks_and_volumes() {
+    if !support::require_root() {
+        return;
+    }
+    let yaml = "services:\n  app:\n    image: busybox:test\n    command: [sleep, '1000']\nnetworks:\n  spare: {}\nvolumes:\n  keep: {}\n";
+    let p = common::project("allres", yaml);
+    let (net, vol) = (format!("{}_spare", p.project), format!("{}_keep", p.project));
+    p.ok(&["up", "-d"]);
+    assert!(!p.ok(&["network", "ls"]).contains(&net), "an unused network was made");
+    assert!(!p.ok(&["volume", "ls"]).contains(&vol), "an unused volume was made");
+    p.ok(&["--all-resources", "up", "-d"]);
+    assert!(p.ok(&["network", "ls"]).contains(&net), "--all-resources: no {net}");
+    assert!(p.ok(&["volume", "ls"]).contains(&vol), "--all-resources: no {vol}");
+    p.ok(&["down", "-v"]);
+    assert!(!p.ok(&["network", "ls"]).contains(&net) && !p.ok(&["volume", "ls"]).contains(&vol), "down left them");
+    p.teardown();
+}

@@ -26,11 +26,13 @@ pub fn run(g: &GlobalOpts, command: &Command) -> Option<anyhow::Result<ExitCode>
         Command::Up(a) => {
             let mut opts = a.plan.options(&a.services);
             opts.no_start = a.no_start;
+            opts.all_resources = g.all_resources;
             up_plan(g, &a.services, opts)
         }
         Command::Create(a) => {
             let mut opts = a.plan.options(&a.services);
             opts.no_start = true;
+            opts.all_resources = g.all_resources;
             up_plan(g, &a.services, opts)
         }
         Command::Scale(a) => {

@@ -114,6 +114,10 @@ pub struct GlobalOpts {
     /// else auto: only on a terminal).
     #[arg(long, global = true, value_enum)]
     pub ansi: Option<crate::term::Ansi>,
+    /// Make every network and volume of the file, even those no service uses (up, create,
+    /// plan).
+    #[arg(long, global = true)]
+    pub all_resources: bool,
     /// Compose's deprecated `--no-ansi`: `--ansi never`.
     #[arg(long, global = true, hide = true)]
     pub no_ansi: bool,

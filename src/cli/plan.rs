@@ -74,6 +74,7 @@ impl PlanFlags {
             remove_orphans: self.remove_orphans,
             scale: self.scale.iter().cloned().collect(),
             no_start: false,
+            all_resources: false,
         }
     }
 }
@@ -90,7 +91,8 @@ pub(super) fn parse_scale(s: &str) -> Result<(String, u32), String> {
 
 pub fn run(g: &GlobalOpts, a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let loaded = load_with(load_options(g, &a.services)?)?;
-    let opts = a.flags.options(&a.services);
+    let mut opts = a.flags.options(&a.services);
+    opts.all_resources = g.all_resources;
     let roots = Roots::new(g.root.as_deref());
     let actual = observe(&roots, &loaded.stack.name)
         .with_context(|| format!("cannot observe the state of project `{}`", loaded.stack.name))?;

@@ -143,6 +143,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     t.mark("load");
     let mut stack = loaded.stack;
     let mut opts = a.plan.options(&a.services);
+    opts.all_resources = g.all_resources;
     opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
     if a.no_color {

@@ -33,6 +33,7 @@ pub fn plan(desired: &Stack, actual: &Actual, opts: &PlanOptions) -> Result<Plan
     let decisions = Decider::new(desired, actual, &graph, opts).decide_all(&selected)?;
     let mut b = Builder::new(desired, actual, &graph, &selected);
     b.renew_anon_volumes = opts.renew_anon_volumes;
+    b.all_resources = opts.all_resources;
     b.no_start = opts.no_start;
     b.prerequisites(&decisions);
     for (name, steps) in &decisions {
@@ -73,6 +74,8 @@ struct Builder<'a> {
     renew_anon_volumes: bool,
     /// `create` / `up --no-start`: no start, restart or await actions.
     no_start: bool,
+    /// `--all-resources`: unused networks and volumes are made too.
+    all_resources: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -91,6 +94,7 @@ impl<'a> Builder<'a> {
             awaits: HashMap::new(),
             renew_anon_volumes: false,
             no_start: false,
+            all_resources: false,
         }
     }
 
@@ -108,7 +112,8 @@ impl<'a> Builder<'a> {
         for key in self.stack.networks.keys().map(String::as_str).chain(used_nets.iter().copied()) {
             let external = self.stack.networks.get(key).is_some_and(|n| n.external);
             let name = network_name(self.stack, key);
-            if used_nets.contains(key)
+            let declared = self.all_resources && self.stack.networks.contains_key(key);
+            if (used_nets.contains(key) || declared)
                 && !external
                 && !self.networks.contains_key(key)
                 && !self.actual.networks.contains_key(&name)
@@ -121,7 +126,8 @@ impl<'a> Builder<'a> {
         for key in self.stack.volumes.keys().map(String::as_str).chain(used_vols.iter().copied()) {
             let external = self.stack.volumes.get(key).is_some_and(|v| v.external);
             let name = volume_name(self.stack, key);
-            if used_vols.contains(key)
+            let declared = self.all_resources && self.stack.volumes.contains_key(key);
+            if (used_vols.contains(key) || declared)
                 && !external
                 && !self.volumes.contains_key(key)
                 && !self.actual.volumes.contains_key(&name)

@@ -56,6 +56,9 @@ pub struct PlanOptions {
     pub no_deps: bool,
     /// Remove containers of services no longer in the stack (else they are only reported).
     pub remove_orphans: bool,
+    /// `--all-resources`: every network and volume of the file is made, even one no service
+    /// uses (else only those the created containers need, as Compose).
+    pub all_resources: bool,
     /// `--scale SERVICE=N`: replicas overriding the file.
     pub scale: IndexMap<String, u32>,
     /// `create` / `up --no-start`: create (or recreate) containers, start none.

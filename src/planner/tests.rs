@@ -373,6 +373,21 @@ fn force_recreate_is_for_the_targets_and_always_recreate_deps_for_their_dependen
 }
 
 #[test]
+fn all_resources_makes_the_networks_and_volumes_no_service_uses() {
+    let s = stack("name: demo\nservices:\n  web: {image: nginx, networks: {front: {}}}\nnetworks:\n  front: {name: demo_front}\n  spare: {name: demo_spare}\nvolumes:\n  keep: {name: demo_keep}\n");
+    let creates = |o: &PlanOptions| {
+        text(&s, &Actual::default(), o)
+            .lines()
+            .filter(|l| l.contains("network") || l.contains("volume"))
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(creates(&PlanOptions::default()), ["+ network demo_front"]);
+    let all = PlanOptions { all_resources: true, ..Default::default() };
+    assert_eq!(creates(&all), ["+ network demo_front", "+ network demo_spare", "+ volume demo_keep"]);
+}
+
+#[test]
 fn stopped_containers_are_started_and_finished_jobs_left_alone() {
     let s = stack(
         "
