@@ -77,6 +77,8 @@ fn logs_tail_timestamps_prefixes_and_since() {
     assert_eq!(all.lines().count(), 4, "{all}");
     let tail = p.ok(&["logs", "--tail", "1", "web"]);
     assert_eq!(tail, "web-1 | web-three\n");
+    // -n: the short form of --tail, as docker compose logs.
+    assert_eq!(p.ok(&["logs", "-n", "2", "web"]), "web-1 | web-two\nweb-1 | web-three\n");
     let ts = p.ok(&["logs", "-t", "--tail", "1", "job"]);
     let rest = ts.strip_prefix("job-1 | ").expect(&ts);
     assert!(rest.ends_with("Z job-done\n") && rest.starts_with("20"), "{ts}");
