@@ -317,3 +317,39 @@ fn create_joins_a_shared_network_namespace_and_up_starts_both() {
     assert_eq!(netns("app"), netns("net"), "app is in net's network namespace");
     p.teardown();
 }
+
+/// `berth config` in a directory holding `compose.yaml` (no Compose variables from the caller).
+fn config_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.current_dir(dir);
+    for k in ["COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES", "BERTH_PROJECT_NAME"] {
+        c.env_remove(k);
+    }
+    c.arg("config").args(args).output().expect("run berth config")
+}
+
+#[test]
+fn config_output_writes_the_model_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "name: outp\nservices:\n  a:\n    image: x\n").unwrap();
+    let stdout = config_in(dir.path(), &[]);
+    assert!(stdout.status.success());
+    // -o FILE: the same model in the file, nothing on stdout.
+    let out = config_in(dir.path(), &["-o", "model.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(dir.path().join("model.yaml")).unwrap(), stdout.stdout);
+    let out = config_in(dir.path(), &["--format", "json", "--output", "model.json"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["services"]["a"]["image"], "x");
+    // A file that cannot be written is an error naming it.
+    let out = config_in(dir.path(), &["-o", "nodir/model.yaml"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nodir/model.yaml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

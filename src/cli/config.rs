@@ -71,6 +71,10 @@ pub struct ConfigArgs {
     /// the env files), `KEY=VALUE` a line, sorted. It may hold secrets.
     #[arg(long)]
     pub environment: bool,
+    /// Write the model (or the `--lock-image-digests` override file) to FILE instead of
+    /// stdout, as `docker compose config -o`; the name lists and `--hash` still go to stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     /// Only these services (their profiles are enabled, as in Compose).
     #[arg(value_name = "SERVICE")]
     pub only: Vec<String>,
@@ -117,7 +121,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     if a.lock_image_digests {
         let text = render_lock(&loaded.stack, a.format.unwrap_or_default())?;
-        std::io::stdout().lock().write_all(text.as_bytes())?;
+        write_model(a.output.as_deref(), &text)?;
         return Ok(ExitCode::SUCCESS);
     }
     let text = if a.services {
@@ -131,12 +135,26 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     } else if a.images {
         lines(images(&loaded.stack).iter())
     } else {
-        render(&loaded.stack, a.format.unwrap_or_default())?
+        let text = render(&loaded.stack, a.format.unwrap_or_default())?;
+        write_model(a.output.as_deref(), &text)?;
+        return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rendered model to `-o FILE` (created or truncated), else to stdout.
+fn write_model(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("write --output `{}`", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            Ok(out.flush()?)
+        }
+    }
 }
 
 fn lines<'a>(items: impl Iterator<Item = &'a String>) -> String {
