@@ -211,6 +211,16 @@ fn top_stats_port_ls() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("service `web` does not publish port 80/udp"));
     p.ok(&["stop", "web"]);
     assert!(!p.ok(&["ps", "-a"]).contains("->80/tcp"));
+    // stats: running containers only; -a adds the stopped one, with zeros; --no-trunc is accepted.
+    let running = p.ok(&["stats", "--no-stream"]);
+    assert!(running.contains(&db) && !running.contains(&web), "{running}");
+    let all = p.ok(&["stats", "--no-stream", "-a", "--no-trunc"]);
+    let web_row = all.lines().find(|l| l.starts_with(&web)).expect(&all);
+    assert!(web_row.contains("0.00%") && web_row.trim_end().ends_with(" 0"), "{all}");
+    assert!(all.contains(&db), "{all}");
+    let json: serde_json::Value =
+        serde_json::from_str(&p.ok(&["stats", "--no-stream", "--all", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(2), "{json}");
     p.ok(&["start", "web"]);
     assert_eq!(p.ok(&["port", "web", "80"]), format!("{mapping}\n"));
     let ls = p.ok(&["ls"]);

@@ -21,9 +21,16 @@ pub struct TopArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Show stopped containers too (their numbers are zero; default: running ones only).
+    #[arg(short = 'a', long)]
+    pub all: bool,
     /// Print one sample and exit.
     #[arg(long)]
     pub no_stream: bool,
+    /// Accepted for docker compose: berth's stats show full container names and no ids, so
+    /// nothing is truncated.
+    #[arg(long)]
+    pub no_trunc: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     pub service: Vec<String>,
@@ -59,12 +66,35 @@ pub struct LsArgs {
     pub quiet: bool,
 }
 
-/// The running containers of the named services.
-fn running(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::reconciler::ProjectContainer>> {
+/// The containers of the named services (all services when none).
+fn containers(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::reconciler::ProjectContainer>> {
     let project = project_name(g)?;
     let all = select::all(&roots(g), &project, false)?;
-    let chosen = select::services(all, &project, services)?;
-    Ok(chosen.into_iter().filter(|c| c.is_running()).collect())
+    Ok(select::services(all, &project, services)?)
+}
+
+/// The running containers of the named services.
+fn running(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::reconciler::ProjectContainer>> {
+    Ok(containers(g, services)?.into_iter().filter(|c| c.is_running()).collect())
+}
+
+/// One sample of the named services' containers: the running ones measured, with `all` the
+/// stopped ones too, as rows of zeros (as `docker stats -a` shows them), in project order.
+fn sample_stats(g: &GlobalOpts, a: &StatsArgs) -> anyhow::Result<Vec<stats::Stats>> {
+    let chosen: Vec<_> = containers(g, &a.service)?.into_iter().filter(|c| a.all || c.is_running()).collect();
+    let targets: Vec<Target> = chosen
+        .iter()
+        .filter(|c| c.is_running())
+        .map(|c| Target { root_id: roots(g).id(), id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
+        .collect();
+    let mut measured = stats::sample(&targets, Duration::from_millis(500)).into_iter();
+    Ok(chosen
+        .iter()
+        .map(|c| match c.is_running() {
+            true => measured.next().unwrap_or_else(|| stats::Stats { name: c.name.clone(), ..Default::default() }),
+            false => stats::Stats { name: c.name.clone(), ..Default::default() },
+        })
+        .collect())
 }
 
 pub fn top(g: &GlobalOpts, a: &TopArgs) -> anyhow::Result<ExitCode> {
@@ -81,11 +111,7 @@ pub fn top(g: &GlobalOpts, a: &TopArgs) -> anyhow::Result<ExitCode> {
 pub fn stats(g: &GlobalOpts, a: &StatsArgs) -> anyhow::Result<ExitCode> {
     let tty = std::io::stdout().is_terminal();
     loop {
-        let targets: Vec<Target> = running(g, &a.service)?
-            .into_iter()
-            .map(|c| Target { root_id: roots(g).id(), id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
-            .collect();
-        let sample = stats::sample(&targets, Duration::from_millis(500));
+        let sample = sample_stats(g, a)?;
         let text = match a.format {
             Format::Json => format!("{}\n", serde_json::to_string(&sample)?),
             Format::Table => table::render(stats::HEADER, &sample.iter().map(stats::Stats::row).collect::<Vec<_>>()),
