@@ -226,5 +226,11 @@ fn top_stats_port_ls() {
     let ls = p.ok(&["ls"]);
     let line = ls.lines().find(|l| l.starts_with(&p.project)).expect(&ls);
     assert!(line.contains("running(2)") && line.contains("compose.yaml"), "{ls}");
+    // --filter name=: the project by its name, or a regular expression found in it.
+    assert_eq!(p.ok(&["ls", "-q", "--filter", &format!("name={}", p.project)]), format!("{}\n", p.project));
+    assert_eq!(p.ok(&["ls", "-q", "--filter", "name=^opsinsp-[0-9]+$"]), format!("{}\n", p.project));
+    assert_eq!(p.ok(&["ls", "-q", "--filter", "name=^nosuchproject$"]), "");
+    let err = p.berth(&["ls", "--filter", "status=running"]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("invalid --filter `status=running`"));
     p.teardown();
 }

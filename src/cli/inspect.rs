@@ -64,6 +64,10 @@ pub struct LsArgs {
     /// Print only the project names.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Only the projects matching `name=NAME` (the name, or a regular expression found in it,
+    /// as docker compose ls; repeatable: any of them).
+    #[arg(long = "filter", value_name = "name=NAME")]
+    pub filter: Vec<String>,
 }
 
 /// The containers of the named services (all services when none).
@@ -154,10 +158,32 @@ struct Project {
     config_files: String,
 }
 
+/// The `--filter name=…` values of `ls`: `name` is the only key, as in docker compose.
+fn name_filters(filters: &[String]) -> anyhow::Result<Vec<String>> {
+    filters
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some(("name", v)) => Ok(v.to_string()),
+            _ => bail!("invalid --filter `{f}`: the only filter is `name=NAME`"),
+        })
+        .collect()
+}
+
+/// Whether a project name passes the `name=` filters (none: every name): equal to one, or
+/// holding a match of it as a regular expression (a pattern that does not parse only matches
+/// itself), as docker compose ls.
+fn name_matches(patterns: &[String], name: &str) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| p == name || regex::Regex::new(p).is_ok_and(|re| re.is_match(name)))
+}
+
 pub fn ls(g: &GlobalOpts, a: &LsArgs) -> anyhow::Result<ExitCode> {
     let roots = roots(g);
+    let names = name_filters(&a.filter)?;
     let mut rows = Vec::new();
     for name in crate::reconciler::list_projects(&roots)? {
+        if !name_matches(&names, &name) {
+            continue;
+        }
         let containers = select::all(&roots, &name, false)?;
         let words: Vec<String> = containers
             .iter()
@@ -203,5 +229,17 @@ mod tests {
         let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(project_status(&w(&["running", "running", "exited"])), "exited(1), running(2)");
         assert_eq!(project_status(&[]), "empty");
+    }
+
+    #[test]
+    fn ls_name_filter_is_an_exact_name_or_a_regex() {
+        let f = |v: &[&str]| name_filters(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let pats = f(&["name=web", "name=^api-[0-9]+$"]).unwrap();
+        assert!(name_matches(&pats, "web") && name_matches(&pats, "mywebsite") && name_matches(&pats, "api-12"));
+        assert!(!name_matches(&pats, "api-x") && !name_matches(&pats, "db"));
+        assert!(name_matches(&[], "anything"));
+        assert!(name_matches(&f(&["name=a("]).unwrap(), "a("), "an invalid regex matches itself");
+        let err = f(&["status=running"]).unwrap_err().to_string();
+        assert!(err.contains("status=running") && err.contains("name=NAME"), "{err}");
     }
 }
