@@ -234,3 +234,34 @@ fn top_stats_port_ls() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("invalid --filter `status=running`"));
     p.teardown();
 }
+
+/// `kill` leaves the containers of services gone from the stack file alone;
+/// `kill --remove-orphans` kills them too, as `docker compose kill`.
+#[test]
+fn kill_remove_orphans_kills_services_gone_from_the_file() {
+    if !support::require_root() {
+        return;
+    }
+    let both = "services:\n  web:\n    image: busybox:test\n    command: [sleep, '1000']\n  old:\n    image: busybox:test\n    command: [sleep, '1000']\n";
+    let p = common::project("opskillorph", both);
+    let web = p.up("web", 1);
+    let old = p.up("old", 1);
+    let file = p.dir.path().join("compose.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, full.split("  old:").next().unwrap()).unwrap();
+    let state = |name: &str| {
+        let ps = p.ok(&["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
+        ps.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).map(String::from).unwrap_or_default()
+    };
+    let out = p.berth(&["kill"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&web) && !said.contains(&old), "{said}");
+    assert_eq!((state(&web), state(&old)), ("exited".to_string(), "running".to_string()));
+    let out = p.berth(&["kill", "--remove-orphans"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&old));
+    assert_eq!(state(&old), "exited");
+    std::fs::write(&file, &full).unwrap();
+    p.teardown();
+}

@@ -44,6 +44,10 @@ pub struct KillArgs {
     /// Signal to send (name or number).
     #[arg(short = 's', long, default_value = "SIGKILL")]
     pub signal: String,
+    /// Also kill the containers of services no longer in the stack file (without it they are
+    /// left alone when the stack file is readable), as `docker compose kill --remove-orphans`.
+    #[arg(long)]
+    pub remove_orphans: bool,
     pub service: Vec<String>,
 }
 
@@ -154,7 +158,16 @@ pub fn restart(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
 
 pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
     let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
-    Ok(report(&with_ctx(g, &a.service, None, false, |ctx, t| control::kill_all(ctx, t, sig))?))
+    let outcomes = with_ctx(g, &a.service, None, false, |ctx, t| match (a.remove_orphans, ctx.stack) {
+        (false, Some(stack)) => control::kill_all(ctx, &declared(stack, t), sig),
+        _ => control::kill_all(ctx, t, sig),
+    })?;
+    Ok(report(&outcomes))
+}
+
+/// The containers whose service `stack` still declares (orphans left out).
+fn declared(stack: &Stack, containers: &[ProjectContainer]) -> Vec<ProjectContainer> {
+    containers.iter().filter(|c| stack.services.contains_key(&c.service)).cloned().collect()
 }
 
 pub fn pause(g: &GlobalOpts, a: &PauseArgs) -> anyhow::Result<ExitCode> {
