@@ -265,3 +265,45 @@ fn kill_remove_orphans_kills_services_gone_from_the_file() {
     std::fs::write(&file, &full).unwrap();
     p.teardown();
 }
+
+/// `restart db` also restarts the services depending on db with `restart: true` (not the
+/// others); `restart --no-deps db` restarts db alone, as docker compose restart.
+#[test]
+fn restart_takes_restart_true_dependents_unless_no_deps() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:
+  db:
+    image: busybox:test
+    command: [sleep, '1000']
+  web:
+    image: busybox:test
+    command: [sleep, '1000']
+    depends_on:
+      db: {condition: service_started, restart: true}
+  worker:
+    image: busybox:test
+    command: [sleep, '1000']
+    depends_on: [db]
+";
+    let p = common::project("opsrestartdeps", stack);
+    let db = p.up("db", 1);
+    let web = p.up("web", 1);
+    let worker = p.up("worker", 1);
+    let restarted = |args: &[&str]| -> Vec<String> {
+        let out = p.berth(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut names: Vec<String> = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("Container ")?.strip_suffix("  Restarted").map(String::from))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(restarted(&["restart", "-t", "1", "db"]), vec![db.clone(), web.clone()]);
+    assert_eq!(restarted(&["restart", "-t", "1", "--no-deps", "db"]), vec![db.clone()]);
+    assert_eq!(restarted(&["restart", "-t", "1", "worker"]), vec![worker.clone()]);
+    p.teardown();
+}
