@@ -353,3 +353,18 @@ fn config_output_writes_the_model_to_a_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn config_no_consistency_prints_a_model_that_fails_the_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "name: nocons\nservices:\n  a:\n    command: [echo, hi]\n")
+        .unwrap();
+    let out = config_in(dir.path(), &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("neither an image nor a build context"), "{err}");
+    let out = config_in(dir.path(), &["--no-consistency"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model = String::from_utf8_lossy(&out.stdout);
+    assert!(model.contains("  a:\n") && model.contains("- hi"), "{model}");
+}

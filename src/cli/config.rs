@@ -51,6 +51,11 @@ pub struct ConfigArgs {
     /// `depends_on` that links, `network_mode: service:` and `volumes_from` imply, secret targets.
     #[arg(long)]
     pub no_normalize: bool,
+    /// Do not check the model's consistency (a service with neither `image:` nor `build:`,
+    /// contradicting settings…), as `docker compose config --no-consistency`: the output may
+    /// be an invalid stack.
+    #[arg(long)]
+    pub no_consistency: bool,
     /// Pin each service's `image:` to the digest of the image in berth's store
     /// (`docker.io/library/busybox:latest@sha256:…`), as `docker compose config --resolve-image-digests`.
     #[arg(long)]
@@ -87,6 +92,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
     opts.no_normalize = a.no_normalize;
+    opts.no_consistency = a.no_consistency;
     let mut loaded = load_with(opts)?;
     // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
     // stack unusable, so validation reports it too, as `docker compose config` does.

@@ -51,6 +51,9 @@ pub struct LoadOptions {
     /// Skip what Compose's normalization adds (`berth config --no-normalize`): see
     /// [`normalize::implicit_default_network`].
     pub no_normalize: bool,
+    /// Skip the consistency checks ([`consistency::check`], compose-go's checkConsistency):
+    /// `berth config --no-consistency`, whose output may then be an invalid stack.
+    pub no_consistency: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -160,7 +163,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     stack.project_dir = project_dir;
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);
-    consistency::check(&stack, &root, &mut diags);
+    if !opts.no_consistency {
+        consistency::check(&stack, &root, &mut diags);
+    }
     if opts.no_normalize {
         normalize::without_implicit_default_network(&mut stack, &root);
     } else {
