@@ -368,3 +368,23 @@ fn config_no_consistency_prints_a_model_that_fails_the_checks() {
     let model = String::from_utf8_lossy(&out.stdout);
     assert!(model.contains("  a:\n") && model.contains("- hi"), "{model}");
 }
+
+#[test]
+fn config_no_env_resolution_leaves_the_env_files_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: noenv\nservices:\n  a:\n    image: x\n    env_file: [app.env]\n    environment: {OWN: '1'}\n";
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    std::fs::write(dir.path().join("app.env"), "FROMFILE=yes\n").unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let out = config_in(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let merged = json(&[]);
+    assert_eq!(merged["services"]["a"]["environment"], serde_json::json!({"FROMFILE": "yes", "OWN": "1"}));
+    let unread = json(&["--no-env-resolution"]);
+    assert_eq!(unread["services"]["a"]["environment"], serde_json::json!({"OWN": "1"}));
+    assert!(unread["services"]["a"]["env_file"][0]["path"].as_str().is_some_and(|p| p.ends_with("app.env")));
+}

@@ -56,6 +56,10 @@ pub struct ConfigArgs {
     /// be an invalid stack.
     #[arg(long)]
     pub no_consistency: bool,
+    /// Do not merge the `env_file:` files into each service's `environment` (they stay listed
+    /// and are not read), as `docker compose config --no-env-resolution`.
+    #[arg(long)]
+    pub no_env_resolution: bool,
     /// Pin each service's `image:` to the digest of the image in berth's store
     /// (`docker.io/library/busybox:latest@sha256:…`), as `docker compose config --resolve-image-digests`.
     #[arg(long)]
@@ -93,6 +97,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     opts.no_interpolate = a.no_interpolate;
     opts.no_normalize = a.no_normalize;
     opts.no_consistency = a.no_consistency;
+    opts.no_env_resolution = a.no_env_resolution;
     let mut loaded = load_with(opts)?;
     // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
     // stack unusable, so validation reports it too, as `docker compose config` does.

@@ -24,6 +24,7 @@ pub(crate) fn load_options(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
         no_interpolate: false,
         no_normalize: false,
         no_consistency: false,
+        no_env_resolution: false,
     })
 }
 

@@ -54,6 +54,9 @@ pub struct LoadOptions {
     /// Skip the consistency checks ([`consistency::check`], compose-go's checkConsistency):
     /// `berth config --no-consistency`, whose output may then be an invalid stack.
     pub no_consistency: bool,
+    /// Do not merge the `env_file:` contents into each service's `environment`
+    /// (`berth config --no-env-resolution`).
+    pub no_env_resolution: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -157,7 +160,12 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     schema::validate_required(&root, &mut diags);
     let before = diags.items.len();
     let lookup = |k: &str| vars.get(k).cloned();
-    let ctx = convert::ConvertContext { project_name: name.clone(), project_dir: project_dir.clone(), lookup: &lookup };
+    let ctx = convert::ConvertContext {
+        project_name: name.clone(),
+        project_dir: project_dir.clone(),
+        lookup: &lookup,
+        read_env_files: !opts.no_env_resolution,
+    };
     let mut stack = convert::stack(&root, &ctx, &mut diags);
     stack.name = name;
     stack.project_dir = project_dir;
