@@ -386,3 +386,74 @@ fn all_resources_makes_unused_networks_and_volumes() {
     assert!(!p.ok(&["network", "ls"]).contains(&net) && !p.ok(&["volume", "ls"]).contains(&vol), "down left them");
     p.teardown();
 }
+
+/// `berth config` in a directory holding `compose.yaml` (no Compose variables from the caller).
+fn config_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.current_dir(dir);
+    for k in ["COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_ENV_FILES", "BERTH_PROJECT_NAME"] {
+        c.env_remove(k);
+    }
+    c.arg("config").args(args).output().expect("run berth config")
+}
+
+#[test]
+fn config_output_writes_the_model_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "name: outp\nservices:\n  a:\n    image: x\n").unwrap();
+    let stdout = config_in(dir.path(), &[]);
+    assert!(stdout.status.success());
+    // -o FILE: the same model in the file, nothing on stdout.
+    let out = config_in(dir.path(), &["-o", "model.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(dir.path().join("model.yaml")).unwrap(), stdout.stdout);
+    let out = config_in(dir.path(), &["--format", "json", "--output", "model.json"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["services"]["a"]["image"], "x");
+    // A file that cannot be written is an error naming it.
+    let out = config_in(dir.path(), &["-o", "nodir/model.yaml"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nodir/model.yaml"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn config_no_consistency_prints_a_model_that_fails_the_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "name: nocons\nservices:\n  a:\n    command: [echo, hi]\n")
+        .unwrap();
+    let out = config_in(dir.path(), &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("neither an image nor a build context"), "{err}");
+    let out = config_in(dir.path(), &["--no-consistency"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let model = String::from_utf8_lossy(&out.stdout);
+    assert!(model.contains("  a:\n") && model.contains("- hi"), "{model}");
+}
+
+#[test]
+fn config_no_env_resolution_leaves_the_env_files_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: noenv\nservices:\n  a:\n    image: x\n    env_file: [app.env]\n    environment: {OWN: '1'}\n";
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    std::fs::write(dir.path().join("app.env"), "FROMFILE=yes\n").unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let out = config_in(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let merged = json(&[]);
+    assert_eq!(merged["services"]["a"]["environment"], serde_json::json!({"FROMFILE": "yes", "OWN": "1"}));
+    let unread = json(&["--no-env-resolution"]);
+    assert_eq!(unread["services"]["a"]["environment"], serde_json::json!({"OWN": "1"}));
+    assert!(unread["services"]["a"]["env_file"][0]["path"].as_str().is_some_and(|p| p.ends_with("app.env")));
+}

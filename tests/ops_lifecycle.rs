@@ -211,10 +211,99 @@ fn top_stats_port_ls() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("service `web` does not publish port 80/udp"));
     p.ok(&["stop", "web"]);
     assert!(!p.ok(&["ps", "-a"]).contains("->80/tcp"));
+    // stats: running containers only; -a adds the stopped one, with zeros; --no-trunc is accepted.
+    let running = p.ok(&["stats", "--no-stream"]);
+    assert!(running.contains(&db) && !running.contains(&web), "{running}");
+    let all = p.ok(&["stats", "--no-stream", "-a", "--no-trunc"]);
+    let web_row = all.lines().find(|l| l.starts_with(&web)).expect(&all);
+    assert!(web_row.contains("0.00%") && web_row.trim_end().ends_with(" 0"), "{all}");
+    assert!(all.contains(&db), "{all}");
+    let json: serde_json::Value =
+        serde_json::from_str(&p.ok(&["stats", "--no-stream", "--all", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().map(Vec::len), Some(2), "{json}");
     p.ok(&["start", "web"]);
     assert_eq!(p.ok(&["port", "web", "80"]), format!("{mapping}\n"));
     let ls = p.ok(&["ls"]);
     let line = ls.lines().find(|l| l.starts_with(&p.project)).expect(&ls);
     assert!(line.contains("running(2)") && line.contains("compose.yaml"), "{ls}");
+    // --filter name=: the project by its name, or a regular expression found in it.
+    assert_eq!(p.ok(&["ls", "-q", "--filter", &format!("name={}", p.project)]), format!("{}\n", p.project));
+    assert_eq!(p.ok(&["ls", "-q", "--filter", "name=^opsinsp-[0-9]+$"]), format!("{}\n", p.project));
+    assert_eq!(p.ok(&["ls", "-q", "--filter", "name=^nosuchproject$"]), "");
+    let err = p.berth(&["ls", "--filter", "status=running"]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("invalid --filter `status=running`"));
+    p.teardown();
+}
+
+/// `kill` leaves the containers of services gone from the stack file alone;
+/// `kill --remove-orphans` kills them too, as `docker compose kill`.
+#[test]
+fn kill_remove_orphans_kills_services_gone_from_the_file() {
+    if !support::require_root() {
+        return;
+    }
+    let both = "services:\n  web:\n    image: busybox:test\n    command: [sleep, '1000']\n  old:\n    image: busybox:test\n    command: [sleep, '1000']\n";
+    let p = common::project("opskillorph", both);
+    let web = p.up("web", 1);
+    let old = p.up("old", 1);
+    let file = p.dir.path().join("compose.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, full.split("  old:").next().unwrap()).unwrap();
+    let state = |name: &str| {
+        let ps = p.ok(&["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
+        ps.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).map(String::from).unwrap_or_default()
+    };
+    let out = p.berth(&["kill"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&web) && !said.contains(&old), "{said}");
+    assert_eq!((state(&web), state(&old)), ("exited".to_string(), "running".to_string()));
+    let out = p.berth(&["kill", "--remove-orphans"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&old));
+    assert_eq!(state(&old), "exited");
+    std::fs::write(&file, &full).unwrap();
+    p.teardown();
+}
+
+/// `restart db` also restarts the services depending on db with `restart: true` (not the
+/// others); `restart --no-deps db` restarts db alone, as docker compose restart.
+#[test]
+fn restart_takes_restart_true_dependents_unless_no_deps() {
+    if !support::require_root() {
+        return;
+    }
+    let stack = "services:
+  db:
+    image: busybox:test
+    command: [sleep, '1000']
+  web:
+    image: busybox:test
+    command: [sleep, '1000']
+    depends_on:
+      db: {condition: service_started, restart: true}
+  worker:
+    image: busybox:test
+    command: [sleep, '1000']
+    depends_on: [db]
+";
+    let p = common::project("opsrestartdeps", stack);
+    let db = p.up("db", 1);
+    let web = p.up("web", 1);
+    let worker = p.up("worker", 1);
+    let restarted = |args: &[&str]| -> Vec<String> {
+        let out = p.berth(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        let mut names: Vec<String> = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("Container ")?.strip_suffix("  Restarted").map(String::from))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(restarted(&["restart", "-t", "1", "db"]), vec![db.clone(), web.clone()]);
+    assert_eq!(restarted(&["restart", "-t", "1", "--no-deps", "db"]), vec![db.clone()]);
+    assert_eq!(restarted(&["restart", "-t", "1", "worker"]), vec![worker.clone()]);
     p.teardown();
 }

@@ -77,6 +77,8 @@ fn logs_tail_timestamps_prefixes_and_since() {
     assert_eq!(all.lines().count(), 4, "{all}");
     let tail = p.ok(&["logs", "--tail", "1", "web"]);
     assert_eq!(tail, "web-1 | web-three\n");
+    // -n: the short form of --tail, as docker compose logs.
+    assert_eq!(p.ok(&["logs", "-n", "2", "web"]), "web-1 | web-two\nweb-1 | web-three\n");
     let ts = p.ok(&["logs", "-t", "--tail", "1", "job"]);
     let rest = ts.strip_prefix("job-1 | ").expect(&ts);
     assert!(rest.ends_with("Z job-done\n") && rest.starts_with("20"), "{ts}");
@@ -123,5 +125,40 @@ fn logs_follow_sees_new_lines_and_ends_with_the_container() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success());
+    p.teardown();
+}
+
+/// `ps --orphans=false` hides the containers of services gone from the stack file; by
+/// default (`--orphans`) they are listed, as `docker compose ps`.
+#[test]
+fn ps_orphans_false_hides_services_gone_from_the_file() {
+    if !support::require_root() {
+        return;
+    }
+    let both = "services:\n  web:\n    image: busybox:test\n    command: [sleep, '1000']\n  old:\n    image: busybox:test\n    command: [sleep, '1000']\n";
+    let p = common::project("opsorph", both);
+    let web = p.up("web", 1);
+    let old = p.up("old", 1);
+    let file = p.dir.path().join("compose.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+    let without_old = full.split("  old:").next().unwrap().to_string();
+    std::fs::write(&file, &without_old).unwrap();
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut args = args.to_vec();
+        args.extend(["--format", "{{.Name}}"]);
+        let mut v: Vec<String> = p.ok(&args).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    let both_names = {
+        let mut v = vec![old.clone(), web.clone()];
+        v.sort();
+        v
+    };
+    assert_eq!(names(&["ps"]), both_names, "orphans are listed by default");
+    assert_eq!(names(&["ps", "--orphans"]), both_names);
+    assert_eq!(names(&["ps", "--orphans=false"]), vec![web.clone()]);
+    assert_eq!(p.ok(&["ps", "--orphans=false", "-q"]).lines().count(), 1);
+    std::fs::write(&file, &full).unwrap();
     p.teardown();
 }

@@ -444,3 +444,36 @@ fn build_pull_pulls_the_base_image() {
     r.success();
     s.down_clean();
 }
+
+/// `push SERVICE` pushes that service's image only; `--include-deps` also the images of the
+/// services it depends on that are built here (`build:` and `image:`), as docker compose push.
+#[test]
+fn push_include_deps_pushes_the_dependencies_images_too() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let app = format!("{}/test/app:1", reg.addr());
+    let lib = format!("{}/test/lib:1", reg.addr());
+    let base = format!("{}/test/base:1", reg.addr());
+    let yaml = format!(
+        "services:\n  app:\n    image: {app}\n    build: .\n    depends_on: [lib, base]\n  \
+         lib:\n    image: {lib}\n    build: .\n  base:\n    image: {base}\n"
+    );
+    let mut s = Stack::new("regpushdeps").file(&yaml);
+    for image in [&app, &lib, &base] {
+        support::import_busybox(&s.roots, image);
+    }
+    let out = s.berth(&["push", "app"]);
+    out.success();
+    assert!(out.stderr().contains(&format!("Image {app}  Pushed")), "{}", out.text());
+    assert!(!out.stderr().contains(&lib), "lib pushed without --include-deps:\n{}", out.text());
+    let out = s.berth(&["push", "--include-deps", "app"]);
+    out.success();
+    assert!(out.stderr().contains(&format!("Image {lib}  Pushed")), "{}", out.text());
+    assert!(!out.stderr().contains(&base), "base has no build: it is not pushed:\n{}", out.text());
+    // What was pushed is on the registry: a fresh root pulls lib.
+    let fresh = tempfile::Builder::new().prefix("berth-regfresh-").tempdir().expect("tempdir");
+    ok(fresh.path(), &["image", "pull", &lib]);
+    s.down_clean();
+}

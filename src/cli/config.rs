@@ -51,6 +51,15 @@ pub struct ConfigArgs {
     /// `depends_on` that links, `network_mode: service:` and `volumes_from` imply, secret targets.
     #[arg(long)]
     pub no_normalize: bool,
+    /// Do not check the model's consistency (a service with neither `image:` nor `build:`,
+    /// contradicting settings…), as `docker compose config --no-consistency`: the output may
+    /// be an invalid stack.
+    #[arg(long)]
+    pub no_consistency: bool,
+    /// Do not merge the `env_file:` files into each service's `environment` (they stay listed
+    /// and are not read), as `docker compose config --no-env-resolution`.
+    #[arg(long)]
+    pub no_env_resolution: bool,
     /// Pin each service's `image:` to the digest of the image in berth's store
     /// (`docker.io/library/busybox:latest@sha256:…`), as `docker compose config --resolve-image-digests`.
     #[arg(long)]
@@ -71,6 +80,10 @@ pub struct ConfigArgs {
     /// the env files), `KEY=VALUE` a line, sorted. It may hold secrets.
     #[arg(long)]
     pub environment: bool,
+    /// Write the model (or the `--lock-image-digests` override file) to FILE instead of
+    /// stdout, as `docker compose config -o`; the name lists and `--hash` still go to stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
     /// Only these services (their profiles are enabled, as in Compose).
     #[arg(value_name = "SERVICE")]
     pub only: Vec<String>,
@@ -83,6 +96,8 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
     opts.no_normalize = a.no_normalize;
+    opts.no_consistency = a.no_consistency;
+    opts.no_env_resolution = a.no_env_resolution;
     let mut loaded = load_with(opts)?;
     // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
     // stack unusable, so validation reports it too, as `docker compose config` does.
@@ -117,7 +132,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     if a.lock_image_digests {
         let text = render_lock(&loaded.stack, a.format.unwrap_or_default())?;
-        std::io::stdout().lock().write_all(text.as_bytes())?;
+        write_model(a.output.as_deref(), &text)?;
         return Ok(ExitCode::SUCCESS);
     }
     let text = if a.services {
@@ -131,12 +146,26 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     } else if a.images {
         lines(images(&loaded.stack).iter())
     } else {
-        render(&loaded.stack, a.format.unwrap_or_default())?
+        let text = render(&loaded.stack, a.format.unwrap_or_default())?;
+        write_model(a.output.as_deref(), &text)?;
+        return Ok(ExitCode::SUCCESS);
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rendered model to `-o FILE` (created or truncated), else to stdout.
+fn write_model(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("write --output `{}`", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            Ok(out.flush()?)
+        }
+    }
 }
 
 fn lines<'a>(items: impl Iterator<Item = &'a String>) -> String {

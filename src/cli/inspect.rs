@@ -21,9 +21,16 @@ pub struct TopArgs {
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
+    /// Show stopped containers too (their numbers are zero; default: running ones only).
+    #[arg(short = 'a', long)]
+    pub all: bool,
     /// Print one sample and exit.
     #[arg(long)]
     pub no_stream: bool,
+    /// Accepted for docker compose: berth's stats show full container names and no ids, so
+    /// nothing is truncated.
+    #[arg(long)]
+    pub no_trunc: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     pub service: Vec<String>,
@@ -57,14 +64,41 @@ pub struct LsArgs {
     /// Print only the project names.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Only the projects matching `name=NAME` (the name, or a regular expression found in it,
+    /// as docker compose ls; repeatable: any of them).
+    #[arg(long = "filter", value_name = "name=NAME")]
+    pub filter: Vec<String>,
+}
+
+/// The containers of the named services (all services when none).
+fn containers(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::reconciler::ProjectContainer>> {
+    let project = project_name(g)?;
+    let all = select::all(&roots(g), &project, false)?;
+    Ok(select::services(all, &project, services)?)
 }
 
 /// The running containers of the named services.
 fn running(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<crate::reconciler::ProjectContainer>> {
-    let project = project_name(g)?;
-    let all = select::all(&roots(g), &project, false)?;
-    let chosen = select::services(all, &project, services)?;
-    Ok(chosen.into_iter().filter(|c| c.is_running()).collect())
+    Ok(containers(g, services)?.into_iter().filter(|c| c.is_running()).collect())
+}
+
+/// One sample of the named services' containers: the running ones measured, with `all` the
+/// stopped ones too, as rows of zeros (as `docker stats -a` shows them), in project order.
+fn sample_stats(g: &GlobalOpts, a: &StatsArgs) -> anyhow::Result<Vec<stats::Stats>> {
+    let chosen: Vec<_> = containers(g, &a.service)?.into_iter().filter(|c| a.all || c.is_running()).collect();
+    let targets: Vec<Target> = chosen
+        .iter()
+        .filter(|c| c.is_running())
+        .map(|c| Target { root_id: roots(g).id(), id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
+        .collect();
+    let mut measured = stats::sample(&targets, Duration::from_millis(500)).into_iter();
+    Ok(chosen
+        .iter()
+        .map(|c| match c.is_running() {
+            true => measured.next().unwrap_or_else(|| stats::Stats { name: c.name.clone(), ..Default::default() }),
+            false => stats::Stats { name: c.name.clone(), ..Default::default() },
+        })
+        .collect())
 }
 
 pub fn top(g: &GlobalOpts, a: &TopArgs) -> anyhow::Result<ExitCode> {
@@ -81,11 +115,7 @@ pub fn top(g: &GlobalOpts, a: &TopArgs) -> anyhow::Result<ExitCode> {
 pub fn stats(g: &GlobalOpts, a: &StatsArgs) -> anyhow::Result<ExitCode> {
     let tty = std::io::stdout().is_terminal();
     loop {
-        let targets: Vec<Target> = running(g, &a.service)?
-            .into_iter()
-            .map(|c| Target { root_id: roots(g).id(), id: c.id.clone(), name: c.name.clone(), pid: c.state.pid })
-            .collect();
-        let sample = stats::sample(&targets, Duration::from_millis(500));
+        let sample = sample_stats(g, a)?;
         let text = match a.format {
             Format::Json => format!("{}\n", serde_json::to_string(&sample)?),
             Format::Table => table::render(stats::HEADER, &sample.iter().map(stats::Stats::row).collect::<Vec<_>>()),
@@ -128,10 +158,32 @@ struct Project {
     config_files: String,
 }
 
+/// The `--filter name=…` values of `ls`: `name` is the only key, as in docker compose.
+fn name_filters(filters: &[String]) -> anyhow::Result<Vec<String>> {
+    filters
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some(("name", v)) => Ok(v.to_string()),
+            _ => bail!("invalid --filter `{f}`: the only filter is `name=NAME`"),
+        })
+        .collect()
+}
+
+/// Whether a project name passes the `name=` filters (none: every name): equal to one, or
+/// holding a match of it as a regular expression (a pattern that does not parse only matches
+/// itself), as docker compose ls.
+fn name_matches(patterns: &[String], name: &str) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| p == name || regex::Regex::new(p).is_ok_and(|re| re.is_match(name)))
+}
+
 pub fn ls(g: &GlobalOpts, a: &LsArgs) -> anyhow::Result<ExitCode> {
     let roots = roots(g);
+    let names = name_filters(&a.filter)?;
     let mut rows = Vec::new();
     for name in crate::reconciler::list_projects(&roots)? {
+        if !name_matches(&names, &name) {
+            continue;
+        }
         let containers = select::all(&roots, &name, false)?;
         let words: Vec<String> = containers
             .iter()
@@ -177,5 +229,17 @@ mod tests {
         let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(project_status(&w(&["running", "running", "exited"])), "exited(1), running(2)");
         assert_eq!(project_status(&[]), "empty");
+    }
+
+    #[test]
+    fn ls_name_filter_is_an_exact_name_or_a_regex() {
+        let f = |v: &[&str]| name_filters(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let pats = f(&["name=web", "name=^api-[0-9]+$"]).unwrap();
+        assert!(name_matches(&pats, "web") && name_matches(&pats, "mywebsite") && name_matches(&pats, "api-12"));
+        assert!(!name_matches(&pats, "api-x") && !name_matches(&pats, "db"));
+        assert!(name_matches(&[], "anything"));
+        assert!(name_matches(&f(&["name=a("]).unwrap(), "a("), "an invalid regex matches itself");
+        let err = f(&["status=running"]).unwrap_err().to_string();
+        assert!(err.contains("status=running") && err.contains("name=NAME"), "{err}");
     }
 }

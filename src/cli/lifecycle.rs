@@ -28,6 +28,19 @@ pub struct StopArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Seconds to wait for a container to exit before killing it (default: its
+    /// stop_grace_period, else 10).
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    /// Restart only the services named: not the services depending on them with
+    /// `depends_on: {SERVICE: {restart: true}}`, which are restarted with them by default.
+    #[arg(long)]
+    pub no_deps: bool,
+    pub service: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StartArgs {
     pub service: Vec<String>,
     /// Wait until the started services are running (healthy, when they have a health check),
@@ -44,6 +57,10 @@ pub struct KillArgs {
     /// Signal to send (name or number).
     #[arg(short = 's', long, default_value = "SIGKILL")]
     pub signal: String,
+    /// Also kill the containers of services no longer in the stack file (without it they are
+    /// left alone when the stack file is readable), as `docker compose kill --remove-orphans`.
+    #[arg(long)]
+    pub remove_orphans: bool,
     pub service: Vec<String>,
 }
 
@@ -151,13 +168,50 @@ pub fn start(g: &GlobalOpts, a: &StartArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-pub fn restart(g: &GlobalOpts, a: &StopArgs) -> anyhow::Result<ExitCode> {
-    Ok(report(&with_ctx(g, &a.service, a.timeout, false, control::restart_all)?))
+/// As `docker compose restart`: the services named, and (unless `--no-deps`) the services
+/// that depend on them with `restart: true`, transitively, when the stack file is readable.
+pub fn restart(g: &GlobalOpts, a: &RestartArgs) -> anyhow::Result<ExitCode> {
+    let services = match a.no_deps || a.service.is_empty() {
+        true => a.service.clone(),
+        false => with_restart_dependents(g, &a.service)?,
+    };
+    Ok(report(&with_ctx(g, &services, a.timeout, false, control::restart_all)?))
+}
+
+/// `services` and the services of the stack file that depend on one of them with
+/// `restart: true` (transitively) and have a container; `services` alone without a readable
+/// stack file.
+fn with_restart_dependents(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<String>> {
+    let project = project_name(g)?;
+    let Some(stack) = stack_of(g, &project) else { return Ok(services.to_vec()) };
+    let present: Vec<String> = select::all(&roots(g), &project, false)?.into_iter().map(|c| c.service).collect();
+    let mut out = services.to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        let named = out[i].clone();
+        let dependents = stack.services.iter().filter(|(_, svc)| svc.depends_on.get(&named).is_some_and(|d| d.restart));
+        for (name, _) in dependents {
+            if !out.contains(name) && present.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
 }
 
 pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
     let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
-    Ok(report(&with_ctx(g, &a.service, None, false, |ctx, t| control::kill_all(ctx, t, sig))?))
+    let outcomes = with_ctx(g, &a.service, None, false, |ctx, t| match (a.remove_orphans, ctx.stack) {
+        (false, Some(stack)) => control::kill_all(ctx, &declared(stack, t), sig),
+        _ => control::kill_all(ctx, t, sig),
+    })?;
+    Ok(report(&outcomes))
+}
+
+/// The containers whose service `stack` still declares (orphans left out).
+fn declared(stack: &Stack, containers: &[ProjectContainer]) -> Vec<ProjectContainer> {
+    containers.iter().filter(|c| stack.services.contains_key(&c.service)).cloned().collect()
 }
 
 pub fn pause(g: &GlobalOpts, a: &PauseArgs) -> anyhow::Result<ExitCode> {

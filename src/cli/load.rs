@@ -23,6 +23,8 @@ pub(crate) fn load_options(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
         environ: std::env::vars().collect(),
         no_interpolate: false,
         no_normalize: false,
+        no_consistency: false,
+        no_env_resolution: false,
     })
 }
 

@@ -22,7 +22,7 @@ pub struct LogsArgs {
     #[arg(short = 'f', long)]
     pub follow: bool,
     /// Only the last N lines of each container ("all" for everything).
-    #[arg(long, default_value = "all")]
+    #[arg(short = 'n', long, default_value = "all")]
     pub tail: String,
     /// Show each line's timestamp.
     #[arg(short = 't', long)]

@@ -192,7 +192,7 @@ pub enum Command {
     /// Start stopped containers.
     Start(lifecycle::StartArgs),
     /// Restart containers.
-    Restart(lifecycle::StopArgs),
+    Restart(lifecycle::RestartArgs),
     /// Send a signal to containers (default SIGKILL).
     Kill(lifecycle::KillArgs),
     /// Pause containers (freeze their processes).

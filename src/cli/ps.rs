@@ -53,6 +53,10 @@ pub struct PsArgs {
     /// Do not truncate the command in the table.
     #[arg(long)]
     pub no_trunc: bool,
+    /// Include orphans: containers of services no longer in the stack file (`--orphans=false`
+    /// hides them; it reads the stack file).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub orphans: bool,
     /// Only these services.
     pub service: Vec<String>,
 }
@@ -200,6 +204,13 @@ fn wanted_states(a: &PsArgs) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// `--orphans=false`: keep only the containers of services the stack file declares.
+fn drop_orphans(g: &GlobalOpts, chosen: &mut Vec<ProjectContainer>) -> anyhow::Result<()> {
+    let loaded = super::load::load_stack(g).context("--orphans=false reads the stack file")?;
+    chosen.retain(|c| loaded.stack.services.contains_key(&c.service));
+    Ok(())
+}
+
 /// Docker's table: NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS, the command quoted and
 /// cut to 20 characters unless `--no-trunc`.
 fn render_table(rows: &[Row], no_trunc: bool) -> String {
@@ -243,7 +254,10 @@ pub fn run(g: &GlobalOpts, a: &PsArgs) -> anyhow::Result<ExitCode> {
     let project = project_name(g)?;
     let states = wanted_states(a)?;
     let all = select::all(&roots(g), &project, a.all)?;
-    let chosen = select::services(all, &project, &a.service)?;
+    let mut chosen = select::services(all, &project, &a.service)?;
+    if !a.orphans && a.service.is_empty() {
+        drop_orphans(g, &mut chosen)?;
+    }
     let now = SystemTime::now();
     let rows: Vec<Row> = chosen
         .iter()

@@ -44,6 +44,10 @@ pub struct PushArgs {
     /// Report failures but exit 0.
     #[arg(long)]
     pub ignore_push_failures: bool,
+    /// Also push the images of the services the named ones depend on (those with both
+    /// `build:` and `image:`, as docker compose push --include-deps).
+    #[arg(long)]
+    pub include_deps: bool,
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -124,17 +128,20 @@ pub fn run_pull(g: &GlobalOpts, a: &PullArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `berth push [SERVICE...]`: the images of services with both `build:` and `image:` (or of
-/// the services named, when they have an `image:`).
+/// the services named, when they have an `image:`); with `--include-deps`, of their
+/// dependencies with both too.
 pub fn run_push(g: &GlobalOpts, a: &PushArgs) -> anyhow::Result<ExitCode> {
     let stack = load_with(load_options(g, &a.services)?)?.stack;
-    let names = chosen(&stack, &a.services, false)?;
+    let names = chosen(&stack, &a.services, a.include_deps)?;
     let store = open_store(g)?;
     let mut errors = Vec::new();
     let mut pushed: Vec<String> = Vec::new();
     for name in names {
         let svc = &stack.services[&name];
         let Some(image) = svc.image.clone() else { continue };
-        if (a.services.is_empty() && svc.build.is_none()) || pushed.contains(&image) {
+        // Named: its image. Every service, or a dependency: only an image built here.
+        let named = a.services.contains(&name);
+        if (!named && svc.build.is_none()) || pushed.contains(&image) {
             continue;
         }
         pushed.push(image.clone());

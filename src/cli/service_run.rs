@@ -232,7 +232,8 @@ fn create(
 fn overrides(a: &ServiceRunArgs, stack: &crate::spec::model::Stack, tty: bool) -> anyhow::Result<Overrides> {
     let cwd = std::env::current_dir().context("the current directory")?;
     let lookup = |k: &str| std::env::var(k).ok();
-    let ctx = ConvertContext { project_name: stack.name.clone(), project_dir: cwd, lookup: &lookup };
+    let ctx =
+        ConvertContext { project_name: stack.name.clone(), project_dir: cwd, lookup: &lookup, read_env_files: true };
     let mut volumes = Vec::with_capacity(a.volumes.len());
     for text in &a.volumes {
         let (v, ignored) = volume_flag(text, &ctx).map_err(|e| anyhow::anyhow!("-v {text}: {e}"))?;

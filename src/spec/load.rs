@@ -51,6 +51,12 @@ pub struct LoadOptions {
     /// Skip what Compose's normalization adds (`berth config --no-normalize`): see
     /// [`normalize::implicit_default_network`].
     pub no_normalize: bool,
+    /// Skip the consistency checks ([`consistency::check`], compose-go's checkConsistency):
+    /// `berth config --no-consistency`, whose output may then be an invalid stack.
+    pub no_consistency: bool,
+    /// Do not merge the `env_file:` contents into each service's `environment`
+    /// (`berth config --no-env-resolution`).
+    pub no_env_resolution: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -154,13 +160,20 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     schema::validate_required(&root, &mut diags);
     let before = diags.items.len();
     let lookup = |k: &str| vars.get(k).cloned();
-    let ctx = convert::ConvertContext { project_name: name.clone(), project_dir: project_dir.clone(), lookup: &lookup };
+    let ctx = convert::ConvertContext {
+        project_name: name.clone(),
+        project_dir: project_dir.clone(),
+        lookup: &lookup,
+        read_env_files: !opts.no_env_resolution,
+    };
     let mut stack = convert::stack(&root, &ctx, &mut diags);
     stack.name = name;
     stack.project_dir = project_dir;
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);
-    consistency::check(&stack, &root, &mut diags);
+    if !opts.no_consistency {
+        consistency::check(&stack, &root, &mut diags);
+    }
     if opts.no_normalize {
         normalize::without_implicit_default_network(&mut stack, &root);
     } else {

@@ -371,7 +371,12 @@ mod tests {
         let mut d = Diagnostics::new();
         canonicalize(&mut root, &mut d);
         let lookup = |_: &str| None;
-        let ctx = ConvertContext { project_name: "p".into(), project_dir: "/p".into(), lookup: &lookup };
+        let ctx = ConvertContext {
+            project_name: "p".into(),
+            project_dir: "/p".into(),
+            lookup: &lookup,
+            read_env_files: true,
+        };
         let st = stack(&root, &ctx, &mut d);
         check(&st, &root, &mut d);
         d.to_string()

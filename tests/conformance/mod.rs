@@ -237,6 +237,8 @@ impl Case {
             environ: self.env.iter().cloned().collect(),
             no_interpolate: self.no_interpolate,
             no_normalize: false,
+            no_consistency: false,
+            no_env_resolution: false,
         };
         // As `berth config` does: a dependency cycle is an error, and the model printed holds
         // the selected services and what they need.

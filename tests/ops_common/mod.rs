@@ -64,6 +64,8 @@ pub fn project(tag: &str, compose: &str) -> Proj {
         environ: Default::default(),
         no_interpolate: false,
         no_normalize: false,
+        no_consistency: false,
+        no_env_resolution: false,
     };
     let stack = load(&opts).expect("load the test stack").stack;
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));

@@ -46,7 +46,7 @@ pub(super) fn environment(
         }
     }
     let mut from_files: IndexMap<String, String> = IndexMap::new();
-    if let Some(node) = svc.get("env_file") {
+    if let Some(node) = svc.get("env_file").filter(|_| ctx.read_env_files) {
         let mut scratch = Diagnostics::new();
         let files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
         let lookup = |k: &str| (ctx.lookup)(k).or_else(|| own.get(k).cloned().flatten());

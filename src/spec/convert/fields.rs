@@ -379,7 +379,12 @@ mod tests {
     #[test]
     fn a_volume_flag_reads_as_the_same_entry_in_a_file() {
         let lookup = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
-        let ctx = ConvertContext { project_name: "p".into(), project_dir: "/cwd".into(), lookup: &lookup };
+        let ctx = ConvertContext {
+            project_name: "p".into(),
+            project_dir: "/cwd".into(),
+            lookup: &lookup,
+            read_env_files: true,
+        };
         let src = "services:\n  a:\n    volumes: ['./rel:/ctr:ro,z', '~/x:/y', 'named:/data:nocopy', '/anon', '/abs:/m:rslave']\n";
         let st = super::super::testutil::load_in(src, std::path::Path::new("/cwd")).0;
         for (i, text) in

@@ -27,6 +27,9 @@ pub struct ConvertContext<'a> {
     pub project_dir: PathBuf,
     /// The loader's environment (for `environment: [FOO]`, env files and `~`).
     pub lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// Merge the `env_file:` contents into `environment` (false: `config --no-env-resolution`,
+    /// the files are listed and not read).
+    pub read_env_files: bool,
 }
 
 impl ConvertContext<'_> {
@@ -127,7 +130,12 @@ pub(crate) mod testutil {
             "FOO" => Some("bar".to_string()),
             _ => None,
         };
-        let ctx = ConvertContext { project_name: "proj".into(), project_dir: dir.to_path_buf(), lookup: &lookup };
+        let ctx = ConvertContext {
+            project_name: "proj".into(),
+            project_dir: dir.to_path_buf(),
+            lookup: &lookup,
+            read_env_files: true,
+        };
         let st = stack(&root, &ctx, &mut diags);
         (st, diags)
     }
@@ -148,7 +156,12 @@ mod tests {
     #[test]
     fn paths_resolve_against_project_dir_and_home() {
         let lookup = |k: &str| (k == "HOME").then(|| "/home/u".to_string());
-        let ctx = ConvertContext { project_name: "p".into(), project_dir: "/proj/app".into(), lookup: &lookup };
+        let ctx = ConvertContext {
+            project_name: "p".into(),
+            project_dir: "/proj/app".into(),
+            lookup: &lookup,
+            read_env_files: true,
+        };
         assert_eq!(ctx.resolve_path("./data"), "/proj/app/data");
         assert_eq!(ctx.resolve_path("../x/./y"), "/proj/x/y");
         assert_eq!(ctx.resolve_path("~/x"), "/home/u/x");
