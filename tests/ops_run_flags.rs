@@ -258,6 +258,14 @@ fn quiet_and_remove_orphans() {
     assert_eq!((r.code(), r.stdout().as_str()), (0, "hi\n"), "{}", r.text());
     assert!(s.runtime_state("old", 1).is_none(), "the orphan is still there");
     assert!(s.runtime_state("db", 1).is_some_and(|st| st.is_running()), "db was touched");
+    // COMPOSE_REMOVE_ORPHANS=true is --remove-orphans by default (for up too).
+    let both = "services:\n  db: {image: busybox:latest, command: [sleep, '1000']}\n  old: {image: busybox:latest, command: [sleep, '1000']}\n  client: {image: busybox:latest, depends_on: [db], command: [echo, hi]}\n";
+    s.write(both);
+    s.berth(&["up", "-d", "old"]).success();
+    s.write("services:\n  db: {image: busybox:latest, command: [sleep, '1000']}\n  client: {image: busybox:latest, depends_on: [db], command: [echo, hi]}\n");
+    let out = s.command(&["run", "--rm", "client"]).env("COMPOSE_REMOVE_ORPHANS", "true").output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(s.runtime_state("old", 1).is_none(), "COMPOSE_REMOVE_ORPHANS=true left the orphan");
     // Only with a service.
     let r = s.berth(&["run", "--rm", "--remove-orphans", "busybox:latest", "true"]);
     assert!(r.stderr().contains("--remove-orphans needs a service"), "{}", r.text());

@@ -86,6 +86,8 @@ fn apply_with(
         g.profiles = lookup("COMPOSE_PROFILES").map(|v| list(v, ",")).unwrap_or_default();
     }
     env_files_from(g, environ);
+    // From the environment only, as Compose reads it (os.Getenv, not the project's `.env`).
+    g.remove_orphans_env = environ.get("COMPOSE_REMOVE_ORPHANS").is_some_and(|v| truthy(v));
     let parallel = match g.parallel {
         Some(n) => Some(n),
         None => match lookup("COMPOSE_PARALLEL_LIMIT") {
@@ -121,9 +123,24 @@ fn apply_with(
     Ok(Output { ansi, progress, parallel })
 }
 
+/// A boolean variable as Compose's StringToBool reads it (Go's ParseBool, and `y`).
+fn truthy(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "t" | "true" | "y")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_read_as_compose_reads_them() {
+        for yes in ["1", "t", "TRUE", "True", "y", " true "] {
+            assert!(truthy(yes), "{yes}");
+        }
+        for no in ["0", "false", "no", "", "yes", "on"] {
+            assert!(!truthy(no), "{no}");
+        }
+    }
     use clap::Parser as _;
 
     fn vars(pairs: &[(&str, &str)]) -> IndexMap<String, String> {

@@ -27,12 +27,14 @@ pub fn run(g: &GlobalOpts, command: &Command) -> Option<anyhow::Result<ExitCode>
             let mut opts = a.plan.options(&a.services);
             opts.no_start = a.no_start;
             opts.all_resources = g.all_resources;
+            opts.remove_orphans |= g.remove_orphans_env;
             up_plan(g, &a.services, opts)
         }
         Command::Create(a) => {
             let mut opts = a.plan.options(&a.services);
             opts.no_start = true;
             opts.all_resources = g.all_resources;
+            opts.remove_orphans |= g.remove_orphans_env;
             up_plan(g, &a.services, opts)
         }
         Command::Scale(a) => {

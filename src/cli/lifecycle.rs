@@ -202,10 +202,11 @@ fn with_restart_dependents(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
 
 pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
     let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
-    let outcomes = with_ctx(g, &a.service, None, false, |ctx, t| match (a.remove_orphans, ctx.stack) {
-        (false, Some(stack)) => control::kill_all(ctx, &declared(stack, t), sig),
-        _ => control::kill_all(ctx, t, sig),
-    })?;
+    let outcomes =
+        with_ctx(g, &a.service, None, false, |ctx, t| match (a.remove_orphans || g.remove_orphans_env, ctx.stack) {
+            (false, Some(stack)) => control::kill_all(ctx, &declared(stack, t), sig),
+            _ => control::kill_all(ctx, t, sig),
+        })?;
     Ok(report(&outcomes))
 }
 

@@ -124,6 +124,10 @@ pub struct GlobalOpts {
     /// Compose's hidden `--verbose`: `--log-level debug`.
     #[arg(long, global = true, hide = true)]
     pub verbose: bool,
+    /// COMPOSE_REMOVE_ORPHANS (from the environment, as Compose): `--remove-orphans` by
+    /// default for up, create, run and kill.
+    #[arg(skip)]
+    pub remove_orphans_env: bool,
 }
 
 #[derive(Debug, Subcommand)]

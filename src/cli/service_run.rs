@@ -149,7 +149,7 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     }
     let roots = roots(g);
     // As Compose's: orphans are removed (or reported) whether or not dependencies start.
-    crate::reconciler::up::orphans(&roots, &stack, a.remove_orphans, &Progress::new())?;
+    crate::reconciler::up::orphans(&roots, &stack, a.remove_orphans || g.remove_orphans_env, &Progress::new())?;
     if !a.no_deps {
         start_dependencies(g, &roots, &stack, &a.service, a.quiet_pull)?;
     }

@@ -144,6 +144,7 @@ pub fn run(g: &GlobalOpts, a: &UpArgs) -> anyhow::Result<ExitCode> {
     let mut stack = loaded.stack;
     let mut opts = a.plan.options(&a.services);
     opts.all_resources = g.all_resources;
+    opts.remove_orphans |= g.remove_orphans_env;
     opts.no_start = a.no_start;
     let grace = a.timeout.map(Duration::from_secs);
     if a.no_color {
