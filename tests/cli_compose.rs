@@ -457,3 +457,14 @@ fn config_no_env_resolution_leaves_the_env_files_unread() {
     assert_eq!(unread["services"]["a"]["environment"], serde_json::json!({"OWN": "1"}));
     assert!(unread["services"]["a"]["env_file"][0]["path"].as_str().is_some_and(|p| p.ends_with("app.env")));
 }
+
+/// `config --models`: the names of the top-level `models` (Compose's AI models), one a line.
+#[test]
+fn config_models_lists_the_model_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = "name: mdl\nservices:\n  a:\n    image: x\n    models: [llm]\nmodels:\n  llm:\n    model: ai/smollm2\n  embed:\n    model: ai/mxbai\n";
+    std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+    let out = config_in(dir.path(), &["--models"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "llm\nembed\n");
+}

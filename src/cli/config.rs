@@ -38,6 +38,9 @@ pub struct ConfigArgs {
     // A distinct id: the global `--profile` option already owns the id `profiles`.
     #[arg(long = "profiles", id = "list_profiles")]
     pub list_profiles: bool,
+    /// Print the names of the top-level `models`, one per line.
+    #[arg(long)]
+    pub models: bool,
     /// Print the image of each service, one per line.
     #[arg(long)]
     pub images: bool,
@@ -66,7 +69,7 @@ pub struct ConfigArgs {
     pub resolve_image_digests: bool,
     /// Print an override file that pins every service's image to its digest (only
     /// `services.<name>.image`), for `-f compose.yaml -f THAT` (implies --resolve-image-digests).
-    #[arg(long, conflicts_with_all = ["services", "volumes", "networks", "list_profiles", "images", "hash"])]
+    #[arg(long, conflicts_with_all = ["services", "volumes", "networks", "list_profiles", "models", "images", "hash"])]
     pub lock_image_digests: bool,
     /// Print `SERVICE HASH` for these services (comma-separated, `*` for all): the hash of the
     /// configuration berth compares to decide on a recreate, as `docker compose config --hash`.
@@ -143,6 +146,8 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
         lines(loaded.stack.networks.keys())
     } else if a.list_profiles {
         lines(loaded.profiles.iter())
+    } else if a.models {
+        lines(loaded.stack.models.keys())
     } else if a.images {
         lines(images(&loaded.stack).iter())
     } else {
