@@ -253,6 +253,10 @@ fn kill_remove_orphans_kills_services_gone_from_the_file() {
         let ps = p.ok(&["ps", "-a", "--format", "{{.Name}} {{.State}}"]);
         ps.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).map(String::from).unwrap_or_default()
     };
+    // The dry run names what kill would: web, not the orphan; with --remove-orphans, both.
+    let dry = p.ok(&["--dry-run", "kill"]);
+    assert!(dry.contains(&web) && !dry.contains(&old), "{dry}");
+    assert!(p.ok(&["--dry-run", "kill", "--remove-orphans"]).contains(&old));
     let out = p.berth(&["kill"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stderr);
@@ -302,6 +306,10 @@ fn restart_takes_restart_true_dependents_unless_no_deps() {
         names.sort();
         names
     };
+    // The dry run names the same containers the restart does.
+    let dry = p.ok(&["--dry-run", "restart", "db"]);
+    assert!(dry.contains(&db) && dry.contains(&web) && !dry.contains(&worker), "{dry}");
+    assert!(!p.ok(&["--dry-run", "restart", "--no-deps", "db"]).contains(&web));
     assert_eq!(restarted(&["restart", "-t", "1", "db"]), vec![db.clone(), web.clone()]);
     assert_eq!(restarted(&["restart", "-t", "1", "--no-deps", "db"]), vec![db.clone()]);
     assert_eq!(restarted(&["restart", "-t", "1", "worker"]), vec![worker.clone()]);

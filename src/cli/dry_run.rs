@@ -50,9 +50,13 @@ pub fn run(g: &GlobalOpts, command: &Command) -> Option<anyhow::Result<ExitCode>
         }
         Command::Down(a) => down_plan(g, a.volumes),
         Command::Stop(a) => each(g, &a.service, "Stop", |s| matches!(s.status, Status::Running)),
-        Command::Restart(a) => each(g, &a.service, "Restart", |_| true),
+        Command::Restart(a) => match a.no_deps || a.service.is_empty() {
+            true => each(g, &a.service, "Restart", |_| true),
+            false => super::lifecycle::with_restart_dependents(g, &a.service)
+                .and_then(|services| each(g, &services, "Restart", |_| true)),
+        },
         Command::Start(a) => each(g, &a.service, "Start", |s| !matches!(s.status, Status::Running)),
-        Command::Kill(a) => each(g, &a.service, "Kill", |s| matches!(s.status, Status::Running)),
+        Command::Kill(a) => kill_plan(g, a),
         Command::Pause(a) => each(g, &a.service, "Pause", |s| s.is_running() && !s.paused),
         Command::Unpause(a) => each(g, &a.service, "Unpause", |s| s.paused),
         Command::Rm(a) => each(g, &a.service, "Remove", |s| a.stop || !s.is_running()),
@@ -142,6 +146,23 @@ fn down_plan(g: &GlobalOpts, volumes: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `Container NAME  VERB` for each container of `services` whose state `applies`.
+/// `kill`: the running containers it would signal — orphans (services gone from a readable
+/// stack file) only with `--remove-orphans`, as `kill` itself does.
+fn kill_plan(g: &GlobalOpts, a: &super::lifecycle::KillArgs) -> anyhow::Result<ExitCode> {
+    let project = super::ps::project_name(g)?;
+    let declared = match a.remove_orphans || g.remove_orphans_env {
+        true => None,
+        false => super::lifecycle::stack_of(g, &project).map(|s| s.services.keys().cloned().collect::<Vec<_>>()),
+    };
+    let all = select::all(&Roots::new(g.root.as_deref()), &project, false)?;
+    for c in select::services(all, &project, &a.service)?.iter().filter(|c| matches!(c.state.status, Status::Running)) {
+        if declared.as_ref().is_none_or(|d| d.contains(&c.service)) {
+            println!("{PREFIX}Container {}  Kill", c.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn each(
     g: &GlobalOpts,
     services: &[String],

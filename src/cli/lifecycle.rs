@@ -115,7 +115,7 @@ fn targets(
 /// The stack file of this project when one is readable (quietly: its warnings were shown
 /// by `up`); `start` uses it to publish ports again. None is fine: the commands work
 /// from the state dir.
-fn stack_of(g: &GlobalOpts, project: &str) -> Option<Stack> {
+pub(super) fn stack_of(g: &GlobalOpts, project: &str) -> Option<Stack> {
     let opts = super::load::load_options(g, &[]).ok()?;
     crate::spec::load::load(&opts).ok().map(|l| l.stack).filter(|s| s.name == project)
 }
@@ -181,7 +181,7 @@ pub fn restart(g: &GlobalOpts, a: &RestartArgs) -> anyhow::Result<ExitCode> {
 /// `services` and the services of the stack file that depend on one of them with
 /// `restart: true` (transitively) and have a container; `services` alone without a readable
 /// stack file.
-fn with_restart_dependents(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<String>> {
+pub(super) fn with_restart_dependents(g: &GlobalOpts, services: &[String]) -> anyhow::Result<Vec<String>> {
     let project = project_name(g)?;
     let Some(stack) = stack_of(g, &project) else { return Ok(services.to_vec()) };
     let present: Vec<String> = select::all(&roots(g), &project, false)?.into_iter().map(|c| c.service).collect();
