@@ -134,7 +134,7 @@ dockerd_stop() {
     done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$DOCKER_PIDFILE"
+  rm -f "$DOCKER_PIDFILE" "$DOCKER_LOG"
   restore_host_network
   log "dockerd stopped"
 }
