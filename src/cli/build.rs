@@ -156,11 +156,7 @@ fn push_built(roots: &Roots, stack: &crate::spec::model::Stack, names: &[String]
             eprintln!("warning: service `{name}` has no `image:` name to push");
             continue;
         };
-        let report = crate::image::registry::push(&store, &image, &|_| {})
-            .with_context(|| format!("service `{name}`: cannot push image `{image}`"))?;
-        if !quiet {
-            eprintln!("Image {image}  Pushed  {}", report.digest);
-        }
+        super::pull::push_service_image(&store, name, &image, quiet).map_err(anyhow::Error::msg)?;
     }
     Ok(())
 }

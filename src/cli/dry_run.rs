@@ -150,15 +150,12 @@ fn down_plan(g: &GlobalOpts, volumes: bool) -> anyhow::Result<ExitCode> {
 /// stack file) only with `--remove-orphans`, as `kill` itself does.
 fn kill_plan(g: &GlobalOpts, a: &super::lifecycle::KillArgs) -> anyhow::Result<ExitCode> {
     let project = super::ps::project_name(g)?;
-    let declared = match a.remove_orphans || g.remove_orphans_env {
-        true => None,
-        false => super::lifecycle::stack_of(g, &project).map(|s| s.services.keys().cloned().collect::<Vec<_>>()),
-    };
+    let stack = super::lifecycle::stack_of(g, &project);
     let all = select::all(&Roots::new(g.root.as_deref()), &project, false)?;
-    for c in select::services(all, &project, &a.service)?.iter().filter(|c| matches!(c.state.status, Status::Running)) {
-        if declared.as_ref().is_none_or(|d| d.contains(&c.service)) {
-            println!("{PREFIX}Container {}  Kill", c.name);
-        }
+    let chosen = select::services(all, &project, &a.service)?;
+    let targets = super::lifecycle::kill_targets(g, a, stack.as_ref(), &chosen);
+    for c in targets.iter().filter(|c| matches!(c.state.status, Status::Running)) {
+        println!("{PREFIX}Container {}  Kill", c.name);
     }
     Ok(ExitCode::SUCCESS)
 }

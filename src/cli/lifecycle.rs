@@ -203,16 +203,25 @@ pub(super) fn with_restart_dependents(g: &GlobalOpts, services: &[String]) -> an
 pub fn kill(g: &GlobalOpts, a: &KillArgs) -> anyhow::Result<ExitCode> {
     let sig = crate::runtime::stop::parse_signal(&a.signal).map_err(anyhow::Error::msg)?;
     let outcomes =
-        with_ctx(g, &a.service, None, false, |ctx, t| match (a.remove_orphans || g.remove_orphans_env, ctx.stack) {
-            (false, Some(stack)) => control::kill_all(ctx, &declared(stack, t), sig),
-            _ => control::kill_all(ctx, t, sig),
-        })?;
+        with_ctx(g, &a.service, None, false, |ctx, t| control::kill_all(ctx, &kill_targets(g, a, ctx.stack, t), sig))?;
     Ok(report(&outcomes))
 }
 
-/// The containers whose service `stack` still declares (orphans left out).
-fn declared(stack: &Stack, containers: &[ProjectContainer]) -> Vec<ProjectContainer> {
-    containers.iter().filter(|c| stack.services.contains_key(&c.service)).cloned().collect()
+/// Which of `containers` `kill` signals: all with `--remove-orphans` (or
+/// COMPOSE_REMOVE_ORPHANS) or without a readable stack file; else those whose service the
+/// file still declares, as Compose (orphans left alone).
+pub(super) fn kill_targets(
+    g: &GlobalOpts,
+    a: &KillArgs,
+    stack: Option<&Stack>,
+    containers: &[ProjectContainer],
+) -> Vec<ProjectContainer> {
+    match (a.remove_orphans || g.remove_orphans_env, stack) {
+        (false, Some(stack)) => {
+            containers.iter().filter(|c| stack.services.contains_key(&c.service)).cloned().collect()
+        }
+        _ => containers.to_vec(),
+    }
 }
 
 pub fn pause(g: &GlobalOpts, a: &PauseArgs) -> anyhow::Result<ExitCode> {

@@ -145,14 +145,23 @@ pub fn run_push(g: &GlobalOpts, a: &PushArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         pushed.push(image.clone());
-        match registry::push(&store, &image, &|_| {}) {
-            Ok(report) if !a.quiet => eprintln!("Image {image}  Pushed  {}", report.digest),
-            Ok(_) => {}
-            Err(e) => errors.push(format!("service `{name}`: cannot push image `{image}`: {}", acquire::chain(&e))),
+        if let Err(e) = push_service_image(&store, &name, &image, a.quiet) {
+            errors.push(e);
         }
     }
     let result = if errors.is_empty() { Ok(()) } else { Err(anyhow::anyhow!(errors.join("\n"))) };
     finish(result, a.ignore_push_failures)
+}
+
+/// Push a service's `image:` (`push`, `build --push`): `Image REF  Pushed  DIGEST` on stderr
+/// unless `quiet`; the error names the service and the image.
+pub(super) fn push_service_image(store: &ImageStore, service: &str, image: &str, quiet: bool) -> Result<(), String> {
+    match registry::push(store, image, &|_| {}) {
+        Ok(report) if !quiet => eprintln!("Image {image}  Pushed  {}", report.digest),
+        Ok(_) => {}
+        Err(e) => return Err(format!("service `{service}`: cannot push image `{image}`: {}", acquire::chain(&e))),
+    }
+    Ok(())
 }
 
 /// The services named (checked), or all; with their dependencies when asked.
