@@ -148,10 +148,11 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
         bail!("no service `{}` in project `{}`", a.service, stack.name);
     }
     let roots = roots(g);
-    // As Compose's: orphans are removed (or reported) whether or not dependencies start.
-    crate::reconciler::up::orphans(&roots, &stack, a.remove_orphans || g.remove_orphans_env, &Progress::new())?;
-    if !a.no_deps {
-        start_dependencies(g, &roots, &stack, &a.service, a.quiet_pull)?;
+    // As Compose's: orphans are removed (or reported) whether or not dependencies start —
+    // by the `up` that starts them, else on their own.
+    let started = !a.no_deps && start_dependencies(g, &roots, &stack, &a.service, a)?;
+    if !started {
+        crate::reconciler::up::orphans(&roots, &stack, a.remove_orphans || g.remove_orphans_env, &Progress::new())?;
     }
     ensure_image(&roots, &mut stack, a)?;
     let tty = a.wants_tty(std::io::stdin().is_terminal(), std::io::stdout().is_terminal());
@@ -297,17 +298,18 @@ fn publish_port(text: &str) -> anyhow::Result<Vec<Port>> {
 
 /// As `docker compose run`: the services `service` depends on are started (`up -d` of those
 /// not running, with their own dependencies), then waited for (running, healthy when they
-/// have a health check, or completed with 0).
+/// have a health check, or completed with 0). True when it ran `up` (which also removed or
+/// reported the orphans, with `run`'s `--remove-orphans`).
 fn start_dependencies(
     g: &GlobalOpts,
     roots: &crate::paths::Roots,
     stack: &crate::spec::model::Stack,
     service: &str,
-    quiet_pull: bool,
-) -> anyhow::Result<()> {
+    a: &ServiceRunArgs,
+) -> anyhow::Result<bool> {
     let missing = oneoff::missing_dependencies(roots, stack, service)?;
     if missing.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let flags = super::plan::PlanFlags {
         force_recreate: false,
@@ -315,10 +317,14 @@ fn start_dependencies(
         no_recreate: false,
         renew_anon_volumes: false,
         no_deps: false,
-        remove_orphans: false,
+        remove_orphans: a.remove_orphans,
         scale: Vec::new(),
     };
-    let up = super::up::UpArgs { quiet_pull, ..super::up::UpArgs::detached(&missing, &flags) };
+    let up = super::up::UpArgs {
+        quiet_pull: a.quiet_pull,
+        quiet_build: a.quiet_build,
+        ..super::up::UpArgs::detached(&missing, &flags)
+    };
     let started = super::up::run(g, &up)
         .with_context(|| format!("start the services `{service}` depends on (or pass --no-deps)"))?;
     if started != ExitCode::SUCCESS {
@@ -329,7 +335,7 @@ fn start_dependencies(
     let progress = crate::reconciler::progress::Progress::new();
     crate::reconciler::wait::wait_ready(roots, &stack.name, &deps, None, &progress)
         .with_context(|| format!("waiting for the services `{service}` depends on"))?;
-    Ok(())
+    Ok(true)
 }
 
 /// The service's image, as `docker compose run` makes sure of it: built with `--build`, or
