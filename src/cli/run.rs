@@ -93,7 +93,8 @@ pub struct RunArgs {
     /// All capabilities and no seccomp filter.
     #[arg(long)]
     pub privileged: bool,
-    /// Container hostname (default: the first 12 characters of the id).
+    /// Container hostname (default: the first 12 characters of the id, which are never all
+    /// digits).
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
     /// Override the image's entrypoint.
