@@ -375,6 +375,23 @@ impl Runtime {
         }
     }
 
+    /// [`Runtime::kill`], and for SIGKILL also wait (up to 10 s) until the exit is recorded,
+    /// as Docker's kill: a `kill` that returned has left the container exited, not dying.
+    pub fn kill_and_reap(&self, id: &str, sig: Signal) -> Result<()> {
+        self.kill(id, sig)?;
+        if sig != Signal::SIGKILL {
+            return Ok(());
+        }
+        match self.wait_timeout(id, Duration::from_secs(10))? {
+            Some(_) => Ok(()),
+            None => Err(RuntimeError::BadState {
+                id: id.into(),
+                status: "still running".into(),
+                hint: "it did not exit within 10 s of SIGKILL".into(),
+            }),
+        }
+    }
+
     /// Block until the container has exited and its status is recorded.
     pub fn wait(&self, id: &str) -> Result<ContainerState> {
         loop {

@@ -133,7 +133,7 @@ pub fn kill_all(ctx: &Ctx<'_>, targets: &[ProjectContainer], sig: Signal) -> Res
         if sig == Signal::SIGKILL || sig == stop_sig {
             mark_stopped(ctx, c, true)?;
         }
-        ctx.rt.kill(&c.id, sig).map_err(|e| OpsError::container(&c.name, e))?;
+        ctx.rt.kill_and_reap(&c.id, sig).map_err(|e| OpsError::container(&c.name, e))?;
         let signal = sig.as_str().trim_start_matches("SIG").to_string();
         crate::reconciler::events::container(&ctx.pd(), &c.name, &c.service, "kill", &[("signal", signal)]);
         Ok(outcome(c, "Killed"))

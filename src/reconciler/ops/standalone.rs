@@ -122,7 +122,7 @@ pub fn kill(rt: &Runtime, c: &Standalone, sig: Signal) -> Result<()> {
     if !c.is_running() {
         return Err(OpsError::container(&c.name, "is not running"));
     }
-    match rt.kill(&c.id, sig) {
+    match rt.kill_and_reap(&c.id, sig) {
         Ok(()) => Ok(()),
         Err(e) if gone(&e) => Ok(()),
         Err(e) => Err(OpsError::container(&c.name, e)),
