@@ -17,6 +17,11 @@ fn mounts_at(p: &Path) -> usize {
     info.lines().filter(|l| l.split(' ').nth(4) == Some(p.to_str().unwrap())).count()
 }
 
+/// The two tests take turns: a child spawned by one holds copies of the other's open lock
+/// files from fork to exec, and a lock held that way, however briefly, reads as "another berth
+/// process uses the run dir" (it failed that way under load).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Unmounts whatever the test mounted, even when an assertion fails.
 struct Unmount<'a>(&'a Path);
 
@@ -35,6 +40,7 @@ fn run_dir_is_mounted_once_and_never_over_live_state() {
     if !support::require_root() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::Builder::new().prefix("berth-rundir-").tempdir().unwrap();
     if is_tmpfs(tmp.path()) {
         eprintln!("SKIP: {} is already a tmpfs", tmp.path().display());
@@ -81,6 +87,7 @@ fn read_only_commands_leave_the_default_run_dir_alone() {
     if !support::require_root() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = tempfile::Builder::new().prefix("berth-rundir-cfg-").tempdir().unwrap();
     std::fs::write(tmp.path().join("compose.yaml"), "services:\n  a:\n    image: busybox\n").unwrap();
     let state = |p: &Path| (mounts_at(p), p.with_extension("lock").exists());
