@@ -118,8 +118,9 @@ fn other_users_cannot_open_berths_locks() {
     let project_lock = project_lock.to_string_lossy().into_owned();
     let ipam = ipam.to_string_lossy().into_owned();
     for lock in [&ipam, &project_lock] {
-        // Control: root can take it (the path is right, and nobody holds it now).
-        let ok = as_root(&["flock", "-n", lock, "true"]);
+        // Control: root can take it (the path is right). Waiting, not -n: the IPAM lock is
+        // host-wide, and the other tests of this binary take it while they run.
+        let ok = as_root(&["flock", "-w", "120", lock, "true"]);
         assert!(ok.status.success(), "root flocks {lock}: {}", text(&ok));
         // The attack: hold it forever as another user, hanging every berth command.
         let out = as_attacker(&["flock", "-n", lock, "true"]);
