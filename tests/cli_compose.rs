@@ -458,6 +458,66 @@ fn config_no_env_resolution_leaves_the_env_files_unread() {
     assert!(unread["services"]["a"]["env_file"][0]["path"].as_str().is_some_and(|p| p.ends_with("app.env")));
 }
 
+/// `config --no-path-resolution`: relative paths stay as written; those of an included file
+/// and of a base service from another file become relative to the project directory (compose-go
+/// TestIncludeRelative); env files are still found and read; `~` and absolute paths stay.
+#[test]
+fn config_no_path_resolution_keeps_paths_relative() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let yaml = "name: nopath
+include: [sub/inc.yaml]
+services:
+  a:
+    image: x
+    build: ./ctx
+    volumes: ['./data:/data', '/abs:/abs', '~/h:/h']
+    env_file: [app.env]
+  b:
+    extends: {file: base/base.yaml, service: base}
+secrets:
+  s: {file: ./s.txt}
+";
+    std::fs::write(root.join("compose.yaml"), yaml).unwrap();
+    std::fs::write(root.join("app.env"), "FROMFILE=yes\n").unwrap();
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(
+        root.join("sub/inc.yaml"),
+        "services:\n  inc:\n    image: x\n    volumes: ['.:/src', '../shared:/shared']\n    build: {}\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("base")).unwrap();
+    std::fs::write(root.join("base/base.yaml"), "services:\n  base:\n    image: x\n    volumes: ['./cfg:/cfg']\n")
+        .unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let out = config_in(root, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let sources = |m: &serde_json::Value, svc: &str| -> Vec<String> {
+        let vols = m["services"][svc]["volumes"].as_array().cloned().unwrap_or_default();
+        vols.iter().map(|v| v["source"].as_str().unwrap_or_default().to_string()).collect()
+    };
+    let kept = json(&["--no-path-resolution"]);
+    assert_eq!(sources(&kept, "a"), ["./data", "/abs", "~/h"]);
+    assert_eq!(kept["services"]["a"]["build"]["context"], "./ctx");
+    assert_eq!(kept["services"]["a"]["env_file"][0]["path"], "app.env");
+    assert_eq!(kept["services"]["a"]["environment"]["FROMFILE"], "yes");
+    assert_eq!(sources(&kept, "b"), ["base/cfg"]);
+    assert_eq!(sources(&kept, "inc"), ["sub", "shared"]);
+    assert_eq!(kept["services"]["inc"]["build"]["context"], "sub");
+    assert_eq!(kept["secrets"]["s"]["file"], "./s.txt");
+    // Without the flag, all of them are absolute.
+    let abs = json(&[]);
+    let r = root.canonicalize().unwrap().display().to_string();
+    assert_eq!(sources(&abs, "a")[0], format!("{r}/data"));
+    assert_eq!(sources(&abs, "b"), [format!("{r}/base/cfg")]);
+    assert_eq!(sources(&abs, "inc"), [format!("{r}/sub"), format!("{r}/shared")]);
+    assert_eq!(abs["services"]["a"]["build"]["context"], format!("{r}/ctx"));
+}
+
 /// `config --models`: the names of the top-level `models` (Compose's AI models), one a line.
 #[test]
 fn config_models_lists_the_model_names() {

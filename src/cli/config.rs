@@ -63,6 +63,11 @@ pub struct ConfigArgs {
     /// and are not read), as `docker compose config --no-env-resolution`.
     #[arg(long)]
     pub no_env_resolution: bool,
+    /// Keep relative paths (bind mounts, build contexts, env files…) as written instead of
+    /// making them absolute, as `docker compose config --no-path-resolution`; the paths of an
+    /// included or extended file are relative to the project directory.
+    #[arg(long)]
+    pub no_path_resolution: bool,
     /// Pin each service's `image:` to the digest of the image in berth's store
     /// (`docker.io/library/busybox:latest@sha256:…`), as `docker compose config --resolve-image-digests`.
     #[arg(long)]
@@ -101,6 +106,7 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     opts.no_normalize = a.no_normalize;
     opts.no_consistency = a.no_consistency;
     opts.no_env_resolution = a.no_env_resolution;
+    opts.no_path_resolution = a.no_path_resolution;
     let mut loaded = load_with(opts)?;
     // A dependency cycle (depends_on, network_mode service:, volumes_from, links) makes the
     // stack unusable, so validation reports it too, as `docker compose config` does.

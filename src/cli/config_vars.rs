@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use super::config::{ConfigArgs, Format};
 use super::load::load_options;
 use super::GlobalOpts;
-use crate::spec::extends::clean_join;
+use crate::spec::relpath;
 use crate::spec::variables::{extract, Variable};
 use crate::spec::yaml::{Node, Value};
 
@@ -98,7 +98,7 @@ fn referenced(doc: &Node, dir: &Path) -> Vec<PathBuf> {
             names.extend(texts(extends.and_then(|e| e.get("file"))));
         }
     }
-    names.iter().map(|n| clean_join(dir, Path::new(n))).collect()
+    names.iter().map(|n| relpath::join(dir, Path::new(n))).collect()
 }
 
 /// A table (NAME REQUIRED DEFAULT VALUE ALTERNATE VALUE), or the map by name in JSON (with

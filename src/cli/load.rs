@@ -25,6 +25,7 @@ pub(crate) fn load_options(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
         no_normalize: false,
         no_consistency: false,
         no_env_resolution: false,
+        no_path_resolution: false,
     })
 }
 

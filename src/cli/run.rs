@@ -284,7 +284,13 @@ fn volume_mounts(
     }
     let cwd = std::env::current_dir().context("the current directory")?;
     let lookup = |k: &str| std::env::var(k).ok();
-    let ctx = ConvertContext { project_name: String::new(), project_dir: cwd, lookup: &lookup, read_env_files: true };
+    let ctx = ConvertContext {
+        project_name: String::new(),
+        project_dir: cwd,
+        lookup: &lookup,
+        read_env_files: true,
+        resolve_paths: true,
+    };
     let vm = crate::reconciler::mounts::volume_manager(roots);
     let image_mounts = ImageMounts { layers: &image.layers, ..ImageMounts::default() };
     let mut out = Vec::with_capacity(a.volumes.len());

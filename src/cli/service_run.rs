@@ -233,8 +233,13 @@ fn create(
 fn overrides(a: &ServiceRunArgs, stack: &crate::spec::model::Stack, tty: bool) -> anyhow::Result<Overrides> {
     let cwd = std::env::current_dir().context("the current directory")?;
     let lookup = |k: &str| std::env::var(k).ok();
-    let ctx =
-        ConvertContext { project_name: stack.name.clone(), project_dir: cwd, lookup: &lookup, read_env_files: true };
+    let ctx = ConvertContext {
+        project_name: stack.name.clone(),
+        project_dir: cwd,
+        lookup: &lookup,
+        read_env_files: true,
+        resolve_paths: true,
+    };
     let mut volumes = Vec::with_capacity(a.volumes.len());
     for text in &a.volumes {
         let (v, ignored) = volume_flag(text, &ctx).map_err(|e| anyhow::anyhow!("-v {text}: {e}"))?;

@@ -11,10 +11,11 @@
 //! directory, as Compose resolves them relative to the file that names them.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::diag::{did_you_mean, Diagnostic, Diagnostics, Pos};
 use super::merge::merge_service;
+use super::relpath;
 use super::yaml::{Node, Value};
 
 /// Where `extends` finds other files' trees.
@@ -26,6 +27,12 @@ pub trait Source {
     /// Service `service` of `path` (a file loaded by [`Source::tree`]) is used as a base:
     /// report the problems found in it.
     fn used(&mut self, _path: &Path, _service: &str, _diags: &mut Diagnostics) {}
+
+    /// Keep relative paths relative (`config --no-path-resolution`): a base's paths from
+    /// another file are rebased onto the extending file's directory instead of made absolute.
+    fn keep_relative_paths(&self) -> bool {
+        false
+    }
 }
 
 /// Resolve every `extends` in `root` (the canonical tree of `file`), in place. `workdir` is the
@@ -116,8 +123,13 @@ impl Resolver<'_> {
                 return None;
             };
             if r.file != file {
-                if let Some(dir) = r.file.parent() {
-                    absolutize_service_paths(&mut base, dir);
+                if let Some(base_dir) = r.file.parent() {
+                    let to = if self.source.keep_relative_paths() {
+                        relpath::relative(base_dir, &dir)
+                    } else {
+                        base_dir.into()
+                    };
+                    absolutize_service_paths(&mut base, &to);
                 }
             }
             merge_service(&mut base, node);
@@ -165,7 +177,7 @@ fn reference(node: &Node, file: &Path, dir: &Path, name: &str, diags: &mut Diagn
         return None;
     };
     let base_file = match other {
-        Some(f) => clean_join(dir, Path::new(&f)),
+        Some(f) => relpath::join(dir, Path::new(&f)),
         None => file.to_path_buf(),
     };
     Some(Reference { file: base_file, service, pos: node.pos.clone() })
@@ -187,21 +199,6 @@ fn service_mut<'a>(root: &'a mut Node, name: &str) -> Option<&'a mut Node> {
     root.as_map_mut()?.get_mut("services")?.as_map_mut()?.get_mut(name)
 }
 
-/// Join a relative path to `dir` lexically (`./a/../b` → `dir/b`); absolute paths stay.
-pub fn clean_join(dir: &Path, rel: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in dir.join(rel).components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Whether a path in a stack file is relative to its directory (not absolute, not `~`, not a URL).
 fn is_relative(s: &str) -> bool {
     !(s.is_empty() || s.starts_with('/') || s.starts_with('~') || s.contains("://") || s.starts_with("git@"))
@@ -210,7 +207,7 @@ fn is_relative(s: &str) -> bool {
 fn absolutize(node: &mut Node, dir: &Path) {
     if let Value::Str(s) = &node.value {
         if is_relative(s) {
-            node.value = Value::Str(clean_join(dir, Path::new(s)).display().to_string());
+            node.value = Value::Str(relpath::join(dir, Path::new(s)).display().to_string());
         }
     }
 }
@@ -323,11 +320,5 @@ mod tests {
     fn missing_file_is_reported_at_the_reference() {
         let (_, d) = run("services:\n  web:\n    extends: {file: nope.yaml, service: x}\n", &[]);
         assert_eq!(d.to_string(), "/p/compose.yaml:3:14: cannot read /p/nope.yaml");
-    }
-
-    #[test]
-    fn clean_join_is_lexical() {
-        assert_eq!(clean_join(Path::new("/a/b"), Path::new("./c/../d")), PathBuf::from("/a/b/d"));
-        assert_eq!(clean_join(Path::new("/a/b"), Path::new("/abs")), PathBuf::from("/abs"));
     }
 }

@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use super::diag::{Diagnostics, Pos};
-use super::extends::clean_join;
 use super::merge::{merge_resource, merge_service};
+use super::relpath;
 use super::yaml::{Map, Node, Value};
 
 /// Top-level sections whose entries an included file contributes.
@@ -29,6 +29,8 @@ pub struct Request {
     pub project_dir: PathBuf,
     /// Env files for the included project's interpolation (default: `.env` in its directory).
     pub env_files: Vec<PathBuf>,
+    /// The including file's directory (where the entry's relative paths start).
+    pub from_dir: PathBuf,
     /// Where the entry is, for errors.
     pub pos: Pos,
 }
@@ -70,17 +72,17 @@ fn request(entry: &Node, file_dir: &Path, path: &str, diags: &mut Diagnostics) -
         Value::Map(m) => (m.get("path"), m.get("env_file"), m.get("project_directory")),
         _ => (None, None, None),
     };
-    let paths = strings(paths).into_iter().map(|p| clean_join(file_dir, Path::new(&p))).collect::<Vec<_>>();
+    let paths = strings(paths).into_iter().map(|p| relpath::join(file_dir, Path::new(&p))).collect::<Vec<_>>();
     let Some(first) = paths.first() else {
         diags.error(Some(&entry.pos), path, "an include entry needs a `path`");
         return None;
     };
     let project_dir = match dir.and_then(Node::scalar_string) {
-        Some(d) => clean_join(file_dir, Path::new(&d)),
+        Some(d) => relpath::join(file_dir, Path::new(&d)),
         None => first.parent().map_or_else(|| file_dir.to_path_buf(), Path::to_path_buf),
     };
-    let env_files = strings(env).into_iter().map(|p| clean_join(file_dir, Path::new(&p))).collect();
-    Some(Request { paths, project_dir, env_files, pos: entry.pos.clone() })
+    let env_files = strings(env).into_iter().map(|p| relpath::join(file_dir, Path::new(&p))).collect();
+    Some(Request { paths, project_dir, env_files, from_dir: file_dir.to_path_buf(), pos: entry.pos.clone() })
 }
 
 /// A string, or a list of strings (other items ignored: the schema reports them).

@@ -57,6 +57,9 @@ pub struct LoadOptions {
     /// Do not merge the `env_file:` contents into each service's `environment`
     /// (`berth config --no-env-resolution`).
     pub no_env_resolution: bool,
+    /// Keep relative paths as written (`berth config --no-path-resolution`); those of included
+    /// and extended files become relative to the project directory, as compose-go has them.
+    pub no_path_resolution: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -165,6 +168,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
         project_dir: project_dir.clone(),
         lookup: &lookup,
         read_env_files: !opts.no_env_resolution,
+        resolve_paths: !opts.no_path_resolution,
     };
     let mut stack = convert::stack(&root, &ctx, &mut diags);
     stack.name = name;
@@ -395,6 +399,10 @@ impl extends::Source for ExtendsSource<'_, '_> {
         tree
     }
 
+    fn keep_relative_paths(&self) -> bool {
+        self.loader.opts.no_path_resolution
+    }
+
     fn used(&mut self, path: &Path, service: &str, diags: &mut Diagnostics) {
         if !self.loader.extended_used.insert((path.to_path_buf(), service.to_string())) {
             return;
@@ -438,7 +446,13 @@ impl include::Source for IncludeSource<'_, '_> {
             let tree = self.loader.file(&text, path, &req.project_dir, &vars, diags);
             self.loader.include_stack.pop();
             let mut tree = tree?;
-            absolutize_tree(&mut tree, &req.project_dir);
+            // `config --no-path-resolution`: relative to the including file, as compose-go.
+            let to = if self.loader.opts.no_path_resolution {
+                super::relpath::relative(&req.project_dir, &req.from_dir)
+            } else {
+                req.project_dir.clone()
+            };
+            absolutize_tree(&mut tree, &to);
             match merged.as_mut() {
                 Some(m) => merge::merge(m, tree),
                 None => merged = Some(tree),
@@ -470,7 +484,8 @@ fn resolve_bare_environment(tree: &mut Node, vars: &Vars) {
     }
 }
 
-/// Make an included project's relative paths absolute against its own project directory.
+/// Make an included project's relative paths absolute against its own project directory
+/// (or, given a relative `dir`, relative to the including file's).
 fn absolutize_tree(tree: &mut Node, dir: &Path) {
     let Some(top) = tree.as_map_mut() else { return };
     if let Some(services) = top.get_mut("services").and_then(Node::as_map_mut) {
@@ -493,7 +508,7 @@ fn absolutize_tree(tree: &mut Node, dir: &Path) {
         for (_, obj) in entries.iter_mut() {
             if let Some(file) = obj.as_map_mut().and_then(|o| o.get_mut("file")) {
                 if let Some(s) = file.as_str().filter(|s| !s.starts_with('/') && !s.starts_with('~')) {
-                    file.value = yaml::Value::Str(extends::clean_join(dir, Path::new(s)).display().to_string());
+                    file.value = yaml::Value::Str(super::relpath::join(dir, Path::new(s)).display().to_string());
                 }
             }
         }

@@ -25,6 +25,7 @@ pub mod model;
 pub mod normalize;
 pub mod policy;
 pub mod project;
+pub mod relpath;
 pub mod schema;
 pub mod semantic;
 pub mod units;

@@ -376,6 +376,7 @@ mod tests {
             project_dir: "/p".into(),
             lookup: &lookup,
             read_env_files: true,
+            resolve_paths: true,
         };
         let st = stack(&root, &ctx, &mut d);
         check(&st, &root, &mut d);

@@ -239,6 +239,7 @@ impl Case {
             no_normalize: false,
             no_consistency: false,
             no_env_resolution: false,
+            no_path_resolution: false,
         };
         // As `berth config` does: a dependency cycle is an error, and the model printed holds
         // the selected services and what they need.

@@ -66,6 +66,7 @@ pub fn project(tag: &str, compose: &str) -> Proj {
         no_normalize: false,
         no_consistency: false,
         no_env_resolution: false,
+        no_path_resolution: false,
     };
     let stack = load(&opts).expect("load the test stack").stack;
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));

@@ -11,7 +11,7 @@ use super::super::yaml::{Map, Node};
 use super::scalar::{boolean, opt_string_map, string};
 use super::ConvertContext;
 
-/// `env_file:` entries (canonical: a list of `{path, required, format}`), paths made absolute.
+/// `env_file:` entries (canonical: a list of `{path, required, format}`), paths resolved.
 pub(super) fn env_files(node: &Node, path: &str, ctx: &ConvertContext, diags: &mut Diagnostics) -> Vec<EnvFile> {
     let items = node.as_seq().unwrap_or_default();
     let mut out = Vec::with_capacity(items.len());
@@ -48,7 +48,9 @@ pub(super) fn environment(
     let mut from_files: IndexMap<String, String> = IndexMap::new();
     if let Some(node) = svc.get("env_file").filter(|_| ctx.read_env_files) {
         let mut scratch = Diagnostics::new();
-        let files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
+        let mut files = env_files(node, &format!("{path}.env_file"), ctx, &mut scratch);
+        // Read from where they are, also when the model keeps the paths as written.
+        files.iter_mut().for_each(|f| f.path = ctx.locate(&f.path));
         let lookup = |k: &str| (ctx.lookup)(k).or_else(|| own.get(k).cloned().flatten());
         for (i, file) in files.iter().enumerate() {
             let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
@@ -63,7 +65,7 @@ pub(super) fn environment(
 
 /// `label_file:` (canonical: a list of paths): the files' labels, read as env files, each over
 /// the ones before it; `labels:` goes over them (compose-go WithServicesLabelsResolved). The
-/// paths come back absolute, for the model.
+/// paths come back resolved, for the model.
 pub(super) fn label_files(
     node: &Node,
     path: &str,
@@ -74,7 +76,7 @@ pub(super) fn label_files(
     let mut labels = IndexMap::new();
     for (i, file) in files.iter().enumerate() {
         let at = node.as_seq().and_then(|s| s.get(i)).unwrap_or(node);
-        let text = match envfile::read(std::path::Path::new(file)) {
+        let text = match envfile::read(std::path::Path::new(&ctx.locate(file))) {
             Ok(t) => t,
             Err(e) => {
                 diags.error(Some(&at.pos), format!("{path}[{i}]"), format!("cannot read label file {file}: {e}"));

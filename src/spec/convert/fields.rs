@@ -384,6 +384,7 @@ mod tests {
             project_dir: "/cwd".into(),
             lookup: &lookup,
             read_env_files: true,
+            resolve_paths: true,
         };
         let src = "services:\n  a:\n    volumes: ['./rel:/ctr:ro,z', '~/x:/y', 'named:/data:nocopy', '/anon', '/abs:/m:rslave']\n";
         let st = super::super::testutil::load_in(src, std::path::Path::new("/cwd")).0;

@@ -13,7 +13,7 @@ mod service;
 
 pub use fields::volume_flag;
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::diag::Diagnostics;
 use super::model::{Network, Stack};
@@ -30,12 +30,25 @@ pub struct ConvertContext<'a> {
     /// Merge the `env_file:` contents into `environment` (false: `config --no-env-resolution`,
     /// the files are listed and not read).
     pub read_env_files: bool,
+    /// Make relative paths absolute (false: `config --no-path-resolution`, they are kept as
+    /// written; files the loader reads are still found through [`ConvertContext::locate`]).
+    pub resolve_paths: bool,
 }
 
 impl ConvertContext<'_> {
+    /// A path of the stack file as the model keeps it: [`ConvertContext::locate`]d, or as
+    /// written under `config --no-path-resolution`.
+    pub fn resolve_path(&self, raw: &str) -> String {
+        if self.resolve_paths {
+            self.locate(raw)
+        } else {
+            raw.to_string()
+        }
+    }
+
     /// `raw` as an absolute, lexically cleaned path: `~` is the user's home, relative paths are
     /// relative to the project directory.
-    pub fn resolve_path(&self, raw: &str) -> String {
+    pub fn locate(&self, raw: &str) -> String {
         // Left uninterpolated (`config --no-interpolate`): only interpolation knows the path.
         if raw.starts_with("${") {
             return raw.to_string();
@@ -49,25 +62,8 @@ impl ConvertContext<'_> {
             PathBuf::from(raw)
         };
         let joined = if expanded.is_absolute() { expanded } else { self.project_dir.join(expanded) };
-        clean(&joined).to_string_lossy().into_owned()
+        super::relpath::clean(&joined).to_string_lossy().into_owned()
     }
-}
-
-/// Remove `.` and resolve `..` lexically (as Go's filepath.Clean, which Compose applies).
-fn clean(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// Build the typed stack from a canonical, merged tree.
@@ -135,6 +131,7 @@ pub(crate) mod testutil {
             project_dir: dir.to_path_buf(),
             lookup: &lookup,
             read_env_files: true,
+            resolve_paths: true,
         };
         let st = stack(&root, &ctx, &mut diags);
         (st, diags)
@@ -161,6 +158,7 @@ mod tests {
             project_dir: "/proj/app".into(),
             lookup: &lookup,
             read_env_files: true,
+            resolve_paths: true,
         };
         assert_eq!(ctx.resolve_path("./data"), "/proj/app/data");
         assert_eq!(ctx.resolve_path("../x/./y"), "/proj/x/y");
