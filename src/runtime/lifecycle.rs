@@ -382,9 +382,12 @@ impl Runtime {
         if sig != Signal::SIGKILL {
             return Ok(());
         }
-        match self.wait_timeout(id, Duration::from_secs(10))? {
-            Some(_) => Ok(()),
-            None => Err(RuntimeError::BadState {
+        match self.wait_timeout(id, Duration::from_secs(10)) {
+            Ok(Some(_)) => Ok(()),
+            // An auto-removed container (`run --rm`) may be gone by then, or going: it exited.
+            Err(_) if matches!(self.state(id), Err(RuntimeError::NotFound(_))) => Ok(()),
+            Err(e) => Err(e),
+            Ok(None) => Err(RuntimeError::BadState {
                 id: id.into(),
                 status: "still running".into(),
                 hint: "it did not exit within 10 s of SIGKILL".into(),
