@@ -6,7 +6,7 @@
 //! - COMPOSE_FILE: stack files, separated by COMPOSE_PATH_SEPARATOR (default `:`, the OS's)
 //! - COMPOSE_PROJECT_NAME, COMPOSE_PROFILES (`,`), COMPOSE_ENV_FILES (`,`)
 //! - COMPOSE_PARALLEL_LIMIT (as `--parallel`), COMPOSE_ANSI (as `--ansi`), COMPOSE_PROGRESS
-//!   (as `--progress`)
+//!   (as `--progress`), COMPOSE_COMPATIBILITY (as `--compatibility`)
 
 use std::path::PathBuf;
 
@@ -88,6 +88,8 @@ fn apply_with(
     env_files_from(g, environ);
     // From the environment only, as Compose reads it (os.Getenv, not the project's `.env`).
     g.remove_orphans_env = environ.get("COMPOSE_REMOVE_ORPHANS").is_some_and(|v| truthy(v));
+    // From the environment or `.env`, as Compose (the project options' environment).
+    g.compatibility_env = lookup("COMPOSE_COMPATIBILITY").is_some_and(|v| truthy(&v));
     let parallel = match g.parallel {
         Some(n) => Some(n),
         None => match lookup("COMPOSE_PARALLEL_LIMIT") {

@@ -103,7 +103,8 @@ pub fn run(g: &GlobalOpts, a: &ConfigArgs) -> anyhow::Result<ExitCode> {
     }
     let mut opts = load_options(g, &a.only)?;
     opts.no_interpolate = a.no_interpolate;
-    opts.no_normalize = a.no_normalize;
+    // As Compose: `--compatibility` implies --no-normalize.
+    opts.no_normalize = a.no_normalize || g.compatibility;
     opts.no_consistency = a.no_consistency;
     opts.no_env_resolution = a.no_env_resolution;
     opts.no_path_resolution = a.no_path_resolution;

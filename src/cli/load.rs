@@ -26,6 +26,7 @@ pub(crate) fn load_options(g: &GlobalOpts, services: &[String]) -> anyhow::Resul
         no_consistency: false,
         no_env_resolution: false,
         no_path_resolution: false,
+        compatibility: g.compatibility || g.compatibility_env,
     })
 }
 

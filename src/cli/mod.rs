@@ -118,6 +118,11 @@ pub struct GlobalOpts {
     /// plan).
     #[arg(long, global = true)]
     pub all_resources: bool,
+    /// docker-compose v1's names: `_` joins the project, service and number of a container
+    /// (`demo_web_1`, one-offs `demo_web_run_1a2b3c`) and names a built image `demo_web`.
+    /// Existing containers keep their names until recreated. Also COMPOSE_COMPATIBILITY.
+    #[arg(long, global = true)]
+    pub compatibility: bool,
     /// Compose's deprecated `--no-ansi`: `--ansi never`.
     #[arg(long, global = true, hide = true)]
     pub no_ansi: bool,
@@ -128,6 +133,10 @@ pub struct GlobalOpts {
     /// default for up, create, run and kill.
     #[arg(skip)]
     pub remove_orphans_env: bool,
+    /// COMPOSE_COMPATIBILITY (from the environment or `.env`): `--compatibility`, except that
+    /// `config` still normalizes (Compose's flag implies `config --no-normalize`).
+    #[arg(skip)]
+    pub compatibility_env: bool,
 }
 
 #[derive(Debug, Subcommand)]

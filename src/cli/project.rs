@@ -248,5 +248,6 @@ fn mounted_by(v: &VolumeInfo, wanted: &[String], project: &str, services: &[Stri
         return true;
     }
     let owner = v.labels.get(crate::volumes::labels::CONTAINER);
-    v.is_anonymous() && owner.is_some_and(|c| services.iter().any(|s| c.starts_with(&format!("{project}-{s}-"))))
+    let of = |c: &String, s: &String| ["-", "_"].iter().any(|j| c.starts_with(&format!("{project}{j}{s}{j}")));
+    v.is_anonymous() && owner.is_some_and(|c| services.iter().any(|s| of(c, s)))
 }

@@ -95,7 +95,11 @@ pub(crate) fn image_of(c: &ProjectContainer) -> String {
     let built = config.is_some() && from_record.is_none();
     match (from_record, c.config.labels.get(labels::PROJECT)) {
         (Some(i), _) => i.to_string(),
-        (None, Some(project)) if built => format!("{project}-{}", c.service),
+        (None, Some(project)) if built => {
+            // Named with the separator its container was (`demo_web_1`: compatibility mode).
+            let s = if c.name.starts_with(&format!("{project}_{}_", c.service)) { "_" } else { "-" };
+            format!("{project}{s}{}", c.service)
+        }
         _ => {
             let id = c.config.labels.get(labels::IMAGE).cloned().unwrap_or_default();
             let short = id.strip_prefix("sha256:").unwrap_or(&id);

@@ -161,11 +161,11 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
     if a.detach && a.rm {
         check_detached_rm(&a.service, &svc)?;
     }
-    let reference = svc.image.clone().unwrap_or_else(|| format!("{}-{}", stack.name, a.service));
+    let reference = crate::planner::image_ref(&stack, &a.service, &svc);
     let store = ImageStore::open(&roots).context("open the image store")?;
     let image = store.resolve(&reference).with_context(|| format!("service `{}`: image {reference}", a.service))?;
     let rt = Runtime::new(&roots);
-    let name = oneoff_name(&rt, a, &stack.name)?;
+    let name = oneoff_name(&rt, a, &stack)?;
     let mut cfg = oneoff::config(&stack, &a.service, &svc, &image, &name)?;
     cfg.process.console_size = tty.then(attach::caller_window_size).flatten();
     if a.detach && a.rm {
@@ -192,8 +192,8 @@ pub fn run_service(g: &GlobalOpts, a: &ServiceRunArgs) -> anyhow::Result<ExitCod
 }
 
 /// `--name`, unless a container has that name already; else `<project>-<service>-run-<hex>`.
-fn oneoff_name(rt: &Runtime, a: &ServiceRunArgs, project: &str) -> anyhow::Result<String> {
-    let Some(n) = &a.name else { return Ok(oneoff::container_name(project, &a.service)?) };
+fn oneoff_name(rt: &Runtime, a: &ServiceRunArgs, stack: &crate::spec::model::Stack) -> anyhow::Result<String> {
+    let Some(n) = &a.name else { return Ok(oneoff::container_name(stack, &a.service)?) };
     let taken = rt.state(n).is_ok() || rt.list()?.iter().any(|s| rt.config(&s.id).is_ok_and(|c| &c.name == n));
     if taken {
         bail!("a container named `{n}` already exists (choose another --name, or remove it)");
@@ -353,7 +353,7 @@ fn ensure_image(
     a: &ServiceRunArgs,
 ) -> anyhow::Result<()> {
     let Some(svc) = stack.services.get(&a.service) else { return Ok(()) };
-    let reference = svc.image.clone().unwrap_or_else(|| format!("{}-{}", stack.name, a.service));
+    let reference = crate::planner::image_ref(stack, &a.service, svc);
     let store = ImageStore::open(roots).context("open the image store")?;
     let present = store.manifest_digest(&reference).is_ok();
     if a.build || (!present && svc.build.is_some()) {

@@ -65,6 +65,10 @@ pub enum Action {
     /// Stop and remove the existing container, create a new one (not started).
     RecreateContainer {
         container: ContainerRef,
+        /// The existing container, when the new one is named otherwise (`container_name:`
+        /// changed); else it is `container`'s name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
         image: String,
         config_hash: String,
         changed: Vec<String>,

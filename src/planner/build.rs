@@ -215,9 +215,11 @@ impl<'a> Builder<'a> {
                     let config_hash = steps.config_hash.clone();
                     let action = match &cs.step {
                         Step::Recreate(changed) => {
-                            let (inherit_volumes, renew_volumes) = self.anon_volumes(&container);
+                            let old = cs.replaces.as_deref().unwrap_or(&container.name);
+                            let (inherit_volumes, renew_volumes) = self.anon_volumes(old);
                             Action::RecreateContainer {
                                 container: container.clone(),
+                                replaces: cs.replaces.clone(),
                                 image: image.clone(),
                                 config_hash,
                                 changed: changed.clone(),
@@ -253,11 +255,11 @@ impl<'a> Builder<'a> {
 
     /// What a recreate does with the old container's anonymous volumes: hand them to the new
     /// one (inherit), or with `-V` remove them with it (renew).
-    fn anon_volumes(&self, container: &ContainerRef) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    fn anon_volumes(&self, old_name: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
         let old = self
             .actual
             .project_containers(&self.stack.name)
-            .find(|c| c.name == container.name)
+            .find(|c| c.name == old_name)
             .map(|c| c.anon_volumes.clone())
             .unwrap_or_default();
         if self.renew_anon_volumes {

@@ -27,8 +27,12 @@ pub(crate) enum Step {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ContainerStep {
+    /// The container acted on: the existing one, or for a create or recreate the new one.
     pub container: ContainerRef,
     pub step: Step,
+    /// A recreate whose new container is named otherwise (`container_name:` changed): the
+    /// existing container it replaces.
+    pub replaces: Option<String>,
 }
 
 /// The decisions for one service, and the hash its new containers get.
@@ -105,17 +109,25 @@ impl<'a> Decider<'a> {
         let existing = self.existing.get(name);
         let mut steps = Vec::new();
         for n in 1..=replicas {
-            let container =
-                ContainerRef { service: name.into(), number: n, name: container_name(self.stack, name, service, n) };
-            let step = match existing.and_then(|e| e.get(&n)) {
-                None => Some(Step::Create),
-                Some(c) => self.decide_existing(name, service, c, config, hash, cascade),
+            let wanted = container_name(self.stack, name, service, n);
+            let Some(c) = existing.and_then(|e| e.get(&n)) else {
+                let container = ContainerRef { service: name.into(), number: n, name: wanted };
+                steps.push(ContainerStep { container, step: Step::Create, replaces: None });
+                continue;
             };
-            steps.extend(step.map(|step| ContainerStep { container, step }));
+            let Some(step) = self.decide_existing(name, service, c, config, hash, cascade) else { continue };
+            // An existing container keeps its name until it is recreated.
+            let (name_now, replaces) = match step {
+                Step::Recreate(_) if c.name != wanted => (wanted, Some(c.name.clone())),
+                Step::Recreate(_) => (wanted, None),
+                _ => (c.name.clone(), None),
+            };
+            let container = ContainerRef { service: name.into(), number: n, name: name_now };
+            steps.push(ContainerStep { container, step, replaces });
         }
         for (n, c) in existing.into_iter().flatten().filter(|(n, _)| **n > replicas) {
             let container = ContainerRef { service: name.into(), number: *n, name: c.name.clone() };
-            steps.push(ContainerStep { container, step: Step::Remove(RemoveReason::ScaleDown) });
+            steps.push(ContainerStep { container, step: Step::Remove(RemoveReason::ScaleDown), replaces: None });
         }
         Ok(steps)
     }
@@ -174,6 +186,7 @@ impl<'a> Decider<'a> {
             .map(|(n, c)| ContainerStep {
                 container: ContainerRef { service: name.into(), number: *n, name: c.name.clone() },
                 step: step.clone(),
+                replaces: None,
             })
             .collect()
     }
@@ -223,17 +236,19 @@ struct Cascade {
     restart: Option<String>,
 }
 
-/// `container_name`, else `<project>-<service>-<n>`.
+/// `container_name`, else `<project>-<service>-<n>` (`_` in compatibility mode).
 pub(crate) fn container_name(stack: &Stack, name: &str, service: &Service, n: u32) -> String {
+    let s = stack.separator();
     match &service.container_name {
         Some(cn) => cn.clone(),
-        None => format!("{}-{name}-{n}", stack.name),
+        None => format!("{}{s}{name}{s}{n}", stack.name),
     }
 }
 
-/// The image a service runs: `image:`, else the name a build is tagged with (`<project>-<service>`).
+/// The image a service runs: `image:`, else the name a build is tagged with (`<project>-<service>`,
+/// `_` in compatibility mode).
 pub(crate) fn image_ref(stack: &Stack, name: &str, service: &Service) -> String {
-    service.image.clone().unwrap_or_else(|| format!("{}-{name}", stack.name))
+    service.image.clone().unwrap_or_else(|| format!("{}{}{name}", stack.name, stack.separator()))
 }
 
 /// The services to act on: all, or the targets plus their dependencies (unless `no_deps`).

@@ -98,8 +98,11 @@ fn describe(action: &Action) -> (char, &'static str, String) {
             ('~', "network", firewall_detail(missing.len(), *misordered))
         }
         Action::CreateContainer { image, .. } => ('+', "create", format!("image {image}")),
-        Action::RecreateContainer { changed, inherit_volumes, renew_volumes, .. } => {
+        Action::RecreateContainer { changed, replaces, inherit_volumes, renew_volumes, .. } => {
             let mut detail = changed.join(", ");
+            if let Some(old) = replaces {
+                detail.push_str(&format!("; replaces {old}"));
+            }
             let targets =
                 |m: &std::collections::BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>().join(", ");
             if !inherit_volumes.is_empty() {

@@ -155,8 +155,10 @@ fn dispatch(ctx: &Ctx<'_>, action: &Action, progress: &Progress) -> Result<()> {
         Action::CreateContainer { container, image, config_hash } => {
             container::create(ctx, container, image, config_hash, &Default::default())
         }
-        Action::RecreateContainer { container, image, config_hash, inherit_volumes, renew_volumes, .. } => {
-            container::remove(ctx, &container.name)?;
+        Action::RecreateContainer {
+            container, replaces, image, config_hash, inherit_volumes, renew_volumes, ..
+        } => {
+            container::remove(ctx, replaces.as_ref().unwrap_or(&container.name))?;
             // `-V`: the old anonymous volumes go with the old container (left in place, the
             // data would only wait for `down -v`).
             let old: Vec<String> = renew_volumes.values().cloned().collect();

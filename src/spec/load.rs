@@ -60,6 +60,8 @@ pub struct LoadOptions {
     /// Keep relative paths as written (`berth config --no-path-resolution`); those of included
     /// and extended files become relative to the project directory, as compose-go has them.
     pub no_path_resolution: bool,
+    /// Names joined with `_` (`--compatibility`): [`Stack::compatibility`].
+    pub compatibility: bool,
 }
 
 /// A loaded stack and the warnings met on the way.
@@ -172,6 +174,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
     };
     let mut stack = convert::stack(&root, &ctx, &mut diags);
     stack.name = name;
+    stack.compatibility = opts.compatibility;
     stack.project_dir = project_dir;
     stack.files = set.files.clone();
     semantic::check(&stack, &root, &mut diags);

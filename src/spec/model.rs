@@ -52,6 +52,23 @@ pub struct Stack {
     /// Top-level `x-*` keys.
     #[serde(flatten)]
     pub extensions: Extensions,
+    /// `--compatibility` or COMPOSE_COMPATIBILITY: names joined with `_`, as docker-compose v1
+    /// (see [`Stack::separator`]).
+    #[serde(skip)]
+    pub compatibility: bool,
+}
+
+impl Stack {
+    /// What joins the project, service and number in container names (`demo-web-1`) and the
+    /// project and service in the name of a built image: `-`, or `_` in compatibility mode
+    /// (`demo_web_1`), as Compose's `api.Separator`.
+    pub fn separator(&self) -> &'static str {
+        if self.compatibility {
+            "_"
+        } else {
+            "-"
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -240,6 +240,7 @@ impl Case {
             no_consistency: false,
             no_env_resolution: false,
             no_path_resolution: false,
+            compatibility: false,
         };
         // As `berth config` does: a dependency cycle is an error, and the model printed holds
         // the selected services and what they need.

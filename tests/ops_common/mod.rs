@@ -67,6 +67,7 @@ pub fn project(tag: &str, compose: &str) -> Proj {
         no_consistency: false,
         no_env_resolution: false,
         no_path_resolution: false,
+        compatibility: false,
     };
     let stack = load(&opts).expect("load the test stack").stack;
     let rt = Runtime::new(&roots).with_helper(env!("CARGO_BIN_EXE_berth-monitor"));

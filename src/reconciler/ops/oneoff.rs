@@ -48,10 +48,11 @@ pub struct Overrides {
     pub service_ports: bool,
 }
 
-/// `<project>-<service>-run-<6 random hex digits>`.
-pub fn container_name(project: &str, service: &str) -> Result<String> {
+/// `<project>-<service>-run-<6 random hex digits>`, joined with `stack`'s separator.
+pub fn container_name(stack: &Stack, service: &str) -> Result<String> {
     let suffix = crate::common::ids::hex_id(3).map_err(|e| OpsError::container(service, format!("getrandom: {e}")))?;
-    Ok(format!("{project}-{service}-run-{suffix}"))
+    let s = stack.separator();
+    Ok(format!("{}{s}{service}{s}run{s}{suffix}", stack.name))
 }
 
 /// Service `service` of `stack` with the overrides applied: what `config`, `prepare` and
@@ -237,8 +238,11 @@ mod tests {
         assert!(s.ports.is_empty());
         let kept = overridden(&svc, &Overrides { service_ports: true, ..Default::default() });
         assert_eq!(kept.ports.len(), 1);
-        let name = container_name("demo", "web").unwrap();
+        let mut stack = Stack { name: "demo".into(), ..Default::default() };
+        let name = container_name(&stack, "web").unwrap();
         assert!(name.starts_with("demo-web-run-") && name.len() == "demo-web-run-".len() + 6, "{name}");
+        stack.compatibility = true;
+        assert!(container_name(&stack, "web").unwrap().starts_with("demo_web_run_"));
     }
 
     #[test]
