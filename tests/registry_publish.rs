@@ -169,6 +169,73 @@ fn resolve_image_digests_publishes_an_override_pinning_the_images() {
     s.down_clean();
 }
 
+/// `publish --app`, as docker compose: the service images copied into the artifact's
+/// repository (by digest) and an OCI image index listing them, its subject the project
+/// artifact; the copied image pulls from there into another root. A service image missing from
+/// the store refuses it before anything is pushed.
+#[test]
+fn publish_app_copies_the_images_and_indexes_them() {
+    if !support::require_root() {
+        return;
+    }
+    let Some(reg) = Registry::start() else { return };
+    let mut s = Stack::new("publishapp")
+        .image("busybox:latest")
+        .file("services:\n  web:\n    image: busybox:latest\n    pull_policy: never\n    command: [sleep, '600']\n");
+    std::fs::write(s.dir.join("missing.yaml"), "services:\n  web:\n    image: nosuch:1\n    pull_policy: never\n")
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let target = format!("{}/stacks/app:v1", reg.addr());
+    let revisions = reg.revisions("stacks/app");
+    let refused = berth_in(&s, &s.dir, cache.path(), &["-f", "missing.yaml", "publish", "--app", &target], "");
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("service `web`: image nosuch:1 is not in berth's image store"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!revisions.exists(), "something was pushed before the check");
+
+    let out = berth_in(&s, &s.dir, cache.path(), &["publish", "--app", &target], "");
+    assert!(out.status.success(), "{}", text(&out));
+    let pinned = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let artifact = pinned.rsplit_once('@').map(|(_, d)| d.to_string()).expect("REF@DIGEST on stdout");
+    let image = berth::image::ImageStore::open(&s.roots).unwrap().resolve("busybox:latest").unwrap();
+    let read = |digest: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(reg.blob_data(digest)).expect("a blob in the registry")).unwrap()
+    };
+    // --app implies --resolve-image-digests.
+    let last = read(&artifact)["layers"].as_array().and_then(|l| l.last().cloned()).expect("layers");
+    assert_eq!(last["annotations"]["com.docker.compose.file"], "image-digests.yaml");
+    // The repository holds the artifact, the image and the index.
+    let revs: Vec<String> = std::fs::read_dir(&revisions)
+        .expect("the repository's manifests")
+        .map(|e| format!("sha256:{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    assert!(revs.contains(&artifact) && revs.contains(&image.manifest_digest), "{revs:?}");
+    let indexes: Vec<serde_json::Value> =
+        revs.iter().map(|d| read(d)).filter(|m| m["mediaType"] == "application/vnd.oci.image.index.v1+json").collect();
+    assert_eq!(indexes.len(), 1, "{revs:?}");
+    let index = &indexes[0];
+    assert_eq!(index["manifests"].as_array().map(Vec::len), Some(1), "{index}");
+    assert_eq!(index["manifests"][0]["digest"], image.manifest_digest.as_str());
+    assert_eq!(index["subject"]["digest"], artifact.as_str());
+    assert_eq!(index["subject"]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert!(index["annotations"]["com.docker.compose.version"].is_string(), "{index}");
+    // The copied image pulls from the artifact's repository into another root.
+    let other = tempfile::tempdir().unwrap();
+    let copied = format!("{}/stacks/app@{}", reg.addr(), image.manifest_digest);
+    let pull = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--root")
+        .arg(other.path())
+        .args(["image", "pull", &copied])
+        .env_remove("BERTH_ROOT")
+        .output()
+        .unwrap();
+    assert!(pull.status.success(), "{}", text(&pull));
+    s.down_clean();
+}
+
 #[test]
 fn what_compose_refuses_to_publish_is_refused_and_hostile_artifacts_too() {
     if !support::require_root() {

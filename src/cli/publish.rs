@@ -40,6 +40,12 @@ pub struct PublishArgs {
     /// berth's image store, else its registry), as `docker compose publish --resolve-image-digests`.
     #[arg(long)]
     pub resolve_image_digests: bool,
+    /// Publish the whole application, as `docker compose publish --app`: every service's image
+    /// is copied (from berth's image store) into the artifact's repository, and an OCI image
+    /// index listing them, whose subject is the project artifact, is pushed beside it.
+    /// Implies --resolve-image-digests.
+    #[arg(long)]
+    pub app: bool,
 }
 
 /// The exit code of a declined prompt (as docker compose: 130).
@@ -81,7 +87,9 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
     if a.with_env {
         parts.extend(env_files(stack)?);
     }
-    if a.resolve_image_digests {
+    // `--app`: every image must be in the store before anything is pushed.
+    let app_images = if a.app { app_images(g, stack)? } else { Vec::new() };
+    if a.resolve_image_digests || a.app {
         // The same override `config --lock-image-digests` prints, as the artifact's last file.
         let mut pinned = stack.clone();
         super::config::pin_images(&super::ps::roots(g), &mut pinned)?;
@@ -94,6 +102,9 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
         for p in &parts {
             println!("DRY-RUN MODE - would publish {} ({} bytes)", p.name, p.bytes.len());
         }
+        for (service, image) in &app_images {
+            println!("DRY-RUN MODE - would copy the image of service {service} ({image}) and index it");
+        }
         eprintln!("{} published (dry run: nothing was sent)", a.repository);
         return Ok(ExitCode::SUCCESS);
     }
@@ -101,9 +112,51 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
     let created = crate::timefmt::rfc3339_now();
     let done = artifact::publish(&a.repository, &parts, version, &created)
         .with_context(|| format!("publishing the stack to {}", a.repository))?;
+    if a.app {
+        let index = push_application(g, &a.repository, &done, &app_images)?;
+        eprintln!("{} application index {index} ({} images)", a.repository, app_images.len());
+    }
     eprintln!("{} published", a.repository);
     println!("{}@{}", done.reference, done.digest);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each service's image (service, reference), checked to be in berth's store: `--app`
+/// copies the images from there.
+fn app_images(g: &GlobalOpts, stack: &Stack) -> anyhow::Result<Vec<(String, String)>> {
+    let store = crate::image::ImageStore::open(&super::ps::roots(g)).context("open the image store")?;
+    let mut out = Vec::new();
+    for (name, svc) in &stack.services {
+        let image = crate::planner::image_ref(stack, name, svc);
+        if let Err(e) = store.resolve(&image) {
+            bail!("service `{name}`: image {image} is not in berth's image store ({e}); pull or build it first");
+        }
+        out.push((name.clone(), image));
+    }
+    Ok(out)
+}
+
+/// `--app`: copy each image into the artifact's repository (by digest), then push the index
+/// over them; returns the index's digest.
+fn push_application(
+    g: &GlobalOpts,
+    repository: &str,
+    artifact: &artifact::Published,
+    images: &[(String, String)],
+) -> anyhow::Result<String> {
+    let store = crate::image::ImageStore::open(&super::ps::roots(g)).context("open the image store")?;
+    let repo = crate::image::reference::Reference::parse(repository)?.repository();
+    let mut copied = Vec::new();
+    for (service, image) in images {
+        let digest = store.resolve(image)?.manifest_digest;
+        let target = format!("{repo}@{digest}");
+        let report = crate::image::registry::push_to(&store, image, &target, &|_| {})
+            .with_context(|| format!("service `{service}`: copying image {image} to {repo}"))?;
+        eprintln!("Image {image}  Copied  {repo}@{}", report.digest);
+        copied.push(artifact::AppImage { media_type: report.media_type, digest: report.digest, size: report.size });
+    }
+    artifact::push_app_index(repository, artifact, &copied)
+        .with_context(|| format!("pushing the application index to {repository}"))
 }
 
 fn cancelled() -> ExitCode {

@@ -67,6 +67,11 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Where the registry keeps the manifests of `repo` (a directory per manifest digest).
+    pub fn revisions(&self, repo: &str) -> std::path::PathBuf {
+        self.dir.path().join(format!("storage/docker/registry/v2/repositories/{repo}/_manifests/revisions/sha256"))
+    }
+
     /// The registry's stored copy of a blob (distribution's filesystem layout).
     pub fn blob_data(&self, digest: &str) -> std::path::PathBuf {
         let hex = digest.trim_start_matches("sha256:");

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::client::{Client, Payload, Request};
 use super::endpoint::Endpoint;
 use super::error::{RegistryError, Result};
-use super::manifest::OCI_MANIFEST;
+use super::manifest::{OCI_INDEX, OCI_MANIFEST};
 use super::pull::{fetch_manifest, mismatch};
 use super::push::{put_manifest, upload};
 use crate::image::layout::sha256_digest;
@@ -91,6 +91,8 @@ struct ArtifactManifest {
 pub struct Published {
     pub reference: String,
     pub digest: String,
+    /// Bytes of the artifact's manifest.
+    pub size: u64,
     pub version: OciVersion,
 }
 
@@ -151,7 +153,7 @@ pub fn publish(reference: &str, parts: &[Part], version: Option<OciVersion>, cre
         upload(&client, &sha256_digest(&config), Payload::Bytes(&config))?;
         let digest = sha256_digest(&bytes);
         put_manifest(&client, &target, &bytes, OCI_MANIFEST, &digest)?;
-        Ok(Published { reference: r.familiar(), digest, version: v })
+        Ok(Published { reference: r.familiar(), digest, size: bytes.len() as u64, version: v })
     };
     match version {
         Some(v) => try_one(v),
@@ -164,6 +166,51 @@ pub fn publish(reference: &str, parts: &[Part], version: Option<OciVersion>, cre
             other => other,
         },
     }
+}
+
+/// An image of the application (`publish --app`): a manifest already in the artifact's
+/// repository.
+#[derive(Debug, Clone)]
+pub struct AppImage {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct AppIndex<'a> {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    #[serde(rename = "mediaType")]
+    media_type: &'a str,
+    manifests: Vec<Desc>,
+    subject: Desc,
+    annotations: BTreeMap<String, String>,
+}
+
+/// `publish --app`, as docker compose: an OCI image index in the artifact's repository (by
+/// digest, no tag) listing every service's image, its `subject` the project artifact, so the
+/// application is one artifact to copy. Returns the index's digest.
+pub fn push_app_index(reference: &str, artifact: &Published, images: &[AppImage]) -> Result<String> {
+    let r = Reference::parse(reference)?;
+    let client = Client::new(Endpoint::new(&r), true);
+    let desc = |media_type: &str, digest: &str, size: u64| Desc {
+        media_type: media_type.into(),
+        digest: digest.into(),
+        size,
+        annotations: BTreeMap::new(),
+    };
+    let index = AppIndex {
+        schema_version: 2,
+        media_type: OCI_INDEX,
+        manifests: images.iter().map(|i| desc(&i.media_type, &i.digest, i.size)).collect(),
+        subject: desc(OCI_MANIFEST, &artifact.digest, artifact.size),
+        annotations: BTreeMap::from([(VERSION_ANNOTATION.to_string(), format!("berth-{}", env!("CARGO_PKG_VERSION")))]),
+    };
+    let bytes = serde_json::to_vec(&index).map_err(|e| client.invalid("application index", e))?;
+    let digest = sha256_digest(&bytes);
+    put_manifest(&client, &digest, &bytes, OCI_INDEX, &digest)?;
+    Ok(digest)
 }
 
 /// Fetch the Compose project artifact `reference`: its files in manifest order, each checked

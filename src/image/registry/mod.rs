@@ -24,4 +24,4 @@ mod push;
 pub use endpoint::INSECURE_ENV;
 pub use error::{RegistryError, Result};
 pub use pull::{pull, remote_digest, LayerEvent, LayerStatus, PullReport};
-pub use push::{push, PushReport};
+pub use push::{push, push_to, PushReport};

@@ -22,15 +22,23 @@ pub struct PushReport {
     pub digest: String,
     /// Bytes of the manifest.
     pub size: u64,
+    /// The manifest's media type (OCI or Docker image manifest).
+    pub media_type: String,
     /// Config and layers, in upload order.
     pub blobs: Vec<LayerEvent>,
 }
 
 /// Push the local image `reference` to its registry; `on_blob` is called as each blob is done.
 pub fn push(store: &ImageStore, reference: &str, on_blob: &dyn Fn(&LayerEvent)) -> Result<PushReport> {
-    let r = Reference::parse(reference)?;
+    push_to(store, reference, reference, on_blob)
+}
+
+/// Push the local image `local` to `target` (a tag, or a digest: then the image's own, as
+/// `docker compose publish --app` copies images into the artifact's repository).
+pub fn push_to(store: &ImageStore, local: &str, target: &str, on_blob: &dyn Fn(&LayerEvent)) -> Result<PushReport> {
+    let r = Reference::parse(target)?;
     let idx = store.layout.read_index()?;
-    let manifest_digest = store.find(idx.manifests(), reference)?;
+    let manifest_digest = store.find(idx.manifests(), local)?;
     let stored = store.load(&manifest_digest)?;
     let bytes = store.layout.read_blob(&manifest_digest)?;
     let client = Client::new(Endpoint::new(&r), true);
@@ -51,7 +59,14 @@ pub fn push(store: &ImageStore, reference: &str, on_blob: &dyn Fn(&LayerEvent)) 
     }
     let target = r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_else(|| "latest".into());
     put_manifest(&client, &target, &bytes, &media_type, &manifest_digest)?;
-    Ok(PushReport { reference: r.familiar(), digest: manifest_digest, size: bytes.len() as u64, blobs: events })
+    let media_type = if media_type.is_empty() { OCI_MANIFEST.to_string() } else { media_type };
+    Ok(PushReport {
+        reference: r.familiar(),
+        digest: manifest_digest,
+        size: bytes.len() as u64,
+        media_type,
+        blobs: events,
+    })
 }
 
 fn blob_size(store: &ImageStore, client: &Client, digest: &str) -> Result<u64> {
