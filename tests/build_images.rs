@@ -230,6 +230,35 @@ fn stack_with_build_comes_up_and_up_build_rebuilds() {
     s.down_clean();
 }
 
+/// `build -m` limits each RUN container's memory (as Compose's classic builder; Compose's
+/// deprecated `--compress`, `--force-rm`, `--no-rm` are accepted), and in compatibility mode
+/// the built image is named `<project>_<service>`, the name `up` then runs.
+#[test]
+fn build_memory_limit_and_compatibility_image_name() {
+    if !require_root() {
+        return;
+    }
+    let mut s = Stack::new("buildmem")
+        .image("busybox:latest")
+        .file("services:\n  app:\n    build: ./app\n    command: [sleep, '600']\n");
+    let app = s.dir.join("app");
+    fs::create_dir_all(&app).expect("mkdir app");
+    let probe = "RUN echo limit=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)";
+    fs::write(app.join("Dockerfile"), format!("FROM busybox:latest\n{probe}\n")).expect("write");
+    let b = s.berth(&["--compatibility", "build", "-m", "48m", "--compress", "--force-rm", "--no-rm"]);
+    b.success();
+    assert!(b.stderr().contains(&format!("limit={}", 48u64 << 20)), "{}", b.text());
+    let image = format!("{}_app", s.project);
+    s.berth(&["image", "inspect", &image]).success();
+    let bad = s.berth(&["build", "-m", "1k", "--no-cache"]);
+    assert!(bad.failure().stderr().contains("the minimum is 6 MiB"), "{}", bad.text());
+    s.berth(&["--compatibility", "up", "-d"]).success();
+    let ps = s.berth(&["--compatibility", "ps", "--format", "{{.Name}} {{.Image}}"]);
+    assert_eq!(ps.success().stdout(), format!("{}_app_1 {image}\n", s.project));
+    s.down_clean();
+    s.berth(&["image", "rm", &image]).success();
+}
+
 /// A build of a Dockerfile whose RUN sleeps (its shell's command line holds `marker`):
 /// `berth build` of a stack service when `compose`, else `berth image build`; returns the
 /// build and its RUN container's id once that runs.

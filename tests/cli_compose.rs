@@ -528,3 +528,43 @@ fn config_models_lists_the_model_names() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "llm\nembed\n");
 }
+
+/// Compose's hidden and deprecated spellings are taken: `-v` (the version), `--workdir`
+/// (`--project-directory`, with a warning: the stack file is looked for there, as Compose), `--insecure-registry REGISTRY`, `up`/`create`/
+/// `publish --y`, `pull --no-parallel`, `publish --insecure-registry`.
+#[test]
+fn composes_hidden_and_deprecated_flags_are_taken() {
+    let v = berth_plain(&["-v"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    assert_eq!(String::from_utf8_lossy(&v.stdout), format!("berth {}\n", env!("CARGO_PKG_VERSION")));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), "name: wd\nservices:\n  a:\n    image: x\n").unwrap();
+    let wd = dir.path().to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["--workdir", wd, "config", "--services"])
+        .current_dir("/")
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'--workdir' is deprecated"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["--insecure-registry", "127.0.0.1:5000", "config", "-q"])
+        .current_dir(dir.path())
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Parsed (an unknown flag fails before --help is reached).
+    for args in [
+        &["up", "--y", "--help"][..],
+        &["create", "--y", "--help"],
+        &["publish", "--y", "--insecure-registry", "--help"],
+        &["pull", "--no-parallel", "--help"],
+        &["build", "--compress", "--force-rm", "--no-rm", "-m", "64m", "--help"],
+    ] {
+        let out = berth_plain(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -13,11 +13,6 @@ use super::{build, BuildLog, Outcome, Request};
 use crate::paths::Roots;
 use crate::spec::model::{Service, Stack};
 
-/// The image a service runs (the planner's `image_ref`).
-pub fn image_name(stack: &Stack, service_name: &str, service: &Service) -> String {
-    service.image.clone().unwrap_or_else(|| format!("{}-{service_name}", stack.name))
-}
-
 /// The request for `service`, with `extra_args` (`--build-arg`) over the file's args.
 pub fn request(
     stack: &Stack,
@@ -52,7 +47,7 @@ pub fn request(
             )));
         }
     };
-    let mut tags = vec![image_name(stack, service_name, service)];
+    let mut tags = vec![stack.service_image(service_name, service)];
     tags.extend(b.tags.iter().filter(|t| !tags.contains(t)).cloned().collect::<Vec<_>>());
     Ok(Request {
         context: PathBuf::from(&b.context),
@@ -65,6 +60,7 @@ pub fn request(
         network,
         no_cache: false,
         pull: false,
+        memory: None,
         helper: None,
     })
 }
@@ -87,6 +83,8 @@ pub struct Flags {
     pub no_cache: bool,
     /// `--pull`: FROM images pulled first.
     pub pull: bool,
+    /// `-m`: each RUN container's memory limit, in bytes.
+    pub memory: Option<i64>,
 }
 
 pub fn build_service(
@@ -104,6 +102,7 @@ pub fn build_service(
     let mut req = request(stack, service_name, service, extra_args)?;
     req.no_cache = flags.no_cache;
     req.pull = flags.pull;
+    req.memory = flags.memory;
     build(roots, &req, log)
 }
 

@@ -99,6 +99,9 @@ pub struct Request {
     pub no_cache: bool,
     /// Pull every FROM image from its registry first, even one the store has (`--pull`).
     pub pull: bool,
+    /// Memory limit of each RUN step's container, in bytes (`build -m`, as the classic
+    /// builder's); not part of the cache key.
+    pub memory: Option<i64>,
     /// The berth-monitor helper binary, when not next to the current executable (tests).
     pub helper: Option<PathBuf>,
 }

@@ -26,6 +26,8 @@ pub struct RunSpec<'a> {
     pub cwd: Option<String>,
     pub user: Option<String>,
     pub network: BuildNetwork,
+    /// The container's memory limit in bytes (`build -m`).
+    pub memory: Option<i64>,
     /// Printed before each output line (`#4 `).
     pub prefix: &'a str,
 }
@@ -101,6 +103,7 @@ pub fn run<'a>(rt: &'a Runtime, spec: &RunSpec<'_>, log: &dyn BuildLog) -> Resul
     cfg.process.env = spec.env.clone();
     cfg.process.cwd = spec.cwd.clone();
     cfg.process.user = spec.user.clone();
+    cfg.resources.memory = spec.memory;
     cfg.namespaces.net = if spec.network == BuildNetwork::Host { NetNs::Host } else { NetNs::New };
     let networked = spec.network == BuildNetwork::Default;
     // From here on the guard removes whatever exists of the container and its sandbox.

@@ -73,7 +73,8 @@ impl Executor<'_> {
         if run.state.layers.is_empty() {
             return Err(loc.err("RUN needs a base image with a shell (this stage is FROM scratch with no files)"));
         }
-        let spec = RunSpec { layers: self.layer_dirs(&run.state), args, env, cwd, user, network, prefix };
+        let memory = self.req.memory;
+        let spec = RunSpec { layers: self.layer_dirs(&run.state), args, env, cwd, user, network, memory, prefix };
         let runstep::Finished { container, code, resolution_failed } =
             runstep::run(&self.rt, &spec, self.log).map_err(|e| loc.wrap("RUN", e))?;
         if code != 0 {

@@ -35,6 +35,18 @@ pub struct BuildArgs {
     /// Pull each FROM image from its registry first, even one the store has.
     #[arg(long)]
     pub pull: bool,
+    /// Memory limit of each RUN step's container (`512m`, `2g`, bytes), as Compose's classic
+    /// builder.
+    #[arg(short = 'm', long, value_name = "BYTES")]
+    pub memory: Option<String>,
+    /// Compose's deprecated build flags, accepted and without effect (`--compress`: berth
+    /// reads the context in place; `--force-rm`, `--no-rm`: RUN containers always go).
+    #[arg(long, hide = true)]
+    pub compress: bool,
+    #[arg(long, hide = true)]
+    pub force_rm: bool,
+    #[arg(long, hide = true)]
+    pub no_rm: bool,
 }
 
 /// `berth image build` (docker build).
@@ -63,6 +75,9 @@ pub struct ImageBuildArgs {
     /// Pull each FROM image from its registry first, even one the store has.
     #[arg(long)]
     pub pull: bool,
+    /// Memory limit of each RUN step's container (`512m`, `2g`, bytes), as docker build's.
+    #[arg(short = 'm', long, value_name = "BYTES")]
+    pub memory: Option<String>,
     /// Print only the image id.
     #[arg(short, long)]
     pub quiet: bool,
@@ -71,6 +86,16 @@ pub struct ImageBuildArgs {
 }
 
 /// `KEY=VALUE` (or `KEY`, taken from the environment; left out when unset).
+/// `-m`/`--memory` in bytes (`512m`, `2g`, a plain number); at least 6 MiB, as Docker's floor.
+fn memory_limit(text: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let Some(text) = text else { return Ok(None) };
+    let bytes = crate::spec::units::parse_bytes(text).map_err(|e| anyhow::anyhow!("--memory {text:?}: {e}"))?;
+    if bytes < 6 << 20 {
+        bail!("--memory {text:?}: the minimum is 6 MiB");
+    }
+    Ok(Some(i64::try_from(bytes).map_err(|_| anyhow::anyhow!("--memory {text:?}: too large"))?))
+}
+
 fn parse_kv(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for item in items {
@@ -134,7 +159,7 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
             &roots,
             &stack,
             name,
-            compose::Flags { no_cache: a.no_cache, pull: a.pull },
+            compose::Flags { no_cache: a.no_cache, pull: a.pull, memory: memory_limit(a.memory.as_deref())? },
             &args,
             &log,
         )
@@ -210,6 +235,7 @@ fn image_build(g: &GlobalOpts, a: &ImageBuildArgs) -> anyhow::Result<ExitCode> {
         network,
         no_cache: a.no_cache,
         pull: a.pull,
+        memory: memory_limit(a.memory.as_deref())?,
         ..Default::default()
     };
     let log = StderrLog { quiet: a.quiet, label: String::new() };

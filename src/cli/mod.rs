@@ -62,6 +62,9 @@ mod publish;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    /// Compose's hidden `-v`: `--version`.
+    #[arg(short = 'v', hide = true, action = clap::ArgAction::Version)]
+    version_v: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -123,6 +126,13 @@ pub struct GlobalOpts {
     /// Existing containers keep their names until recreated. Also COMPOSE_COMPATIBILITY.
     #[arg(long, global = true)]
     pub compatibility: bool,
+    /// Compose's hidden `--insecure-registry REGISTRY` (repeatable): `-f oci://` artifacts
+    /// from it are fetched over plain http (images are not concerned).
+    #[arg(long = "insecure-registry", hide = true, value_name = "REGISTRY")]
+    pub insecure_registries: Vec<String>,
+    /// Compose's deprecated `--workdir`: `--project-directory`.
+    #[arg(long, hide = true)]
+    pub workdir: Option<PathBuf>,
     /// Compose's deprecated `--no-ansi`: `--ansi never`.
     #[arg(long, global = true, hide = true)]
     pub no_ansi: bool,
@@ -269,6 +279,10 @@ pub fn main() -> ExitCode {
     // berth's own helpers get everything on their command line: no `.env` of whatever
     // directory they were started in may change them.
     let helper = matches!(cli.command, Command::Supervise(_) | Command::Proxy(_) | Command::Dns(_));
+    if let Some(dir) = cli.global.workdir.take() {
+        eprintln!("warning: option '--workdir' is deprecated: use '--project-directory' instead");
+        cli.global.project_directory.get_or_insert(dir);
+    }
     if !helper && !matches!(cli.command, Command::Version(_) | Command::Completion(_) | Command::Man(_)) {
         match compose_env::apply(&mut cli.global) {
             Ok(out) => {

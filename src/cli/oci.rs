@@ -23,7 +23,7 @@ pub fn resolve(g: &mut GlobalOpts) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for f in std::mem::take(&mut g.files) {
         match f.to_string_lossy().strip_prefix(SCHEME) {
-            Some(reference) => files.extend(fetch(reference)?),
+            Some(reference) => files.extend(fetch(reference, insecure(g, reference))?),
             None => files.push(f),
         }
     }
@@ -40,9 +40,16 @@ fn cache_root() -> PathBuf {
     base.join("berth").join("oci")
 }
 
-fn fetch(reference: &str) -> anyhow::Result<Vec<PathBuf>> {
+/// Whether `reference`'s registry is one of the global `--insecure-registry` ones (Compose's
+/// hidden flag: OCI artifacts from it over plain http; images are not concerned).
+pub fn insecure(g: &GlobalOpts, reference: &str) -> bool {
+    let Ok(r) = crate::image::reference::Reference::parse(reference) else { return false };
+    g.insecure_registries.contains(&r.domain)
+}
+
+fn fetch(reference: &str, insecure: bool) -> anyhow::Result<Vec<PathBuf>> {
     let (digest, parts) =
-        artifact::fetch(reference).with_context(|| format!("fetching the stack {SCHEME}{reference}"))?;
+        artifact::fetch(reference, insecure).with_context(|| format!("fetching the stack {SCHEME}{reference}"))?;
     let dir = cache_root().join(digest.trim_start_matches("sha256:"));
     let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
     if !dir.is_dir() {

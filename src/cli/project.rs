@@ -39,7 +39,8 @@ pub struct CreateArgs {
     #[arg(long)]
     pub quiet_build: bool,
     /// Answer yes to every question (`create` asks none; accepted as Compose's is).
-    #[arg(short = 'y', long)]
+    // `--y`: Compose's deprecated spelling.
+    #[arg(short = 'y', long, alias = "y")]
     pub yes: bool,
 }
 

@@ -240,9 +240,8 @@ pub(crate) fn outside_any_project(g: &GlobalOpts) -> bool {
         return false;
     }
     let Ok(cwd) = std::env::current_dir() else { return false };
-    let dir = g.project_directory.clone().unwrap_or(cwd);
     matches!(
-        crate::spec::project::resolve_files(&[], &dir),
+        crate::spec::project::resolve_files(&[], g.project_directory.as_deref(), &cwd),
         Err(crate::spec::project::ProjectError::NoStackFile { .. })
     )
 }

@@ -26,7 +26,8 @@ pub struct PublishArgs {
     /// Where to publish: REGISTRY/REPOSITORY[:TAG].
     pub repository: String,
     /// Assume "yes" as the answer to every prompt.
-    #[arg(short = 'y', long = "yes")]
+    // `--y`: Compose's deprecated spelling.
+    #[arg(short = 'y', long = "yes", alias = "y")]
     pub yes: bool,
     /// Include the env files (each service's `env_file`, and the project's `.env`), and publish
     /// env declarations without asking.
@@ -46,6 +47,9 @@ pub struct PublishArgs {
     /// Implies --resolve-image-digests.
     #[arg(long)]
     pub app: bool,
+    /// Push over plain http (Compose's hidden flag; 127.0.0.1 and localhost always are).
+    #[arg(long, hide = true)]
+    pub insecure_registry: bool,
 }
 
 /// The exit code of a declined prompt (as docker compose: 130).
@@ -110,10 +114,11 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
     }
     let version = a.oci_version.as_deref().map(|v| if v == "1.0" { OciVersion::V1_0 } else { OciVersion::V1_1 });
     let created = crate::timefmt::rfc3339_now();
-    let done = artifact::publish(&a.repository, &parts, version, &created)
+    let insecure = a.insecure_registry || super::oci::insecure(g, &a.repository);
+    let done = artifact::publish(&a.repository, &parts, version, &created, insecure)
         .with_context(|| format!("publishing the stack to {}", a.repository))?;
     if a.app {
-        let index = push_application(g, &a.repository, &done, &app_images)?;
+        let index = push_application(g, &a.repository, &done, &app_images, insecure)?;
         eprintln!("{} application index {index} ({} images)", a.repository, app_images.len());
     }
     eprintln!("{} published", a.repository);
@@ -143,6 +148,7 @@ fn push_application(
     repository: &str,
     artifact: &artifact::Published,
     images: &[(String, String)],
+    insecure: bool,
 ) -> anyhow::Result<String> {
     let store = crate::image::ImageStore::open(&super::ps::roots(g)).context("open the image store")?;
     let repo = crate::image::reference::Reference::parse(repository)?.repository();
@@ -150,12 +156,12 @@ fn push_application(
     for (service, image) in images {
         let digest = store.resolve(image)?.manifest_digest;
         let target = format!("{repo}@{digest}");
-        let report = crate::image::registry::push_to(&store, image, &target, &|_| {})
+        let report = crate::image::registry::push_to(&store, image, &target, insecure, &|_| {})
             .with_context(|| format!("service `{service}`: copying image {image} to {repo}"))?;
         eprintln!("Image {image}  Copied  {repo}@{}", report.digest);
         copied.push(artifact::AppImage { media_type: report.media_type, digest: report.digest, size: report.size });
     }
-    artifact::push_app_index(repository, artifact, &copied)
+    artifact::push_app_index(repository, artifact, &copied, insecure)
         .with_context(|| format!("pushing the application index to {repository}"))
 }
 

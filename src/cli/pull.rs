@@ -35,6 +35,9 @@ pub struct PullArgs {
     /// `missing`: only the images not in the local store; `always` (the default): every one.
     #[arg(long, value_parser = ["missing", "always"], default_value = "always")]
     pub policy: String,
+    /// Compose's deprecated `--no-parallel` (pulls go at the `--parallel` limit).
+    #[arg(long, hide = true)]
+    pub no_parallel: bool,
 }
 
 #[derive(Debug, Args)]

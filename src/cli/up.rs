@@ -88,7 +88,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_color: bool,
     /// Answer yes to every question (berth's `up` asks none; accepted as Compose's is).
-    #[arg(short = 'y', long)]
+    // `--y`: Compose's deprecated spelling.
+    #[arg(short = 'y', long, alias = "y")]
     pub yes: bool,
 }
 

@@ -245,10 +245,9 @@ pub(crate) fn container_name(stack: &Stack, name: &str, service: &Service, n: u3
     }
 }
 
-/// The image a service runs: `image:`, else the name a build is tagged with (`<project>-<service>`,
-/// `_` in compatibility mode).
+/// The image a service runs: [`Stack::service_image`].
 pub(crate) fn image_ref(stack: &Stack, name: &str, service: &Service) -> String {
-    service.image.clone().unwrap_or_else(|| format!("{}{}{name}", stack.name, stack.separator()))
+    stack.service_image(name, service)
 }
 
 /// The services to act on: all, or the targets plus their dependencies (unless `no_deps`).

@@ -117,7 +117,7 @@ pub const MAX_STACK_FILE: u64 = 32 << 20;
 
 /// Load, validate and normalize the stack described by `opts`.
 pub fn load(opts: &LoadOptions) -> Result<Loaded> {
-    let set = project::resolve_files(&opts.files, &opts.working_dir)?;
+    let set = project::resolve_files(&opts.files, opts.project_dir.as_deref(), &opts.working_dir)?;
     let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
     let mut diags = Diagnostics { items: set.warnings };
     let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ, &mut diags)?;
@@ -200,7 +200,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded> {
 /// variables (the process environment over the env files, and `COMPOSE_PROJECT_NAME`), for
 /// `config --variables` and `config --environment`.
 pub fn interpolation_inputs(opts: &LoadOptions) -> Result<(Vec<(PathBuf, String)>, Vars)> {
-    let set = project::resolve_files(&opts.files, &opts.working_dir)?;
+    let set = project::resolve_files(&opts.files, opts.project_dir.as_deref(), &opts.working_dir)?;
     let project_dir = project::project_dir(opts.project_dir.as_deref(), &set.files, &opts.working_dir);
     let mut diags = Diagnostics { items: set.warnings };
     let mut vars = project::environment(&opts.env_files, &project_dir, &opts.working_dir, &opts.environ, &mut diags)?;

@@ -69,6 +69,12 @@ impl Stack {
             "-"
         }
     }
+
+    /// The image service `name` runs: its `image:`, else the name a build tags it with
+    /// (`<project>-<service>`, joined with [`Stack::separator`]).
+    pub fn service_image(&self, name: &str, service: &Service) -> String {
+        service.image.clone().unwrap_or_else(|| format!("{}{}{name}", self.name, self.separator()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

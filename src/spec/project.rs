@@ -43,9 +43,16 @@ pub struct FileSet {
 }
 
 /// Choose the stack files. Explicit files (relative to `working_dir`) are used as given; without
-/// them the first directory from `working_dir` up to `/` holding a stack file wins, and its
-/// override file, when present, is merged over it.
-pub fn resolve_files(explicit: &[PathBuf], working_dir: &Path) -> Result<FileSet, ProjectError> {
+/// them the first directory from the project directory (`--project-directory`, relative to
+/// `working_dir`; else `working_dir`) up to `/` holding a stack file wins, as compose-go's
+/// default config path, and its override file, when present, is merged over it.
+pub fn resolve_files(
+    explicit: &[PathBuf],
+    project_dir: Option<&Path>,
+    working_dir: &Path,
+) -> Result<FileSet, ProjectError> {
+    let start = project_dir.map(|d| working_dir.join(d));
+    let working_dir = start.as_deref().filter(|_| explicit.is_empty()).unwrap_or(working_dir);
     if !explicit.is_empty() {
         let files =
             explicit.iter().map(|f| if f.as_os_str() == STDIN { f.clone() } else { working_dir.join(f) }).collect();
@@ -241,7 +248,7 @@ mod tests {
         std::fs::write(root.join("compose.override.yaml"), "services: {}\n").unwrap();
         let sub = root.join("a/b");
         std::fs::create_dir_all(&sub).unwrap();
-        let set = resolve_files(&[], &sub).unwrap();
+        let set = resolve_files(&[], None, &sub).unwrap();
         assert_eq!(set.files, vec![root.join("compose.yaml"), root.join("compose.override.yaml")]);
         assert_eq!(set.warnings.len(), 1);
         assert!(set.warnings[0].message.contains("ignoring"), "{:?}", set.warnings);
@@ -249,7 +256,7 @@ mod tests {
 
     #[test]
     fn explicit_files_are_relative_to_working_dir_and_skip_override() {
-        let set = resolve_files(&[PathBuf::from("x.yaml"), PathBuf::from("-")], Path::new("/w")).unwrap();
+        let set = resolve_files(&[PathBuf::from("x.yaml"), PathBuf::from("-")], None, Path::new("/w")).unwrap();
         assert_eq!(set.files, vec![PathBuf::from("/w/x.yaml"), PathBuf::from("-")]);
         assert_eq!(project_dir(None, &set.files, Path::new("/w")), PathBuf::from("/w"));
         assert_eq!(project_dir(Some(Path::new("p")), &set.files, Path::new("/w")), PathBuf::from("/w/p"));
@@ -261,7 +268,7 @@ mod tests {
     fn missing_stack_file_names_the_directory() {
         let tmp = tempfile::tempdir().unwrap();
         // The temp dir's parents (/tmp, /) hold no stack file on a sane machine.
-        if let Err(ProjectError::NoStackFile { dir }) = resolve_files(&[], tmp.path()) {
+        if let Err(ProjectError::NoStackFile { dir }) = resolve_files(&[], None, tmp.path()) {
             assert_eq!(dir, tmp.path());
         }
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{Result, WatchError};
-use crate::builder::compose::{build_service, chain, image_name};
+use crate::builder::compose::{build_service, chain};
 use crate::builder::StderrLog;
 use crate::image::ImageStore;
 use crate::paths::Roots;
@@ -21,7 +21,7 @@ pub fn rebuild(roots: &Roots, stack: &Stack, service: &str, prune: bool, quiet: 
     if svc.build.is_none() {
         return Err(WatchError::service(service, "a rebuild rule needs a `build` section"));
     }
-    let name = image_name(stack, service, svc);
+    let name = stack.service_image(service, svc);
     let before = image_id(roots, &name);
     let log = StderrLog { quiet, label: format!("{service} ") };
     let outcome = build_service(roots, stack, service, Default::default(), &BTreeMap::new(), &log)

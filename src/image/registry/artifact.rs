@@ -140,10 +140,17 @@ fn manifest(parts: &[Part], version: OciVersion, created: &str) -> (Vec<u8>, Vec
 
 /// Push `parts` as a Compose project artifact to `reference` (a tag or a digest). Without a
 /// `version`, OCI 1.1 first and OCI 1.0 when the registry refuses the 1.1 manifest with a
-/// client error other than an authentication one (as docker compose does).
-pub fn publish(reference: &str, parts: &[Part], version: Option<OciVersion>, created: &str) -> Result<Published> {
+/// client error other than an authentication one (as docker compose does). `insecure`: plain
+/// http (`--insecure-registry`).
+pub fn publish(
+    reference: &str,
+    parts: &[Part],
+    version: Option<OciVersion>,
+    created: &str,
+    insecure: bool,
+) -> Result<Published> {
     let r = Reference::parse(reference)?;
-    let client = Client::new(Endpoint::new(&r), true);
+    let client = Client::new(Endpoint::maybe_insecure(&r, insecure), true);
     for p in parts {
         upload(&client, &sha256_digest(&p.bytes), Payload::Bytes(&p.bytes))?;
     }
@@ -191,9 +198,9 @@ struct AppIndex<'a> {
 /// `publish --app`, as docker compose: an OCI image index in the artifact's repository (by
 /// digest, no tag) listing every service's image, its `subject` the project artifact, so the
 /// application is one artifact to copy. Returns the index's digest.
-pub fn push_app_index(reference: &str, artifact: &Published, images: &[AppImage]) -> Result<String> {
+pub fn push_app_index(reference: &str, artifact: &Published, images: &[AppImage], insecure: bool) -> Result<String> {
     let r = Reference::parse(reference)?;
-    let client = Client::new(Endpoint::new(&r), true);
+    let client = Client::new(Endpoint::maybe_insecure(&r, insecure), true);
     let desc = |media_type: &str, digest: &str, size: u64| Desc {
         media_type: media_type.into(),
         digest: digest.into(),
@@ -215,9 +222,9 @@ pub fn push_app_index(reference: &str, artifact: &Published, images: &[AppImage]
 
 /// Fetch the Compose project artifact `reference`: its files in manifest order, each checked
 /// against its digest. An image (or any other artifact) is refused, naming what it is.
-pub fn fetch(reference: &str) -> Result<(String, Vec<Part>)> {
+pub fn fetch(reference: &str, insecure: bool) -> Result<(String, Vec<Part>)> {
     let r = Reference::parse(reference)?;
-    let client = Client::new(Endpoint::new(&r), false);
+    let client = Client::new(Endpoint::maybe_insecure(&r, insecure), false);
     let wanted = r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_else(|| "latest".into());
     let (bytes, _) = fetch_manifest(&client, &wanted, r.digest.as_deref())?;
     let digest = sha256_digest(&bytes);

@@ -37,6 +37,15 @@ impl Endpoint {
         }
     }
 
+    /// [`Endpoint::new`], over plain http when `insecure` (Compose's `--insecure-registry`).
+    pub fn maybe_insecure(r: &Reference, insecure: bool) -> Endpoint {
+        let mut ep = Endpoint::new(r);
+        if insecure {
+            ep.base = ep.base.replacen("https://", "http://", 1);
+        }
+        ep
+    }
+
     /// A manifest by tag or digest.
     pub fn manifest_url(&self, tag_or_digest: &str) -> String {
         format!("{}/v2/{}/manifests/{tag_or_digest}", self.base, self.repository)
@@ -102,6 +111,9 @@ mod tests {
         assert_eq!(e.blob_url("sha256:ab"), "http://127.0.0.1:5000/v2/test/busybox/blobs/sha256:ab");
         assert_eq!(ep("localhost:5000/x").base, "http://localhost:5000");
         assert_eq!(ep("registry.example:5000/x").base, "https://registry.example:5000");
+        let r = Reference::parse("registry.example:5000/x").unwrap();
+        assert_eq!(Endpoint::maybe_insecure(&r, true).base, "http://registry.example:5000");
+        assert_eq!(Endpoint::maybe_insecure(&r, false).base, "https://registry.example:5000");
     }
 
     #[test]

@@ -30,18 +30,25 @@ pub struct PushReport {
 
 /// Push the local image `reference` to its registry; `on_blob` is called as each blob is done.
 pub fn push(store: &ImageStore, reference: &str, on_blob: &dyn Fn(&LayerEvent)) -> Result<PushReport> {
-    push_to(store, reference, reference, on_blob)
+    push_to(store, reference, reference, false, on_blob)
 }
 
 /// Push the local image `local` to `target` (a tag, or a digest: then the image's own, as
-/// `docker compose publish --app` copies images into the artifact's repository).
-pub fn push_to(store: &ImageStore, local: &str, target: &str, on_blob: &dyn Fn(&LayerEvent)) -> Result<PushReport> {
+/// `docker compose publish --app` copies images into the artifact's repository); `insecure`:
+/// over plain http.
+pub fn push_to(
+    store: &ImageStore,
+    local: &str,
+    target: &str,
+    insecure: bool,
+    on_blob: &dyn Fn(&LayerEvent),
+) -> Result<PushReport> {
     let r = Reference::parse(target)?;
     let idx = store.layout.read_index()?;
     let manifest_digest = store.find(idx.manifests(), local)?;
     let stored = store.load(&manifest_digest)?;
     let bytes = store.layout.read_blob(&manifest_digest)?;
-    let client = Client::new(Endpoint::new(&r), true);
+    let client = Client::new(Endpoint::maybe_insecure(&r, insecure), true);
     let media_type = match Manifest::parse(&bytes, None) {
         Ok(Manifest::Image { media_type, .. }) => media_type,
         Ok(_) => return Err(client.invalid("local manifest", format!("{manifest_digest} is not an image manifest"))),
