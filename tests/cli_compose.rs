@@ -568,3 +568,71 @@ fn composes_hidden_and_deprecated_flags_are_taken() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// `build --print`: the bake definition docker compose prints (a `default` group of the
+/// services to build, a target per service with a `build:`, `.` made `_`); `build --check`:
+/// every Dockerfile parsed, nothing built, a problem names its service; BuildKit's `--builder`
+/// is taken with a warning.
+#[test]
+fn build_print_and_check_build_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let yaml = "name: bk
+services:
+  web.app:
+    image: reg.example/web:1
+    build:
+      context: ./app
+      args: {A: one}
+      target: final
+      tags: ['extra:1']
+      labels: {l: v}
+      cache_from: ['type=local,src=/tmp/c']
+  plain: {image: x}
+  bad:
+    build: ./bad
+";
+    std::fs::write(root.join("compose.yaml"), yaml).unwrap();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    std::fs::write(root.join("app/Dockerfile"), "FROM busybox AS final\nRUN true\n").unwrap();
+    std::fs::create_dir_all(root.join("bad")).unwrap();
+    std::fs::write(root.join("bad/Dockerfile"), "FROM busybox\nRUN --mount=type=cache,target=/x true\n").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["--root", root.join("state").to_str().unwrap(), "build"])
+            .args(args)
+            .current_dir(root)
+            .env_remove("COMPOSE_FILE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--print", "--builder", "x", "web.app"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--builder is BuildKit's"));
+    let bake: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = root.canonicalize().unwrap().display().to_string();
+    assert_eq!(bake["group"]["default"]["targets"], serde_json::json!(["web_app"]));
+    let t = &bake["target"]["web_app"];
+    assert_eq!(t["context"], format!("{r}/app"));
+    assert_eq!(t["dockerfile"], format!("{r}/app/Dockerfile"));
+    assert_eq!(t["args"], serde_json::json!({"A": "one"}));
+    assert_eq!(t["labels"], serde_json::json!({"l": "v"}));
+    assert_eq!(t["tags"], serde_json::json!(["extra:1", "reg.example/web:1"]));
+    assert_eq!(t["cache-from"], serde_json::json!(["type=local,src=/tmp/c"]));
+    assert_eq!(t["target"], "final");
+    assert_eq!(t["output"], serde_json::json!(["type=docker"]));
+    assert_eq!(bake["target"]["bad"]["tags"], serde_json::json!(["bk-bad"]), "{bake}");
+    assert!(bake["target"].get("plain").is_none());
+    let pushed: serde_json::Value = serde_json::from_slice(&run(&["--print", "--push"]).stdout).unwrap();
+    assert_eq!(pushed["target"]["web_app"]["output"], serde_json::json!(["type=registry"]));
+    assert_eq!(pushed["target"]["bad"]["output"], serde_json::json!(["type=docker"]), "no image: nowhere to push");
+    assert_eq!(pushed["group"]["default"]["targets"], serde_json::json!(["web_app", "bad"]));
+
+    let ok = run(&["--check", "web.app"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("Check complete"));
+    let bad = run(&["--check"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("service `bad`") && err.contains("--mount") && !err.contains("service `web.app`"), "{err}");
+}

@@ -72,6 +72,19 @@ pub fn build(roots: &Roots, req: &Request, log: &dyn BuildLog) -> Result<Outcome
     Ok(Outcome { id, tags: req.tags.clone(), steps: ex.steps, cached: ex.cached })
 }
 
+/// `build --check`: read and parse `req`'s Dockerfile and find its target stage, building
+/// nothing: what a build would stop at before its first step (berth's own rules: an
+/// instruction or flag its builder does not take is an error here too). Returns the number of
+/// stages.
+pub fn check(req: &Request) -> Result<usize> {
+    let (text, file, _) = dockerfile_text(req)?;
+    let df = parse(&text, &file)?;
+    if let Some(t) = &req.target {
+        df.stage_index(t).ok_or_else(|| BuildError::Invalid(format!("target stage `{t}` not found in {file}")))?;
+    }
+    Ok(df.stages.len())
+}
+
 /// The Dockerfile's text, the name errors use for it, and its path (None: inline).
 fn dockerfile_text(req: &Request) -> Result<(String, String, Option<PathBuf>)> {
     if let Some(inline) = &req.dockerfile_inline {

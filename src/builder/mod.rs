@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use error::{BuildError, Result};
-pub use executor::build;
+pub use executor::{build, check};
 pub use instruction::{parse, Dockerfile};
 
 /// The network of a build's RUN steps, as Docker's: the default bridge with egress (so `RUN

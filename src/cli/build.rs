@@ -47,6 +47,25 @@ pub struct BuildArgs {
     pub force_rm: bool,
     #[arg(long, hide = true)]
     pub no_rm: bool,
+    /// Print the build as a `docker buildx bake` definition (JSON) and build nothing, as
+    /// `docker compose build --print`.
+    #[arg(long, conflicts_with = "check")]
+    pub print: bool,
+    /// Check the build configuration and build nothing: every Dockerfile is read and parsed
+    /// with berth's builder's rules and its target stage found (BuildKit's lint rules are not
+    /// run).
+    #[arg(long)]
+    pub check: bool,
+    /// BuildKit's builder selection, SSH forwarding and attestations: taken, with a warning
+    /// that berth's builder does without them.
+    #[arg(long, value_name = "BUILDER")]
+    pub builder: Option<String>,
+    #[arg(long, value_name = "SPEC")]
+    pub ssh: Option<String>,
+    #[arg(long, value_name = "VALUE")]
+    pub provenance: Option<String>,
+    #[arg(long, value_name = "VALUE")]
+    pub sbom: Option<String>,
 }
 
 /// `berth image build` (docker build).
@@ -151,6 +170,25 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
             false => a.services.clone(),
         }
     };
+    for (flag, set) in [
+        ("--builder", a.builder.is_some()),
+        ("--ssh", a.ssh.is_some()),
+        ("--provenance", a.provenance.is_some()),
+        ("--sbom", a.sbom.is_some()),
+    ] {
+        if set {
+            eprintln!("warning: {flag} is BuildKit's; berth's builder does without it (ignored)");
+        }
+    }
+    if a.print {
+        let flags =
+            super::build_print::PrintFlags { build_args: &args, no_cache: a.no_cache, pull: a.pull, push: a.push };
+        println!("{}", super::build_print::bake_json(&stack, &names, &flags)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.check {
+        return check_builds(&stack, &names, &args);
+    }
     for name in &names {
         let log =
             StderrLog { quiet: a.quiet, label: if names.len() > 1 { format!("[{name}] ") } else { String::new() } };
@@ -169,6 +207,29 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
     if a.push {
         push_built(&roots, &stack, &names, a.quiet)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `build --check`: each service's Dockerfile read and parsed, nothing built; every problem
+/// is reported (naming its service), then the exit code says whether there was one.
+fn check_builds(
+    stack: &crate::spec::model::Stack,
+    names: &[String],
+    args: &BTreeMap<String, String>,
+) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for name in names {
+        let Some(svc) = stack.services.get(name) else { continue };
+        let checked = compose::request(stack, name, svc, args).and_then(|req| builder::check(&req));
+        if let Err(e) = checked {
+            eprintln!("error: service `{name}`: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    eprintln!("Check complete, no warnings found.");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod build;
+mod build_print;
 mod config;
 mod config_vars;
 // Stack → Kubernetes manifests (issue 19).
