@@ -91,7 +91,7 @@ fn dockerfile_text(req: &Request) -> Result<(String, String, Option<PathBuf>)> {
         return Ok((inline.clone(), "Dockerfile (inline)".into(), None));
     }
     let rel = req.dockerfile.clone().unwrap_or_else(|| PathBuf::from("Dockerfile"));
-    let path = if rel.is_absolute() { rel.clone() } else { req.context.join(&rel) };
+    let path = req.dockerfile_path().unwrap_or_default();
     if !req.context.is_dir() {
         return Err(BuildError::Invalid(format!("build context {} is not a directory", req.context.display())));
     }

@@ -106,6 +106,18 @@ pub struct Request {
     pub helper: Option<PathBuf>,
 }
 
+impl Request {
+    /// The Dockerfile's path (`dockerfile` relative to the context, default `Dockerfile`);
+    /// None when the text is inline.
+    pub fn dockerfile_path(&self) -> Option<PathBuf> {
+        if self.dockerfile_inline.is_some() {
+            return None;
+        }
+        let rel = self.dockerfile.clone().unwrap_or_else(|| PathBuf::from("Dockerfile"));
+        Some(if rel.is_absolute() { rel } else { self.context.join(rel) })
+    }
+}
+
 /// What a build did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

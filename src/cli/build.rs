@@ -152,6 +152,7 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
     let roots = Roots::new(g.root.as_deref());
     let stack = load_with(load_options(g, &a.services)?)?.stack;
     let args = parse_kv(&a.build_args, "--build-arg")?;
+    let memory = memory_limit(a.memory.as_deref())?;
     let names: Vec<String> = if a.services.is_empty() {
         stack.services.iter().filter(|(_, s)| s.build.is_some()).map(|(n, _)| n.clone()).collect()
     } else {
@@ -197,7 +198,7 @@ fn build_services(g: &GlobalOpts, a: &BuildArgs) -> anyhow::Result<ExitCode> {
             &roots,
             &stack,
             name,
-            compose::Flags { no_cache: a.no_cache, pull: a.pull, memory: memory_limit(a.memory.as_deref())? },
+            compose::Flags { no_cache: a.no_cache, pull: a.pull, memory },
             &args,
             &log,
         )

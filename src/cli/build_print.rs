@@ -91,11 +91,7 @@ pub fn bake_json(stack: &Stack, names: &[String], flags: &PrintFlags<'_>) -> any
         if !tags.is_empty() {
             tags.rotate_left(1);
         }
-        let dockerfile = match (&req.dockerfile_inline, &req.dockerfile) {
-            (Some(_), _) => String::new(),
-            (None, Some(d)) if d.is_absolute() => d.display().to_string(),
-            (None, d) => req.context.join(d.as_deref().unwrap_or("Dockerfile".as_ref())).display().to_string(),
-        };
+        let dockerfile = req.dockerfile_path().map(|p| p.display().to_string()).unwrap_or_default();
         let push = flags.push && svc.image.is_some();
         let target = Target {
             context: req.context.display().to_string(),

@@ -106,8 +106,8 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
         for p in &parts {
             println!("DRY-RUN MODE - would publish {} ({} bytes)", p.name, p.bytes.len());
         }
-        for (service, image) in &app_images {
-            println!("DRY-RUN MODE - would copy the image of service {service} ({image}) and index it");
+        for i in &app_images {
+            println!("DRY-RUN MODE - would copy the image of service {} ({}) and index it", i.service, i.reference);
         }
         eprintln!("{} published (dry run: nothing was sent)", a.repository);
         return Ok(ExitCode::SUCCESS);
@@ -126,17 +126,27 @@ pub fn run(g: &GlobalOpts, a: &PublishArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Each service's image (service, reference), checked to be in berth's store: `--app`
-/// copies the images from there.
-fn app_images(g: &GlobalOpts, stack: &Stack) -> anyhow::Result<Vec<(String, String)>> {
+/// A service's image as `--app` copies it from berth's store.
+struct AppImage {
+    service: String,
+    reference: String,
+    /// Its manifest digest in the store (and so in the artifact's repository).
+    digest: String,
+}
+
+/// Each service's image, checked to be in berth's store: `--app` copies the images from there.
+fn app_images(g: &GlobalOpts, stack: &Stack) -> anyhow::Result<Vec<AppImage>> {
     let store = crate::image::ImageStore::open(&super::ps::roots(g)).context("open the image store")?;
     let mut out = Vec::new();
     for (name, svc) in &stack.services {
-        let image = crate::planner::image_ref(stack, name, svc);
-        if let Err(e) = store.resolve(&image) {
-            bail!("service `{name}`: image {image} is not in berth's image store ({e}); pull or build it first");
-        }
-        out.push((name.clone(), image));
+        let reference = crate::planner::image_ref(stack, name, svc);
+        let digest = match store.resolve(&reference) {
+            Ok(resolved) => resolved.manifest_digest,
+            Err(e) => {
+                bail!("service `{name}`: image {reference} is not in berth's image store ({e}); pull or build it first")
+            }
+        };
+        out.push(AppImage { service: name.clone(), reference, digest });
     }
     Ok(out)
 }
@@ -147,14 +157,13 @@ fn push_application(
     g: &GlobalOpts,
     repository: &str,
     artifact: &artifact::Published,
-    images: &[(String, String)],
+    images: &[AppImage],
     insecure: bool,
 ) -> anyhow::Result<String> {
     let store = crate::image::ImageStore::open(&super::ps::roots(g)).context("open the image store")?;
     let repo = crate::image::reference::Reference::parse(repository)?.repository();
     let mut copied = Vec::new();
-    for (service, image) in images {
-        let digest = store.resolve(image)?.manifest_digest;
+    for AppImage { service, reference: image, digest } in images {
         let target = format!("{repo}@{digest}");
         let report = crate::image::registry::push_to(&store, image, &target, insecure, &|_| {})
             .with_context(|| format!("service `{service}`: copying image {image} to {repo}"))?;
