@@ -54,7 +54,8 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct KillArgs {
-    /// Signal to send (name or number).
+    /// Signal to send (name or number). With SIGKILL, kill returns once the containers have
+    /// exited (up to 10 s), as Docker's.
     #[arg(short = 's', long, default_value = "SIGKILL")]
     pub signal: String,
     /// Also kill the containers of services no longer in the stack file (without it they are
